@@ -1,0 +1,25 @@
+//! The wire protocol between the CRVideo SDK and `crvideo-server`.
+//!
+//! Transport: one WebSocket connection per logged-in SDK. Control messages are JSON text
+//! frames (see [`msg`]); bulk data (transparent channel) travels in binary frames. Liveness
+//! is checked with WebSocket ping/pong in both directions at the interval the server
+//! announces in its hello reply.
+//!
+//! A session starts with `hello` (protocol version check), then `login`.
+
+pub mod error;
+pub mod msg;
+
+pub use error::ErrorCode;
+pub use msg::*;
+
+/// Protocol version spoken by this build. A server refuses a client whose version differs
+/// with [`ErrorCode::MismatchClientVer`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The WebSocket path the server serves.
+pub const WS_PATH: &str = "/crvideo";
+
+/// Default cap on one control (text) frame, in bytes. The server closes the session of a
+/// client that sends a larger one.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;

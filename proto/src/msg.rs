@@ -1,0 +1,238 @@
+//! Control messages. Every client frame carries a request `id`; the server answers each with
+//! exactly one [`Reply`] carrying that id in `re`. Unsolicited server messages are
+//! [`Event`]s.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ErrorCode;
+
+/// A request from the SDK, as sent on the wire: `{"id":7,"op":"login",...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    pub id: u64,
+    #[serde(flatten)]
+    pub request: Request,
+}
+
+/// What the SDK asks of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// First message on a connection: protocol version check. Reply data: [`HelloOk`].
+    Hello {
+        version: u32,
+        /// Free text naming the client, for the server's log.
+        #[serde(default)]
+        agent: String,
+    },
+    /// Authenticate the tenant and bind the connection to a user. Reply data: [`LoginOk`].
+    Login(LoginRequest),
+    /// End the session. Reply data: none. The server closes the connection after replying.
+    Logout,
+}
+
+/// Fields of [`Request::Login`]; the names match `CRVideo_Login`'s parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Tenant account (`authAcnt`).
+    pub tenant: String,
+    /// Tenant password (`authPswd`).
+    pub password: String,
+    /// Nickname shown to others.
+    pub nickname: String,
+    /// The user's ID inside the tenant (`privAcnt`); empty: the server assigns one.
+    pub user_id: String,
+    /// Custom auth code (`privAuthCode`).
+    #[serde(default)]
+    pub auth_code: String,
+}
+
+/// Reply data of a successful hello.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelloOk {
+    pub version: u32,
+    /// Server name and version, for logs.
+    pub server: String,
+    /// Both sides send a WebSocket ping at this interval; a side that hears nothing for
+    /// [`HelloOk::dead_after_ms`] considers the peer dead.
+    pub heartbeat_ms: u64,
+    /// Largest control frame the server accepts.
+    pub max_frame_bytes: usize,
+}
+
+impl HelloOk {
+    /// Silence after which a peer counts as dead: three missed heartbeats.
+    pub fn dead_after_ms(&self) -> u64 {
+        self.heartbeat_ms.saturating_mul(3)
+    }
+}
+
+/// Reply data of a successful login.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginOk {
+    /// The user's ID: the `privAcnt` given, or the one the server assigned.
+    pub user_id: String,
+}
+
+/// A message from the server: `{"t":"reply","re":7,"code":0,"data":{...}}` or
+/// `{"t":"event","ev":"kicked","code":10}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Reply(Reply),
+    Event(Event),
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The request's `id`.
+    pub re: u64,
+    /// 0 on success, else a [`ErrorCode`] value.
+    pub code: i32,
+    /// Request-specific result data (absent on failure and for requests without data).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub data: Value,
+}
+
+impl Reply {
+    pub fn ok(re: u64, data: impl Serialize) -> Reply {
+        Reply {
+            re,
+            code: 0,
+            data: serde_json::to_value(data).unwrap_or(Value::Null),
+        }
+    }
+
+    pub fn err(re: u64, code: ErrorCode) -> Reply {
+        Reply {
+            re,
+            code: code.code(),
+            data: Value::Null,
+        }
+    }
+
+    /// The typed result: the data on success, the error code otherwise. Data that does not
+    /// match the expected shape is [`ErrorCode::RspDatErr`].
+    pub fn into_result<T: DeserializeOwned>(self) -> Result<T, i32> {
+        if self.code != 0 {
+            return Err(self.code);
+        }
+        serde_json::from_value(self.data).map_err(|_| ErrorCode::RspDatErr.code())
+    }
+}
+
+/// Unsolicited messages from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum Event {
+    /// The session is over: `code` says why (e.g. `KICKOUT_BY_RELOGIN`). The server closes
+    /// the connection right after.
+    Kicked { code: i32 },
+    /// An event this build does not know (sent by a newer server); ignored.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Serialises a frame to JSON text.
+pub fn encode<T: Serialize>(frame: &T) -> String {
+    // Our message types are plain data: serialising them cannot fail.
+    serde_json::to_string(frame).expect("protocol messages always serialise")
+}
+
+/// Parses a frame from JSON text.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frame_wire_shape() {
+        let frame = ClientFrame {
+            id: 7,
+            request: Request::Login(LoginRequest {
+                tenant: "demo".into(),
+                password: "demo123".into(),
+                nickname: "Alice".into(),
+                user_id: "alice".into(),
+                auth_code: String::new(),
+            }),
+        };
+        let text = encode(&frame);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["op"], "login");
+        assert_eq!(v["user_id"], "alice");
+        assert_eq!(decode::<ClientFrame>(&text).unwrap(), frame);
+
+        let logout = encode(&ClientFrame {
+            id: 8,
+            request: Request::Logout,
+        });
+        assert_eq!(logout, r#"{"id":8,"op":"logout"}"#);
+        assert_eq!(
+            decode::<ClientFrame>(&logout).unwrap().request,
+            Request::Logout
+        );
+    }
+
+    #[test]
+    fn server_frame_wire_shape() {
+        let reply = ServerFrame::Reply(Reply::ok(
+            3,
+            LoginOk {
+                user_id: "u1".into(),
+            },
+        ));
+        let text = encode(&reply);
+        assert_eq!(
+            text,
+            r#"{"t":"reply","re":3,"code":0,"data":{"user_id":"u1"}}"#
+        );
+        let ServerFrame::Reply(back) = decode::<ServerFrame>(&text).unwrap() else {
+            panic!("not a reply")
+        };
+        assert_eq!(back.into_result::<LoginOk>().unwrap().user_id, "u1");
+
+        let err = encode(&ServerFrame::Reply(Reply::err(4, ErrorCode::AcntPswdErr)));
+        assert_eq!(err, r#"{"t":"reply","re":4,"code":7}"#);
+
+        let kicked = encode(&ServerFrame::Event(Event::Kicked { code: 10 }));
+        assert_eq!(kicked, r#"{"t":"event","ev":"kicked","code":10}"#);
+        assert_eq!(
+            decode::<ServerFrame>(&kicked).unwrap(),
+            ServerFrame::Event(Event::Kicked { code: 10 })
+        );
+    }
+
+    #[test]
+    fn unknown_events_are_tolerated_and_garbage_is_not() {
+        let later = r#"{"t":"event","ev":"from_the_future","x":1}"#;
+        assert_eq!(
+            decode::<ServerFrame>(later).unwrap(),
+            ServerFrame::Event(Event::Unknown)
+        );
+        assert!(decode::<ClientFrame>("not json").is_err());
+        assert!(decode::<ClientFrame>(r#"{"id":1,"op":"no_such_op"}"#).is_err());
+        assert!(decode::<ClientFrame>(r#"{"op":"logout"}"#).is_err());
+    }
+
+    #[test]
+    fn reply_with_wrong_data_shape_is_rspdat_err() {
+        let reply = Reply {
+            re: 1,
+            code: 0,
+            data: serde_json::json!({"nope": 1}),
+        };
+        assert_eq!(
+            reply.into_result::<LoginOk>(),
+            Err(ErrorCode::RspDatErr.code())
+        );
+        let failed = Reply::err(2, ErrorCode::NotLogin);
+        assert_eq!(failed.into_result::<LoginOk>(), Err(12));
+    }
+}
