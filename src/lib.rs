@@ -1,1 +1,21 @@
-//! placeholder
+//! CRVideo SDK: the meeting-management client library.
+//!
+//! The C ABI (`CRVideo_*` functions, `CRVideo_Callbacks`, `CRVIDEOSDK_*` codes) lives in
+//! [`ffi`] and is the only place with `extern "C"`. Behind it:
+//!
+//! - [`instance`]: the one SDK instance of the process (Init/Uninit, its threads);
+//! - [`dispatch`]: the event queue and the one thread that runs the app's callbacks;
+//! - [`client`]: the engine on a tokio runtime: connection, session state, requests;
+//! - [`params`]: parsing of the Init parameters and server address lists.
+//!
+//! See `docs/ARCHITECTURE.md` for the flow of a request and of an event.
+
+#![allow(non_snake_case)]
+
+pub mod client;
+pub mod dispatch;
+pub mod ffi;
+pub mod instance;
+pub mod params;
+
+pub use crvideo_proto::ErrorCode;

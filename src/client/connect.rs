@@ -1,0 +1,134 @@
+//! Establishing a session: try the servers in order, `hello`, then `login`.
+
+use std::time::Duration;
+
+use crvideo_proto::{
+    decode, encode, ClientFrame, HelloOk, LoginOk, LoginRequest, Request, ServerFrame,
+    PROTOCOL_VERSION,
+};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::params::ServerAddr;
+use crate::ErrorCode;
+
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A logged-in connection, ready to be split into reader and writer tasks.
+pub struct Established {
+    pub ws: WsStream,
+    pub hello: HelloOk,
+    pub login: LoginOk,
+    pub server: ServerAddr,
+}
+
+/// Request ids used during establishment; the session's own requests start after them.
+const HELLO_ID: u64 = 1;
+const LOGIN_ID: u64 = 2;
+pub const FIRST_SESSION_REQUEST_ID: u64 = 3;
+
+/// Connects to the first server that answers and logs in, all within `budget`.
+///
+/// Each server gets an equal share of what is left of the budget, so a server that does not
+/// answer cannot starve the ones after it. Errors: `CREATE_CONN_FAILED` when no server
+/// completed the hello, `MISMATCHCLIENTVER` when the only servers that answered speak another
+/// protocol version, `NOSERVER_RSP` when the login got no reply in time, or the server's
+/// login error (e.g. `ANCTPSWD_ERR`).
+pub async fn connect_and_login(
+    servers: &[ServerAddr],
+    login: LoginRequest,
+    budget: Duration,
+) -> Result<Established, i32> {
+    let deadline = Instant::now() + budget;
+    let mut error = ErrorCode::CreateConnFailed.code();
+    for (index, server) in servers.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let share = left / (servers.len() - index) as u32;
+        let opened = match tokio::time::timeout(share, open(server)).await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(code)) => {
+                tracing::info!(%server, code, "server refused the hello");
+                if code == ErrorCode::MismatchClientVer.code() {
+                    error = code;
+                }
+                continue;
+            }
+            Err(_) => {
+                tracing::info!(%server, "no answer within {share:?}");
+                continue;
+            }
+        };
+        let (mut ws, hello) = opened;
+        let request = ClientFrame {
+            id: LOGIN_ID,
+            request: Request::Login(login),
+        };
+        let result = match timeout_at(deadline, exchange(&mut ws, request)).await {
+            Ok(Ok(reply)) => reply.into_result::<LoginOk>(),
+            Ok(Err(code)) => Err(code),
+            Err(_) => Err(ErrorCode::NoServerRsp.code()),
+        };
+        return result.map(|login| Established {
+            ws,
+            hello,
+            login,
+            server: server.clone(),
+        });
+    }
+    Err(error)
+}
+
+/// WebSocket settings: control frames are small; bulk data gets its own cap later.
+pub fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(64 << 20))
+}
+
+/// Opens the WebSocket and completes the hello.
+async fn open(server: &ServerAddr) -> Result<(WsStream, HelloOk), i32> {
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(server.url(), Some(ws_config()), true)
+            .await
+            .map_err(|e| {
+                tracing::info!(%server, "connect failed: {e}");
+                ErrorCode::CreateConnFailed.code()
+            })?;
+    let hello = ClientFrame {
+        id: HELLO_ID,
+        request: Request::Hello {
+            version: PROTOCOL_VERSION,
+            agent: format!("crvideosdk/{}", env!("CARGO_PKG_VERSION")),
+        },
+    };
+    let reply = exchange(&mut ws, hello).await?;
+    let hello = reply.into_result::<HelloOk>()?;
+    Ok((ws, hello))
+}
+
+/// Sends one request and waits for its reply, skipping control frames. Events cannot come
+/// before login completes, so anything else is a protocol error.
+async fn exchange(ws: &mut WsStream, request: ClientFrame) -> Result<crvideo_proto::Reply, i32> {
+    let id = request.id;
+    ws.send(Message::text(encode(&request)))
+        .await
+        .map_err(|_| ErrorCode::CreateConnFailed.code())?;
+    while let Some(message) = ws.next().await {
+        match message.map_err(|_| ErrorCode::CreateConnFailed.code())? {
+            Message::Text(text) => match decode::<ServerFrame>(&text) {
+                Ok(ServerFrame::Reply(reply)) if reply.re == id => return Ok(reply),
+                _ => return Err(ErrorCode::RspDatErr.code()),
+            },
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    Err(ErrorCode::CreateConnFailed.code())
+}

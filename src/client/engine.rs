@@ -1,0 +1,255 @@
+//! The engine task: session state machine, request/reply correlation and timeouts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crvideo_proto::{encode, ClientFrame, Event as WireEvent, Request, ServerFrame};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::connect::{connect_and_login, FIRST_SESSION_REQUEST_ID};
+use super::connection::Connection;
+use super::pending::{Pending, ReplyHandler};
+use super::{Command, Internal};
+use crate::dispatch::{Dispatcher, Event};
+use crate::ErrorCode;
+
+enum State {
+    Idle,
+    LoggingIn {
+        attempt: u64,
+        cookie: String,
+        task: JoinHandle<()>,
+    },
+    Online {
+        conn: Connection,
+    },
+}
+
+pub struct Engine {
+    request_timeout: Duration,
+    events: Arc<Dispatcher>,
+    internal: UnboundedSender<Internal>,
+    state: State,
+    pending: Pending,
+    next_request_id: u64,
+    next_attempt: u64,
+}
+
+impl Engine {
+    pub fn new(
+        request_timeout: Duration,
+        events: Arc<Dispatcher>,
+        internal: UnboundedSender<Internal>,
+    ) -> Engine {
+        Engine {
+            request_timeout,
+            events,
+            internal,
+            state: State::Idle,
+            pending: Pending::default(),
+            next_request_id: FIRST_SESSION_REQUEST_ID,
+            next_attempt: 0,
+        }
+    }
+
+    /// Runs until `Shutdown` (or every API handle is gone), then ends the session.
+    pub async fn run(
+        mut self,
+        mut commands: UnboundedReceiver<Command>,
+        mut internal: UnboundedReceiver<Internal>,
+    ) {
+        loop {
+            let deadline = self.pending.next_deadline();
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(command) => self.on_command(command),
+                },
+                Some(report) = internal.recv() => self.on_internal(report),
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    for event in self.pending.expire(std::time::Instant::now()) {
+                        self.events.push(event);
+                    }
+                }
+            }
+        }
+        if let Some(writer) = self.end_session(ErrorCode::NotLogin, None) {
+            let _ = writer.await;
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Login {
+                servers,
+                login,
+                cookie,
+            } => {
+                if !matches!(self.state, State::Idle) {
+                    self.events.push(Event::LoginFail {
+                        code: ErrorCode::LoginStateError.code(),
+                        cookie,
+                    });
+                    return;
+                }
+                self.next_attempt += 1;
+                let attempt = self.next_attempt;
+                let internal = self.internal.clone();
+                let budget = self.request_timeout;
+                let task = tokio::spawn(async move {
+                    let result = connect_and_login(&servers, login, budget).await;
+                    let _ = internal.send(Internal::LoginDone { attempt, result });
+                });
+                self.state = State::LoggingIn {
+                    attempt,
+                    cookie,
+                    task,
+                };
+            }
+            Command::Logout { done } => {
+                let code = match self.state {
+                    State::Idle => ErrorCode::NotLogin.code(),
+                    _ => {
+                        // The writer finishes on its own within CLOSE_FLUSH; nobody waits.
+                        drop(self.end_session(ErrorCode::NotLogin, None));
+                        0
+                    }
+                };
+                let _ = done.send(code);
+            }
+            Command::Request { request, handler } => self.request(request, handler),
+            Command::Shutdown => unreachable!("handled by run"),
+        }
+    }
+
+    /// Sends a request of the logged-in session; its handler runs exactly once.
+    fn request(&mut self, request: Request, handler: ReplyHandler) {
+        let State::Online { conn } = &self.state else {
+            self.events.extend(handler(Err(ErrorCode::NotLogin.code())));
+            return;
+        };
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        if !conn.send(Message::text(encode(&ClientFrame { id, request }))) {
+            self.events.extend(handler(Err(ErrorCode::SendFail.code())));
+            return;
+        }
+        let deadline = std::time::Instant::now() + self.request_timeout;
+        self.pending.insert(id, deadline, handler);
+    }
+
+    fn on_internal(&mut self, report: Internal) {
+        match report {
+            Internal::LoginDone { attempt, result } => {
+                let State::LoggingIn {
+                    attempt: current, ..
+                } = &self.state
+                else {
+                    return;
+                };
+                if *current != attempt {
+                    return;
+                }
+                let State::LoggingIn { cookie, .. } =
+                    std::mem::replace(&mut self.state, State::Idle)
+                else {
+                    unreachable!()
+                };
+                match result {
+                    Ok(established) => {
+                        let user_id = established.login.user_id.clone();
+                        tracing::info!(server = %established.server, %user_id, "logged in");
+                        let conn = Connection::start(attempt, established, self.internal.clone());
+                        self.state = State::Online { conn };
+                        self.events.push(Event::LoginSuccess { user_id, cookie });
+                    }
+                    Err(code) => self.events.push(Event::LoginFail { code, cookie }),
+                }
+            }
+            Internal::Frame { conn, frame } => {
+                if !self.is_current(conn) {
+                    return;
+                }
+                match frame {
+                    ServerFrame::Reply(reply) => {
+                        let result = if reply.code == 0 {
+                            Ok(reply.data)
+                        } else {
+                            Err(reply.code)
+                        };
+                        self.events.extend(self.pending.complete(reply.re, result));
+                    }
+                    ServerFrame::Event(event) => self.on_server_event(event),
+                }
+            }
+            Internal::Closed { conn, reason } => {
+                if self.is_current(conn) {
+                    tracing::warn!("connection lost: {reason}");
+                    self.line_off(ErrorCode::ConnectionLost);
+                }
+            }
+        }
+    }
+
+    fn on_server_event(&mut self, event: WireEvent) {
+        match event {
+            WireEvent::Kicked { code } => {
+                let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::ForcedCloseConnection);
+                tracing::warn!("session ended by the server: {code}");
+                self.line_off(code);
+            }
+            WireEvent::Unknown => tracing::debug!("ignoring an unknown server event"),
+        }
+    }
+
+    fn is_current(&self, conn: u64) -> bool {
+        matches!(&self.state, State::Online { conn: c } if c.id == conn)
+    }
+
+    /// The session ended without Logout: LineOff first, then every pending request fails.
+    fn line_off(&mut self, code: ErrorCode) {
+        drop(self.end_session(code, Some(Event::LineOff { code: code.code() })));
+    }
+
+    /// Returns to Idle. A login in progress fails with `NOT_LOGIN`; pending requests fail
+    /// with `code` after `announce`. An online session says `logout` to the server first.
+    /// Returns the closing writer, for a caller that wants to wait for the flush.
+    fn end_session(&mut self, code: ErrorCode, announce: Option<Event>) -> Option<JoinHandle<()>> {
+        let writer = match std::mem::replace(&mut self.state, State::Idle) {
+            State::Idle => None,
+            State::LoggingIn { cookie, task, .. } => {
+                task.abort();
+                self.events.push(Event::LoginFail {
+                    code: ErrorCode::NotLogin.code(),
+                    cookie,
+                });
+                None
+            }
+            State::Online { conn } => {
+                if announce.is_none() {
+                    let id = self.next_request_id;
+                    self.next_request_id += 1;
+                    conn.send(Message::text(encode(&ClientFrame {
+                        id,
+                        request: Request::Logout,
+                    })));
+                }
+                Some(conn.close())
+            }
+        };
+        self.events.extend(announce);
+        for event in self.pending.fail_all(code) {
+            self.events.push(event);
+        }
+        writer
+    }
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}

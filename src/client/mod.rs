@@ -1,0 +1,52 @@
+//! The client engine: one tokio task owning the session state.
+//!
+//! API calls become [`Command`]s; the connection's tasks report [`Internal`] messages; the
+//! engine turns both into wire frames and app [`Event`](crate::dispatch::Event)s. Because one
+//! task owns all session state, there are no locks on it and every outcome is decided in
+//! one order.
+
+mod connect;
+mod connection;
+mod engine;
+pub mod pending;
+
+use std::sync::mpsc::SyncSender;
+
+use crvideo_proto::{LoginRequest, Request, ServerFrame};
+
+pub use engine::Engine;
+pub use pending::ReplyHandler;
+
+use crate::params::ServerAddr;
+
+/// What the API asks of the engine.
+pub enum Command {
+    /// `CRVideo_Login`: LoginSuccess or LoginFail follows.
+    Login {
+        servers: Vec<ServerAddr>,
+        login: LoginRequest,
+        cookie: String,
+    },
+    /// `CRVideo_Logout`: the engine answers on `done` with 0 or `NOT_LOGIN`.
+    Logout { done: SyncSender<i32> },
+    /// A request of the logged-in session; `handler` makes its result event.
+    Request {
+        request: Request,
+        handler: ReplyHandler,
+    },
+    /// `CRVideo_Uninit`: log out if needed and stop.
+    Shutdown,
+}
+
+/// Reports from the engine's own helper tasks.
+pub enum Internal {
+    /// A login attempt finished.
+    LoginDone {
+        attempt: u64,
+        result: Result<connect::Established, i32>,
+    },
+    /// A frame arrived on connection `conn`.
+    Frame { conn: u64, frame: ServerFrame },
+    /// Connection `conn` is gone.
+    Closed { conn: u64, reason: String },
+}

@@ -1,0 +1,244 @@
+//! The event queue between the engine and the app, and the thread that runs callbacks.
+//!
+//! The engine pushes [`Event`]s in the order things happen; one consumer delivers them to the
+//! app's C callbacks: the `crvideo-dispatch` thread in `"thread"` mode, or the app's own
+//! thread through `CRVideo_PollEvents` in `"poll"` mode. The queue is unbounded on purpose:
+//! a slow callback must never stall networking, and events are never dropped; bulk data is
+//! bounded separately by flow control.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::ffi::{c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::ffi::callbacks::CRVideo_Callbacks;
+
+/// Something the app is told about, in Rust form; one variant per callback.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    LoginSuccess { user_id: String, cookie: String },
+    LoginFail { code: i32, cookie: String },
+    LineOff { code: i32 },
+}
+
+/// The app's `userData` pointer; the SDK only hands it back.
+#[derive(Clone, Copy)]
+pub struct UserData(pub *mut c_void);
+// SAFETY: the pointer is opaque to the SDK; the app owns what it points to and receives it
+// only on the dispatch thread (or its own polling thread).
+unsafe impl Send for UserData {}
+
+#[derive(Clone, Copy)]
+struct Registered {
+    table: CRVideo_Callbacks,
+    user_data: UserData,
+}
+
+struct Queue {
+    events: VecDeque<Event>,
+    /// No more events will come; the consumer drains what is left, then stops.
+    closed: bool,
+}
+
+/// The event queue plus the registered callbacks.
+pub struct Dispatcher {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    callbacks: Mutex<Option<Registered>>,
+}
+
+thread_local! {
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True on a thread that is currently running one of the app's callbacks.
+pub fn in_callback() -> bool {
+    IN_CALLBACK.with(Cell::get)
+}
+
+impl Default for Dispatcher {
+    fn default() -> Self {
+        Dispatcher {
+            queue: Mutex::new(Queue {
+                events: VecDeque::new(),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            callbacks: Mutex::new(None),
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Registers (replaces) the app's callbacks; takes effect from the next event.
+    pub fn set_callbacks(&self, table: CRVideo_Callbacks, user_data: UserData) {
+        *self.callbacks.lock() = Some(Registered { table, user_data });
+    }
+
+    /// Queues an event for delivery. Ignored once the queue is closed.
+    pub fn push(&self, event: Event) {
+        let mut q = self.queue.lock();
+        if q.closed {
+            tracing::debug!(?event, "event after close dropped");
+            return;
+        }
+        q.events.push_back(event);
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// Queues several events, in order.
+    pub fn extend(&self, events: impl IntoIterator<Item = Event>) {
+        for event in events {
+            self.push(event);
+        }
+    }
+
+    /// Accepts no more events; the consumer still delivers those already queued.
+    pub fn close(&self) {
+        self.queue.lock().closed = true;
+        self.ready.notify_all();
+    }
+
+    /// Accepts no more events and forgets those not yet delivered.
+    pub fn close_and_discard(&self) {
+        let mut q = self.queue.lock();
+        q.closed = true;
+        q.events.clear();
+        drop(q);
+        self.ready.notify_all();
+    }
+
+    /// Runs callbacks until the queue is closed and empty (the dispatch thread's body).
+    pub fn run_until_closed(&self) {
+        while let Some(event) = self.next_event(None) {
+            self.deliver(&event);
+        }
+    }
+
+    /// Runs the callbacks of pending events, waiting up to `timeout` for the first one.
+    /// Returns how many ran.
+    pub fn poll(&self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        let mut ran = 0;
+        while let Some(event) = self.next_event(if ran == 0 {
+            Some(deadline)
+        } else {
+            Some(Instant::now())
+        }) {
+            self.deliver(&event);
+            ran += 1;
+        }
+        ran
+    }
+
+    /// The next event, waiting until one comes, the queue closes, or `deadline` passes.
+    fn next_event(&self, deadline: Option<Instant>) -> Option<Event> {
+        let mut q = self.queue.lock();
+        loop {
+            if let Some(event) = q.events.pop_front() {
+                return Some(event);
+            }
+            if q.closed {
+                return None;
+            }
+            match deadline {
+                None => self.ready.wait(&mut q),
+                Some(deadline) => {
+                    if self.ready.wait_until(&mut q, deadline).timed_out() && q.events.is_empty() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls the app's callback for `event`, with no SDK lock held.
+    fn deliver(&self, event: &Event) {
+        let Some(registered) = *self.callbacks.lock() else {
+            return;
+        };
+        IN_CALLBACK.with(|c| c.set(true));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            invoke(&registered.table, registered.user_data.0, event)
+        }));
+        IN_CALLBACK.with(|c| c.set(false));
+        if result.is_err() {
+            tracing::error!(?event, "panic while delivering an event");
+        }
+    }
+}
+
+/// A C string for a callback argument. Interior NUL bytes cannot be represented and are
+/// removed (the server never sends them in IDs or JSON text).
+fn c_str(s: &str) -> CString {
+    CString::new(s).unwrap_or_else(|e| {
+        let mut bytes = e.into_vec();
+        bytes.retain(|&b| b != 0);
+        CString::new(bytes).unwrap_or_default()
+    })
+}
+
+/// Maps one event onto its member of the callback table.
+fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
+    // SAFETY (all arms): the app registered these function pointers with the signatures
+    // of the header; the strings outlive the call.
+    unsafe {
+        match event {
+            Event::LoginSuccess { user_id, cookie } => {
+                if let Some(f) = cb.LoginSuccess {
+                    f(ud, c_str(user_id).as_ptr(), c_str(cookie).as_ptr())
+                }
+            }
+            Event::LoginFail { code, cookie } => {
+                if let Some(f) = cb.LoginFail {
+                    f(ud, *code, c_str(cookie).as_ptr())
+                }
+            }
+            Event::LineOff { code } => {
+                if let Some(f) = cb.LineOff {
+                    f(ud, *code)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn closed_queue_drains_then_stops() {
+        let d = Dispatcher::default();
+        d.push(Event::LineOff { code: 1 });
+        d.push(Event::LineOff { code: 2 });
+        d.close();
+        d.push(Event::LineOff { code: 3 });
+        assert_eq!(d.next_event(None), Some(Event::LineOff { code: 1 }));
+        assert_eq!(d.next_event(None), Some(Event::LineOff { code: 2 }));
+        assert_eq!(d.next_event(None), None);
+    }
+
+    #[test]
+    fn discard_forgets_pending_events() {
+        let d = Dispatcher::default();
+        d.push(Event::LineOff { code: 1 });
+        d.close_and_discard();
+        assert_eq!(d.next_event(None), None);
+    }
+
+    #[test]
+    fn poll_times_out_when_idle_and_wakes_on_push() {
+        let d = Arc::new(Dispatcher::default());
+        assert_eq!(d.poll(Duration::from_millis(10)), 0);
+        let d2 = d.clone();
+        let t = std::thread::spawn(move || d2.poll(Duration::from_secs(30)));
+        d.push(Event::LineOff { code: 7 });
+        assert_eq!(t.join().unwrap(), 1);
+    }
+}

@@ -1,0 +1,311 @@
+//! `CRVideo_Callbacks`: the table of C function pointers through which the app receives
+//! results and notifications — the C form of the original SDK's virtual callback classes.
+
+use std::ffi::{c_char, c_int, c_void};
+
+/// The app's callbacks. Set `size` to `sizeof(CRVideo_Callbacks)`; the SDK reads only the
+/// members that fit in `size`, so a program built against an older, shorter version of this
+/// struct keeps working with a newer library. New members are only ever appended.
+///
+/// Every member may be NULL (that event is then skipped). Each takes the `userData` given
+/// to `CRVideo_SetCallbacks` first. String arguments are UTF-8, never NULL (empty string
+/// instead), and valid only until the callback returns: copy what you keep.
+///
+/// In the default `"thread"` dispatch mode every callback runs on one SDK thread named
+/// `crvideo-dispatch`, one at a time, in the order the events happened.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct CRVideo_Callbacks {
+    /// `sizeof(CRVideo_Callbacks)` as the caller compiled it.
+    pub size: usize,
+
+    /// Login succeeded; `usrID` is the user's ID (the one the server assigned when
+    /// `privAcnt` was empty).
+    pub LoginSuccess: Option<
+        unsafe extern "C" fn(userData: *mut c_void, usrID: *const c_char, cookie: *const c_char),
+    >,
+    /// Login failed with `sdkErr` (e.g. `CRVIDEOSDK_ANCTPSWD_ERR`,
+    /// `CRVIDEOSDK_CREATE_CONN_FAILED`, `CRVIDEOSDK_LOGINSTATE_ERROR`).
+    pub LoginFail:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// The session ended without `CRVideo_Logout`: `CRVIDEOSDK_KICKOUT_BY_RELOGIN` or
+    /// `CRVIDEOSDK_CONNECTIONLOST`. Pending requests fail after this event.
+    pub LineOff: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
+
+    /// `CRVideo_SetDNDStatus` succeeded.
+    pub SetDNDStatusSuccess:
+        Option<unsafe extern "C" fn(userData: *mut c_void, cookie: *const c_char)>,
+    /// `CRVideo_SetDNDStatus` failed.
+    pub SetDNDStatusFail:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// `CRVideo_GetUserStatus` result: a JSON array of UserStatusObj.
+    pub GetUserStatusSuccess: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            usersStatusJson: *const c_char,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_GetUserStatus` failed.
+    pub GetUserStatusFail:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// `CRVideo_StartUserStatusNotify` result.
+    pub StartUserStatusNotifyRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// A user's status changed: one UserStatusObj; `cookie` is StartUserStatusNotify's.
+    pub NotifyUserStatus: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            userStatusJson: *const c_char,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_StopUserStatusNotify` result.
+    pub StopUserStatusNotifyRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+
+    /// `CRVideo_CreateMeeting` succeeded: the new MeetInfoObj.
+    pub CreateMeetingSuccess: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            meetObjJson: *const c_char,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_CreateMeeting` failed.
+    pub CreateMeetingFail:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// `CRVideo_DestroyMeeting` result.
+    pub DestroyMeetingRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// `CRVideo_GetMeetings` result: a JSON array of MeetInfoObj.
+    pub GetMeetingsSuccess: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            meetingsJson: *const c_char,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_GetMeetings` failed.
+    pub GetMeetingsFail:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+
+    /// The callee was reached and is ringing.
+    pub CallSuccess: Option<
+        unsafe extern "C" fn(userData: *mut c_void, callID: *const c_char, cookie: *const c_char),
+    >,
+    /// The call could not be placed.
+    pub CallFail: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_AcceptCall` succeeded.
+    pub AcceptCallSuccess: Option<
+        unsafe extern "C" fn(userData: *mut c_void, callID: *const c_char, cookie: *const c_char),
+    >,
+    /// `CRVideo_AcceptCall` failed.
+    pub AcceptCallFail: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_RejectCall` succeeded.
+    pub RejectCallSuccess: Option<
+        unsafe extern "C" fn(userData: *mut c_void, callID: *const c_char, cookie: *const c_char),
+    >,
+    /// `CRVideo_RejectCall` failed.
+    pub RejectCallFail: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_HungupCall` succeeded.
+    pub HangupCallSuccess: Option<
+        unsafe extern "C" fn(userData: *mut c_void, callID: *const c_char, cookie: *const c_char),
+    >,
+    /// `CRVideo_HungupCall` failed.
+    pub HangupCallFail: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_ClientInvite` result.
+    pub ClientInviteRslt: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            inviteID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_ClientCancelInvite` result.
+    pub ClientCancelInviteRslt: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            inviteID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+
+    /// `CRVideo_SendCmd` result.
+    pub SendCmdRlst: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            taskID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_SendBuffer` result.
+    pub SendBufferRlst: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            taskID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_SendFile` result.
+    pub SendFileRlst: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            taskID: *const c_char,
+            fileName: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// Progress of a `CRVideo_SendBuffer` / `CRVideo_SendFile` task, in bytes.
+    pub SendProgress: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            taskID: *const c_char,
+            sendedLen: i64,
+            totalLen: i64,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_CancelSend` result; `cookie` is the cancelled task's.
+    pub CancelSendRlst: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            taskID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+
+    /// Someone calls (or invites) this user; `meetObjJson` is the meeting they propose.
+    pub NotifyCallIn: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            meetObjJson: *const c_char,
+            callerID: *const c_char,
+            usrExtDat: *const c_char,
+        ),
+    >,
+    /// The callee accepted this user's call.
+    pub NotifyCallAccepted: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            meetObjJson: *const c_char,
+            usrExtDat: *const c_char,
+        ),
+    >,
+    /// The call was rejected (`CRVIDEOSDK_ERR_REFUSE`) or not answered (`CRVIDEOSDK_ERR_NOANSWER`).
+    pub NotifyCallRejected: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            sdkErr: c_int,
+            usrExtDat: *const c_char,
+        ),
+    >,
+    /// The other side hung up.
+    pub NotifyCallHungup: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            callID: *const c_char,
+            usrExtDat: *const c_char,
+        ),
+    >,
+    /// Status of an invitation this user placed: 0 ringing, 1 accepted, 2 rejected,
+    /// 3 no answer, 4 hung up.
+    pub NotifyInviteStatus:
+        Option<unsafe extern "C" fn(userData: *mut c_void, inviteID: *const c_char, status: c_int)>,
+
+    /// A command arrived (`CRVideo_SendCmd` of `sourceUserId`); binary-safe.
+    pub NotifyCmdData: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            sourceUserId: *const c_char,
+            data: *const u8,
+            len: usize,
+        ),
+    >,
+    /// A buffer arrived (`CRVideo_SendBuffer` of `sourceUserId`); binary-safe.
+    pub NotifyBufferData: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            sourceUserId: *const c_char,
+            data: *const u8,
+            len: usize,
+        ),
+    >,
+    /// A file arrived complete and verified at `tmpFile` (in `tmpDir`); the app moves or
+    /// deletes it. `orgFileName` is the sender's base name.
+    pub NotifyFileData: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            sourceUserId: *const c_char,
+            tmpFile: *const c_char,
+            orgFileName: *const c_char,
+        ),
+    >,
+    /// An incoming transfer was cancelled (or its sender went offline); nothing of it is kept.
+    pub NotifyCancelSend:
+        Option<unsafe extern "C" fn(userData: *mut c_void, taskID: *const c_char)>,
+}
+
+impl CRVideo_Callbacks {
+    /// Copies the members of `src` that fit in `src.size` (at most our own size); the rest
+    /// stay NULL.
+    ///
+    /// # Safety
+    /// `src` must point to at least `src.size` readable bytes.
+    pub(crate) unsafe fn copy_from_prefix(
+        src: *const CRVideo_Callbacks,
+    ) -> Option<CRVideo_Callbacks> {
+        let declared = std::ptr::read_unaligned(src as *const usize);
+        if declared < std::mem::size_of::<usize>() {
+            return None;
+        }
+        let mut table = CRVideo_Callbacks::default();
+        // Whole members only: a size that ends inside a pointer must not yield half of one.
+        let word = std::mem::size_of::<usize>();
+        let len = declared.min(std::mem::size_of::<CRVideo_Callbacks>()) / word * word;
+        std::ptr::copy_nonoverlapping(
+            src as *const u8,
+            &mut table as *mut CRVideo_Callbacks as *mut u8,
+            len,
+        );
+        table.size = std::mem::size_of::<CRVideo_Callbacks>();
+        Some(table)
+    }
+}

@@ -1,0 +1,52 @@
+//! The C ABI. The only module with `extern "C"`: it checks and copies arguments, converts
+//! errors to codes and keeps panics from crossing into C. No logic lives here.
+//!
+//! Rules every export follows:
+//! - a panic inside becomes `CRVIDEOSDK_INNER_ERR` (or NULL for pointer results);
+//! - before `CRVideo_Init` (and after `CRVideo_Uninit`) the result is `CRVIDEOSDK_NOT_INIT`;
+//! - a NULL or non-UTF-8 string is `CRVIDEOSDK_PARAM_ERR`, except the optional ones
+//!   (cookie, usrExtDat, meetObj), where NULL means "".
+
+pub mod callbacks;
+pub mod lifecycle;
+pub mod session;
+
+use std::ffi::{c_char, c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::ErrorCode;
+
+/// Runs an export's body, turning its error or a panic into the C return code.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), ErrorCode>) -> c_int {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => ErrorCode::NoErr.code(),
+        Ok(Err(code)) => code.code(),
+        Err(_) => {
+            tracing::error!("panic inside a CRVideo_* call");
+            ErrorCode::InnerErr.code()
+        }
+    }
+}
+
+/// A required string argument.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that outlives the call.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char) -> Result<&'a str, ErrorCode> {
+    if p.is_null() {
+        return Err(ErrorCode::ParamErr);
+    }
+    CStr::from_ptr(p).to_str().map_err(|_| ErrorCode::ParamErr)
+}
+
+/// An optional string argument: NULL is "".
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn opt_str<'a>(p: *const c_char) -> Result<&'a str, ErrorCode> {
+    if p.is_null() {
+        Ok("")
+    } else {
+        arg_str(p)
+    }
+}

@@ -1,0 +1,178 @@
+//! The SDK instance of the process: created by `CRVideo_Init`, destroyed by `CRVideo_Uninit`.
+//!
+//! An instance owns two threads: `crvideo-io` (a current-thread tokio runtime running the
+//! engine) and, in `"thread"` dispatch mode, `crvideo-dispatch` (the app's callbacks). API
+//! calls reach it through [`current`], which clones an `Arc` out of a lock and releases the
+//! lock at once, so no SDK lock is ever held while app code runs.
+
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+
+use crate::client::{Command, Engine};
+use crate::dispatch::{self, Dispatcher};
+use crate::params::{DispatchMode, SdkParams, ServerAddr};
+use crate::ErrorCode;
+
+pub struct Instance {
+    pub params: SdkParams,
+    pub dispatcher: Arc<Dispatcher>,
+    servers: Mutex<Vec<ServerAddr>>,
+    commands: UnboundedSender<Command>,
+    io_thread: Mutex<Option<JoinHandle<()>>>,
+    dispatch_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+static CURRENT: RwLock<Option<Arc<Instance>>> = RwLock::new(None);
+
+/// Dispatch threads whose Uninit ran inside one of their own callbacks: they end as soon as
+/// that callback returns, and the next Init or Uninit joins them.
+static LINGERING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// How long Logout waits for the engine to acknowledge (it answers at once unless the
+/// process is starved).
+const ENGINE_ACK: Duration = Duration::from_secs(10);
+
+/// The live instance, or `NOT_INIT`.
+pub fn current() -> Result<Arc<Instance>, ErrorCode> {
+    CURRENT.read().clone().ok_or(ErrorCode::NotInit)
+}
+
+/// `CRVideo_Init`: a no-op when already initialised.
+pub fn init(params_json: &str) -> Result<(), ErrorCode> {
+    let params = SdkParams::parse(params_json)?;
+    let mut current = CURRENT.write();
+    if current.is_some() {
+        return Ok(());
+    }
+    join_lingering();
+    install_logging(params.log_level.as_deref());
+    *current = Some(Arc::new(Instance::start(params)?));
+    Ok(())
+}
+
+/// `CRVideo_Uninit`: a no-op when not initialised.
+pub fn uninit() {
+    let taken = CURRENT.write().take();
+    if let Some(instance) = taken {
+        instance.shutdown();
+    }
+    join_lingering();
+}
+
+fn join_lingering() {
+    let me = std::thread::current().id();
+    let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *LINGERING.lock());
+    for handle in handles {
+        if handle.thread().id() == me {
+            // Init/Uninit called again from the very callback that is still running.
+            LINGERING.lock().push(handle);
+        } else {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn install_logging(level: Option<&str>) {
+    let filter = format!("crvideosdk={}", level.unwrap_or("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+impl Instance {
+    fn start(params: SdkParams) -> Result<Instance, ErrorCode> {
+        let dispatcher = Arc::new(Dispatcher::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|_| ErrorCode::NetworkInitFailed)?;
+        let (commands, command_rx) = unbounded_channel();
+        let (internal, internal_rx) = unbounded_channel();
+        let engine = Engine::new(params.request_timeout, dispatcher.clone(), internal);
+        let io_thread = std::thread::Builder::new()
+            .name("crvideo-io".into())
+            .spawn(move || runtime.block_on(engine.run(command_rx, internal_rx)))
+            .map_err(|_| ErrorCode::NetworkInitFailed)?;
+        let dispatch_thread = match params.dispatch {
+            DispatchMode::Poll => None,
+            DispatchMode::Thread => {
+                let queue = dispatcher.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("crvideo-dispatch".into())
+                    .spawn(move || queue.run_until_closed());
+                match spawned {
+                    Ok(handle) => Some(handle),
+                    Err(_) => {
+                        let _ = commands.send(Command::Shutdown);
+                        let _ = io_thread.join();
+                        return Err(ErrorCode::InnerErr);
+                    }
+                }
+            }
+        };
+        Ok(Instance {
+            servers: Mutex::new(params.servers.clone()),
+            params,
+            dispatcher,
+            commands,
+            io_thread: Mutex::new(Some(io_thread)),
+            dispatch_thread: Mutex::new(dispatch_thread),
+        })
+    }
+
+    /// Hands a command to the engine; `NOT_INIT` once the engine has stopped.
+    pub fn send(&self, command: Command) -> Result<(), ErrorCode> {
+        self.commands.send(command).map_err(|_| ErrorCode::NotInit)
+    }
+
+    pub fn servers(&self) -> Vec<ServerAddr> {
+        self.servers.lock().clone()
+    }
+
+    pub fn set_servers(&self, servers: Vec<ServerAddr>) {
+        *self.servers.lock() = servers;
+    }
+
+    /// `CRVideo_Logout`: returns once the session is over (0) or `NOT_LOGIN`.
+    pub fn logout(&self) -> Result<(), ErrorCode> {
+        let (done, answer) = sync_channel(1);
+        self.send(Command::Logout { done })?;
+        match answer.recv_timeout(ENGINE_ACK) {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(ErrorCode::from_code(code).unwrap_or(ErrorCode::InnerErr)),
+            Err(_) => Err(ErrorCode::NotInit),
+        }
+    }
+
+    /// Stops the engine (logging out), then the callbacks. Called from a thread that is not
+    /// running a callback, it delivers the events already queued (the failures of pending
+    /// requests among them) and joins every thread. Called from inside a callback it cannot
+    /// wait for that callback: queued events are dropped, and the dispatch thread ends when
+    /// the callback returns.
+    fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(io) = self.io_thread.lock().take() {
+            let _ = io.join();
+        }
+        let dispatch_thread = self.dispatch_thread.lock().take();
+        if dispatch::in_callback() {
+            self.dispatcher.close_and_discard();
+            LINGERING.lock().extend(dispatch_thread);
+            return;
+        }
+        self.dispatcher.close();
+        match dispatch_thread {
+            Some(thread) => {
+                let _ = thread.join();
+            }
+            // Poll mode: the caller's thread runs what is left.
+            None => self.dispatcher.run_until_closed(),
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Parsing of `CRVideo_Init`'s JSON parameters and of server address lists.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::ErrorCode;
+
+/// How callbacks reach the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatchMode {
+    /// One dedicated SDK thread runs every callback.
+    Thread,
+    /// The app runs callbacks on its own thread with `CRVideo_PollEvents`.
+    Poll,
+}
+
+/// The SDK's settings, from `CRVideo_Init`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdkParams {
+    pub servers: Vec<ServerAddr>,
+    pub tmp_dir: PathBuf,
+    pub request_timeout: Duration,
+    pub log_level: Option<String>,
+    pub dispatch: DispatchMode,
+}
+
+/// Request timeout range of the original SDK, in milliseconds.
+pub const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 10_000..=120_000;
+pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+impl Default for SdkParams {
+    fn default() -> Self {
+        SdkParams {
+            servers: Vec::new(),
+            tmp_dir: std::env::temp_dir(),
+            request_timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            log_level: None,
+            dispatch: DispatchMode::Thread,
+        }
+    }
+}
+
+impl SdkParams {
+    /// Parses the Init JSON. Empty text means defaults; unknown keys are ignored; malformed
+    /// JSON, a non-object, or a known key with a wrong type or value is `PARAM_ERR`.
+    pub fn parse(json: &str) -> Result<SdkParams, ErrorCode> {
+        let mut params = SdkParams::default();
+        if json.trim().is_empty() {
+            return Ok(params);
+        }
+        let value: Value = serde_json::from_str(json).map_err(|_| ErrorCode::ParamErr)?;
+        let Value::Object(map) = value else {
+            return Err(ErrorCode::ParamErr);
+        };
+        if let Some(v) = map.get("serverAddr") {
+            params.servers = parse_server_list(v.as_str().ok_or(ErrorCode::ParamErr)?)?;
+        }
+        if let Some(v) = map.get("tmpDir") {
+            let dir = v
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or(ErrorCode::ParamErr)?;
+            params.tmp_dir = PathBuf::from(dir);
+        }
+        if let Some(v) = map.get("timeoutMs") {
+            let ms = v.as_u64().ok_or(ErrorCode::ParamErr)?;
+            if !TIMEOUT_RANGE_MS.contains(&ms) {
+                return Err(ErrorCode::ParamErr);
+            }
+            params.request_timeout = Duration::from_millis(ms);
+        }
+        if let Some(v) = map.get("logLevel") {
+            let level = v
+                .as_str()
+                .map(str::to_ascii_lowercase)
+                .ok_or(ErrorCode::ParamErr)?;
+            if !LOG_LEVELS.contains(&level.as_str()) {
+                return Err(ErrorCode::ParamErr);
+            }
+            params.log_level = Some(level);
+        }
+        if let Some(v) = map.get("dispatch") {
+            params.dispatch = match v.as_str() {
+                Some("thread") => DispatchMode::Thread,
+                Some("poll") => DispatchMode::Poll,
+                _ => return Err(ErrorCode::ParamErr),
+            };
+        }
+        Ok(params)
+    }
+}
+
+/// One entry of a server address list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddr {
+    /// Host name or IP address (IPv6 without brackets).
+    pub host: String,
+    pub port: u16,
+}
+
+impl ServerAddr {
+    /// The WebSocket URL of the server's endpoint.
+    pub fn url(&self) -> String {
+        if self.host.contains(':') {
+            format!(
+                "ws://[{}]:{}{}",
+                self.host,
+                self.port,
+                crvideo_proto::WS_PATH
+            )
+        } else {
+            format!("ws://{}:{}{}", self.host, self.port, crvideo_proto::WS_PATH)
+        }
+    }
+}
+
+impl std::fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Parses `"host:port;host2:port2"` (entries tried in order). A `ws://` prefix is accepted;
+/// blanks around entries and empty entries are skipped. No entry at all, or an entry
+/// without a valid port, is `PARAM_ERR`.
+pub fn parse_server_list(list: &str) -> Result<Vec<ServerAddr>, ErrorCode> {
+    let mut servers = Vec::new();
+    for entry in list.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let entry = entry.strip_prefix("ws://").unwrap_or(entry);
+        let entry = entry.trim_end_matches('/');
+        let (host, port) = entry.rsplit_once(':').ok_or(ErrorCode::ParamErr)?;
+        let port: u16 = port.parse().map_err(|_| ErrorCode::ParamErr)?;
+        let host = match host.strip_prefix('[') {
+            Some(inner) => inner.strip_suffix(']').ok_or(ErrorCode::ParamErr)?,
+            None if host.contains(':') => return Err(ErrorCode::ParamErr),
+            None => host,
+        };
+        let bad_char = |c: char| c.is_whitespace() || c.is_control() || "/?#@".contains(c);
+        if host.is_empty() || port == 0 || host.chars().any(bad_char) {
+            return Err(ErrorCode::ParamErr);
+        }
+        servers.push(ServerAddr {
+            host: host.to_string(),
+            port,
+        });
+    }
+    if servers.is_empty() {
+        return Err(ErrorCode::ParamErr);
+    }
+    Ok(servers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_for_empty_and_braces() {
+        assert_eq!(SdkParams::parse("").unwrap(), SdkParams::default());
+        assert_eq!(SdkParams::parse("{}").unwrap(), SdkParams::default());
+        assert_eq!(
+            SdkParams::default().request_timeout,
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn all_keys() {
+        let p = SdkParams::parse(
+            r#"{"serverAddr":"a:1;b:2","tmpDir":"/x","timeoutMs":10000,"logLevel":"DEBUG","dispatch":"poll","other":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.servers.len(), 2);
+        assert_eq!(p.tmp_dir, PathBuf::from("/x"));
+        assert_eq!(p.request_timeout, Duration::from_secs(10));
+        assert_eq!(p.log_level.as_deref(), Some("debug"));
+        assert_eq!(p.dispatch, DispatchMode::Poll);
+    }
+
+    #[test]
+    fn bad_params_are_param_err() {
+        for bad in [
+            "{",
+            "[]",
+            "3",
+            r#"{"timeoutMs":9999}"#,
+            r#"{"timeoutMs":120001}"#,
+            r#"{"timeoutMs":"60000"}"#,
+            r#"{"serverAddr":5}"#,
+            r#"{"serverAddr":"nohost"}"#,
+            r#"{"tmpDir":""}"#,
+            r#"{"logLevel":"loud"}"#,
+            r#"{"dispatch":"fiber"}"#,
+        ] {
+            assert_eq!(SdkParams::parse(bad), Err(ErrorCode::ParamErr), "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_lists() {
+        let list = parse_server_list(" 127.0.0.1:2727 ; ws://example.com:80/;[::1]:9;").unwrap();
+        assert_eq!(
+            list,
+            vec![
+                ServerAddr {
+                    host: "127.0.0.1".into(),
+                    port: 2727
+                },
+                ServerAddr {
+                    host: "example.com".into(),
+                    port: 80
+                },
+                ServerAddr {
+                    host: "::1".into(),
+                    port: 9
+                },
+            ]
+        );
+        assert_eq!(list[0].url(), "ws://127.0.0.1:2727/crvideo");
+        assert_eq!(list[2].url(), "ws://[::1]:9/crvideo");
+        assert_eq!(list[2].to_string(), "[::1]:9");
+        for bad in [
+            "",
+            ";",
+            "host",
+            "host:",
+            "host:0",
+            "host:70000",
+            ":80",
+            "a b:1",
+            "::1:80",
+            "[::1:80",
+        ] {
+            assert_eq!(parse_server_list(bad), Err(ErrorCode::ParamErr), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Test harness shared by the integration tests: they drive the SDK through its extern
+//! functions exactly as a C program would.
+//!
+//! The SDK is one instance per process, so tests of one binary take [`serial`] first; the
+//! callbacks record every event (with the thread it ran on) into a global [`Recorder`].
+
+#![allow(dead_code)]
+
+pub mod fake_servers;
+pub mod server_process;
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::Arc;
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use crvideo_server::config::{Config, TenantConfig};
+use crvideo_server::BackgroundServer;
+use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
+use crvideosdk::ffi::lifecycle::*;
+use once_cell::sync::Lazy;
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+/// Heartbeat of test servers: a dead peer is noticed after three of these.
+pub const TEST_HEARTBEAT_MS: u64 = 200;
+/// Generous bound for things that should happen "at once"; only failing tests wait this long.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Takes the process-wide SDK for one test.
+pub fn serial() -> MutexGuard<'static, ()> {
+    let guard = SERIAL.lock();
+    // A test that panicked may have left the SDK initialised.
+    CRVideo_Uninit();
+    RECORDER.clear();
+    *HOOK.lock() = None;
+    guard
+}
+
+/// What a callback reported.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ev {
+    LoginSuccess { user: String, cookie: String },
+    LoginFail { code: i32, cookie: String },
+    LineOff { code: i32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub ev: Ev,
+    pub thread: ThreadId,
+    pub thread_name: Option<String>,
+}
+
+pub struct Recorder {
+    records: Mutex<Vec<Record>>,
+    changed: Condvar,
+}
+
+pub static RECORDER: Lazy<Recorder> = Lazy::new(|| Recorder {
+    records: Mutex::new(Vec::new()),
+    changed: Condvar::new(),
+});
+
+/// Code a test runs inside a callback, after the event is recorded.
+pub type Hook = Arc<dyn Fn(&Ev) + Send + Sync>;
+pub static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+
+pub fn set_hook(hook: impl Fn(&Ev) + Send + Sync + 'static) {
+    *HOOK.lock() = Some(Arc::new(hook));
+}
+
+impl Recorder {
+    pub fn clear(&self) {
+        self.records.lock().clear();
+    }
+
+    fn push(&self, ev: Ev) {
+        let current = std::thread::current();
+        self.records.lock().push(Record {
+            ev: ev.clone(),
+            thread: current.id(),
+            thread_name: current.name().map(str::to_owned),
+        });
+        self.changed.notify_all();
+        let hook = HOOK.lock().clone();
+        if let Some(hook) = hook {
+            hook(&ev);
+        }
+    }
+
+    pub fn events(&self) -> Vec<Ev> {
+        self.records.lock().iter().map(|r| r.ev.clone()).collect()
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().clone()
+    }
+
+    /// Waits until `count` events were recorded; panics after [`PATIENCE`].
+    pub fn wait_count(&self, count: usize) -> Vec<Ev> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut records = self.records.lock();
+        while records.len() < count {
+            if self.changed.wait_until(&mut records, deadline).timed_out() {
+                panic!(
+                    "waited for {count} events, got {:?}",
+                    records.iter().map(|r| &r.ev).collect::<Vec<_>>()
+                );
+            }
+        }
+        records.iter().map(|r| r.ev.clone()).collect()
+    }
+
+    /// Waits for the first event matching `pred`; panics after `patience`.
+    pub fn wait_for_within(&self, patience: Duration, pred: impl Fn(&Ev) -> bool) -> Ev {
+        let deadline = Instant::now() + patience;
+        let mut records = self.records.lock();
+        loop {
+            if let Some(r) = records.iter().find(|r| pred(&r.ev)) {
+                return r.ev.clone();
+            }
+            if self.changed.wait_until(&mut records, deadline).timed_out() {
+                panic!(
+                    "no matching event within {patience:?}; got {:?}",
+                    records.iter().map(|r| &r.ev).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    pub fn wait_for(&self, pred: impl Fn(&Ev) -> bool) -> Ev {
+        self.wait_for_within(PATIENCE, pred)
+    }
+
+    /// Asserts that no event matching `pred` arrives within `quiet`.
+    pub fn assert_none_within(&self, quiet: Duration, pred: impl Fn(&Ev) -> bool) {
+        let deadline = Instant::now() + quiet;
+        let mut records = self.records.lock();
+        loop {
+            if let Some(r) = records.iter().find(|r| pred(&r.ev)) {
+                panic!("unexpected event {:?}", r.ev);
+            }
+            if self.changed.wait_until(&mut records, deadline).timed_out() {
+                return;
+            }
+        }
+    }
+}
+
+unsafe fn s(p: *const c_char) -> String {
+    assert!(!p.is_null(), "the SDK passed a NULL string to a callback");
+    CStr::from_ptr(p)
+        .to_str()
+        .expect("callback strings are UTF-8")
+        .to_owned()
+}
+
+unsafe extern "C" fn on_login_success(_: *mut c_void, usr: *const c_char, cookie: *const c_char) {
+    RECORDER.push(Ev::LoginSuccess {
+        user: s(usr),
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_login_fail(_: *mut c_void, code: c_int, cookie: *const c_char) {
+    RECORDER.push(Ev::LoginFail {
+        code,
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_line_off(_: *mut c_void, code: c_int) {
+    RECORDER.push(Ev::LineOff { code });
+}
+
+/// The recording callback table.
+pub fn recording_callbacks() -> CRVideo_Callbacks {
+    CRVideo_Callbacks {
+        size: std::mem::size_of::<CRVideo_Callbacks>(),
+        LoginSuccess: Some(on_login_success),
+        LoginFail: Some(on_login_fail),
+        LineOff: Some(on_line_off),
+        ..Default::default()
+    }
+}
+
+pub fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+/// Init with `params` and the recording callbacks; panics on failure.
+pub fn init(params: &str) {
+    let params = cstr(params);
+    assert_eq!(unsafe { CRVideo_Init(params.as_ptr()) }, 0);
+    let cbs = recording_callbacks();
+    assert_eq!(
+        unsafe { CRVideo_SetCallbacks(&cbs, std::ptr::null_mut()) },
+        0
+    );
+}
+
+/// Init pointed at `addr`.
+pub fn init_with_server(addr: impl std::fmt::Display) {
+    init(&format!(r#"{{"serverAddr":"{addr}","timeoutMs":10000}}"#));
+}
+
+/// `CRVideo_Login` with Rust strings.
+pub fn login(tenant: &str, password: &str, nick: &str, user: &str, cookie: &str) -> i32 {
+    let (t, p, n, u, a, c) = (
+        cstr(tenant),
+        cstr(password),
+        cstr(nick),
+        cstr(user),
+        cstr(""),
+        cstr(cookie),
+    );
+    unsafe {
+        crvideosdk::ffi::session::CRVideo_Login(
+            t.as_ptr(),
+            p.as_ptr(),
+            n.as_ptr(),
+            u.as_ptr(),
+            a.as_ptr(),
+            c.as_ptr(),
+        )
+    }
+}
+
+/// Logs `user` into the demo tenant and waits for LoginSuccess.
+pub fn login_ok(user: &str) -> String {
+    let before = RECORDER.events().len();
+    assert_eq!(login("demo", "demo123", user, user, "ck"), 0);
+    let events = RECORDER.wait_count(before + 1);
+    match &events[before] {
+        Ev::LoginSuccess { user, .. } => user.clone(),
+        other => panic!("login of {user:?} gave {other:?}"),
+    }
+}
+
+/// Config of in-process test servers: short heartbeats, the demo tenant and a second one.
+pub fn test_config() -> Config {
+    let mut config = Config::with_demo_tenant();
+    config.listen = "127.0.0.1:0".into();
+    config.heartbeat_ms = TEST_HEARTBEAT_MS;
+    config
+        .tenants
+        .push(TenantConfig::with_password("acme", "s3cret"));
+    config
+}
+
+pub fn start_server() -> BackgroundServer {
+    BackgroundServer::start(test_config()).expect("test server starts")
+}
+
+/// Polls `cond` until it holds; panics after [`PATIENCE`]. For state that has no event
+/// (e.g. the server's list of online users).
+pub fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
