@@ -30,6 +30,8 @@ pub struct Established {
 const HELLO_ID: u64 = 1;
 const LOGIN_ID: u64 = 2;
 pub const FIRST_SESSION_REQUEST_ID: u64 = 3;
+/// How long a refused login may spend closing its connection.
+const GOODBYE: Duration = Duration::from_millis(500);
 
 /// Connects to the first server that answers and logs in, all within `budget`.
 ///
@@ -75,6 +77,10 @@ pub async fn connect_and_login(
             Ok(Err(code)) => Err(code),
             Err(_) => Err(ErrorCode::NoServerRsp.code()),
         };
+        if result.is_err() {
+            // Say goodbye properly; the server would otherwise log a reset.
+            let _ = tokio::time::timeout(GOODBYE, ws.close(None)).await;
+        }
         return result.map(|login| Established {
             ws,
             hello,

@@ -35,6 +35,9 @@ pub struct Engine {
     pending: Pending,
     next_request_id: u64,
     next_attempt: u64,
+    /// Writers of logged-out connections still flushing their goodbye (each ends within
+    /// CLOSE_FLUSH); Shutdown waits for them so the server sees a clean close.
+    closing: Vec<JoinHandle<()>>,
 }
 
 impl Engine {
@@ -51,6 +54,7 @@ impl Engine {
             pending: Pending::default(),
             next_request_id: FIRST_SESSION_REQUEST_ID,
             next_attempt: 0,
+            closing: Vec::new(),
         }
     }
 
@@ -75,7 +79,9 @@ impl Engine {
                 }
             }
         }
-        if let Some(writer) = self.end_session(ErrorCode::NotLogin, None) {
+        let writer = self.end_session(ErrorCode::NotLogin, None);
+        self.closing.extend(writer);
+        for writer in self.closing.drain(..) {
             let _ = writer.await;
         }
     }
@@ -112,8 +118,9 @@ impl Engine {
                 let code = match self.state {
                     State::Idle => ErrorCode::NotLogin.code(),
                     _ => {
-                        // The writer finishes on its own within CLOSE_FLUSH; nobody waits.
-                        drop(self.end_session(ErrorCode::NotLogin, None));
+                        let writer = self.end_session(ErrorCode::NotLogin, None);
+                        self.closing.retain(|w| !w.is_finished());
+                        self.closing.extend(writer);
                         0
                     }
                 };
