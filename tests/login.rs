@@ -177,7 +177,7 @@ fn servers_are_tried_in_order() {
         .unwrap();
     let silent = Blackhole::start();
     init(&format!(
-        r#"{{"serverAddr":"{closed};{};{}","timeoutMs":30000}}"#,
+        r#"{{"serverAddr":"{closed};{};{}","timeoutMs":10000}}"#,
         silent.addr,
         server.addr()
     ));
