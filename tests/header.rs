@@ -9,7 +9,8 @@ use common::server_process::TempDir;
 use crvideo_proto::ErrorCode;
 
 fn committed_header() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/CRVideoSDK.h")).unwrap()
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/CRVideoSDK.h"))
+        .unwrap()
 }
 
 #[test]
@@ -33,12 +34,27 @@ fn header_has_guards_cpp_linkage_and_version_macros() {
             .unwrap_or_else(|| panic!("{name} missing"))
             .to_string()
     };
-    assert_eq!(define("CRVIDEOSDK_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
-    assert_eq!(define("CRVIDEOSDK_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
-    assert_eq!(define("CRVIDEOSDK_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
-    assert_eq!(define("CRVIDEOSDK_VERSION_STRING"), format!("\"{}\"", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        define("CRVIDEOSDK_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert_eq!(
+        define("CRVIDEOSDK_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    assert_eq!(
+        define("CRVIDEOSDK_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_PATCH")
+    );
+    assert_eq!(
+        define("CRVIDEOSDK_VERSION_STRING"),
+        format!("\"{}\"", env!("CARGO_PKG_VERSION"))
+    );
     for &code in ErrorCode::ALL {
-        assert_eq!(define(&format!("CRVIDEOSDK_{}", code.name())), code.code().to_string());
+        assert_eq!(
+            define(&format!("CRVIDEOSDK_{}", code.name())),
+            code.code().to_string()
+        );
     }
 }
 
@@ -46,25 +62,71 @@ fn header_has_guards_cpp_linkage_and_version_macros() {
 #[test]
 fn header_declares_the_contract() {
     let h = committed_header();
-    for f in ["Init", "Uninit", "SetServerAddr", "SetCallbacks", "GetVersion", "FreeString", "GetErrorDesc", "Login", "Logout", "PollEvents"] {
+    for f in [
+        "Init",
+        "Uninit",
+        "SetServerAddr",
+        "SetCallbacks",
+        "GetVersion",
+        "FreeString",
+        "GetErrorDesc",
+        "Login",
+        "Logout",
+        "PollEvents",
+    ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
     let callbacks = [
-        "LoginSuccess", "LoginFail", "LineOff", "SetDNDStatusSuccess", "SetDNDStatusFail", "GetUserStatusSuccess",
-        "GetUserStatusFail", "StartUserStatusNotifyRslt", "NotifyUserStatus", "StopUserStatusNotifyRslt",
-        "CreateMeetingSuccess", "CreateMeetingFail", "DestroyMeetingRslt", "GetMeetingsSuccess", "GetMeetingsFail",
-        "CallSuccess", "CallFail", "AcceptCallSuccess", "AcceptCallFail", "RejectCallSuccess", "RejectCallFail",
-        "HangupCallSuccess", "HangupCallFail", "ClientInviteRslt", "ClientCancelInviteRslt", "SendCmdRlst",
-        "SendBufferRlst", "SendFileRlst", "SendProgress", "CancelSendRlst", "NotifyCallIn", "NotifyCallAccepted",
-        "NotifyCallRejected", "NotifyCallHungup", "NotifyInviteStatus", "NotifyCmdData", "NotifyBufferData",
-        "NotifyFileData", "NotifyCancelSend",
+        "LoginSuccess",
+        "LoginFail",
+        "LineOff",
+        "SetDNDStatusSuccess",
+        "SetDNDStatusFail",
+        "GetUserStatusSuccess",
+        "GetUserStatusFail",
+        "StartUserStatusNotifyRslt",
+        "NotifyUserStatus",
+        "StopUserStatusNotifyRslt",
+        "CreateMeetingSuccess",
+        "CreateMeetingFail",
+        "DestroyMeetingRslt",
+        "GetMeetingsSuccess",
+        "GetMeetingsFail",
+        "CallSuccess",
+        "CallFail",
+        "AcceptCallSuccess",
+        "AcceptCallFail",
+        "RejectCallSuccess",
+        "RejectCallFail",
+        "HangupCallSuccess",
+        "HangupCallFail",
+        "ClientInviteRslt",
+        "ClientCancelInviteRslt",
+        "SendCmdRlst",
+        "SendBufferRlst",
+        "SendFileRlst",
+        "SendProgress",
+        "CancelSendRlst",
+        "NotifyCallIn",
+        "NotifyCallAccepted",
+        "NotifyCallRejected",
+        "NotifyCallHungup",
+        "NotifyInviteStatus",
+        "NotifyCmdData",
+        "NotifyBufferData",
+        "NotifyFileData",
+        "NotifyCancelSend",
     ];
-    let body = &h[h.find("typedef struct CRVideo_Callbacks {").expect("struct")..];
+    let body = &h[h
+        .find("typedef struct CRVideo_Callbacks {")
+        .expect("struct")..];
     let body = &body[..body.find("} CRVideo_Callbacks;").unwrap()];
     assert!(body.contains("size_t size;"), "first member is size");
     let mut last = 0;
     for cb in callbacks {
-        let at = body.find(&format!("(*{cb})(void *userData")).unwrap_or_else(|| panic!("{cb} missing"));
+        let at = body
+            .find(&format!("(*{cb})(void *userData"))
+            .unwrap_or_else(|| panic!("{cb} missing"));
         assert!(at > last, "{cb} out of order");
         last = at;
     }
@@ -79,7 +141,16 @@ fn compiler(var: &str, default: &str) -> String {
 fn compile_check(compiler: &str, std: &str, lang: &str, source: &Path, out: &Path) {
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include");
     let output = Command::new(compiler)
-        .args([format!("-std={std}").as_str(), "-Wall", "-Wextra", "-Werror", "-pedantic", "-x", lang, "-c"])
+        .args([
+            format!("-std={std}").as_str(),
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-x",
+            lang,
+            "-c",
+        ])
         .arg(source)
         .arg("-I")
         .arg(include)
@@ -87,13 +158,29 @@ fn compile_check(compiler: &str, std: &str, lang: &str, source: &Path, out: &Pat
         .arg(out)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
-    assert!(output.status.success(), "{compiler} -std={std} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{compiler} -std={std} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
 fn header_compiles_cleanly_as_c99_and_cpp17() {
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/c/header_check.c");
     let dir = TempDir::new("header");
-    compile_check(&compiler("CC", "cc"), "c99", "c", &source, &dir.path.join("c.o"));
-    compile_check(&compiler("CXX", "c++"), "c++17", "c++", &source, &dir.path.join("cpp.o"));
+    compile_check(
+        &compiler("CC", "cc"),
+        "c99",
+        "c",
+        &source,
+        &dir.path.join("c.o"),
+    );
+    compile_check(
+        &compiler("CXX", "c++"),
+        "c++17",
+        "c++",
+        &source,
+        &dir.path.join("cpp.o"),
+    );
 }

@@ -99,7 +99,7 @@ fn null_and_invalid_utf8_arguments_are_param_err_without_callback() {
     let _g = serial();
     let server = start_server();
     init_with_server(server.addr());
-    let bad_utf8 = b"\xc3\x28\0".as_ptr() as *const c_char;
+    let bad_utf8 = c"\xc3\x28".as_ptr();
     let ok = cstr("x");
     unsafe {
         assert_eq!(CRVideo_SetServerAddr(null()), PARAM_ERR);

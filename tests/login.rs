@@ -185,7 +185,11 @@ fn servers_are_tried_in_order() {
     assert_eq!(login_ok("alice"), "alice");
     // The silent server got its share of the 10 s budget (half, once the closed port had
     // failed), not all of it.
-    assert!(started.elapsed() < Duration::from_secs(9), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
     CRVideo_Uninit();
 }
 

@@ -1,1 +1,23 @@
+//! `crvideo-server`: the server the CRVideo SDK talks to over WebSocket.
+//!
+//! This version: tenants, hello / login / logout, relogin kicks the older session, heartbeat.
+//!
+//! Layout: [`config`] (settings, TOML), [`auth`] (passwords, user IDs), [`directory`] (who is
+//! online, how to reach them), [`link`] (a session's outbound queue and stop signal), and
+//! the private modules `server` (listener, accept loop), `session` (one connection),
+//! `requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
 
+pub mod auth;
+mod background;
+pub mod config;
+pub mod directory;
+mod heartbeat;
+pub mod link;
+mod requests;
+mod server;
+mod session;
+
+pub use background::BackgroundServer;
+pub use config::{Config, ConfigError, QueueConfig, TenantConfig};
+pub use requests::SERVER_AGENT;
+pub use server::Server;

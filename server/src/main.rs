@@ -1,1 +1,145 @@
-fn main() {}
+//! The `crvideo-server` command.
+//!
+//! ```text
+//! crvideo-server [--listen HOST:PORT] [--config FILE] [--data-dir DIR]
+//! crvideo-server hash-password        (reads a password line from stdin)
+//! ```
+//!
+//! Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when the address cannot be
+//! bound (or another runtime failure), 2 for a bad config or command line.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use crvideo_server::config::{validate_listen_addr, DEMO_TENANT};
+use crvideo_server::{auth, Config, Server};
+
+#[derive(Parser)]
+#[command(
+    name = "crvideo-server",
+    version,
+    about = "The server the CRVideo SDK talks to"
+)]
+struct Cli {
+    /// Address to listen on, HOST:PORT (port 0: any free port) [default: 127.0.0.1:2727]
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// TOML config file (without one: the built-in development tenant demo)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for durable state [default: ./crvideo-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read a password (one line) from stdin and print its hash for `password_hash`.
+    HashPassword,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::HashPassword) = cli.command {
+        return hash_password();
+    }
+    init_logging();
+
+    let mut config = match &cli.config {
+        Some(path) => match Config::load(path) {
+            Ok(config) => config,
+            Err(e) => return fail(2, &e.to_string()),
+        },
+        None => {
+            tracing::info!(
+                "no --config given: serving the built-in development tenant {DEMO_TENANT:?} (not for production)"
+            );
+            Config::with_demo_tenant()
+        }
+    };
+    if let Some(listen) = cli.listen {
+        if let Err(problem) = validate_listen_addr(&listen) {
+            return fail(2, &format!("--listen: {problem}"));
+        }
+        config.listen = listen;
+    }
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(1, &format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> ExitCode {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Installed before listening, so a signal right after the "listening" line is not lost.
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(term), Ok(int)) => (term, int),
+        (Err(e), _) | (_, Err(e)) => return fail(1, &format!("cannot handle signals: {e}")),
+    };
+
+    let listen = config.listen.clone();
+    let server = match Server::start(config).await {
+        Ok(server) => server,
+        Err(e) => return fail(1, &format!("cannot listen on {listen}: {e}")),
+    };
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "listening on {}", server.local_addr());
+        let _ = stdout.flush();
+    }
+
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
+        return fail(1, &format!("cannot read the password from stdin: {e}"));
+    }
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return fail(
+            2,
+            "hash-password: empty password (give it as one line on stdin)",
+        );
+    }
+    println!("{}", auth::hash_password(password));
+    ExitCode::SUCCESS
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// One line on stderr, and the exit code.
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("crvideo-server: {message}");
+    ExitCode::from(code)
+}

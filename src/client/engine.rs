@@ -105,7 +105,9 @@ impl Engine {
                 let internal = self.internal.clone();
                 let budget = self.request_timeout;
                 let task = tokio::spawn(async move {
-                    let result = connect_and_login(&servers, login, budget).await;
+                    let result = connect_and_login(&servers, login, budget)
+                        .await
+                        .map(Box::new);
                     let _ = internal.send(Internal::LoginDone { attempt, result });
                 });
                 self.state = State::LoggingIn {
@@ -168,7 +170,7 @@ impl Engine {
                     Ok(established) => {
                         let user_id = established.login.user_id.clone();
                         tracing::info!(server = %established.server, %user_id, "logged in");
-                        let conn = Connection::start(attempt, established, self.internal.clone());
+                        let conn = Connection::start(attempt, *established, self.internal.clone());
                         self.state = State::Online { conn };
                         self.events.push(Event::LoginSuccess { user_id, cookie });
                     }

@@ -43,7 +43,7 @@ pub enum Internal {
     /// A login attempt finished.
     LoginDone {
         attempt: u64,
-        result: Result<connect::Established, i32>,
+        result: Result<Box<connect::Established>, i32>,
     },
     /// A frame arrived on connection `conn`.
     Frame { conn: u64, frame: ServerFrame },

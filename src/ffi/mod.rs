@@ -6,6 +6,12 @@
 //! - before `CRVideo_Init` (and after `CRVideo_Uninit`) the result is `CRVIDEOSDK_NOT_INIT`;
 //! - a NULL or non-UTF-8 string is `CRVIDEOSDK_PARAM_ERR`, except the optional ones
 //!   (cookie, usrExtDat, meetObj), where NULL means "".
+//!
+//! Safety contract of every `unsafe` export (stated once here and in the README rather than
+//! on each function): pointer arguments are NULL or point to valid, NUL-terminated strings
+//! (or, for `CRVideo_SetCallbacks`, to at least `cbs->size` readable bytes) that stay valid
+//! for the duration of the call; strings passed to `CRVideo_FreeString` came from the SDK.
+#![allow(clippy::missing_safety_doc)]
 
 pub mod callbacks;
 pub mod lifecycle;

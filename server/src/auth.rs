@@ -1,0 +1,164 @@
+//! Passwords (argon2id hashing and checking) and user IDs (validation, assignment).
+//!
+//! Clear-text passwords only ever pass through this module as borrowed bytes; nothing here
+//! stores or logs them.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+/// Longest user ID the server accepts, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 64;
+/// Longest nickname the server accepts, in characters (Unicode scalar values).
+pub const MAX_NICKNAME_CHARS: usize = 64;
+
+/// Hashes a password into an argon2id PHC string (`$argon2id$v=19$...`) with a fresh random
+/// salt and the argon2 crate's default (OWASP-recommended) cost.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).expect("the OS random source is available");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes always make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("hashing with default parameters cannot fail")
+        .to_string()
+}
+
+/// Checks that `hash` is a usable argon2 PHC string. The error says what is wrong with it
+/// (never echoes the string itself).
+pub fn check_hash(hash: &str) -> Result<(), String> {
+    let parsed = PasswordHash::new(hash).map_err(|e| format!("not a PHC hash string ({e})"))?;
+    match parsed.algorithm.as_str() {
+        "argon2id" | "argon2i" | "argon2d" => {}
+        other => {
+            return Err(format!(
+                "unsupported algorithm {other:?}, expected argon2id"
+            ))
+        }
+    }
+    if parsed.hash.is_none() || parsed.salt.is_none() {
+        return Err("hash string lacks a salt or an output".into());
+    }
+    // Rejects bad parameters (e.g. m=0) now rather than at the first login.
+    argon2::Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters ({e})"))?;
+    Ok(())
+}
+
+/// True if `password` matches `hash` (a string [`check_hash`] accepted). Slow on purpose:
+/// call it off the async workers (`spawn_blocking`).
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Spends about as long as a real check, for a tenant that does not exist (so response times
+/// do not tell which tenant accounts exist). Always false.
+pub fn verify_against_dummy(password: &str) -> bool {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password("no tenant has this password"));
+    let _ = verify_password(hash, password);
+    false
+}
+
+/// A fresh random user ID: `usr_` + 16 lowercase hex digits.
+pub fn random_user_id() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes).expect("the OS random source is available");
+    let mut id = String::with_capacity(20);
+    id.push_str("usr_");
+    for b in bytes {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// Validates a client-chosen user ID (an empty one means "assign me one" and is valid).
+pub fn validate_user_id(user_id: &str) -> Result<(), &'static str> {
+    if user_id.len() > MAX_USER_ID_BYTES {
+        return Err("user_id longer than 64 bytes");
+    }
+    if user_id.chars().any(char::is_control) {
+        return Err("user_id contains control characters");
+    }
+    Ok(())
+}
+
+/// Validates a nickname.
+pub fn validate_nickname(nickname: &str) -> Result<(), &'static str> {
+    if nickname.chars().count() > MAX_NICKNAME_CHARS {
+        return Err("nickname longer than 64 characters");
+    }
+    if nickname.chars().any(char::is_control) {
+        return Err("nickname contains control characters");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cheap hash (m=8 KiB, t=1) of "pw", so the test does not spend seconds in argon2.
+    const CHEAP_HASH_OF_PW: &str =
+        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$F8bBQbTgL5fO3QK0XHaH8G3TAO/bdx5JpDaweDAe4I0";
+
+    #[test]
+    fn hash_and_verify_round_trip() {
+        let hash = hash_password("s3cret");
+        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+        assert!(!hash.contains("s3cret"));
+        check_hash(&hash).unwrap();
+        assert!(verify_password(&hash, "s3cret"));
+        assert!(!verify_password(&hash, "s3cret "));
+        // Fresh salt each time.
+        assert_ne!(hash, hash_password("s3cret"));
+    }
+
+    #[test]
+    fn cheap_hash_verifies() {
+        check_hash(CHEAP_HASH_OF_PW).unwrap();
+        assert!(verify_password(CHEAP_HASH_OF_PW, "pw"));
+        assert!(!verify_password(CHEAP_HASH_OF_PW, "PW"));
+    }
+
+    #[test]
+    fn bad_hash_strings_are_rejected() {
+        for bad in [
+            "",
+            "s3cret",
+            "$argon2id$v=19$m=19456,t=2,p=1",
+            "$pbkdf2-sha256$i=1000$c2FsdA$aGFzaA",
+            "$argon2id$v=19$m=0,t=2,p=1$c2FsdHNhbHRzYWx0$F8bBQbTgL5fO3QK0XHaH8G3TAO/bdx5JpDaweDAe4I0",
+        ] {
+            assert!(check_hash(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(!verify_password("garbage", "pw"));
+    }
+
+    #[test]
+    fn user_ids() {
+        let a = random_user_id();
+        assert_eq!(a.len(), 20);
+        assert!(a.starts_with("usr_"));
+        assert!(a[4..].chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, random_user_id());
+
+        validate_user_id("").unwrap();
+        validate_user_id("alice").unwrap();
+        validate_user_id(&"x".repeat(64)).unwrap();
+        validate_user_id("用户").unwrap();
+        assert!(validate_user_id(&"x".repeat(65)).is_err());
+        assert!(validate_user_id(&"é".repeat(33)).is_err()); // 66 bytes
+        assert!(validate_user_id("a\nb").is_err());
+        assert!(validate_user_id("a\u{0}").is_err());
+
+        validate_nickname(&"é".repeat(64)).unwrap();
+        assert!(validate_nickname(&"é".repeat(65)).is_err());
+        assert!(validate_nickname("tab\there").is_err());
+    }
+}

@@ -1,0 +1,400 @@
+//! The server's configuration: defaults, the TOML file (see SERVER.md), validation.
+//!
+//! A tenant's clear-text `password` (the development form) is hashed while the file is
+//! loaded and dropped at once; only the argon2id verifier is kept.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::auth;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:2727";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./crvideo-data";
+/// Default timeout of unanswered calls, invites and queue assignments.
+pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 30;
+/// Default heartbeat interval.
+pub const DEFAULT_HEARTBEAT_MS: u64 = 5000;
+/// Smallest accepted `max_frame_bytes` (the hello and login messages must fit).
+pub const MIN_MAX_FRAME_BYTES: usize = 1024;
+
+/// The built-in development tenant served without a config file.
+pub const DEMO_TENANT: &str = "demo";
+const DEMO_PASSWORD: &str = "demo123";
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST:PORT` to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// Where durable state lives (not created by this version).
+    pub data_dir: PathBuf,
+    /// Unanswered calls / invites / queue assignments end after this (unused so far).
+    pub call_timeout_secs: u64,
+    /// Both sides ping at this interval; a peer is dead after 3x this of silence.
+    pub heartbeat_ms: u64,
+    /// Largest WebSocket message / frame the server accepts.
+    pub max_frame_bytes: usize,
+    pub tenants: Vec<TenantConfig>,
+}
+
+impl Default for Config {
+    /// The defaults, without any tenant.
+    fn default() -> Config {
+        Config {
+            listen: DEFAULT_LISTEN.into(),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            call_timeout_secs: DEFAULT_CALL_TIMEOUT_SECS,
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            max_frame_bytes: crvideo_proto::DEFAULT_MAX_FRAME_BYTES,
+            tenants: Vec::new(),
+        }
+    }
+}
+
+/// One tenant (an enterprise / app account). Holds a password verifier, never the password.
+#[derive(Clone)]
+pub struct TenantConfig {
+    pub account: String,
+    password_hash: String,
+    pub queues: Vec<QueueConfig>,
+}
+
+impl TenantConfig {
+    /// A tenant whose password is `password` (hashed here; the clear text is not kept).
+    pub fn with_password(account: &str, password: &str) -> TenantConfig {
+        TenantConfig {
+            account: account.into(),
+            password_hash: auth::hash_password(password),
+            queues: Vec::new(),
+        }
+    }
+
+    /// A tenant with an already hashed password (an argon2 PHC string as `hash-password`
+    /// prints it). The error describes what is wrong with the string.
+    pub fn with_password_hash(account: &str, hash: &str) -> Result<TenantConfig, String> {
+        auth::check_hash(hash)?;
+        Ok(TenantConfig {
+            account: account.into(),
+            password_hash: hash.into(),
+            queues: Vec::new(),
+        })
+    }
+
+    /// The argon2 PHC string the password is checked against.
+    pub fn password_hash(&self) -> &str {
+        &self.password_hash
+    }
+
+    /// True if `password` is this tenant's password (slow: argon2).
+    pub fn verify_password(&self, password: &str) -> bool {
+        auth::verify_password(&self.password_hash, password)
+    }
+}
+
+impl fmt::Debug for TenantConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantConfig")
+            .field("account", &self.account)
+            .field("password_hash", &"<redacted>")
+            .field("queues", &self.queues)
+            .finish()
+    }
+}
+
+/// A service queue of a tenant (used by the queue feature; kept as parsed for now).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub id: i32,
+    pub name: String,
+    #[serde(default)]
+    pub desc: String,
+    #[serde(default)]
+    pub prio: i32,
+}
+
+/// A configuration that cannot be used. Displays as one line:
+/// `config /etc/crvideo.toml: duplicate tenant "acme"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    origin: String,
+    problem: String,
+}
+
+impl ConfigError {
+    pub fn new(origin: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+        ConfigError {
+            origin: origin.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Where the configuration came from (a file path, or e.g. `--listen`).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// What is wrong, without the origin.
+    pub fn problem(&self) -> &str {
+        &self.problem
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config {}: {}", self.origin, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads and validates a TOML config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(&origin, format!("cannot read: {e}")))?;
+        Config::from_toml_str(&text, &origin)
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors (usually the file path).
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let err = |problem: String| ConfigError::new(origin, problem);
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| err(describe_toml_error(&e, text)))?;
+
+        let defaults = Config::default();
+        let listen = raw.listen.unwrap_or(defaults.listen);
+        validate_listen_addr(&listen).map_err(|p| err(format!("listen: {p}")))?;
+        let heartbeat_ms = raw.heartbeat_ms.unwrap_or(defaults.heartbeat_ms);
+        if heartbeat_ms == 0 {
+            return Err(err("heartbeat_ms must be greater than 0".into()));
+        }
+        let max_frame_bytes = raw.max_frame_bytes.unwrap_or(defaults.max_frame_bytes);
+        if max_frame_bytes < MIN_MAX_FRAME_BYTES {
+            return Err(err(format!(
+                "max_frame_bytes must be at least {MIN_MAX_FRAME_BYTES}"
+            )));
+        }
+
+        let mut seen = HashSet::new();
+        let mut tenants = Vec::with_capacity(raw.tenants.len());
+        for t in raw.tenants {
+            if t.account.is_empty() {
+                return Err(err("tenant with an empty account".into()));
+            }
+            if !seen.insert(t.account.clone()) {
+                return Err(err(format!("duplicate tenant {:?}", t.account)));
+            }
+            let tenant_err = |p: &str| err(format!("tenant {:?}: {p}", t.account));
+            let mut tenant = match (t.password, t.password_hash) {
+                (Some(_), Some(_)) => {
+                    return Err(tenant_err(
+                        "give either password or password_hash, not both",
+                    ))
+                }
+                (None, None) => return Err(tenant_err("missing password or password_hash")),
+                (Some(clear), None) => {
+                    if clear.0.is_empty() {
+                        return Err(tenant_err("empty password"));
+                    }
+                    TenantConfig::with_password(&t.account, &clear.0)
+                    // `clear` is dropped (and wiped) here.
+                }
+                (None, Some(hash)) => TenantConfig::with_password_hash(&t.account, &hash)
+                    .map_err(|p| tenant_err(&format!("bad password_hash: {p}")))?,
+            };
+            let mut queue_ids = HashSet::new();
+            for q in &t.queues {
+                if !queue_ids.insert(q.id) {
+                    return Err(tenant_err(&format!("duplicate queue id {}", q.id)));
+                }
+            }
+            tenant.queues = t.queues;
+            tenants.push(tenant);
+        }
+
+        // Only once the file is known good, so a bad file yields exactly one line.
+        warn_unknown_keys(text, origin);
+        Ok(Config {
+            listen,
+            data_dir: raw.data_dir.unwrap_or(defaults.data_dir),
+            call_timeout_secs: raw.call_timeout_secs.unwrap_or(defaults.call_timeout_secs),
+            heartbeat_ms,
+            max_frame_bytes,
+            tenants,
+        })
+    }
+
+    /// The defaults plus the built-in development tenant `demo` / `demo123`.
+    pub fn with_demo_tenant() -> Config {
+        Config {
+            tenants: vec![TenantConfig::with_password(DEMO_TENANT, DEMO_PASSWORD)],
+            ..Config::default()
+        }
+    }
+}
+
+/// Checks a `HOST:PORT` listen address: an IP socket address (`[::1]:80` for IPv6) or a
+/// host name and a port.
+pub fn validate_listen_addr(addr: &str) -> Result<(), String> {
+    if addr.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = || format!("bad address {addr:?} (expected HOST:PORT)");
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
+    if host_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// A clear-text password on its way to the hasher. Wiped when dropped; no Debug output.
+struct ClearPassword(String);
+
+impl<'de> Deserialize<'de> for ClearPassword {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(ClearPassword)
+    }
+}
+
+impl Drop for ClearPassword {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        for b in bytes.iter_mut() {
+            // Volatile so the wipe is not optimised away before the buffer is freed.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    call_timeout_secs: Option<u64>,
+    heartbeat_ms: Option<u64>,
+    max_frame_bytes: Option<usize>,
+    #[serde(default)]
+    tenants: Vec<RawTenant>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    account: String,
+    password: Option<ClearPassword>,
+    password_hash: Option<String>,
+    #[serde(default)]
+    queues: Vec<QueueConfig>,
+}
+
+const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "call_timeout_secs",
+    "heartbeat_ms",
+    "max_frame_bytes",
+    "tenants",
+];
+
+/// Unknown top-level keys are tolerated (a newer config on an older server) but logged.
+fn warn_unknown_keys(text: &str, origin: &str) {
+    if let Ok(table) = text.parse::<toml::Table>() {
+        for key in table.keys() {
+            if !KNOWN_TOP_LEVEL_KEYS.contains(&key.as_str()) {
+                tracing::warn!("config {origin}: ignoring unknown key {key:?}");
+            }
+        }
+    }
+}
+
+/// One line from a toml error: `line 3: invalid type: ...` (toml's own Display is a
+/// multi-line snippet that may quote the offending line, which could hold a password).
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHEAP_HASH: &str =
+        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$F8bBQbTgL5fO3QK0XHaH8G3TAO/bdx5JpDaweDAe4I0";
+
+    #[test]
+    fn listen_addresses() {
+        for ok in [
+            "127.0.0.1:2727",
+            "0.0.0.0:0",
+            "[::1]:80",
+            "localhost:2727",
+            "srv-1.example.com:443",
+        ] {
+            validate_listen_addr(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "",
+            "2727",
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            ":2727",
+            "host:port",
+            "a b:1",
+        ] {
+            assert!(validate_listen_addr(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let config = Config::from_toml_str(
+            "[[tenants]]\naccount = \"acme\"\npassword = \"hunter2-very-secret\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("argon2"), "{debug}");
+        assert!(debug.contains("acme"));
+        assert!(config.tenants[0].verify_password("hunter2-very-secret"));
+    }
+
+    #[test]
+    fn toml_errors_are_one_line_and_do_not_quote_the_file() {
+        let text = "[[tenants]]\naccount = \"acme\"\npassword = \"topsecret\" junk\n";
+        let e = Config::from_toml_str(text, "x.toml").unwrap_err();
+        let shown = e.to_string();
+        assert!(!shown.contains('\n'), "{shown}");
+        assert!(!shown.contains("topsecret"), "{shown}");
+        assert!(shown.starts_with("config x.toml: line 3"), "{shown}");
+    }
+
+    #[test]
+    fn hashed_password_form() {
+        let text = format!("[[tenants]]\naccount = \"a\"\npassword_hash = \"{CHEAP_HASH}\"\n");
+        let config = Config::from_toml_str(&text, "t").unwrap();
+        assert_eq!(config.tenants[0].password_hash(), CHEAP_HASH);
+        assert!(config.tenants[0].verify_password("pw"));
+    }
+}

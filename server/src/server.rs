@@ -1,0 +1,143 @@
+//! A running server: the listener, the accept loop, the state sessions share, shutdown.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::{error, info, warn};
+
+use crate::config::{Config, TenantConfig};
+use crate::directory::Directory;
+use crate::link::SessionId;
+use crate::session;
+
+/// What every session of a server shares.
+pub(crate) struct Shared {
+    pub config: Config,
+    /// Tenants by account.
+    pub tenants: HashMap<String, TenantConfig>,
+    pub directory: Directory,
+    next_session_id: AtomicU64,
+}
+
+impl Shared {
+    pub fn next_session_id(&self) -> SessionId {
+        self.next_session_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A running server (see [`Server::start`]). Dropping it without [`Server::shutdown`] also
+/// stops it, without waiting.
+pub struct Server {
+    pub(crate) shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept_task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `config.listen` (port 0 picks a free port) and starts accepting connections.
+    /// Returns once listening. Errors: the address cannot be bound, or the config is
+    /// unusable (`InvalidInput`: duplicate tenant, zero heartbeat or frame size).
+    pub async fn start(config: Config) -> io::Result<Server> {
+        let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+        if config.heartbeat_ms == 0 {
+            return Err(invalid("heartbeat_ms must be greater than 0".into()));
+        }
+        if config.max_frame_bytes == 0 {
+            return Err(invalid("max_frame_bytes must be greater than 0".into()));
+        }
+        let mut tenants = HashMap::new();
+        for tenant in &config.tenants {
+            if tenants
+                .insert(tenant.account.clone(), tenant.clone())
+                .is_some()
+            {
+                return Err(invalid(format!("duplicate tenant {:?}", tenant.account)));
+            }
+        }
+
+        let listener = TcpListener::bind(config.listen.as_str()).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            tenants,
+            directory: Directory::new(),
+            next_session_id: AtomicU64::new(1),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let accept_task = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
+        info!("listening on {local_addr}");
+        Ok(Server {
+            shared,
+            local_addr,
+            shutdown,
+            accept_task,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Sorted IDs of the users of `tenant` with a live logged-in session.
+    pub fn online_users(&self, tenant: &str) -> Vec<String> {
+        self.shared.directory.online_users(tenant)
+    }
+
+    /// Stops accepting, closes every session with a Close frame ("server shutting down") and
+    /// waits for all session tasks to end.
+    pub async fn shutdown(self) {
+        info!("shutting down");
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.accept_task.await {
+            error!("accept loop failed: {e}");
+        }
+        info!("stopped");
+    }
+}
+
+/// Completes once shutdown is requested (or the [`Server`] was dropped).
+pub(crate) async fn shutdown_requested(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let mut sessions = JoinSet::new();
+    let mut stop = shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = shutdown_requested(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    sessions.spawn(session::serve(shared.clone(), tcp, peer, shutdown.clone()));
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(done) = sessions.join_next(), if !sessions.is_empty() => reap(done),
+        }
+    }
+    drop(listener);
+    while let Some(done) = sessions.join_next().await {
+        reap(done);
+    }
+}
+
+fn reap(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        if e.is_panic() {
+            error!("session task panicked: {e}");
+        }
+    }
+}

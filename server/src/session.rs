@@ -1,0 +1,302 @@
+//! One connection from accept to close: WebSocket handshake, the read loop (requests,
+//! heartbeat, stop requests, server shutdown), leaving the directory, the closing handshake.
+//!
+//! Reading and writing are independent: replies and events go through the bounded queue of
+//! [`SessionLink`] to a writer task, so a client that does not read never blocks this loop
+//! (nor anything else in the server).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::SplitStream;
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, timeout, timeout_at, Instant};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+use tracing::{debug, info, warn};
+
+use crate::directory::SessionHandle;
+use crate::heartbeat::{Heartbeat, MISSED_BEATS};
+use crate::link::{run_writer, SessionLink, Stop, WsSink};
+use crate::server::{shutdown_requested, Shared};
+
+/// Longest time a client may take to complete the WebSocket handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time spent on the closing handshake once a session ends (less if the dead-peer
+/// limit, 3 x heartbeat, is shorter).
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+type WsStream = SplitStream<WebSocketStream<TcpStream>>;
+
+/// Where a session is in its life.
+pub(crate) enum Phase {
+    /// Connected; the first request must be `hello`.
+    AwaitHello,
+    /// Hello done; waiting for a successful `login`.
+    AwaitLogin,
+    /// Logged in and registered in the directory.
+    LoggedIn(SessionHandle),
+}
+
+/// The state of one connection, shared by the read loop and the request handlers.
+pub(crate) struct Session {
+    pub shared: Arc<Shared>,
+    pub link: SessionLink,
+    pub phase: Phase,
+}
+
+/// How the read loop ended.
+enum End {
+    /// We end it, as the [`Stop`] says.
+    Stop(Stop),
+    /// The client sent a Close frame (tungstenite queued the reply).
+    PeerClosed,
+}
+
+/// Serves one accepted TCP connection until it is over.
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = tcp.set_nodelay(true);
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(shared.config.max_frame_bytes))
+        .max_frame_size(Some(shared.config.max_frame_bytes));
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(tcp, check_path, Some(ws_config));
+    let ws = tokio::select! {
+        r = timeout(HANDSHAKE_TIMEOUT, handshake) => match r {
+            Ok(Ok(ws)) => ws,
+            Ok(Err(e)) => {
+                debug!(%peer, "WebSocket handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                debug!(%peer, "WebSocket handshake timed out");
+                return;
+            }
+        },
+        _ = shutdown_requested(&mut shutdown) => return,
+    };
+
+    let (link, outbound, stop_rx) = SessionLink::new(shared.next_session_id(), peer);
+    debug!(%peer, session = link.id(), "connected");
+    let (sink, mut stream) = ws.split();
+    let mut writer = tokio::spawn(run_writer(sink, outbound, link.clone()));
+
+    let mut session = Session {
+        shared,
+        link,
+        phase: Phase::AwaitHello,
+    };
+    let mut stream_ok = true;
+    let end = session
+        .read_loop(&mut stream, &mut stream_ok, stop_rx, &mut shutdown)
+        .await;
+    session.leave_directory();
+    let grace = CLOSE_GRACE.min(heartbeat_period(&session.shared) * MISSED_BEATS);
+    finish(&session.link, stream, stream_ok, &mut writer, end, grace).await;
+    writer.abort();
+    debug!(%peer, session = session.link.id(), "connection ended");
+}
+
+/// Handshake callback: only [`crvideo_proto::WS_PATH`] is served; anything else is a 404.
+#[allow(clippy::result_large_err)] // the signature tungstenite's `Callback` wants
+fn check_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+    if request.uri().path() == crvideo_proto::WS_PATH {
+        return Ok(response);
+    }
+    let mut not_found = ErrorResponse::new(Some("not found".into()));
+    *not_found.status_mut() = StatusCode::NOT_FOUND;
+    Err(not_found)
+}
+
+impl Session {
+    pub fn peer(&self) -> SocketAddr {
+        self.link.peer()
+    }
+
+    pub fn id(&self) -> u64 {
+        self.link.id()
+    }
+
+    async fn read_loop(
+        &mut self,
+        stream: &mut WsStream,
+        stream_ok: &mut bool,
+        mut stop_rx: watch::Receiver<Option<Stop>>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> End {
+        let peer = self.peer();
+        let session = self.id();
+        let mut heartbeat = Heartbeat::new(heartbeat_period(&self.shared));
+        loop {
+            let dead_at = heartbeat.dead_at();
+            tokio::select! {
+                biased;
+                _ = shutdown_requested(shutdown) => {
+                    return End::Stop(Stop::close(CloseCode::Away, "server shutting down"));
+                }
+                changed = stop_rx.changed() => {
+                    if changed.is_err() {
+                        return End::Stop(Stop::abort("session link dropped"));
+                    }
+                    if let Some(stop) = stop_rx.borrow_and_update().clone() {
+                        return End::Stop(stop);
+                    }
+                }
+                read = stream.next() => {
+                    let message = match read {
+                        Some(Ok(message)) => message,
+                        Some(Err(e)) => {
+                            *stream_ok = false;
+                            return End::Stop(read_error(peer, session, e));
+                        }
+                        None => {
+                            *stream_ok = false;
+                            info!(%peer, session, "connection closed by the client");
+                            return End::Stop(Stop::abort("connection closed"));
+                        }
+                    };
+                    heartbeat.saw_life();
+                    match message {
+                        Message::Text(text) => {
+                            if let Some(stop) = self.on_text(text.as_str()).await {
+                                return End::Stop(stop);
+                            }
+                        }
+                        Message::Binary(data) => {
+                            warn!(%peer, session, "closing: binary frame ({} bytes) not supported", data.len());
+                            return End::Stop(Stop::close(CloseCode::Policy, "binary frames not supported"));
+                        }
+                        Message::Close(frame) => {
+                            debug!(%peer, session, "client closed the connection: {frame:?}");
+                            return End::PeerClosed;
+                        }
+                        // Life, answered by tungstenite (Ping) or expected (Pong).
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                    }
+                }
+                _ = heartbeat.ping_due() => {
+                    // A full queue stops the session (seen on the next turn).
+                    let _ = self.link.send_message(Message::Ping(Default::default()));
+                }
+                _ = sleep_until(dead_at) => {
+                    warn!(%peer, session, "no heartbeat for {:?}: peer is dead, dropping it", heartbeat.dead_after());
+                    return End::Stop(Stop::abort("heartbeat timeout"));
+                }
+            }
+        }
+    }
+
+    /// Removes this session from the directory, if it is (still) registered.
+    fn leave_directory(&mut self) {
+        if let Phase::LoggedIn(handle) = &self.phase {
+            let removed = self.shared.directory.remove(
+                handle.tenant(),
+                handle.user_id(),
+                handle.session_id(),
+            );
+            if removed {
+                info!(
+                    peer = %self.peer(),
+                    session = self.id(),
+                    tenant = handle.tenant(),
+                    user = handle.user_id(),
+                    "offline"
+                );
+            }
+        }
+    }
+}
+
+/// What to do after a read error: too big → 1009, bad UTF-8 → 1007, protocol violation →
+/// 1002 (each logged at warn); I/O trouble → just drop the connection.
+fn read_error(peer: SocketAddr, session: u64, e: WsError) -> Stop {
+    match e {
+        WsError::Capacity(c) => {
+            warn!(%peer, session, "closing: frame too big: {c}");
+            Stop::close(CloseCode::Size, "message too big")
+        }
+        WsError::Utf8 => {
+            warn!(%peer, session, "closing: text frame is not valid UTF-8");
+            Stop::close(CloseCode::Invalid, "invalid UTF-8")
+        }
+        WsError::Protocol(p) => {
+            warn!(%peer, session, "closing: WebSocket protocol error: {p}");
+            Stop::close(CloseCode::Protocol, "protocol error")
+        }
+        other => {
+            info!(%peer, session, "connection lost: {other}");
+            Stop::abort("connection lost")
+        }
+    }
+}
+
+fn heartbeat_period(shared: &Shared) -> Duration {
+    Duration::from_millis(shared.config.heartbeat_ms)
+}
+
+/// The closing handshake, bounded by `grace`.
+async fn finish(
+    link: &SessionLink,
+    mut stream: WsStream,
+    stream_ok: bool,
+    writer: &mut JoinHandle<Option<WsSink>>,
+    end: End,
+    grace: Duration,
+) {
+    let deadline = Instant::now() + grace;
+    match end {
+        End::PeerClosed => {
+            // Reading once more flushes tungstenite's queued Close reply; then it ends.
+            let _ = timeout_at(deadline, stream.next()).await;
+        }
+        End::Stop(Stop::Abort { reason }) => {
+            debug!(peer = %link.peer(), session = link.id(), "dropping connection: {reason}");
+        }
+        End::Stop(Stop::Close { code, reason }) => {
+            let frame = CloseFrame {
+                code,
+                reason: reason.as_ref().into(),
+            };
+            if !link.queue_close(frame) {
+                return; // queue full: the client is not reading; just drop it
+            }
+            let sink = match timeout_at(deadline, &mut *writer).await {
+                Ok(Ok(Some(sink))) => sink,
+                _ => return,
+            };
+            if stream_ok {
+                // Wait for the client's Close reply; the stream ends after it.
+                while let Ok(Some(Ok(_))) = timeout_at(deadline, stream.next()).await {}
+            } else if let Ok(mut ws) = stream.reunite(sink) {
+                // The WebSocket reader gave up (e.g. a too-big frame): stop sending and
+                // discard what the client still sends, so closing the socket with unread
+                // data does not reset the connection before the Close frame is read.
+                linger(ws.get_mut(), deadline).await;
+            }
+        }
+    }
+}
+
+async fn linger(tcp: &mut TcpStream, deadline: Instant) {
+    let _ = timeout_at(deadline, tcp.shutdown()).await;
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(Ok(n)) = timeout_at(deadline, tcp.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
