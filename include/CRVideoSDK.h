@@ -400,6 +400,49 @@ void CRVideo_FreeString(char *s);
 const char *CRVideo_GetErrorDesc(int code);
 
 /**
+ * Sets this user's do-not-disturb value: 0 off, any other value on (its meaning is yours).
+ * Other users' calls get `CRVIDEOSDK_ERR_BUSY` while it is on. Subscribers of the tenant
+ * get a NotifyUserStatus when the value changes.
+ *
+ * Returns 0, then `SetDNDStatusSuccess(cookie)` or `SetDNDStatusFail(sdkErr, cookie)`
+ * follows; or `CRVIDEOSDK_NOT_LOGIN` / `CRVIDEOSDK_NOT_INIT` / `CRVIDEOSDK_PARAM_ERR`
+ * (cookie not UTF-8) with no callback.
+ */
+int CRVideo_SetDNDStatus(int DNDStatus, const char *cookie);
+
+/**
+ * Asks for the status of every online user of the tenant (this user included; offline
+ * users are absent).
+ *
+ * Returns 0, then `GetUserStatusSuccess(usersStatusJson, cookie)` follows with a JSON array
+ * of UserStatusObj (`[{"userID":"alice","userStatus":1,"DNDType":0}]`, sorted by userID;
+ * userStatus 1 idle, 2 busy in a call, 3 in a meeting), or `GetUserStatusFail(sdkErr,
+ * cookie)`. Errors without callback as for `CRVideo_SetDNDStatus`.
+ */
+int CRVideo_GetUserStatus(const char *cookie);
+
+/**
+ * Subscribes to the status and DND changes of every user of the tenant. After
+ * `StartUserStatusNotifyRslt(0, cookie)` each change arrives once, in order, as
+ * `NotifyUserStatus(userStatusJson, cookie)` with one UserStatusObj (userStatus 0: the user
+ * went offline) and this `cookie`. Calling it again while subscribed replaces the cookie.
+ * The subscription ends with the session (Logout, LineOff).
+ *
+ * Returns 0 and the result callback follows; errors without callback as for
+ * `CRVideo_SetDNDStatus`.
+ */
+int CRVideo_StartUserStatusNotify(const char *cookie);
+
+/**
+ * Ends the subscription: no NotifyUserStatus follows `StopUserStatusNotifyRslt(0,
+ * cookie)`. Harmless when not subscribed (the result is still 0).
+ *
+ * Returns 0 and the result callback follows; errors without callback as for
+ * `CRVideo_SetDNDStatus`.
+ */
+int CRVideo_StopUserStatusNotify(const char *cookie);
+
+/**
  * Logs in: `authAcnt`/`authPswd` authenticate the tenant (the account configured on the
  * server), `nickName` is shown to others, `privAcnt` is the user's ID in the tenant (`""`:
  * the server assigns one), `privAuthCode` is the custom auth code (`""` if unused),

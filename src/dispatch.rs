@@ -22,6 +22,13 @@ pub enum Event {
     LoginSuccess { user_id: String, cookie: String },
     LoginFail { code: i32, cookie: String },
     LineOff { code: i32 },
+    SetDNDStatusSuccess { cookie: String },
+    SetDNDStatusFail { code: i32, cookie: String },
+    GetUserStatusSuccess { json: String, cookie: String },
+    GetUserStatusFail { code: i32, cookie: String },
+    StartUserStatusNotifyRslt { code: i32, cookie: String },
+    NotifyUserStatus { json: String, cookie: String },
+    StopUserStatusNotifyRslt { code: i32, cookie: String },
 }
 
 /// The app's `userData` pointer; the SDK only hands it back.
@@ -201,6 +208,41 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
             Event::LineOff { code } => {
                 if let Some(f) = cb.LineOff {
                     f(ud, *code)
+                }
+            }
+            Event::SetDNDStatusSuccess { cookie } => {
+                if let Some(f) = cb.SetDNDStatusSuccess {
+                    f(ud, c_str(cookie).as_ptr())
+                }
+            }
+            Event::SetDNDStatusFail { code, cookie } => {
+                if let Some(f) = cb.SetDNDStatusFail {
+                    f(ud, *code, c_str(cookie).as_ptr())
+                }
+            }
+            Event::GetUserStatusSuccess { json, cookie } => {
+                if let Some(f) = cb.GetUserStatusSuccess {
+                    f(ud, c_str(json).as_ptr(), c_str(cookie).as_ptr())
+                }
+            }
+            Event::GetUserStatusFail { code, cookie } => {
+                if let Some(f) = cb.GetUserStatusFail {
+                    f(ud, *code, c_str(cookie).as_ptr())
+                }
+            }
+            Event::StartUserStatusNotifyRslt { code, cookie } => {
+                if let Some(f) = cb.StartUserStatusNotifyRslt {
+                    f(ud, *code, c_str(cookie).as_ptr())
+                }
+            }
+            Event::NotifyUserStatus { json, cookie } => {
+                if let Some(f) = cb.NotifyUserStatus {
+                    f(ud, c_str(json).as_ptr(), c_str(cookie).as_ptr())
+                }
+            }
+            Event::StopUserStatusNotifyRslt { code, cookie } => {
+                if let Some(f) = cb.StopUserStatusNotifyRslt {
+                    f(ud, *code, c_str(cookie).as_ptr())
                 }
             }
         }

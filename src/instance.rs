@@ -5,6 +5,7 @@
 //! calls reach it through [`current`], which clones an `Arc` out of a lock and releases the
 //! lock at once, so no SDK lock is ever held while app code runs.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
-use crate::client::{Command, Engine};
+use crate::client::{Command, Engine, RequestSpec};
 use crate::dispatch::{self, Dispatcher};
 use crate::params::{DispatchMode, SdkParams, ServerAddr};
 use crate::ErrorCode;
@@ -22,6 +23,8 @@ pub struct Instance {
     pub params: SdkParams,
     pub dispatcher: Arc<Dispatcher>,
     servers: Mutex<Vec<ServerAddr>>,
+    /// True while logged in (kept by the engine).
+    online: Arc<AtomicBool>,
     commands: UnboundedSender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
     dispatch_thread: Mutex<Option<JoinHandle<()>>>,
@@ -94,7 +97,13 @@ impl Instance {
             .map_err(|_| ErrorCode::NetworkInitFailed)?;
         let (commands, command_rx) = unbounded_channel();
         let (internal, internal_rx) = unbounded_channel();
-        let engine = Engine::new(params.request_timeout, dispatcher.clone(), internal);
+        let online = Arc::new(AtomicBool::new(false));
+        let engine = Engine::new(
+            params.request_timeout,
+            dispatcher.clone(),
+            internal,
+            online.clone(),
+        );
         let io_thread = std::thread::Builder::new()
             .name("crvideo-io".into())
             .spawn(move || runtime.block_on(engine.run(command_rx, internal_rx)))
@@ -118,6 +127,7 @@ impl Instance {
         };
         Ok(Instance {
             servers: Mutex::new(params.servers.clone()),
+            online,
             params,
             dispatcher,
             commands,
@@ -129,6 +139,16 @@ impl Instance {
     /// Hands a command to the engine; `NOT_INIT` once the engine has stopped.
     pub fn send(&self, command: Command) -> Result<(), ErrorCode> {
         self.commands.send(command).map_err(|_| ErrorCode::NotInit)
+    }
+
+    /// Sends a request of the logged-in session: `NOT_LOGIN` at once when not logged in
+    /// (no callback); otherwise exactly one result callback follows (a failure one if the
+    /// session ends first).
+    pub fn request(&self, spec: RequestSpec) -> Result<(), ErrorCode> {
+        if !self.online.load(Ordering::SeqCst) {
+            return Err(ErrorCode::NotLogin);
+        }
+        self.send(Command::Request(spec))
     }
 
     pub fn servers(&self) -> Vec<ServerAddr> {

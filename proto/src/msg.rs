@@ -30,6 +30,30 @@ pub enum Request {
     Login(LoginRequest),
     /// End the session. Reply data: none. The server closes the connection after replying.
     Logout,
+    /// Set this user's do-not-disturb value (0 off, anything else on). Reply data: none.
+    SetDnd { dnd: i32 },
+    /// The status of every online user of the tenant. Reply data: [`UserStatusList`].
+    GetUserStatus,
+    /// Receive an [`Event::UserStatus`] for every status or DND change in the tenant, from
+    /// the reply on. Reply data: none.
+    SubscribeStatus,
+    /// Stop those events; none follows the reply. Harmless when not subscribed.
+    UnsubscribeStatus,
+}
+
+impl Request {
+    /// The request's `op` name on the wire, for logs.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Request::Hello { .. } => "hello",
+            Request::Login(_) => "login",
+            Request::Logout => "logout",
+            Request::SetDnd { .. } => "set_dnd",
+            Request::GetUserStatus => "get_user_status",
+            Request::SubscribeStatus => "subscribe_status",
+            Request::UnsubscribeStatus => "unsubscribe_status",
+        }
+    }
 }
 
 /// Fields of [`Request::Login`]; the names match `CRVideo_Login`'s parameters.
@@ -66,6 +90,35 @@ impl HelloOk {
     pub fn dead_after_ms(&self) -> u64 {
         self.heartbeat_ms.saturating_mul(3)
     }
+}
+
+/// Presence of one user, with the field names of the C API's UserStatusObj:
+/// `{"userID":"alice","userStatus":1,"DNDType":0}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserStatus {
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// [`USER_OFFLINE`], [`USER_IDLE`], [`USER_BUSY`] or [`USER_IN_MEETING`].
+    #[serde(rename = "userStatus")]
+    pub status: i32,
+    /// Do-not-disturb: 0 off, any other value on (its meaning is the app's).
+    #[serde(rename = "DNDType")]
+    pub dnd: i32,
+}
+
+/// `userStatus`: gone.
+pub const USER_OFFLINE: i32 = 0;
+/// `userStatus`: online and idle.
+pub const USER_IDLE: i32 = 1;
+/// `userStatus`: ringing or in a call.
+pub const USER_BUSY: i32 = 2;
+/// `userStatus`: in a meeting.
+pub const USER_IN_MEETING: i32 = 3;
+
+/// Reply data of [`Request::GetUserStatus`]: online users, sorted by ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserStatusList {
+    pub users: Vec<UserStatus>,
 }
 
 /// Reply data of a successful login.
@@ -130,6 +183,8 @@ pub enum Event {
     /// The session is over: `code` says why (e.g. `KICKOUT_BY_RELOGIN`). The server closes
     /// the connection right after.
     Kicked { code: i32 },
+    /// A user's presence changed (only to subscribers, see [`Request::SubscribeStatus`]).
+    UserStatus(UserStatus),
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,
@@ -207,6 +262,30 @@ mod tests {
             decode::<ServerFrame>(&kicked).unwrap(),
             ServerFrame::Event(Event::Kicked { code: 10 })
         );
+    }
+
+    #[test]
+    fn presence_wire_shape() {
+        let ev = ServerFrame::Event(Event::UserStatus(UserStatus {
+            user_id: "bob".into(),
+            status: USER_IDLE,
+            dnd: 3,
+        }));
+        let text = encode(&ev);
+        assert_eq!(
+            text,
+            r#"{"t":"event","ev":"user_status","userID":"bob","userStatus":1,"DNDType":3}"#
+        );
+        assert_eq!(decode::<ServerFrame>(&text).unwrap(), ev);
+        let dnd = encode(&ClientFrame {
+            id: 4,
+            request: Request::SetDnd { dnd: -2 },
+        });
+        assert_eq!(dnd, r#"{"id":4,"op":"set_dnd","dnd":-2}"#);
+        for op in ["get_user_status", "subscribe_status", "unsubscribe_status"] {
+            let frame: ClientFrame = decode(&format!(r#"{{"id":1,"op":"{op}"}}"#)).unwrap();
+            assert_eq!(decode::<ClientFrame>(&encode(&frame)).unwrap(), frame);
+        }
     }
 
     #[test]

@@ -2,13 +2,19 @@
 //!
 //! Entries are keyed by (tenant, user ID) and remember the session ID, so a late cleanup of
 //! an old session can never remove the entry of the session that replaced it.
+//!
+//! It also holds presence (status and DND per online user) and the presence subscriptions,
+//! and fans changes out to subscribers. A subscriber that does not read has its bounded
+//! outbound queue fill up; it is then dropped and its session ended, so fan-out never blocks
+//! and never buffers without bound.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use crvideo_proto::{ErrorCode, Event, ServerFrame};
+use crvideo_proto::{encode, ErrorCode, Event, ServerFrame, UserStatus, USER_IDLE, USER_OFFLINE};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::link::{SessionGone, SessionId, SessionLink, Stop};
 
@@ -61,13 +67,57 @@ impl SessionHandle {
     }
 }
 
-/// The online users of one tenant.
-type Users = HashMap<Arc<str>, SessionHandle>;
+/// The live state of one tenant: who is online with which presence, and who subscribed to
+/// presence changes. One lock per tenant: a change and its fan-out to every subscriber happen
+/// under it, so every subscriber sees the tenant's changes in the same order, each once.
+#[derive(Default)]
+struct TenantState {
+    users: HashMap<Arc<str>, Entry>,
+    /// Sessions subscribed to presence changes, by session ID.
+    subscribers: BTreeMap<SessionId, SessionLink>,
+}
 
-/// Who is online, per tenant.
+struct Entry {
+    handle: SessionHandle,
+    status: i32,
+    dnd: i32,
+}
+
+impl Entry {
+    fn status(&self) -> UserStatus {
+        UserStatus {
+            user_id: self.handle.user_id().to_owned(),
+            status: self.status,
+            dnd: self.dnd,
+        }
+    }
+}
+
+impl TenantState {
+    /// Sends a presence change to every subscriber. The frame is encoded once. A subscriber
+    /// whose queue is full is dropped (its session is being ended for not reading).
+    fn publish(&mut self, status: UserStatus) {
+        if self.subscribers.is_empty() {
+            return;
+        }
+        let message = Message::text(encode(&ServerFrame::Event(Event::UserStatus(status))));
+        self.subscribers
+            .retain(|_, link| link.send_message(message.clone()).is_ok());
+    }
+
+    /// The entry of `handle`'s user if it still belongs to that session (not replaced).
+    fn entry_of(&mut self, handle: &SessionHandle) -> Option<&mut Entry> {
+        self.users
+            .get_mut(handle.user_id())
+            .filter(|e| e.handle.session_id() == handle.session_id())
+    }
+}
+
+/// Who is online, per tenant, with their presence.
 #[derive(Default)]
 pub struct Directory {
-    tenants: Mutex<HashMap<Arc<str>, Users>>,
+    /// Tenants are never removed: there are only as many as the config names.
+    tenants: Mutex<HashMap<Arc<str>, Arc<Mutex<TenantState>>>>,
 }
 
 /// The user ID a login asks for.
@@ -83,72 +133,187 @@ impl Directory {
         Directory::default()
     }
 
-    /// Registers a session as (tenant, user). Returns the new handle and the handle it
-    /// replaced, if any (already removed: the caller kicks it). Atomic: two logins racing for
-    /// the same user leave exactly one entry, and an assigned ID is unique in the tenant.
+    /// The tenant's state and its interned name, created on first use.
+    fn tenant(&self, tenant: &str) -> (Arc<str>, Arc<Mutex<TenantState>>) {
+        let mut tenants = self.tenants.lock().unwrap();
+        if let Some((name, state)) = tenants.get_key_value(tenant) {
+            return (name.clone(), state.clone());
+        }
+        let name: Arc<str> = Arc::from(tenant);
+        let state = Arc::new(Mutex::new(TenantState::default()));
+        tenants.insert(name.clone(), state.clone());
+        (name, state)
+    }
+
+    fn existing(&self, tenant: &str) -> Option<Arc<Mutex<TenantState>>> {
+        self.tenants.lock().unwrap().get(tenant).cloned()
+    }
+
+    /// Registers a session as (tenant, user), online and idle with DND off, and tells the
+    /// tenant's subscribers (once, also for a relogin). Returns the new handle and the handle
+    /// it replaced, if any (already removed, subscription included: the caller kicks it).
+    /// Atomic: two logins racing for the same user leave exactly one entry, and an assigned
+    /// ID is unique in the tenant.
     pub fn register(
         &self,
         tenant: &str,
         wanted: WantedId<'_>,
         link: SessionLink,
     ) -> (SessionHandle, Option<SessionHandle>) {
-        let mut tenants = self.tenants.lock().unwrap();
-        let tenant_key: Arc<str> = match tenants.get_key_value(tenant) {
-            Some((k, _)) => k.clone(),
-            None => Arc::from(tenant),
-        };
-        let users = tenants.entry(tenant_key.clone()).or_default();
+        let (tenant_name, state) = self.tenant(tenant);
+        let mut state = state.lock().unwrap();
         let user_id: Arc<str> = match wanted {
             WantedId::Given(id) => Arc::from(id),
             WantedId::Assign(generate) => loop {
                 let id = generate();
-                if !users.contains_key(id.as_str()) {
+                if !state.users.contains_key(id.as_str()) {
                     break Arc::from(id);
                 }
             },
         };
-        let handle = SessionHandle::new(link, tenant_key, user_id.clone());
-        let replaced = users.insert(user_id, handle.clone());
+        let handle = SessionHandle::new(link, tenant_name, user_id.clone());
+        let entry = Entry {
+            handle: handle.clone(),
+            status: USER_IDLE,
+            dnd: 0,
+        };
+        let status = entry.status();
+        let replaced = state.users.insert(user_id, entry).map(|old| old.handle);
+        if let Some(old) = &replaced {
+            state.subscribers.remove(&old.session_id());
+        }
+        state.publish(status);
         (handle, replaced)
     }
 
-    /// Removes (tenant, user) if it is still the given session. True if removed.
+    /// Removes (tenant, user) if it is still the given session, and tells the subscribers
+    /// the user is offline. True if removed.
     pub fn remove(&self, tenant: &str, user_id: &str, session: SessionId) -> bool {
-        let mut tenants = self.tenants.lock().unwrap();
-        let Some(users) = tenants.get_mut(tenant) else {
+        let Some(state) = self.existing(tenant) else {
             return false;
         };
-        let removed = match users.get(user_id) {
-            Some(h) if h.session_id() == session => users.remove(user_id).is_some(),
+        let mut state = state.lock().unwrap();
+        state.subscribers.remove(&session);
+        let removed = match state.users.get(user_id) {
+            Some(e) if e.handle.session_id() == session => state.users.remove(user_id).is_some(),
             _ => false,
         };
-        if users.is_empty() {
-            tenants.remove(tenant);
+        if removed {
+            state.publish(UserStatus {
+                user_id: user_id.to_owned(),
+                status: USER_OFFLINE,
+                dnd: 0,
+            });
         }
         removed
     }
 
+    /// Sets the session's DND value. `ack` runs under the tenant lock before the change is
+    /// published (so the requester's reply precedes the notifications). False if the session
+    /// was replaced meanwhile (nothing changed, `ack` not run).
+    pub fn set_dnd(&self, handle: &SessionHandle, dnd: i32, ack: impl FnOnce()) -> bool {
+        self.update(handle, ack, |entry| entry.dnd = dnd)
+    }
+
+    /// Sets the session's status ([`USER_IDLE`], [`USER_BUSY`], [`USER_IN_MEETING`]): the
+    /// hook for calls and meetings. False if the session was replaced meanwhile.
+    pub fn set_status(&self, handle: &SessionHandle, status: i32) -> bool {
+        self.update(handle, || {}, |entry| entry.status = status)
+    }
+
+    /// Applies `change` to the session's entry; publishes it if anything changed.
+    fn update(
+        &self,
+        handle: &SessionHandle,
+        ack: impl FnOnce(),
+        change: impl FnOnce(&mut Entry),
+    ) -> bool {
+        let Some(state) = self.existing(handle.tenant()) else {
+            return false;
+        };
+        let mut state = state.lock().unwrap();
+        let Some(entry) = state.entry_of(handle) else {
+            return false;
+        };
+        let before = entry.status();
+        change(entry);
+        let after = entry.status();
+        ack();
+        if after != before {
+            state.publish(after);
+        }
+        true
+    }
+
+    /// Subscribes the session to the tenant's presence changes. `ack` runs under the tenant
+    /// lock, so the reply precedes every notification. False if the session was replaced.
+    pub fn subscribe(&self, handle: &SessionHandle, ack: impl FnOnce()) -> bool {
+        let Some(state) = self.existing(handle.tenant()) else {
+            return false;
+        };
+        let mut state = state.lock().unwrap();
+        if state.entry_of(handle).is_none() {
+            return false;
+        }
+        state
+            .subscribers
+            .insert(handle.session_id(), handle.link.clone());
+        ack();
+        true
+    }
+
+    /// Ends the session's subscription (if any); no notification follows `ack`.
+    pub fn unsubscribe(&self, handle: &SessionHandle, ack: impl FnOnce()) {
+        match self.existing(handle.tenant()) {
+            Some(state) => {
+                let mut state = state.lock().unwrap();
+                state.subscribers.remove(&handle.session_id());
+                ack();
+            }
+            None => ack(),
+        }
+    }
+
+    /// The presence of every online user of `tenant`, sorted by user ID.
+    pub fn statuses(&self, tenant: &str) -> Vec<UserStatus> {
+        let Some(state) = self.existing(tenant) else {
+            return Vec::new();
+        };
+        let state = state.lock().unwrap();
+        let mut list: Vec<UserStatus> = state.users.values().map(Entry::status).collect();
+        list.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        list
+    }
+
     /// The session of (tenant, user), if online.
     pub fn get(&self, tenant: &str, user_id: &str) -> Option<SessionHandle> {
-        let tenants = self.tenants.lock().unwrap();
-        tenants.get(tenant)?.get(user_id).cloned()
+        let state = self.existing(tenant)?;
+        let state = state.lock().unwrap();
+        state.users.get(user_id).map(|e| e.handle.clone())
     }
 
     /// Sorted IDs of the users of `tenant` with a live session.
     pub fn online_users(&self, tenant: &str) -> Vec<String> {
-        let tenants = self.tenants.lock().unwrap();
-        let mut users: Vec<String> = tenants
-            .get(tenant)
-            .map(|u| u.keys().map(|k| k.to_string()).collect())
-            .unwrap_or_default();
-        users.sort();
-        users
+        self.statuses(tenant)
+            .into_iter()
+            .map(|s| s.user_id)
+            .collect()
     }
 
     /// Every live session (e.g. to notify all at shutdown).
     pub fn all_sessions(&self) -> Vec<SessionHandle> {
-        let tenants = self.tenants.lock().unwrap();
-        tenants.values().flat_map(|u| u.values().cloned()).collect()
+        let tenants: Vec<_> = self.tenants.lock().unwrap().values().cloned().collect();
+        tenants
+            .iter()
+            .flat_map(|t| {
+                let state = t.lock().unwrap();
+                state
+                    .users
+                    .values()
+                    .map(|e| e.handle.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 }
 
@@ -218,5 +383,140 @@ mod tests {
             _ => panic!("expected the kicked event"),
         }
         assert!(matches!(*stop.borrow(), Some(Stop::Close { .. })));
+    }
+
+    /// A logged-in session whose outbound queue the test can read.
+    struct Probe {
+        handle: SessionHandle,
+        rx: tokio::sync::mpsc::Receiver<crate::link::Outbound>,
+    }
+
+    impl Probe {
+        fn login(dir: &Directory, tenant: &str, user: &str, id: SessionId) -> Probe {
+            let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
+            let (handle, _) = dir.register(tenant, WantedId::Given(user), l);
+            Probe { handle, rx }
+        }
+
+        /// Everything queued so far, as text.
+        fn drain(&mut self) -> Vec<String> {
+            let mut out = Vec::new();
+            while let Ok(crate::link::Outbound::Message(m)) = self.rx.try_recv() {
+                out.push(m.to_text().unwrap().to_string());
+            }
+            out
+        }
+    }
+
+    fn ev(user: &str, status: i32, dnd: i32) -> String {
+        format!(
+            r#"{{"t":"event","ev":"user_status","userID":"{user}","userStatus":{status},"DNDType":{dnd}}}"#
+        )
+    }
+
+    #[test]
+    fn every_change_reaches_every_subscriber_once_in_order() {
+        let dir = Directory::new();
+        let mut amy = Probe::login(&dir, "t", "amy", 1);
+        let mut ben = Probe::login(&dir, "t", "ben", 2);
+        assert!(dir.subscribe(&amy.handle, || {}));
+        assert!(dir.subscribe(&ben.handle, || {}));
+        let cat = Probe::login(&dir, "t", "cat", 3);
+        assert!(dir.set_dnd(&cat.handle, 7, || {}));
+        assert!(dir.set_dnd(&cat.handle, 7, || {}), "no change: no event");
+        assert!(dir.set_status(&cat.handle, crvideo_proto::USER_BUSY));
+        assert!(dir.remove("t", "cat", 3));
+        assert!(!dir.remove("t", "cat", 3), "removed once");
+        let expected = vec![
+            ev("cat", 1, 0),
+            ev("cat", 1, 7),
+            ev("cat", 2, 7),
+            ev("cat", 0, 0),
+        ];
+        assert_eq!(amy.drain(), expected);
+        assert_eq!(ben.drain(), expected);
+    }
+
+    #[test]
+    fn relogin_is_one_event_and_ends_the_old_subscription() {
+        let dir = Directory::new();
+        let mut amy = Probe::login(&dir, "t", "amy", 1);
+        let mut old = Probe::login(&dir, "t", "ben", 2);
+        dir.subscribe(&amy.handle, || {});
+        dir.subscribe(&old.handle, || {});
+        dir.set_dnd(&old.handle, 1, || {});
+        amy.drain();
+        old.drain();
+        let new = Probe::login(&dir, "t", "ben", 3);
+        assert_eq!(amy.drain(), vec![ev("ben", 1, 0)]);
+        assert!(
+            old.drain().is_empty(),
+            "the replaced session is no subscriber"
+        );
+        // The old session is gone for every purpose; its late cleanup changes nothing.
+        assert!(!dir.set_dnd(&old.handle, 5, || panic!("no ack for a replaced session")));
+        assert!(!dir.subscribe(&old.handle, || {}));
+        assert!(!dir.remove("t", "ben", 2));
+        assert!(amy.drain().is_empty());
+        assert_eq!(
+            dir.statuses("t")[1],
+            UserStatus {
+                user_id: "ben".into(),
+                status: 1,
+                dnd: 0
+            }
+        );
+        drop(new);
+    }
+
+    #[test]
+    fn ack_precedes_the_notification_and_unsubscribe_stops_them() {
+        let dir = Directory::new();
+        let mut amy = Probe::login(&dir, "t", "amy", 1);
+        let link = amy.handle.link.clone();
+        let ack = || link.send_message(Message::text("ack")).unwrap();
+        assert!(dir.subscribe(&amy.handle, ack));
+        let ack = || link.send_message(Message::text("ack")).unwrap();
+        assert!(dir.set_dnd(&amy.handle, 2, ack));
+        assert_eq!(
+            amy.drain(),
+            vec!["ack".to_string(), "ack".to_string(), ev("amy", 1, 2)]
+        );
+        let ack = || link.send_message(Message::text("bye")).unwrap();
+        dir.unsubscribe(&amy.handle, ack);
+        dir.unsubscribe(&amy.handle, || {});
+        Probe::login(&dir, "t", "ben", 2);
+        assert_eq!(amy.drain(), vec!["bye".to_string()]);
+    }
+
+    #[test]
+    fn a_subscriber_that_does_not_read_is_dropped() {
+        let dir = Directory::new();
+        let (l, _rx, stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
+        let (slow, _) = dir.register("t", WantedId::Given("slow"), l);
+        dir.subscribe(&slow, || {});
+        let ben = Probe::login(&dir, "t", "ben", 2);
+        for i in 0..crate::link::OUTBOUND_CAPACITY as i32 + 10 {
+            dir.set_dnd(&ben.handle, i + 1, || {});
+        }
+        assert!(matches!(*stop.borrow(), Some(Stop::Abort { .. })));
+        assert!(dir.tenants.lock().unwrap()["t"]
+            .lock()
+            .unwrap()
+            .subscribers
+            .is_empty());
+    }
+
+    #[test]
+    fn presence_does_not_cross_tenants() {
+        let dir = Directory::new();
+        let mut amy = Probe::login(&dir, "t1", "amy", 1);
+        dir.subscribe(&amy.handle, || {});
+        let bob = Probe::login(&dir, "t2", "bob", 2);
+        dir.set_dnd(&bob.handle, 1, || {});
+        dir.remove("t2", "bob", 2);
+        assert!(amy.drain().is_empty());
+        assert_eq!(dir.statuses("t1").len(), 1);
+        assert!(dir.statuses("t2").is_empty());
     }
 }

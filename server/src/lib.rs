@@ -13,6 +13,7 @@ pub mod config;
 pub mod directory;
 mod heartbeat;
 pub mod link;
+mod presence;
 mod requests;
 mod server;
 mod session;

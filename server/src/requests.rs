@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tracing::{info, warn};
 
 use crate::auth;
-use crate::directory::WantedId;
+use crate::directory::{SessionHandle, WantedId};
 use crate::link::Stop;
 use crate::session::{Phase, Session};
 
@@ -55,14 +55,29 @@ impl Session {
                     peer = %self.peer(),
                     session = self.id(),
                     "closing: {} before hello",
-                    op_name(&other)
+                    other.op()
                 );
                 Some(Stop::close(CloseCode::Policy, "hello expected"))
             }
             (_, Request::Hello { .. }) => self.reply(Reply::err(re, ErrorCode::ParamErr)),
             (_, Request::Login(login)) => self.login(re, login).await,
-            (Phase::LoggedIn(_), Request::Logout) => self.logout(re),
-            (Phase::AwaitLogin, Request::Logout) => self.reply(Reply::err(re, ErrorCode::NotLogin)),
+            (Phase::AwaitLogin, _) => self.reply(Reply::err(re, ErrorCode::NotLogin)),
+            (Phase::LoggedIn(handle), request) => {
+                let handle = handle.clone();
+                self.logged_in(re, &handle, request)
+            }
+        }
+    }
+
+    /// A request of a logged-in session (hello and login are handled before).
+    fn logged_in(&mut self, re: u64, handle: &SessionHandle, request: Request) -> Option<Stop> {
+        match request {
+            Request::Logout => self.logout(re),
+            Request::SetDnd { dnd } => self.set_dnd(re, handle, dnd),
+            Request::GetUserStatus => self.get_user_status(re, handle),
+            Request::SubscribeStatus => self.subscribe_status(re, handle),
+            Request::UnsubscribeStatus => self.unsubscribe_status(re, handle),
+            Request::Hello { .. } | Request::Login(_) => unreachable!("handled by on_text"),
         }
     }
 
@@ -180,14 +195,6 @@ impl Session {
         }
         self.reply(Reply::ok(re, ()))
             .or(Some(Stop::close(CloseCode::Normal, "logout")))
-    }
-}
-
-fn op_name(request: &Request) -> &'static str {
-    match request {
-        Request::Hello { .. } => "hello",
-        Request::Login(_) => "login",
-        Request::Logout => "logout",
     }
 }
 

@@ -17,14 +17,14 @@ use tokio_tungstenite::tungstenite::Message;
 use super::connect::{Established, WsStream};
 use super::Internal;
 
-/// Frames the engine may queue ahead of the writer before a send counts as failed.
-const OUTBOUND_FRAMES: usize = 1024;
 /// How long a closing writer may take to flush its last frames.
 pub const CLOSE_FLUSH: Duration = Duration::from_secs(1);
 
 pub struct Connection {
     pub id: u64,
-    outbound: mpsc::Sender<Message>,
+    /// Control frames for the writer. Unbounded on purpose: they come only from the app's
+    /// own calls (its call rate bounds them), and a burst of requests must not fail.
+    outbound: mpsc::UnboundedSender<Message>,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
 }
@@ -38,7 +38,7 @@ impl Connection {
         let heartbeat = Duration::from_millis(established.hello.heartbeat_ms.max(10));
         let dead_after = Duration::from_millis(established.hello.dead_after_ms().max(30));
         let (sink, stream) = established.ws.split();
-        let (outbound, queue) = mpsc::channel(OUTBOUND_FRAMES);
+        let (outbound, queue) = mpsc::unbounded_channel();
         Connection {
             id,
             outbound,
@@ -47,9 +47,9 @@ impl Connection {
         }
     }
 
-    /// Queues a frame; false when the writer is gone or hopelessly behind.
+    /// Queues a frame; false when the writer is gone.
     pub fn send(&self, message: Message) -> bool {
-        self.outbound.try_send(message).is_ok()
+        self.outbound.send(message).is_ok()
     }
 
     /// Stops reading, lets the writer flush what is queued and send a Close frame. The
@@ -63,7 +63,7 @@ impl Connection {
 
 async fn write_loop(
     mut sink: SplitSink<WsStream, Message>,
-    mut queue: mpsc::Receiver<Message>,
+    mut queue: mpsc::UnboundedReceiver<Message>,
     heartbeat: Duration,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);

@@ -1,5 +1,6 @@
 //! The engine task: session state machine, request/reply correlation and timeouts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::connect::{connect_and_login, FIRST_SESSION_REQUEST_ID};
 use super::connection::Connection;
 use super::pending::{Pending, ReplyHandler};
-use super::{Command, Internal};
+use super::{presence, Command, Internal, RequestSpec, SessionLocal};
 use crate::dispatch::{Dispatcher, Event};
 use crate::ErrorCode;
 
@@ -31,7 +32,10 @@ pub struct Engine {
     request_timeout: Duration,
     events: Arc<Dispatcher>,
     internal: UnboundedSender<Internal>,
+    /// Mirrors "state is Online" for API calls that refuse at once with NOT_LOGIN.
+    online: Arc<AtomicBool>,
     state: State,
+    local: SessionLocal,
     pending: Pending,
     next_request_id: u64,
     next_attempt: u64,
@@ -45,12 +49,15 @@ impl Engine {
         request_timeout: Duration,
         events: Arc<Dispatcher>,
         internal: UnboundedSender<Internal>,
+        online: Arc<AtomicBool>,
     ) -> Engine {
         Engine {
             request_timeout,
             events,
             internal,
+            online,
             state: State::Idle,
+            local: SessionLocal::default(),
             pending: Pending::default(),
             next_request_id: FIRST_SESSION_REQUEST_ID,
             next_attempt: 0,
@@ -73,9 +80,8 @@ impl Engine {
                 },
                 Some(report) = internal.recv() => self.on_internal(report),
                 _ = sleep_until(deadline), if deadline.is_some() => {
-                    for event in self.pending.expire(std::time::Instant::now()) {
-                        self.events.push(event);
-                    }
+                    let expired = self.pending.expired(std::time::Instant::now());
+                    self.finish(expired, ErrorCode::NoServerRsp);
                 }
             }
         }
@@ -128,25 +134,33 @@ impl Engine {
                 };
                 let _ = done.send(code);
             }
-            Command::Request { request, handler } => self.request(request, handler),
+            Command::Request(spec) => self.request(spec),
             Command::Shutdown => unreachable!("handled by run"),
         }
     }
 
     /// Sends a request of the logged-in session; its handler runs exactly once.
-    fn request(&mut self, request: Request, handler: ReplyHandler) {
+    fn request(&mut self, RequestSpec { request, handler }: RequestSpec) {
         let State::Online { conn } = &self.state else {
-            self.events.extend(handler(Err(ErrorCode::NotLogin.code())));
+            self.finish(vec![handler], ErrorCode::NotLogin);
             return;
         };
         let id = self.next_request_id;
         self.next_request_id += 1;
         if !conn.send(Message::text(encode(&ClientFrame { id, request }))) {
-            self.events.extend(handler(Err(ErrorCode::SendFail.code())));
+            self.finish(vec![handler], ErrorCode::SendFail);
             return;
         }
         let deadline = std::time::Instant::now() + self.request_timeout;
         self.pending.insert(id, deadline, handler);
+    }
+
+    /// Ends requests that will get no reply: each handler runs with `code`.
+    fn finish(&mut self, handlers: Vec<ReplyHandler>, code: ErrorCode) {
+        for handler in handlers {
+            self.events
+                .extend(handler(&mut self.local, Err(code.code())));
+        }
     }
 
     fn on_internal(&mut self, report: Internal) {
@@ -172,6 +186,7 @@ impl Engine {
                         tracing::info!(server = %established.server, %user_id, "logged in");
                         let conn = Connection::start(attempt, *established, self.internal.clone());
                         self.state = State::Online { conn };
+                        self.online.store(true, Ordering::SeqCst);
                         self.events.push(Event::LoginSuccess { user_id, cookie });
                     }
                     Err(code) => self.events.push(Event::LoginFail { code, cookie }),
@@ -188,7 +203,9 @@ impl Engine {
                         } else {
                             Err(reply.code)
                         };
-                        self.events.extend(self.pending.complete(reply.re, result));
+                        if let Some(handler) = self.pending.take(reply.re) {
+                            self.events.extend(handler(&mut self.local, result));
+                        }
                     }
                     ServerFrame::Event(event) => self.on_server_event(event),
                 }
@@ -208,6 +225,10 @@ impl Engine {
                 let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::ForcedCloseConnection);
                 tracing::warn!("session ended by the server: {code}");
                 self.line_off(code);
+            }
+            WireEvent::UserStatus(status) => {
+                self.events
+                    .extend(presence::on_user_status(&self.local, status));
             }
             WireEvent::Unknown => tracing::debug!("ignoring an unknown server event"),
         }
@@ -248,10 +269,11 @@ impl Engine {
                 Some(conn.close())
             }
         };
+        self.online.store(false, Ordering::SeqCst);
         self.events.extend(announce);
-        for event in self.pending.fail_all(code) {
-            self.events.push(event);
-        }
+        let pending = self.pending.drain();
+        self.finish(pending, code);
+        self.local = SessionLocal::default();
         writer
     }
 }

@@ -9,6 +9,7 @@ mod connect;
 mod connection;
 mod engine;
 pub mod pending;
+pub mod presence;
 
 use std::sync::mpsc::SyncSender;
 
@@ -18,6 +19,36 @@ pub use engine::Engine;
 pub use pending::ReplyHandler;
 
 use crate::params::ServerAddr;
+
+/// State of the logged-in session kept by the SDK itself; reset when the session ends.
+#[derive(Debug, Default)]
+pub struct SessionLocal {
+    /// The cookie of `CRVideo_StartUserStatusNotify` while subscribed.
+    pub status_cookie: Option<String>,
+}
+
+/// A session request: what to send, and how its outcome becomes a result event.
+pub struct RequestSpec {
+    pub request: Request,
+    pub handler: ReplyHandler,
+}
+
+impl RequestSpec {
+    pub fn new(
+        request: Request,
+        handler: impl FnOnce(
+                &mut SessionLocal,
+                Result<serde_json::Value, i32>,
+            ) -> Option<crate::dispatch::Event>
+            + Send
+            + 'static,
+    ) -> RequestSpec {
+        RequestSpec {
+            request,
+            handler: Box::new(handler),
+        }
+    }
+}
 
 /// What the API asks of the engine.
 pub enum Command {
@@ -29,11 +60,8 @@ pub enum Command {
     },
     /// `CRVideo_Logout`: the engine answers on `done` with 0 or `NOT_LOGIN`.
     Logout { done: SyncSender<i32> },
-    /// A request of the logged-in session; `handler` makes its result event.
-    Request {
-        request: Request,
-        handler: ReplyHandler,
-    },
+    /// A request of the logged-in session; its handler makes the result event.
+    Request(RequestSpec),
     /// `CRVideo_Uninit`: log out if needed and stop.
     Shutdown,
 }

@@ -1,19 +1,22 @@
 //! Requests sent to the server and not yet answered, each with a deadline.
 //!
-//! Every entry ends exactly once: answered ([`Pending::complete`]), timed out
-//! ([`Pending::expire`]) or failed because the session ended ([`Pending::fail_all`]).
-//! Whichever comes first removes it, so the app gets exactly one result callback.
+//! Every entry ends exactly once: answered ([`Pending::take`]), timed out
+//! ([`Pending::expired`]) or failed because the session ended ([`Pending::drain`]).
+//! Whichever comes first removes it and hands its handler to the engine, which runs it once,
+//! so the app gets exactly one result callback.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use serde_json::Value;
 
+use super::SessionLocal;
 use crate::dispatch::Event;
-use crate::ErrorCode;
 
-/// Turns a request's outcome (reply data, or an error code) into the app's result event.
-pub type ReplyHandler = Box<dyn FnOnce(Result<Value, i32>) -> Option<Event> + Send>;
+/// Turns a request's outcome (reply data, or an error code) into the app's result event,
+/// updating the session's local state where the request changes it.
+pub type ReplyHandler =
+    Box<dyn FnOnce(&mut SessionLocal, Result<Value, i32>) -> Option<Event> + Send>;
 
 struct Entry {
     deadline: Instant,
@@ -36,12 +39,12 @@ impl Pending {
         self.entries.is_empty()
     }
 
-    /// The result event of request `id` answered with `result`; `None` for an unknown id
-    /// (already timed out: a late reply is dropped).
-    pub fn complete(&mut self, id: u64, result: Result<Value, i32>) -> Option<Event> {
+    /// The handler of request `id`; `None` for an unknown id (already timed out: a late
+    /// reply is dropped).
+    pub fn take(&mut self, id: u64) -> Option<ReplyHandler> {
         let entry = self.entries.remove(&id)?;
         self.by_deadline.remove(&(entry.deadline, id));
-        (entry.handler)(result)
+        Some(entry.handler)
     }
 
     /// The earliest deadline, if any request is pending.
@@ -49,25 +52,23 @@ impl Pending {
         self.by_deadline.first().map(|&(deadline, _)| deadline)
     }
 
-    /// Fails every request whose deadline has passed with `NOSERVER_RSP`.
-    pub fn expire(&mut self, now: Instant) -> Vec<Event> {
-        let mut events = Vec::new();
+    /// Removes and returns the handlers whose deadline has passed, oldest deadline first.
+    pub fn expired(&mut self, now: Instant) -> Vec<ReplyHandler> {
+        let mut handlers = Vec::new();
         while let Some(&(deadline, id)) = self.by_deadline.first() {
             if deadline > now {
                 break;
             }
-            events.extend(self.complete(id, Err(ErrorCode::NoServerRsp.code())));
+            handlers.extend(self.take(id));
         }
-        events
+        handlers
     }
 
-    /// Fails every pending request with `code`, oldest first.
-    pub fn fail_all(&mut self, code: ErrorCode) -> Vec<Event> {
+    /// Removes and returns every handler, oldest request first.
+    pub fn drain(&mut self) -> Vec<ReplyHandler> {
         let mut ids: Vec<u64> = self.entries.keys().copied().collect();
         ids.sort_unstable();
-        ids.into_iter()
-            .filter_map(|id| self.complete(id, Err(code.code())))
-            .collect()
+        ids.into_iter().filter_map(|id| self.take(id)).collect()
     }
 }
 
@@ -77,11 +78,19 @@ mod tests {
     use std::time::Duration;
 
     fn handler(tag: i32) -> ReplyHandler {
-        Box::new(move |r| {
+        Box::new(move |_, r| {
             Some(Event::LineOff {
                 code: r.map(|_| tag).unwrap_or_else(|c| tag * 1000 + c),
             })
         })
+    }
+
+    fn run(handlers: Vec<ReplyHandler>, result: Result<Value, i32>) -> Vec<Event> {
+        let mut local = SessionLocal::default();
+        handlers
+            .into_iter()
+            .filter_map(|h| h(&mut local, result.clone()))
+            .collect()
     }
 
     #[test]
@@ -92,18 +101,17 @@ mod tests {
         p.insert(2, now + Duration::from_secs(2), handler(2));
         p.insert(3, now + Duration::from_secs(3), handler(3));
         assert_eq!(p.next_deadline(), Some(now + Duration::from_secs(1)));
+        let answered: Vec<_> = p.take(2).into_iter().collect();
         assert_eq!(
-            p.complete(2, Ok(Value::Null)),
-            Some(Event::LineOff { code: 2 })
+            run(answered, Ok(Value::Null)),
+            vec![Event::LineOff { code: 2 }]
         );
-        assert_eq!(p.complete(2, Ok(Value::Null)), None, "answered twice");
-        assert_eq!(
-            p.expire(now + Duration::from_millis(1500)),
-            vec![Event::LineOff { code: 1202 }]
-        );
+        assert!(p.take(2).is_none(), "answered twice");
+        let expired = p.expired(now + Duration::from_millis(1500));
+        assert_eq!(run(expired, Err(202)), vec![Event::LineOff { code: 1202 }]);
         assert_eq!(p.next_deadline(), Some(now + Duration::from_secs(3)));
         assert_eq!(
-            p.fail_all(ErrorCode::ConnectionLost),
+            run(p.drain(), Err(207)),
             vec![Event::LineOff { code: 3207 }]
         );
         assert!(p.is_empty());
@@ -111,20 +119,19 @@ mod tests {
     }
 
     #[test]
-    fn fail_all_keeps_request_order() {
+    fn drain_keeps_request_order() {
         let now = Instant::now();
         let mut p = Pending::default();
         for id in [5, 1, 9, 3] {
             p.insert(id, now, handler(id as i32));
         }
-        let codes: Vec<i32> = p
-            .fail_all(ErrorCode::NotLogin)
+        let tags: Vec<i32> = run(p.drain(), Ok(Value::Null))
             .into_iter()
             .map(|e| match e {
-                Event::LineOff { code } => code / 1000,
+                Event::LineOff { code } => code,
                 _ => unreachable!(),
             })
             .collect();
-        assert_eq!(codes, vec![1, 3, 5, 9]);
+        assert_eq!(tags, vec![1, 3, 5, 9]);
     }
 }

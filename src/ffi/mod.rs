@@ -15,6 +15,7 @@
 
 pub mod callbacks;
 pub mod lifecycle;
+pub mod presence;
 pub mod session;
 
 use std::ffi::{c_char, c_int, CStr};

@@ -144,14 +144,34 @@ type Ws =
 impl RawClient {
     /// Connects, says hello and logs in; returns the login reply's code and the client.
     pub fn login(addr: SocketAddr, tenant: &str, password: &str, user: &str) -> (i32, RawClient) {
+        RawClient::login_with_recv_buffer(addr, tenant, password, user, None)
+    }
+
+    /// As [`RawClient::login`], with the socket's receive buffer set to `recv_buffer` bytes
+    /// (a small one makes a client that stops reading look full quickly).
+    pub fn login_with_recv_buffer(
+        addr: SocketAddr,
+        tenant: &str,
+        password: &str,
+        user: &str,
+        recv_buffer: Option<u32>,
+    ) -> (i32, RawClient) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let url = format!("ws://{addr}{}", crvideo_proto::WS_PATH);
-        let (ws, _) = runtime
-            .block_on(tokio_tungstenite::connect_async(url))
-            .expect("raw connect");
+        let ws = runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            if let Some(size) = recv_buffer {
+                socket.set_recv_buffer_size(size).unwrap();
+            }
+            let tcp = socket.connect(addr).await.expect("raw connect");
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("raw handshake")
+                .0
+        });
         let mut client = RawClient { runtime, ws };
         let hello = client.request(Request::Hello {
             version: crvideo_proto::PROTOCOL_VERSION,
@@ -168,7 +188,8 @@ impl RawClient {
         (reply.code, client)
     }
 
-    fn request(&mut self, request: Request) -> Reply {
+    /// Sends a request and reads until its reply (other frames are skipped).
+    pub fn request(&mut self, request: Request) -> Reply {
         let id = rand_id();
         self.runtime.block_on(async {
             self.ws

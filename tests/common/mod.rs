@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod fake_servers;
+pub mod peer;
 pub mod server_process;
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -44,6 +45,13 @@ pub enum Ev {
     LoginSuccess { user: String, cookie: String },
     LoginFail { code: i32, cookie: String },
     LineOff { code: i32 },
+    DndOk { cookie: String },
+    DndFail { code: i32, cookie: String },
+    StatusList { json: String, cookie: String },
+    StatusFail { code: i32, cookie: String },
+    NotifyStart { code: i32, cookie: String },
+    Notify { json: String, cookie: String },
+    NotifyStop { code: i32, cookie: String },
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +138,21 @@ impl Recorder {
         }
     }
 
+    /// Waits until `pred` holds for the whole list of events; returns the list.
+    pub fn wait_until(&self, pred: impl Fn(&[Ev]) -> bool) -> Vec<Ev> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut records = self.records.lock();
+        loop {
+            let events: Vec<Ev> = records.iter().map(|r| r.ev.clone()).collect();
+            if pred(&events) {
+                return events;
+            }
+            if self.changed.wait_until(&mut records, deadline).timed_out() {
+                panic!("condition not met; events: {events:?}");
+            }
+        }
+    }
+
     pub fn wait_for(&self, pred: impl Fn(&Ev) -> bool) -> Ev {
         self.wait_for_within(PATIENCE, pred)
     }
@@ -173,6 +196,46 @@ unsafe extern "C" fn on_line_off(_: *mut c_void, code: c_int) {
     RECORDER.push(Ev::LineOff { code });
 }
 
+unsafe extern "C" fn on_dnd_ok(_: *mut c_void, cookie: *const c_char) {
+    RECORDER.push(Ev::DndOk { cookie: s(cookie) });
+}
+unsafe extern "C" fn on_dnd_fail(_: *mut c_void, code: c_int, cookie: *const c_char) {
+    RECORDER.push(Ev::DndFail {
+        code,
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_status_list(_: *mut c_void, json: *const c_char, cookie: *const c_char) {
+    RECORDER.push(Ev::StatusList {
+        json: s(json),
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_status_fail(_: *mut c_void, code: c_int, cookie: *const c_char) {
+    RECORDER.push(Ev::StatusFail {
+        code,
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_notify_start(_: *mut c_void, code: c_int, cookie: *const c_char) {
+    RECORDER.push(Ev::NotifyStart {
+        code,
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_notify(_: *mut c_void, json: *const c_char, cookie: *const c_char) {
+    RECORDER.push(Ev::Notify {
+        json: s(json),
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_notify_stop(_: *mut c_void, code: c_int, cookie: *const c_char) {
+    RECORDER.push(Ev::NotifyStop {
+        code,
+        cookie: s(cookie),
+    });
+}
+
 /// The recording callback table.
 pub fn recording_callbacks() -> CRVideo_Callbacks {
     CRVideo_Callbacks {
@@ -180,6 +243,13 @@ pub fn recording_callbacks() -> CRVideo_Callbacks {
         LoginSuccess: Some(on_login_success),
         LoginFail: Some(on_login_fail),
         LineOff: Some(on_line_off),
+        SetDNDStatusSuccess: Some(on_dnd_ok),
+        SetDNDStatusFail: Some(on_dnd_fail),
+        GetUserStatusSuccess: Some(on_status_list),
+        GetUserStatusFail: Some(on_status_fail),
+        StartUserStatusNotifyRslt: Some(on_notify_start),
+        NotifyUserStatus: Some(on_notify),
+        StopUserStatusNotifyRslt: Some(on_notify_stop),
         ..Default::default()
     }
 }

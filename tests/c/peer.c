@@ -1,0 +1,144 @@
+/* peer: one SDK instance driven line by line, so the Rust tests can run several users in
+ * several processes. Compiled with -std=c99 -Wall -Wextra -Werror against the generated
+ * header by tests/common/peer.rs.
+ *
+ * stdin, one command per line, fields separated by TABs:
+ *   init <json> | login <tenant> <pswd> <nick> <user> <cookie> | logout | uninit
+ *   dnd <value> <cookie> | get_status <cookie> | notify_start <cookie> | notify_stop <cookie>
+ * Each command prints "RC<TAB><return value>". Every callback prints one line: its name,
+ * then its arguments, TAB-separated. stdout is flushed after every line. */
+#define _POSIX_C_SOURCE 200809L
+#include "CRVideoSDK.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void emit(const char *fmt, ...) {
+    va_list ap;
+    pthread_mutex_lock(&out_lock);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+    pthread_mutex_unlock(&out_lock);
+}
+
+static void on_login_success(void *ud, const char *usrID, const char *cookie) {
+    (void)ud;
+    emit("LoginSuccess\t%s\t%s", usrID, cookie);
+}
+static void on_login_fail(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("LoginFail\t%d\t%s", sdkErr, cookie);
+}
+static void on_line_off(void *ud, int sdkErr) {
+    (void)ud;
+    emit("LineOff\t%d", sdkErr);
+}
+static void on_dnd_ok(void *ud, const char *cookie) {
+    (void)ud;
+    emit("SetDNDStatusSuccess\t%s", cookie);
+}
+static void on_dnd_fail(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("SetDNDStatusFail\t%d\t%s", sdkErr, cookie);
+}
+static void on_status_ok(void *ud, const char *json, const char *cookie) {
+    (void)ud;
+    emit("GetUserStatusSuccess\t%s\t%s", json, cookie);
+}
+static void on_status_fail(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("GetUserStatusFail\t%d\t%s", sdkErr, cookie);
+}
+static void on_notify_start(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("StartUserStatusNotifyRslt\t%d\t%s", sdkErr, cookie);
+}
+static void on_notify(void *ud, const char *json, const char *cookie) {
+    (void)ud;
+    emit("NotifyUserStatus\t%s\t%s", json, cookie);
+}
+static void on_notify_stop(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("StopUserStatusNotifyRslt\t%d\t%s", sdkErr, cookie);
+}
+
+static void register_callbacks(void) {
+    CRVideo_Callbacks cbs;
+    memset(&cbs, 0, sizeof cbs);
+    cbs.size = sizeof cbs;
+    cbs.LoginSuccess = on_login_success;
+    cbs.LoginFail = on_login_fail;
+    cbs.LineOff = on_line_off;
+    cbs.SetDNDStatusSuccess = on_dnd_ok;
+    cbs.SetDNDStatusFail = on_dnd_fail;
+    cbs.GetUserStatusSuccess = on_status_ok;
+    cbs.GetUserStatusFail = on_status_fail;
+    cbs.StartUserStatusNotifyRslt = on_notify_start;
+    cbs.NotifyUserStatus = on_notify;
+    cbs.StopUserStatusNotifyRslt = on_notify_stop;
+    CRVideo_SetCallbacks(&cbs, NULL);
+}
+
+/* Splits `line` at TABs in place; returns the number of fields. */
+static int split(char *line, char **fields, int max) {
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        fields[n++] = p;
+        p = strchr(p, '\t');
+        if (p == NULL) {
+            break;
+        }
+        *p++ = '\0';
+    }
+    return n;
+}
+
+/* The i-th argument, or "" when absent. */
+#define ARG(i) (n > (i) ? f[i] : "")
+
+int main(void) {
+    static char line[1 << 16];
+    char *f[16];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        int n, rc;
+        line[strcspn(line, "\r\n")] = '\0';
+        n = split(line, f, 16);
+        if (strcmp(f[0], "init") == 0) {
+            rc = CRVideo_Init(ARG(1));
+            if (rc == 0) {
+                register_callbacks();
+            }
+        } else if (strcmp(f[0], "login") == 0) {
+            rc = CRVideo_Login(ARG(1), ARG(2), ARG(3), ARG(4), "", ARG(5));
+        } else if (strcmp(f[0], "logout") == 0) {
+            rc = CRVideo_Logout();
+        } else if (strcmp(f[0], "uninit") == 0) {
+            CRVideo_Uninit();
+            rc = 0;
+        } else if (strcmp(f[0], "dnd") == 0) {
+            rc = CRVideo_SetDNDStatus(atoi(ARG(1)), ARG(2));
+        } else if (strcmp(f[0], "get_status") == 0) {
+            rc = CRVideo_GetUserStatus(ARG(1));
+        } else if (strcmp(f[0], "notify_start") == 0) {
+            rc = CRVideo_StartUserStatusNotify(ARG(1));
+        } else if (strcmp(f[0], "notify_stop") == 0) {
+            rc = CRVideo_StopUserStatusNotify(ARG(1));
+        } else {
+            rc = -1;
+        }
+        emit("RC\t%d", rc);
+    }
+    CRVideo_Uninit();
+    return 0;
+}

@@ -1,0 +1,220 @@
+//! Other users in other processes: `tests/c/peer.c`, a C program driving its own SDK
+//! instance from commands on stdin and printing every callback on stdout.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::PATIENCE;
+
+/// Compiles `tests/c/<name>.c` (once per test binary) with `-Wall -Wextra -Werror` against
+/// the generated header and the cdylib of this build.
+pub fn build_c_program(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<std::collections::HashMap<String, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock();
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // `cargo test` leaves the cdylib in deps/, beside this test executable.
+    let lib_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    assert!(
+        lib_dir.join("libcrvideosdk.so").exists(),
+        "libcrvideosdk.so not built in {}",
+        lib_dir.display()
+    );
+    let out_dir = std::env::temp_dir().join(format!("crvideo-c-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join(name);
+    let output = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg(root.join(format!("tests/c/{name}.c")))
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .args(["-lcrvideosdk", "-lpthread", "-o"])
+        .arg(&exe)
+        .output()
+        .expect("run cc");
+    assert!(
+        output.status.success(),
+        "compiling {name}.c failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    built.insert(name.to_string(), exe.clone());
+    exe
+}
+
+struct Lines {
+    lines: Mutex<Vec<String>>,
+    changed: Condvar,
+}
+
+/// One peer process.
+pub struct Peer {
+    pub name: String,
+    child: Child,
+    stdin: ChildStdin,
+    out: Arc<Lines>,
+    /// How many "RC" lines the commands so far consumed.
+    answered: usize,
+}
+
+impl Peer {
+    /// Starts a peer and initialises its SDK with `params` (JSON).
+    pub fn start(name: &str, params: &str) -> Peer {
+        let mut child = Command::new(build_c_program("peer"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start peer");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let out = Arc::new(Lines {
+            lines: Mutex::new(Vec::new()),
+            changed: Condvar::new(),
+        });
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                sink.lines.lock().push(line);
+                sink.changed.notify_all();
+            }
+        });
+        let mut peer = Peer {
+            name: name.to_string(),
+            child,
+            stdin,
+            out,
+            answered: 0,
+        };
+        assert_eq!(peer.cmd(&["init", params]), 0, "{name}: init");
+        peer
+    }
+
+    /// Starts a peer pointed at `addr` and logs `user` into `tenant`; waits for LoginSuccess.
+    pub fn login(
+        name: &str,
+        addr: impl std::fmt::Display,
+        tenant: &str,
+        password: &str,
+        user: &str,
+    ) -> Peer {
+        let mut peer = Peer::start(
+            name,
+            &format!(r#"{{"serverAddr":"{addr}","timeoutMs":10000}}"#),
+        );
+        assert_eq!(
+            peer.cmd(&["login", tenant, password, user, user, "login"]),
+            0
+        );
+        peer.wait_line(|l| l.starts_with("LoginSuccess\t") || l.starts_with("LoginFail\t"));
+        assert!(
+            peer.lines()
+                .iter()
+                .any(|l| l == &format!("LoginSuccess\t{user}\tlogin")),
+            "{name}: login failed: {:?}",
+            peer.lines()
+        );
+        peer
+    }
+
+    /// Runs one command; returns its return value.
+    pub fn cmd(&mut self, fields: &[&str]) -> i32 {
+        writeln!(self.stdin, "{}", fields.join("\t")).expect("peer stdin");
+        self.stdin.flush().unwrap();
+        self.answered += 1;
+        let wanted = self.answered;
+        let rc = self.wait_nth(|l| l.starts_with("RC\t"), wanted);
+        rc["RC\t".len()..].parse().unwrap()
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.out.lines.lock().clone()
+    }
+
+    /// Callback lines (everything but command results).
+    pub fn callbacks(&self) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|l| !l.starts_with("RC\t"))
+            .collect()
+    }
+
+    /// Waits for the first line matching `pred`.
+    pub fn wait_line(&self, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_nth(pred, 1)
+    }
+
+    /// Waits until `n` lines match `pred`; returns the n-th.
+    pub fn wait_nth(&self, pred: impl Fn(&str) -> bool, n: usize) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        let mut lines = self.out.lines.lock();
+        loop {
+            if let Some(line) = lines.iter().filter(|l| pred(l)).nth(n - 1) {
+                return line.clone();
+            }
+            if self
+                .out
+                .changed
+                .wait_until(&mut lines, deadline)
+                .timed_out()
+            {
+                panic!("{}: no line #{n} matched; lines: {:?}", self.name, *lines);
+            }
+        }
+    }
+
+    /// Asserts that no line matching `pred` appears within `quiet`.
+    pub fn assert_no_line_within(&self, quiet: Duration, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + quiet;
+        let mut lines = self.out.lines.lock();
+        loop {
+            if let Some(line) = lines.iter().find(|l| pred(l)) {
+                panic!("{}: unexpected line {line:?}", self.name);
+            }
+            if self
+                .out
+                .changed
+                .wait_until(&mut lines, deadline)
+                .timed_out()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Sends a signal to the peer process (`KILL`, `STOP`, `CONT`).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-CONT")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
