@@ -65,6 +65,64 @@ pub fn verify_against_dummy(password: &str) -> bool {
     false
 }
 
+/// Remembers, per tenant, a keyed digest of the password that last passed the argon2 check.
+///
+/// Every user of a tenant presents the same tenant password, so without this each login
+/// would pay a full argon2 verification (tens of milliseconds of CPU); with it, one does.
+/// Only successes are remembered, so a wrong password always pays argon2. The digest is a
+/// BLAKE2s MAC under a random per-process key: never the clear text, and worthless outside
+/// this process.
+pub struct VerifiedPasswords {
+    key: [u8; 32],
+    digests: std::sync::Mutex<std::collections::HashMap<String, [u8; 32]>>,
+}
+
+impl Default for VerifiedPasswords {
+    fn default() -> Self {
+        let mut key = [0u8; 32];
+        getrandom::getrandom(&mut key).expect("the OS random source is available");
+        VerifiedPasswords {
+            key,
+            digests: Default::default(),
+        }
+    }
+}
+
+impl VerifiedPasswords {
+    fn digest(&self, tenant: &str, password: &str) -> [u8; 32] {
+        use blake2::digest::{KeyInit, Mac};
+        let mut mac =
+            <blake2::Blake2sMac256 as KeyInit>::new_from_slice(&self.key).expect("32-byte key");
+        mac.update(tenant.as_bytes());
+        mac.update(&[0]);
+        mac.update(password.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// True if `password` is the one that last passed the check for `tenant`
+    /// (constant-time comparison).
+    pub fn is_verified(&self, tenant: &str, password: &str) -> bool {
+        let presented = self.digest(tenant, password);
+        let digests = self.digests.lock().unwrap();
+        digests.get(tenant).is_some_and(|known| {
+            known
+                .iter()
+                .zip(presented.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        })
+    }
+
+    /// Records that `password` passed the argon2 check for `tenant`.
+    pub fn remember(&self, tenant: &str, password: &str) {
+        let digest = self.digest(tenant, password);
+        self.digests
+            .lock()
+            .unwrap()
+            .insert(tenant.to_owned(), digest);
+    }
+}
+
 /// A fresh random user ID: `usr_` + 16 lowercase hex digits.
 pub fn random_user_id() -> String {
     let mut bytes = [0u8; 8];
@@ -102,6 +160,22 @@ pub fn validate_nickname(nickname: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verified_passwords_remember_only_what_they_were_told() {
+        let cache = VerifiedPasswords::default();
+        assert!(!cache.is_verified("t", "pw"));
+        cache.remember("t", "pw");
+        assert!(cache.is_verified("t", "pw"));
+        assert!(!cache.is_verified("t", "pw2"));
+        assert!(!cache.is_verified("u", "pw"), "per tenant");
+        assert!(
+            !cache.is_verified("t\0p", "w"),
+            "tenant and password are separated"
+        );
+        // Another process (another key) knows nothing.
+        assert!(!VerifiedPasswords::default().is_verified("t", "pw"));
+    }
 
     /// A cheap hash (m=8 KiB, t=1) of "pw", so the test does not spend seconds in argon2.
     const CHEAP_HASH_OF_PW: &str =

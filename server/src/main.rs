@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         return hash_password();
     }
     init_logging();
+    raise_fd_limit();
 
     let mut config = match &cli.config {
         Some(path) => match Config::load(path) {
@@ -136,6 +137,28 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// Every client is a socket: lift the soft limit on open files to the hard limit, so a
+/// server started from a shell with the usual 1024 serves more clients than that.
+fn raise_fd_limit() {
+    #[cfg(unix)]
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::warn!("could not raise the open-file limit");
+            }
+        }
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            tracing::info!("open-file limit: {}", limit.rlim_cur);
+        }
+    }
 }
 
 /// One line on stderr, and the exit code.

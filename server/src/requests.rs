@@ -142,13 +142,25 @@ impl Session {
             .tenants
             .get(&tenant)
             .map(|t| t.password_hash().to_owned());
-        // argon2 is slow on purpose: keep it off the async workers.
-        let verified = tokio::task::spawn_blocking(move || match hash {
-            Some(hash) => auth::verify_password(&hash, &password),
-            None => auth::verify_against_dummy(&password),
-        })
-        .await
-        .unwrap_or(false);
+        let verified = if hash.is_some() && self.shared.verified.is_verified(&tenant, &password) {
+            true
+        } else {
+            let known = hash.is_some();
+            // argon2 is slow on purpose: keep it off the async workers.
+            let (checked, password) = tokio::task::spawn_blocking(move || {
+                let ok = match hash {
+                    Some(hash) => auth::verify_password(&hash, &password),
+                    None => auth::verify_against_dummy(&password),
+                };
+                (ok, password)
+            })
+            .await
+            .unwrap_or((false, String::new()));
+            if checked && known {
+                self.shared.verified.remember(&tenant, &password);
+            }
+            checked
+        };
         if !verified {
             info!(%peer, session, tenant = ?clip(&tenant), "login refused: wrong tenant or password");
             return self.reply(Reply::err(re, ErrorCode::AcntPswdErr));

@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     /// Tenants by account.
     pub tenants: HashMap<String, TenantConfig>,
     pub directory: Directory,
+    /// Tenant passwords that passed the argon2 check (see `auth::VerifiedPasswords`).
+    pub verified: crate::auth::VerifiedPasswords,
     next_session_id: AtomicU64,
 }
 
@@ -69,6 +71,7 @@ impl Server {
             config,
             tenants,
             directory: Directory::new(),
+            verified: Default::default(),
             next_session_id: AtomicU64::new(1),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
