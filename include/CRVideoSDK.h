@@ -327,6 +327,79 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Calls `calledUserID`, proposing the meeting `meetObjJson` (NULL or "" for none; else a
+ * JSON object such as `{"ID":36526251,"pswd":""}`, passed to the callee unchanged) and
+ * `usrExtDat` (free text for the callee, may be NULL).
+ *
+ * Returns the new call's ID (free it with `CRVideo_FreeString`), or NULL only when the SDK
+ * is not initialised. Exactly one of these follows, carrying that ID: `CallSuccess(callID,
+ * cookie)` once the callee is ringing (it got `NotifyCallIn`), or `CallFail(callID, sdkErr,
+ * cookie)`: `CRVIDEOSDK_ERR_OFFLINE`, `CRVIDEOSDK_ERR_USER_NOT_FOUND` (never logged in),
+ * `CRVIDEOSDK_ERR_BUSY` (in another call, or do-not-disturb on), `CRVIDEOSDK_ERR_CALL_EXIST`
+ * (this user is already in a call), `CRVIDEOSDK_PARAM_ERR` (calling yourself, a bad
+ * argument), `CRVIDEOSDK_NOT_LOGIN`.
+ *
+ * Afterwards the caller gets `NotifyCallAccepted`, `NotifyCallRejected`
+ * (`CRVIDEOSDK_ERR_REFUSE`, or `CRVIDEOSDK_ERR_NOANSWER` after the server's
+ * `call_timeout_secs`) or `NotifyCallHungup`. Both users show status 2 (busy) until the call
+ * ends.
+ */
+char *CRVideo_Call(const char *calledUserID, const char *meetObjJson, const char *usrExtDat, const char *cookie);
+
+/**
+ * Accepts a ringing call (or invitation) this user received in `NotifyCallIn`.
+ * `meetObjJson` (NULL or "" to keep the caller's) is what the caller gets in
+ * `NotifyCallAccepted`, with `usrExtDat`.
+ *
+ * Returns 0, then `AcceptCallSuccess(callID, cookie)` or `AcceptCallFail(callID, sdkErr,
+ * cookie)` follows (`CRVIDEOSDK_INVALID_CALLID`: unknown, not ringing, or not this user's).
+ * Without callback: `CRVIDEOSDK_PARAM_ERR`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_AcceptCall(const char *callID, const char *meetObjJson, const char *usrExtDat, const char *cookie);
+
+/**
+ * Rejects a ringing call (or invitation); the caller gets `NotifyCallRejected(callID,
+ * CRVIDEOSDK_ERR_REFUSE, usrExtDat)`.
+ *
+ * Returns 0, then `RejectCallSuccess(callID, cookie)` or `RejectCallFail(callID, sdkErr,
+ * cookie)` follows. Errors as for `CRVideo_AcceptCall`.
+ */
+int CRVideo_RejectCall(const char *callID, const char *usrExtDat, const char *cookie);
+
+/**
+ * Ends a call at any stage (ringing or talking), as caller or callee; the other side gets
+ * `NotifyCallHungup(callID, usrExtDat)`.
+ *
+ * Returns 0, then `HangupCallSuccess(callID, cookie)` or `HangupCallFail(callID, sdkErr,
+ * cookie)` follows (`CRVIDEOSDK_INVALID_CALLID`: unknown, ended, or not this user's).
+ * Errors without callback as for `CRVideo_AcceptCall`.
+ */
+int CRVideo_HungupCall(const char *callID, const char *usrExtDat, const char *cookie);
+
+/**
+ * Invites `called` into a meeting: they get `NotifyCallIn` with `meetObjJson` and answer
+ * with `CRVideo_AcceptCall` / `CRVideo_RejectCall` as for a call. Inviting does not make the
+ * inviter busy; several invitations may ring at once.
+ *
+ * Returns the invitation's ID (free it with `CRVideo_FreeString`), or NULL only when not
+ * initialised. `ClientInviteRslt(inviteID, sdkErr, cookie)` follows (errors as for
+ * `CRVideo_Call`, except `CRVIDEOSDK_ERR_CALL_EXIST`); after success
+ * `NotifyInviteStatus(inviteID, 0)` (ringing), then exactly one of 1 (accepted), 2
+ * (rejected) and 3 (no answer, or the invitee went offline), and after 1, status 4 when the
+ * invitee hangs up (or goes offline).
+ */
+char *CRVideo_ClientInvite(const char *called, const char *meetObjJson, const char *cookie);
+
+/**
+ * Withdraws a ringing invitation; the invitee gets `NotifyCallHungup`.
+ *
+ * Returns 0, then `ClientCancelInviteRslt(inviteID, sdkErr, cookie)` follows
+ * (`CRVIDEOSDK_INVALID_CALLID`: unknown, no longer ringing, or not this user's). Errors
+ * without callback as for `CRVideo_AcceptCall`.
+ */
+int CRVideo_ClientCancelInvite(const char *inviteID, const char *cookie);
+
+/**
  * Initialises the SDK; call once before anything else.
  *
  * `sdkParamsJson` is NULL, `""`, `"{}"` or a JSON object with any of: `serverAddr`
@@ -398,6 +471,37 @@ void CRVideo_FreeString(char *s);
  * `"unknown error code"`.
  */
 const char *CRVideo_GetErrorDesc(int code);
+
+/**
+ * Creates a meeting of the tenant. `meetSubject` is at most 50 characters (Unicode
+ * characters, not bytes); `createPswd > 0` makes the server generate a password.
+ *
+ * Returns 0, then `CreateMeetingSuccess(meetObjJson, cookie)` follows with the new
+ * MeetInfoObj (`{"ID":36526251,"pswd":"","subject":"weekly","pubMeetUrl":"","creator":
+ * "alice","memberCount":0,"startTime":1732500000}`), stored durably on the server, or
+ * `CreateMeetingFail(sdkErr, cookie)`. Without callback: `CRVIDEOSDK_PARAM_ERR` (NULL,
+ * non-UTF-8 or too long subject), `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_CreateMeeting(const char *meetSubject, int createPswd, const char *cookie);
+
+/**
+ * Destroys a meeting; only its creator may.
+ *
+ * Returns 0, then `DestroyMeetingRslt(sdkErr, cookie)` follows: 0,
+ * `CRVIDEOSDK_MEETNOTEXIST` (no such meeting in the tenant) or
+ * `CRVIDEOSDK_API_NO_PERMISSION` (not the creator). Without callback:
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+ */
+int CRVideo_DestroyMeeting(int meetID, const char *cookie);
+
+/**
+ * Lists the tenant's meetings.
+ *
+ * Returns 0, then `GetMeetingsSuccess(meetingsJson, cookie)` follows with a JSON array of
+ * MeetInfoObj, oldest first, or `GetMeetingsFail(sdkErr, cookie)`. Without callback:
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+ */
+int CRVideo_GetMeetings(const char *cookie);
 
 /**
  * Sets this user's do-not-disturb value: 0 off, any other value on (its meaning is yours).

@@ -19,16 +19,134 @@ use crate::ffi::callbacks::CRVideo_Callbacks;
 /// Something the app is told about, in Rust form; one variant per callback.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    LoginSuccess { user_id: String, cookie: String },
-    LoginFail { code: i32, cookie: String },
-    LineOff { code: i32 },
-    SetDNDStatusSuccess { cookie: String },
-    SetDNDStatusFail { code: i32, cookie: String },
-    GetUserStatusSuccess { json: String, cookie: String },
-    GetUserStatusFail { code: i32, cookie: String },
-    StartUserStatusNotifyRslt { code: i32, cookie: String },
-    NotifyUserStatus { json: String, cookie: String },
-    StopUserStatusNotifyRslt { code: i32, cookie: String },
+    LoginSuccess {
+        user_id: String,
+        cookie: String,
+    },
+    LoginFail {
+        code: i32,
+        cookie: String,
+    },
+    LineOff {
+        code: i32,
+    },
+    SetDNDStatusSuccess {
+        cookie: String,
+    },
+    SetDNDStatusFail {
+        code: i32,
+        cookie: String,
+    },
+    GetUserStatusSuccess {
+        json: String,
+        cookie: String,
+    },
+    GetUserStatusFail {
+        code: i32,
+        cookie: String,
+    },
+    StartUserStatusNotifyRslt {
+        code: i32,
+        cookie: String,
+    },
+    NotifyUserStatus {
+        json: String,
+        cookie: String,
+    },
+    StopUserStatusNotifyRslt {
+        code: i32,
+        cookie: String,
+    },
+    CreateMeetingSuccess {
+        json: String,
+        cookie: String,
+    },
+    CreateMeetingFail {
+        code: i32,
+        cookie: String,
+    },
+    DestroyMeetingRslt {
+        code: i32,
+        cookie: String,
+    },
+    GetMeetingsSuccess {
+        json: String,
+        cookie: String,
+    },
+    GetMeetingsFail {
+        code: i32,
+        cookie: String,
+    },
+    CallSuccess {
+        call_id: String,
+        cookie: String,
+    },
+    CallFail {
+        call_id: String,
+        code: i32,
+        cookie: String,
+    },
+    AcceptCallSuccess {
+        call_id: String,
+        cookie: String,
+    },
+    AcceptCallFail {
+        call_id: String,
+        code: i32,
+        cookie: String,
+    },
+    RejectCallSuccess {
+        call_id: String,
+        cookie: String,
+    },
+    RejectCallFail {
+        call_id: String,
+        code: i32,
+        cookie: String,
+    },
+    HangupCallSuccess {
+        call_id: String,
+        cookie: String,
+    },
+    HangupCallFail {
+        call_id: String,
+        code: i32,
+        cookie: String,
+    },
+    ClientInviteRslt {
+        invite_id: String,
+        code: i32,
+        cookie: String,
+    },
+    ClientCancelInviteRslt {
+        invite_id: String,
+        code: i32,
+        cookie: String,
+    },
+    NotifyCallIn {
+        call_id: String,
+        meet_obj: String,
+        caller_id: String,
+        usr_ext_dat: String,
+    },
+    NotifyCallAccepted {
+        call_id: String,
+        meet_obj: String,
+        usr_ext_dat: String,
+    },
+    NotifyCallRejected {
+        call_id: String,
+        code: i32,
+        usr_ext_dat: String,
+    },
+    NotifyCallHungup {
+        call_id: String,
+        usr_ext_dat: String,
+    },
+    NotifyInviteStatus {
+        invite_id: String,
+        status: i32,
+    },
 }
 
 /// The app's `userData` pointer; the SDK only hands it back.
@@ -189,61 +307,281 @@ fn c_str(s: &str) -> CString {
     })
 }
 
+/// Calls member `$member` of the table, if set, with `userData` and the arguments.
+macro_rules! call {
+    ($table:expr, $ud:expr, $member:ident $(, $arg:expr)*) => {
+        if let Some(f) = $table.$member {
+            f($ud $(, $arg)*)
+        }
+    };
+}
+
 /// Maps one event onto its member of the callback table.
 fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
+    use Event::*;
     // SAFETY (all arms): the app registered these function pointers with the signatures
-    // of the header; the strings outlive the call.
+    // of the header; the C strings are temporaries that outlive each call.
     unsafe {
         match event {
-            Event::LoginSuccess { user_id, cookie } => {
-                if let Some(f) = cb.LoginSuccess {
-                    f(ud, c_str(user_id).as_ptr(), c_str(cookie).as_ptr())
-                }
+            LoginSuccess { user_id, cookie } => call!(
+                cb,
+                ud,
+                LoginSuccess,
+                c_str(user_id).as_ptr(),
+                c_str(cookie).as_ptr()
+            ),
+            LoginFail { code, cookie } => call!(cb, ud, LoginFail, *code, c_str(cookie).as_ptr()),
+            LineOff { code } => call!(cb, ud, LineOff, *code),
+            SetDNDStatusSuccess { cookie } => {
+                call!(cb, ud, SetDNDStatusSuccess, c_str(cookie).as_ptr())
             }
-            Event::LoginFail { code, cookie } => {
-                if let Some(f) = cb.LoginFail {
-                    f(ud, *code, c_str(cookie).as_ptr())
-                }
+            SetDNDStatusFail { code, cookie } => {
+                call!(cb, ud, SetDNDStatusFail, *code, c_str(cookie).as_ptr())
             }
-            Event::LineOff { code } => {
-                if let Some(f) = cb.LineOff {
-                    f(ud, *code)
-                }
+            GetUserStatusSuccess { json, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    GetUserStatusSuccess,
+                    c_str(json).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
             }
-            Event::SetDNDStatusSuccess { cookie } => {
-                if let Some(f) = cb.SetDNDStatusSuccess {
-                    f(ud, c_str(cookie).as_ptr())
-                }
+            GetUserStatusFail { code, cookie } => {
+                call!(cb, ud, GetUserStatusFail, *code, c_str(cookie).as_ptr())
             }
-            Event::SetDNDStatusFail { code, cookie } => {
-                if let Some(f) = cb.SetDNDStatusFail {
-                    f(ud, *code, c_str(cookie).as_ptr())
-                }
+            StartUserStatusNotifyRslt { code, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    StartUserStatusNotifyRslt,
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
             }
-            Event::GetUserStatusSuccess { json, cookie } => {
-                if let Some(f) = cb.GetUserStatusSuccess {
-                    f(ud, c_str(json).as_ptr(), c_str(cookie).as_ptr())
-                }
+            NotifyUserStatus { json, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    NotifyUserStatus,
+                    c_str(json).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
             }
-            Event::GetUserStatusFail { code, cookie } => {
-                if let Some(f) = cb.GetUserStatusFail {
-                    f(ud, *code, c_str(cookie).as_ptr())
-                }
+            StopUserStatusNotifyRslt { code, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    StopUserStatusNotifyRslt,
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
             }
-            Event::StartUserStatusNotifyRslt { code, cookie } => {
-                if let Some(f) = cb.StartUserStatusNotifyRslt {
-                    f(ud, *code, c_str(cookie).as_ptr())
-                }
+            CreateMeetingSuccess { json, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    CreateMeetingSuccess,
+                    c_str(json).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
             }
-            Event::NotifyUserStatus { json, cookie } => {
-                if let Some(f) = cb.NotifyUserStatus {
-                    f(ud, c_str(json).as_ptr(), c_str(cookie).as_ptr())
-                }
+            CreateMeetingFail { code, cookie } => {
+                call!(cb, ud, CreateMeetingFail, *code, c_str(cookie).as_ptr())
             }
-            Event::StopUserStatusNotifyRslt { code, cookie } => {
-                if let Some(f) = cb.StopUserStatusNotifyRslt {
-                    f(ud, *code, c_str(cookie).as_ptr())
-                }
+            DestroyMeetingRslt { code, cookie } => {
+                call!(cb, ud, DestroyMeetingRslt, *code, c_str(cookie).as_ptr())
+            }
+            GetMeetingsSuccess { json, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    GetMeetingsSuccess,
+                    c_str(json).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
+            }
+            GetMeetingsFail { code, cookie } => {
+                call!(cb, ud, GetMeetingsFail, *code, c_str(cookie).as_ptr())
+            }
+            CallSuccess { call_id, cookie } => call!(
+                cb,
+                ud,
+                CallSuccess,
+                c_str(call_id).as_ptr(),
+                c_str(cookie).as_ptr()
+            ),
+            CallFail {
+                call_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    CallFail,
+                    c_str(call_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            AcceptCallSuccess { call_id, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    AcceptCallSuccess,
+                    c_str(call_id).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
+            }
+            AcceptCallFail {
+                call_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    AcceptCallFail,
+                    c_str(call_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            RejectCallSuccess { call_id, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    RejectCallSuccess,
+                    c_str(call_id).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
+            }
+            RejectCallFail {
+                call_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    RejectCallFail,
+                    c_str(call_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            HangupCallSuccess { call_id, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    HangupCallSuccess,
+                    c_str(call_id).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
+            }
+            HangupCallFail {
+                call_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    HangupCallFail,
+                    c_str(call_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            ClientInviteRslt {
+                invite_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    ClientInviteRslt,
+                    c_str(invite_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            ClientCancelInviteRslt {
+                invite_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    ClientCancelInviteRslt,
+                    c_str(invite_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            NotifyCallIn {
+                call_id,
+                meet_obj,
+                caller_id,
+                usr_ext_dat,
+            } => call!(
+                cb,
+                ud,
+                NotifyCallIn,
+                c_str(call_id).as_ptr(),
+                c_str(meet_obj).as_ptr(),
+                c_str(caller_id).as_ptr(),
+                c_str(usr_ext_dat).as_ptr()
+            ),
+            NotifyCallAccepted {
+                call_id,
+                meet_obj,
+                usr_ext_dat,
+            } => call!(
+                cb,
+                ud,
+                NotifyCallAccepted,
+                c_str(call_id).as_ptr(),
+                c_str(meet_obj).as_ptr(),
+                c_str(usr_ext_dat).as_ptr()
+            ),
+            NotifyCallRejected {
+                call_id,
+                code,
+                usr_ext_dat,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    NotifyCallRejected,
+                    c_str(call_id).as_ptr(),
+                    *code,
+                    c_str(usr_ext_dat).as_ptr()
+                )
+            }
+            NotifyCallHungup {
+                call_id,
+                usr_ext_dat,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    NotifyCallHungup,
+                    c_str(call_id).as_ptr(),
+                    c_str(usr_ext_dat).as_ptr()
+                )
+            }
+            NotifyInviteStatus { invite_id, status } => {
+                call!(
+                    cb,
+                    ud,
+                    NotifyInviteStatus,
+                    c_str(invite_id).as_ptr(),
+                    *status
+                )
             }
         }
     }

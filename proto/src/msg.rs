@@ -39,6 +39,50 @@ pub enum Request {
     SubscribeStatus,
     /// Stop those events; none follows the reply. Harmless when not subscribed.
     UnsubscribeStatus,
+    /// Create a meeting of the tenant. Reply data: [`MeetInfo`].
+    CreateMeeting {
+        /// At most [`MAX_SUBJECT_CHARS`] characters.
+        subject: String,
+        /// Let the server generate a password.
+        with_password: bool,
+    },
+    /// Destroy a meeting this user created. Reply data: none.
+    DestroyMeeting { meet_id: i32 },
+    /// The tenant's meetings. Reply data: [`MeetingList`].
+    GetMeetings,
+    /// Ring `callee`. `call_id` is chosen by the client (see [`valid_call_id`]). Reply data:
+    /// none (success: the callee is ringing).
+    Call {
+        call_id: String,
+        callee: String,
+        /// JSON text passed through unchanged ("" = no meeting).
+        meet_obj: String,
+        usr_ext_dat: String,
+    },
+    /// Accept a ringing call (callee only). Reply data: none.
+    AcceptCall {
+        call_id: String,
+        meet_obj: String,
+        usr_ext_dat: String,
+    },
+    /// Reject a ringing call (callee only). Reply data: none.
+    RejectCall {
+        call_id: String,
+        usr_ext_dat: String,
+    },
+    /// End a call at any stage (either party). Reply data: none.
+    HangupCall {
+        call_id: String,
+        usr_ext_dat: String,
+    },
+    /// Ring `invitee` into a meeting. Reply data: none; then [`Event::InviteStatus`] events.
+    Invite {
+        invite_id: String,
+        invitee: String,
+        meet_obj: String,
+    },
+    /// Withdraw a ringing invitation (inviter only). Reply data: none.
+    CancelInvite { invite_id: String },
 }
 
 impl Request {
@@ -52,6 +96,15 @@ impl Request {
             Request::GetUserStatus => "get_user_status",
             Request::SubscribeStatus => "subscribe_status",
             Request::UnsubscribeStatus => "unsubscribe_status",
+            Request::CreateMeeting { .. } => "create_meeting",
+            Request::DestroyMeeting { .. } => "destroy_meeting",
+            Request::GetMeetings => "get_meetings",
+            Request::Call { .. } => "call",
+            Request::AcceptCall { .. } => "accept_call",
+            Request::RejectCall { .. } => "reject_call",
+            Request::HangupCall { .. } => "hangup_call",
+            Request::Invite { .. } => "invite",
+            Request::CancelInvite { .. } => "cancel_invite",
         }
     }
 }
@@ -121,6 +174,47 @@ pub struct UserStatusList {
     pub users: Vec<UserStatus>,
 }
 
+/// Longest meeting subject, in characters (Unicode scalar values).
+pub const MAX_SUBJECT_CHARS: usize = 50;
+
+/// A meeting, with the field names of the C API's MeetInfoObj.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetInfo {
+    #[serde(rename = "ID")]
+    pub id: i32,
+    pub pswd: String,
+    pub subject: String,
+    #[serde(rename = "pubMeetUrl")]
+    pub pub_meet_url: String,
+    pub creator: String,
+    #[serde(rename = "memberCount")]
+    pub member_count: i32,
+    /// Seconds since 1970.
+    #[serde(rename = "startTime")]
+    pub start_time: i64,
+}
+
+/// Reply data of [`Request::GetMeetings`]: the tenant's meetings, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingList {
+    pub meetings: Vec<MeetInfo>,
+}
+
+/// Call and invitation IDs are chosen by the SDK: 1 to 64 ASCII letters, digits, `-`, `_`.
+pub fn valid_call_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `NotifyInviteStatus` values.
+pub const INVITE_RINGING: i32 = 0;
+pub const INVITE_ACCEPTED: i32 = 1;
+pub const INVITE_REJECTED: i32 = 2;
+pub const INVITE_NO_ANSWER: i32 = 3;
+pub const INVITE_HUNG_UP: i32 = 4;
+
 /// Reply data of a successful login.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginOk {
@@ -158,6 +252,14 @@ impl Reply {
         }
     }
 
+    /// `Reply::ok` with the value, or `Reply::err` with the code.
+    pub fn from_result<T: Serialize>(re: u64, result: Result<T, ErrorCode>) -> Reply {
+        match result {
+            Ok(data) => Reply::ok(re, data),
+            Err(code) => Reply::err(re, code),
+        }
+    }
+
     pub fn err(re: u64, code: ErrorCode) -> Reply {
         Reply {
             re,
@@ -185,6 +287,32 @@ pub enum Event {
     Kicked { code: i32 },
     /// A user's presence changed (only to subscribers, see [`Request::SubscribeStatus`]).
     UserStatus(UserStatus),
+    /// Someone calls (or invites) this user.
+    CallIn {
+        call_id: String,
+        meet_obj: String,
+        caller: String,
+        usr_ext_dat: String,
+    },
+    /// The callee accepted this user's call.
+    CallAccepted {
+        call_id: String,
+        meet_obj: String,
+        usr_ext_dat: String,
+    },
+    /// This user's call was rejected (`ERR_REFUSE`) or not answered (`ERR_NOANSWER`).
+    CallRejected {
+        call_id: String,
+        code: i32,
+        usr_ext_dat: String,
+    },
+    /// The other party ended the call (or went offline, or it timed out unanswered).
+    CallHungup {
+        call_id: String,
+        usr_ext_dat: String,
+    },
+    /// Progress of an invitation this user placed (`INVITE_*`).
+    InviteStatus { invite_id: String, status: i32 },
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,
@@ -285,6 +413,33 @@ mod tests {
         for op in ["get_user_status", "subscribe_status", "unsubscribe_status"] {
             let frame: ClientFrame = decode(&format!(r#"{{"id":1,"op":"{op}"}}"#)).unwrap();
             assert_eq!(decode::<ClientFrame>(&encode(&frame)).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn meet_info_has_the_c_api_field_names() {
+        let m = MeetInfo {
+            id: 36526251,
+            pswd: String::new(),
+            subject: "weekly".into(),
+            pub_meet_url: String::new(),
+            creator: "alice".into(),
+            member_count: 0,
+            start_time: 1732500000,
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"ID":36526251,"pswd":"","subject":"weekly","pubMeetUrl":"","creator":"alice","memberCount":0,"startTime":1732500000}"#
+        );
+    }
+
+    #[test]
+    fn call_ids() {
+        assert!(valid_call_id("a"));
+        assert!(valid_call_id(&"f".repeat(64)));
+        assert!(valid_call_id("c-0_Z"));
+        for bad in ["", "a b", "é", "a/b", &"f".repeat(65)] {
+            assert!(!valid_call_id(bad), "{bad:?}");
         }
     }
 

@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use crvideo_proto::{encode, ErrorCode, Event, ServerFrame, UserStatus, USER_IDLE, USER_OFFLINE};
+use crvideo_proto::{
+    encode, ErrorCode, Event, ServerFrame, UserStatus, USER_BUSY, USER_IDLE, USER_IN_MEETING,
+    USER_OFFLINE,
+};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -47,6 +50,14 @@ impl SessionHandle {
         &self.user_id
     }
 
+    pub fn tenant_arc(&self) -> Arc<str> {
+        self.tenant.clone()
+    }
+
+    pub fn user_id_arc(&self) -> Arc<str> {
+        self.user_id.clone()
+    }
+
     pub fn peer(&self) -> SocketAddr {
         self.link.peer()
     }
@@ -79,15 +90,25 @@ struct TenantState {
 
 struct Entry {
     handle: SessionHandle,
-    status: i32,
+    /// Ringing or talking.
+    in_call: bool,
+    in_meeting: bool,
     dnd: i32,
 }
 
 impl Entry {
+    /// `userStatus` follows from what the user is doing: a call outranks a meeting.
     fn status(&self) -> UserStatus {
+        let status = if self.in_call {
+            USER_BUSY
+        } else if self.in_meeting {
+            USER_IN_MEETING
+        } else {
+            USER_IDLE
+        };
         UserStatus {
             user_id: self.handle.user_id().to_owned(),
-            status: self.status,
+            status,
             dnd: self.dnd,
         }
     }
@@ -174,7 +195,8 @@ impl Directory {
         let handle = SessionHandle::new(link, tenant_name, user_id.clone());
         let entry = Entry {
             handle: handle.clone(),
-            status: USER_IDLE,
+            in_call: false,
+            in_meeting: false,
             dnd: 0,
         };
         let status = entry.status();
@@ -215,10 +237,22 @@ impl Directory {
         self.update(handle, ack, |entry| entry.dnd = dnd)
     }
 
-    /// Sets the session's status ([`USER_IDLE`], [`USER_BUSY`], [`USER_IN_MEETING`]): the
-    /// hook for calls and meetings. False if the session was replaced meanwhile.
-    pub fn set_status(&self, handle: &SessionHandle, status: i32) -> bool {
-        self.update(handle, || {}, |entry| entry.status = status)
+    /// Marks the session as in a call (ringing or talking) or not: status 2 while in one.
+    /// False if the session was replaced meanwhile.
+    pub fn set_in_call(&self, handle: &SessionHandle, in_call: bool) -> bool {
+        self.update(handle, || {}, |entry| entry.in_call = in_call)
+    }
+
+    /// Marks the session as in a meeting or not: status 3 while in one (and not in a call).
+    pub fn set_in_meeting(&self, handle: &SessionHandle, in_meeting: bool) -> bool {
+        self.update(handle, || {}, |entry| entry.in_meeting = in_meeting)
+    }
+
+    /// The session of (tenant, user) and its DND value, if online.
+    pub fn lookup(&self, tenant: &str, user_id: &str) -> Option<(SessionHandle, i32)> {
+        let state = self.existing(tenant)?;
+        let state = state.lock().unwrap();
+        state.users.get(user_id).map(|e| (e.handle.clone(), e.dnd))
     }
 
     /// Applies `change` to the session's entry; publishes it if anything changed.
@@ -424,13 +458,21 @@ mod tests {
         let cat = Probe::login(&dir, "t", "cat", 3);
         assert!(dir.set_dnd(&cat.handle, 7, || {}));
         assert!(dir.set_dnd(&cat.handle, 7, || {}), "no change: no event");
-        assert!(dir.set_status(&cat.handle, crvideo_proto::USER_BUSY));
+        assert!(dir.set_in_call(&cat.handle, true));
+        assert!(
+            dir.set_in_meeting(&cat.handle, true),
+            "no change: busy outranks meeting"
+        );
+        assert!(dir.set_in_call(&cat.handle, false));
+        assert!(dir.set_in_meeting(&cat.handle, false));
         assert!(dir.remove("t", "cat", 3));
         assert!(!dir.remove("t", "cat", 3), "removed once");
         let expected = vec![
             ev("cat", 1, 0),
             ev("cat", 1, 7),
             ev("cat", 2, 7),
+            ev("cat", 3, 7),
+            ev("cat", 1, 7),
             ev("cat", 0, 0),
         ];
         assert_eq!(amy.drain(), expected);

@@ -9,14 +9,18 @@
 
 pub mod auth;
 mod background;
+mod call_requests;
+pub mod calls;
 pub mod config;
 pub mod directory;
 mod heartbeat;
 pub mod link;
+pub mod meetings;
 mod presence;
 mod requests;
 mod server;
 mod session;
+pub mod store;
 
 pub use background::BackgroundServer;
 pub use config::{Config, ConfigError, QueueConfig, TenantConfig};

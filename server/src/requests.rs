@@ -4,8 +4,8 @@
 //! Never logs passwords or auth codes.
 
 use crvideo_proto::{
-    ClientFrame, ErrorCode, HelloOk, LoginOk, LoginRequest, Reply, Request, ServerFrame,
-    PROTOCOL_VERSION,
+    ClientFrame, ErrorCode, HelloOk, LoginOk, LoginRequest, MeetingList, Reply, Request,
+    ServerFrame, PROTOCOL_VERSION,
 };
 use serde::de::IgnoredAny;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::auth;
 use crate::directory::{SessionHandle, WantedId};
 use crate::link::Stop;
+use crate::meetings;
 use crate::session::{Phase, Session};
 
 /// The `server` field of the hello reply.
@@ -64,19 +65,48 @@ impl Session {
             (Phase::AwaitLogin, _) => self.reply(Reply::err(re, ErrorCode::NotLogin)),
             (Phase::LoggedIn(handle), request) => {
                 let handle = handle.clone();
-                self.logged_in(re, &handle, request)
+                self.logged_in(re, &handle, request).await
             }
         }
     }
 
     /// A request of a logged-in session (hello and login are handled before).
-    fn logged_in(&mut self, re: u64, handle: &SessionHandle, request: Request) -> Option<Stop> {
+    async fn logged_in(
+        &mut self,
+        re: u64,
+        handle: &SessionHandle,
+        request: Request,
+    ) -> Option<Stop> {
+        let store = &self.shared.store;
+        let (tenant, user) = (handle.tenant(), handle.user_id());
         match request {
             Request::Logout => self.logout(re),
             Request::SetDnd { dnd } => self.set_dnd(re, handle, dnd),
             Request::GetUserStatus => self.get_user_status(re, handle),
             Request::SubscribeStatus => self.subscribe_status(re, handle),
             Request::UnsubscribeStatus => self.unsubscribe_status(re, handle),
+            Request::CreateMeeting {
+                subject,
+                with_password,
+            } => {
+                let created = meetings::create(store, tenant, user, subject, with_password).await;
+                self.reply(Reply::from_result(re, created))
+            }
+            Request::DestroyMeeting { meet_id } => {
+                let destroyed = meetings::destroy(store, tenant, user, meet_id).await;
+                self.reply(Reply::from_result(re, destroyed))
+            }
+            Request::GetMeetings => {
+                let listed = meetings::list(store, tenant).await;
+                let listed = listed.map(|meetings| MeetingList { meetings });
+                self.reply(Reply::from_result(re, listed))
+            }
+            Request::Call { .. }
+            | Request::AcceptCall { .. }
+            | Request::RejectCall { .. }
+            | Request::HangupCall { .. }
+            | Request::Invite { .. }
+            | Request::CancelInvite { .. } => self.call_request(re, handle, request),
             Request::Hello { .. } | Request::Login(_) => unreachable!("handled by on_text"),
         }
     }
@@ -189,6 +219,7 @@ impl Session {
             old.kick(ErrorCode::KickoutByRelogin);
         }
         info!(%peer, session, tenant = %tenant, user = handle.user_id(), "logged in");
+        self.shared.remember_user(&tenant, handle.user_id());
         let user_id = handle.user_id().to_owned();
         self.phase = Phase::LoggedIn(handle);
         self.reply(Reply::ok(re, LoginOk { user_id }))

@@ -1,10 +1,10 @@
 //! A running server: the listener, the accept loop, the state sessions share, shutdown.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -12,10 +12,13 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{error, info, warn};
 
+use crate::calls::Calls;
 use crate::config::{Config, TenantConfig};
 use crate::directory::Directory;
 use crate::link::SessionId;
+use crate::meetings;
 use crate::session;
+use crate::store::{Store, StoreThread};
 
 /// What every session of a server shares.
 pub(crate) struct Shared {
@@ -25,12 +28,46 @@ pub(crate) struct Shared {
     pub directory: Directory,
     /// Tenant passwords that passed the argon2 check (see `auth::VerifiedPasswords`).
     pub verified: crate::auth::VerifiedPasswords,
+    pub calls: Calls,
+    pub store: Store,
+    /// "tenant\0user" of every user that ever logged in (mirrors the store's table).
+    known_users: Mutex<HashSet<String>>,
     next_session_id: AtomicU64,
 }
 
 impl Shared {
     pub fn next_session_id(&self) -> SessionId {
         self.next_session_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn known_key(tenant: &str, user: &str) -> String {
+        format!("{tenant}\0{user}")
+    }
+
+    /// Whether (tenant, user) ever logged in.
+    pub fn is_known_user(&self, tenant: &str, user: &str) -> bool {
+        self.known_users
+            .lock()
+            .unwrap()
+            .contains(&Self::known_key(tenant, user))
+    }
+
+    /// Records a login of (tenant, user); the first one is also written to the store (in the
+    /// background: a login does not wait for the disk).
+    pub fn remember_user(&self, tenant: &str, user: &str) {
+        let new = self
+            .known_users
+            .lock()
+            .unwrap()
+            .insert(Self::known_key(tenant, user));
+        if new {
+            let (store, tenant, user) = (self.store.clone(), tenant.to_owned(), user.to_owned());
+            tokio::spawn(async move {
+                if let Err(e) = meetings::remember_user(&store, tenant, user).await {
+                    tracing::warn!("could not record a known user: {e}");
+                }
+            });
+        }
     }
 }
 
@@ -41,6 +78,7 @@ pub struct Server {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     accept_task: JoinHandle<()>,
+    store_thread: Option<StoreThread>,
 }
 
 impl Server {
@@ -67,11 +105,24 @@ impl Server {
 
         let listener = TcpListener::bind(config.listen.as_str()).await?;
         let local_addr = listener.local_addr()?;
+        let (store, store_thread) = Store::open(&config.data_dir).map_err(io::Error::other)?;
+        let known = match meetings::known_users(&store).await {
+            Ok(users) => users,
+            Err(e) => {
+                store.close();
+                store_thread.join();
+                return Err(io::Error::other(e.to_string()));
+            }
+        };
+        let known_users = known.iter().map(|(t, u)| Shared::known_key(t, u)).collect();
         let shared = Arc::new(Shared {
+            calls: Calls::new(Duration::from_secs(config.call_timeout_secs)),
             config,
             tenants,
             directory: Directory::new(),
             verified: Default::default(),
+            store,
+            known_users: Mutex::new(known_users),
             next_session_id: AtomicU64::new(1),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -82,6 +133,7 @@ impl Server {
             local_addr,
             shutdown,
             accept_task,
+            store_thread: Some(store_thread),
         })
     }
 
@@ -97,11 +149,16 @@ impl Server {
 
     /// Stops accepting, closes every session with a Close frame ("server shutting down") and
     /// waits for all session tasks to end.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         info!("shutting down");
         let _ = self.shutdown.send(true);
-        if let Err(e) = self.accept_task.await {
+        if let Err(e) = (&mut self.accept_task).await {
             error!("accept loop failed: {e}");
+        }
+        // Everything acknowledged is already committed; this waits for what is queued.
+        self.shared.store.close();
+        if let Some(thread) = self.store_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         info!("stopped");
     }

@@ -70,7 +70,19 @@ pub(crate) async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
+    // Buffers are per connection, so they decide the memory a connected user costs.
+    // tungstenite's defaults are 128 KiB each, and its read buffer is zero-filled to its
+    // full capacity on the first read: 128 KiB of RSS per user (1.3 GiB at 10,000 users,
+    // see docs/BENCHMARKS.md). Control frames are a few hundred bytes; 8 KiB holds many of
+    // them, and a larger frame (up to max_frame_bytes) still grows the read buffer as
+    // needed. The write side batches up to 8 KiB per write; the outbound queue of
+    // SessionLink already bounds what may pile up, so max_write_buffer_size stays unbounded
+    // (a single reply larger than a cap would otherwise fail the session).
+    const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
+    const WS_WRITE_BUFFER_BYTES: usize = 8 * 1024;
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(WS_WRITE_BUFFER_BYTES)
         .max_message_size(Some(shared.config.max_frame_bytes))
         .max_frame_size(Some(shared.config.max_frame_bytes));
     let handshake =
@@ -203,6 +215,8 @@ impl Session {
     /// Removes this session from the directory, if it is (still) registered.
     fn leave_directory(&mut self) {
         if let Phase::LoggedIn(handle) = &self.phase {
+            // Its calls end first (the other parties are told), then it goes offline.
+            self.shared.calls.leave(&self.shared.directory, handle);
             let removed = self.shared.directory.remove(
                 handle.tenant(),
                 handle.user_id(),

@@ -63,8 +63,10 @@ fn wait_exit(child: &mut Child) -> i32 {
 
 /// Starts the server and returns it with the first stdout line.
 fn start_server(args: &[&str]) -> (Child, String) {
+    // Runs in cargo's scratch directory, so the default ./crvideo-data lands there.
     let mut child = Command::new(BIN)
         .args(args)
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

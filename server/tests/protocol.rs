@@ -28,9 +28,21 @@ const MAX_FRAME: usize = 4096;
 /// Generous bound for anything that should happen "soon".
 const PATIENCE: Duration = Duration::from_secs(10);
 
+/// A fresh data directory under cargo's scratch space for integration tests.
+fn data_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "protocol-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 fn test_config() -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
+        data_dir: data_dir(),
         heartbeat_ms: HEARTBEAT_MS,
         max_frame_bytes: MAX_FRAME,
         tenants: vec![

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::connect::{connect_and_login, FIRST_SESSION_REQUEST_ID};
 use super::connection::Connection;
 use super::pending::{Pending, ReplyHandler};
-use super::{presence, Command, Internal, RequestSpec, SessionLocal};
+use super::{calls, presence, Command, Internal, RequestSpec, SessionLocal};
 use crate::dispatch::{Dispatcher, Event};
 use crate::ErrorCode;
 
@@ -231,6 +231,7 @@ impl Engine {
                     .extend(presence::on_user_status(&self.local, status));
             }
             WireEvent::Unknown => tracing::debug!("ignoring an unknown server event"),
+            call_event => self.events.extend(calls::on_event(call_event)),
         }
     }
 

@@ -5,9 +5,11 @@
 //! task owns all session state, there are no locks on it and every outcome is decided in
 //! one order.
 
+pub mod calls;
 mod connect;
 mod connection;
 mod engine;
+pub mod meetings;
 pub mod pending;
 pub mod presence;
 

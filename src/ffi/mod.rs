@@ -14,13 +14,17 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod callbacks;
+pub mod calls;
 pub mod lifecycle;
+pub mod meetings;
 pub mod presence;
 pub mod session;
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::dispatch::Event;
+use crate::instance::{self, Instance};
 use crate::ErrorCode;
 
 /// Runs an export's body, turning its error or a panic into the C return code.
@@ -33,6 +37,45 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), ErrorCode>) -> c_int {
             ErrorCode::InnerErr.code()
         }
     }
+}
+
+/// For exports that return a fresh ID (calls, invitations, transfers): NULL only when the SDK
+/// is not initialised; otherwise the new ID, whose one result callback always follows. `body`
+/// queues the request; if it fails instead (a bad argument, a panic), `fail` makes the
+/// failure callback with that code.
+pub(crate) fn guard_id(
+    new_id: impl FnOnce() -> String,
+    body: impl FnOnce(&Instance, &str) -> Result<(), ErrorCode>,
+    fail: impl FnOnce(String, i32) -> Event,
+) -> *mut c_char {
+    let Ok(instance) = instance::current() else {
+        return std::ptr::null_mut();
+    };
+    let id = new_id();
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(&instance, &id))).unwrap_or_else(|_| {
+        tracing::error!("panic inside a CRVideo_* call");
+        Err(ErrorCode::InnerErr)
+    });
+    if let Err(code) = outcome {
+        instance.dispatcher.push(fail(id.clone(), code.code()));
+    }
+    CString::new(id).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// An optional meeting object: NULL or "" is no meeting; anything else must be a JSON
+/// object, passed on as the app wrote it.
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn meet_obj_arg(p: *const c_char) -> Result<String, ErrorCode> {
+    let text = opt_str(p)?;
+    if !text.trim().is_empty() {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(_)) => {}
+            _ => return Err(ErrorCode::ParamErr),
+        }
+    }
+    Ok(text.to_owned())
 }
 
 /// A required string argument.

@@ -5,7 +5,13 @@
  * stdin, one command per line, fields separated by TABs:
  *   init <json> | login <tenant> <pswd> <nick> <user> <cookie> | logout | uninit
  *   dnd <value> <cookie> | get_status <cookie> | notify_start <cookie> | notify_stop <cookie>
- * Each command prints "RC<TAB><return value>". Every callback prints one line: its name,
+ *   create_meeting <subject> <createPswd> <cookie> | destroy_meeting <id> <cookie>
+ *   get_meetings <cookie> | call <callee> <meetObj> <usrExtDat> <cookie>
+ *   accept <callID> <meetObj> <usrExtDat> <cookie> | reject <callID> <usrExtDat> <cookie>
+ *   hangup <callID> <usrExtDat> <cookie> | invite <called> <meetObj> <cookie>
+ *   cancel_invite <inviteID> <cookie>
+ * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
+ * "NULL"). Every callback prints one line: its name,
  * then its arguments, TAB-separated. stdout is flushed after every line. */
 #define _POSIX_C_SOURCE 200809L
 #include "CRVideoSDK.h"
@@ -72,6 +78,68 @@ static void on_notify_stop(void *ud, int sdkErr, const char *cookie) {
     emit("StopUserStatusNotifyRslt\t%d\t%s", sdkErr, cookie);
 }
 
+static void on_create_ok(void *ud, const char *json, const char *cookie) {
+    (void)ud;
+    emit("CreateMeetingSuccess\t%s\t%s", json, cookie);
+}
+static void on_create_fail(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("CreateMeetingFail\t%d\t%s", sdkErr, cookie);
+}
+static void on_destroy(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("DestroyMeetingRslt\t%d\t%s", sdkErr, cookie);
+}
+static void on_meetings_ok(void *ud, const char *json, const char *cookie) {
+    (void)ud;
+    emit("GetMeetingsSuccess\t%s\t%s", json, cookie);
+}
+static void on_meetings_fail(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("GetMeetingsFail\t%d\t%s", sdkErr, cookie);
+}
+/* The call results all have the shape (id, cookie) or (id, sdkErr, cookie). */
+#define ID_OK(name)                                                      \
+    static void on_##name(void *ud, const char *id, const char *cookie) { \
+        (void)ud;                                                        \
+        emit(#name "\t%s\t%s", id, cookie);                              \
+    }
+#define ID_ERR(name)                                                                 \
+    static void on_##name(void *ud, const char *id, int sdkErr, const char *cookie) { \
+        (void)ud;                                                                    \
+        emit(#name "\t%s\t%d\t%s", id, sdkErr, cookie);                             \
+    }
+ID_OK(CallSuccess)
+ID_ERR(CallFail)
+ID_OK(AcceptCallSuccess)
+ID_ERR(AcceptCallFail)
+ID_OK(RejectCallSuccess)
+ID_ERR(RejectCallFail)
+ID_OK(HangupCallSuccess)
+ID_ERR(HangupCallFail)
+ID_ERR(ClientInviteRslt)
+ID_ERR(ClientCancelInviteRslt)
+static void on_call_in(void *ud, const char *id, const char *meetObj, const char *caller, const char *ext) {
+    (void)ud;
+    emit("NotifyCallIn\t%s\t%s\t%s\t%s", id, meetObj, caller, ext);
+}
+static void on_call_accepted(void *ud, const char *id, const char *meetObj, const char *ext) {
+    (void)ud;
+    emit("NotifyCallAccepted\t%s\t%s\t%s", id, meetObj, ext);
+}
+static void on_call_rejected(void *ud, const char *id, int sdkErr, const char *ext) {
+    (void)ud;
+    emit("NotifyCallRejected\t%s\t%d\t%s", id, sdkErr, ext);
+}
+static void on_call_hungup(void *ud, const char *id, const char *ext) {
+    (void)ud;
+    emit("NotifyCallHungup\t%s\t%s", id, ext);
+}
+static void on_invite_status(void *ud, const char *id, int status) {
+    (void)ud;
+    emit("NotifyInviteStatus\t%s\t%d", id, status);
+}
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
@@ -86,6 +154,26 @@ static void register_callbacks(void) {
     cbs.StartUserStatusNotifyRslt = on_notify_start;
     cbs.NotifyUserStatus = on_notify;
     cbs.StopUserStatusNotifyRslt = on_notify_stop;
+    cbs.CreateMeetingSuccess = on_create_ok;
+    cbs.CreateMeetingFail = on_create_fail;
+    cbs.DestroyMeetingRslt = on_destroy;
+    cbs.GetMeetingsSuccess = on_meetings_ok;
+    cbs.GetMeetingsFail = on_meetings_fail;
+    cbs.CallSuccess = on_CallSuccess;
+    cbs.CallFail = on_CallFail;
+    cbs.AcceptCallSuccess = on_AcceptCallSuccess;
+    cbs.AcceptCallFail = on_AcceptCallFail;
+    cbs.RejectCallSuccess = on_RejectCallSuccess;
+    cbs.RejectCallFail = on_RejectCallFail;
+    cbs.HangupCallSuccess = on_HangupCallSuccess;
+    cbs.HangupCallFail = on_HangupCallFail;
+    cbs.ClientInviteRslt = on_ClientInviteRslt;
+    cbs.ClientCancelInviteRslt = on_ClientCancelInviteRslt;
+    cbs.NotifyCallIn = on_call_in;
+    cbs.NotifyCallAccepted = on_call_accepted;
+    cbs.NotifyCallRejected = on_call_rejected;
+    cbs.NotifyCallHungup = on_call_hungup;
+    cbs.NotifyInviteStatus = on_invite_status;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
@@ -106,6 +194,16 @@ static int split(char *line, char **fields, int max) {
 
 /* The i-th argument, or "" when absent. */
 #define ARG(i) (n > (i) ? f[i] : "")
+
+/* Prints the ID an ID-returning call gave, and frees it. */
+static void emit_id(char *id) {
+    if (id == NULL) {
+        emit("RC\tNULL");
+    } else {
+        emit("RC\t%s", id);
+        CRVideo_FreeString(id);
+    }
+}
 
 int main(void) {
     static char line[1 << 16];
@@ -134,6 +232,26 @@ int main(void) {
             rc = CRVideo_StartUserStatusNotify(ARG(1));
         } else if (strcmp(f[0], "notify_stop") == 0) {
             rc = CRVideo_StopUserStatusNotify(ARG(1));
+        } else if (strcmp(f[0], "create_meeting") == 0) {
+            rc = CRVideo_CreateMeeting(ARG(1), atoi(ARG(2)), ARG(3));
+        } else if (strcmp(f[0], "destroy_meeting") == 0) {
+            rc = CRVideo_DestroyMeeting(atoi(ARG(1)), ARG(2));
+        } else if (strcmp(f[0], "get_meetings") == 0) {
+            rc = CRVideo_GetMeetings(ARG(1));
+        } else if (strcmp(f[0], "call") == 0) {
+            emit_id(CRVideo_Call(ARG(1), ARG(2), ARG(3), ARG(4)));
+            continue;
+        } else if (strcmp(f[0], "accept") == 0) {
+            rc = CRVideo_AcceptCall(ARG(1), ARG(2), ARG(3), ARG(4));
+        } else if (strcmp(f[0], "reject") == 0) {
+            rc = CRVideo_RejectCall(ARG(1), ARG(2), ARG(3));
+        } else if (strcmp(f[0], "hangup") == 0) {
+            rc = CRVideo_HungupCall(ARG(1), ARG(2), ARG(3));
+        } else if (strcmp(f[0], "invite") == 0) {
+            emit_id(CRVideo_ClientInvite(ARG(1), ARG(2), ARG(3)));
+            continue;
+        } else if (strcmp(f[0], "cancel_invite") == 0) {
+            rc = CRVideo_ClientCancelInvite(ARG(1), ARG(2));
         } else {
             rc = -1;
         }

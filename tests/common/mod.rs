@@ -24,6 +24,20 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 /// Heartbeat of test servers: a dead peer is noticed after three of these.
 pub const TEST_HEARTBEAT_MS: u64 = 200;
+/// Unanswered calls end after this in test servers.
+pub const TEST_CALL_TIMEOUT_SECS: u64 = 2;
+
+/// A fresh directory under cargo's scratch space for integration tests.
+pub fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 /// Generous bound for things that should happen "at once"; only failing tests wait this long.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -42,16 +56,58 @@ pub fn serial() -> MutexGuard<'static, ()> {
 /// What a callback reported.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ev {
-    LoginSuccess { user: String, cookie: String },
-    LoginFail { code: i32, cookie: String },
-    LineOff { code: i32 },
-    DndOk { cookie: String },
-    DndFail { code: i32, cookie: String },
-    StatusList { json: String, cookie: String },
-    StatusFail { code: i32, cookie: String },
-    NotifyStart { code: i32, cookie: String },
-    Notify { json: String, cookie: String },
-    NotifyStop { code: i32, cookie: String },
+    LoginSuccess {
+        user: String,
+        cookie: String,
+    },
+    LoginFail {
+        code: i32,
+        cookie: String,
+    },
+    LineOff {
+        code: i32,
+    },
+    DndOk {
+        cookie: String,
+    },
+    DndFail {
+        code: i32,
+        cookie: String,
+    },
+    StatusList {
+        json: String,
+        cookie: String,
+    },
+    StatusFail {
+        code: i32,
+        cookie: String,
+    },
+    NotifyStart {
+        code: i32,
+        cookie: String,
+    },
+    Notify {
+        json: String,
+        cookie: String,
+    },
+    NotifyStop {
+        code: i32,
+        cookie: String,
+    },
+    MeetingCreated {
+        json: String,
+        cookie: String,
+    },
+    CallFail {
+        id: String,
+        code: i32,
+        cookie: String,
+    },
+    InviteRslt {
+        id: String,
+        code: i32,
+        cookie: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +292,41 @@ unsafe extern "C" fn on_notify_stop(_: *mut c_void, code: c_int, cookie: *const 
     });
 }
 
+unsafe extern "C" fn on_meeting_created(
+    _: *mut c_void,
+    json: *const c_char,
+    cookie: *const c_char,
+) {
+    RECORDER.push(Ev::MeetingCreated {
+        json: s(json),
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_call_fail(
+    _: *mut c_void,
+    id: *const c_char,
+    code: c_int,
+    cookie: *const c_char,
+) {
+    RECORDER.push(Ev::CallFail {
+        id: s(id),
+        code,
+        cookie: s(cookie),
+    });
+}
+unsafe extern "C" fn on_invite_rslt(
+    _: *mut c_void,
+    id: *const c_char,
+    code: c_int,
+    cookie: *const c_char,
+) {
+    RECORDER.push(Ev::InviteRslt {
+        id: s(id),
+        code,
+        cookie: s(cookie),
+    });
+}
+
 /// The recording callback table.
 pub fn recording_callbacks() -> CRVideo_Callbacks {
     CRVideo_Callbacks {
@@ -250,6 +341,9 @@ pub fn recording_callbacks() -> CRVideo_Callbacks {
         StartUserStatusNotifyRslt: Some(on_notify_start),
         NotifyUserStatus: Some(on_notify),
         StopUserStatusNotifyRslt: Some(on_notify_stop),
+        CreateMeetingSuccess: Some(on_meeting_created),
+        CallFail: Some(on_call_fail),
+        ClientInviteRslt: Some(on_invite_rslt),
         ..Default::default()
     }
 }
@@ -311,6 +405,8 @@ pub fn login_ok(user: &str) -> String {
 pub fn test_config() -> Config {
     let mut config = Config::with_demo_tenant();
     config.listen = "127.0.0.1:0".into();
+    config.data_dir = scratch_dir("server");
+    config.call_timeout_secs = TEST_CALL_TIMEOUT_SECS;
     config.heartbeat_ms = TEST_HEARTBEAT_MS;
     config
         .tenants

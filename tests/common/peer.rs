@@ -134,12 +134,27 @@ impl Peer {
 
     /// Runs one command; returns its return value.
     pub fn cmd(&mut self, fields: &[&str]) -> i32 {
+        self.cmd_text(fields).parse().unwrap()
+    }
+
+    /// Runs one command; returns what it printed after "RC" (an ID for call / invite).
+    pub fn cmd_text(&mut self, fields: &[&str]) -> String {
         writeln!(self.stdin, "{}", fields.join("\t")).expect("peer stdin");
         self.stdin.flush().unwrap();
         self.answered += 1;
         let wanted = self.answered;
         let rc = self.wait_nth(|l| l.starts_with("RC\t"), wanted);
-        rc["RC\t".len()..].parse().unwrap()
+        rc["RC\t".len()..].to_string()
+    }
+
+    /// Waits for exactly this line.
+    pub fn expect(&self, line: &str) {
+        self.wait_line(|l| l == line);
+    }
+
+    /// How many lines are exactly `line`.
+    pub fn count(&self, line: &str) -> usize {
+        self.lines().iter().filter(|l| *l == line).count()
     }
 
     pub fn lines(&self) -> Vec<String> {

@@ -37,30 +37,22 @@ impl ServerProcess {
         let dir = TempDir::new("server");
         let config = dir.path.join("server.toml");
         std::fs::write(&config, format!("listen = \"127.0.0.1:0\"\n{config_toml}")).unwrap();
-        let mut child = Command::new(server_binary())
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(dir.path.join("data"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start crvideo-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
+        let (child, addr) = launch(&dir);
         ServerProcess {
             child,
             addr,
             _config_dir: dir,
         }
+    }
+
+    /// Stops the server with `signal` (e.g. `KILL`, `TERM`), waits for it to exit, and starts
+    /// it again on the same config and data directory (on a new port).
+    pub fn restart(&mut self, signal: &str) {
+        self.signal(signal);
+        self.child.wait().unwrap();
+        let (child, addr) = launch(&self._config_dir);
+        self.child = child;
+        self.addr = addr;
     }
 
     pub fn signal(&self, signal: &str) {
@@ -71,6 +63,33 @@ impl ServerProcess {
             .unwrap();
         assert!(status.success());
     }
+}
+
+fn launch(dir: &TempDir) -> (Child, SocketAddr) {
+    let mut child = Command::new(server_binary())
+        .arg("--config")
+        .arg(dir.path.join("server.toml"))
+        .arg("--data-dir")
+        .arg(dir.path.join("data"))
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start crvideo-server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr)
 }
 
 impl Drop for ServerProcess {
