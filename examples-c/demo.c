@@ -1,11 +1,13 @@
 /* demo.c: one user of the CRVideo SDK, as a C application would write it.
  *
- * Usage: demo HOST:PORT USER PEER
- * scripts/demo.sh runs two of these (alice with peer bob, bob with peer alice) against a
- * local crvideo-server. Every callback is printed with the user's name in front.
+ * Usage: demo HOST:PORT USER PEER caller|callee
+ * scripts/demo.sh runs two of these (alice calling bob, bob answering) against a local
+ * crvideo-server. Every callback is printed with the user's name in front.
  *
- * The session: log in, watch the peer's presence (subscribe, then list), turn on
- * do-not-disturb, wait to see the peer do the same, log out. Exits 0 when all went well. */
+ * The session: log in; watch the peer's presence (subscribe, then list); the caller creates
+ * a meeting and calls the peer with it, the callee accepts, the caller hangs up and
+ * destroys the meeting; both turn on do-not-disturb and wait to see the peer do the same;
+ * log out. Exits 0 when all went well. */
 #define _POSIX_C_SOURCE 200809L
 #include "CRVideoSDK.h"
 
@@ -28,6 +30,13 @@ static int subscribed;    /* 1 after StartUserStatusNotifyRslt(0) */
 static int listed;        /* 1 after GetUserStatusSuccess */
 static int peer_status;   /* the peer's userStatus: 0 offline, 1 online, 2 busy, 3 meeting */
 static int peer_dnd;      /* the peer's DNDType */
+static char meeting[512]; /* the MeetInfoObj the caller created */
+static int meeting_id;
+static int meeting_ready; /* 1 after CreateMeetingSuccess */
+static char call_id[128]; /* the call in progress */
+static int call_stage;    /* 1 ringing, 2 accepted, 3 ended */
+static int destroyed;     /* 1 after DestroyMeetingRslt(0) */
+static int dnd_set;       /* 1 after SetDNDStatusSuccess */
 
 static void update(int *field, int value) {
     pthread_mutex_lock(&lock);
@@ -104,12 +113,91 @@ static void on_notify(void *userData, const char *userStatusJson, const char *co
 static void on_dnd_ok(void *userData, const char *cookie) {
     (void)userData;
     printf("[%s] SetDNDStatusSuccess cookie=%s\n", me, cookie);
+    update(&dnd_set, 1);
 }
 
 static void on_dnd_fail(void *userData, int sdkErr, const char *cookie) {
     (void)userData;
     printf("[%s] SetDNDStatusFail sdkErr=%d cookie=%s\n", me, sdkErr, cookie);
     update(&failed, sdkErr);
+}
+
+static void on_meeting_created(void *userData, const char *meetObjJson, const char *cookie) {
+    const char *id;
+    (void)userData;
+    printf("[%s] CreateMeetingSuccess %s cookie=%s\n", me, meetObjJson, cookie);
+    id = strstr(meetObjJson, "\"ID\":");
+    pthread_mutex_lock(&lock);
+    snprintf(meeting, sizeof meeting, "%s", meetObjJson);
+    meeting_id = id != NULL ? atoi(id + 5) : -1;
+    meeting_ready = 1;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+}
+
+static void on_meeting_failed(void *userData, int sdkErr, const char *cookie) {
+    (void)userData;
+    printf("[%s] CreateMeetingFail sdkErr=%d cookie=%s\n", me, sdkErr, cookie);
+    update(&failed, sdkErr);
+}
+
+static void on_meeting_destroyed(void *userData, int sdkErr, const char *cookie) {
+    (void)userData;
+    printf("[%s] DestroyMeetingRslt sdkErr=%d cookie=%s\n", me, sdkErr, cookie);
+    update(sdkErr == 0 ? &destroyed : &failed, sdkErr == 0 ? 1 : sdkErr);
+}
+
+static void on_call_success(void *userData, const char *callID, const char *cookie) {
+    (void)userData;
+    printf("[%s] CallSuccess callID=%s cookie=%s\n", me, callID, cookie);
+}
+
+static void on_call_fail(void *userData, const char *callID, int sdkErr, const char *cookie) {
+    (void)userData;
+    printf("[%s] CallFail callID=%s sdkErr=%d (%s) cookie=%s\n", me, callID, sdkErr,
+           CRVideo_GetErrorDesc(sdkErr), cookie);
+    update(&failed, sdkErr);
+}
+
+static void on_call_in(void *userData, const char *callID, const char *meetObjJson, const char *callerID,
+                       const char *usrExtDat) {
+    (void)userData;
+    printf("[%s] NotifyCallIn callID=%s meetObj=%s callerID=%s usrExtDat=%s\n", me, callID, meetObjJson,
+           callerID, usrExtDat);
+    pthread_mutex_lock(&lock);
+    snprintf(call_id, sizeof call_id, "%s", callID);
+    call_stage = 1;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+}
+
+static void on_call_accepted(void *userData, const char *callID, const char *meetObjJson, const char *usrExtDat) {
+    (void)userData;
+    printf("[%s] NotifyCallAccepted callID=%s meetObj=%s usrExtDat=%s\n", me, callID, meetObjJson, usrExtDat);
+    update(&call_stage, 2);
+}
+
+static void on_accept_success(void *userData, const char *callID, const char *cookie) {
+    (void)userData;
+    printf("[%s] AcceptCallSuccess callID=%s cookie=%s\n", me, callID, cookie);
+}
+
+static void on_call_rejected(void *userData, const char *callID, int sdkErr, const char *usrExtDat) {
+    (void)userData;
+    printf("[%s] NotifyCallRejected callID=%s sdkErr=%d usrExtDat=%s\n", me, callID, sdkErr, usrExtDat);
+    update(&failed, sdkErr);
+}
+
+static void on_call_hungup(void *userData, const char *callID, const char *usrExtDat) {
+    (void)userData;
+    printf("[%s] NotifyCallHungup callID=%s usrExtDat=%s\n", me, callID, usrExtDat);
+    update(&call_stage, 3);
+}
+
+static void on_hangup_success(void *userData, const char *callID, const char *cookie) {
+    (void)userData;
+    printf("[%s] HangupCallSuccess callID=%s cookie=%s\n", me, callID, cookie);
+    update(&call_stage, 3);
 }
 
 /* Waits until *field == value (or a failure, or 30 s). Returns 0 when reached. */
@@ -135,8 +223,8 @@ int main(int argc, char **argv) {
     CRVideo_Callbacks cbs;
     int rc;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s HOST:PORT USER PEER\n", argv[0]);
+    if (argc != 5 || (strcmp(argv[4], "caller") != 0 && strcmp(argv[4], "callee") != 0)) {
+        fprintf(stderr, "usage: %s HOST:PORT USER PEER caller|callee\n", argv[0]);
         return 2;
     }
     me = argv[2];
@@ -164,6 +252,17 @@ int main(int argc, char **argv) {
     cbs.NotifyUserStatus = on_notify;
     cbs.SetDNDStatusSuccess = on_dnd_ok;
     cbs.SetDNDStatusFail = on_dnd_fail;
+    cbs.CreateMeetingSuccess = on_meeting_created;
+    cbs.CreateMeetingFail = on_meeting_failed;
+    cbs.DestroyMeetingRslt = on_meeting_destroyed;
+    cbs.CallSuccess = on_call_success;
+    cbs.CallFail = on_call_fail;
+    cbs.NotifyCallIn = on_call_in;
+    cbs.NotifyCallAccepted = on_call_accepted;
+    cbs.AcceptCallSuccess = on_accept_success;
+    cbs.NotifyCallRejected = on_call_rejected;
+    cbs.NotifyCallHungup = on_call_hungup;
+    cbs.HangupCallSuccess = on_hangup_success;
     CRVideo_SetCallbacks(&cbs, NULL);
 
     /* 3. Log in to the server's built-in development tenant demo/demo123. */
@@ -182,14 +281,43 @@ int main(int argc, char **argv) {
     }
     printf("[%s] sees %s online\n", me, peer);
 
-    /* 5. Do-not-disturb on, and see the peer's change arrive. */
-    if (CRVideo_SetDNDStatus(1, "dnd-on") != 0 || wait_for(&peer_dnd, 1, "the peer's DND") != 0) {
+    /* 5. A call with a meeting. The caller creates the meeting and calls with it; the
+     * callee accepts; the caller hangs up and destroys the meeting. */
+    if (strcmp(argv[4], "caller") == 0) {
+        char *id;
+        if (CRVideo_CreateMeeting("demo meeting", 1, "create") != 0 || wait_for(&meeting_ready, 1, "the meeting") != 0) {
+            CRVideo_Uninit();
+            return 1;
+        }
+        id = CRVideo_Call(peer, meeting, "let's talk", "call");
+        snprintf(call_id, sizeof call_id, "%s", id);
+        CRVideo_FreeString(id);
+        if (wait_for(&call_stage, 2, "the peer to accept") != 0) {
+            CRVideo_Uninit();
+            return 1;
+        }
+        if (CRVideo_HungupCall(call_id, "bye", "hangup") != 0 || wait_for(&call_stage, 3, "the hang-up") != 0 ||
+            CRVideo_DestroyMeeting(meeting_id, "destroy") != 0 || wait_for(&destroyed, 1, "the meeting's end") != 0) {
+            CRVideo_Uninit();
+            return 1;
+        }
+    } else {
+        if (wait_for(&call_stage, 1, "a call") != 0 || CRVideo_AcceptCall(call_id, "", "ok", "accept") != 0 ||
+            wait_for(&call_stage, 3, "the caller to hang up") != 0) {
+            CRVideo_Uninit();
+            return 1;
+        }
+    }
+
+    /* 6. Do-not-disturb on, and see the peer's change arrive. */
+    if (CRVideo_SetDNDStatus(1, "dnd-on") != 0 || wait_for(&dnd_set, 1, "DND to be set") != 0 ||
+        wait_for(&peer_dnd, 1, "the peer's DND") != 0) {
         CRVideo_Uninit();
         return 1;
     }
     printf("[%s] sees %s with do-not-disturb on\n", me, peer);
 
-    /* 6. Log out and shut down; Uninit joins the SDK's threads. */
+    /* 7. Log out and shut down; Uninit joins the SDK's threads. */
     rc = CRVideo_Logout();
     printf("[%s] Logout -> %d\n", me, rc);
     CRVideo_Uninit();
