@@ -1,1 +1,988 @@
-fn main() {}
+//! Presence load generator: logs in N users of one tenant on crvideo-server, subscribes half
+//! of them to presence, then changes DND on `--changes` other users one at a time and times
+//! each change's arrival at every subscriber. The same shape runs against nats-server (N
+//! connections, half SUB to one subject, PUBs one at a time) as the peer to compare with.
+//!
+//! ```text
+//! presence_load [--server-bin PATH] [--users N[,N...]]... [--changes 100]
+//!               [--in-flight 256] [--nats-bin nats-server] [--skip-nats]
+//! ```
+//!
+//! Measured per N, each on a freshly started server:
+//! - logins/s: from the first connect to the last `LoginOk` (nats: the last PONG after
+//!   CONNECT), with at most `--in-flight` handshakes/logins outstanding;
+//! - server RSS per user: (VmRSS with all N logged in and N/2 subscribed − VmRSS before the
+//!   first of them connected) / N;
+//! - fan-out delay: from just before a change is sent to the moment the last of the N/2
+//!   subscribers has parsed its event; p50/p99/max over the changes.
+//!
+//! Client and server share the machine's cores; see docs/BENCHMARKS.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crvideo_bench::{
+    await_stdout_line, cpu_secs, free_port, raise_fd_limit, ratio, rss_kib, stderr_file,
+    tcp_listen_overflows, wait_for_port, BenchResult, ChildGuard, Latency, TempDir,
+};
+use crvideo_proto::{
+    decode, encode, ClientFrame, Event, LoginOk, LoginRequest, Reply, Request, ServerFrame,
+    UserStatus, PROTOCOL_VERSION, WS_PATH,
+};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Mutex, Notify, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+const TENANT: &str = "bench";
+const PASSWORD: &str = "bench-pw";
+const HEARTBEAT_MS: u64 = 5000;
+const NATS_SUBJECT: &str = "presence";
+/// Longest wait for one reply, one PONG, or one change to reach all subscribers.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause before reading the baseline RSS and after the last subscription, so that
+/// allocations still in flight (log lines, tasks finishing) settle.
+const SETTLE: Duration = Duration::from_millis(500);
+
+struct Args {
+    server_bin: PathBuf,
+    nats_bin: String,
+    users: Vec<usize>,
+    changes: usize,
+    in_flight: usize,
+    skip_nats: bool,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: presence_load [--server-bin PATH] [--users N[,N...]]... [--changes 100] \
+         [--in-flight 256] [--nats-bin nats-server] [--skip-nats]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/release/crvideo-server"),
+        nats_bin: "nats-server".into(),
+        users: Vec::new(),
+        changes: 100,
+        in_flight: 256,
+        skip_nats: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        let number = |s: &str| -> usize {
+            s.trim().parse().ok().filter(|&n| n > 0).unwrap_or_else(|| {
+                eprintln!("presence_load: not a positive number: {s:?}");
+                usage()
+            })
+        };
+        match arg.as_str() {
+            "--server-bin" => args.server_bin = PathBuf::from(value()),
+            "--nats-bin" => args.nats_bin = value(),
+            "--users" => {
+                let list = value();
+                args.users.extend(list.split(',').map(number));
+            }
+            "--changes" => args.changes = number(&value()),
+            "--in-flight" => args.in_flight = number(&value()),
+            "--skip-nats" => args.skip_nats = true,
+            "-h" | "--help" => usage(),
+            other => {
+                eprintln!("presence_load: unknown argument {other:?}");
+                usage()
+            }
+        }
+    }
+    if args.users.is_empty() {
+        args.users = vec![1000, 10_000];
+    }
+    for &n in &args.users {
+        if n < 2 {
+            eprintln!("presence_load: --users must be at least 2");
+            usage()
+        }
+    }
+    args
+}
+
+fn main() {
+    let args = parse_args();
+    let fd_limit = raise_fd_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = run_all(&args, fd_limit) => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+        }
+    });
+    // Drops every connection task before the process exits.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    if let Err(e) = outcome {
+        eprintln!("presence_load: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// What one run (one system, one N) measured.
+#[derive(Debug, Clone, Default)]
+struct RunResult {
+    users: usize,
+    changes: usize,
+    subscribers: usize,
+    login_secs: f64,
+    logins_per_sec: f64,
+    /// crvideo only: the very first login of the tenant (pays argon2), in ms.
+    first_login_ms: Option<f64>,
+    rss_before_kib: u64,
+    rss_after_kib: u64,
+    rss_after_fanout_kib: u64,
+    /// Server CPU time (user + system) spent during the login phase, and during the changes.
+    login_cpu_secs: f64,
+    fanout_cpu_secs: f64,
+    /// Connections the kernel dropped during the login phase because the server's listen
+    /// queue was full (each costs its client a SYN retransmission, 1 s).
+    listen_overflows: u64,
+    fanout_all: Latency,
+    fanout_first: Latency,
+}
+
+impl RunResult {
+    fn fanout_all_count(&self) -> usize {
+        self.changes.max(1)
+    }
+
+    fn rss_per_user_kib(&self) -> f64 {
+        (self.rss_after_kib as f64 - self.rss_before_kib as f64) / self.users as f64
+    }
+}
+
+async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
+    if !args.server_bin.is_file() {
+        return Err(format!(
+            "no server binary at {} (cargo build --release -p crvideo-server, or --server-bin)",
+            args.server_bin.display()
+        ));
+    }
+    let max_n = args.users.iter().copied().max().unwrap_or(0);
+    if (fd_limit as usize) < max_n + 64 {
+        return Err(format!(
+            "open-file limit {fd_limit} is too low for {max_n} connections (raise ulimit -n)"
+        ));
+    }
+    println!(
+        "machine: {} cores, {} MiB RAM; open-file limit {fd_limit}; client runtime: 2 tokio workers, {} logins in flight, {} changes",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        mem_total_mib(),
+        args.in_flight,
+        args.changes
+    );
+    let mut rows = Vec::new();
+    for &n in &args.users {
+        println!("\n== N = {n} ==");
+        let ours = run_crvideo(args, n).await?;
+        print_result("crvideo-server", &ours);
+        let nats = if args.skip_nats {
+            None
+        } else {
+            let nats = run_nats(args, n).await?;
+            print_result("nats-server", &nats);
+            Some(nats)
+        };
+        rows.push((ours, nats));
+    }
+    print_summary(&rows);
+    Ok(())
+}
+
+fn mem_total_mib() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| kib / 1024)
+        .unwrap_or(0)
+}
+
+fn print_result(system: &str, r: &RunResult) {
+    println!(
+        "{system}: {} users ({} subscribed): login {:.2} s = {:.0} logins/s{}; server CPU {:.0} us/login; {} listen-queue overflows",
+        r.users,
+        r.subscribers,
+        r.login_secs,
+        r.logins_per_sec,
+        r.first_login_ms
+            .map(|ms| format!(" (first login of the tenant: {ms:.1} ms)"))
+            .unwrap_or_default(),
+        r.login_cpu_secs * 1e6 / r.users as f64,
+        r.listen_overflows
+    );
+    println!(
+        "{system}: RSS {} KiB before, {} KiB with all users, {} KiB after fan-out: {:.2} KiB/user",
+        r.rss_before_kib,
+        r.rss_after_kib,
+        r.rss_after_fanout_kib,
+        r.rss_per_user_kib()
+    );
+    println!(
+        "{system}: fan-out to all {} subscribers: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; to the first: p50 {:.2} ms, p99 {:.2} ms",
+        r.subscribers,
+        r.fanout_all.p50_ms,
+        r.fanout_all.p99_ms,
+        r.fanout_all.max_ms,
+        r.fanout_first.p50_ms,
+        r.fanout_first.p99_ms
+    );
+    println!(
+        "{system}: server CPU per change: {:.2} ms ({:.2} us per delivered message)",
+        r.fanout_cpu_secs * 1e3 / r.fanout_all_count() as f64,
+        r.fanout_cpu_secs * 1e6 / (r.fanout_all_count() * r.subscribers.max(1)) as f64
+    );
+}
+
+fn print_summary(rows: &[(RunResult, Option<RunResult>)]) {
+    println!("\n## Summary (markdown)\n");
+    println!("| system | users | subscribers | logins/s | RSS/user KiB | fan-out p50 ms | fan-out p99 ms | fan-out max ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let line = |name: &str, r: &RunResult| {
+        println!(
+            "| {name} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            r.users,
+            r.subscribers,
+            r.logins_per_sec,
+            r.rss_per_user_kib(),
+            r.fanout_all.p50_ms,
+            r.fanout_all.p99_ms,
+            r.fanout_all.max_ms
+        )
+    };
+    for (ours, nats) in rows {
+        line("crvideo-server", ours);
+        if let Some(nats) = nats {
+            line("nats-server", nats);
+        }
+    }
+    if rows.iter().any(|(_, n)| n.is_some()) {
+        println!("\nRatios crvideo/nats (logins/s: above 1 is better for crvideo; RSS and delays: below 1 is better):\n");
+        println!("| users | logins/s | RSS/user | fan-out p50 | fan-out p99 |");
+        println!("|---:|---:|---:|---:|---:|");
+        for (ours, nats) in rows {
+            if let Some(nats) = nats {
+                println!(
+                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                    ours.users,
+                    ratio(ours.logins_per_sec, nats.logins_per_sec),
+                    ratio(ours.rss_per_user_kib(), nats.rss_per_user_kib()),
+                    ratio(ours.fanout_all.p50_ms, nats.fanout_all.p50_ms),
+                    ratio(ours.fanout_all.p99_ms, nats.fanout_all.p99_ms)
+                );
+            }
+        }
+    }
+    println!("\nTargets (issue): RSS <= 30 KiB/user at 10,000 users; p99 fan-out to 5,000 subscribers <= 250 ms.");
+    for (ours, _) in rows {
+        println!(
+            "crvideo-server N={}: RSS/user {:.2} KiB ({}), p99 fan-out to {} subscribers {:.2} ms ({})",
+            ours.users,
+            ours.rss_per_user_kib(),
+            if ours.rss_per_user_kib() <= 30.0 {
+                "<= 30: met"
+            } else {
+                "> 30: MISSED"
+            },
+            ours.subscribers,
+            ours.fanout_all.p99_ms,
+            if ours.fanout_all.p99_ms <= 250.0 {
+                "<= 250: met"
+            } else {
+                "> 250: MISSED"
+            }
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fan-out bookkeeping, shared by both systems.
+
+/// Counts, per change, how many subscribers have received it, and when the first and the
+/// last of them did.
+struct Fanout {
+    expected: usize,
+    counts: Vec<AtomicUsize>,
+    first: Vec<OnceLock<Instant>>,
+    done: Vec<OnceLock<Instant>>,
+    notify: Notify,
+    /// Messages that belong to no change (should stay 0).
+    stray: AtomicUsize,
+}
+
+impl Fanout {
+    fn new(changes: usize, expected: usize) -> Fanout {
+        Fanout {
+            expected,
+            counts: (0..changes).map(|_| AtomicUsize::new(0)).collect(),
+            first: (0..changes).map(|_| OnceLock::new()).collect(),
+            done: (0..changes).map(|_| OnceLock::new()).collect(),
+            notify: Notify::new(),
+            stray: AtomicUsize::new(0),
+        }
+    }
+
+    /// One subscriber has parsed change `change`.
+    fn arrived(&self, change: usize) {
+        let Some(count) = self.counts.get(change) else {
+            self.stray.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let now = Instant::now();
+        let n = count.fetch_add(1, Ordering::AcqRel) + 1;
+        if n == 1 {
+            let _ = self.first[change].set(now);
+        }
+        if n == self.expected {
+            let _ = self.done[change].set(now);
+            self.notify.notify_one();
+        }
+    }
+
+    /// When the first and the last subscriber got change `change`.
+    async fn wait(&self, change: usize) -> BenchResult<(Instant, Instant)> {
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        loop {
+            let notified = self.notify.notified();
+            if let Some(done) = self.done[change].get() {
+                let first = *self.first[change].get().unwrap_or(done);
+                return Ok((first, *done));
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(format!(
+                    "change {change}: only {} of {} subscribers got it within {STEP_TIMEOUT:?}",
+                    self.counts[change].load(Ordering::Relaxed),
+                    self.expected
+                ));
+            }
+        }
+    }
+}
+
+/// State shared by all connections of one run.
+struct RunCtx {
+    fanout: Fanout,
+    /// crvideo: the user ID whose DND change number i is (events are checked against it).
+    changers: Vec<String>,
+    /// Connections whose read side ended before the run did.
+    closed: AtomicUsize,
+    /// Kicked events, undecodable frames, -ERR lines.
+    errors: AtomicUsize,
+}
+
+impl RunCtx {
+    fn new(changes: usize, subscribers: usize, changers: Vec<String>) -> Arc<RunCtx> {
+        Arc::new(RunCtx {
+            fanout: Fanout::new(changes, subscribers),
+            changers,
+            closed: AtomicUsize::new(0),
+            errors: AtomicUsize::new(0),
+        })
+    }
+
+    fn health(&self) -> BenchResult<()> {
+        let closed = self.closed.load(Ordering::Relaxed);
+        let errors = self.errors.load(Ordering::Relaxed);
+        let stray = self.fanout.stray.load(Ordering::Relaxed);
+        if closed + errors + stray > 0 {
+            return Err(format!(
+                "unhealthy run: {closed} connections closed early, {errors} errors, {stray} stray messages"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Starts `count` jobs with at most `in_flight` running; returns their results in order and
+/// the time from the start to the last job's completion instant (as each job reports it).
+async fn run_limited<T, F, Fut>(
+    count: usize,
+    in_flight: usize,
+    job: F,
+) -> BenchResult<(Vec<T>, Duration)>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = BenchResult<(T, Instant)>> + Send + 'static,
+{
+    let limit = Arc::new(Semaphore::new(in_flight));
+    let start = Instant::now();
+    let mut handles = Vec::with_capacity(count);
+    for i in 0..count {
+        let permit = limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| "semaphore closed")?;
+        let fut = job(i);
+        handles.push(tokio::spawn(async move {
+            let result = fut.await;
+            drop(permit);
+            result
+        }));
+    }
+    let mut out = Vec::with_capacity(count);
+    let mut last = start;
+    for (i, handle) in handles.into_iter().enumerate() {
+        let (value, done) = handle
+            .await
+            .map_err(|e| format!("connection {i}: task failed: {e}"))?
+            .map_err(|e| format!("connection {i}: {e}"))?;
+        last = last.max(done);
+        out.push(value);
+    }
+    Ok((out, last - start))
+}
+
+async fn settle_then_rss(pid: u32) -> BenchResult<u64> {
+    tokio::time::sleep(SETTLE).await;
+    rss_kib(pid)
+}
+
+fn stop_child(child: &mut ChildGuard) -> String {
+    tokio::task::block_in_place(|| child.stop(Duration::from_secs(15)))
+}
+
+fn log_tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+// ---------------------------------------------------------------------------------------
+// crvideo-server
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// One logged-in user: the write half, the replies its read task forwards, the read task.
+struct WsClient {
+    sink: SplitSink<Ws, Message>,
+    replies: mpsc::UnboundedReceiver<Reply>,
+    next_id: u64,
+    reader: JoinHandle<()>,
+}
+
+impl WsClient {
+    async fn send(&mut self, request: Request) -> BenchResult<u64> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let text = encode(&ClientFrame { id, request });
+        self.sink
+            .send(Message::text(text))
+            .await
+            .map_err(|e| format!("send: {e}"))?;
+        Ok(id)
+    }
+
+    async fn reply(&mut self, id: u64) -> BenchResult<Reply> {
+        let reply = tokio::time::timeout(STEP_TIMEOUT, self.replies.recv())
+            .await
+            .map_err(|_| format!("no reply to request {id} within {STEP_TIMEOUT:?}"))?
+            .ok_or("connection closed before the reply")?;
+        if reply.re != id {
+            return Err(format!("reply to {} while waiting for {id}", reply.re));
+        }
+        Ok(reply)
+    }
+
+    async fn request(&mut self, request: Request) -> BenchResult<Reply> {
+        let op = request.op();
+        let id = self.send(request).await?;
+        let reply = self.reply(id).await?;
+        if reply.code != 0 {
+            return Err(format!("{op} failed with code {}", reply.code));
+        }
+        Ok(reply)
+    }
+}
+
+impl Drop for WsClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+fn user_id(i: usize) -> String {
+    format!("u{i:05}")
+}
+
+/// Connects, says hello and logs in as `user`; returns at the `LoginOk`.
+async fn ws_login(addr: SocketAddr, user: String, ctx: Arc<RunCtx>) -> BenchResult<WsClient> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    // The client's buffers are its own business; small ones keep the load generator lean.
+    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(
+        format!("ws://{addr}{WS_PATH}"),
+        tcp,
+        Some(config),
+    )
+    .await
+    .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    let (sink, stream) = ws.split();
+    let (tx, replies) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(ws_reader(stream, tx, ctx));
+    let mut client = WsClient {
+        sink,
+        replies,
+        next_id: 1,
+        reader,
+    };
+    client
+        .request(Request::Hello {
+            version: PROTOCOL_VERSION,
+            agent: "crvideo-bench/presence_load".into(),
+        })
+        .await?;
+    let ok: LoginOk = client
+        .request(Request::Login(LoginRequest {
+            tenant: TENANT.into(),
+            password: PASSWORD.into(),
+            nickname: user.clone(),
+            user_id: user.clone(),
+            auth_code: String::new(),
+        }))
+        .await?
+        .into_result()
+        .map_err(|code| format!("login reply: code {code}"))?;
+    if ok.user_id != user {
+        return Err(format!("logged in as {:?}, wanted {user:?}", ok.user_id));
+    }
+    Ok(client)
+}
+
+/// The read side of one connection for the rest of the run: keeps tungstenite answering
+/// pings, forwards replies, counts presence events.
+async fn ws_reader(
+    mut stream: SplitStream<Ws>,
+    replies: mpsc::UnboundedSender<Reply>,
+    ctx: Arc<RunCtx>,
+) {
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(Message::Text(text)) => match decode::<ServerFrame>(text.as_str()) {
+                Ok(ServerFrame::Reply(reply)) => {
+                    let _ = replies.send(reply);
+                }
+                Ok(ServerFrame::Event(Event::UserStatus(status))) => on_status(&ctx, &status),
+                Ok(ServerFrame::Event(Event::Kicked { .. })) | Err(_) => {
+                    ctx.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                // Other events (calls, ...) play no part here.
+                Ok(ServerFrame::Event(_)) => {}
+            },
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    ctx.closed.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Change i sets user `changers[i]`'s DND to i + 1.
+fn on_status(ctx: &RunCtx, status: &UserStatus) {
+    let change = (status.dnd as usize).wrapping_sub(1);
+    match ctx.changers.get(change) {
+        Some(who) if *who == status.user_id => ctx.fanout.arrived(change),
+        _ => {
+            ctx.fanout.stray.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn start_crvideo(args: &Args, dir: &TempDir) -> BenchResult<(ChildGuard, SocketAddr)> {
+    let config_path = dir.path().join("server.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "listen = \"127.0.0.1:0\"\nheartbeat_ms = {HEARTBEAT_MS}\n\n[[tenants]]\naccount = \"{TENANT}\"\npassword = \"{PASSWORD}\"\n"
+        ),
+    )
+    .map_err(|e| format!("cannot write the server config: {e}"))?;
+    let mut command = Command::new(&args.server_bin);
+    command
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr_file(dir.path(), "server.log")?);
+    let mut server = ChildGuard::spawn("crvideo-server", command)?;
+    let addr = await_stdout_line(&mut server, "listening on ", Duration::from_secs(30))?;
+    let addr = addr
+        .trim()
+        .parse()
+        .map_err(|e| format!("server printed a bad address {addr:?}: {e}"))?;
+    Ok((server, addr))
+}
+
+async fn run_crvideo(args: &Args, n: usize) -> BenchResult<RunResult> {
+    let dir = TempDir::new("crvideo")?;
+    let (mut server, addr) = start_crvideo(args, &dir)?;
+    let result = crvideo_phases(args, n, &mut server, addr).await;
+    let stopped = stop_child(&mut server);
+    match result {
+        Ok(r) => {
+            println!("{stopped}");
+            Ok(r)
+        }
+        Err(e) => Err(format!(
+            "crvideo-server, N={n}: {e}\n({stopped}; last lines of its log:)\n{}",
+            log_tail(&dir.path().join("server.log"), 20)
+        )),
+    }
+}
+
+async fn crvideo_phases(
+    args: &Args,
+    n: usize,
+    server: &mut ChildGuard,
+    addr: SocketAddr,
+) -> BenchResult<RunResult> {
+    let pid = server.pid();
+    let subscribers = n / 2;
+    let changer_pool = n - subscribers;
+    let changers: Vec<String> = (0..args.changes)
+        .map(|i| user_id(subscribers + i % changer_pool))
+        .collect();
+    let ctx = RunCtx::new(args.changes, subscribers, changers);
+
+    // The tenant's first login pays argon2 (later ones hit the server's verified-password
+    // cache). Do it once up front, outside the throughput and memory figures.
+    let t0 = Instant::now();
+    let mut warmup = ws_login(addr, "warmup".into(), RunCtx::new(0, 0, Vec::new())).await?;
+    let first_login_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let id = warmup.send(Request::Logout).await?;
+    warmup.reply(id).await?;
+    drop(warmup);
+
+    let rss_before_kib = settle_then_rss(pid).await?;
+
+    let overflows_before = tcp_listen_overflows();
+    let cpu_before = cpu_secs(pid)?;
+    let (mut clients, login_time) = run_limited(n, args.in_flight, |i| {
+        let ctx = ctx.clone();
+        async move {
+            let client = ws_login(addr, user_id(i), ctx).await?;
+            Ok((client, Instant::now()))
+        }
+    })
+    .await?;
+    let login_secs = login_time.as_secs_f64();
+    let login_cpu_secs = cpu_secs(pid)? - cpu_before;
+    let listen_overflows = tcp_listen_overflows().saturating_sub(overflows_before);
+
+    let mut pending = Vec::with_capacity(subscribers);
+    for client in &mut clients[..subscribers] {
+        pending.push(client.send(Request::SubscribeStatus).await?);
+    }
+    for (client, id) in clients[..subscribers].iter_mut().zip(pending) {
+        let reply = client.reply(id).await?;
+        if reply.code != 0 {
+            return Err(format!("subscribe_status failed with code {}", reply.code));
+        }
+    }
+    let rss_after_kib = settle_then_rss(pid).await?;
+    ctx.health()?;
+
+    let cpu_before = cpu_secs(pid)?;
+    let mut all = Vec::with_capacity(args.changes);
+    let mut first = Vec::with_capacity(args.changes);
+    for change in 0..args.changes {
+        let client = &mut clients[subscribers + change % changer_pool];
+        let sent = Instant::now();
+        let id = client
+            .send(Request::SetDnd {
+                dnd: change as i32 + 1,
+            })
+            .await?;
+        let (first_at, done_at) = ctx.fanout.wait(change).await?;
+        let reply = client.reply(id).await?;
+        if reply.code != 0 {
+            return Err(format!("set_dnd failed with code {}", reply.code));
+        }
+        all.push(done_at - sent);
+        first.push(first_at - sent);
+    }
+    let fanout_cpu_secs = cpu_secs(pid)? - cpu_before;
+    let rss_after_fanout_kib = rss_kib(pid)?;
+    ctx.health()?;
+    if !server.is_running() {
+        return Err("the server exited during the run".into());
+    }
+    drop(clients);
+
+    Ok(RunResult {
+        users: n,
+        changes: args.changes,
+        subscribers,
+        login_cpu_secs,
+        fanout_cpu_secs,
+        listen_overflows,
+        login_secs,
+        logins_per_sec: n as f64 / login_secs,
+        first_login_ms: Some(first_login_ms),
+        rss_before_kib,
+        rss_after_kib,
+        rss_after_fanout_kib,
+        fanout_all: Latency::of(&all),
+        fanout_first: Latency::of(&first),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// nats-server: a minimal client of its text protocol.
+
+/// One NATS connection: the shared write half (the read task answers PINGs) and the PONGs
+/// its read task forwards.
+struct NatsClient {
+    write: Arc<Mutex<OwnedWriteHalf>>,
+    pongs: mpsc::UnboundedReceiver<()>,
+    reader: JoinHandle<()>,
+}
+
+impl NatsClient {
+    async fn send(&self, bytes: &[u8]) -> BenchResult<()> {
+        self.write
+            .lock()
+            .await
+            .write_all(bytes)
+            .await
+            .map_err(|e| format!("nats write: {e}"))
+    }
+
+    async fn pong(&mut self) -> BenchResult<()> {
+        tokio::time::timeout(STEP_TIMEOUT, self.pongs.recv())
+            .await
+            .map_err(|_| format!("no PONG within {STEP_TIMEOUT:?}"))?
+            .ok_or_else(|| "nats connection closed".to_string())
+    }
+}
+
+impl Drop for NatsClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Connects, reads INFO, sends CONNECT and a PING; returns at the PONG (the server has
+/// then processed the CONNECT).
+async fn nats_connect(addr: SocketAddr, ctx: Arc<RunCtx>) -> BenchResult<NatsClient> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let (read, write) = tcp.into_split();
+    let mut read = BufReader::with_capacity(4096, read);
+    let mut line = Vec::new();
+    tokio::time::timeout(STEP_TIMEOUT, read.read_until(b'\n', &mut line))
+        .await
+        .map_err(|_| "no INFO from nats-server")?
+        .map_err(|e| format!("nats read: {e}"))?;
+    if !line.starts_with(b"INFO ") {
+        return Err(format!(
+            "expected INFO, got {:?}",
+            String::from_utf8_lossy(&line)
+        ));
+    }
+    let write = Arc::new(Mutex::new(write));
+    let (tx, pongs) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(nats_reader(read, write.clone(), tx, ctx));
+    let mut client = NatsClient {
+        write,
+        pongs,
+        reader,
+    };
+    client
+        .send(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPING\r\n")
+        .await?;
+    client.pong().await?;
+    Ok(client)
+}
+
+async fn nats_reader(
+    mut read: BufReader<OwnedReadHalf>,
+    write: Arc<Mutex<OwnedWriteHalf>>,
+    pongs: mpsc::UnboundedSender<()>,
+    ctx: Arc<RunCtx>,
+) {
+    let mut line = Vec::with_capacity(128);
+    let mut payload = Vec::with_capacity(64);
+    loop {
+        line.clear();
+        match read.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if line.starts_with(b"MSG ") {
+            // MSG <subject> <sid> [reply-to] <#bytes>\r\n<payload>\r\n
+            let len = std::str::from_utf8(&line)
+                .ok()
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|n| n.parse::<usize>().ok());
+            let Some(len) = len else {
+                ctx.errors.fetch_add(1, Ordering::Relaxed);
+                break;
+            };
+            payload.resize(len + 2, 0);
+            if read.read_exact(&mut payload).await.is_err() {
+                break;
+            }
+            match std::str::from_utf8(&payload[..len])
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+            {
+                Some(change) => ctx.fanout.arrived(change),
+                None => {
+                    ctx.fanout.stray.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        } else if line.starts_with(b"PING") {
+            if write.lock().await.write_all(b"PONG\r\n").await.is_err() {
+                break;
+            }
+        } else if line.starts_with(b"PONG") {
+            let _ = pongs.send(());
+        } else if line.starts_with(b"-ERR") {
+            ctx.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        // +OK and INFO updates: nothing to do.
+    }
+    ctx.closed.fetch_add(1, Ordering::Relaxed);
+}
+
+async fn run_nats(args: &Args, n: usize) -> BenchResult<RunResult> {
+    let dir = TempDir::new("nats")?;
+    let port = free_port()?;
+    let mut command = Command::new(&args.nats_bin);
+    command
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_file(dir.path(), "nats.log")?);
+    let mut nats = ChildGuard::spawn("nats-server", command)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let result = async {
+        tokio::task::block_in_place(|| wait_for_port(addr, Duration::from_secs(10)))?;
+        nats_phases(args, n, &mut nats, addr).await
+    }
+    .await;
+    let stopped = stop_child(&mut nats);
+    match result {
+        Ok(r) => {
+            println!("{stopped}");
+            Ok(r)
+        }
+        Err(e) => Err(format!(
+            "nats-server, N={n}: {e}\n({stopped}; last lines of its log:)\n{}",
+            log_tail(&dir.path().join("nats.log"), 20)
+        )),
+    }
+}
+
+async fn nats_phases(
+    args: &Args,
+    n: usize,
+    nats: &mut ChildGuard,
+    addr: SocketAddr,
+) -> BenchResult<RunResult> {
+    let pid = nats.pid();
+    let subscribers = n / 2;
+    let changer_pool = n - subscribers;
+    let ctx = RunCtx::new(args.changes, subscribers, Vec::new());
+
+    // Symmetric with the crvideo warm-up: one connection made and closed before the
+    // baseline (the readiness probe connected too).
+    drop(nats_connect(addr, RunCtx::new(0, 0, Vec::new())).await?);
+    let rss_before_kib = settle_then_rss(pid).await?;
+
+    let overflows_before = tcp_listen_overflows();
+    let cpu_before = cpu_secs(pid)?;
+    let (mut clients, login_time) = run_limited(n, args.in_flight, |_| {
+        let ctx = ctx.clone();
+        async move {
+            let client = nats_connect(addr, ctx).await?;
+            Ok((client, Instant::now()))
+        }
+    })
+    .await?;
+    let login_secs = login_time.as_secs_f64();
+    let login_cpu_secs = cpu_secs(pid)? - cpu_before;
+    let listen_overflows = tcp_listen_overflows().saturating_sub(overflows_before);
+
+    let sub = format!("SUB {NATS_SUBJECT} 1\r\nPING\r\n");
+    for client in &clients[..subscribers] {
+        client.send(sub.as_bytes()).await?;
+    }
+    for client in &mut clients[..subscribers] {
+        client.pong().await?;
+    }
+    let rss_after_kib = settle_then_rss(pid).await?;
+    ctx.health()?;
+
+    let cpu_before = cpu_secs(pid)?;
+    let mut all = Vec::with_capacity(args.changes);
+    let mut first = Vec::with_capacity(args.changes);
+    for change in 0..args.changes {
+        let client = &clients[subscribers + change % changer_pool];
+        let body = change.to_string();
+        let publish = format!("PUB {NATS_SUBJECT} {}\r\n{body}\r\n", body.len());
+        let sent = Instant::now();
+        client.send(publish.as_bytes()).await?;
+        let (first_at, done_at) = ctx.fanout.wait(change).await?;
+        all.push(done_at - sent);
+        first.push(first_at - sent);
+    }
+    let fanout_cpu_secs = cpu_secs(pid)? - cpu_before;
+    let rss_after_fanout_kib = rss_kib(pid)?;
+    ctx.health()?;
+    if !nats.is_running() {
+        return Err("nats-server exited during the run".into());
+    }
+    drop(clients);
+
+    Ok(RunResult {
+        users: n,
+        changes: args.changes,
+        subscribers,
+        login_cpu_secs,
+        fanout_cpu_secs,
+        listen_overflows,
+        login_secs,
+        logins_per_sec: n as f64 / login_secs,
+        first_login_ms: None,
+        rss_before_kib,
+        rss_after_kib,
+        rss_after_fanout_kib,
+        fanout_all: Latency::of(&all),
+        fanout_first: Latency::of(&first),
+    })
+}
