@@ -172,25 +172,7 @@ impl Session {
             .tenants
             .get(&tenant)
             .map(|t| t.password_hash().to_owned());
-        let verified = if hash.is_some() && self.shared.verified.is_verified(&tenant, &password) {
-            true
-        } else {
-            let known = hash.is_some();
-            // argon2 is slow on purpose: keep it off the async workers.
-            let (checked, password) = tokio::task::spawn_blocking(move || {
-                let ok = match hash {
-                    Some(hash) => auth::verify_password(&hash, &password),
-                    None => auth::verify_against_dummy(&password),
-                };
-                (ok, password)
-            })
-            .await
-            .unwrap_or((false, String::new()));
-            if checked && known {
-                self.shared.verified.remember(&tenant, &password);
-            }
-            checked
-        };
+        let verified = self.shared.verify_login(&tenant, password, hash).await;
         if !verified {
             info!(%peer, session, tenant = ?clip(&tenant), "login refused: wrong tenant or password");
             return self.reply(Reply::err(re, ErrorCode::AcntPswdErr));

@@ -20,6 +20,9 @@ use crate::meetings;
 use crate::session;
 use crate::store::{Store, StoreThread};
 
+/// Most argon2 password checks running at once.
+const PASSWORD_CHECKS: usize = 2;
+
 /// What every session of a server shares.
 pub(crate) struct Shared {
     pub config: Config,
@@ -30,6 +33,8 @@ pub(crate) struct Shared {
     pub verified: crate::auth::VerifiedPasswords,
     pub calls: Calls,
     pub store: Store,
+    /// Bounds concurrent argon2 checks (see [`Shared::verify_login`]).
+    password_checks: tokio::sync::Semaphore,
     /// "tenant\0user" of every user that ever logged in (mirrors the store's table).
     known_users: Mutex<HashSet<String>>,
     next_session_id: AtomicU64,
@@ -42,6 +47,39 @@ impl Shared {
 
     fn known_key(tenant: &str, user: &str) -> String {
         format!("{tenant}\0{user}")
+    }
+
+    /// Checks a tenant password. A password that already passed is recognised at once;
+    /// anything else pays argon2 on the blocking pool, at most [`PASSWORD_CHECKS`] at a time,
+    /// so a burst of logins cannot take the memory of hundreds of argon2 runs (about 19 MiB
+    /// each), and logins queued behind the first success find it cached.
+    pub async fn verify_login(&self, tenant: &str, password: String, hash: Option<String>) -> bool {
+        if hash.is_some() && self.verified.is_verified(tenant, &password) {
+            return true;
+        }
+        let Ok(_permit) = self.password_checks.acquire().await else {
+            return false;
+        };
+        if hash.is_some() && self.verified.is_verified(tenant, &password) {
+            return true;
+        }
+        let known = hash.is_some();
+        let checked = tokio::task::spawn_blocking(move || {
+            let ok = match hash {
+                Some(hash) => crate::auth::verify_password(&hash, &password),
+                None => crate::auth::verify_against_dummy(&password),
+            };
+            (ok, password)
+        })
+        .await;
+        match checked {
+            Ok((true, password)) if known => {
+                self.verified.remember(tenant, &password);
+                true
+            }
+            Ok((ok, _)) => ok && known,
+            Err(_) => false,
+        }
     }
 
     /// Whether (tenant, user) ever logged in.
@@ -103,7 +141,7 @@ impl Server {
             }
         }
 
-        let listener = TcpListener::bind(config.listen.as_str()).await?;
+        let listener = listen(&config.listen).await?;
         let local_addr = listener.local_addr()?;
         let (store, store_thread) = Store::open(&config.data_dir).map_err(io::Error::other)?;
         let known = match meetings::known_users(&store).await {
@@ -122,6 +160,7 @@ impl Server {
             directory: Directory::new(),
             verified: Default::default(),
             store,
+            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             known_users: Mutex::new(known_users),
             next_session_id: AtomicU64::new(1),
         });
@@ -162,6 +201,33 @@ impl Server {
         }
         info!("stopped");
     }
+}
+
+/// Pending connections the kernel may queue before accept. tokio's default (128) drops SYNs
+/// when hundreds of clients connect at once (a reconnect storm after a restart); each
+/// dropped client then waits a second to retry.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` (a `HOST:PORT`, the host possibly a name) with [`LISTEN_BACKLOG`].
+async fn listen(addr: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for candidate in tokio::net::lookup_host(addr).await? {
+        let socket = if candidate.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(candidate)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
 }
 
 /// Completes once shutdown is requested (or the [`Server`] was dropped).
