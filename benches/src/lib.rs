@@ -1,5 +1,7 @@
 //! Shared pieces of the load generators: child processes that die with the bench, process
-//! memory, file-descriptor limits, free ports and percentiles.
+//! memory, file-descriptor limits, free ports, percentiles, the filesystem under a path, and
+//! minimal clients of crvideo-server (WebSocket + `crvideo-proto`) and of nats-server (its
+//! text protocol), each owned by one task.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -7,6 +9,17 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crvideo_proto::{
+    decode, encode, ClientFrame, Event, LoginOk, LoginRequest, Reply, Request, ServerFrame,
+    PROTOCOL_VERSION, WS_PATH,
+};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 /// A result with a plain message as error: a bench reports and exits, it does not recover.
 pub type BenchResult<T> = Result<T, String>;
@@ -296,6 +309,362 @@ pub fn ratio(a: f64, b: f64) -> f64 {
         f64::NAN
     } else {
         a / b
+    }
+}
+
+/// Total RAM of the machine, in MiB (`MemTotal` of `/proc/meminfo`).
+pub fn mem_total_mib() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| kib / 1024)
+        .unwrap_or(0)
+}
+
+/// The last `lines` lines of a text file (a child's log, for an error message).
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Stops a child from async code (the wait blocks this worker, not the runtime).
+pub fn stop_child(child: &mut ChildGuard) -> String {
+    tokio::task::block_in_place(|| child.stop(Duration::from_secs(15)))
+}
+
+/// The mount a path lives on, from `/proc/self/mounts`.
+#[derive(Debug, Clone)]
+pub struct Filesystem {
+    pub device: String,
+    pub mount_point: String,
+    pub fs_type: String,
+    pub options: String,
+}
+
+impl Filesystem {
+    /// One line for a report: `/dev/vda on / (ext4, rw,relatime), rotational 0`.
+    pub fn describe(&self) -> String {
+        let rotational = self
+            .device
+            .strip_prefix("/dev/")
+            .and_then(|name| {
+                std::fs::read_to_string(format!("/sys/class/block/{name}/queue/rotational")).ok()
+            })
+            .map(|v| format!(", rotational {}", v.trim()))
+            .unwrap_or_default();
+        format!(
+            "{} on {} ({}, {}){rotational}",
+            self.device, self.mount_point, self.fs_type, self.options
+        )
+    }
+}
+
+/// The filesystem holding `path` (the mount with the longest matching mount point).
+pub fn filesystem_of(path: &Path) -> Option<Filesystem> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (f.len() >= 4).then(|| Filesystem {
+                device: f[0].into(),
+                // Spaces in mount points are escaped as \040.
+                mount_point: f[1].replace("\\040", " "),
+                fs_type: f[2].into(),
+                options: f[3].into(),
+            })
+        })
+        .filter(|fs| path.starts_with(&fs.mount_point))
+        .max_by_key(|fs| fs.mount_point.len())
+}
+
+/// Tenant and password of the temporary server config written by [`start_crvideo`].
+pub const BENCH_TENANT: &str = "bench";
+pub const BENCH_PASSWORD: &str = "bench-pw";
+
+/// Starts `server_bin` with a config in `dir` (`listen = 127.0.0.1:0`, `data_dir = dir/data`,
+/// tenant [`BENCH_TENANT`], then the lines of `extra_config`), its log in `dir/server.log`;
+/// returns at its `listening on` line.
+pub fn start_crvideo(
+    server_bin: &Path,
+    dir: &Path,
+    extra_config: &str,
+) -> BenchResult<(ChildGuard, SocketAddr)> {
+    let config_path = dir.join("server.toml");
+    let data_dir = dir.join("data");
+    std::fs::write(
+        &config_path,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_config}\n\n[[tenants]]\naccount = \"{BENCH_TENANT}\"\npassword = \"{BENCH_PASSWORD}\"\n",
+            data_dir.display().to_string()
+        ),
+    )
+    .map_err(|e| format!("cannot write the server config: {e}"))?;
+    let mut command = Command::new(server_bin);
+    command
+        .arg("--config")
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr_file(dir, "server.log")?);
+    let mut server = ChildGuard::spawn("crvideo-server", command)?;
+    let addr = await_stdout_line(&mut server, "listening on ", Duration::from_secs(30))?;
+    let addr = addr
+        .trim()
+        .parse()
+        .map_err(|e| format!("server printed a bad address {addr:?}: {e}"))?;
+    Ok((server, addr))
+}
+
+/// Starts `nats-server -a 127.0.0.1 -p <free port>`, its log in `dir/nats.log`; returns once
+/// it accepts connections.
+pub fn start_nats(nats_bin: &str, dir: &Path) -> BenchResult<(ChildGuard, SocketAddr)> {
+    let port = free_port()?;
+    let mut command = Command::new(nats_bin);
+    command
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_file(dir, "nats.log")?);
+    let nats = ChildGuard::spawn("nats-server", command)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for_port(addr, Duration::from_secs(10))?;
+    Ok((nats, addr))
+}
+
+/// One logged-in crvideo connection, read and written by the one task that owns it (no
+/// reader task: frames are read when the owner asks for the next one; tungstenite answers
+/// the server's pings while reading).
+pub struct WsConn {
+    ws: WebSocketStream<TcpStream>,
+    next_id: u64,
+}
+
+impl WsConn {
+    /// Connects, says hello and logs in as `user` of [`BENCH_TENANT`].
+    pub async fn login(
+        addr: SocketAddr,
+        user: &str,
+        agent: &str,
+        within: Duration,
+    ) -> BenchResult<WsConn> {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+        let (ws, _) = tokio::time::timeout(
+            within,
+            tokio_tungstenite::client_async_with_config(
+                format!("ws://{addr}{WS_PATH}"),
+                tcp,
+                Some(config),
+            ),
+        )
+        .await
+        .map_err(|_| "WebSocket handshake timed out")?
+        .map_err(|e| format!("WebSocket handshake: {e}"))?;
+        let mut conn = WsConn { ws, next_id: 1 };
+        conn.request(
+            Request::Hello {
+                version: PROTOCOL_VERSION,
+                agent: agent.into(),
+            },
+            within,
+        )
+        .await?;
+        let ok: LoginOk = conn
+            .request(
+                Request::Login(LoginRequest {
+                    tenant: BENCH_TENANT.into(),
+                    password: BENCH_PASSWORD.into(),
+                    nickname: user.into(),
+                    user_id: user.into(),
+                    auth_code: String::new(),
+                }),
+                within,
+            )
+            .await?
+            .into_result()
+            .map_err(|code| format!("login reply: code {code}"))?;
+        if ok.user_id != user {
+            return Err(format!("logged in as {:?}, wanted {user:?}", ok.user_id));
+        }
+        Ok(conn)
+    }
+
+    /// Sends a request; returns its id.
+    pub async fn send(&mut self, request: Request) -> BenchResult<u64> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.ws
+            .send(Message::text(encode(&ClientFrame { id, request })))
+            .await
+            .map_err(|e| format!("send: {e}"))?;
+        Ok(id)
+    }
+
+    /// The next reply or event (control frames are handled by tungstenite and skipped).
+    pub async fn next_frame(&mut self, within: Duration) -> BenchResult<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .map_err(|_| format!("nothing from the server within {within:?}"))?
+                .ok_or("connection closed by the server")?
+                .map_err(|e| format!("read: {e}"))?;
+            match message {
+                Message::Text(text) => {
+                    return decode(text.as_str())
+                        .map_err(|e| format!("undecodable frame {:?}: {e}", text.as_str()))
+                }
+                Message::Close(frame) => return Err(format!("server closed: {frame:?}")),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a request and waits for its reply, which must have code 0. Presence and unknown
+    /// events in between are skipped; any other event is an error.
+    pub async fn request(&mut self, request: Request, within: Duration) -> BenchResult<Reply> {
+        let op = request.op();
+        let id = self.send(request).await?;
+        loop {
+            match self.next_frame(within).await? {
+                ServerFrame::Reply(reply) if reply.re == id => {
+                    if reply.code != 0 {
+                        return Err(format!("{op} failed with code {}", reply.code));
+                    }
+                    return Ok(reply);
+                }
+                ServerFrame::Event(Event::UserStatus(_) | Event::Unknown) => {}
+                other => return Err(format!("{op}: unexpected {other:?} before the reply")),
+            }
+        }
+    }
+}
+
+/// A message delivered by nats-server.
+#[derive(Debug, Clone)]
+pub struct NatsMsg {
+    pub subject: String,
+    pub reply_to: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// One nats-server connection (text protocol), read and written by the task that owns it.
+/// The server's PINGs are answered while reading.
+pub struct NatsConn {
+    io: tokio::io::BufReader<TcpStream>,
+    line: Vec<u8>,
+}
+
+impl NatsConn {
+    /// Connects, reads INFO, sends CONNECT and a PING; returns at the PONG.
+    pub async fn connect(addr: SocketAddr, within: Duration) -> BenchResult<NatsConn> {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("nats connect: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        let mut conn = NatsConn {
+            io: tokio::io::BufReader::with_capacity(16 * 1024, tcp),
+            line: Vec::with_capacity(256),
+        };
+        conn.read_line(within).await?;
+        if !conn.line.starts_with(b"INFO ") {
+            return Err(format!(
+                "expected INFO, got {:?}",
+                String::from_utf8_lossy(&conn.line)
+            ));
+        }
+        conn.send(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n")
+            .await?;
+        conn.ping(within).await?;
+        Ok(conn)
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) -> BenchResult<()> {
+        self.io
+            .get_mut()
+            .write_all(bytes)
+            .await
+            .map_err(|e| format!("nats write: {e}"))
+    }
+
+    /// PING, then wait for the PONG: everything sent before has been processed. A message
+    /// arriving meanwhile is an error.
+    pub async fn ping(&mut self, within: Duration) -> BenchResult<()> {
+        self.send(b"PING\r\n").await?;
+        match self.next(within).await? {
+            None => Ok(()),
+            Some(msg) => Err(format!("unexpected message on {}", msg.subject)),
+        }
+    }
+
+    /// The next message.
+    pub async fn next_msg(&mut self, within: Duration) -> BenchResult<NatsMsg> {
+        loop {
+            if let Some(msg) = self.next(within).await? {
+                return Ok(msg);
+            }
+        }
+    }
+
+    async fn read_line(&mut self, within: Duration) -> BenchResult<()> {
+        self.line.clear();
+        let n = tokio::time::timeout(within, self.io.read_until(b'\n', &mut self.line))
+            .await
+            .map_err(|_| format!("nothing from nats-server within {within:?}"))?
+            .map_err(|e| format!("nats read: {e}"))?;
+        if n == 0 {
+            return Err("nats-server closed the connection".into());
+        }
+        Ok(())
+    }
+
+    /// The next message, or `None` at a PONG.
+    async fn next(&mut self, within: Duration) -> BenchResult<Option<NatsMsg>> {
+        loop {
+            self.read_line(within).await?;
+            if self.line.starts_with(b"MSG ") {
+                // MSG <subject> <sid> [reply-to] <#bytes>\r\n<payload>\r\n
+                let text = String::from_utf8_lossy(&self.line).into_owned();
+                let f: Vec<&str> = text.split_whitespace().collect();
+                let (reply_to, len) = match f.len() {
+                    4 => (None, f[3]),
+                    5 => (Some(f[3].to_owned()), f[4]),
+                    _ => return Err(format!("odd MSG line {text:?}")),
+                };
+                let len: usize = len.parse().map_err(|_| format!("odd MSG line {text:?}"))?;
+                let mut payload = vec![0; len + 2];
+                tokio::time::timeout(within, self.io.read_exact(&mut payload))
+                    .await
+                    .map_err(|_| "MSG payload timed out")?
+                    .map_err(|e| format!("nats read: {e}"))?;
+                payload.truncate(len);
+                return Ok(Some(NatsMsg {
+                    subject: f[1].to_owned(),
+                    reply_to,
+                    payload,
+                }));
+            } else if self.line.starts_with(b"PING") {
+                self.send(b"PONG\r\n").await?;
+            } else if self.line.starts_with(b"PONG") {
+                return Ok(None);
+            } else if self.line.starts_with(b"-ERR") {
+                return Err(format!(
+                    "nats-server: {}",
+                    String::from_utf8_lossy(&self.line).trim_end()
+                ));
+            }
+            // +OK and INFO updates: nothing to do.
+        }
     }
 }
 

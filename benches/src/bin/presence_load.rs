@@ -26,8 +26,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crvideo_bench::{
-    await_stdout_line, cpu_secs, free_port, raise_fd_limit, ratio, rss_kib, stderr_file,
-    tcp_listen_overflows, wait_for_port, BenchResult, ChildGuard, Latency, TempDir,
+    await_stdout_line, cpu_secs, free_port, log_tail, mem_total_mib, raise_fd_limit, ratio,
+    rss_kib, stderr_file, stop_child, tcp_listen_overflows, wait_for_port, BenchResult, ChildGuard,
+    Latency, TempDir,
 };
 use crvideo_proto::{
     decode, encode, ClientFrame, Event, LoginOk, LoginRequest, Reply, Request, ServerFrame,
@@ -210,18 +211,6 @@ async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
     }
     print_summary(&rows);
     Ok(())
-}
-
-fn mem_total_mib() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kib| kib / 1024)
-        .unwrap_or(0)
 }
 
 fn print_result(system: &str, r: &RunResult) {
@@ -463,16 +452,6 @@ where
 async fn settle_then_rss(pid: u32) -> BenchResult<u64> {
     tokio::time::sleep(SETTLE).await;
     rss_kib(pid)
-}
-
-fn stop_child(child: &mut ChildGuard) -> String {
-    tokio::task::block_in_place(|| child.stop(Duration::from_secs(15)))
-}
-
-fn log_tail(path: &std::path::Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 // ---------------------------------------------------------------------------------------
