@@ -1,17 +1,19 @@
 /* demo.c: one user of the CRVideo SDK, as a C application would write it.
  *
- * Usage: demo HOST:PORT USER PEER caller|callee
+ * Usage: demo HOST:PORT USER PEER caller|callee INBOX_DIR
  * scripts/demo.sh runs two of these (alice calling bob, bob answering) against a local
  * crvideo-server. Every callback is printed with the user's name in front.
  *
  * The session: log in; watch the peer's presence (subscribe, then list); the caller creates
  * a meeting and calls the peer with it, the callee accepts, the caller hangs up and
- * destroys the meeting; both turn on do-not-disturb and wait to see the peer do the same;
- * log out. Exits 0 when all went well. */
+ * destroys the meeting; the caller sends the callee a command, a buffer and a file (with
+ * progress), which land in the callee's INBOX_DIR; both turn on do-not-disturb and wait to
+ * see the peer do the same; log out. Exits 0 when all went well. */
 #define _POSIX_C_SOURCE 200809L
 #include "CRVideoSDK.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,15 @@ static char call_id[128]; /* the call in progress */
 static int call_stage;    /* 1 ringing, 2 accepted, 3 ended */
 static int destroyed;     /* 1 after DestroyMeetingRslt(0) */
 static int dnd_set;       /* 1 after SetDNDStatusSuccess */
+static int sends_done;    /* caller: SendCmdRlst + SendBufferRlst + SendFileRlst with 0 */
+static int received;      /* callee: NotifyCmdData + NotifyBufferData + NotifyFileData */
+
+static void bump(int *counter) {
+    pthread_mutex_lock(&lock);
+    (*counter)++;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+}
 
 static void update(int *field, int value) {
     pthread_mutex_lock(&lock);
@@ -200,6 +211,60 @@ static void on_hangup_success(void *userData, const char *callID, const char *co
     update(&call_stage, 3);
 }
 
+static void on_send_result(const char *what, const char *taskID, int sdkErr, const char *cookie) {
+    printf("[%s] %s taskID=%s sdkErr=%d cookie=%s\n", me, what, taskID, sdkErr, cookie);
+    if (sdkErr == CRVIDEOSDK_NOERR) {
+        bump(&sends_done);
+    } else {
+        update(&failed, sdkErr);
+    }
+}
+
+static void on_cmd_result(void *userData, const char *taskID, int sdkErr, const char *cookie) {
+    (void)userData;
+    on_send_result("SendCmdRlst", taskID, sdkErr, cookie);
+}
+
+static void on_buffer_result(void *userData, const char *taskID, int sdkErr, const char *cookie) {
+    (void)userData;
+    on_send_result("SendBufferRlst", taskID, sdkErr, cookie);
+}
+
+static void on_file_result(void *userData, const char *taskID, const char *fileName, int sdkErr, const char *cookie) {
+    (void)userData;
+    printf("[%s] (file %s)\n", me, fileName);
+    on_send_result("SendFileRlst", taskID, sdkErr, cookie);
+}
+
+static void on_progress(void *userData, const char *taskID, int64_t sendedLen, int64_t totalLen, const char *cookie) {
+    (void)userData;
+    printf("[%s] SendProgress taskID=%s %lld/%lld cookie=%s\n", me, taskID, (long long)sendedLen,
+           (long long)totalLen, cookie);
+}
+
+static void on_cmd_data(void *userData, const char *sourceUserId, const uint8_t *data, size_t len) {
+    (void)userData;
+    printf("[%s] NotifyCmdData from %s: %.*s\n", me, sourceUserId, (int)len, (const char *)data);
+    bump(&received);
+}
+
+static void on_buffer_data(void *userData, const char *sourceUserId, const uint8_t *data, size_t len) {
+    size_t i, sum = 0;
+    (void)userData;
+    for (i = 0; i < len; i++) {
+        sum += data[i];
+    }
+    printf("[%s] NotifyBufferData from %s: %lu bytes (byte sum %lu)\n", me, sourceUserId, (unsigned long)len,
+           (unsigned long)sum);
+    bump(&received);
+}
+
+static void on_file_data(void *userData, const char *sourceUserId, const char *tmpFile, const char *orgFileName) {
+    (void)userData;
+    printf("[%s] NotifyFileData from %s: %s (sent as %s)\n", me, sourceUserId, tmpFile, orgFileName);
+    bump(&received);
+}
+
 /* Waits until *field == value (or a failure, or 30 s). Returns 0 when reached. */
 static int wait_for(const int *field, int value, const char *what) {
     struct timespec deadline;
@@ -223,8 +288,8 @@ int main(int argc, char **argv) {
     CRVideo_Callbacks cbs;
     int rc;
 
-    if (argc != 5 || (strcmp(argv[4], "caller") != 0 && strcmp(argv[4], "callee") != 0)) {
-        fprintf(stderr, "usage: %s HOST:PORT USER PEER caller|callee\n", argv[0]);
+    if (argc != 6 || (strcmp(argv[4], "caller") != 0 && strcmp(argv[4], "callee") != 0)) {
+        fprintf(stderr, "usage: %s HOST:PORT USER PEER caller|callee INBOX_DIR\n", argv[0]);
         return 2;
     }
     me = argv[2];
@@ -233,7 +298,8 @@ int main(int argc, char **argv) {
     printf("[%s] CRVideo SDK %s\n", me, CRVideo_GetVersion());
 
     /* 1. Initialise, pointing the SDK at the server. */
-    snprintf(params, sizeof params, "{\"serverAddr\":\"%s\",\"timeoutMs\":10000}", argv[1]);
+    snprintf(params, sizeof params, "{\"serverAddr\":\"%s\",\"timeoutMs\":10000,\"tmpDir\":\"%s\"}", argv[1],
+             argv[5]);
     rc = CRVideo_Init(params);
     if (rc != CRVIDEOSDK_NOERR) {
         fprintf(stderr, "[%s] CRVideo_Init: %s\n", me, CRVideo_GetErrorDesc(rc));
@@ -263,6 +329,13 @@ int main(int argc, char **argv) {
     cbs.NotifyCallRejected = on_call_rejected;
     cbs.NotifyCallHungup = on_call_hungup;
     cbs.HangupCallSuccess = on_hangup_success;
+    cbs.SendCmdRlst = on_cmd_result;
+    cbs.SendBufferRlst = on_buffer_result;
+    cbs.SendFileRlst = on_file_result;
+    cbs.SendProgress = on_progress;
+    cbs.NotifyCmdData = on_cmd_data;
+    cbs.NotifyBufferData = on_buffer_data;
+    cbs.NotifyFileData = on_file_data;
     CRVideo_SetCallbacks(&cbs, NULL);
 
     /* 3. Log in to the server's built-in development tenant demo/demo123. */
@@ -309,7 +382,39 @@ int main(int argc, char **argv) {
         }
     }
 
-    /* 6. Do-not-disturb on, and see the peer's change arrive. */
+    /* 6. The transparent channel: a command, a buffer (binary, NULs included) and a file. */
+    if (strcmp(argv[4], "caller") == 0) {
+        static const char cmd[] = "{\"type\":\"hello\",\"text\":\"hi bob\"}";
+        static uint8_t buffer[1 << 20];
+        char path[256];
+        FILE *f;
+        size_t i;
+        for (i = 0; i < sizeof buffer; i++) {
+            buffer[i] = (uint8_t)(i % 251);
+        }
+        snprintf(path, sizeof path, "%s/../demo-note-%s.txt", argv[5], me);
+        f = fopen(path, "w");
+        for (i = 0; f != NULL && i < 60000; i++) {
+            fprintf(f, "line %lu of a note from %s\n", (unsigned long)i, me);
+        }
+        if (f == NULL || fclose(f) != 0) {
+            fprintf(stderr, "[%s] cannot write %s\n", me, path);
+            CRVideo_Uninit();
+            return 1;
+        }
+        CRVideo_FreeString(CRVideo_SendCmd(peer, (const uint8_t *)cmd, strlen(cmd), "cmd"));
+        CRVideo_FreeString(CRVideo_SendBuffer(peer, buffer, sizeof buffer, "buffer"));
+        CRVideo_FreeString(CRVideo_SendFile(peer, path, "file"));
+        if (wait_for(&sends_done, 3, "the three sends") != 0) {
+            CRVideo_Uninit();
+            return 1;
+        }
+    } else if (wait_for(&received, 3, "a command, a buffer and a file") != 0) {
+        CRVideo_Uninit();
+        return 1;
+    }
+
+    /* 7. Do-not-disturb on, and see the peer's change arrive. */
     if (CRVideo_SetDNDStatus(1, "dnd-on") != 0 || wait_for(&dnd_set, 1, "DND to be set") != 0 ||
         wait_for(&peer_dnd, 1, "the peer's DND") != 0) {
         CRVideo_Uninit();
@@ -317,7 +422,7 @@ int main(int argc, char **argv) {
     }
     printf("[%s] sees %s with do-not-disturb on\n", me, peer);
 
-    /* 7. Log out and shut down; Uninit joins the SDK's threads. */
+    /* 8. Log out and shut down; Uninit joins the SDK's threads. */
     rc = CRVideo_Logout();
     printf("[%s] Logout -> %d\n", me, rc);
     CRVideo_Uninit();

@@ -575,6 +575,61 @@ int CRVideo_Login(const char *authAcnt, const char *authPswd, const char *nickNa
  */
 int CRVideo_Logout(void);
 
+/**
+ * Sends `len` bytes (binary-safe) to `targetUserId`, in one piece: a command of at most
+ * 51,200 bytes, for small messages such as JSON. It cannot be cancelled and reports no
+ * progress.
+ *
+ * Returns the task's ID (free it with `CRVideo_FreeString`), or NULL only when not
+ * initialised. Exactly one `SendCmdRlst(taskID, sdkErr, cookie)` follows: 0 once the
+ * target's SDK has received every byte (it gets `NotifyCmdData`), or
+ * `CRVIDEOSDK_SENDCMD_LARGE`, `CRVIDEOSDK_SENDDATA_TARGETINVALID` (offline, unknown, other
+ * tenant), `CRVIDEOSDK_PARAM_ERR` (NULL target, or NULL data with len > 0),
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOSERVER_RSP`.
+ */
+char *CRVideo_SendCmd(const char *targetUserId, const uint8_t *data, size_t len, const char *cookie);
+
+/**
+ * Sends a buffer of `len` bytes (binary-safe; copied before the call returns) to
+ * `targetUserId`, in chunks with flow control: at most the SDK's `maxBufferBytes` (Init
+ * parameter, default 100 MiB).
+ *
+ * Returns the task's ID (free it with `CRVideo_FreeString`), or NULL only when not
+ * initialised. `SendProgress(taskID, sendedLen, totalLen, cookie)` reports the bytes the
+ * receiver holds, rising to `totalLen`; then exactly one `SendBufferRlst(taskID, sdkErr,
+ * cookie)`: 0 once the receiver's SDK holds every byte, verified (it gets
+ * `NotifyBufferData`), or `CRVIDEOSDK_SENDBUFFER_LARGE`,
+ * `CRVIDEOSDK_SENDDATA_TARGETINVALID` (also when the receiver goes offline meanwhile),
+ * `CRVIDEOSDK_ERR_DATA` (the data arrived damaged), `CRVIDEOSDK_PARAM_ERR`,
+ * `CRVIDEOSDK_NOT_LOGIN`, or the LineOff code when this session ends. A task cancelled with
+ * `CRVideo_CancelSend` ends with `CancelSendRlst` instead.
+ */
+char *CRVideo_SendBuffer(const char *targetUserId, const uint8_t *data, size_t len, const char *cookie);
+
+/**
+ * Sends the file `fileName` to `targetUserId`, streamed from disk (any size), with flow
+ * control. The receiver gets it as a new file in its `tmpDir` under the file's base name.
+ *
+ * Returns the task's ID (free it with `CRVideo_FreeString`), or NULL only when not
+ * initialised. `SendProgress` reports the bytes the receiver holds, rising to the file's
+ * size; then exactly one `SendFileRlst(taskID, fileName, sdkErr, cookie)`: 0 once the
+ * receiver's SDK holds the whole file, verified (it gets `NotifyFileData`), or
+ * `CRVIDEOSDK_SENDFILE_FILEINERROR` (cannot be opened or read to its end), the errors of
+ * `CRVideo_SendBuffer`, or `CRVIDEOSDK_FILE_WRITE_ERR` (the receiver cannot store it).
+ */
+char *CRVideo_SendFile(const char *targetUserId, const char *fileName, const char *cookie);
+
+/**
+ * Cancels a `CRVideo_SendBuffer` / `CRVideo_SendFile` task that has not finished.
+ *
+ * Returns 0, then `CancelSendRlst(taskID, sdkErr, cookie)` follows with the task's cookie:
+ * 0 (the task ends here, with no SendBufferRlst / SendFileRlst; the receiver gets
+ * `NotifyCancelSend` and keeps nothing), or `CRVIDEOSDK_TRANSID_INVALID` (unknown, a
+ * SendCmd task, or already finished; then with an empty cookie when the task is unknown).
+ * Without callback: `CRVIDEOSDK_PARAM_ERR`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_CancelSend(const char *taskID);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

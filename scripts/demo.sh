@@ -31,8 +31,10 @@ addr=$(sed -n 's/^listening on //p' "$out/server.out")
 [ -n "$addr" ] || { echo "server did not start:"; cat "$out/server.log"; exit 1; }
 echo "crvideo-server listening on $addr (log: $out/server.log)"
 
-"$out/demo" "$addr" alice bob caller & alice=$!
-"$out/demo" "$addr" bob alice callee & bob=$!
+rm -rf "$out/inbox-alice" "$out/inbox-bob"
+mkdir -p "$out/inbox-alice" "$out/inbox-bob"
+"$out/demo" "$addr" alice bob caller "$out/inbox-alice" & alice=$!
+"$out/demo" "$addr" bob alice callee "$out/inbox-bob" & bob=$!
 status=0
 wait "$alice" || status=1
 wait "$bob" || status=1

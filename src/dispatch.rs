@@ -10,6 +10,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -147,6 +148,59 @@ pub enum Event {
         invite_id: String,
         status: i32,
     },
+    SendCmdRlst {
+        task_id: String,
+        code: i32,
+        cookie: String,
+    },
+    SendBufferRlst {
+        task_id: String,
+        code: i32,
+        cookie: String,
+    },
+    SendFileRlst {
+        task_id: String,
+        file_name: String,
+        code: i32,
+        cookie: String,
+    },
+    SendProgress {
+        task_id: String,
+        sent: i64,
+        total: i64,
+        cookie: String,
+    },
+    CancelSendRlst {
+        task_id: String,
+        code: i32,
+        cookie: String,
+    },
+    NotifyCmdData {
+        source: String,
+        data: Vec<u8>,
+    },
+    NotifyBufferData {
+        source: String,
+        data: Vec<u8>,
+    },
+    NotifyFileData {
+        source: String,
+        tmp_file: String,
+        org_name: String,
+    },
+    NotifyCancelSend {
+        task_id: String,
+    },
+}
+
+impl Event {
+    /// Payload bytes the event holds (received data waiting for the app).
+    fn data_len(&self) -> usize {
+        match self {
+            Event::NotifyCmdData { data, .. } | Event::NotifyBufferData { data, .. } => data.len(),
+            _ => 0,
+        }
+    }
 }
 
 /// The app's `userData` pointer; the SDK only hands it back.
@@ -173,6 +227,10 @@ pub struct Dispatcher {
     queue: Mutex<Queue>,
     ready: Condvar,
     callbacks: Mutex<Option<Registered>>,
+    /// Bytes of received data (commands, buffers) queued and not yet handed to the app.
+    undelivered_data: AtomicUsize,
+    /// Woken when the app has consumed data (see [`Dispatcher::undelivered_data`]).
+    pub data_consumed: tokio::sync::Notify,
 }
 
 thread_local! {
@@ -193,6 +251,8 @@ impl Default for Dispatcher {
             }),
             ready: Condvar::new(),
             callbacks: Mutex::new(None),
+            undelivered_data: AtomicUsize::new(0),
+            data_consumed: tokio::sync::Notify::new(),
         }
     }
 }
@@ -203,13 +263,22 @@ impl Dispatcher {
         *self.callbacks.lock() = Some(Registered { table, user_data });
     }
 
+    /// Bytes of received data queued for the app and not yet delivered. The engine holds
+    /// back flow-control credit while this is high, so a slow app slows its senders down
+    /// instead of growing memory.
+    pub fn undelivered_data(&self) -> usize {
+        self.undelivered_data.load(Ordering::Acquire)
+    }
+
     /// Queues an event for delivery. Ignored once the queue is closed.
     pub fn push(&self, event: Event) {
         let mut q = self.queue.lock();
         if q.closed {
-            tracing::debug!(?event, "event after close dropped");
+            tracing::debug!("event after close dropped");
             return;
         }
+        self.undelivered_data
+            .fetch_add(event.data_len(), Ordering::AcqRel);
         q.events.push_back(event);
         drop(q);
         self.ready.notify_one();
@@ -232,7 +301,10 @@ impl Dispatcher {
     pub fn close_and_discard(&self) {
         let mut q = self.queue.lock();
         q.closed = true;
-        q.events.clear();
+        for event in q.events.drain(..) {
+            self.undelivered_data
+                .fetch_sub(event.data_len(), Ordering::AcqRel);
+        }
         drop(q);
         self.ready.notify_all();
     }
@@ -284,6 +356,7 @@ impl Dispatcher {
     /// Calls the app's callback for `event`, with no SDK lock held.
     fn deliver(&self, event: &Event) {
         let Some(registered) = *self.callbacks.lock() else {
+            self.consumed(event);
             return;
         };
         IN_CALLBACK.with(|c| c.set(true));
@@ -292,7 +365,16 @@ impl Dispatcher {
         }));
         IN_CALLBACK.with(|c| c.set(false));
         if result.is_err() {
-            tracing::error!(?event, "panic while delivering an event");
+            tracing::error!("panic while delivering an event");
+        }
+        self.consumed(event);
+    }
+
+    fn consumed(&self, event: &Event) {
+        let len = event.data_len();
+        if len > 0 {
+            self.undelivered_data.fetch_sub(len, Ordering::AcqRel);
+            self.data_consumed.notify_one();
         }
     }
 }
@@ -582,6 +664,113 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
                     c_str(invite_id).as_ptr(),
                     *status
                 )
+            }
+            SendCmdRlst {
+                task_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    SendCmdRlst,
+                    c_str(task_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            SendBufferRlst {
+                task_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    SendBufferRlst,
+                    c_str(task_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            SendFileRlst {
+                task_id,
+                file_name,
+                code,
+                cookie,
+            } => call!(
+                cb,
+                ud,
+                SendFileRlst,
+                c_str(task_id).as_ptr(),
+                c_str(file_name).as_ptr(),
+                *code,
+                c_str(cookie).as_ptr()
+            ),
+            SendProgress {
+                task_id,
+                sent,
+                total,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    SendProgress,
+                    c_str(task_id).as_ptr(),
+                    *sent,
+                    *total,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            CancelSendRlst {
+                task_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    CancelSendRlst,
+                    c_str(task_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            NotifyCmdData { source, data } => {
+                call!(
+                    cb,
+                    ud,
+                    NotifyCmdData,
+                    c_str(source).as_ptr(),
+                    data.as_ptr(),
+                    data.len()
+                )
+            }
+            NotifyBufferData { source, data } => {
+                call!(
+                    cb,
+                    ud,
+                    NotifyBufferData,
+                    c_str(source).as_ptr(),
+                    data.as_ptr(),
+                    data.len()
+                )
+            }
+            NotifyFileData {
+                source,
+                tmp_file,
+                org_name,
+            } => call!(
+                cb,
+                ud,
+                NotifyFileData,
+                c_str(source).as_ptr(),
+                c_str(tmp_file).as_ptr(),
+                c_str(org_name).as_ptr()
+            ),
+            NotifyCancelSend { task_id } => {
+                call!(cb, ud, NotifyCancelSend, c_str(task_id).as_ptr())
             }
         }
     }

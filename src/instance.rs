@@ -14,7 +14,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
-use crate::client::{Command, Engine, RequestSpec};
+use crate::client::{Command, Engine, EngineConfig, RequestSpec};
 use crate::dispatch::{self, Dispatcher};
 use crate::params::{DispatchMode, SdkParams, ServerAddr};
 use crate::ErrorCode;
@@ -98,12 +98,12 @@ impl Instance {
         let (commands, command_rx) = unbounded_channel();
         let (internal, internal_rx) = unbounded_channel();
         let online = Arc::new(AtomicBool::new(false));
-        let engine = Engine::new(
-            params.request_timeout,
-            dispatcher.clone(),
-            internal,
-            online.clone(),
-        );
+        let config = EngineConfig {
+            request_timeout: params.request_timeout,
+            tmp_dir: params.tmp_dir.clone(),
+            max_buffer_bytes: params.max_buffer_bytes,
+        };
+        let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()
             .name("crvideo-io".into())
             .spawn(move || runtime.block_on(engine.run(command_rx, internal_rx)))
@@ -145,10 +145,17 @@ impl Instance {
     /// (no callback); otherwise exactly one result callback follows (a failure one if the
     /// session ends first).
     pub fn request(&self, spec: RequestSpec) -> Result<(), ErrorCode> {
-        if !self.online.load(Ordering::SeqCst) {
-            return Err(ErrorCode::NotLogin);
-        }
+        self.require_login()?;
         self.send(Command::Request(spec))
+    }
+
+    /// `NOT_LOGIN` unless logged in.
+    pub fn require_login(&self) -> Result<(), ErrorCode> {
+        if self.online.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NotLogin)
+        }
     }
 
     pub fn servers(&self) -> Vec<ServerAddr> {

@@ -24,7 +24,12 @@ pub struct SdkParams {
     pub request_timeout: Duration,
     pub log_level: Option<String>,
     pub dispatch: DispatchMode,
+    /// Largest buffer `CRVideo_SendBuffer` sends and this SDK accepts (`maxBufferBytes`).
+    pub max_buffer_bytes: u64,
 }
+
+/// Default cap on `CRVideo_SendBuffer`: 100 MiB.
+pub const DEFAULT_MAX_BUFFER_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Request timeout range of the original SDK, in milliseconds.
 pub const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 10_000..=120_000;
@@ -39,6 +44,7 @@ impl Default for SdkParams {
             request_timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
             log_level: None,
             dispatch: DispatchMode::Thread,
+            max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
         }
     }
 }
@@ -81,6 +87,9 @@ impl SdkParams {
                 return Err(ErrorCode::ParamErr);
             }
             params.log_level = Some(level);
+        }
+        if let Some(v) = map.get("maxBufferBytes") {
+            params.max_buffer_bytes = v.as_u64().filter(|&n| n > 0).ok_or(ErrorCode::ParamErr)?;
         }
         if let Some(v) = map.get("dispatch") {
             params.dispatch = match v.as_str() {

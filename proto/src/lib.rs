@@ -7,6 +7,7 @@
 //!
 //! A session starts with `hello` (protocol version check), then `login`.
 
+pub mod data;
 pub mod error;
 pub mod msg;
 
@@ -19,6 +20,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The WebSocket path the server serves.
 pub const WS_PATH: &str = "/crvideo";
+
+/// Largest `CRVideo_SendCmd` payload, in bytes.
+pub const MAX_CMD_BYTES: usize = 51_200;
 
 /// Default cap on one control (text) frame, in bytes. The server closes the session of a
 /// client that sends a larger one.

@@ -8,6 +8,9 @@ use serde_json::Value;
 use crate::ErrorCode;
 
 /// A request from the SDK, as sent on the wire: `{"id":7,"op":"login",...}`.
+///
+/// `id` 0 marks a one-way message: the server sends no reply (used for the flow-control
+/// and acknowledgement messages of the transparent channel).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientFrame {
     pub id: u64,
@@ -83,6 +86,44 @@ pub enum Request {
     },
     /// Withdraw a ringing invitation (inviter only). Reply data: none.
     CancelInvite { invite_id: String },
+    /// Sender: offer a bulk transfer to `target`. Reply: 0 once the offer reached the target
+    /// (who then sends credit), or `SENDDATA_TARGETINVALID`. `transfer_id` is chosen by the
+    /// sender (see [`valid_call_id`]); chunks follow as binary frames (see [`crate::data`]).
+    TransferOffer {
+        transfer_id: String,
+        target: String,
+        kind: TransferKind,
+        /// The file's base name (empty for buffers).
+        name: String,
+        total: u64,
+    },
+    /// Receiver, one-way: `bytes` more may be sent; `received` bytes have arrived so far.
+    /// The first one (after the offer) opens the window.
+    TransferCredit {
+        transfer_id: String,
+        bytes: u64,
+        received: u64,
+    },
+    /// Sender, one-way: every chunk is sent; `digest` is the BLAKE3 hash (hex) of all of them.
+    TransferEnd { transfer_id: String, digest: String },
+    /// Receiver: all bytes arrived and match the digest. Reply 0: the transfer is complete
+    /// (the sender is told); `TRANSID_INVALID`: it was cancelled first.
+    TransferComplete { transfer_id: String },
+    /// Either side, one-way: give up with `code` (the other side is told).
+    TransferAbort { transfer_id: String, code: i32 },
+    /// Sender: cancel. Reply 0 (the receiver is told), or `TRANSID_INVALID` when the transfer
+    /// already ended.
+    TransferCancel { transfer_id: String },
+    /// Receiver, one-way: the command relayed as `relay_id` arrived.
+    CmdAck { relay_id: u64 },
+}
+
+/// What a bulk transfer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    Buffer,
+    File,
 }
 
 impl Request {
@@ -105,6 +146,13 @@ impl Request {
             Request::HangupCall { .. } => "hangup_call",
             Request::Invite { .. } => "invite",
             Request::CancelInvite { .. } => "cancel_invite",
+            Request::TransferOffer { .. } => "transfer_offer",
+            Request::TransferCredit { .. } => "transfer_credit",
+            Request::TransferEnd { .. } => "transfer_end",
+            Request::TransferComplete { .. } => "transfer_complete",
+            Request::TransferAbort { .. } => "transfer_abort",
+            Request::TransferCancel { .. } => "transfer_cancel",
+            Request::CmdAck { .. } => "cmd_ack",
         }
     }
 }
@@ -313,6 +361,27 @@ pub enum Event {
     },
     /// Progress of an invitation this user placed (`INVITE_*`).
     InviteStatus { invite_id: String, status: i32 },
+    /// To the receiver: `source` offers a transfer (see [`Request::TransferOffer`]).
+    TransferOffered {
+        transfer_id: String,
+        source: String,
+        kind: TransferKind,
+        name: String,
+        total: u64,
+    },
+    /// To the sender: the receiver's credit (see [`Request::TransferCredit`]).
+    TransferCredit {
+        transfer_id: String,
+        bytes: u64,
+        received: u64,
+    },
+    /// To the receiver: the sender's end of data (see [`Request::TransferEnd`]).
+    TransferEnd { transfer_id: String, digest: String },
+    /// To the sender: the transfer is over; `code` 0 means the receiver holds every byte,
+    /// verified.
+    TransferResult { transfer_id: String, code: i32 },
+    /// To the receiver: the sender cancelled, failed or went away; drop what arrived.
+    TransferCancelled { transfer_id: String },
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,

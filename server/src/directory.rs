@@ -67,6 +67,17 @@ impl SessionHandle {
         self.link.send(frame)
     }
 
+    /// Queues a raw message in the control lane (never blocks; a full queue ends the session).
+    pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
+        self.link.send_message(message)
+    }
+
+    /// Queues a message in the bulk lane, behind every queued control frame (never blocks; a
+    /// full lane ends the session).
+    pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
+        self.link.send_bulk(message)
+    }
+
     /// Ends the session: the client is told why (`Event::Kicked { code }`), then closed.
     pub fn kick(&self, code: ErrorCode) {
         let _ = self.send(&ServerFrame::Event(Event::Kicked { code: code.code() }));
@@ -422,7 +433,7 @@ mod tests {
     /// A logged-in session whose outbound queue the test can read.
     struct Probe {
         handle: SessionHandle,
-        rx: tokio::sync::mpsc::Receiver<crate::link::Outbound>,
+        rx: crate::link::Outbox,
     }
 
     impl Probe {

@@ -3,9 +3,9 @@
 //! This version: tenants, hello / login / logout, relogin kicks the older session, heartbeat.
 //!
 //! Layout: [`config`] (settings, TOML), [`auth`] (passwords, user IDs), [`directory`] (who is
-//! online, how to reach them), [`link`] (a session's outbound queue and stop signal), and
-//! the private modules `server` (listener, accept loop), `session` (one connection),
-//! `requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
+//! online, how to reach them), [`link`] (a session's outbound queues and stop signal),
+//! [`relay`] (the transparent channel: commands and bulk transfers), and the private modules `server` (listener, accept loop), `session` (one connection),
+//! `requests`, `call_requests`, `relay_requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
 
 pub mod auth;
 mod background;
@@ -17,6 +17,8 @@ mod heartbeat;
 pub mod link;
 pub mod meetings;
 mod presence;
+pub mod relay;
+mod relay_requests;
 mod requests;
 mod server;
 mod session;

@@ -1,25 +1,43 @@
-//! The way into one session from anywhere in the server: a bounded queue of outbound
+//! The way into one session from anywhere in the server: two bounded queues of outbound
 //! WebSocket messages, drained by the session's writer task, and a stop signal.
 //!
-//! Nothing ever waits on a session: sending never blocks. A full queue means the client is
-//! not reading; that session is then ended instead of buffering without bound.
+//! The control lane carries replies, events and relayed commands; the bulk lane carries
+//! relayed transfer chunks (and each transfer's end of data, which must follow its chunks).
+//! The writer always sends what the control lane holds before the
+//! next bulk frame, so a reply or a command is never stuck behind bulk data.
+//!
+//! Nothing ever waits on a session: sending never blocks. A full queue (either lane) means
+//! the client is not reading; that session is then ended instead of buffering without bound.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crvideo_proto::ServerFrame;
 use futures_util::stream::SplitSink;
-use futures_util::SinkExt;
+use futures_util::{Sink, SinkExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-/// Frames a session may have queued for sending before it counts as not reading.
+/// Control frames a session may have queued for sending before it counts as not reading.
 pub const OUTBOUND_CAPACITY: usize = 1024;
+
+/// Bytes of bulk frames (relayed chunks) a session may have queued for sending before it
+/// counts as not reading. A receiver whose outstanding credit, over all its incoming
+/// transfers, stays within this is never dropped for it (the credit bounds what is in flight).
+pub const BULK_CAPACITY_BYTES: usize = 16 << 20;
+
+/// What one queued bulk frame costs beyond its bytes, so tiny frames count too.
+const BULK_FRAME_OVERHEAD: usize = 64;
+
+fn bulk_cost(message: &Message) -> usize {
+    message.len() + BULK_FRAME_OVERHEAD
+}
 
 /// Identifies one connection for the server's lifetime (never reused).
 pub type SessionId = u64;
@@ -61,6 +79,43 @@ impl Stop {
     }
 }
 
+/// The receiving ends of a session's two lanes, drained by [`run_writer`].
+pub(crate) struct Outbox {
+    control: mpsc::Receiver<Outbound>,
+    bulk: mpsc::UnboundedReceiver<Message>,
+    /// Shared with the links: what the bulk lane holds (see [`BULK_CAPACITY_BYTES`]).
+    bulk_bytes: Arc<AtomicUsize>,
+}
+
+impl Outbox {
+    /// The next queued item without waiting: control frames first, then bulk ones.
+    #[cfg(test)]
+    pub(crate) fn try_recv(&mut self) -> Result<Outbound, mpsc::error::TryRecvError> {
+        self.control.try_recv().or_else(|_| {
+            let message = self.bulk.try_recv()?;
+            Ok(self.took_bulk(message))
+        })
+    }
+
+    /// The next item ready now, control first.
+    fn ready(&mut self) -> Option<Outbound> {
+        match self.control.try_recv() {
+            Ok(out) => Some(out),
+            Err(_) => {
+                let message = self.bulk.try_recv().ok()?;
+                Some(self.took_bulk(message))
+            }
+        }
+    }
+
+    /// Accounts for a frame taken from the bulk lane.
+    fn took_bulk(&self, message: Message) -> Outbound {
+        self.bulk_bytes
+            .fetch_sub(bulk_cost(&message), Ordering::Relaxed);
+        Outbound::Message(message)
+    }
+}
+
 /// A message could not be queued: the session is ending or already gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionGone;
@@ -71,6 +126,8 @@ pub struct SessionLink {
     id: SessionId,
     peer: SocketAddr,
     outbound: mpsc::Sender<Outbound>,
+    bulk: mpsc::UnboundedSender<Message>,
+    bulk_bytes: Arc<AtomicUsize>,
     stop: Arc<watch::Sender<Option<Stop>>>,
 }
 
@@ -78,20 +135,26 @@ impl SessionLink {
     pub(crate) fn new(
         id: SessionId,
         peer: SocketAddr,
-    ) -> (
-        SessionLink,
-        mpsc::Receiver<Outbound>,
-        watch::Receiver<Option<Stop>>,
-    ) {
-        let (outbound, rx) = mpsc::channel(OUTBOUND_CAPACITY);
+    ) -> (SessionLink, Outbox, watch::Receiver<Option<Stop>>) {
+        let (outbound, control) = mpsc::channel(OUTBOUND_CAPACITY);
+        // Unbounded as a channel, bounded in bytes by `bulk_bytes`.
+        let (bulk, bulk_rx) = mpsc::unbounded_channel();
+        let bulk_bytes = Arc::new(AtomicUsize::new(0));
         let (stop, stop_rx) = watch::channel(None);
         let link = SessionLink {
             id,
             peer,
             outbound,
+            bulk,
+            bulk_bytes: bulk_bytes.clone(),
             stop: Arc::new(stop),
         };
-        (link, rx, stop_rx)
+        let outbox = Outbox {
+            control,
+            bulk: bulk_rx,
+            bulk_bytes,
+        };
+        (link, outbox, stop_rx)
     }
 
     pub fn id(&self) -> SessionId {
@@ -125,6 +188,27 @@ impl SessionLink {
         }
     }
 
+    /// Queues a bulk frame (a relayed chunk) in the bulk lane, sent after every queued
+    /// control frame. A full lane ends the session (the client is not reading).
+    pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
+        let cost = bulk_cost(&message);
+        let queued = self.bulk_bytes.fetch_add(cost, Ordering::Relaxed) + cost;
+        if queued > BULK_CAPACITY_BYTES {
+            self.bulk_bytes.fetch_sub(cost, Ordering::Relaxed);
+            tracing::warn!(
+                peer = %self.peer,
+                session = self.id,
+                "bulk queue full ({BULK_CAPACITY_BYTES} bytes): client not reading, dropping it"
+            );
+            self.stop(Stop::abort("client not reading"));
+            return Err(SessionGone);
+        }
+        self.bulk.send(message).map_err(|_| {
+            self.bulk_bytes.fetch_sub(cost, Ordering::Relaxed);
+            SessionGone
+        })
+    }
+
     /// Asks the session to end. The first request wins; later ones are ignored.
     pub fn stop(&self, stop: Stop) {
         self.stop.send_if_modified(|current| {
@@ -143,15 +227,29 @@ impl SessionLink {
     }
 }
 
-/// The writer task: sends what is queued, batching what is ready before each flush. Returns
-/// the sink after sending a Close frame (so the session can finish the closing handshake),
-/// or `None` if writing failed (the session is told to stop).
-pub(crate) async fn run_writer(
-    mut sink: WsSink,
-    mut rx: mpsc::Receiver<Outbound>,
-    link: SessionLink,
-) -> Option<WsSink> {
-    while let Some(first) = rx.recv().await {
+/// The writer task: sends what is queued, control frames before bulk ones, batching what is
+/// ready before each flush. Returns the sink after sending a Close frame (so the session can
+/// finish the closing handshake), or `None` if writing failed (the session is told to stop).
+pub(crate) async fn run_writer<S>(mut sink: S, mut outbox: Outbox, link: SessionLink) -> Option<S>
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let mut bulk_open = true;
+    loop {
+        let first = tokio::select! {
+            biased;
+            control = outbox.control.recv() => match control {
+                Some(out) => out,
+                None => return Some(sink),
+            },
+            bulk = outbox.bulk.recv(), if bulk_open => match bulk {
+                Some(message) => outbox.took_bulk(message),
+                None => {
+                    bulk_open = false;
+                    continue;
+                }
+            },
+        };
         let mut next = Some(first);
         while let Some(out) = next.take() {
             match out {
@@ -167,16 +265,15 @@ pub(crate) async fn run_writer(
                     return Some(sink);
                 }
             }
-            next = rx.try_recv().ok();
+            next = outbox.ready();
         }
         if let Err(e) = sink.flush().await {
             return write_failed(&link, e);
         }
     }
-    Some(sink)
 }
 
-fn write_failed(link: &SessionLink, e: tokio_tungstenite::tungstenite::Error) -> Option<WsSink> {
+fn write_failed<S>(link: &SessionLink, e: WsError) -> Option<S> {
     tracing::debug!(peer = %link.peer, session = link.id, "write failed: {e}");
     link.stop(Stop::abort(format!("write failed: {e}")));
     None
@@ -218,5 +315,135 @@ mod tests {
             })),
             Err(SessionGone)
         );
+    }
+
+    #[test]
+    fn a_full_bulk_lane_stops_the_session() {
+        let (link, mut rx, stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
+        let quarter = || Message::binary(vec![2u8; BULK_CAPACITY_BYTES / 4]);
+        for _ in 0..3 {
+            link.send_bulk(quarter()).unwrap();
+        }
+        // What the writer took no longer counts.
+        assert!(matches!(rx.try_recv(), Ok(Outbound::Message(_))));
+        link.send_bulk(quarter()).unwrap();
+        assert!(stop.borrow().is_none());
+        assert_eq!(link.send_bulk(quarter()), Err(SessionGone));
+        assert!(matches!(*stop.borrow(), Some(Stop::Abort { .. })));
+        // Many tiny frames count too.
+        let (link, _rx, stop) = SessionLink::new(2, "127.0.0.1:1".parse().unwrap());
+        let mut sent = 0;
+        while link.send_bulk(Message::binary(vec![])).is_ok() {
+            sent += 1;
+        }
+        assert_eq!(sent, BULK_CAPACITY_BYTES / BULK_FRAME_OVERHEAD);
+        assert!(stop.borrow().is_some());
+    }
+
+    /// A sink that records what it is sent and lets the test act on each message.
+    struct Recorder<F: FnMut(&Message)> {
+        sent: Vec<Message>,
+        on_send: F,
+    }
+
+    impl<F: FnMut(&Message) + Unpin> Sink<Message> for Recorder<F> {
+        type Error = WsError;
+
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), WsError>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn start_send(self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), WsError> {
+            let this = self.get_mut();
+            (this.on_send)(&item);
+            this.sent.push(item);
+            Ok(())
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), WsError>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), WsError>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    fn labels(sent: &[Message]) -> Vec<String> {
+        sent.iter()
+            .map(|m| match m {
+                Message::Text(t) => t.to_string(),
+                Message::Binary(b) => format!("b{}", b[0]),
+                Message::Close(_) => "close".into(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn control_frames_overtake_queued_bulk_frames() {
+        let (link, outbox, _stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
+        for i in 0..3u8 {
+            link.send_bulk(Message::binary(vec![i])).unwrap();
+        }
+        link.send_message(Message::text("c0")).unwrap();
+        // A control frame queued while bulk frames wait is the next frame written.
+        let during = link.clone();
+        let mut pushed = false;
+        let sink = Recorder {
+            sent: Vec::new(),
+            on_send: move |m: &Message| {
+                if !pushed && m.is_binary() {
+                    pushed = true;
+                    during.send_message(Message::text("c1")).unwrap();
+                }
+            },
+        };
+        link.queue_close(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        });
+        let sink = run_writer(sink, outbox, link.clone()).await.unwrap();
+        let sent = labels(&sink.sent);
+        // The Close frame was queued in the control lane before c1, so the writer stops
+        // there: bulk frames still queued are not sent after a Close.
+        assert_eq!(sent, vec!["c0", "close"]);
+
+        let (link, outbox, _stop) = SessionLink::new(2, "127.0.0.1:1".parse().unwrap());
+        for i in 0..3u8 {
+            link.send_bulk(Message::binary(vec![i])).unwrap();
+        }
+        link.send_message(Message::text("c0")).unwrap();
+        let during = link.clone();
+        let mut seen = 0;
+        let sink = Recorder {
+            sent: Vec::new(),
+            on_send: move |m: &Message| {
+                if m.is_binary() {
+                    seen += 1;
+                    if seen == 1 {
+                        during.send_message(Message::text("c1")).unwrap();
+                    }
+                    if seen == 3 {
+                        during.queue_close(CloseFrame {
+                            code: CloseCode::Normal,
+                            reason: "".into(),
+                        });
+                    }
+                }
+            },
+        };
+        let sink = run_writer(sink, outbox, link.clone()).await.unwrap();
+        let sent = labels(&sink.sent);
+        assert_eq!(sent, vec!["c0", "b0", "c1", "b1", "b2", "close"]);
     }
 }

@@ -9,7 +9,7 @@ use crvideo_proto::{
 };
 use serde::de::IgnoredAny;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::auth;
 use crate::directory::{SessionHandle, WantedId};
@@ -107,12 +107,30 @@ impl Session {
             | Request::HangupCall { .. }
             | Request::Invite { .. }
             | Request::CancelInvite { .. } => self.call_request(re, handle, request),
+            Request::TransferOffer { .. }
+            | Request::TransferCredit { .. }
+            | Request::TransferEnd { .. }
+            | Request::TransferComplete { .. }
+            | Request::TransferAbort { .. }
+            | Request::TransferCancel { .. }
+            | Request::CmdAck { .. } => self.relay_request(re, handle, request),
             Request::Hello { .. } | Request::Login(_) => unreachable!("handled by on_text"),
         }
     }
 
-    /// Queues a reply. A full queue ends the session.
+    /// Queues a reply. A full queue ends the session. A one-way message (id 0) gets none.
     pub(crate) fn reply(&self, reply: Reply) -> Option<Stop> {
+        if reply.re == 0 {
+            if reply.code != 0 {
+                debug!(
+                    peer = %self.peer(),
+                    session = self.id(),
+                    "one-way message failed: code {}",
+                    reply.code
+                );
+            }
+            return None;
+        }
         match self.link.send(&ServerFrame::Reply(reply)) {
             Ok(()) => None,
             Err(_) => Some(Stop::abort("client not reading")),

@@ -17,6 +17,7 @@ use crate::config::{Config, TenantConfig};
 use crate::directory::Directory;
 use crate::link::SessionId;
 use crate::meetings;
+use crate::relay::Relay;
 use crate::session;
 use crate::store::{Store, StoreThread};
 
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     /// Tenant passwords that passed the argon2 check (see `auth::VerifiedPasswords`).
     pub verified: crate::auth::VerifiedPasswords,
     pub calls: Calls,
+    /// Commands and transfers of the transparent channel.
+    pub relay: Relay,
     pub store: Store,
     /// Bounds concurrent argon2 checks (see [`Shared::verify_login`]).
     password_checks: tokio::sync::Semaphore,
@@ -155,6 +158,7 @@ impl Server {
         let known_users = known.iter().map(|(t, u)| Shared::known_key(t, u)).collect();
         let shared = Arc::new(Shared {
             calls: Calls::new(Duration::from_secs(config.call_timeout_secs)),
+            relay: Relay::new(),
             config,
             tenants,
             directory: Directory::new(),

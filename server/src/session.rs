@@ -1,9 +1,9 @@
 //! One connection from accept to close: WebSocket handshake, the read loop (requests,
 //! heartbeat, stop requests, server shutdown), leaving the directory, the closing handshake.
 //!
-//! Reading and writing are independent: replies and events go through the bounded queue of
-//! [`SessionLink`] to a writer task, so a client that does not read never blocks this loop
-//! (nor anything else in the server).
+//! Reading and writing are independent: replies, events and relayed data go through the
+//! bounded queues of [`SessionLink`] to a writer task, so a client that does not read never
+//! blocks this loop (nor anything else in the server).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -75,16 +75,16 @@ pub(crate) async fn serve(
     // full capacity on the first read: 128 KiB of RSS per user (1.3 GiB at 10,000 users,
     // see docs/BENCHMARKS.md). Control frames are a few hundred bytes; 8 KiB holds many of
     // them, and a larger frame (up to max_frame_bytes) still grows the read buffer as
-    // needed. The write side batches up to 8 KiB per write; the outbound queue of
-    // SessionLink already bounds what may pile up, so max_write_buffer_size stays unbounded
+    // needed. The write side batches up to 8 KiB per write; the outbound queues of
+    // SessionLink already bound what may pile up, so max_write_buffer_size stays unbounded
     // (a single reply larger than a cap would otherwise fail the session).
     const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
     const WS_WRITE_BUFFER_BYTES: usize = 8 * 1024;
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER_BYTES)
         .write_buffer_size(WS_WRITE_BUFFER_BYTES)
-        .max_message_size(Some(shared.config.max_frame_bytes))
-        .max_frame_size(Some(shared.config.max_frame_bytes));
+        .max_message_size(Some(binary_frame_limit(&shared)))
+        .max_frame_size(Some(binary_frame_limit(&shared)));
     let handshake =
         tokio_tungstenite::accept_hdr_async_with_config(tcp, check_path, Some(ws_config));
     let ws = tokio::select! {
@@ -184,13 +184,19 @@ impl Session {
                     heartbeat.saw_life();
                     match message {
                         Message::Text(text) => {
+                            if text.len() > self.shared.config.max_frame_bytes {
+                                // Binary frames may be larger (see `binary_frame_limit`).
+                                warn!(%peer, session, "closing: text frame too big: {} bytes", text.len());
+                                return End::Stop(Stop::close(CloseCode::Size, "message too big"));
+                            }
                             if let Some(stop) = self.on_text(text.as_str()).await {
                                 return End::Stop(stop);
                             }
                         }
                         Message::Binary(data) => {
-                            warn!(%peer, session, "closing: binary frame ({} bytes) not supported", data.len());
-                            return End::Stop(Stop::close(CloseCode::Policy, "binary frames not supported"));
+                            if let Some(stop) = self.on_binary(data) {
+                                return End::Stop(stop);
+                            }
                         }
                         Message::Close(frame) => {
                             debug!(%peer, session, "client closed the connection: {frame:?}");
@@ -222,6 +228,9 @@ impl Session {
                 handle.user_id(),
                 handle.session_id(),
             );
+            // Then its commands and transfers end (the other parties are told). After the
+            // directory: nothing new can be addressed to it any more.
+            self.shared.relay.leave(handle);
             if removed {
                 info!(
                     peer = %self.peer(),
@@ -256,6 +265,16 @@ fn read_error(peer: SocketAddr, session: u64, e: WsError) -> Stop {
             Stop::abort("connection lost")
         }
     }
+}
+
+/// The largest command frame: header, a 255-byte peer, [`crvideo_proto::MAX_CMD_BYTES`].
+const MAX_COMMAND_FRAME_BYTES: usize = 1 + 8 + 1 + 255 + crvideo_proto::MAX_CMD_BYTES;
+
+/// The largest WebSocket message accepted: `max_frame_bytes`, but at least a full-size
+/// command, so `SendCmd` works whatever the setting. Text frames are held to
+/// `max_frame_bytes` by the read loop.
+fn binary_frame_limit(shared: &Shared) -> usize {
+    shared.config.max_frame_bytes.max(MAX_COMMAND_FRAME_BYTES)
 }
 
 fn heartbeat_period(shared: &Shared) -> Duration {

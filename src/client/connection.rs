@@ -1,9 +1,10 @@
 //! A live session's connection: a reader task and a writer task around one WebSocket.
 //!
-//! The writer sends what the engine queues plus a ping every heartbeat; the reader forwards
-//! server frames to the engine and reports the connection dead when nothing (frame, ping or
-//! pong) arrived for three heartbeats. Neither task touches session state: that is the
-//! engine's alone.
+//! The writer sends what the engine queues plus a ping every heartbeat. It has two lanes:
+//! control frames (requests, commands, flow control) always go before bulk chunks, so a
+//! command is never stuck behind a transfer. The reader forwards server frames to the engine
+//! and reports the connection dead when nothing (frame, ping or pong) arrived for three
+//! heartbeats. Neither task touches session state: that is the engine's alone.
 
 use std::time::Duration;
 
@@ -19,12 +20,32 @@ use super::Internal;
 
 /// How long a closing writer may take to flush its last frames.
 pub const CLOSE_FLUSH: Duration = Duration::from_secs(1);
+/// Bulk frames queued ahead of the writer; upload tasks wait for room (with the 256 KiB
+/// chunks of the transfers this is 2 MiB per connection).
+const BULK_LANE_FRAMES: usize = 8;
+
+/// The two lanes into a connection's writer. Cheap to clone.
+#[derive(Clone)]
+pub struct Link {
+    /// Control frames. Unbounded on purpose: they come only from the app's own calls (its
+    /// call rate bounds them) and from flow control, and a burst of requests must not fail.
+    control: mpsc::UnboundedSender<Message>,
+    /// Bulk chunks; bounded, so uploads go at the speed of the network.
+    pub bulk: mpsc::Sender<Message>,
+}
+
+impl Link {
+    /// Queues a control frame; false when the writer is gone.
+    pub fn send(&self, message: Message) -> bool {
+        self.control.send(message).is_ok()
+    }
+}
 
 pub struct Connection {
     pub id: u64,
-    /// Control frames for the writer. Unbounded on purpose: they come only from the app's
-    /// own calls (its call rate bounds them), and a burst of requests must not fail.
-    outbound: mpsc::UnboundedSender<Message>,
+    pub link: Link,
+    /// Largest frame the server accepts.
+    pub max_frame_bytes: usize,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
 }
@@ -37,55 +58,57 @@ impl Connection {
     ) -> Connection {
         let heartbeat = Duration::from_millis(established.hello.heartbeat_ms.max(10));
         let dead_after = Duration::from_millis(established.hello.dead_after_ms().max(30));
+        let max_frame_bytes = established.hello.max_frame_bytes;
         let (sink, stream) = established.ws.split();
-        let (outbound, queue) = mpsc::unbounded_channel();
+        let (control, control_queue) = mpsc::unbounded_channel();
+        let (bulk, bulk_queue) = mpsc::channel(BULK_LANE_FRAMES);
         Connection {
             id,
-            outbound,
+            link: Link { control, bulk },
+            max_frame_bytes,
             reader: tokio::spawn(read_loop(id, stream, internal, dead_after)),
-            writer: tokio::spawn(write_loop(sink, queue, heartbeat)),
+            writer: tokio::spawn(write_loop(sink, control_queue, bulk_queue, heartbeat)),
         }
     }
 
-    /// Queues a frame; false when the writer is gone.
+    /// Queues a control frame; false when the writer is gone.
     pub fn send(&self, message: Message) -> bool {
-        self.outbound.send(message).is_ok()
+        self.link.send(message)
     }
 
-    /// Stops reading, lets the writer flush what is queued and send a Close frame. The
-    /// returned handle finishes when the writer is done (within [`CLOSE_FLUSH`]).
+    /// Stops reading, lets the writer flush the control frames queued and send a Close
+    /// frame. The returned handle finishes when the writer is done (within [`CLOSE_FLUSH`]).
     pub fn close(self) -> JoinHandle<()> {
         self.reader.abort();
-        drop(self.outbound);
+        drop(self.link);
         self.writer
     }
 }
 
 async fn write_loop(
     mut sink: SplitSink<WsStream, Message>,
-    mut queue: mpsc::UnboundedReceiver<Message>,
+    mut control: mpsc::UnboundedReceiver<Message>,
+    mut bulk: mpsc::Receiver<Message>,
     heartbeat: Duration,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            message = queue.recv() => match message {
-                Some(message) => {
-                    if sink.send(message).await.is_err() {
-                        return;
-                    }
-                }
+        let message = tokio::select! {
+            biased;
+            message = control.recv() => match message {
+                Some(message) => message,
+                // The engine dropped the connection: say goodbye.
                 None => break,
             },
-            _ = ticker.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                }
-            }
+            _ = ticker.tick() => Message::Ping(Default::default()),
+            Some(message) = bulk.recv() => message,
+        };
+        if sink.send(message).await.is_err() {
+            return;
         }
     }
-    // The engine dropped its sender: flush and say goodbye, but never linger.
+    // Flush and say goodbye, but never linger.
     let _ = tokio::time::timeout(CLOSE_FLUSH, async {
         let _ = sink.send(Message::Close(None)).await;
         let _ = sink.close().await;
@@ -106,15 +129,12 @@ async fn read_loop(
             Ok(Some(Err(e))) => break format!("connection error: {e}"),
             Ok(Some(Ok(message))) => message,
         };
-        match message {
+        let report = match message {
             Message::Text(text) => match decode::<ServerFrame>(&text) {
-                Ok(frame) => {
-                    if internal.send(Internal::Frame { conn: id, frame }).is_err() {
-                        return;
-                    }
-                }
+                Ok(frame) => Internal::Frame { conn: id, frame },
                 Err(e) => break format!("malformed frame from the server: {e}"),
             },
+            Message::Binary(data) => Internal::Data { conn: id, data },
             Message::Close(frame) => {
                 break match frame {
                     Some(f) => format!("closed by the server: {}", f.reason),
@@ -122,7 +142,10 @@ async fn read_loop(
                 }
             }
             // Liveness is any frame at all; tungstenite answers pings by itself.
-            Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => {}
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+        };
+        if internal.send(report).is_err() {
+            return;
         }
     };
     let _ = internal.send(Internal::Closed { conn: id, reason });

@@ -1,5 +1,6 @@
 //! The engine task: session state machine, request/reply correlation and timeouts.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::connect::{connect_and_login, FIRST_SESSION_REQUEST_ID};
-use super::connection::Connection;
+use super::connection::{Connection, Link};
 use super::pending::{Pending, ReplyHandler};
 use super::{calls, presence, Command, Internal, RequestSpec, SessionLocal};
 use crate::dispatch::{Dispatcher, Event};
@@ -28,14 +29,23 @@ enum State {
     },
 }
 
+/// The engine's settings, from the Init parameters.
+pub struct EngineConfig {
+    pub request_timeout: Duration,
+    /// Where received files land.
+    pub tmp_dir: PathBuf,
+    /// Largest buffer this SDK sends or accepts.
+    pub max_buffer_bytes: u64,
+}
+
 pub struct Engine {
-    request_timeout: Duration,
-    events: Arc<Dispatcher>,
-    internal: UnboundedSender<Internal>,
+    pub(crate) config: EngineConfig,
+    pub(crate) events: Arc<Dispatcher>,
+    pub(crate) internal: UnboundedSender<Internal>,
     /// Mirrors "state is Online" for API calls that refuse at once with NOT_LOGIN.
     online: Arc<AtomicBool>,
     state: State,
-    local: SessionLocal,
+    pub(crate) local: SessionLocal,
     pending: Pending,
     next_request_id: u64,
     next_attempt: u64,
@@ -46,13 +56,13 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(
-        request_timeout: Duration,
+        config: EngineConfig,
         events: Arc<Dispatcher>,
         internal: UnboundedSender<Internal>,
         online: Arc<AtomicBool>,
     ) -> Engine {
         Engine {
-            request_timeout,
+            config,
             events,
             internal,
             online,
@@ -83,6 +93,9 @@ impl Engine {
                     let expired = self.pending.expired(std::time::Instant::now());
                     self.finish(expired, ErrorCode::NoServerRsp);
                 }
+                _ = self.events.data_consumed.notified(), if self.local.transfers.has_held() => {
+                    self.release_held();
+                }
             }
         }
         let writer = self.end_session(ErrorCode::NotLogin, None);
@@ -109,7 +122,7 @@ impl Engine {
                 self.next_attempt += 1;
                 let attempt = self.next_attempt;
                 let internal = self.internal.clone();
-                let budget = self.request_timeout;
+                let budget = self.config.request_timeout;
                 let task = tokio::spawn(async move {
                     let result = connect_and_login(&servers, login, budget)
                         .await
@@ -135,24 +148,66 @@ impl Engine {
                 let _ = done.send(code);
             }
             Command::Request(spec) => self.request(spec),
+            Command::SendCmd {
+                task_id,
+                target,
+                payload,
+                cookie,
+            } => self.send_cmd(task_id, target, payload, cookie),
+            Command::SendBulk {
+                task_id,
+                target,
+                kind,
+                name,
+                outgoing,
+            } => self.send_bulk(task_id, target, kind, name, *outgoing),
+            Command::CancelSend { task_id } => self.cancel_send(task_id),
             Command::Shutdown => unreachable!("handled by run"),
         }
     }
 
     /// Sends a request of the logged-in session; its handler runs exactly once.
-    fn request(&mut self, RequestSpec { request, handler }: RequestSpec) {
+    pub(crate) fn request(&mut self, RequestSpec { request, handler }: RequestSpec) {
+        self.request_with(handler, |id| {
+            Message::text(encode(&ClientFrame { id, request }))
+        });
+    }
+
+    /// Sends the frame `message(id)` for a new request id, answered like a request (the
+    /// server replies to that id); `handler` runs exactly once.
+    pub(crate) fn request_with(
+        &mut self,
+        handler: ReplyHandler,
+        message: impl FnOnce(u64) -> Message,
+    ) {
         let State::Online { conn } = &self.state else {
             self.finish(vec![handler], ErrorCode::NotLogin);
             return;
         };
         let id = self.next_request_id;
         self.next_request_id += 1;
-        if !conn.send(Message::text(encode(&ClientFrame { id, request }))) {
+        if !conn.send(message(id)) {
             self.finish(vec![handler], ErrorCode::SendFail);
             return;
         }
-        let deadline = std::time::Instant::now() + self.request_timeout;
+        let deadline = std::time::Instant::now() + self.config.request_timeout;
         self.pending.insert(id, deadline, handler);
+    }
+
+    /// The current connection's lanes, when online.
+    pub(crate) fn link(&self) -> Option<&Link> {
+        match &self.state {
+            State::Online { conn } => Some(&conn.link),
+            _ => None,
+        }
+    }
+
+    /// The server's frame limit, when online.
+    pub(crate) fn max_frame_bytes(&self) -> Option<usize> {
+        match &self.state {
+            State::Online { conn } => Some(conn.max_frame_bytes),
+            _ => None,
+        }
     }
 
     /// Ends requests that will get no reply: each handler runs with `code`.
@@ -210,6 +265,15 @@ impl Engine {
                     ServerFrame::Event(event) => self.on_server_event(event),
                 }
             }
+            Internal::Data { conn, data } => {
+                if self.is_current(conn) {
+                    self.on_data(data);
+                }
+            }
+            Internal::UploadDone {
+                transfer_id,
+                result,
+            } => self.on_upload_done(transfer_id, result),
             Internal::Closed { conn, reason } => {
                 if self.is_current(conn) {
                     tracing::warn!("connection lost: {reason}");
@@ -231,7 +295,11 @@ impl Engine {
                     .extend(presence::on_user_status(&self.local, status));
             }
             WireEvent::Unknown => tracing::debug!("ignoring an unknown server event"),
-            call_event => self.events.extend(calls::on_event(call_event)),
+            other => {
+                if let Some(call_event) = self.on_transfer_event(other) {
+                    self.events.extend(calls::on_event(call_event));
+                }
+            }
         }
     }
 
@@ -274,6 +342,7 @@ impl Engine {
         self.events.extend(announce);
         let pending = self.pending.drain();
         self.finish(pending, code);
+        self.end_transfers(code);
         self.local = SessionLocal::default();
         writer
     }

@@ -8,25 +8,28 @@
 pub mod calls;
 mod connect;
 mod connection;
-mod engine;
+pub(crate) mod engine;
 pub mod meetings;
 pub mod pending;
 pub mod presence;
+pub mod transfer;
 
 use std::sync::mpsc::SyncSender;
 
 use crvideo_proto::{LoginRequest, Request, ServerFrame};
 
-pub use engine::Engine;
+pub use engine::{Engine, EngineConfig};
 pub use pending::ReplyHandler;
 
 use crate::params::ServerAddr;
 
 /// State of the logged-in session kept by the SDK itself; reset when the session ends.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SessionLocal {
     /// The cookie of `CRVideo_StartUserStatusNotify` while subscribed.
     pub status_cookie: Option<String>,
+    /// Bulk transfers in both directions.
+    pub transfers: transfer::Transfers,
 }
 
 /// A session request: what to send, and how its outcome becomes a result event.
@@ -64,6 +67,23 @@ pub enum Command {
     Logout { done: SyncSender<i32> },
     /// A request of the logged-in session; its handler makes the result event.
     Request(RequestSpec),
+    /// `CRVideo_SendCmd`: SendCmdRlst follows.
+    SendCmd {
+        task_id: String,
+        target: String,
+        payload: Vec<u8>,
+        cookie: String,
+    },
+    /// `CRVideo_SendBuffer` / `CRVideo_SendFile`: progress and the result follow.
+    SendBulk {
+        task_id: String,
+        target: String,
+        kind: crvideo_proto::TransferKind,
+        name: String,
+        outgoing: Box<transfer::Outgoing>,
+    },
+    /// `CRVideo_CancelSend`: CancelSendRlst follows.
+    CancelSend { task_id: String },
     /// `CRVideo_Uninit`: log out if needed and stop.
     Shutdown,
 }
@@ -77,6 +97,13 @@ pub enum Internal {
     },
     /// A frame arrived on connection `conn`.
     Frame { conn: u64, frame: ServerFrame },
+    /// A binary frame (command or chunk) arrived on connection `conn`.
+    Data { conn: u64, data: bytes::Bytes },
+    /// An upload task sent everything (`Ok`) or failed (`Err(code)`).
+    UploadDone {
+        transfer_id: String,
+        result: Result<(), i32>,
+    },
     /// Connection `conn` is gone.
     Closed { conn: u64, reason: String },
 }

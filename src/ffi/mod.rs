@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod meetings;
 pub mod presence;
 pub mod session;
+pub mod transfer;
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -10,6 +10,11 @@
  *   accept <callID> <meetObj> <usrExtDat> <cookie> | reject <callID> <usrExtDat> <cookie>
  *   hangup <callID> <usrExtDat> <cookie> | invite <called> <meetObj> <cookie>
  *   cancel_invite <inviteID> <cookie>
+ *   send_cmd <target> <hex data> <cookie> | send_buffer <target> <hex data> <cookie>
+ *   send_pattern <target> <len> <seed> <cookie>   (a SendBuffer of pattern(len, seed))
+ *   send_file <target> <path> <cookie> | cancel_send <taskID>
+ *   slow <ms>   (every data callback sleeps that long: a slow app)
+ * Received commands print their bytes in hex; buffers print their length and FNV-1a-64.
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line: its name,
  * then its arguments, TAB-separated. stdout is flushed after every line. */
@@ -20,7 +25,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -140,6 +147,98 @@ static void on_invite_status(void *ud, const char *id, int status) {
     emit("NotifyInviteStatus\t%s\t%d", id, status);
 }
 
+static volatile int slow_ms;
+
+static void nap(void) {
+    if (slow_ms > 0) {
+        struct timespec t;
+        t.tv_sec = slow_ms / 1000;
+        t.tv_nsec = (long)(slow_ms % 1000) * 1000000L;
+        nanosleep(&t, NULL);
+    }
+}
+
+static unsigned long long fnv1a(const uint8_t *data, size_t len) {
+    unsigned long long h = 14695981039346656037ULL;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        h ^= data[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The test pattern: byte i of pattern(len, seed), NULs included. */
+static uint8_t pattern_byte(size_t i, unsigned seed) {
+    return (uint8_t)((i * 131u + seed + (i >> 11)) & 0xff);
+}
+
+static char *to_hex(const uint8_t *data, size_t len) {
+    static const char digits[] = "0123456789abcdef";
+    char *out = malloc(len * 2 + 1);
+    size_t i;
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+    return out;
+}
+
+static uint8_t *from_hex(const char *hex, size_t *len) {
+    size_t n = strlen(hex) / 2, i;
+    uint8_t *out = malloc(n + 1);
+    for (i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    *len = n;
+    return out;
+}
+
+static void on_send_cmd_rslt(void *ud, const char *id, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("SendCmdRlst\t%s\t%d\t%s", id, sdkErr, cookie);
+}
+static void on_send_buffer_rslt(void *ud, const char *id, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("SendBufferRlst\t%s\t%d\t%s", id, sdkErr, cookie);
+}
+static void on_send_file_rslt(void *ud, const char *id, const char *file, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("SendFileRlst\t%s\t%s\t%d\t%s", id, file, sdkErr, cookie);
+}
+static void on_progress(void *ud, const char *id, int64_t sent, int64_t total, const char *cookie) {
+    (void)ud;
+    emit("SendProgress\t%s\t%lld\t%lld\t%s", id, (long long)sent, (long long)total, cookie);
+}
+static void on_cancel_rslt(void *ud, const char *id, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("CancelSendRlst\t%s\t%d\t%s", id, sdkErr, cookie);
+}
+static void on_cmd_data(void *ud, const char *source, const uint8_t *data, size_t len) {
+    char *hex = to_hex(data, len);
+    (void)ud;
+    nap();
+    emit("NotifyCmdData\t%s\t%s", source, hex);
+    free(hex);
+}
+static void on_buffer_data(void *ud, const char *source, const uint8_t *data, size_t len) {
+    (void)ud;
+    nap();
+    emit("NotifyBufferData\t%s\t%lu\t%016llx", source, (unsigned long)len, fnv1a(data, len));
+}
+static void on_file_data(void *ud, const char *source, const char *tmpFile, const char *orgName) {
+    (void)ud;
+    nap();
+    emit("NotifyFileData\t%s\t%s\t%s", source, tmpFile, orgName);
+}
+static void on_cancel_send(void *ud, const char *id) {
+    (void)ud;
+    emit("NotifyCancelSend\t%s", id);
+}
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
@@ -174,6 +273,15 @@ static void register_callbacks(void) {
     cbs.NotifyCallRejected = on_call_rejected;
     cbs.NotifyCallHungup = on_call_hungup;
     cbs.NotifyInviteStatus = on_invite_status;
+    cbs.SendCmdRlst = on_send_cmd_rslt;
+    cbs.SendBufferRlst = on_send_buffer_rslt;
+    cbs.SendFileRlst = on_send_file_rslt;
+    cbs.SendProgress = on_progress;
+    cbs.CancelSendRlst = on_cancel_rslt;
+    cbs.NotifyCmdData = on_cmd_data;
+    cbs.NotifyBufferData = on_buffer_data;
+    cbs.NotifyFileData = on_file_data;
+    cbs.NotifyCancelSend = on_cancel_send;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
@@ -206,7 +314,7 @@ static void emit_id(char *id) {
 }
 
 int main(void) {
-    static char line[1 << 16];
+    static char line[1 << 18];
     char *f[16];
     while (fgets(line, sizeof line, stdin) != NULL) {
         int n, rc;
@@ -252,6 +360,34 @@ int main(void) {
             continue;
         } else if (strcmp(f[0], "cancel_invite") == 0) {
             rc = CRVideo_ClientCancelInvite(ARG(1), ARG(2));
+        } else if (strcmp(f[0], "send_cmd") == 0 || strcmp(f[0], "send_buffer") == 0) {
+            size_t len;
+            uint8_t *data = from_hex(ARG(2), &len);
+            if (strcmp(f[0], "send_cmd") == 0) {
+                emit_id(CRVideo_SendCmd(ARG(1), data, len, ARG(3)));
+            } else {
+                emit_id(CRVideo_SendBuffer(ARG(1), data, len, ARG(3)));
+            }
+            free(data); /* the SDK copied what it needs */
+            continue;
+        } else if (strcmp(f[0], "send_pattern") == 0) {
+            size_t len = (size_t)strtoull(ARG(2), NULL, 10), i;
+            unsigned seed = (unsigned)atoi(ARG(3));
+            uint8_t *data = malloc(len + 1);
+            for (i = 0; i < len; i++) {
+                data[i] = pattern_byte(i, seed);
+            }
+            emit_id(CRVideo_SendBuffer(ARG(1), data, len, ARG(4)));
+            free(data);
+            continue;
+        } else if (strcmp(f[0], "send_file") == 0) {
+            emit_id(CRVideo_SendFile(ARG(1), ARG(2), ARG(3)));
+            continue;
+        } else if (strcmp(f[0], "cancel_send") == 0) {
+            rc = CRVideo_CancelSend(ARG(1));
+        } else if (strcmp(f[0], "slow") == 0) {
+            slow_ms = atoi(ARG(1));
+            rc = 0;
         } else {
             rc = -1;
         }

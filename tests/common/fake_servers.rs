@@ -188,6 +188,45 @@ impl RawClient {
         (reply.code, client)
     }
 
+    /// Reads until an event matching `pred` arrives (other frames are skipped).
+    pub fn wait_event(
+        &mut self,
+        pred: impl Fn(&crvideo_proto::Event) -> bool,
+    ) -> crvideo_proto::Event {
+        self.runtime.block_on(async {
+            let deadline = tokio::time::Instant::now() + super::PATIENCE;
+            loop {
+                let next = tokio::time::timeout_at(deadline, self.ws.next()).await;
+                let message = next
+                    .expect("event in time")
+                    .expect("connection open")
+                    .unwrap();
+                if let Message::Text(t) = message {
+                    if let Ok(ServerFrame::Event(e)) = decode::<ServerFrame>(&t) {
+                        if pred(&e) {
+                            return e;
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Sends a binary frame.
+    pub fn send_binary(&mut self, data: Vec<u8>) {
+        self.runtime
+            .block_on(self.ws.send(Message::Binary(data.into())))
+            .unwrap();
+    }
+
+    /// Sends a one-way request (id 0: no reply).
+    pub fn send_one_way(&mut self, request: Request) {
+        let text = encode(&ClientFrame { id: 0, request });
+        self.runtime
+            .block_on(self.ws.send(Message::text(text)))
+            .unwrap();
+    }
+
     /// Sends a request and reads until its reply (other frames are skipped).
     pub fn request(&mut self, request: Request) -> Reply {
         let id = rand_id();

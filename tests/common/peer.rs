@@ -113,10 +113,22 @@ impl Peer {
         password: &str,
         user: &str,
     ) -> Peer {
-        let mut peer = Peer::start(
-            name,
-            &format!(r#"{{"serverAddr":"{addr}","timeoutMs":10000}}"#),
-        );
+        Peer::login_with(name, addr, "", tenant, password, user)
+    }
+
+    /// As [`Peer::login`], with more Init parameters (`extra`: JSON members, e.g.
+    /// `"tmpDir":"/x"`).
+    pub fn login_with(
+        name: &str,
+        addr: impl std::fmt::Display,
+        extra: &str,
+        tenant: &str,
+        password: &str,
+        user: &str,
+    ) -> Peer {
+        let sep = if extra.is_empty() { "" } else { "," };
+        let params = format!(r#"{{"serverAddr":"{addr}","timeoutMs":10000{sep}{extra}}}"#);
+        let mut peer = Peer::start(name, &params);
         assert_eq!(
             peer.cmd(&["login", tenant, password, user, user, "login"]),
             0
@@ -210,6 +222,11 @@ impl Peer {
                 return;
             }
         }
+    }
+
+    /// The peer process's ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends a signal to the peer process (`KILL`, `STOP`, `CONT`).
