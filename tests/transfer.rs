@@ -556,7 +556,8 @@ fn a_file_larger_than_4_gib() {
     }
     drop(file);
     let id = alice.cmd_text(&["send_file", "bob", path.to_str().unwrap(), "huge"]);
-    alice.expect(&format!("SendFileRlst\t{id}\t{}\t0\thuge", path.display()));
+    let done = format!("SendFileRlst\t{id}\t{}\t0\thuge", path.display());
+    alice.wait_nth_within(std::time::Duration::from_secs(600), |l| l == done, 1);
     assert_progress_complete(&alice, &id, len, "SendFileRlst");
     let landed = bob.tmp.path.join("huge.bin");
     bob.expect(&format!(

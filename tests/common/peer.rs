@@ -188,7 +188,17 @@ impl Peer {
 
     /// Waits until `n` lines match `pred`; returns the n-th.
     pub fn wait_nth(&self, pred: impl Fn(&str) -> bool, n: usize) -> String {
-        let deadline = Instant::now() + PATIENCE;
+        self.wait_nth_within(PATIENCE, pred, n)
+    }
+
+    /// As [`Peer::wait_nth`] with a patience of its own (for deliberately long runs).
+    pub fn wait_nth_within(
+        &self,
+        patience: Duration,
+        pred: impl Fn(&str) -> bool,
+        n: usize,
+    ) -> String {
+        let deadline = Instant::now() + patience;
         let mut lines = self.out.lines.lock();
         loop {
             if let Some(line) = lines.iter().filter(|l| pred(l)).nth(n - 1) {
@@ -200,7 +210,12 @@ impl Peer {
                 .wait_until(&mut lines, deadline)
                 .timed_out()
             {
-                panic!("{}: no line #{n} matched; lines: {:?}", self.name, *lines);
+                let tail: Vec<&String> = lines.iter().rev().take(20).rev().collect();
+                panic!(
+                    "{}: no line #{n} matched within {patience:?}; {} lines, the last ones: {tail:?}",
+                    self.name,
+                    lines.len()
+                );
             }
         }
     }
