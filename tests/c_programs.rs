@@ -1,30 +1,25 @@
 //! Real C programs, compiled against the generated header and the built library, run
-//! against a real `crvideo-server` process.
+//! against a real `crvideo-server` process. Run with `CRVIDEO_CHECK=asan` or
+//! `CRVIDEO_CHECK=valgrind` to check them for memory errors too.
 
 mod common;
 
-use std::process::Command;
+use std::path::PathBuf;
 
-use common::peer::build_c_program;
+use common::checked::{build, run};
 use common::server_process::ServerProcess;
 
 #[test]
 fn c_login_basic_against_a_real_server() {
-    let exe = build_c_program("login_basic");
+    let exe = build(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/c/login_basic.c"),
+        true,
+    );
     let server = ServerProcess::start(
         "heartbeat_ms = 500\n[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n",
     );
-    let output = Command::new(&exe)
-        .arg(server.addr.to_string())
-        .output()
-        .unwrap();
+    let output = run(&exe, &[&server.addr.to_string()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "login_basic failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(
         stdout.contains("LoginSuccess usrID=c_alice cookie=c-cookie"),
         "{stdout}"

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod checked;
 pub mod fake_servers;
 pub mod peer;
 pub mod server_process;

@@ -22,11 +22,7 @@ pub fn build_c_program(name: &str) -> PathBuf {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // `cargo test` leaves the cdylib in deps/, beside this test executable.
-    let lib_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let lib_dir = super::checked::lib_dir();
     assert!(
         lib_dir.join("libcrvideosdk.so").exists(),
         "libcrvideosdk.so not built in {}",

@@ -1,0 +1,136 @@
+//! Every example in examples-c/ builds with -Wall -Wextra -Werror and does what it says
+//! against a real server, with peer processes as the other users. Run with
+//! `CRVIDEO_CHECK=asan` or `CRVIDEO_CHECK=valgrind` to check them for memory errors too.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::checked::{build, lib_dir, run};
+use common::peer::Peer;
+use common::server_process::{ServerProcess, TempDir};
+
+const DEMO_TENANT: &str = "[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n";
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples-c")
+        .join(name)
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn login_and_presence() {
+    let exe = build(&example("login_and_presence.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let _bob = Peer::login("bob", server.addr, "demo", "demo123", "bob");
+    let out = stdout(&run(&exe, &[&server.addr.to_string(), "alice"]));
+    assert!(out.contains("logged in as alice"), "{out}");
+    assert!(
+        out.contains(r#"{"userID":"bob","userStatus":1,"DNDType":0}"#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"status change [watch]: {"userID":"alice","userStatus":1,"DNDType":2}"#),
+        "{out}"
+    );
+    assert!(out.ends_with("done\n"), "{out}");
+}
+
+#[test]
+fn call_and_meeting() {
+    let exe = build(&example("call_and_meeting.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let addr = server.addr.to_string();
+    let mut bob = Peer::login("bob", server.addr, "demo", "demo123", "bob");
+    let caller = std::thread::spawn(move || stdout(&run(&exe, &[&addr, "alice", "bob"])));
+    // Bob answers whatever rings.
+    let call_in = bob.wait_line(|l| l.starts_with("NotifyCallIn\t"));
+    let fields: Vec<&str> = call_in.split('\t').collect();
+    let (id, meet, from, said) = (fields[1], fields[2], fields[3], fields[4]);
+    assert_eq!((from, said), ("alice", "join me?"));
+    assert!(meet.contains(r#""subject":"planning""#), "{meet}");
+    assert_eq!(bob.cmd(&["accept", id, "", "coming", "a"]), 0);
+    bob.expect(&format!("NotifyCallHungup\t{id}\tbye"));
+    let out = caller.join().unwrap();
+    assert!(out.contains("they said \"coming\""), "{out}");
+    assert!(out.contains("meeting destroyed: no error"), "{out}");
+    assert!(out.ends_with("done\n"), "{out}");
+}
+
+#[test]
+fn send_file_with_progress() {
+    let exe = build(&example("send_file_with_progress.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let inbox = TempDir::new("inbox");
+    let params = format!(r#""tmpDir":"{}""#, inbox.path.display());
+    let bob = Peer::login_with("bob", server.addr, &params, "demo", "demo123", "bob");
+    let source = TempDir::new("outbox");
+    let file = source.path.join("notes.txt");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let out = stdout(&run(
+        &exe,
+        &[
+            &server.addr.to_string(),
+            "alice",
+            "bob",
+            file.to_str().unwrap(),
+        ],
+    ));
+    assert!(out.contains("100% 3000000/3000000 bytes"), "{out}");
+    assert!(out.contains(": delivered (task "), "{out}");
+    let landed = inbox.path.join("notes.txt");
+    bob.expect(&format!(
+        "NotifyFileData\talice\t{}\tnotes.txt",
+        landed.display()
+    ));
+    assert_eq!(std::fs::read(&landed).unwrap(), data);
+    // A file that does not exist: the result says so, and the program says it failed.
+    let missing = std::process::Command::new(build(&example("send_file_with_progress.c"), true))
+        .args([&server.addr.to_string(), "alice", "bob", "/no/such/file"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(
+        stdout(&missing).contains("file cannot be read"),
+        "{}",
+        stdout(&missing)
+    );
+}
+
+#[test]
+fn dlopen_demo_needs_no_link_time_dependency() {
+    let exe = build(&example("dlopen_demo.c"), false);
+    // Not linked against the SDK at all.
+    let needed = std::process::Command::new("readelf")
+        .arg("-d")
+        .arg(&exe)
+        .output();
+    if let Ok(needed) = needed {
+        assert!(
+            !stdout(&needed).contains("crvideosdk"),
+            "{}",
+            stdout(&needed)
+        );
+    }
+    let server = ServerProcess::start(DEMO_TENANT);
+    let lib = lib_dir().join("libcrvideosdk.so");
+    let out = stdout(&run(
+        &exe,
+        &[lib.to_str().unwrap(), &server.addr.to_string(), "dl"],
+    ));
+    assert!(out.contains("LoginSuccess dl"), "{out}");
+    assert!(
+        out.contains(&format!("SDK {}", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_demo_program_builds_cleanly() {
+    build(&example("demo.c"), true);
+}
