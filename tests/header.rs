@@ -184,3 +184,184 @@ fn header_compiles_cleanly_as_c99_and_cpp17() {
         &dir.path.join("cpp.o"),
     );
 }
+
+/// docs/API.md is generated from the header's doc comments. Regenerate with
+/// `UPDATE_API_DOC=1 cargo test --test header`.
+#[test]
+fn api_doc_is_current() {
+    let generated = api_doc(&committed_header());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/API.md");
+    if std::env::var_os("UPDATE_API_DOC").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/API.md is stale: run `UPDATE_API_DOC=1 cargo test --test header` and commit it"
+    );
+}
+
+/// One documented item of the header.
+struct Item {
+    doc: String,
+    decl: String,
+}
+
+/// The doc comment text of a `/** ... */` block, without the stars.
+fn doc_text(block: &[&str]) -> String {
+    let mut lines: Vec<String> = block
+        .iter()
+        .map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix("/**").unwrap_or(l);
+            let l = l.strip_suffix("*/").unwrap_or(l).trim_end();
+            let l = l.trim_start();
+            let l = l
+                .strip_prefix("* ")
+                .or_else(|| l.strip_prefix('*'))
+                .unwrap_or(l);
+            l.to_string()
+        })
+        .collect();
+    while lines.first().is_some_and(|l| l.is_empty()) {
+        lines.remove(0);
+    }
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
+}
+
+/// What the header documents, in header order.
+struct HeaderDoc {
+    functions: Vec<Item>,
+    callbacks_intro: String,
+    callbacks: Vec<Item>,
+    /// (name after CRVIDEOSDK_, value, description)
+    codes: Vec<(String, String, String)>,
+}
+
+fn header_items(header: &str) -> HeaderDoc {
+    let lines: Vec<&str> = header.lines().collect();
+    let (mut functions, mut callbacks, mut codes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut callbacks_intro = String::new();
+    let mut in_struct = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        if line.starts_with("typedef struct CRVideo_Callbacks") {
+            in_struct = true;
+        } else if line.starts_with("} CRVideo_Callbacks;") {
+            in_struct = false;
+        }
+        if !line.starts_with("/**") {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while !lines[i].trim_end().ends_with("*/") {
+            i += 1;
+        }
+        let doc = doc_text(&lines[start..=i]);
+        i += 1;
+        if lines
+            .get(i)
+            .is_some_and(|l| l.starts_with("typedef struct CRVideo_Callbacks"))
+        {
+            callbacks_intro = doc;
+            continue;
+        }
+        // The declaration: up to the next ';' (or the #define line).
+        let mut decl = String::new();
+        while i < lines.len() {
+            let l = lines[i].trim();
+            if !decl.is_empty() {
+                decl.push(' ');
+            }
+            decl.push_str(l);
+            i += 1;
+            if l.ends_with(';') || l.starts_with("#define") {
+                break;
+            }
+        }
+        if let Some(define) = decl.strip_prefix("#define CRVIDEOSDK_") {
+            let mut parts = define.split_whitespace();
+            let name = parts.next().unwrap_or_default().to_string();
+            let value = parts.next().unwrap_or_default().to_string();
+            if !name.starts_with("VERSION") {
+                codes.push((name, value, doc));
+            }
+        } else if in_struct && decl.contains("(*") {
+            callbacks.push(Item { doc, decl });
+        } else if decl.contains("CRVideo_") && decl.contains('(') {
+            functions.push(Item { doc, decl });
+        }
+    }
+    HeaderDoc {
+        functions,
+        callbacks_intro,
+        callbacks,
+        codes,
+    }
+}
+
+/// The name in a declaration: `CRVideo_X` of a function, `X` of a `(*X)` member.
+fn item_name(decl: &str) -> String {
+    let start = decl
+        .find("(*")
+        .map(|p| p + 2)
+        .or_else(|| decl.find("CRVideo_"))
+        .unwrap_or(0);
+    decl[start..]
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+fn api_doc(header: &str) -> String {
+    let HeaderDoc {
+        functions,
+        callbacks_intro,
+        callbacks,
+        codes,
+    } = header_items(header);
+    let mut out = String::new();
+    out.push_str("# CRVideo SDK C API reference\n\n");
+    out.push_str(
+        "Generated from the doc comments of `include/CRVideoSDK.h` by `tests/header.rs`; do not \
+         edit by hand. The rules every function follows (results, strings, threads, lifetime) \
+         are in [GETTING_STARTED.md](GETTING_STARTED.md) and [API_GUIDE.md](API_GUIDE.md).\n\n",
+    );
+    out.push_str("## Functions\n\n");
+    for f in &functions {
+        out.push_str(&format!(
+            "- [`{}`](#{})\n",
+            item_name(&f.decl),
+            item_name(&f.decl).to_lowercase()
+        ));
+    }
+    for f in &functions {
+        out.push_str(&format!(
+            "\n### {}\n\n```c\n{}\n```\n\n{}\n",
+            item_name(&f.decl),
+            f.decl,
+            f.doc
+        ));
+    }
+    out.push_str("\n## Callbacks (members of `CRVideo_Callbacks`)\n\n");
+    out.push_str(&callbacks_intro);
+    out.push('\n');
+    for c in &callbacks {
+        out.push_str(&format!(
+            "\n### {}\n\n```c\n{}\n```\n\n{}\n",
+            item_name(&c.decl),
+            c.decl,
+            c.doc
+        ));
+    }
+    out.push_str("\n## Error codes\n\n| code | name | meaning |\n|---:|---|---|\n");
+    for (name, value, doc) in &codes {
+        out.push_str(&format!("| {value} | `CRVIDEOSDK_{name}` | {doc} |\n"));
+    }
+    out
+}
