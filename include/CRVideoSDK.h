@@ -320,6 +320,57 @@ typedef struct CRVideo_Callbacks {
      * An incoming transfer was cancelled (or its sender went offline); nothing of it is kept.
      */
     void (*NotifyCancelSend)(void *userData, const char *taskID);
+    /**
+     * `CRVideo_InitQueueDat` result; after 0 the queue getters answer.
+     */
+    void (*InitQueueDatRslt)(void *userData, int sdkErr, const char *cookie);
+    /**
+     * A queue's counts changed: one QueueStatus (`{"queID":1,"agent_num":2,"wait_num":3,
+     * "srv_num":1}`). Reaches the queue's agents and waiting customers, and answers
+     * `CRVideo_RefreshAllQueueStatus`.
+     */
+    void (*QueueStatusChanged)(void *userData, const char *queStatusJson);
+    /**
+     * This customer's place in its queue changed: one QueuingInfo (`{"queID":1,"position":0,
+     * "queuingTime":17}`; `queID` -1: no longer queuing).
+     */
+    void (*QueuingInfoChanged)(void *userData, const char *queuingInfoJson);
+    /**
+     * `CRVideo_StartQueuing` result.
+     */
+    void (*StartQueuingRslt)(void *userData, int sdkErr, const char *cookie);
+    /**
+     * `CRVideo_StopQueuing` result.
+     */
+    void (*StopQueuingRslt)(void *userData, int sdkErr, const char *cookie);
+    /**
+     * `CRVideo_StartService` result.
+     */
+    void (*StartServiceRslt)(void *userData, int queID, int sdkErr, const char *cookie);
+    /**
+     * `CRVideo_StopService` result.
+     */
+    void (*StopServiceRslt)(void *userData, int queID, int sdkErr, const char *cookie);
+    /**
+     * `CRVideo_AcceptAssignUser` / `CRVideo_RejectAssignUser` result.
+     */
+    void (*ResponseAssignUserRslt)(void *userData, int sdkErr, const char *cookie);
+    /**
+     * To an agent: a customer was assigned automatically (one QueueUser:
+     * `{"queID":1,"usrID":"bob","name":"Bob","queuingTime":17,"usrExtDat":""}`). Answer with
+     * `CRVideo_AcceptAssignUser` or `CRVideo_RejectAssignUser` within the server's
+     * `call_timeout_secs`, else `CancelAssignUser` follows.
+     */
+    void (*AutoAssignUser)(void *userData, const char *queUserJson);
+    /**
+     * `CRVideo_ReqAssignUser` result: the assigned QueueUser (`""` on failure).
+     */
+    void (*ReqAssignUserRslt)(void *userData, int sdkErr, const char *queUserJson, const char *cookie);
+    /**
+     * To an agent: the assignment of `usrID` was withdrawn (not answered in time, the customer
+     * left, or the agent stopped serving the queue).
+     */
+    void (*CancelAssignUser)(void *userData, int queID, const char *usrID);
 } CRVideo_Callbacks;
 
 #ifdef __cplusplus
@@ -545,6 +596,115 @@ int CRVideo_StartUserStatusNotify(const char *cookie);
  * `CRVideo_SetDNDStatus`.
  */
 int CRVideo_StopUserStatusNotify(const char *cookie);
+
+/**
+ * Loads the tenant's queues (configured on the server) into the SDK, for the getters below.
+ *
+ * Returns 0, then `InitQueueDatRslt(sdkErr, cookie)` follows. Without callback:
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+ */
+int CRVideo_InitQueueDat(const char *cookie);
+
+/**
+ * Asks for the status of every queue: one `QueueStatusChanged` per queue follows (there is
+ * no other result callback). Returns 0, `CRVIDEOSDK_NOT_LOGIN` or `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_RefreshAllQueueStatus(void);
+
+/**
+ * The tenant's queues as a JSON array of QueueInfo
+ * (`[{"queID":1,"name":"sales","desc":"","prio":1}]`, most important first); `[]` before
+ * `InitQueueDatRslt(0)`. NULL only when not initialised. Free with `CRVideo_FreeString`.
+ */
+char *CRVideo_GetAllQueueInfo(void);
+
+/**
+ * The last known QueueStatus of queue `queID` (`{"queID":1,"agent_num":2,"wait_num":3,
+ * "srv_num":1}`): from `CRVideo_InitQueueDat`, `CRVideo_RefreshAllQueueStatus` or a
+ * `QueueStatusChanged`; `""` for a queue the SDK does not know. NULL only when not
+ * initialised. Free with `CRVideo_FreeString`.
+ */
+char *CRVideo_GetQueueStatus(int queID);
+
+/**
+ * This user's QueuingInfo (`{"queID":1,"position":0,"queuingTime":17}`; `queID` -1 when
+ * not queuing), as last reported by `QueuingInfoChanged`. NULL only when not initialised.
+ * Free with `CRVideo_FreeString`.
+ */
+char *CRVideo_GetQueuingInfo(void);
+
+/**
+ * The IDs of the queues this user serves as an agent, a JSON array (`[1,3]`). NULL only when
+ * not initialised. Free with `CRVideo_FreeString`.
+ */
+char *CRVideo_GetServingQueues(void);
+
+/**
+ * Customer: wait in queue `queID`; `usrExtDat` (may be NULL) is shown to the agent.
+ *
+ * Returns 0, then `StartQueuingRslt(sdkErr, cookie)`: 0 (also when already in this queue),
+ * `CRVIDEOSDK_QUE_ID_INVALID`, `CRVIDEOSDK_ALREADY_OTHERQUE`. `QueuingInfoChanged` reports
+ * the place, and again whenever it changes. Without callback: `CRVIDEOSDK_NOT_LOGIN`,
+ * `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+ */
+int CRVideo_StartQueuing(int queID, const char *usrExtDat, const char *cookie);
+
+/**
+ * Customer: leave the queue (harmless when not queuing).
+ *
+ * Returns 0, then `StopQueuingRslt(sdkErr, cookie)`. Errors without callback as for
+ * `CRVideo_StartQueuing`.
+ */
+int CRVideo_StopQueuing(const char *cookie);
+
+/**
+ * Agent: serve queue `queID` with `priority` (a lower number gets customers first; calling
+ * again changes it). With do-not-disturb off, customers are then assigned automatically
+ * (`AutoAssignUser`); with it on, only through `CRVideo_ReqAssignUser`.
+ *
+ * Returns 0, then `StartServiceRslt(queID, sdkErr, cookie)`: 0 or
+ * `CRVIDEOSDK_QUE_ID_INVALID`. Errors without callback as for `CRVideo_StartQueuing`.
+ */
+int CRVideo_StartService(int queID, int priority, const char *cookie);
+
+/**
+ * Agent: stop serving queue `queID` (an assignment from it is withdrawn).
+ *
+ * Returns 0, then `StopServiceRslt(queID, sdkErr, cookie)`: 0 or
+ * `CRVIDEOSDK_QUE_SERVICE_NOT_START`. Errors without callback as for `CRVideo_StartQueuing`.
+ */
+int CRVideo_StopService(int queID, const char *cookie);
+
+/**
+ * Agent: ask for the next customer now (the way agents with do-not-disturb on get
+ * customers; also ends the agent's current service).
+ *
+ * Returns 0, then `ReqAssignUserRslt(sdkErr, queUserJson, cookie)`: 0 with the assigned
+ * QueueUser (answer it with `CRVideo_AcceptAssignUser` / `CRVideo_RejectAssignUser`),
+ * `CRVIDEOSDK_QUE_NOUSER` (nobody waits) or `CRVIDEOSDK_QUE_SERVICE_NOT_START` (serving no
+ * queue). Errors without callback as for `CRVideo_StartQueuing`.
+ */
+int CRVideo_ReqAssignUser(const char *cookie);
+
+/**
+ * Agent: take the customer `usrID` assigned from queue `queID`: they leave the queue, and the
+ * agent is in service (busy) until a call between them ends. Call them with `CRVideo_Call`.
+ *
+ * Returns 0, then `ResponseAssignUserRslt(sdkErr, cookie)`: 0,
+ * `CRVIDEOSDK_QUE_SERVICE_NOT_START`, or `CRVIDEOSDK_QUE_USER_CANCELLED` (the assignment is
+ * gone: timed out, or the customer left). Without callback: `CRVIDEOSDK_PARAM_ERR` (NULL
+ * usrID), `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_AcceptAssignUser(int queID, const char *usrID, const char *cookie);
+
+/**
+ * Agent: decline the customer `usrID` assigned from queue `queID`; they keep their place
+ * at the head of the queue and go to another agent.
+ *
+ * Returns 0, then `ResponseAssignUserRslt(sdkErr, cookie)`; errors as for
+ * `CRVideo_AcceptAssignUser`.
+ */
+int CRVideo_RejectAssignUser(int queID, const char *usrID, const char *cookie);
 
 /**
  * Logs in: `authAcnt`/`authPswd` authenticate the tenant (the account configured on the

@@ -191,6 +191,52 @@ pub enum Event {
     NotifyCancelSend {
         task_id: String,
     },
+    InitQueueDatRslt {
+        code: i32,
+        cookie: String,
+    },
+    QueueStatusChanged {
+        json: String,
+    },
+    QueuingInfoChanged {
+        json: String,
+    },
+    StartQueuingRslt {
+        code: i32,
+        cookie: String,
+    },
+    StopQueuingRslt {
+        code: i32,
+        cookie: String,
+    },
+    StartServiceRslt {
+        que_id: i32,
+        code: i32,
+        cookie: String,
+    },
+    StopServiceRslt {
+        que_id: i32,
+        code: i32,
+        cookie: String,
+    },
+    ResponseAssignUserRslt {
+        code: i32,
+        cookie: String,
+    },
+    AutoAssignUser {
+        json: String,
+    },
+    ReqAssignUserRslt {
+        code: i32,
+        json: String,
+        cookie: String,
+    },
+    CancelAssignUser {
+        que_id: i32,
+        user_id: String,
+    },
+    /// Several events from one outcome; queued as its members, in order.
+    Batch(Vec<Event>),
 }
 
 impl Event {
@@ -272,6 +318,9 @@ impl Dispatcher {
 
     /// Queues an event for delivery. Ignored once the queue is closed.
     pub fn push(&self, event: Event) {
+        if let Event::Batch(events) = event {
+            return self.extend(events);
+        }
         let mut q = self.queue.lock();
         if q.closed {
             tracing::debug!("event after close dropped");
@@ -772,6 +821,70 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
             NotifyCancelSend { task_id } => {
                 call!(cb, ud, NotifyCancelSend, c_str(task_id).as_ptr())
             }
+            InitQueueDatRslt { code, cookie } => {
+                call!(cb, ud, InitQueueDatRslt, *code, c_str(cookie).as_ptr())
+            }
+            QueueStatusChanged { json } => call!(cb, ud, QueueStatusChanged, c_str(json).as_ptr()),
+            QueuingInfoChanged { json } => call!(cb, ud, QueuingInfoChanged, c_str(json).as_ptr()),
+            StartQueuingRslt { code, cookie } => {
+                call!(cb, ud, StartQueuingRslt, *code, c_str(cookie).as_ptr())
+            }
+            StopQueuingRslt { code, cookie } => {
+                call!(cb, ud, StopQueuingRslt, *code, c_str(cookie).as_ptr())
+            }
+            StartServiceRslt {
+                que_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    StartServiceRslt,
+                    *que_id,
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            StopServiceRslt {
+                que_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    StopServiceRslt,
+                    *que_id,
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            ResponseAssignUserRslt { code, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    ResponseAssignUserRslt,
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            AutoAssignUser { json } => call!(cb, ud, AutoAssignUser, c_str(json).as_ptr()),
+            ReqAssignUserRslt { code, json, cookie } => {
+                call!(
+                    cb,
+                    ud,
+                    ReqAssignUserRslt,
+                    *code,
+                    c_str(json).as_ptr(),
+                    c_str(cookie).as_ptr()
+                )
+            }
+            CancelAssignUser { que_id, user_id } => {
+                call!(cb, ud, CancelAssignUser, *que_id, c_str(user_id).as_ptr())
+            }
+            // Split up by `push`: never queued.
+            Batch(_) => {}
         }
     }
 }

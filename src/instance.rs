@@ -14,6 +14,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
+use crate::client::queues::SharedQueueCache;
 use crate::client::{Command, Engine, EngineConfig, RequestSpec};
 use crate::dispatch::{self, Dispatcher};
 use crate::params::{DispatchMode, SdkParams, ServerAddr};
@@ -25,6 +26,8 @@ pub struct Instance {
     servers: Mutex<Vec<ServerAddr>>,
     /// True while logged in (kept by the engine).
     online: Arc<AtomicBool>,
+    /// The SDK's copy of the queue data (kept by the engine).
+    pub queues: SharedQueueCache,
     commands: UnboundedSender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
     dispatch_thread: Mutex<Option<JoinHandle<()>>>,
@@ -98,10 +101,12 @@ impl Instance {
         let (commands, command_rx) = unbounded_channel();
         let (internal, internal_rx) = unbounded_channel();
         let online = Arc::new(AtomicBool::new(false));
+        let queues = SharedQueueCache::default();
         let config = EngineConfig {
             request_timeout: params.request_timeout,
             tmp_dir: params.tmp_dir.clone(),
             max_buffer_bytes: params.max_buffer_bytes,
+            queues: queues.clone(),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()
@@ -128,6 +133,7 @@ impl Instance {
         Ok(Instance {
             servers: Mutex::new(params.servers.clone()),
             online,
+            queues,
             params,
             dispatcher,
             commands,

@@ -58,7 +58,7 @@ fn header_has_guards_cpp_linkage_and_version_macros() {
     }
 }
 
-/// Every function and callback of API.md sections 2 and 3 (the ones the SDK must declare now).
+/// Every function and callback of API.md sections 2, 3 and 7, callbacks in struct order.
 #[test]
 fn header_declares_the_contract() {
     let h = committed_header();
@@ -73,6 +73,38 @@ fn header_declares_the_contract() {
         "Login",
         "Logout",
         "PollEvents",
+        // Section 3.
+        "SetDNDStatus",
+        "GetUserStatus",
+        "StartUserStatusNotify",
+        "StopUserStatusNotify",
+        "CreateMeeting",
+        "DestroyMeeting",
+        "GetMeetings",
+        "Call",
+        "AcceptCall",
+        "RejectCall",
+        "HungupCall",
+        "ClientInvite",
+        "ClientCancelInvite",
+        "SendCmd",
+        "SendBuffer",
+        "SendFile",
+        "CancelSend",
+        // Section 7.
+        "InitQueueDat",
+        "RefreshAllQueueStatus",
+        "GetAllQueueInfo",
+        "GetQueueStatus",
+        "GetQueuingInfo",
+        "GetServingQueues",
+        "StartQueuing",
+        "StopQueuing",
+        "StartService",
+        "StopService",
+        "ReqAssignUser",
+        "AcceptAssignUser",
+        "RejectAssignUser",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -116,6 +148,18 @@ fn header_declares_the_contract() {
         "NotifyBufferData",
         "NotifyFileData",
         "NotifyCancelSend",
+        // Appended by the queue feature (API.md section 7).
+        "InitQueueDatRslt",
+        "QueueStatusChanged",
+        "QueuingInfoChanged",
+        "StartQueuingRslt",
+        "StopQueuingRslt",
+        "StartServiceRslt",
+        "StopServiceRslt",
+        "ResponseAssignUserRslt",
+        "AutoAssignUser",
+        "ReqAssignUserRslt",
+        "CancelAssignUser",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

@@ -116,6 +116,27 @@ pub enum Request {
     TransferCancel { transfer_id: String },
     /// Receiver, one-way: the command relayed as `relay_id` arrived.
     CmdAck { relay_id: u64 },
+    /// The tenant's queues and their current status. Reply data: [`QueueList`].
+    QueueInit,
+    /// The status of every queue of the tenant. Reply data: [`QueueList`] (`queues` empty).
+    QueueRefresh,
+    /// Customer: wait in queue `que_id`. Reply: 0, `QUE_ID_INVALID`, `ALREADY_OTHERQUE`.
+    StartQueuing { que_id: i32, usr_ext_dat: String },
+    /// Customer: leave the queue (harmless when not queuing).
+    StopQueuing,
+    /// Agent: serve queue `que_id` with `priority` (lower = first). Reply: 0,
+    /// `QUE_ID_INVALID`.
+    StartService { que_id: i32, priority: i32 },
+    /// Agent: stop serving `que_id`. Reply: 0, `QUE_SERVICE_NOT_START`.
+    StopService { que_id: i32 },
+    /// Agent: ask for a customer now. Reply data: [`QueueUser`]; errors `QUE_NOUSER`,
+    /// `QUE_SERVICE_NOT_START`.
+    ReqAssignUser,
+    /// Agent: take the customer assigned to them. Reply: 0, `QUE_SERVICE_NOT_START`,
+    /// `QUE_USER_CANCELLED` (no such assignment any more).
+    AcceptAssignUser { que_id: i32, user_id: String },
+    /// Agent: decline the customer assigned to them (it goes back to the queue's head).
+    RejectAssignUser { que_id: i32, user_id: String },
 }
 
 /// What a bulk transfer carries.
@@ -153,6 +174,15 @@ impl Request {
             Request::TransferAbort { .. } => "transfer_abort",
             Request::TransferCancel { .. } => "transfer_cancel",
             Request::CmdAck { .. } => "cmd_ack",
+            Request::QueueInit => "queue_init",
+            Request::QueueRefresh => "queue_refresh",
+            Request::StartQueuing { .. } => "start_queuing",
+            Request::StopQueuing => "stop_queuing",
+            Request::StartService { .. } => "start_service",
+            Request::StopService { .. } => "stop_service",
+            Request::ReqAssignUser => "req_assign_user",
+            Request::AcceptAssignUser { .. } => "accept_assign_user",
+            Request::RejectAssignUser { .. } => "reject_assign_user",
         }
     }
 }
@@ -220,6 +250,75 @@ pub const USER_IN_MEETING: i32 = 3;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserStatusList {
     pub users: Vec<UserStatus>,
+}
+
+/// A call-center queue, with the C API's field names (QueueInfo).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueInfo {
+    #[serde(rename = "queID")]
+    pub que_id: i32,
+    pub name: String,
+    pub desc: String,
+    /// Lower is more important.
+    pub prio: i32,
+}
+
+/// A queue's counts (QueueStatus).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStatus {
+    #[serde(rename = "queID")]
+    pub que_id: i32,
+    /// Agents serving the queue.
+    pub agent_num: i32,
+    /// Customers waiting (not yet taken by an agent).
+    pub wait_num: i32,
+    /// Customers being served (taken by an agent, service not over).
+    pub srv_num: i32,
+}
+
+/// A customer's place (QueuingInfo); `queID` -1: not queuing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuingInfo {
+    #[serde(rename = "queID")]
+    pub que_id: i32,
+    /// 0 = at the head.
+    pub position: i32,
+    /// Seconds since the customer started queuing.
+    #[serde(rename = "queuingTime")]
+    pub queuing_time: i64,
+}
+
+impl QueuingInfo {
+    /// The value for a user who is not queuing.
+    pub fn not_queuing() -> QueuingInfo {
+        QueuingInfo {
+            que_id: -1,
+            position: 0,
+            queuing_time: 0,
+        }
+    }
+}
+
+/// A queued customer as an agent sees them (QueueUser).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueUser {
+    #[serde(rename = "queID")]
+    pub que_id: i32,
+    #[serde(rename = "usrID")]
+    pub user_id: String,
+    /// The customer's nickname.
+    pub name: String,
+    #[serde(rename = "queuingTime")]
+    pub queuing_time: i64,
+    #[serde(rename = "usrExtDat")]
+    pub usr_ext_dat: String,
+}
+
+/// Reply data of [`Request::QueueInit`] / [`Request::QueueRefresh`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueList {
+    pub queues: Vec<QueueInfo>,
+    pub statuses: Vec<QueueStatus>,
 }
 
 /// Longest meeting subject, in characters (Unicode scalar values).
@@ -382,6 +481,15 @@ pub enum Event {
     TransferResult { transfer_id: String, code: i32 },
     /// To the receiver: the sender cancelled, failed or went away; drop what arrived.
     TransferCancelled { transfer_id: String },
+    /// A queue's counts changed (to its agents and waiting customers).
+    QueueStatus(QueueStatus),
+    /// This customer's place in its queue changed (`queID` -1: no longer queuing).
+    QueuingInfo(QueuingInfo),
+    /// To an agent: a customer was assigned to them automatically.
+    AutoAssignUser(QueueUser),
+    /// To an agent: the assignment of `user_id` was withdrawn (not answered in time, or the
+    /// customer left).
+    CancelAssignUser { que_id: i32, user_id: String },
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,
@@ -499,6 +607,59 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&m).unwrap(),
             r#"{"ID":36526251,"pswd":"","subject":"weekly","pubMeetUrl":"","creator":"alice","memberCount":0,"startTime":1732500000}"#
+        );
+    }
+
+    #[test]
+    fn queue_objects_have_the_c_api_field_names() {
+        let info = QueueInfo {
+            que_id: 1,
+            name: "sales".into(),
+            desc: "".into(),
+            prio: 1,
+        };
+        assert_eq!(
+            serde_json::to_string(&info).unwrap(),
+            r#"{"queID":1,"name":"sales","desc":"","prio":1}"#
+        );
+        let status = QueueStatus {
+            que_id: 1,
+            agent_num: 2,
+            wait_num: 3,
+            srv_num: 1,
+        };
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            r#"{"queID":1,"agent_num":2,"wait_num":3,"srv_num":1}"#
+        );
+        let queuing = QueuingInfo {
+            que_id: 1,
+            position: 0,
+            queuing_time: 17,
+        };
+        assert_eq!(
+            serde_json::to_string(&queuing).unwrap(),
+            r#"{"queID":1,"position":0,"queuingTime":17}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&QueuingInfo::not_queuing()).unwrap(),
+            r#"{"queID":-1,"position":0,"queuingTime":0}"#
+        );
+        let user = QueueUser {
+            que_id: 1,
+            user_id: "bob".into(),
+            name: "Bob".into(),
+            queuing_time: 17,
+            usr_ext_dat: "".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&user).unwrap(),
+            r#"{"queID":1,"usrID":"bob","name":"Bob","queuingTime":17,"usrExtDat":""}"#
+        );
+        let ev = encode(&ServerFrame::Event(Event::QueueStatus(status.clone())));
+        assert_eq!(
+            decode::<ServerFrame>(&ev).unwrap(),
+            ServerFrame::Event(Event::QueueStatus(status))
         );
     }
 

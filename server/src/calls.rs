@@ -3,7 +3,8 @@
 //! One table for the whole server under one lock. Every transition — and the events it
 //! sends to both parties, and the requester's reply (`ack`) — happens under that lock, so
 //! the parties see each call's events in the order the transitions happened, each once.
-//! Lock order: this table, then the directory (presence); never the reverse.
+//! Lock order: this table, then the queues (told when a call is placed or ends), then the
+//! directory (presence); never the reverse.
 //!
 //! A user is in at most one call at a time (ringing or talking), as caller or callee. An
 //! invitation makes only the invitee busy: an inviter may invite several people.
@@ -20,6 +21,7 @@ use tokio::task::AbortHandle;
 
 use crate::directory::{Directory, SessionHandle};
 use crate::link::SessionId;
+use crate::queues::Queues;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -80,6 +82,9 @@ struct Table {
 pub struct Calls {
     table: Mutex<Table>,
     no_answer_after: Duration,
+    /// Told when a call (not an invitation) is placed or ends: it starts or ends a queue
+    /// agent's service.
+    queues: Arc<Queues>,
 }
 
 fn event(e: Event) -> ServerFrame {
@@ -91,10 +96,18 @@ fn busy_key(handle: &SessionHandle) -> (Arc<str>, Arc<str>) {
 }
 
 impl Calls {
-    pub fn new(no_answer_after: Duration) -> Calls {
+    pub fn new(no_answer_after: Duration, queues: Arc<Queues>) -> Calls {
         Calls {
             table: Mutex::new(Table::default()),
             no_answer_after,
+            queues,
+        }
+    }
+
+    /// Tells the queues a call ended (its parties may be free for customers again).
+    fn tell_queues_ended(&self, call: &Call) {
+        if call.kind == Kind::Call {
+            self.queues.call_ended(&call.caller, &call.callee);
         }
     }
 
@@ -149,6 +162,9 @@ impl Calls {
                 .push(p.id.clone());
         }
         table.calls.insert(p.id.clone(), call);
+        if p.kind == Kind::Call {
+            self.queues.call_placed(caller, &callee);
+        }
         ack();
         if p.kind == Kind::Invite {
             let _ = caller.send(&invite_status(&p.id, INVITE_RINGING));
@@ -225,6 +241,7 @@ impl Calls {
             Kind::Invite => invite_status(id, INVITE_REJECTED),
         };
         let _ = call.caller.send(&frame);
+        self.tell_queues_ended(&call);
         Ok(())
     }
 
@@ -248,6 +265,7 @@ impl Calls {
         let call = end(&mut table, directory, id, None);
         ack();
         tell_other_party(&call, id, handle.session_id(), Ending::HungUp, usr_ext_dat);
+        self.tell_queues_ended(&call);
         Ok(())
     }
 
@@ -295,6 +313,7 @@ impl Calls {
         };
         let _ = call.caller.send(&to_caller);
         let _ = call.callee.send(&hung_up(id, String::new()));
+        self.tell_queues_ended(&call);
     }
 
     /// A session is going away: it hangs up all its calls. Its own presence is left alone
@@ -317,6 +336,7 @@ impl Calls {
                 Ending::WentOffline,
                 String::new(),
             );
+            self.tell_queues_ended(&call);
         }
     }
 

@@ -34,7 +34,8 @@ pub struct Config {
     pub listen: String,
     /// Where durable state lives (not created by this version).
     pub data_dir: PathBuf,
-    /// Unanswered calls / invites / queue assignments end after this (unused so far).
+    /// Unanswered calls / invites / queue assignments end after this; so does a queue
+    /// agent's service when no call to the customer starts within it.
     pub call_timeout_secs: u64,
     /// Both sides ping at this interval; a peer is dead after 3x this of silence.
     pub heartbeat_ms: u64,
@@ -107,7 +108,8 @@ impl fmt::Debug for TenantConfig {
     }
 }
 
-/// A service queue of a tenant (used by the queue feature; kept as parsed for now).
+/// A service queue of a tenant (see [`crate::queues`]). Queues are processed in `prio`
+/// order (lower first), then by `id`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {

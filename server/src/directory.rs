@@ -27,14 +27,22 @@ pub struct SessionHandle {
     link: SessionLink,
     tenant: Arc<str>,
     user_id: Arc<str>,
+    /// The nickname given at login.
+    nickname: Arc<str>,
 }
 
 impl SessionHandle {
-    pub fn new(link: SessionLink, tenant: Arc<str>, user_id: Arc<str>) -> SessionHandle {
+    pub fn new(
+        link: SessionLink,
+        tenant: Arc<str>,
+        user_id: Arc<str>,
+        nickname: Arc<str>,
+    ) -> SessionHandle {
         SessionHandle {
             link,
             tenant,
             user_id,
+            nickname,
         }
     }
 
@@ -48,6 +56,11 @@ impl SessionHandle {
 
     pub fn user_id(&self) -> &str {
         &self.user_id
+    }
+
+    /// The nickname given at login (shown to queue agents).
+    pub fn nickname(&self) -> &str {
+        &self.nickname
     }
 
     pub fn tenant_arc(&self) -> Arc<str> {
@@ -103,14 +116,17 @@ struct Entry {
     handle: SessionHandle,
     /// Ringing or talking.
     in_call: bool,
+    /// A queue agent serving a customer (see [`crate::queues`]).
+    in_service: bool,
     in_meeting: bool,
     dnd: i32,
 }
 
 impl Entry {
-    /// `userStatus` follows from what the user is doing: a call outranks a meeting.
+    /// `userStatus` follows from what the user is doing: a call (or serving a queue's
+    /// customer) outranks a meeting.
     fn status(&self) -> UserStatus {
-        let status = if self.in_call {
+        let status = if self.in_call || self.in_service {
             USER_BUSY
         } else if self.in_meeting {
             USER_IN_MEETING
@@ -181,7 +197,7 @@ impl Directory {
         self.tenants.lock().unwrap().get(tenant).cloned()
     }
 
-    /// Registers a session as (tenant, user), online and idle with DND off, and tells the
+    /// Registers a session as (tenant, user) with its nickname, online and idle with DND off, and tells the
     /// tenant's subscribers (once, also for a relogin). Returns the new handle and the handle
     /// it replaced, if any (already removed, subscription included: the caller kicks it).
     /// Atomic: two logins racing for the same user leave exactly one entry, and an assigned
@@ -190,6 +206,7 @@ impl Directory {
         &self,
         tenant: &str,
         wanted: WantedId<'_>,
+        nickname: &str,
         link: SessionLink,
     ) -> (SessionHandle, Option<SessionHandle>) {
         let (tenant_name, state) = self.tenant(tenant);
@@ -203,10 +220,11 @@ impl Directory {
                 }
             },
         };
-        let handle = SessionHandle::new(link, tenant_name, user_id.clone());
+        let handle = SessionHandle::new(link, tenant_name, user_id.clone(), Arc::from(nickname));
         let entry = Entry {
             handle: handle.clone(),
             in_call: false,
+            in_service: false,
             in_meeting: false,
             dnd: 0,
         };
@@ -252,6 +270,20 @@ impl Directory {
     /// False if the session was replaced meanwhile.
     pub fn set_in_call(&self, handle: &SessionHandle, in_call: bool) -> bool {
         self.update(handle, || {}, |entry| entry.in_call = in_call)
+    }
+
+    /// Marks the session as serving a queue's customer or not: status 2 while serving.
+    /// False if the session was replaced meanwhile.
+    pub fn set_in_service(&self, handle: &SessionHandle, in_service: bool) -> bool {
+        self.update(handle, || {}, |entry| entry.in_service = in_service)
+    }
+
+    /// The session's DND value and whether it is in a call; None if it is no longer
+    /// registered (offline, or replaced by a relogin).
+    pub fn availability(&self, handle: &SessionHandle) -> Option<(i32, bool)> {
+        let state = self.existing(handle.tenant())?;
+        let mut state = state.lock().unwrap();
+        state.entry_of(handle).map(|e| (e.dnd, e.in_call))
     }
 
     /// Marks the session as in a meeting or not: status 3 while in one (and not in a call).
@@ -373,11 +405,11 @@ mod tests {
     #[test]
     fn register_replace_remove() {
         let dir = Directory::new();
-        let (a, old) = dir.register("t1", WantedId::Given("alice"), link(1));
+        let (a, old) = dir.register("t1", WantedId::Given("alice"), "nick", link(1));
         assert!(old.is_none());
         assert_eq!(a.user_id(), "alice");
         assert_eq!(a.tenant(), "t1");
-        let (_b, old) = dir.register("t1", WantedId::Given("alice"), link(2));
+        let (_b, old) = dir.register("t1", WantedId::Given("alice"), "nick", link(2));
         assert_eq!(old.unwrap().session_id(), 1);
         assert_eq!(dir.online_users("t1"), vec!["alice"]);
 
@@ -392,9 +424,9 @@ mod tests {
     #[test]
     fn tenants_are_isolated() {
         let dir = Directory::new();
-        dir.register("t1", WantedId::Given("bob"), link(1));
-        dir.register("t2", WantedId::Given("bob"), link(2));
-        dir.register("t1", WantedId::Given("amy"), link(3));
+        dir.register("t1", WantedId::Given("bob"), "nick", link(1));
+        dir.register("t2", WantedId::Given("bob"), "nick", link(2));
+        dir.register("t1", WantedId::Given("amy"), "nick", link(3));
         assert_eq!(dir.online_users("t1"), vec!["amy", "bob"]);
         assert_eq!(dir.online_users("t2"), vec!["bob"]);
         assert!(dir.online_users("t3").is_empty());
@@ -404,10 +436,10 @@ mod tests {
     #[test]
     fn assigned_ids_skip_online_ones() {
         let dir = Directory::new();
-        dir.register("t", WantedId::Given("usr_1"), link(1));
+        dir.register("t", WantedId::Given("usr_1"), "nick", link(1));
         let mut candidates = vec!["usr_2".to_string(), "usr_1".to_string()];
         let mut generate = move || candidates.pop().unwrap();
-        let (h, old) = dir.register("t", WantedId::Assign(&mut generate), link(2));
+        let (h, old) = dir.register("t", WantedId::Assign(&mut generate), "nick", link(2));
         assert!(old.is_none());
         assert_eq!(h.user_id(), "usr_2");
     }
@@ -416,7 +448,7 @@ mod tests {
     fn kick_queues_the_event_and_requests_a_close() {
         let (l, mut rx, stop) = SessionLink::new(9, "127.0.0.1:1".parse().unwrap());
         let dir = Directory::new();
-        let (h, _) = dir.register("t", WantedId::Given("u"), l);
+        let (h, _) = dir.register("t", WantedId::Given("u"), "nick", l);
         h.kick(ErrorCode::KickoutByRelogin);
         match rx.try_recv().unwrap() {
             crate::link::Outbound::Message(m) => {
@@ -439,7 +471,7 @@ mod tests {
     impl Probe {
         fn login(dir: &Directory, tenant: &str, user: &str, id: SessionId) -> Probe {
             let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
-            let (handle, _) = dir.register(tenant, WantedId::Given(user), l);
+            let (handle, _) = dir.register(tenant, WantedId::Given(user), "nick", l);
             Probe { handle, rx }
         }
 
@@ -546,7 +578,7 @@ mod tests {
     fn a_subscriber_that_does_not_read_is_dropped() {
         let dir = Directory::new();
         let (l, _rx, stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
-        let (slow, _) = dir.register("t", WantedId::Given("slow"), l);
+        let (slow, _) = dir.register("t", WantedId::Given("slow"), "nick", l);
         dir.subscribe(&slow, || {});
         let ben = Probe::login(&dir, "t", "ben", 2);
         for i in 0..crate::link::OUTBOUND_CAPACITY as i32 + 10 {

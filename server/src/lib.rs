@@ -4,8 +4,9 @@
 //!
 //! Layout: [`config`] (settings, TOML), [`auth`] (passwords, user IDs), [`directory`] (who is
 //! online, how to reach them), [`link`] (a session's outbound queues and stop signal),
-//! [`relay`] (the transparent channel: commands and bulk transfers), and the private modules `server` (listener, accept loop), `session` (one connection),
-//! `requests`, `call_requests`, `relay_requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
+//! [`relay`] (the transparent channel: commands and bulk transfers), [`queues`] (call-center
+//! queues: customers, agents, the assignment engine), and the private modules `server` (listener, accept loop), `session` (one connection),
+//! `requests`, `call_requests`, `relay_requests`, `queue_requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
 
 pub mod auth;
 mod background;
@@ -17,6 +18,8 @@ mod heartbeat;
 pub mod link;
 pub mod meetings;
 mod presence;
+mod queue_requests;
+pub mod queues;
 pub mod relay;
 mod relay_requests;
 mod requests;

@@ -15,6 +15,8 @@ impl Session {
             .directory
             .set_dnd(handle, dnd, || stop = self.reply(Reply::ok(re, ())));
         if applied {
+            // DND off may make an agent free for customers.
+            self.shared.queues.reassign(handle.tenant());
             stop
         } else {
             // Replaced by a relogin: this session is being kicked.

@@ -466,7 +466,7 @@ mod tests {
     impl Probe {
         fn login(dir: &Directory, tenant: &str, user: &str, id: SessionId) -> Probe {
             let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
-            let (handle, _) = dir.register(tenant, WantedId::Given(user), l);
+            let (handle, _) = dir.register(tenant, WantedId::Given(user), "nick", l);
             Probe { handle, rx }
         }
 

@@ -114,6 +114,15 @@ impl Session {
             | Request::TransferAbort { .. }
             | Request::TransferCancel { .. }
             | Request::CmdAck { .. } => self.relay_request(re, handle, request),
+            Request::QueueInit
+            | Request::QueueRefresh
+            | Request::StartQueuing { .. }
+            | Request::StopQueuing
+            | Request::StartService { .. }
+            | Request::StopService { .. }
+            | Request::ReqAssignUser
+            | Request::AcceptAssignUser { .. }
+            | Request::RejectAssignUser { .. } => self.queue_request(re, handle, request),
             Request::Hello { .. } | Request::Login(_) => unreachable!("handled by on_text"),
         }
     }
@@ -183,6 +192,7 @@ impl Session {
             tenant,
             password,
             user_id,
+            nickname,
             ..
         } = login;
         let hash = self
@@ -202,10 +212,10 @@ impl Session {
         } else {
             WantedId::Given(&user_id)
         };
-        let (handle, replaced) = self
-            .shared
-            .directory
-            .register(&tenant, wanted, self.link.clone());
+        let (handle, replaced) =
+            self.shared
+                .directory
+                .register(&tenant, wanted, &nickname, self.link.clone());
         if let Some(old) = replaced {
             info!(
                 %peer,

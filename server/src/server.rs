@@ -17,6 +17,7 @@ use crate::config::{Config, TenantConfig};
 use crate::directory::Directory;
 use crate::link::SessionId;
 use crate::meetings;
+use crate::queues::Queues;
 use crate::relay::Relay;
 use crate::session;
 use crate::store::{Store, StoreThread};
@@ -29,10 +30,12 @@ pub(crate) struct Shared {
     pub config: Config,
     /// Tenants by account.
     pub tenants: HashMap<String, TenantConfig>,
-    pub directory: Directory,
+    pub directory: Arc<Directory>,
     /// Tenant passwords that passed the argon2 check (see `auth::VerifiedPasswords`).
     pub verified: crate::auth::VerifiedPasswords,
     pub calls: Calls,
+    /// Call-center queues: customers, agents, assignments.
+    pub queues: Arc<Queues>,
     /// Commands and transfers of the transparent channel.
     pub relay: Relay,
     pub store: Store,
@@ -156,12 +159,16 @@ impl Server {
             }
         };
         let known_users = known.iter().map(|(t, u)| Shared::known_key(t, u)).collect();
+        let directory = Arc::new(Directory::new());
+        let call_timeout = Duration::from_secs(config.call_timeout_secs);
+        let queues = Queues::new(&config.tenants, directory.clone(), call_timeout);
         let shared = Arc::new(Shared {
-            calls: Calls::new(Duration::from_secs(config.call_timeout_secs)),
+            calls: Calls::new(call_timeout, queues.clone()),
+            queues,
             relay: Relay::new(),
             config,
             tenants,
-            directory: Directory::new(),
+            directory,
             verified: Default::default(),
             store,
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),

@@ -221,7 +221,10 @@ impl Session {
     /// Removes this session from the directory, if it is (still) registered.
     fn leave_directory(&mut self) {
         if let Phase::LoggedIn(handle) = &self.phase {
-            // Its calls end first (the other parties are told), then it goes offline.
+            // It leaves its queue or stops serving them (the agents and customers involved
+            // are told), then its calls end (the other parties are told), then it goes
+            // offline.
+            self.shared.queues.leave(handle);
             self.shared.calls.leave(&self.shared.directory, handle);
             let removed = self.shared.directory.remove(
                 handle.tenant(),

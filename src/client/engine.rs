@@ -36,6 +36,8 @@ pub struct EngineConfig {
     pub tmp_dir: PathBuf,
     /// Largest buffer this SDK sends or accepts.
     pub max_buffer_bytes: u64,
+    /// The queue data the API's getters read.
+    pub queues: super::queues::SharedQueueCache,
 }
 
 pub struct Engine {
@@ -296,8 +298,12 @@ impl Engine {
             }
             WireEvent::Unknown => tracing::debug!("ignoring an unknown server event"),
             other => {
-                if let Some(call_event) = self.on_transfer_event(other) {
-                    self.events.extend(calls::on_event(call_event));
+                let Some(other) = self.on_transfer_event(other) else {
+                    return;
+                };
+                match super::queues::on_event(&self.config.queues, other) {
+                    Ok(event) => self.events.push(event),
+                    Err(call_event) => self.events.extend(calls::on_event(call_event)),
                 }
             }
         }
@@ -343,6 +349,7 @@ impl Engine {
         let pending = self.pending.drain();
         self.finish(pending, code);
         self.end_transfers(code);
+        self.config.queues.lock().end_session();
         self.local = SessionLocal::default();
         writer
     }

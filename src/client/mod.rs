@@ -12,6 +12,7 @@ pub(crate) mod engine;
 pub mod meetings;
 pub mod pending;
 pub mod presence;
+pub mod queues;
 pub mod transfer;
 
 use std::sync::mpsc::SyncSender;

@@ -281,6 +281,65 @@ pub struct CRVideo_Callbacks {
     /// An incoming transfer was cancelled (or its sender went offline); nothing of it is kept.
     pub NotifyCancelSend:
         Option<unsafe extern "C" fn(userData: *mut c_void, taskID: *const c_char)>,
+
+    /// `CRVideo_InitQueueDat` result; after 0 the queue getters answer.
+    pub InitQueueDatRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// A queue's counts changed: one QueueStatus (`{"queID":1,"agent_num":2,"wait_num":3,
+    /// "srv_num":1}`). Reaches the queue's agents and waiting customers, and answers
+    /// `CRVideo_RefreshAllQueueStatus`.
+    pub QueueStatusChanged:
+        Option<unsafe extern "C" fn(userData: *mut c_void, queStatusJson: *const c_char)>,
+    /// This customer's place in its queue changed: one QueuingInfo (`{"queID":1,"position":0,
+    /// "queuingTime":17}`; `queID` -1: no longer queuing).
+    pub QueuingInfoChanged:
+        Option<unsafe extern "C" fn(userData: *mut c_void, queuingInfoJson: *const c_char)>,
+    /// `CRVideo_StartQueuing` result.
+    pub StartQueuingRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// `CRVideo_StopQueuing` result.
+    pub StopQueuingRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// `CRVideo_StartService` result.
+    pub StartServiceRslt: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            queID: c_int,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_StopService` result.
+    pub StopServiceRslt: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            queID: c_int,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// `CRVideo_AcceptAssignUser` / `CRVideo_RejectAssignUser` result.
+    pub ResponseAssignUserRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
+    /// To an agent: a customer was assigned automatically (one QueueUser:
+    /// `{"queID":1,"usrID":"bob","name":"Bob","queuingTime":17,"usrExtDat":""}`). Answer with
+    /// `CRVideo_AcceptAssignUser` or `CRVideo_RejectAssignUser` within the server's
+    /// `call_timeout_secs`, else `CancelAssignUser` follows.
+    pub AutoAssignUser:
+        Option<unsafe extern "C" fn(userData: *mut c_void, queUserJson: *const c_char)>,
+    /// `CRVideo_ReqAssignUser` result: the assigned QueueUser (`""` on failure).
+    pub ReqAssignUserRslt: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            sdkErr: c_int,
+            queUserJson: *const c_char,
+            cookie: *const c_char,
+        ),
+    >,
+    /// To an agent: the assignment of `usrID` was withdrawn (not answered in time, the customer
+    /// left, or the agent stopped serving the queue).
+    pub CancelAssignUser:
+        Option<unsafe extern "C" fn(userData: *mut c_void, queID: c_int, usrID: *const c_char)>,
 }
 
 impl CRVideo_Callbacks {

@@ -18,6 +18,7 @@ pub mod calls;
 pub mod lifecycle;
 pub mod meetings;
 pub mod presence;
+pub mod queues;
 pub mod session;
 pub mod transfer;
 

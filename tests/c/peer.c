@@ -14,6 +14,10 @@
  *   send_pattern <target> <len> <seed> <cookie>   (a SendBuffer of pattern(len, seed))
  *   send_file <target> <path> <cookie> | cancel_send <taskID>
  *   slow <ms>   (every data callback sleeps that long: a slow app)
+ *   queue_init <cookie> | queue_refresh | start_queuing <queID> <usrExtDat> <cookie>
+ *   stop_queuing <cookie> | start_service <queID> <prio> <cookie> | stop_service <queID> <cookie>
+ *   req_assign <cookie> | accept_assign <queID> <usrID> <cookie> | reject_assign <queID> <usrID> <cookie>
+ *   all_queue_info | queue_status <queID> | queuing_info | serving_queues   (print the JSON as RC)
  * Received commands print their bytes in hex; buffers print their length and FNV-1a-64.
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line: its name,
@@ -239,6 +243,51 @@ static void on_cancel_send(void *ud, const char *id) {
     emit("NotifyCancelSend\t%s", id);
 }
 
+static void on_queue_init(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("InitQueueDatRslt\t%d\t%s", sdkErr, cookie);
+}
+static void on_queue_status(void *ud, const char *json) {
+    (void)ud;
+    emit("QueueStatusChanged\t%s", json);
+}
+static void on_queuing_info(void *ud, const char *json) {
+    (void)ud;
+    emit("QueuingInfoChanged\t%s", json);
+}
+static void on_start_queuing(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("StartQueuingRslt\t%d\t%s", sdkErr, cookie);
+}
+static void on_stop_queuing(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("StopQueuingRslt\t%d\t%s", sdkErr, cookie);
+}
+static void on_start_service(void *ud, int queID, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("StartServiceRslt\t%d\t%d\t%s", queID, sdkErr, cookie);
+}
+static void on_stop_service(void *ud, int queID, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("StopServiceRslt\t%d\t%d\t%s", queID, sdkErr, cookie);
+}
+static void on_response_assign(void *ud, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("ResponseAssignUserRslt\t%d\t%s", sdkErr, cookie);
+}
+static void on_auto_assign(void *ud, const char *json) {
+    (void)ud;
+    emit("AutoAssignUser\t%s", json);
+}
+static void on_req_assign(void *ud, int sdkErr, const char *json, const char *cookie) {
+    (void)ud;
+    emit("ReqAssignUserRslt\t%d\t%s\t%s", sdkErr, json, cookie);
+}
+static void on_cancel_assign(void *ud, int queID, const char *usrID) {
+    (void)ud;
+    emit("CancelAssignUser\t%d\t%s", queID, usrID);
+}
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
@@ -282,6 +331,17 @@ static void register_callbacks(void) {
     cbs.NotifyBufferData = on_buffer_data;
     cbs.NotifyFileData = on_file_data;
     cbs.NotifyCancelSend = on_cancel_send;
+    cbs.InitQueueDatRslt = on_queue_init;
+    cbs.QueueStatusChanged = on_queue_status;
+    cbs.QueuingInfoChanged = on_queuing_info;
+    cbs.StartQueuingRslt = on_start_queuing;
+    cbs.StopQueuingRslt = on_stop_queuing;
+    cbs.StartServiceRslt = on_start_service;
+    cbs.StopServiceRslt = on_stop_service;
+    cbs.ResponseAssignUserRslt = on_response_assign;
+    cbs.AutoAssignUser = on_auto_assign;
+    cbs.ReqAssignUserRslt = on_req_assign;
+    cbs.CancelAssignUser = on_cancel_assign;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
@@ -303,7 +363,8 @@ static int split(char *line, char **fields, int max) {
 /* The i-th argument, or "" when absent. */
 #define ARG(i) (n > (i) ? f[i] : "")
 
-/* Prints the ID an ID-returning call gave, and frees it. */
+/* Prints the string an ID- or JSON-returning call gave (as the command's result), and frees
+ * it. */
 static void emit_id(char *id) {
     if (id == NULL) {
         emit("RC\tNULL");
@@ -385,6 +446,36 @@ int main(void) {
             continue;
         } else if (strcmp(f[0], "cancel_send") == 0) {
             rc = CRVideo_CancelSend(ARG(1));
+        } else if (strcmp(f[0], "queue_init") == 0) {
+            rc = CRVideo_InitQueueDat(ARG(1));
+        } else if (strcmp(f[0], "queue_refresh") == 0) {
+            rc = CRVideo_RefreshAllQueueStatus();
+        } else if (strcmp(f[0], "start_queuing") == 0) {
+            rc = CRVideo_StartQueuing(atoi(ARG(1)), ARG(2), ARG(3));
+        } else if (strcmp(f[0], "stop_queuing") == 0) {
+            rc = CRVideo_StopQueuing(ARG(1));
+        } else if (strcmp(f[0], "start_service") == 0) {
+            rc = CRVideo_StartService(atoi(ARG(1)), atoi(ARG(2)), ARG(3));
+        } else if (strcmp(f[0], "stop_service") == 0) {
+            rc = CRVideo_StopService(atoi(ARG(1)), ARG(2));
+        } else if (strcmp(f[0], "req_assign") == 0) {
+            rc = CRVideo_ReqAssignUser(ARG(1));
+        } else if (strcmp(f[0], "accept_assign") == 0) {
+            rc = CRVideo_AcceptAssignUser(atoi(ARG(1)), ARG(2), ARG(3));
+        } else if (strcmp(f[0], "reject_assign") == 0) {
+            rc = CRVideo_RejectAssignUser(atoi(ARG(1)), ARG(2), ARG(3));
+        } else if (strcmp(f[0], "all_queue_info") == 0) {
+            emit_id(CRVideo_GetAllQueueInfo());
+            continue;
+        } else if (strcmp(f[0], "queue_status") == 0) {
+            emit_id(CRVideo_GetQueueStatus(atoi(ARG(1))));
+            continue;
+        } else if (strcmp(f[0], "queuing_info") == 0) {
+            emit_id(CRVideo_GetQueuingInfo());
+            continue;
+        } else if (strcmp(f[0], "serving_queues") == 0) {
+            emit_id(CRVideo_GetServingQueues());
+            continue;
         } else if (strcmp(f[0], "slow") == 0) {
             slow_ms = atoi(ARG(1));
             rc = 0;

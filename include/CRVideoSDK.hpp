@@ -1,0 +1,707 @@
+/* CRVideoSDK.hpp: a header-only C++17 layer over the C API of CRVideoSDK.h.
+ *
+ * Nothing here adds behaviour: every method calls the C function of the same name, and
+ * every virtual method of CRVideo::Callbacks is the member of CRVideo_Callbacks of the same
+ * name. The doc comments of CRVideoSDK.h (results, callbacks, error codes) apply unchanged.
+ *
+ *     #include "CRVideoSDK.hpp"
+ *
+ *     struct App : CRVideo::Callbacks {
+ *         void LoginSuccess(std::string_view usrID, std::string_view) override { ... }
+ *         void NotifyCallIn(std::string_view callID, std::string_view, std::string_view,
+ *                           std::string_view) override {
+ *             CRVideo::Mgr::instance().acceptCall(callID);
+ *         }
+ *     };
+ *
+ *     App app;
+ *     auto& mgr = CRVideo::Mgr::instance();
+ *     mgr.init(R"({"serverAddr":"127.0.0.1:2727"})");
+ *     mgr.setCallbacks(&app);
+ *     mgr.login("demo", "demo123", "Alice", "alice");
+ *     ...
+ *     mgr.uninit();  // before `app` is destroyed
+ *
+ * Rules (see also CRVideoSDK.h and docs/API_GUIDE.md):
+ *
+ * - One SDK per process: CRVideo::Mgr is a singleton (Mgr::instance()), not copyable.
+ * - Lifetime: the Callbacks object given to Mgr::setCallbacks() must outlive its
+ *   registration, that is until Mgr::uninit() returns or until another setCallbacks()
+ *   (including setCallbacks(nullptr)) has returned and no callback of it is still running.
+ *   Destroying it earlier makes the SDK call into a dead object. Mgr::uninit() forgets the
+ *   registration: call setCallbacks() again after the next init(). After uninit() from
+ *   inside a callback, the object may go once that callback has returned (the layer touches
+ *   it no more after the virtual method returns).
+ * - Threads: in the default "thread" dispatch mode every virtual method runs on the SDK's
+ *   one dispatch thread (`crvideo-dispatch`), one call at a time, in the order the events
+ *   happened; guard state you share with other threads. In "poll" mode they run on your
+ *   thread, inside Mgr::pollEvents(). Mgr methods may be called from any thread, including
+ *   from inside a callback; Mgr::uninit() from inside a callback does not wait for that
+ *   callback and no other callback runs after the current one returns.
+ * - Arguments of callbacks: every std::string_view (and every `const uint8_t* data, size_t
+ *   len` pair) points into memory the SDK owns and is valid only until the virtual method
+ *   returns: copy it (std::string(view)) to keep it. The views are never dangling during the
+ *   call and never null (an empty view instead). Strings are UTF-8; the views do not include
+ *   a NUL terminator, so do not pass view.data() to C functions expecting one.
+ * - Exceptions: an exception thrown by an override is caught by the layer and discarded
+ *   (it must not cross into the SDK, which is not C++): the SDK goes on delivering the next
+ *   events. Catch your own exceptions in your overrides if you need to know about them.
+ * - IDs returned by call(), clientInvite(), sendCmd(), sendBuffer() and sendFile() are plain
+ *   std::string values (the C string is freed by the layer). They are empty only when the SDK
+ *   is not initialised; otherwise exactly one result callback carrying that ID follows.
+ * - Mgr methods return the C function's result unchanged (0 or a CRVIDEOSDK_* code). They
+ *   throw nothing themselves; copying a std::string_view argument into a NUL-terminated
+ *   string may throw std::bad_alloc when memory runs out, and then no request was made.
+ * - Strings in: any std::string_view (a std::string, a literal, a `const char*` that is not
+ *   NULL). Optional arguments (cookies, usrExtDat, meetObj) default to "".
+ */
+
+#ifndef CRVIDEOSDK_HPP
+#define CRVIDEOSDK_HPP
+
+#include "CRVideoSDK.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace CRVideo {
+
+/**
+ * The app's event handlers: derive from it and override what you need; the others do
+ * nothing. One method per member of CRVideo_Callbacks, with the same name and meaning (see
+ * CRVideoSDK.h); `userData` is the object itself. Every argument is valid only during the
+ * call (copy what you keep); exceptions thrown here are swallowed (see the top of this file).
+ */
+class Callbacks {
+public:
+    Callbacks() = default;
+    Callbacks(const Callbacks&) = default;
+    Callbacks& operator=(const Callbacks&) = default;
+    virtual ~Callbacks() = default;
+
+    // Login and session
+    /** Login succeeded; `usrID` is the user's ID (assigned by the server if privAcnt was ""). */
+    virtual void LoginSuccess(std::string_view /*usrID*/, std::string_view /*cookie*/) {}
+    /** Login failed with `sdkErr`. */
+    virtual void LoginFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /** The session ended without logout (KICKOUT_BY_RELOGIN, CONNECTIONLOST). */
+    virtual void LineOff(int /*sdkErr*/) {}
+
+    // Presence
+    virtual void SetDNDStatusSuccess(std::string_view /*cookie*/) {}
+    virtual void SetDNDStatusFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /** `usersStatusJson`: a JSON array of UserStatusObj. */
+    virtual void GetUserStatusSuccess(std::string_view /*usersStatusJson*/,
+                                      std::string_view /*cookie*/) {}
+    virtual void GetUserStatusFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    virtual void StartUserStatusNotifyRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /** One UserStatusObj; `cookie` is the one given to startUserStatusNotify(). */
+    virtual void NotifyUserStatus(std::string_view /*userStatusJson*/,
+                                  std::string_view /*cookie*/) {}
+    virtual void StopUserStatusNotifyRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+
+    // Meetings
+    /** The new MeetInfoObj. */
+    virtual void CreateMeetingSuccess(std::string_view /*meetObjJson*/,
+                                      std::string_view /*cookie*/) {}
+    virtual void CreateMeetingFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    virtual void DestroyMeetingRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /** A JSON array of MeetInfoObj. */
+    virtual void GetMeetingsSuccess(std::string_view /*meetingsJson*/,
+                                    std::string_view /*cookie*/) {}
+    virtual void GetMeetingsFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
+
+    // Calls and invitations: results of this user's requests
+    /** The callee is ringing. */
+    virtual void CallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
+    virtual void CallFail(std::string_view /*callID*/, int /*sdkErr*/,
+                          std::string_view /*cookie*/) {}
+    virtual void AcceptCallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
+    virtual void AcceptCallFail(std::string_view /*callID*/, int /*sdkErr*/,
+                                std::string_view /*cookie*/) {}
+    virtual void RejectCallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
+    virtual void RejectCallFail(std::string_view /*callID*/, int /*sdkErr*/,
+                                std::string_view /*cookie*/) {}
+    virtual void HangupCallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
+    virtual void HangupCallFail(std::string_view /*callID*/, int /*sdkErr*/,
+                                std::string_view /*cookie*/) {}
+    virtual void ClientInviteRslt(std::string_view /*inviteID*/, int /*sdkErr*/,
+                                  std::string_view /*cookie*/) {}
+    virtual void ClientCancelInviteRslt(std::string_view /*inviteID*/, int /*sdkErr*/,
+                                        std::string_view /*cookie*/) {}
+
+    // Transparent channel: results of this user's requests
+    virtual void SendCmdRlst(std::string_view /*taskID*/, int /*sdkErr*/,
+                             std::string_view /*cookie*/) {}
+    virtual void SendBufferRlst(std::string_view /*taskID*/, int /*sdkErr*/,
+                                std::string_view /*cookie*/) {}
+    virtual void SendFileRlst(std::string_view /*taskID*/, std::string_view /*fileName*/,
+                              int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /** Bytes the receiver holds so far, rising to `totalLen`. */
+    virtual void SendProgress(std::string_view /*taskID*/, int64_t /*sendedLen*/,
+                              int64_t /*totalLen*/, std::string_view /*cookie*/) {}
+    /** `cookie` is the cancelled task's. */
+    virtual void CancelSendRlst(std::string_view /*taskID*/, int /*sdkErr*/,
+                                std::string_view /*cookie*/) {}
+
+    // Calls and invitations: what others do
+    /** Someone calls or invites this user; answer with acceptCall()/rejectCall(). */
+    virtual void NotifyCallIn(std::string_view /*callID*/, std::string_view /*meetObjJson*/,
+                              std::string_view /*callerID*/, std::string_view /*usrExtDat*/) {}
+    virtual void NotifyCallAccepted(std::string_view /*callID*/,
+                                    std::string_view /*meetObjJson*/,
+                                    std::string_view /*usrExtDat*/) {}
+    /** CRVIDEOSDK_ERR_REFUSE or CRVIDEOSDK_ERR_NOANSWER. */
+    virtual void NotifyCallRejected(std::string_view /*callID*/, int /*sdkErr*/,
+                                    std::string_view /*usrExtDat*/) {}
+    virtual void NotifyCallHungup(std::string_view /*callID*/, std::string_view /*usrExtDat*/) {}
+    /** 0 ringing, 1 accepted, 2 rejected, 3 no answer, 4 hung up. */
+    virtual void NotifyInviteStatus(std::string_view /*inviteID*/, int /*status*/) {}
+
+    // Transparent channel: what others send (binary-safe)
+    virtual void NotifyCmdData(std::string_view /*sourceUserId*/, const uint8_t* /*data*/,
+                               size_t /*len*/) {}
+    virtual void NotifyBufferData(std::string_view /*sourceUserId*/, const uint8_t* /*data*/,
+                                  size_t /*len*/) {}
+    /** A complete, verified file at `tmpFile`: yours to move or delete. */
+    virtual void NotifyFileData(std::string_view /*sourceUserId*/, std::string_view /*tmpFile*/,
+                                std::string_view /*orgFileName*/) {}
+    virtual void NotifyCancelSend(std::string_view /*taskID*/) {}
+
+    // Call-center queues
+    virtual void InitQueueDatRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /** One QueueStatus JSON object. */
+    virtual void QueueStatusChanged(std::string_view /*queStatusJson*/) {}
+    /** One QueuingInfo JSON object (queID -1: no longer queuing). */
+    virtual void QueuingInfoChanged(std::string_view /*queuingInfoJson*/) {}
+    virtual void StartQueuingRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    virtual void StopQueuingRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    virtual void StartServiceRslt(int /*queID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    virtual void StopServiceRslt(int /*queID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    virtual void ResponseAssignUserRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /** One QueueUser JSON object: answer with Mgr::acceptAssignUser / rejectAssignUser. */
+    virtual void AutoAssignUser(std::string_view /*queUserJson*/) {}
+    virtual void ReqAssignUserRslt(int /*sdkErr*/, std::string_view /*queUserJson*/,
+                                   std::string_view /*cookie*/) {}
+    virtual void CancelAssignUser(int /*queID*/, std::string_view /*usrID*/) {}
+};
+
+namespace detail {
+
+/** A C string as a view; NULL (which the SDK never passes) as an empty view. */
+inline std::string_view view(const char* s) noexcept {
+    return s != nullptr ? std::string_view(s) : std::string_view();
+}
+
+/** A NUL-terminated copy of a view, for the C functions: `cstr(v).c_str()` lives until the
+ * end of the full expression, i.e. for the whole C call. */
+inline std::string cstr(std::string_view v) {
+    return std::string(v);
+}
+
+/** Takes ownership of a string the SDK returned; "" for NULL. */
+inline std::string take(char* s) {
+    std::unique_ptr<char, void (*)(char*)> owned(s, CRVideo_FreeString);
+    return s != nullptr ? std::string(s) : std::string();
+}
+
+/** The C callbacks: each turns `userData` back into the Callbacks object, converts the
+ * arguments and calls the virtual method, letting no exception out. */
+struct Trampolines {
+    template <typename F>
+    static void deliver(void* userData, F&& call) noexcept {
+        if (userData == nullptr) {
+            return;
+        }
+        try {
+            call(*static_cast<Callbacks*>(userData));
+        } catch (...) {
+            // Swallowed: an exception must not unwind into the SDK (see the top of the file).
+        }
+    }
+
+    static void LoginSuccess(void* ud, const char* usrID, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.LoginSuccess(view(usrID), view(cookie)); });
+    }
+    static void LoginFail(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.LoginFail(sdkErr, view(cookie)); });
+    }
+    static void LineOff(void* ud, int sdkErr) {
+        deliver(ud, [&](Callbacks& c) { c.LineOff(sdkErr); });
+    }
+    static void SetDNDStatusSuccess(void* ud, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.SetDNDStatusSuccess(view(cookie)); });
+    }
+    static void SetDNDStatusFail(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.SetDNDStatusFail(sdkErr, view(cookie)); });
+    }
+    static void GetUserStatusSuccess(void* ud, const char* json, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.GetUserStatusSuccess(view(json), view(cookie)); });
+    }
+    static void GetUserStatusFail(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.GetUserStatusFail(sdkErr, view(cookie)); });
+    }
+    static void StartUserStatusNotifyRslt(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.StartUserStatusNotifyRslt(sdkErr, view(cookie)); });
+    }
+    static void NotifyUserStatus(void* ud, const char* json, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyUserStatus(view(json), view(cookie)); });
+    }
+    static void StopUserStatusNotifyRslt(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.StopUserStatusNotifyRslt(sdkErr, view(cookie)); });
+    }
+    static void CreateMeetingSuccess(void* ud, const char* json, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.CreateMeetingSuccess(view(json), view(cookie)); });
+    }
+    static void CreateMeetingFail(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.CreateMeetingFail(sdkErr, view(cookie)); });
+    }
+    static void DestroyMeetingRslt(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.DestroyMeetingRslt(sdkErr, view(cookie)); });
+    }
+    static void GetMeetingsSuccess(void* ud, const char* json, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.GetMeetingsSuccess(view(json), view(cookie)); });
+    }
+    static void GetMeetingsFail(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.GetMeetingsFail(sdkErr, view(cookie)); });
+    }
+    static void CallSuccess(void* ud, const char* callID, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.CallSuccess(view(callID), view(cookie)); });
+    }
+    static void CallFail(void* ud, const char* callID, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.CallFail(view(callID), sdkErr, view(cookie)); });
+    }
+    static void AcceptCallSuccess(void* ud, const char* callID, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.AcceptCallSuccess(view(callID), view(cookie)); });
+    }
+    static void AcceptCallFail(void* ud, const char* callID, int sdkErr, const char* cookie) {
+        deliver(ud,
+                [&](Callbacks& c) { c.AcceptCallFail(view(callID), sdkErr, view(cookie)); });
+    }
+    static void RejectCallSuccess(void* ud, const char* callID, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.RejectCallSuccess(view(callID), view(cookie)); });
+    }
+    static void RejectCallFail(void* ud, const char* callID, int sdkErr, const char* cookie) {
+        deliver(ud,
+                [&](Callbacks& c) { c.RejectCallFail(view(callID), sdkErr, view(cookie)); });
+    }
+    static void HangupCallSuccess(void* ud, const char* callID, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.HangupCallSuccess(view(callID), view(cookie)); });
+    }
+    static void HangupCallFail(void* ud, const char* callID, int sdkErr, const char* cookie) {
+        deliver(ud,
+                [&](Callbacks& c) { c.HangupCallFail(view(callID), sdkErr, view(cookie)); });
+    }
+    static void ClientInviteRslt(void* ud, const char* inviteID, int sdkErr,
+                                 const char* cookie) {
+        deliver(ud,
+                [&](Callbacks& c) { c.ClientInviteRslt(view(inviteID), sdkErr, view(cookie)); });
+    }
+    static void ClientCancelInviteRslt(void* ud, const char* inviteID, int sdkErr,
+                                       const char* cookie) {
+        deliver(ud, [&](Callbacks& c) {
+            c.ClientCancelInviteRslt(view(inviteID), sdkErr, view(cookie));
+        });
+    }
+    static void SendCmdRlst(void* ud, const char* taskID, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.SendCmdRlst(view(taskID), sdkErr, view(cookie)); });
+    }
+    static void SendBufferRlst(void* ud, const char* taskID, int sdkErr, const char* cookie) {
+        deliver(ud,
+                [&](Callbacks& c) { c.SendBufferRlst(view(taskID), sdkErr, view(cookie)); });
+    }
+    static void SendFileRlst(void* ud, const char* taskID, const char* fileName, int sdkErr,
+                             const char* cookie) {
+        deliver(ud, [&](Callbacks& c) {
+            c.SendFileRlst(view(taskID), view(fileName), sdkErr, view(cookie));
+        });
+    }
+    static void SendProgress(void* ud, const char* taskID, int64_t sendedLen, int64_t totalLen,
+                             const char* cookie) {
+        deliver(ud, [&](Callbacks& c) {
+            c.SendProgress(view(taskID), sendedLen, totalLen, view(cookie));
+        });
+    }
+    static void CancelSendRlst(void* ud, const char* taskID, int sdkErr, const char* cookie) {
+        deliver(ud,
+                [&](Callbacks& c) { c.CancelSendRlst(view(taskID), sdkErr, view(cookie)); });
+    }
+    static void NotifyCallIn(void* ud, const char* callID, const char* meetObjJson,
+                             const char* callerID, const char* usrExtDat) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyCallIn(view(callID), view(meetObjJson), view(callerID), view(usrExtDat));
+        });
+    }
+    static void NotifyCallAccepted(void* ud, const char* callID, const char* meetObjJson,
+                                   const char* usrExtDat) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyCallAccepted(view(callID), view(meetObjJson), view(usrExtDat));
+        });
+    }
+    static void NotifyCallRejected(void* ud, const char* callID, int sdkErr,
+                                   const char* usrExtDat) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyCallRejected(view(callID), sdkErr, view(usrExtDat));
+        });
+    }
+    static void NotifyCallHungup(void* ud, const char* callID, const char* usrExtDat) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCallHungup(view(callID), view(usrExtDat)); });
+    }
+    static void NotifyInviteStatus(void* ud, const char* inviteID, int status) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyInviteStatus(view(inviteID), status); });
+    }
+    static void NotifyCmdData(void* ud, const char* sourceUserId, const uint8_t* data,
+                              size_t len) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCmdData(view(sourceUserId), data, len); });
+    }
+    static void NotifyBufferData(void* ud, const char* sourceUserId, const uint8_t* data,
+                                 size_t len) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyBufferData(view(sourceUserId), data, len); });
+    }
+    static void NotifyFileData(void* ud, const char* sourceUserId, const char* tmpFile,
+                               const char* orgFileName) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyFileData(view(sourceUserId), view(tmpFile), view(orgFileName));
+        });
+    }
+    static void NotifyCancelSend(void* ud, const char* taskID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCancelSend(view(taskID)); });
+    }
+    static void InitQueueDatRslt(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.InitQueueDatRslt(sdkErr, view(cookie)); });
+    }
+    static void QueueStatusChanged(void* ud, const char* json) {
+        deliver(ud, [&](Callbacks& c) { c.QueueStatusChanged(view(json)); });
+    }
+    static void QueuingInfoChanged(void* ud, const char* json) {
+        deliver(ud, [&](Callbacks& c) { c.QueuingInfoChanged(view(json)); });
+    }
+    static void StartQueuingRslt(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.StartQueuingRslt(sdkErr, view(cookie)); });
+    }
+    static void StopQueuingRslt(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.StopQueuingRslt(sdkErr, view(cookie)); });
+    }
+    static void StartServiceRslt(void* ud, int queID, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.StartServiceRslt(queID, sdkErr, view(cookie)); });
+    }
+    static void StopServiceRslt(void* ud, int queID, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.StopServiceRslt(queID, sdkErr, view(cookie)); });
+    }
+    static void ResponseAssignUserRslt(void* ud, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.ResponseAssignUserRslt(sdkErr, view(cookie)); });
+    }
+    static void AutoAssignUser(void* ud, const char* json) {
+        deliver(ud, [&](Callbacks& c) { c.AutoAssignUser(view(json)); });
+    }
+    static void ReqAssignUserRslt(void* ud, int sdkErr, const char* json, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.ReqAssignUserRslt(sdkErr, view(json), view(cookie)); });
+    }
+    static void CancelAssignUser(void* ud, int queID, const char* usrID) {
+        deliver(ud, [&](Callbacks& c) { c.CancelAssignUser(queID, view(usrID)); });
+    }
+
+    /** The table registered by Mgr::setCallbacks(): every member set (members a newer
+     * CRVideoSDK.h may add stay NULL, i.e. skipped). */
+    static CRVideo_Callbacks table() noexcept {
+        CRVideo_Callbacks t{};
+        t.size = sizeof(CRVideo_Callbacks);
+        t.LoginSuccess = &LoginSuccess;
+        t.LoginFail = &LoginFail;
+        t.LineOff = &LineOff;
+        t.SetDNDStatusSuccess = &SetDNDStatusSuccess;
+        t.SetDNDStatusFail = &SetDNDStatusFail;
+        t.GetUserStatusSuccess = &GetUserStatusSuccess;
+        t.GetUserStatusFail = &GetUserStatusFail;
+        t.StartUserStatusNotifyRslt = &StartUserStatusNotifyRslt;
+        t.NotifyUserStatus = &NotifyUserStatus;
+        t.StopUserStatusNotifyRslt = &StopUserStatusNotifyRslt;
+        t.CreateMeetingSuccess = &CreateMeetingSuccess;
+        t.CreateMeetingFail = &CreateMeetingFail;
+        t.DestroyMeetingRslt = &DestroyMeetingRslt;
+        t.GetMeetingsSuccess = &GetMeetingsSuccess;
+        t.GetMeetingsFail = &GetMeetingsFail;
+        t.CallSuccess = &CallSuccess;
+        t.CallFail = &CallFail;
+        t.AcceptCallSuccess = &AcceptCallSuccess;
+        t.AcceptCallFail = &AcceptCallFail;
+        t.RejectCallSuccess = &RejectCallSuccess;
+        t.RejectCallFail = &RejectCallFail;
+        t.HangupCallSuccess = &HangupCallSuccess;
+        t.HangupCallFail = &HangupCallFail;
+        t.ClientInviteRslt = &ClientInviteRslt;
+        t.ClientCancelInviteRslt = &ClientCancelInviteRslt;
+        t.SendCmdRlst = &SendCmdRlst;
+        t.SendBufferRlst = &SendBufferRlst;
+        t.SendFileRlst = &SendFileRlst;
+        t.SendProgress = &SendProgress;
+        t.CancelSendRlst = &CancelSendRlst;
+        t.NotifyCallIn = &NotifyCallIn;
+        t.NotifyCallAccepted = &NotifyCallAccepted;
+        t.NotifyCallRejected = &NotifyCallRejected;
+        t.NotifyCallHungup = &NotifyCallHungup;
+        t.NotifyInviteStatus = &NotifyInviteStatus;
+        t.NotifyCmdData = &NotifyCmdData;
+        t.NotifyBufferData = &NotifyBufferData;
+        t.NotifyFileData = &NotifyFileData;
+        t.NotifyCancelSend = &NotifyCancelSend;
+        t.InitQueueDatRslt = &InitQueueDatRslt;
+        t.QueueStatusChanged = &QueueStatusChanged;
+        t.QueuingInfoChanged = &QueuingInfoChanged;
+        t.StartQueuingRslt = &StartQueuingRslt;
+        t.StopQueuingRslt = &StopQueuingRslt;
+        t.StartServiceRslt = &StartServiceRslt;
+        t.StopServiceRslt = &StopServiceRslt;
+        t.ResponseAssignUserRslt = &ResponseAssignUserRslt;
+        t.AutoAssignUser = &AutoAssignUser;
+        t.ReqAssignUserRslt = &ReqAssignUserRslt;
+        t.CancelAssignUser = &CancelAssignUser;
+        return t;
+    }
+};
+
+}  // namespace detail
+
+/**
+ * The process's SDK: one method per CRVideo_* function, same name in lowerCamelCase, same
+ * arguments (std::string_view for strings), same results. Get it with Mgr::instance().
+ */
+class Mgr {
+public:
+    /** The one instance (the SDK is one per process). */
+    static Mgr& instance() noexcept {
+        static Mgr mgr;
+        return mgr;
+    }
+
+    Mgr(const Mgr&) = delete;
+    Mgr& operator=(const Mgr&) = delete;
+    Mgr(Mgr&&) = delete;
+    Mgr& operator=(Mgr&&) = delete;
+
+    // Lifecycle -----------------------------------------------------------------------
+
+    /** CRVideo_Init: `paramsJson` "" (defaults) or a JSON object (serverAddr, tmpDir,
+     * timeoutMs, logLevel, dispatch, ...). 0 or CRVIDEOSDK_PARAM_ERR. */
+    int init(std::string_view paramsJson = "") {
+        return CRVideo_Init(detail::cstr(paramsJson).c_str());
+    }
+    /** CRVideo_Uninit: no callback runs after it returns (see the top of the file for the
+     * call from inside a callback). Forgets the registered Callbacks. */
+    void uninit() noexcept { CRVideo_Uninit(); }
+    /** CRVideo_SetServerAddr: "host:port;host2:port2". */
+    int setServerAddr(std::string_view addrList) {
+        return CRVideo_SetServerAddr(detail::cstr(addrList).c_str());
+    }
+    /** CRVideo_SetCallbacks: from now on the SDK calls `cb`'s virtual methods (nullptr:
+     * none). `cb` must outlive the registration (see the top of the file). 0,
+     * CRVIDEOSDK_NOT_INIT. */
+    int setCallbacks(Callbacks* cb) noexcept {
+        if (cb == nullptr) {
+            CRVideo_Callbacks none{};
+            none.size = sizeof(CRVideo_Callbacks);
+            return CRVideo_SetCallbacks(&none, nullptr);
+        }
+        const CRVideo_Callbacks table = detail::Trampolines::table();
+        return CRVideo_SetCallbacks(&table, static_cast<void*>(cb));
+    }
+    /** CRVideo_PollEvents ("dispatch":"poll" mode): runs pending callbacks on this thread,
+     * waiting up to `timeoutMs` for the first. How many ran, or a negated error code. */
+    int pollEvents(int timeoutMs) noexcept { return CRVideo_PollEvents(timeoutMs); }
+    /** CRVideo_GetVersion, e.g. "0.1.0"; static. */
+    static const char* version() noexcept { return CRVideo_GetVersion(); }
+    /** CRVideo_GetErrorDesc: English text of a CRVIDEOSDK_* code; static. */
+    static const char* errorDesc(int code) noexcept { return CRVideo_GetErrorDesc(code); }
+
+    // Session -------------------------------------------------------------------------
+
+    /** CRVideo_Login: then LoginSuccess or LoginFail. */
+    int login(std::string_view authAcnt, std::string_view authPswd, std::string_view nickName,
+              std::string_view privAcnt, std::string_view privAuthCode = "",
+              std::string_view cookie = "") {
+        return CRVideo_Login(detail::cstr(authAcnt).c_str(), detail::cstr(authPswd).c_str(),
+                             detail::cstr(nickName).c_str(), detail::cstr(privAcnt).c_str(),
+                             detail::cstr(privAuthCode).c_str(), detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_Logout: no callback; may be called from inside a callback. */
+    int logout() noexcept { return CRVideo_Logout(); }
+
+    // Presence ------------------------------------------------------------------------
+
+    /** CRVideo_SetDNDStatus: then SetDNDStatusSuccess or SetDNDStatusFail. */
+    int setDNDStatus(int dndStatus, std::string_view cookie = "") {
+        return CRVideo_SetDNDStatus(dndStatus, detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_GetUserStatus: then GetUserStatusSuccess or GetUserStatusFail. */
+    int getUserStatus(std::string_view cookie = "") {
+        return CRVideo_GetUserStatus(detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_StartUserStatusNotify: then StartUserStatusNotifyRslt, NotifyUserStatus... */
+    int startUserStatusNotify(std::string_view cookie = "") {
+        return CRVideo_StartUserStatusNotify(detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_StopUserStatusNotify: then StopUserStatusNotifyRslt. */
+    int stopUserStatusNotify(std::string_view cookie = "") {
+        return CRVideo_StopUserStatusNotify(detail::cstr(cookie).c_str());
+    }
+
+    // Meetings ------------------------------------------------------------------------
+
+    /** CRVideo_CreateMeeting: then CreateMeetingSuccess or CreateMeetingFail. */
+    int createMeeting(std::string_view meetSubject, int createPswd = 0,
+                      std::string_view cookie = "") {
+        return CRVideo_CreateMeeting(detail::cstr(meetSubject).c_str(), createPswd,
+                                     detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_DestroyMeeting: then DestroyMeetingRslt. */
+    int destroyMeeting(int meetID, std::string_view cookie = "") {
+        return CRVideo_DestroyMeeting(meetID, detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_GetMeetings: then GetMeetingsSuccess or GetMeetingsFail. */
+    int getMeetings(std::string_view cookie = "") {
+        return CRVideo_GetMeetings(detail::cstr(cookie).c_str());
+    }
+
+    // Calls and invitations -----------------------------------------------------------
+
+    /** CRVideo_Call: the call's ID ("" only when not initialised); then CallSuccess or
+     * CallFail with it. */
+    std::string call(std::string_view calledUserID, std::string_view meetObjJson = "",
+                     std::string_view usrExtDat = "", std::string_view cookie = "") {
+        return detail::take(CRVideo_Call(detail::cstr(calledUserID).c_str(),
+                                         detail::cstr(meetObjJson).c_str(),
+                                         detail::cstr(usrExtDat).c_str(),
+                                         detail::cstr(cookie).c_str()));
+    }
+    /** CRVideo_AcceptCall: then AcceptCallSuccess or AcceptCallFail. */
+    int acceptCall(std::string_view callID, std::string_view meetObjJson = "",
+                   std::string_view usrExtDat = "", std::string_view cookie = "") {
+        return CRVideo_AcceptCall(detail::cstr(callID).c_str(),
+                                  detail::cstr(meetObjJson).c_str(),
+                                  detail::cstr(usrExtDat).c_str(), detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_RejectCall: then RejectCallSuccess or RejectCallFail. */
+    int rejectCall(std::string_view callID, std::string_view usrExtDat = "",
+                   std::string_view cookie = "") {
+        return CRVideo_RejectCall(detail::cstr(callID).c_str(), detail::cstr(usrExtDat).c_str(),
+                                  detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_HungupCall: then HangupCallSuccess or HangupCallFail. */
+    int hungupCall(std::string_view callID, std::string_view usrExtDat = "",
+                   std::string_view cookie = "") {
+        return CRVideo_HungupCall(detail::cstr(callID).c_str(), detail::cstr(usrExtDat).c_str(),
+                                  detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_ClientInvite: the invitation's ID ("" only when not initialised); then
+     * ClientInviteRslt, NotifyInviteStatus... with it. */
+    std::string clientInvite(std::string_view called, std::string_view meetObjJson = "",
+                             std::string_view cookie = "") {
+        return detail::take(CRVideo_ClientInvite(detail::cstr(called).c_str(),
+                                                 detail::cstr(meetObjJson).c_str(),
+                                                 detail::cstr(cookie).c_str()));
+    }
+    /** CRVideo_ClientCancelInvite: then ClientCancelInviteRslt. */
+    int clientCancelInvite(std::string_view inviteID, std::string_view cookie = "") {
+        return CRVideo_ClientCancelInvite(detail::cstr(inviteID).c_str(),
+                                          detail::cstr(cookie).c_str());
+    }
+
+    // Transparent channel -------------------------------------------------------------
+
+    /** CRVideo_SendCmd (at most 51,200 bytes, binary-safe, copied before it returns): the
+     * task's ID ("" only when not initialised); then SendCmdRlst with it. */
+    std::string sendCmd(std::string_view targetUserId, const void* data, size_t len,
+                        std::string_view cookie = "") {
+        return detail::take(CRVideo_SendCmd(detail::cstr(targetUserId).c_str(),
+                                            static_cast<const uint8_t*>(data), len,
+                                            detail::cstr(cookie).c_str()));
+    }
+    std::string sendCmd(std::string_view targetUserId, const std::vector<uint8_t>& data,
+                        std::string_view cookie = "") {
+        return sendCmd(targetUserId, data.data(), data.size(), cookie);
+    }
+    /** CRVideo_SendBuffer (binary-safe, copied before it returns): the task's ID ("" only
+     * when not initialised); then SendProgress... and SendBufferRlst (or CancelSendRlst). */
+    std::string sendBuffer(std::string_view targetUserId, const void* data, size_t len,
+                           std::string_view cookie = "") {
+        return detail::take(CRVideo_SendBuffer(detail::cstr(targetUserId).c_str(),
+                                               static_cast<const uint8_t*>(data), len,
+                                               detail::cstr(cookie).c_str()));
+    }
+    std::string sendBuffer(std::string_view targetUserId, const std::vector<uint8_t>& data,
+                           std::string_view cookie = "") {
+        return sendBuffer(targetUserId, data.data(), data.size(), cookie);
+    }
+    /** CRVideo_SendFile: the task's ID ("" only when not initialised); then SendProgress...
+     * and SendFileRlst (or CancelSendRlst). */
+    std::string sendFile(std::string_view targetUserId, std::string_view fileName,
+                         std::string_view cookie = "") {
+        return detail::take(CRVideo_SendFile(detail::cstr(targetUserId).c_str(),
+                                             detail::cstr(fileName).c_str(),
+                                             detail::cstr(cookie).c_str()));
+    }
+    /** CRVideo_CancelSend: then CancelSendRlst. */
+    int cancelSend(std::string_view taskID) {
+        return CRVideo_CancelSend(detail::cstr(taskID).c_str());
+    }
+
+    // Call-center queues ----------------------------------------------------------------
+
+    /** CRVideo_InitQueueDat: then InitQueueDatRslt. */
+    int initQueueDat(std::string_view cookie = "") {
+        return CRVideo_InitQueueDat(detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_RefreshAllQueueStatus: then one QueueStatusChanged per queue. */
+    int refreshAllQueueStatus() { return CRVideo_RefreshAllQueueStatus(); }
+    /** CRVideo_GetAllQueueInfo: a JSON array of QueueInfo ("" only when not initialised). */
+    std::string getAllQueueInfo() { return detail::take(CRVideo_GetAllQueueInfo()); }
+    /** CRVideo_GetQueueStatus: one QueueStatus JSON object ("" for an unknown queue). */
+    std::string getQueueStatus(int queID) { return detail::take(CRVideo_GetQueueStatus(queID)); }
+    /** CRVideo_GetQueuingInfo: this user's QueuingInfo JSON object. */
+    std::string getQueuingInfo() { return detail::take(CRVideo_GetQueuingInfo()); }
+    /** CRVideo_GetServingQueues: a JSON array of the queue IDs this agent serves. */
+    std::string getServingQueues() { return detail::take(CRVideo_GetServingQueues()); }
+    /** CRVideo_StartQueuing: then StartQueuingRslt (and QueuingInfoChanged). */
+    int startQueuing(int queID, std::string_view usrExtDat = "", std::string_view cookie = "") {
+        return CRVideo_StartQueuing(queID, detail::cstr(usrExtDat).c_str(),
+                                    detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_StopQueuing: then StopQueuingRslt. */
+    int stopQueuing(std::string_view cookie = "") {
+        return CRVideo_StopQueuing(detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_StartService: then StartServiceRslt. */
+    int startService(int queID, int priority, std::string_view cookie = "") {
+        return CRVideo_StartService(queID, priority, detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_StopService: then StopServiceRslt. */
+    int stopService(int queID, std::string_view cookie = "") {
+        return CRVideo_StopService(queID, detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_ReqAssignUser: then ReqAssignUserRslt. */
+    int reqAssignUser(std::string_view cookie = "") {
+        return CRVideo_ReqAssignUser(detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_AcceptAssignUser: then ResponseAssignUserRslt. */
+    int acceptAssignUser(int queID, std::string_view usrID, std::string_view cookie = "") {
+        return CRVideo_AcceptAssignUser(queID, detail::cstr(usrID).c_str(),
+                                        detail::cstr(cookie).c_str());
+    }
+    /** CRVideo_RejectAssignUser: then ResponseAssignUserRslt. */
+    int rejectAssignUser(int queID, std::string_view usrID, std::string_view cookie = "") {
+        return CRVideo_RejectAssignUser(queID, detail::cstr(usrID).c_str(),
+                                        detail::cstr(cookie).c_str());
+    }
+
+private:
+    Mgr() = default;
+    ~Mgr() = default;
+};
+
+}  // namespace CRVideo
+
+#endif  // CRVIDEOSDK_HPP

@@ -1,0 +1,978 @@
+//! Call-center queues: customers waiting, agents serving, and the assignment engine.
+//!
+//! The queues of a tenant are those of its config, processed in queue `prio` order (lower
+//! first), then by ID. Tenants are isolated: each has its own state under its own lock, and
+//! the same queue ID in two tenants names two queues.
+//!
+//! Every transition — its events, the requester's reply (`respond`), the automatic
+//! assignments it enables and the position and status notifications it causes — happens
+//! under the tenant's lock, so every session sees its queue events in the order the
+//! transitions happened, each once (an agent never sees a `CancelAssignUser` before the
+//! `AutoAssignUser` it cancels). Lock order: calls, then queues, then the directory; the
+//! queues never call into the calls.
+//!
+//! **Customers** wait in one queue at a time, in arrival order. A customer's position is its
+//! index among the queue's customers (assigned-but-not-accepted ones included); it gets a
+//! `QueuingInfo` event whenever that position changes, and `QueuingInfo(not_queuing)` when
+//! it leaves the queue (StopQueuing, or an agent accepted it).
+//!
+//! **Agents** serve one or more queues, each with a priority (lower first). An agent has at
+//! most one pending assignment or one service at a time, across its queues. It is *free*
+//! when it has neither and is not in a call.
+//!
+//! **Automatic assignment** runs after every change: for each queue in order, for each of its
+//! customers in arrival order that has no pending assignment, the free agents of that queue
+//! with DND off that did not reject that customer are candidates; the one with the lowest
+//! priority number for the queue gets it, ties going to the one free the longest. An
+//! assigned customer is never reassigned by this. The agent gets `AutoAssignUser`. With DND
+//! on, an agent only gets customers through `ReqAssignUser`.
+//!
+//! An assignment not answered within `call_timeout_secs` is cancelled (`CancelAssignUser`)
+//! like a rejection: the customer keeps its place, without assignment, and is not offered
+//! again to that agent while it stays queued. Accepting takes the customer out of the queue
+//! and puts the agent *in service* (presence busy) until a call between the two ends after
+//! having been placed, either goes offline, the agent stops serving that queue or asks for
+//! the next customer, or no call between them was placed within `call_timeout_secs`.
+//!
+//! `QueueStatus` counts (`agent_num` agents serving, `wait_num` customers in the queue,
+//! `srv_num` agents in service with a customer of the queue) go to the queue's agents and
+//! waiting customers whenever they change.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crvideo_proto::{
+    ErrorCode, Event, QueueInfo, QueueList, QueueStatus, QueueUser, QueuingInfo, Request,
+    ServerFrame,
+};
+use serde_json::Value;
+use tokio::task::AbortHandle;
+
+use crate::config::TenantConfig;
+use crate::directory::{Directory, SessionHandle};
+use crate::link::SessionId;
+
+/// The queues of every tenant.
+pub struct Queues {
+    /// Fixed at start: one entry per configured tenant.
+    tenants: HashMap<Arc<str>, Mutex<TenantQueues>>,
+    /// Unanswered assignments, and services without a call, end after this.
+    timeout: Duration,
+    directory: Arc<Directory>,
+    /// For the timers' tasks.
+    me: Weak<Queues>,
+}
+
+struct TenantQueues {
+    tenant: Arc<str>,
+    /// In processing order: `prio`, then ID.
+    queues: Vec<Queue>,
+    /// By session: agents serving at least one queue.
+    agents: BTreeMap<SessionId, Agent>,
+    /// Orders the moments agents become free; identifies timers.
+    tick: u64,
+    /// Events of the current transition, sent after the requester's reply.
+    pending: Vec<(SessionHandle, Event)>,
+}
+
+struct Queue {
+    info: QueueInfo,
+    /// In arrival order.
+    customers: Vec<Customer>,
+}
+
+struct Customer {
+    handle: SessionHandle,
+    since: Instant,
+    usr_ext_dat: String,
+    /// The agent holding a pending assignment of this customer.
+    assigned_to: Option<SessionId>,
+    /// Agents that rejected (or let time out) this customer while it waited.
+    rejected_by: HashSet<SessionId>,
+}
+
+impl Customer {
+    fn queuing_time(&self) -> i64 {
+        secs_since(self.since)
+    }
+}
+
+struct Agent {
+    handle: SessionHandle,
+    /// Queue ID → this agent's priority for it.
+    serving: BTreeMap<i32, i32>,
+    state: AgentState,
+    /// The tick at which the agent last became free (or started serving).
+    free_since: u64,
+}
+
+enum AgentState {
+    Free,
+    /// A customer was assigned; waiting for accept or reject.
+    Assigned {
+        user: QueueUser,
+        customer: SessionId,
+        timer: AbortHandle,
+        tick: u64,
+    },
+    /// Accepted: serving the customer (who left the queue).
+    Serving {
+        que_id: i32,
+        customer: SessionId,
+        /// A call between the two was placed.
+        call_started: bool,
+        /// Ends the service if no call is placed in time.
+        timer: Option<AbortHandle>,
+        tick: u64,
+    },
+}
+
+/// What notifications compare against: the state before a transition.
+struct Snapshot {
+    statuses: Vec<QueueStatus>,
+    /// Customer session → (handle, queue, position).
+    places: BTreeMap<SessionId, (SessionHandle, i32, i32)>,
+}
+
+fn secs_since(since: Instant) -> i64 {
+    i64::try_from(since.elapsed().as_secs()).unwrap_or(i64::MAX)
+}
+
+fn send(to: &SessionHandle, e: Event) {
+    // A session that cannot take it is being ended anyway.
+    let _ = to.send(&ServerFrame::Event(e));
+}
+
+fn to_value(data: impl serde::Serialize) -> Value {
+    serde_json::to_value(data).unwrap_or(Value::Null)
+}
+
+impl TenantQueues {
+    fn new(tenant: &TenantConfig) -> TenantQueues {
+        let mut queues: Vec<Queue> = tenant
+            .queues
+            .iter()
+            .map(|q| Queue {
+                info: QueueInfo {
+                    que_id: q.id,
+                    name: q.name.clone(),
+                    desc: q.desc.clone(),
+                    prio: q.prio,
+                },
+                customers: Vec::new(),
+            })
+            .collect();
+        queues.sort_by_key(|q| (q.info.prio, q.info.que_id));
+        TenantQueues {
+            tenant: Arc::from(tenant.account.as_str()),
+            queues,
+            agents: BTreeMap::new(),
+            tick: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    fn queue_index(&self, que_id: i32) -> Result<usize, ErrorCode> {
+        self.queues
+            .iter()
+            .position(|q| q.info.que_id == que_id)
+            .ok_or(ErrorCode::QueIdInvalid)
+    }
+
+    /// (queue index, position) of a customer session.
+    fn find_customer(&self, session: SessionId) -> Option<(usize, usize)> {
+        self.queues.iter().enumerate().find_map(|(qi, q)| {
+            q.customers
+                .iter()
+                .position(|c| c.handle.session_id() == session)
+                .map(|ci| (qi, ci))
+        })
+    }
+
+    fn infos(&self) -> Vec<QueueInfo> {
+        self.queues.iter().map(|q| q.info.clone()).collect()
+    }
+
+    fn statuses(&self) -> Vec<QueueStatus> {
+        self.queues
+            .iter()
+            .map(|q| {
+                let que_id = q.info.que_id;
+                let count = |f: &dyn Fn(&Agent) -> bool| self.agents.values().filter(|a| f(a)).count();
+                QueueStatus {
+                    que_id,
+                    agent_num: count(&|a| a.serving.contains_key(&que_id)) as i32,
+                    wait_num: q.customers.len() as i32,
+                    srv_num: count(&|a| {
+                        matches!(a.state, AgentState::Serving { que_id: s, .. } if s == que_id)
+                    }) as i32,
+                }
+            })
+            .collect()
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let mut places = BTreeMap::new();
+        for q in &self.queues {
+            for (pos, c) in q.customers.iter().enumerate() {
+                places.insert(
+                    c.handle.session_id(),
+                    (c.handle.clone(), q.info.que_id, pos as i32),
+                );
+            }
+        }
+        Snapshot {
+            statuses: self.statuses(),
+            places,
+        }
+    }
+
+    fn flush(&mut self) {
+        for (to, e) in self.pending.drain(..) {
+            send(&to, e);
+        }
+    }
+
+    /// Tells every customer whose place changed, and the agents and customers of every queue
+    /// whose counts changed. `leaving` (going offline) is told nothing.
+    fn publish(&self, before: &Snapshot, leaving: Option<SessionId>) {
+        let mut still_queued = HashSet::new();
+        for q in &self.queues {
+            for (pos, c) in q.customers.iter().enumerate() {
+                let sid = c.handle.session_id();
+                still_queued.insert(sid);
+                let now = (q.info.que_id, pos as i32);
+                if before.places.get(&sid).map(|(_, q, p)| (*q, *p)) != Some(now) {
+                    send(
+                        &c.handle,
+                        Event::QueuingInfo(QueuingInfo {
+                            que_id: now.0,
+                            position: now.1,
+                            queuing_time: c.queuing_time(),
+                        }),
+                    );
+                }
+            }
+        }
+        for (sid, (handle, _, _)) in &before.places {
+            if !still_queued.contains(sid) && Some(*sid) != leaving {
+                send(handle, Event::QueuingInfo(QueuingInfo::not_queuing()));
+            }
+        }
+        for (q, (old, new)) in self
+            .queues
+            .iter()
+            .zip(before.statuses.iter().zip(self.statuses()))
+        {
+            if *old == new {
+                continue;
+            }
+            let mut told = HashSet::new();
+            let agents = self
+                .agents
+                .values()
+                .filter(|a| a.serving.contains_key(&q.info.que_id))
+                .map(|a| &a.handle);
+            for to in agents.chain(q.customers.iter().map(|c| &c.handle)) {
+                if told.insert(to.session_id()) {
+                    send(to, Event::QueueStatus(new.clone()));
+                }
+            }
+        }
+    }
+
+    /// Withdraws the agent's pending assignment, if any: the customer stays in place without
+    /// assignment (remembering the rejection if `rejected`), the agent is free, and is told
+    /// (`CancelAssignUser`) if `tell`.
+    fn withdraw_assignment(&mut self, agent: SessionId, tell: bool, rejected: bool) {
+        let tick = self.next_tick();
+        let Some(a) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        let AgentState::Assigned { .. } = a.state else {
+            return;
+        };
+        let AgentState::Assigned {
+            user,
+            customer,
+            timer,
+            ..
+        } = std::mem::replace(&mut a.state, AgentState::Free)
+        else {
+            unreachable!("checked above")
+        };
+        timer.abort();
+        a.free_since = tick;
+        if tell {
+            self.pending.push((
+                a.handle.clone(),
+                Event::CancelAssignUser {
+                    que_id: user.que_id,
+                    user_id: user.user_id,
+                },
+            ));
+        }
+        if let Some((qi, ci)) = self.find_customer(customer) {
+            let c = &mut self.queues[qi].customers[ci];
+            if c.assigned_to == Some(agent) {
+                c.assigned_to = None;
+                if rejected {
+                    c.rejected_by.insert(agent);
+                }
+            }
+        }
+    }
+
+    /// Removes a customer from its queue, withdrawing its pending assignment (the agent is
+    /// told). False if it was not queuing.
+    fn remove_customer(&mut self, session: SessionId) -> bool {
+        let Some((qi, ci)) = self.find_customer(session) else {
+            return false;
+        };
+        let c = self.queues[qi].customers.remove(ci);
+        if let Some(agent) = c.assigned_to {
+            let tick = self.next_tick();
+            if let Some(a) = self.agents.get_mut(&agent) {
+                if let AgentState::Assigned {
+                    customer, timer, ..
+                } = &a.state
+                {
+                    if *customer == session {
+                        timer.abort();
+                        a.state = AgentState::Free;
+                        a.free_since = tick;
+                        self.pending.push((
+                            a.handle.clone(),
+                            Event::CancelAssignUser {
+                                que_id: self.queues[qi].info.que_id,
+                                user_id: c.handle.user_id().to_owned(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+impl Queues {
+    /// The queues of the configured tenants. `timeout` is `call_timeout_secs`.
+    pub fn new(
+        tenants: &[TenantConfig],
+        directory: Arc<Directory>,
+        timeout: Duration,
+    ) -> Arc<Queues> {
+        Arc::new_cyclic(|me| Queues {
+            tenants: tenants
+                .iter()
+                .map(|t| {
+                    (
+                        Arc::from(t.account.as_str()),
+                        Mutex::new(TenantQueues::new(t)),
+                    )
+                })
+                .collect(),
+            timeout,
+            directory,
+            me: me.clone(),
+        })
+    }
+
+    /// Runs one transition of `tenant`'s queues: `change` (which replies to the requester, if
+    /// any), then the events it queued, then automatic assignment, then the position and
+    /// status notifications. False if the tenant has no queues state (not configured).
+    fn transact(
+        &self,
+        tenant: &str,
+        leaving: Option<SessionId>,
+        change: impl FnOnce(&mut TenantQueues),
+    ) -> bool {
+        let Some(state) = self.tenants.get(tenant) else {
+            return false;
+        };
+        let mut t = state.lock().unwrap();
+        let before = t.snapshot();
+        change(&mut t);
+        t.flush();
+        self.auto_assign(&mut t);
+        t.flush();
+        t.publish(&before, leaving);
+        true
+    }
+
+    /// Handles a queue request of `who`; `respond` gets the reply data or the error, under
+    /// the lock, before any event the request causes.
+    pub fn request(
+        &self,
+        who: &SessionHandle,
+        request: Request,
+        respond: impl FnOnce(Result<Value, ErrorCode>),
+    ) {
+        let mut respond = Some(respond);
+        let done = self.transact(who.tenant(), None, |t| {
+            let result = self.apply(t, who, request);
+            if let Some(respond) = respond.take() {
+                respond(result);
+            }
+        });
+        if !done {
+            // A tenant without queues state (cannot happen for configured tenants).
+            if let Some(respond) = respond.take() {
+                respond(Err(ErrorCode::QueIdInvalid));
+            }
+        }
+    }
+
+    fn apply(
+        &self,
+        t: &mut TenantQueues,
+        who: &SessionHandle,
+        request: Request,
+    ) -> Result<Value, ErrorCode> {
+        let me = who.session_id();
+        match request {
+            Request::QueueInit => Ok(to_value(QueueList {
+                queues: t.infos(),
+                statuses: t.statuses(),
+            })),
+            Request::QueueRefresh => Ok(to_value(QueueList {
+                queues: Vec::new(),
+                statuses: t.statuses(),
+            })),
+            Request::StartQueuing {
+                que_id,
+                usr_ext_dat,
+            } => {
+                let qi = t.queue_index(que_id)?;
+                if let Some((qj, _)) = t.find_customer(me) {
+                    return if qj == qi {
+                        Ok(Value::Null)
+                    } else {
+                        Err(ErrorCode::AlreadyOtherQue)
+                    };
+                }
+                t.queues[qi].customers.push(Customer {
+                    handle: who.clone(),
+                    since: Instant::now(),
+                    usr_ext_dat,
+                    assigned_to: None,
+                    rejected_by: HashSet::new(),
+                });
+                Ok(Value::Null)
+            }
+            Request::StopQueuing => {
+                t.remove_customer(me);
+                Ok(Value::Null)
+            }
+            Request::StartService { que_id, priority } => {
+                t.queue_index(que_id)?;
+                let tick = t.next_tick();
+                let agent = t.agents.entry(me).or_insert_with(|| Agent {
+                    handle: who.clone(),
+                    serving: BTreeMap::new(),
+                    state: AgentState::Free,
+                    free_since: tick,
+                });
+                agent.serving.insert(que_id, priority);
+                Ok(Value::Null)
+            }
+            Request::StopService { que_id } => {
+                t.queue_index(que_id)?;
+                let agent = self.serving_agent(t, me, que_id)?;
+                match agent.state {
+                    AgentState::Assigned { ref user, .. } if user.que_id == que_id => {
+                        t.withdraw_assignment(me, true, false)
+                    }
+                    AgentState::Serving { que_id: q, .. } if q == que_id => {
+                        self.end_service(t, me, false)
+                    }
+                    _ => {}
+                }
+                let agent = t.agents.get_mut(&me).expect("checked above");
+                agent.serving.remove(&que_id);
+                if agent.serving.is_empty() {
+                    t.agents.remove(&me);
+                }
+                Ok(Value::Null)
+            }
+            Request::ReqAssignUser => self.req_assign(t, me).map(to_value),
+            Request::AcceptAssignUser { que_id, user_id } => {
+                self.accept(t, me, que_id, &user_id).map(|()| Value::Null)
+            }
+            Request::RejectAssignUser { que_id, user_id } => {
+                t.queue_index(que_id)?;
+                self.serving_agent(t, me, que_id)?;
+                self.pending_assignment(t, me, que_id, &user_id)?;
+                t.withdraw_assignment(me, false, true);
+                Ok(Value::Null)
+            }
+            other => unreachable!("not a queue request: {}", other.op()),
+        }
+    }
+
+    /// The agent `me` if it serves `que_id`, else `QUE_SERVICE_NOT_START`.
+    fn serving_agent<'t>(
+        &self,
+        t: &'t TenantQueues,
+        me: SessionId,
+        que_id: i32,
+    ) -> Result<&'t Agent, ErrorCode> {
+        t.agents
+            .get(&me)
+            .filter(|a| a.serving.contains_key(&que_id))
+            .ok_or(ErrorCode::QueServiceNotStart)
+    }
+
+    /// The customer session of the agent's pending assignment of (que_id, user_id), else
+    /// `QUE_USER_CANCELLED`.
+    fn pending_assignment(
+        &self,
+        t: &TenantQueues,
+        me: SessionId,
+        que_id: i32,
+        user_id: &str,
+    ) -> Result<SessionId, ErrorCode> {
+        match t.agents.get(&me).map(|a| &a.state) {
+            Some(AgentState::Assigned { user, customer, .. })
+                if user.que_id == que_id && user.user_id == user_id =>
+            {
+                Ok(*customer)
+            }
+            _ => Err(ErrorCode::QueUserCancelled),
+        }
+    }
+
+    fn accept(
+        &self,
+        t: &mut TenantQueues,
+        me: SessionId,
+        que_id: i32,
+        user_id: &str,
+    ) -> Result<(), ErrorCode> {
+        t.queue_index(que_id)?;
+        self.serving_agent(t, me, que_id)?;
+        let customer = self.pending_assignment(t, me, que_id, user_id)?;
+        let tick = t.next_tick();
+        let timer = self.start_timer(t.tenant.clone(), me, tick);
+        let agent = t.agents.get_mut(&me).expect("checked above");
+        if let AgentState::Assigned { timer, .. } = &agent.state {
+            timer.abort();
+        }
+        agent.state = AgentState::Serving {
+            que_id,
+            customer,
+            call_started: false,
+            timer: Some(timer),
+            tick,
+        };
+        self.directory.set_in_service(&agent.handle, true);
+        if let Some((qi, ci)) = t.find_customer(customer) {
+            t.queues[qi].customers.remove(ci);
+        }
+        Ok(())
+    }
+
+    /// ReqAssignUser: the agent's pending assignment again, or (after ending its service)
+    /// the earliest waiting customer of its queues it did not reject.
+    fn req_assign(&self, t: &mut TenantQueues, me: SessionId) -> Result<QueueUser, ErrorCode> {
+        let agent = t.agents.get(&me).ok_or(ErrorCode::QueServiceNotStart)?;
+        match &agent.state {
+            AgentState::Assigned { user, customer, .. } => {
+                let mut user = user.clone();
+                if let Some((qi, ci)) = t.find_customer(*customer) {
+                    user.queuing_time = t.queues[qi].customers[ci].queuing_time();
+                }
+                return Ok(user);
+            }
+            AgentState::Serving { .. } => self.end_service(t, me, false),
+            AgentState::Free => {}
+        }
+        let agent = &t.agents[&me];
+        let found = t.queues.iter().enumerate().find_map(|(qi, q)| {
+            if !agent.serving.contains_key(&q.info.que_id) {
+                return None;
+            }
+            q.customers
+                .iter()
+                .position(|c| {
+                    c.assigned_to.is_none()
+                        && !c.rejected_by.contains(&me)
+                        && c.handle.user_id() != agent.handle.user_id()
+                })
+                .map(|ci| (qi, ci))
+        });
+        let (qi, ci) = found.ok_or(ErrorCode::QueNoUser)?;
+        Ok(self.assign(t, qi, ci, me))
+    }
+
+    /// Assigns customer `ci` of queue `qi` to agent `agent` (free) and starts the answer
+    /// timer. Returns what the agent is told.
+    fn assign(&self, t: &mut TenantQueues, qi: usize, ci: usize, agent: SessionId) -> QueueUser {
+        let tick = t.next_tick();
+        let timer = self.start_timer(t.tenant.clone(), agent, tick);
+        let que_id = t.queues[qi].info.que_id;
+        let c = &mut t.queues[qi].customers[ci];
+        c.assigned_to = Some(agent);
+        let user = QueueUser {
+            que_id,
+            user_id: c.handle.user_id().to_owned(),
+            name: c.handle.nickname().to_owned(),
+            queuing_time: c.queuing_time(),
+            usr_ext_dat: c.usr_ext_dat.clone(),
+        };
+        let customer = c.handle.session_id();
+        let a = t
+            .agents
+            .get_mut(&agent)
+            .expect("assigning to a known agent");
+        a.state = AgentState::Assigned {
+            user: user.clone(),
+            customer,
+            timer,
+            tick,
+        };
+        user
+    }
+
+    /// Ends the agent's service, if any: it is free again, and (unless `leaving`) no longer
+    /// busy.
+    fn end_service(&self, t: &mut TenantQueues, agent: SessionId, leaving: bool) {
+        let tick = t.next_tick();
+        let Some(a) = t.agents.get_mut(&agent) else {
+            return;
+        };
+        if let AgentState::Serving { timer, .. } = &a.state {
+            if let Some(timer) = timer {
+                timer.abort();
+            }
+            a.state = AgentState::Free;
+            a.free_since = tick;
+            if !leaving {
+                self.directory.set_in_service(&a.handle, false);
+            }
+        }
+    }
+
+    /// Gives waiting customers to free agents (see the module documentation).
+    fn auto_assign(&self, t: &mut TenantQueues) {
+        let mut available: HashSet<SessionId> = t
+            .agents
+            .iter()
+            .filter(|(_, a)| matches!(a.state, AgentState::Free))
+            .filter(|(_, a)| {
+                self.directory
+                    .availability(&a.handle)
+                    .is_some_and(|(dnd, in_call)| dnd == 0 && !in_call)
+            })
+            .map(|(sid, _)| *sid)
+            .collect();
+        for qi in 0..t.queues.len() {
+            let que_id = t.queues[qi].info.que_id;
+            for ci in 0..t.queues[qi].customers.len() {
+                if available.is_empty() {
+                    return;
+                }
+                let c = &t.queues[qi].customers[ci];
+                if c.assigned_to.is_some() {
+                    continue;
+                }
+                let best = t
+                    .agents
+                    .iter()
+                    .filter(|(sid, a)| {
+                        available.contains(sid)
+                            && !c.rejected_by.contains(sid)
+                            && a.handle.user_id() != c.handle.user_id()
+                    })
+                    .filter_map(|(sid, a)| {
+                        a.serving
+                            .get(&que_id)
+                            .map(|prio| (*prio, a.free_since, *sid))
+                    })
+                    .min();
+                if let Some((_, _, agent)) = best {
+                    available.remove(&agent);
+                    let user = self.assign(t, qi, ci, agent);
+                    let to = t.agents[&agent].handle.clone();
+                    t.pending.push((to, Event::AutoAssignUser(user)));
+                }
+            }
+        }
+    }
+
+    /// A timer that calls [`Queues::expired`] after `call_timeout_secs`.
+    fn start_timer(&self, tenant: Arc<str>, agent: SessionId, tick: u64) -> AbortHandle {
+        let me = self.me.clone();
+        let after = self.timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            if let Some(queues) = me.upgrade() {
+                queues.expired(&tenant, agent, tick);
+            }
+        })
+        .abort_handle()
+    }
+
+    /// The timer started at `tick` for `agent` fired: an assignment still pending is
+    /// cancelled (as a rejection, and the agent is told); a service still without a call
+    /// ends.
+    fn expired(&self, tenant: &str, agent: SessionId, tick: u64) {
+        self.transact(tenant, None, |t| {
+            match t.agents.get(&agent).map(|a| &a.state) {
+                Some(AgentState::Assigned { tick: at, .. }) if *at == tick => {
+                    t.withdraw_assignment(agent, true, true)
+                }
+                Some(AgentState::Serving {
+                    tick: at,
+                    call_started: false,
+                    ..
+                }) if *at == tick => self.end_service(t, agent, false),
+                _ => {}
+            }
+        });
+    }
+
+    /// Something that may free agents changed (e.g. a DND value): re-runs the assignment.
+    pub fn reassign(&self, tenant: &str) {
+        self.transact(tenant, None, |_| {});
+    }
+
+    /// A call between `caller` and `callee` was placed: an agent in service with the other
+    /// party keeps serving until that call ends.
+    pub fn call_placed(&self, caller: &SessionHandle, callee: &SessionHandle) {
+        self.transact(caller.tenant(), None, |t| {
+            for (agent, other) in [(caller, callee), (callee, caller)] {
+                if let Some(a) = t.agents.get_mut(&agent.session_id()) {
+                    if let AgentState::Serving {
+                        customer,
+                        call_started,
+                        timer,
+                        ..
+                    } = &mut a.state
+                    {
+                        if *customer == other.session_id() {
+                            *call_started = true;
+                            if let Some(timer) = timer.take() {
+                                timer.abort();
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// A call between `caller` and `callee` ended: the service of an agent with the other
+    /// party ends; either may be free for customers again.
+    pub fn call_ended(&self, caller: &SessionHandle, callee: &SessionHandle) {
+        self.transact(caller.tenant(), None, |t| {
+            for (agent, other) in [(caller, callee), (callee, caller)] {
+                let ends = t.agents.get(&agent.session_id()).is_some_and(|a| {
+                    matches!(a.state, AgentState::Serving { customer, call_started: true, .. }
+                        if customer == other.session_id())
+                });
+                if ends {
+                    self.end_service(t, agent.session_id(), false);
+                }
+            }
+        });
+    }
+
+    /// A session goes offline (or was replaced by a relogin): as a customer it leaves its
+    /// queue (a pending assignment is withdrawn, the agent told) and ends the service of an
+    /// agent serving it; as an agent its assignment is withdrawn, its service ends and it
+    /// stops serving every queue.
+    pub fn leave(&self, handle: &SessionHandle) {
+        let me = handle.session_id();
+        self.transact(handle.tenant(), Some(me), |t| {
+            t.remove_customer(me);
+            let serving_me: Vec<SessionId> = t
+                .agents
+                .iter()
+                .filter(|(_, a)| matches!(a.state, AgentState::Serving { customer, .. } if customer == me))
+                .map(|(sid, _)| *sid)
+                .collect();
+            for agent in serving_me {
+                self.end_service(t, agent, false);
+            }
+            if t.agents.contains_key(&me) {
+                t.withdraw_assignment(me, false, false);
+                self.end_service(t, me, true);
+                t.agents.remove(&me);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::QueueConfig;
+    use crate::directory::WantedId;
+    use crate::link::{Outbound, Outbox, SessionLink};
+    use crvideo_proto::USER_BUSY;
+
+    /// A logged-in session whose outbound queue the test can read.
+    struct Probe {
+        handle: SessionHandle,
+        rx: Outbox,
+    }
+
+    impl Probe {
+        fn login(dir: &Directory, user: &str, id: SessionId) -> Probe {
+            let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
+            let (handle, _) = dir.register("t", WantedId::Given(user), user, l);
+            Probe { handle, rx }
+        }
+
+        /// The queue events queued so far, compactly.
+        fn drain(&mut self) -> Vec<String> {
+            let mut out = Vec::new();
+            while let Ok(Outbound::Message(m)) = self.rx.try_recv() {
+                let frame: ServerFrame = crvideo_proto::decode(m.to_text().unwrap()).unwrap();
+                out.push(match frame {
+                    ServerFrame::Event(Event::QueueStatus(s)) => {
+                        format!("status a{} w{} s{}", s.agent_num, s.wait_num, s.srv_num)
+                    }
+                    ServerFrame::Event(Event::QueuingInfo(i)) => format!("pos {}", i.position),
+                    ServerFrame::Event(Event::AutoAssignUser(u)) => format!("auto {}", u.user_id),
+                    ServerFrame::Event(Event::CancelAssignUser { user_id, .. }) => {
+                        format!("cancel {user_id}")
+                    }
+                    other => format!("{other:?}"),
+                });
+            }
+            out
+        }
+    }
+
+    fn setup() -> (Arc<Directory>, Arc<Queues>) {
+        let mut tenant = TenantConfig::with_password("t", "pw");
+        tenant.queues = vec![QueueConfig {
+            id: 1,
+            name: "q".into(),
+            desc: String::new(),
+            prio: 0,
+        }];
+        let dir = Arc::new(Directory::new());
+        let queues = Queues::new(&[tenant], dir.clone(), Duration::from_secs(30));
+        (dir, queues)
+    }
+
+    fn req(queues: &Queues, who: &Probe, request: Request) -> Result<Value, ErrorCode> {
+        let mut result = None;
+        queues.request(&who.handle, request, |r| result = Some(r));
+        result.expect("always answered")
+    }
+
+    fn queue_up(queues: &Queues, who: &Probe) {
+        let start = Request::StartQueuing {
+            que_id: 1,
+            usr_ext_dat: String::new(),
+        };
+        req(queues, who, start).unwrap();
+    }
+
+    fn serve(queues: &Queues, who: &Probe) {
+        let start = Request::StartService {
+            que_id: 1,
+            priority: 0,
+        };
+        req(queues, who, start).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rejected_head_does_not_block_the_customers_behind_it() {
+        let (dir, queues) = setup();
+        let mut agent = Probe::login(&dir, "agent", 1);
+        let (c1, c2) = (Probe::login(&dir, "c1", 2), Probe::login(&dir, "c2", 3));
+        serve(&queues, &agent);
+        queue_up(&queues, &c1);
+        let reject = Request::RejectAssignUser {
+            que_id: 1,
+            user_id: "c1".into(),
+        };
+        req(&queues, &agent, reject).unwrap();
+        queue_up(&queues, &c2);
+        assert_eq!(
+            agent.drain(),
+            vec![
+                "status a1 w0 s0",
+                "auto c1",
+                "status a1 w1 s0",
+                "auto c2",
+                "status a1 w2 s0"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn nobody_is_assigned_to_themselves() {
+        let (dir, queues) = setup();
+        let mut both = Probe::login(&dir, "both", 1);
+        serve(&queues, &both);
+        queue_up(&queues, &both);
+        assert_eq!(
+            req(&queues, &both, Request::ReqAssignUser),
+            Err(ErrorCode::QueNoUser)
+        );
+        assert_eq!(
+            both.drain(),
+            vec!["status a1 w0 s0", "pos 0", "status a1 w1 s0"],
+            "one status per change, though agent and customer"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_replaced_by_a_relogin_leaves_cleanly() {
+        let (dir, queues) = setup();
+        let old = Probe::login(&dir, "agent", 1);
+        let mut other = Probe::login(&dir, "other", 2);
+        let mut c = Probe::login(&dir, "c", 3);
+        serve(&queues, &old);
+        queue_up(&queues, &c);
+        dir.set_dnd(&other.handle, 1, || {});
+        serve(&queues, &other);
+        dir.set_dnd(&other.handle, 0, || {});
+        queues.reassign("t");
+        // The relogin: the old session is no longer free for customers...
+        let new = Probe::login(&dir, "agent", 4);
+        c.drain();
+        other.drain();
+        // ...and its late cleanup hands its customer on.
+        queues.leave(&old.handle);
+        assert_eq!(other.drain(), vec!["auto c", "status a1 w1 s0"]);
+        assert_eq!(c.drain(), vec!["status a1 w1 s0"]);
+        assert_eq!(
+            req(&queues, &new, Request::ReqAssignUser),
+            Err(ErrorCode::QueServiceNotStart),
+            "the new session serves nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_served_customer_going_offline_frees_the_agent() {
+        let (dir, queues) = setup();
+        let mut agent = Probe::login(&dir, "agent", 1);
+        let c = Probe::login(&dir, "c", 2);
+        serve(&queues, &agent);
+        queue_up(&queues, &c);
+        let accept = Request::AcceptAssignUser {
+            que_id: 1,
+            user_id: "c".into(),
+        };
+        req(&queues, &agent, accept).unwrap();
+        assert_eq!(dir.statuses("t")[0].status, USER_BUSY);
+        agent.drain();
+        queues.leave(&c.handle);
+        assert_eq!(agent.drain(), vec!["status a1 w0 s0"]);
+        assert_eq!(dir.statuses("t")[0].status, crvideo_proto::USER_IDLE);
+    }
+}
