@@ -134,3 +134,28 @@ fn dlopen_demo_needs_no_link_time_dependency() {
 fn the_demo_program_builds_cleanly() {
     build(&example("demo.c"), true);
 }
+
+#[test]
+fn queue_demo_agent_serves_two_customers() {
+    let exe = build(&example("queue_demo.c"), true);
+    let server = ServerProcess::start(
+        "[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n\
+         [[tenants.queues]]\nid = 1\nname = \"support\"\ndesc = \"\"\nprio = 1\n",
+    );
+    let addr = server.addr.to_string();
+    let customers: Vec<_> = ["carol", "dave"]
+        .into_iter()
+        .map(|name| {
+            let (exe, addr) = (exe.clone(), addr.clone());
+            std::thread::spawn(move || stdout(&run(&exe, &[&addr, name, "customer", "1"])))
+        })
+        .collect();
+    let agent = stdout(&run(&exe, &[&addr, "agent1", "agent", "1", "2"]));
+    for customer in customers {
+        let out = customer.join().unwrap();
+        assert!(out.contains("agent1 calls: hello from your agent"), "{out}");
+        assert!(out.contains("call ended (thanks, goodbye)"), "{out}");
+    }
+    assert!(agent.contains("served carol") && agent.contains("served dave"), "{agent}");
+    assert!(agent.ends_with("[agent1] done\n"), "{agent}");
+}
