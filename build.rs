@@ -17,6 +17,21 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CI");
 
+    // The cdylib's SONAME, so that installed copies can be versioned (see cmake/README.md):
+    // `libcrvideosdk.so.0.MINOR` while the version is 0.x (Cargo's semver treats 0.1 -> 0.2
+    // as breaking; cargo-c names 0.x libraries the same way), `libcrvideosdk.so.MAJOR` from 1.0.
+    // Release builds only: an executable linked against a library with a SONAME looks for a
+    // file of that name at run time, which cargo does not create, so the tests and the demo,
+    // which link against target/debug directly, would no longer start.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
+        && std::env::var("PROFILE").as_deref() == Ok("release")
+    {
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-soname,libcrvideosdk.so.{}",
+            soversion()
+        );
+    }
+
     let mut config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(macros());
@@ -38,6 +53,17 @@ fn main() {
         if std::fs::read(&committed).ok().as_deref() != Some(fresh.as_slice()) {
             std::fs::write(&committed, fresh).expect("write include/CRVideoSDK.h");
         }
+    }
+}
+
+/// The SONAME's version: `0.MINOR` for 0.x versions, `MAJOR` from 1.0 on.
+fn soversion() -> String {
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap();
+    if major == "0" {
+        format!("0.{minor}")
+    } else {
+        major
     }
 }
 

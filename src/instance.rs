@@ -14,6 +14,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
+use crate::client::connect::TlsSettings;
 use crate::client::queues::SharedQueueCache;
 use crate::client::{Command, Engine, EngineConfig, RequestSpec};
 use crate::dispatch::{self, Dispatcher};
@@ -83,11 +84,19 @@ fn join_lingering() {
     }
 }
 
+/// Logs the SDK's own messages at `level` (default warn) to stderr, unless the process
+/// already has a tracing subscriber. A plain target filter: no regex engine in the library.
 fn install_logging(level: Option<&str>) {
-    let filter = format!("crvideosdk={}", level.unwrap_or("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let level: tracing_subscriber::filter::LevelFilter = level
+        .unwrap_or("warn")
+        .parse()
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::WARN);
+    let filter = tracing_subscriber::filter::Targets::new().with_target("crvideosdk", level);
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .try_init();
 }
 
@@ -102,11 +111,16 @@ impl Instance {
         let (internal, internal_rx) = unbounded_channel();
         let online = Arc::new(AtomicBool::new(false));
         let queues = SharedQueueCache::default();
+        let ca = match &params.ca_file {
+            Some(path) => Some(crate::client::tls::load_ca_file(path)?),
+            None => None,
+        };
         let config = EngineConfig {
             request_timeout: params.request_timeout,
             tmp_dir: params.tmp_dir.clone(),
             max_buffer_bytes: params.max_buffer_bytes,
             queues: queues.clone(),
+            tls: TlsSettings::new(ca),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()

@@ -26,6 +26,9 @@ pub struct SdkParams {
     pub dispatch: DispatchMode,
     /// Largest buffer `CRVideo_SendBuffer` sends and this SDK accepts (`maxBufferBytes`).
     pub max_buffer_bytes: u64,
+    /// PEM file of the certificate authorities trusted for `wss://` servers (`caFile`);
+    /// `None`: the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Default cap on `CRVideo_SendBuffer`: 100 MiB.
@@ -45,6 +48,7 @@ impl Default for SdkParams {
             log_level: None,
             dispatch: DispatchMode::Thread,
             max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
+            ca_file: None,
         }
     }
 }
@@ -91,6 +95,13 @@ impl SdkParams {
         if let Some(v) = map.get("maxBufferBytes") {
             params.max_buffer_bytes = v.as_u64().filter(|&n| n > 0).ok_or(ErrorCode::ParamErr)?;
         }
+        if let Some(v) = map.get("caFile") {
+            let path = v
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or(ErrorCode::ParamErr)?;
+            params.ca_file = Some(PathBuf::from(path));
+        }
         if let Some(v) = map.get("dispatch") {
             params.dispatch = match v.as_str() {
                 Some("thread") => DispatchMode::Thread,
@@ -108,41 +119,46 @@ pub struct ServerAddr {
     /// Host name or IP address (IPv6 without brackets).
     pub host: String,
     pub port: u16,
+    /// `wss://`: TLS, with the server's certificate verified.
+    pub tls: bool,
 }
 
 impl ServerAddr {
     /// The WebSocket URL of the server's endpoint.
     pub fn url(&self) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.authority(), crvideo_proto::WS_PATH)
+    }
+
+    fn authority(&self) -> String {
         if self.host.contains(':') {
-            format!(
-                "ws://[{}]:{}{}",
-                self.host,
-                self.port,
-                crvideo_proto::WS_PATH
-            )
+            format!("[{}]:{}", self.host, self.port)
         } else {
-            format!("ws://{}:{}{}", self.host, self.port, crvideo_proto::WS_PATH)
+            format!("{}:{}", self.host, self.port)
         }
     }
 }
 
 impl std::fmt::Display for ServerAddr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
+        if self.tls {
+            write!(f, "wss://{}", self.authority())
         } else {
-            write!(f, "{}:{}", self.host, self.port)
+            write!(f, "{}", self.authority())
         }
     }
 }
 
 /// Parses `"host:port;host2:port2"` (entries tried in order). A `ws://` prefix is accepted;
-/// blanks around entries and empty entries are skipped. No entry at all, or an entry
+/// `wss://` selects TLS; blanks around entries and empty entries are skipped. No entry at all, or an entry
 /// without a valid port, is `PARAM_ERR`.
 pub fn parse_server_list(list: &str) -> Result<Vec<ServerAddr>, ErrorCode> {
     let mut servers = Vec::new();
     for entry in list.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-        let entry = entry.strip_prefix("ws://").unwrap_or(entry);
+        let (tls, entry) = match entry.strip_prefix("wss://") {
+            Some(rest) => (true, rest),
+            None => (false, entry.strip_prefix("ws://").unwrap_or(entry)),
+        };
         let entry = entry.trim_end_matches('/');
         let (host, port) = entry.rsplit_once(':').ok_or(ErrorCode::ParamErr)?;
         let port: u16 = port.parse().map_err(|_| ErrorCode::ParamErr)?;
@@ -158,6 +174,7 @@ pub fn parse_server_list(list: &str) -> Result<Vec<ServerAddr>, ErrorCode> {
         servers.push(ServerAddr {
             host: host.to_string(),
             port,
+            tls,
         });
     }
     if servers.is_empty() {
@@ -220,21 +237,27 @@ mod tests {
             vec![
                 ServerAddr {
                     host: "127.0.0.1".into(),
-                    port: 2727
+                    port: 2727,
+                    tls: false,
                 },
                 ServerAddr {
                     host: "example.com".into(),
-                    port: 80
+                    port: 80,
+                    tls: false,
                 },
                 ServerAddr {
                     host: "::1".into(),
-                    port: 9
+                    port: 9,
+                    tls: false,
                 },
             ]
         );
         assert_eq!(list[0].url(), "ws://127.0.0.1:2727/crvideo");
         assert_eq!(list[2].url(), "ws://[::1]:9/crvideo");
         assert_eq!(list[2].to_string(), "[::1]:9");
+        let secure = parse_server_list("wss://chat.example.com:443").unwrap();
+        assert_eq!(secure[0].url(), "wss://chat.example.com:443/crvideo");
+        assert_eq!(secure[0].to_string(), "wss://chat.example.com:443");
         for bad in [
             "",
             ";",
@@ -246,6 +269,7 @@ mod tests {
             "a b:1",
             "::1:80",
             "[::1:80",
+            "wss://nohost",
         ] {
             assert_eq!(parse_server_list(bad), Err(ErrorCode::ParamErr), "{bad:?}");
         }

@@ -156,6 +156,9 @@ fn queue_demo_agent_serves_two_customers() {
         assert!(out.contains("agent1 calls: hello from your agent"), "{out}");
         assert!(out.contains("call ended (thanks, goodbye)"), "{out}");
     }
-    assert!(agent.contains("served carol") && agent.contains("served dave"), "{agent}");
+    assert!(
+        agent.contains("served carol") && agent.contains("served dave"),
+        "{agent}"
+    );
     assert!(agent.ends_with("[agent1] done\n"), "{agent}");
 }

@@ -139,6 +139,23 @@ pub fn rss_kib(pid: u32) -> BenchResult<u64> {
         .ok_or_else(|| format!("no VmRSS in {path}"))
 }
 
+/// Peak resident set size of a process, in KiB (`VmHWM` of `/proc/PID/status`): the most it
+/// has held since it started or since [`reset_peak_rss`].
+pub fn peak_rss_kib(pid: u32) -> BenchResult<u64> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no VmHWM in {path}"))
+}
+
+/// Resets a process's peak RSS to its current RSS (writes `5` to `/proc/PID/clear_refs`), so
+/// that [`peak_rss_kib`] covers one phase. False when the kernel refuses.
+pub fn reset_peak_rss(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
 /// CPU time (user + system) a process has used so far, in seconds (`/proc/PID/stat`).
 pub fn cpu_secs(pid: u32) -> BenchResult<f64> {
     let path = format!("/proc/{pid}/stat");
@@ -159,6 +176,27 @@ pub fn cpu_secs(pid: u32) -> BenchResult<f64> {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     Ok((ticks(14)? + ticks(15)?) / hz.max(1.0))
+}
+
+/// CPU time the whole machine has spent busy so far (all cores, all processes), in seconds:
+/// user + nice + system + irq + softirq + steal of `/proc/stat`. Minus the CPU time of the
+/// processes under test, this shows how much else ran during a measurement.
+pub fn machine_busy_secs() -> f64 {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = text.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let f: Vec<f64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    let field = |i: usize| f.get(i).copied().unwrap_or(0.0);
+    // user nice system idle iowait irq softirq steal
+    let busy = field(0) + field(1) + field(2) + field(5) + field(6) + field(7);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    busy / hz.max(1.0)
 }
 
 /// The kernel's count of connections dropped because a listen queue was full
@@ -425,10 +463,20 @@ pub fn start_crvideo(
 /// Starts `nats-server -a 127.0.0.1 -p <free port>`, its log in `dir/nats.log`; returns once
 /// it accepts connections.
 pub fn start_nats(nats_bin: &str, dir: &Path) -> BenchResult<(ChildGuard, SocketAddr)> {
+    start_nats_with(nats_bin, dir, &[])
+}
+
+/// [`start_nats`] with extra command-line arguments (e.g. `--max_payload`).
+pub fn start_nats_with(
+    nats_bin: &str,
+    dir: &Path,
+    extra_args: &[&str],
+) -> BenchResult<(ChildGuard, SocketAddr)> {
     let port = free_port()?;
     let mut command = Command::new(nats_bin);
     command
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .args(extra_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr_file(dir, "nats.log")?);
@@ -563,6 +611,8 @@ pub struct NatsMsg {
 pub struct NatsConn {
     io: tokio::io::BufReader<TcpStream>,
     line: Vec<u8>,
+    /// The JSON of the server's first INFO line.
+    info: String,
 }
 
 impl NatsConn {
@@ -575,6 +625,7 @@ impl NatsConn {
         let mut conn = NatsConn {
             io: tokio::io::BufReader::with_capacity(16 * 1024, tcp),
             line: Vec::with_capacity(256),
+            info: String::new(),
         };
         conn.read_line(within).await?;
         if !conn.line.starts_with(b"INFO ") {
@@ -583,10 +634,16 @@ impl NatsConn {
                 String::from_utf8_lossy(&conn.line)
             ));
         }
+        conn.info = String::from_utf8_lossy(&conn.line[5..]).trim().to_owned();
         conn.send(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n")
             .await?;
         conn.ping(within).await?;
         Ok(conn)
+    }
+
+    /// The JSON object of the INFO line the server sent on connect (`max_payload`, ...).
+    pub fn info(&self) -> &str {
+        &self.info
     }
 
     pub async fn send(&mut self, bytes: &[u8]) -> BenchResult<()> {

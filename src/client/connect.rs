@@ -1,6 +1,10 @@
 //! Establishing a session: try the servers in order, `hello`, then `login`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use tokio_tungstenite::Connector;
 
 use crvideo_proto::{
     decode, encode, ClientFrame, HelloOk, LoginOk, LoginRequest, Request, ServerFrame,
@@ -44,6 +48,7 @@ pub async fn connect_and_login(
     servers: &[ServerAddr],
     login: LoginRequest,
     budget: Duration,
+    tls: &TlsSettings,
 ) -> Result<Established, i32> {
     let deadline = Instant::now() + budget;
     let mut error = ErrorCode::CreateConnFailed.code();
@@ -53,11 +58,12 @@ pub async fn connect_and_login(
             break;
         }
         let share = left / (servers.len() - index) as u32;
-        let opened = match tokio::time::timeout(share, open(server)).await {
+        let opened = match tokio::time::timeout(share, open(server, tls)).await {
             Ok(Ok(opened)) => opened,
             Ok(Err(code)) => {
-                tracing::info!(%server, code, "server refused the hello");
-                if code == ErrorCode::MismatchClientVer.code() {
+                tracing::info!(%server, code, "could not open a session");
+                // A server that answered says more than one that did not.
+                if code == ErrorCode::MismatchClientVer.code() || code == ErrorCode::SslErr.code() {
                     error = code;
                 }
                 continue;
@@ -98,15 +104,52 @@ pub fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(64 << 20))
 }
 
-/// Opens the WebSocket and completes the hello.
-async fn open(server: &ServerAddr) -> Result<(WsStream, HelloOk), i32> {
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async_with_config(server.url(), Some(ws_config()), true)
-            .await
-            .map_err(|e| {
-                tracing::info!(%server, "connect failed: {e}");
-                ErrorCode::CreateConnFailed.code()
-            })?;
+/// How to reach `wss://` servers: the trusted authorities (the app's `caFile`, or the
+/// system's roots); the rustls configuration is built once, at the first TLS connection.
+#[derive(Clone, Default)]
+pub struct TlsSettings {
+    ca: Option<Arc<Vec<CertificateDer<'static>>>>,
+    config: Arc<OnceLock<Result<Arc<rustls::ClientConfig>, i32>>>,
+}
+
+impl TlsSettings {
+    pub fn new(ca: Option<Vec<CertificateDer<'static>>>) -> TlsSettings {
+        TlsSettings {
+            ca: ca.map(Arc::new),
+            config: Arc::default(),
+        }
+    }
+
+    fn connector(&self) -> Result<Connector, i32> {
+        let config = self.config.get_or_init(|| {
+            super::tls::client_config(self.ca.as_deref().map(Vec::as_slice)).map_err(|e| e.code())
+        });
+        config.clone().map(Connector::Rustls)
+    }
+}
+
+/// Opens the WebSocket (through TLS for `wss://`) and completes the hello.
+async fn open(server: &ServerAddr, tls: &TlsSettings) -> Result<(WsStream, HelloOk), i32> {
+    let connector = if server.tls {
+        tls.connector()?
+    } else {
+        Connector::Plain
+    };
+    let connected = tokio_tungstenite::connect_async_tls_with_config(
+        server.url(),
+        Some(ws_config()),
+        true,
+        Some(connector),
+    )
+    .await;
+    let (mut ws, _) = connected.map_err(|e| {
+        tracing::info!(%server, "connect failed: {e}");
+        if super::tls::is_tls_error(&e) {
+            ErrorCode::SslErr.code()
+        } else {
+            ErrorCode::CreateConnFailed.code()
+        }
+    })?;
     let hello = ClientFrame {
         id: HELLO_ID,
         request: Request::Hello {

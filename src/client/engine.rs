@@ -38,6 +38,8 @@ pub struct EngineConfig {
     pub max_buffer_bytes: u64,
     /// The queue data the API's getters read.
     pub queues: super::queues::SharedQueueCache,
+    /// The TLS settings for `wss://` servers, made at the first use.
+    pub tls: super::connect::TlsSettings,
 }
 
 pub struct Engine {
@@ -125,8 +127,9 @@ impl Engine {
                 let attempt = self.next_attempt;
                 let internal = self.internal.clone();
                 let budget = self.config.request_timeout;
+                let tls = self.config.tls.clone();
                 let task = tokio::spawn(async move {
-                    let result = connect_and_login(&servers, login, budget)
+                    let result = connect_and_login(&servers, login, budget, &tls)
                         .await
                         .map(Box::new);
                     let _ = internal.send(Internal::LoginDone { attempt, result });

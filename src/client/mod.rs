@@ -6,13 +6,14 @@
 //! one order.
 
 pub mod calls;
-mod connect;
+pub mod connect;
 mod connection;
 pub(crate) mod engine;
 pub mod meetings;
 pub mod pending;
 pub mod presence;
 pub mod queues;
+pub mod tls;
 pub mod transfer;
 
 use std::sync::mpsc::SyncSender;

@@ -1,0 +1,1584 @@
+//! Transparent-channel benchmark: SendCmd round trips and SendBuffer / SendFile throughput
+//! between two SDK processes through crvideo-server, with nats-server and iperf3 as peers.
+//!
+//! ```text
+//! transfer_load [--server-bin PATH] [--size BYTES] [--runs 3] [--cmds 10000]
+//!               [--cmd-warmup 100] [--cmd-bytes 1024] [--pieces 10]
+//!               [--piece-bytes 104857600] [--work-dir DIR] [--nats-bin nats-server]
+//!               [--skip-nats] [--iperf3-bin iperf3] [--skip-iperf] [--drop-caches]
+//!               [--pause-before-file SECS] [--buffer-runs N] [--file-runs N]
+//! ```
+//!
+//! `--buffer-runs` / `--file-runs` (default `--runs`; 0 skips the phase) and `--pieces 0`
+//! select phases, e.g. for profiling one of them.
+//!
+//! The SDK is one instance per process, so this binary runs as three processes: the
+//! coordinator (no `--role`) starts a release crvideo-server with a temporary config, then
+//! itself twice, `--role receiver` (user `rx`) and `--role sender` (user `tx`). Each child
+//! calls the SDK's C ABI (`crvideosdk::ffi`) with a `CRVideo_Callbacks` table whose
+//! functions forward into a channel, and takes line commands on stdin and answers on stdout.
+//!
+//! Measured (all times in the sender process):
+//! - SendCmd: `--cmds` sequential commands of `--cmd-bytes` (after `--cmd-warmup`), each
+//!   waiting for its `SendCmdRlst`: t0 just before `CRVideo_SendCmd`, t1 inside the
+//!   `SendCmdRlst` callback. p50/p99/max.
+//! - SendBuffer: `--pieces` × `--piece-bytes` one after another, then `--runs` × `--size`;
+//!   from the call to `SendBufferRlst(0)`. Both SDKs get `maxBufferBytes` ≥ `--size`.
+//! - SendFile: `--runs` × a `--size` file of pseudo-random bytes (zeros would be written
+//!   sparse) in the work dir; the receiver's `tmpDir` is another directory of the work dir
+//!   (same filesystem). From the call to `SendFileRlst(0)`; the received file is checked for
+//!   its size and deleted.
+//! - Per phase: peak RSS (`VmHWM`, reset with `/proc/PID/clear_refs` at the start of each
+//!   phase) and CPU time of the server, the sender and the receiver.
+//!
+//! Peers: nats-server request/reply with the same payload (requester and responder each on
+//! its own thread of this process, through the minimal NATS client of this crate; reply
+//! empty and echoed), nats-server publishing `--size` bytes in messages of the server's
+//! `max_payload` (1 MiB by default) to one subscriber, and `iperf3 -n` single-stream TCP on
+//! loopback. See docs/BENCHMARKS.md.
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crvideo_bench::{
+    cpu_secs, filesystem_of, free_port, log_tail, machine_busy_secs, mem_total_mib, peak_rss_kib,
+    percentile, ratio, reset_peak_rss, start_crvideo, start_nats_with, stderr_file, BenchResult,
+    ChildGuard, Latency, NatsConn, TempDir, BENCH_PASSWORD, BENCH_TENANT,
+};
+use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
+use crvideosdk::ffi::{lifecycle, session, transfer};
+
+const MIB: f64 = 1024.0 * 1024.0;
+/// Longest wait for a child's answer to one line command (a 1 GiB transfer included).
+const STEP_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest wait for one NATS message.
+const NATS_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Args {
+    server_bin: PathBuf,
+    size: u64,
+    runs: usize,
+    cmds: usize,
+    cmd_warmup: usize,
+    cmd_bytes: usize,
+    pieces: usize,
+    piece_bytes: u64,
+    work_dir: Option<PathBuf>,
+    nats_bin: String,
+    skip_nats: bool,
+    iperf3_bin: String,
+    skip_iperf: bool,
+    drop_caches: bool,
+    pause_before_file: u64,
+    buffer_runs: Option<usize>,
+    file_runs: Option<usize>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: transfer_load [--server-bin PATH] [--size BYTES] [--runs 3] [--cmds 10000] \
+         [--cmd-warmup 100] [--cmd-bytes 1024] [--pieces 10] [--piece-bytes 104857600] \
+         [--work-dir DIR] [--nats-bin nats-server] [--skip-nats] [--iperf3-bin iperf3] \
+         [--skip-iperf] [--drop-caches] [--pause-before-file SECS] [--buffer-runs N] \
+         [--file-runs N]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/release/crvideo-server"),
+        size: 1 << 30,
+        runs: 3,
+        cmds: 10_000,
+        cmd_warmup: 100,
+        cmd_bytes: 1024,
+        pieces: 10,
+        piece_bytes: 100 << 20,
+        work_dir: None,
+        nats_bin: "nats-server".into(),
+        skip_nats: false,
+        iperf3_bin: "iperf3".into(),
+        skip_iperf: false,
+        drop_caches: false,
+        pause_before_file: 0,
+        buffer_runs: None,
+        file_runs: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        let number = |s: &str| -> u64 {
+            s.trim().parse().ok().unwrap_or_else(|| {
+                eprintln!("transfer_load: not a number: {s:?}");
+                usage()
+            })
+        };
+        match arg.as_str() {
+            "--server-bin" => args.server_bin = PathBuf::from(value()),
+            "--size" => args.size = number(&value()).max(1),
+            "--runs" => args.runs = number(&value()).max(1) as usize,
+            "--cmds" => args.cmds = number(&value()).max(1) as usize,
+            "--cmd-warmup" => args.cmd_warmup = number(&value()) as usize,
+            "--cmd-bytes" => args.cmd_bytes = number(&value()) as usize,
+            "--pieces" => args.pieces = number(&value()) as usize,
+            "--piece-bytes" => args.piece_bytes = number(&value()).max(1),
+            "--work-dir" => args.work_dir = Some(PathBuf::from(value())),
+            "--nats-bin" => args.nats_bin = value(),
+            "--skip-nats" => args.skip_nats = true,
+            "--iperf3-bin" => args.iperf3_bin = value(),
+            "--skip-iperf" => args.skip_iperf = true,
+            "--drop-caches" => args.drop_caches = true,
+            "--pause-before-file" => args.pause_before_file = number(&value()),
+            "--buffer-runs" => args.buffer_runs = Some(number(&value()) as usize),
+            "--file-runs" => args.file_runs = Some(number(&value()) as usize),
+            "-h" | "--help" => usage(),
+            other => {
+                eprintln!("transfer_load: unknown argument {other:?}");
+                usage()
+            }
+        }
+    }
+    args
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--role") {
+        let code = match child::run(&argv[2..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("transfer_load child: {e}");
+                println!("ERROR {e}");
+                1
+            }
+        };
+        std::process::exit(code);
+    }
+    let args = parse_args();
+    if let Err(e) = coordinate(&args) {
+        eprintln!("transfer_load: {e}");
+        std::process::exit(1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Child processes: one SDK each
+// ---------------------------------------------------------------------------------------
+
+mod child {
+    use super::*;
+
+    /// What reaches a child's main thread: a line from the coordinator or an SDK callback.
+    enum Msg {
+        Line(String),
+        StdinClosed,
+        LoginSuccess,
+        LoginFail(i32),
+        LineOff(i32),
+        Rlst {
+            kind: &'static str,
+            task: String,
+            code: i32,
+            at: Instant,
+        },
+        CmdData,
+        BufferData(usize),
+        FileData(String),
+        Cancelled(String),
+    }
+
+    static EVENTS: OnceLock<mpsc::Sender<Msg>> = OnceLock::new();
+
+    fn post(msg: Msg) {
+        if let Some(tx) = EVENTS.get() {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// # Safety
+    /// `p` is NULL or a NUL-terminated string (the SDK never passes NULL).
+    unsafe fn text(p: *const c_char) -> String {
+        if p.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    }
+
+    unsafe extern "C" fn login_success(_: *mut c_void, _: *const c_char, _: *const c_char) {
+        post(Msg::LoginSuccess);
+    }
+    unsafe extern "C" fn login_fail(_: *mut c_void, code: c_int, _: *const c_char) {
+        post(Msg::LoginFail(code));
+    }
+    unsafe extern "C" fn line_off(_: *mut c_void, code: c_int) {
+        post(Msg::LineOff(code));
+    }
+    unsafe extern "C" fn send_cmd_rlst(
+        _: *mut c_void,
+        task: *const c_char,
+        code: c_int,
+        _: *const c_char,
+    ) {
+        let at = Instant::now();
+        post(Msg::Rlst {
+            kind: "cmd",
+            task: text(task),
+            code,
+            at,
+        });
+    }
+    unsafe extern "C" fn send_buffer_rlst(
+        _: *mut c_void,
+        task: *const c_char,
+        code: c_int,
+        _: *const c_char,
+    ) {
+        let at = Instant::now();
+        post(Msg::Rlst {
+            kind: "buffer",
+            task: text(task),
+            code,
+            at,
+        });
+    }
+    unsafe extern "C" fn send_file_rlst(
+        _: *mut c_void,
+        task: *const c_char,
+        _: *const c_char,
+        code: c_int,
+        _: *const c_char,
+    ) {
+        let at = Instant::now();
+        post(Msg::Rlst {
+            kind: "file",
+            task: text(task),
+            code,
+            at,
+        });
+    }
+    unsafe extern "C" fn notify_cmd(_: *mut c_void, _: *const c_char, _: *const u8, _: usize) {
+        post(Msg::CmdData);
+    }
+    unsafe extern "C" fn notify_buffer(_: *mut c_void, _: *const c_char, _: *const u8, len: usize) {
+        post(Msg::BufferData(len));
+    }
+    unsafe extern "C" fn notify_file(
+        _: *mut c_void,
+        _: *const c_char,
+        tmp_file: *const c_char,
+        _: *const c_char,
+    ) {
+        post(Msg::FileData(text(tmp_file)));
+    }
+    unsafe extern "C" fn notify_cancel(_: *mut c_void, task: *const c_char) {
+        post(Msg::Cancelled(text(task)));
+    }
+
+    fn callbacks() -> CRVideo_Callbacks {
+        CRVideo_Callbacks {
+            size: std::mem::size_of::<CRVideo_Callbacks>(),
+            LoginSuccess: Some(login_success),
+            LoginFail: Some(login_fail),
+            LineOff: Some(line_off),
+            SendCmdRlst: Some(send_cmd_rlst),
+            SendBufferRlst: Some(send_buffer_rlst),
+            SendFileRlst: Some(send_file_rlst),
+            NotifyCmdData: Some(notify_cmd),
+            NotifyBufferData: Some(notify_buffer),
+            NotifyFileData: Some(notify_file),
+            NotifyCancelSend: Some(notify_cancel),
+            ..Default::default()
+        }
+    }
+
+    fn cstring(s: &str) -> BenchResult<CString> {
+        CString::new(s).map_err(|_| format!("NUL in {s:?}"))
+    }
+
+    /// Takes ownership of an ID returned by the SDK.
+    fn take_id(p: *mut c_char) -> BenchResult<String> {
+        if p.is_null() {
+            return Err("the SDK returned no task ID (not initialised?)".into());
+        }
+        // SAFETY: a string the SDK returned, freed once with its own function.
+        unsafe {
+            let id = CStr::from_ptr(p).to_string_lossy().into_owned();
+            lifecycle::CRVideo_FreeString(p);
+            Ok(id)
+        }
+    }
+
+    struct Child {
+        rx: mpsc::Receiver<Msg>,
+        cmds_in: usize,
+        buffers_in: Vec<usize>,
+        files_in: Vec<String>,
+    }
+
+    impl Child {
+        /// The next message other than incoming data, which is counted on the way.
+        fn next(&mut self, within: Duration) -> BenchResult<Msg> {
+            let deadline = Instant::now() + within;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let msg = self
+                    .rx
+                    .recv_timeout(left)
+                    .map_err(|_| format!("nothing from the SDK within {within:?}"))?;
+                match msg {
+                    Msg::CmdData => self.cmds_in += 1,
+                    Msg::BufferData(len) => self.buffers_in.push(len),
+                    Msg::FileData(path) => self.files_in.push(path),
+                    Msg::Cancelled(task) => return Err(format!("transfer {task} cancelled")),
+                    Msg::LineOff(code) => return Err(format!("LineOff({code})")),
+                    other => return Ok(other),
+                }
+            }
+        }
+
+        /// Waits for the result callback of `task`; returns its time.
+        fn result(&mut self, kind: &str, task: &str) -> BenchResult<Instant> {
+            match self.next(STEP_TIMEOUT)? {
+                Msg::Rlst {
+                    kind: k,
+                    task: t,
+                    code,
+                    at,
+                } if k == kind && t == task => {
+                    if code != 0 {
+                        return Err(format!("{kind} task {task} failed with code {code}"));
+                    }
+                    Ok(at)
+                }
+                Msg::Rlst { kind, task, .. } => {
+                    Err(format!("unexpected {kind} result for task {task}"))
+                }
+                _ => Err(format!(
+                    "unexpected message while waiting for {kind} {task}"
+                )),
+            }
+        }
+    }
+
+    pub fn run(argv: &[String]) -> BenchResult<()> {
+        let mut role = String::new();
+        let mut server = String::new();
+        let mut user = String::new();
+        let mut tmp_dir = String::new();
+        let mut max_buffer = 100u64 << 20;
+        let mut it = argv.iter();
+        role.push_str(it.next().ok_or("no role")?);
+        while let Some(arg) = it.next() {
+            let value = it.next().ok_or("missing value")?.clone();
+            match arg.as_str() {
+                "--server" => server = value,
+                "--user" => user = value,
+                "--tmp-dir" => tmp_dir = value,
+                "--max-buffer" => max_buffer = value.parse().map_err(|_| "bad --max-buffer")?,
+                other => return Err(format!("unknown child argument {other:?}")),
+            }
+        }
+
+        let (tx, rx) = mpsc::channel();
+        EVENTS.set(tx.clone()).map_err(|_| "events set twice")?;
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                match line {
+                    Ok(line) => {
+                        if tx.send(Msg::Line(line)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            let _ = tx.send(Msg::StdinClosed);
+        });
+
+        let params = serde_json::json!({
+            "serverAddr": server,
+            "tmpDir": tmp_dir,
+            "maxBufferBytes": max_buffer,
+            "logLevel": "warn",
+        })
+        .to_string();
+        let params = cstring(&params)?;
+        let cbs = callbacks();
+        // SAFETY: valid NUL-terminated strings and a full callbacks table, as the ABI asks.
+        unsafe {
+            let code = lifecycle::CRVideo_Init(params.as_ptr());
+            if code != 0 {
+                return Err(format!("CRVideo_Init: {code}"));
+            }
+            let code = lifecycle::CRVideo_SetCallbacks(&cbs, std::ptr::null_mut());
+            if code != 0 {
+                return Err(format!("CRVideo_SetCallbacks: {code}"));
+            }
+            let (tenant, pswd, nick) = (
+                cstring(BENCH_TENANT)?,
+                cstring(BENCH_PASSWORD)?,
+                cstring(&user)?,
+            );
+            let code = session::CRVideo_Login(
+                tenant.as_ptr(),
+                pswd.as_ptr(),
+                nick.as_ptr(),
+                nick.as_ptr(),
+                c"".as_ptr(),
+                c"login".as_ptr(),
+            );
+            if code != 0 {
+                return Err(format!("CRVideo_Login: {code}"));
+            }
+        }
+        let mut me = Child {
+            rx,
+            cmds_in: 0,
+            buffers_in: Vec::new(),
+            files_in: Vec::new(),
+        };
+        match me.next(Duration::from_secs(60))? {
+            Msg::LoginSuccess => {}
+            Msg::LoginFail(code) => return Err(format!("LoginFail({code})")),
+            _ => return Err("unexpected message before the login result".into()),
+        }
+        say(&format!("READY {role} {user}"));
+
+        loop {
+            let line = match me.next(Duration::from_secs(24 * 3600))? {
+                Msg::Line(line) => line,
+                Msg::StdinClosed => break,
+                _ => return Err("unexpected SDK message between commands".into()),
+            };
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match f.as_slice() {
+                ["cmd", peer, count, warmup, bytes] => {
+                    let (count, warmup, bytes) = (num(count)?, num(warmup)?, num(bytes)?);
+                    send_cmds(&mut me, peer, count, warmup, bytes as usize)?;
+                }
+                ["buffer", peer, size, count] => {
+                    send_buffers(&mut me, peer, num(size)?, num(count)?)?;
+                }
+                ["file", peer, path] => send_file(&mut me, peer, path)?,
+                ["stats"] => {
+                    // Incoming data may still be on its way to the callbacks: drain briefly.
+                    while let Ok(msg) = me.rx.recv_timeout(Duration::from_millis(200)) {
+                        match msg {
+                            Msg::CmdData => me.cmds_in += 1,
+                            Msg::BufferData(len) => me.buffers_in.push(len),
+                            Msg::FileData(path) => me.files_in.push(path),
+                            _ => return Err("unexpected SDK message during stats".into()),
+                        }
+                    }
+                    let buffers: Vec<String> =
+                        me.buffers_in.iter().map(|n| n.to_string()).collect();
+                    let files: Vec<String> = me
+                        .files_in
+                        .iter()
+                        .map(|p| {
+                            let len = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                            format!("{p}={len}")
+                        })
+                        .collect();
+                    say(&format!(
+                        "STATS cmds={} buffers={} files={}",
+                        me.cmds_in,
+                        buffers.join(","),
+                        files.join(",")
+                    ));
+                    me.buffers_in.clear();
+                }
+                ["cleanup"] => {
+                    let n = me.files_in.len();
+                    for p in me.files_in.drain(..) {
+                        std::fs::remove_file(&p).map_err(|e| format!("remove {p}: {e}"))?;
+                    }
+                    say(&format!("CLEANED {n}"));
+                }
+                ["quit"] => break,
+                _ => return Err(format!("unknown command {line:?}")),
+            }
+        }
+        lifecycle::CRVideo_Uninit();
+        say("BYE");
+        Ok(())
+    }
+
+    fn num(s: &str) -> BenchResult<u64> {
+        s.parse().map_err(|_| format!("not a number: {s:?}"))
+    }
+
+    fn say(line: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
+    fn send_cmds(
+        me: &mut Child,
+        peer: &str,
+        count: u64,
+        warmup: u64,
+        bytes: usize,
+    ) -> BenchResult<()> {
+        let peer = cstring(peer)?;
+        let payload = pseudo_random(bytes, 7);
+        let mut samples = Vec::with_capacity(count as usize);
+        let started = Instant::now();
+        for i in 0..warmup + count {
+            let t0 = Instant::now();
+            // SAFETY: valid strings; `payload` is `bytes` readable bytes.
+            let id = unsafe {
+                transfer::CRVideo_SendCmd(
+                    peer.as_ptr(),
+                    payload.as_ptr(),
+                    payload.len(),
+                    c"c".as_ptr(),
+                )
+            };
+            let id = take_id(id)?;
+            let t1 = me.result("cmd", &id)?;
+            if i >= warmup {
+                samples.push(t1 - t0);
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+        us.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let mean = us.iter().sum::<f64>() / us.len().max(1) as f64;
+        say(&format!(
+            "CMD n={} p50_us={:.1} p99_us={:.1} max_us={:.1} mean_us={:.1} secs={:.3}",
+            us.len(),
+            percentile(&us, 0.5),
+            percentile(&us, 0.99),
+            us.last().copied().unwrap_or(0.0),
+            mean,
+            secs
+        ));
+        Ok(())
+    }
+
+    fn send_buffers(me: &mut Child, peer: &str, size: u64, count: u64) -> BenchResult<()> {
+        let peer = cstring(peer)?;
+        let data = pseudo_random(size as usize, 11);
+        let mut secs = Vec::new();
+        let mut call_secs = Vec::new();
+        for _ in 0..count {
+            let t0 = Instant::now();
+            // SAFETY: valid strings; `data` is `size` readable bytes.
+            let id = unsafe {
+                transfer::CRVideo_SendBuffer(
+                    peer.as_ptr(),
+                    data.as_ptr(),
+                    data.len(),
+                    c"b".as_ptr(),
+                )
+            };
+            let returned = Instant::now();
+            let id = take_id(id)?;
+            let t1 = me.result("buffer", &id)?;
+            secs.push(format!("{:.4}", (t1 - t0).as_secs_f64()));
+            call_secs.push(format!("{:.4}", (returned - t0).as_secs_f64()));
+        }
+        drop(data);
+        say(&format!(
+            "BUFFER secs={} call_secs={}",
+            secs.join(","),
+            call_secs.join(",")
+        ));
+        Ok(())
+    }
+
+    fn send_file(me: &mut Child, peer: &str, path: &str) -> BenchResult<()> {
+        let peer = cstring(peer)?;
+        let file = cstring(path)?;
+        let t0 = Instant::now();
+        // SAFETY: valid strings.
+        let id = unsafe { transfer::CRVideo_SendFile(peer.as_ptr(), file.as_ptr(), c"f".as_ptr()) };
+        let returned = Instant::now();
+        let id = take_id(id)?;
+        let t1 = me.result("file", &id)?;
+        say(&format!(
+            "FILE secs={:.4} call_secs={:.4}",
+            (t1 - t0).as_secs_f64(),
+            (returned - t0).as_secs_f64()
+        ));
+        Ok(())
+    }
+}
+
+/// `len` pseudo-random bytes (xorshift64*): incompressible enough, and never zero runs.
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    fill_pseudo_random(&mut out, seed);
+    out
+}
+
+fn fill_pseudo_random(buf: &mut [u8], seed: u64) {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for chunk in buf.chunks_mut(8) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        let v = x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Coordinator
+// ---------------------------------------------------------------------------------------
+
+/// A child SDK process driven through its stdin/stdout.
+struct SdkProc {
+    name: String,
+    guard: ChildGuard,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    log: PathBuf,
+}
+
+impl SdkProc {
+    fn spawn(
+        name: &str,
+        role: &str,
+        server: SocketAddr,
+        tmp_dir: &Path,
+        max_buffer: u64,
+        log_dir: &Path,
+    ) -> BenchResult<SdkProc> {
+        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let mut command = Command::new(exe);
+        command
+            .args([
+                "--role",
+                role,
+                "--server",
+                &server.to_string(),
+                "--user",
+                name,
+            ])
+            .arg("--tmp-dir")
+            .arg(tmp_dir)
+            .args(["--max-buffer", &max_buffer.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr_file(log_dir, &format!("{role}.log"))?);
+        let mut guard = ChildGuard::spawn(role, command)?;
+        let stdin = guard.child_mut().stdin.take().ok_or("no child stdin")?;
+        let stdout = guard.child_mut().stdout.take().ok_or("no child stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut proc = SdkProc {
+            name: role.into(),
+            guard,
+            stdin,
+            lines,
+            log: log_dir.join(format!("{role}.log")),
+        };
+        proc.expect("READY", Duration::from_secs(60))?;
+        Ok(proc)
+    }
+
+    fn pid(&self) -> u32 {
+        self.guard.pid()
+    }
+
+    fn tell(&mut self, line: &str) -> BenchResult<()> {
+        writeln!(self.stdin, "{line}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("{}: cannot write to it: {e}", self.name))
+    }
+
+    /// The rest of the next line starting with `word`; an `ERROR` line fails.
+    fn expect(&mut self, word: &str, within: Duration) -> BenchResult<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).map_err(|_| {
+                format!(
+                    "{}: no {word} line within {within:?}; last lines of its log:\n{}",
+                    self.name,
+                    log_tail(&self.log, 20)
+                )
+            })?;
+            if let Some(rest) = line.strip_prefix(word) {
+                return Ok(rest.trim().to_owned());
+            }
+            if let Some(e) = line.strip_prefix("ERROR ") {
+                return Err(format!("{}: {e}", self.name));
+            }
+            eprintln!("[{}] {line}", self.name);
+        }
+    }
+
+    fn ask(&mut self, line: &str, word: &str) -> BenchResult<String> {
+        self.tell(line)?;
+        self.expect(word, STEP_TIMEOUT)
+    }
+}
+
+/// `key=value` fields of a child's answer.
+fn field<'a>(line: &'a str, key: &str) -> BenchResult<&'a str> {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        .ok_or_else(|| format!("no {key}= in {line:?}"))
+}
+
+fn secs_list(line: &str, key: &str) -> BenchResult<Vec<f64>> {
+    field(line, key)?
+        .split(',')
+        .map(|v| v.parse().map_err(|_| format!("bad {key} in {line:?}")))
+        .collect()
+}
+
+/// Peak RSS and CPU of the three processes over one phase.
+struct Usage {
+    pids: [u32; 3],
+    cpu0: [f64; 3],
+    busy0: f64,
+}
+
+#[derive(Clone, Copy, Default)]
+struct PhaseUsage {
+    /// Peak RSS in MiB: server, sender, receiver.
+    peak_mib: [f64; 3],
+    /// CPU seconds: server, sender, receiver.
+    cpu: [f64; 3],
+    /// CPU seconds the rest of the machine used meanwhile (other processes, the kernel's
+    /// own threads): should be near 0 for a clean measurement.
+    other_cpu: f64,
+}
+
+impl Usage {
+    fn start(pids: [u32; 3]) -> BenchResult<Usage> {
+        for pid in pids {
+            if !reset_peak_rss(pid) {
+                eprintln!("warning: cannot reset the peak RSS of pid {pid} (clear_refs)");
+            }
+        }
+        Ok(Usage {
+            pids,
+            cpu0: [cpu_secs(pids[0])?, cpu_secs(pids[1])?, cpu_secs(pids[2])?],
+            busy0: machine_busy_secs(),
+        })
+    }
+
+    fn end(&self) -> BenchResult<PhaseUsage> {
+        let mut u = PhaseUsage::default();
+        for i in 0..3 {
+            u.peak_mib[i] = peak_rss_kib(self.pids[i])? as f64 / 1024.0;
+            u.cpu[i] = cpu_secs(self.pids[i])? - self.cpu0[i];
+        }
+        u.other_cpu = (machine_busy_secs() - self.busy0 - u.cpu.iter().sum::<f64>()).max(0.0);
+        Ok(u)
+    }
+}
+
+struct Throughput {
+    label: String,
+    bytes: u64,
+    /// Seconds per run.
+    secs: Vec<f64>,
+    usage: Option<PhaseUsage>,
+    note: String,
+}
+
+impl Throughput {
+    fn mibs(&self) -> Vec<f64> {
+        let mut v: Vec<f64> = self
+            .secs
+            .iter()
+            .map(|s| self.bytes as f64 / MIB / s)
+            .collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v
+    }
+    fn median(&self) -> f64 {
+        let v = self.mibs();
+        if v.is_empty() {
+            return 0.0;
+        }
+        v[v.len() / 2]
+    }
+    fn row(&self) -> String {
+        let v = self.mibs();
+        let runs: Vec<String> = self.secs.iter().map(|s| format!("{s:.3}")).collect();
+        format!(
+            "| {} | {} | {:.0} | {:.0} | {:.0} | {} |",
+            self.label,
+            self.secs.len(),
+            self.median(),
+            v.first().copied().unwrap_or(0.0),
+            v.last().copied().unwrap_or(0.0),
+            runs.join(", ")
+        )
+    }
+}
+
+fn usage_row(label: &str, u: &PhaseUsage, bytes: u64) -> String {
+    let gib = bytes as f64 / (1u64 << 30) as f64;
+    format!(
+        "| {label} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} |",
+        u.peak_mib[0],
+        u.peak_mib[1],
+        u.peak_mib[2],
+        u.cpu[0] / gib.max(1e-9),
+        u.cpu[1] / gib.max(1e-9),
+        u.cpu[2] / gib.max(1e-9),
+        u.other_cpu,
+    )
+}
+
+fn coordinate(args: &Args) -> BenchResult<()> {
+    if !args.server_bin.is_file() {
+        return Err(format!(
+            "no server binary at {} (build it: cargo build --release -p crvideo-server)",
+            args.server_bin.display()
+        ));
+    }
+    let scratch;
+    let work: PathBuf = match &args.work_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            scratch = TempDir::new("transfer")?;
+            scratch.path().to_owned()
+        }
+    };
+    let work = work.join(format!("run-{}", std::process::id()));
+    let (server_dir, src_dir, rx_dir, tx_dir) = (
+        work.join("server"),
+        work.join("src"),
+        work.join("rx"),
+        work.join("tx"),
+    );
+    for d in [&server_dir, &src_dir, &rx_dir, &tx_dir] {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let _cleanup = RemoveOnDrop(work.clone());
+
+    println!(
+        "machine: {} cores, {} MiB RAM; work dir {} on {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        mem_total_mib(),
+        work.display(),
+        filesystem_of(&work)
+            .map(|f| f.describe())
+            .unwrap_or_else(|| "?".into())
+    );
+
+    println!(
+        "load average at start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+
+    // --- crvideo: server and the two SDK processes ---
+    let (mut server, addr) = start_crvideo(&args.server_bin, &server_dir, "")?;
+    let max_buffer = args.size.max(args.piece_bytes);
+    let mut rx = SdkProc::spawn("rx", "receiver", addr, &rx_dir, max_buffer, &work)?;
+    let mut tx = SdkProc::spawn("tx", "sender", addr, &tx_dir, max_buffer, &work)?;
+    let pids = [server.pid(), tx.pid(), rx.pid()];
+    println!(
+        "crvideo-server pid {} at {addr}; sender pid {}, receiver pid {}",
+        pids[0], pids[1], pids[2]
+    );
+    let idle = Usage::start(pids)?.end()?;
+
+    // SendCmd round trips.
+    println!(
+        "\n== SendCmd: {} × {} B (after {} unmeasured) ==",
+        args.cmds, args.cmd_bytes, args.cmd_warmup
+    );
+    let usage = Usage::start(pids)?;
+    let cmd = tx.ask(
+        &format!(
+            "cmd rx {} {} {}",
+            args.cmds, args.cmd_warmup, args.cmd_bytes
+        ),
+        "CMD",
+    )?;
+    let cmd_usage = usage.end()?;
+    println!("{cmd}");
+    let stats = rx.ask("stats", "STATS")?;
+    let want = (args.cmds + args.cmd_warmup).to_string();
+    if field(&stats, "cmds")? != want {
+        return Err(format!("receiver: {stats}, expected {want} commands"));
+    }
+    let cmd_lat = CmdLatency {
+        p50_us: field(&cmd, "p50_us")?.parse().unwrap_or(0.0),
+        p99_us: field(&cmd, "p99_us")?.parse().unwrap_or(0.0),
+        max_us: field(&cmd, "max_us")?.parse().unwrap_or(0.0),
+        per_sec: args.cmds as f64 / field(&cmd, "secs")?.parse::<f64>().unwrap_or(f64::NAN),
+    };
+
+    let mut ours: Vec<Throughput> = Vec::new();
+
+    // SendBuffer: pieces, then whole.
+    if args.pieces > 0 {
+        println!(
+            "\n== SendBuffer: {} × {} MiB ==",
+            args.pieces,
+            args.piece_bytes as f64 / MIB
+        );
+        let usage = Usage::start(pids)?;
+        let line = tx.ask(
+            &format!("buffer rx {} {}", args.piece_bytes, args.pieces),
+            "BUFFER",
+        )?;
+        let u = usage.end()?;
+        println!("{line}");
+        check_buffers(&mut rx, args.piece_bytes, args.pieces)?;
+        let secs = secs_list(&line, "secs")?;
+        let total: f64 = secs.iter().sum();
+        ours.push(Throughput {
+            label: format!(
+                "SendBuffer {} × {:.0} MiB (one after another)",
+                args.pieces,
+                args.piece_bytes as f64 / MIB
+            ),
+            bytes: args.piece_bytes * args.pieces as u64,
+            secs: vec![total],
+            usage: Some(u),
+            note: format!(
+                "per piece: p50 {:.0} MiB/s",
+                args.piece_bytes as f64 / MIB / median(&secs)
+            ),
+        });
+    }
+    let buffer_runs = args.buffer_runs.unwrap_or(args.runs);
+    let file_runs = args.file_runs.unwrap_or(args.runs);
+    if buffer_runs > 0 {
+        send_buffer_phase(args, buffer_runs, pids, &mut tx, &mut rx, &mut ours)?;
+    }
+    if file_runs > 0 {
+        let dirs = (src_dir.as_path(), rx_dir.as_path());
+        send_file_phase(args, file_runs, pids, dirs, &mut tx, &mut rx, &mut ours)?;
+    }
+
+    // The peak of the whole run: the largest of the phases' peaks (each phase reset it).
+    let mut whole = [idle.peak_mib, cmd_usage.peak_mib]
+        .into_iter()
+        .chain(ours.iter().filter_map(|t| t.usage.map(|u| u.peak_mib)))
+        .fold([0.0f64; 3], |a, b| {
+            [a[0].max(b[0]), a[1].max(b[1]), a[2].max(b[2])]
+        });
+    for (i, pid) in pids.iter().enumerate() {
+        whole[i] = whole[i].max(peak_rss_kib(*pid)? as f64 / 1024.0);
+    }
+    for p in [&mut tx, &mut rx] {
+        p.tell("quit")?;
+        p.expect("BYE", Duration::from_secs(30))?;
+    }
+    let stopped = server.stop(Duration::from_secs(15));
+    if !stopped.contains("stopped") {
+        eprintln!("note: {stopped}");
+    }
+
+    // --- peers ---
+    let mut nats_cmd = None;
+    let mut nats_bulk = None;
+    if !args.skip_nats {
+        println!("\n== nats-server ==");
+        let dir = TempDir::new("transfer-nats")?;
+        match nats_peer(args, dir.path()) {
+            Ok((c, b)) => {
+                nats_cmd = Some(c);
+                nats_bulk = Some(b);
+            }
+            Err(e) => {
+                return Err(format!(
+                    "nats-server peer: {e}\n(last lines of its log:)\n{}",
+                    log_tail(&dir.path().join("nats.log"), 20)
+                ))
+            }
+        }
+    }
+    let mut iperf = None;
+    if !args.skip_iperf {
+        println!("\n== iperf3 ==");
+        iperf = Some(iperf_peer(args, &work)?);
+    }
+
+    // --- report ---
+    println!("\n== Summary (markdown) ==\n");
+    println!("| SendCmd / request-reply round trip | n | p50 µs | p99 µs | max µs | per s |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| crvideo SendCmd {} B → NotifyCmdData → SendCmdRlst | {} | {:.1} | {:.1} | {:.1} | {:.0} |",
+        args.cmd_bytes, args.cmds, cmd_lat.p50_us, cmd_lat.p99_us, cmd_lat.max_us, cmd_lat.per_sec
+    );
+    if let Some(n) = &nats_cmd {
+        for (label, l) in [("empty reply", &n.empty), ("reply echoes it", &n.echo)] {
+            println!(
+                "| nats request {} B, {label} | {} | {:.1} | {:.1} | {:.1} | {:.0} |",
+                args.cmd_bytes, args.cmds, l.p50_us, l.p99_us, l.max_us, l.per_sec
+            );
+        }
+    }
+
+    println!("\n| throughput | runs | median MiB/s | min | max | seconds per run |");
+    println!("|---|---:|---:|---:|---:|---|");
+    for t in &ours {
+        println!("{}", t.row());
+    }
+    if let Some(n) = &nats_bulk {
+        println!("{}", n.row());
+    }
+    if let Some(i) = &iperf {
+        println!("{}", i.row());
+    }
+    for t in ours.iter().chain(nats_bulk.iter()).chain(iperf.iter()) {
+        if !t.note.is_empty() {
+            println!("- {}: {}", t.label, t.note);
+        }
+    }
+
+    println!(
+        "\n| phase | server peak RSS MiB | sender peak RSS MiB | receiver peak RSS MiB | \
+         server CPU s/GiB | sender CPU s/GiB | receiver CPU s/GiB | other CPU s |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| idle, logged in | {:.0} | {:.0} | {:.0} | – | – | – | – |",
+        idle.peak_mib[0], idle.peak_mib[1], idle.peak_mib[2]
+    );
+    println!(
+        "| SendCmd (CPU: µs per command) | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        cmd_usage.peak_mib[0],
+        cmd_usage.peak_mib[1],
+        cmd_usage.peak_mib[2],
+        cmd_usage.cpu[0] * 1e6 / (args.cmds + args.cmd_warmup) as f64,
+        cmd_usage.cpu[1] * 1e6 / (args.cmds + args.cmd_warmup) as f64,
+        cmd_usage.cpu[2] * 1e6 / (args.cmds + args.cmd_warmup) as f64,
+        cmd_usage.other_cpu,
+    );
+    for t in &ours {
+        if let Some(u) = &t.usage {
+            println!("{}", usage_row(&t.label, u, t.bytes * t.secs.len() as u64));
+        }
+    }
+    println!(
+        "| whole run (largest phase peak) | {:.0} | {:.0} | {:.0} | – | – | – | – |",
+        whole[0], whole[1], whole[2]
+    );
+
+    println!("\nRatios and targets:");
+    if let Some(n) = &nats_cmd {
+        let fastest = n.empty.p50_us.min(n.echo.p50_us);
+        println!(
+            "- SendCmd p50 / nats p50: {:.2} (empty reply), {:.2} (echo); target ≤ 1 against \
+             the faster one: {}",
+            ratio(cmd_lat.p50_us, n.empty.p50_us),
+            ratio(cmd_lat.p50_us, n.echo.p50_us),
+            verdict(cmd_lat.p50_us <= fastest)
+        );
+        println!(
+            "- SendCmd p99 / nats p99: {:.2} (empty reply), {:.2} (echo)",
+            ratio(cmd_lat.p99_us, n.empty.p99_us),
+            ratio(cmd_lat.p99_us, n.echo.p99_us)
+        );
+    }
+    for t in &ours {
+        let mut parts = Vec::new();
+        if let Some(n) = &nats_bulk {
+            let r = ratio(t.median(), n.median());
+            parts.push(format!("/ nats {r:.2} (target ≥ 2: {})", verdict(r >= 2.0)));
+        }
+        if let Some(i) = &iperf {
+            let r = ratio(t.median(), i.median());
+            parts.push(format!(
+                "/ iperf3 {:.0} % (target ≥ 40 %: {})",
+                r * 100.0,
+                verdict(r >= 0.4)
+            ));
+        }
+        println!("- {}: {}", t.label, parts.join(", "));
+    }
+    Ok(())
+}
+
+fn send_buffer_phase(
+    args: &Args,
+    runs: usize,
+    pids: [u32; 3],
+    tx: &mut SdkProc,
+    rx: &mut SdkProc,
+    ours: &mut Vec<Throughput>,
+) -> BenchResult<()> {
+    println!(
+        "\n== SendBuffer: {} × {} MiB ==",
+        runs,
+        args.size as f64 / MIB
+    );
+    let usage = Usage::start(pids)?;
+    let mut secs = Vec::new();
+    let mut calls = Vec::new();
+    for _ in 0..runs {
+        let line = tx.ask(&format!("buffer rx {} 1", args.size), "BUFFER")?;
+        println!("{line}");
+        check_buffers(rx, args.size, 1)?;
+        secs.extend(secs_list(&line, "secs")?);
+        calls.extend(secs_list(&line, "call_secs")?);
+    }
+    ours.push(Throughput {
+        label: format!("SendBuffer {:.0} MiB", args.size as f64 / MIB),
+        bytes: args.size,
+        secs,
+        usage: Some(usage.end()?),
+        note: format!(
+            "CRVideo_SendBuffer itself (copy of the buffer) returns after {:.3} s (median)",
+            median(&calls)
+        ),
+    });
+
+    Ok(())
+}
+
+fn send_file_phase(
+    args: &Args,
+    runs: usize,
+    pids: [u32; 3],
+    (src_dir, rx_dir): (&Path, &Path),
+    tx: &mut SdkProc,
+    rx: &mut SdkProc,
+    ours: &mut Vec<Throughput>,
+) -> BenchResult<()> {
+    println!(
+        "\n== SendFile: {} × {} MiB ==",
+        runs,
+        args.size as f64 / MIB
+    );
+    let src = src_dir.join("payload.bin");
+    write_random_file(&src, args.size)?;
+    if args.pause_before_file > 0 {
+        println!(
+            "pausing {} s (e.g. to attach perf): server {}, sender {}, receiver {}",
+            args.pause_before_file, pids[0], pids[1], pids[2]
+        );
+        std::thread::sleep(Duration::from_secs(args.pause_before_file));
+    }
+    let usage = Usage::start(pids)?;
+    let mut secs = Vec::new();
+    for _ in 0..runs {
+        if args.drop_caches {
+            drop_caches()?;
+        }
+        let line = tx.ask(&format!("file rx {}", src.display()), "FILE")?;
+        println!("{line}");
+        let stats = rx.ask("stats", "STATS")?;
+        let files = field(&stats, "files")?;
+        let (path, len) = files
+            .rsplit_once('=')
+            .ok_or_else(|| format!("receiver got no file: {stats}"))?;
+        if len.parse::<u64>() != Ok(args.size) || !path.starts_with(&*rx_dir.to_string_lossy()) {
+            return Err(format!("receiver: unexpected file {files}"));
+        }
+        rx.ask("cleanup", "CLEANED")?;
+        secs.extend(secs_list(&line, "secs")?);
+    }
+    let fs = filesystem_of(src_dir)
+        .map(|f| format!("{} ({})", f.mount_point, f.fs_type))
+        .unwrap_or_default();
+    ours.push(Throughput {
+        label: format!("SendFile {:.0} MiB", args.size as f64 / MIB),
+        bytes: args.size,
+        secs,
+        usage: Some(usage.end()?),
+        note: format!(
+            "source and tmpDir on {fs}, page cache {}",
+            if args.drop_caches {
+                "dropped before each run"
+            } else {
+                "warm (source just written)"
+            }
+        ),
+    });
+    let _ = std::fs::remove_file(&src);
+
+    Ok(())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+struct CmdLatency {
+    p50_us: f64,
+    p99_us: f64,
+    max_us: f64,
+    per_sec: f64,
+}
+
+impl CmdLatency {
+    fn of(samples: &[Duration], secs: f64) -> CmdLatency {
+        let l = Latency::of(samples);
+        CmdLatency {
+            p50_us: l.p50_ms * 1e3,
+            p99_us: l.p99_ms * 1e3,
+            max_us: l.max_ms * 1e3,
+            per_sec: samples.len() as f64 / secs,
+        }
+    }
+}
+
+struct NatsCmd {
+    empty: CmdLatency,
+    echo: CmdLatency,
+}
+
+/// The receiver got `count` buffers of `size` bytes since the last stats.
+fn check_buffers(rx: &mut SdkProc, size: u64, count: usize) -> BenchResult<()> {
+    let stats = rx.ask("stats", "STATS")?;
+    let got: Vec<&str> = field(&stats, "buffers")?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if got.len() != count || got.iter().any(|n| n.parse::<u64>() != Ok(size)) {
+        return Err(format!(
+            "receiver: {stats}, expected {count} buffers of {size}"
+        ));
+    }
+    Ok(())
+}
+
+fn write_random_file(path: &Path, size: u64) -> BenchResult<()> {
+    let mut file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut block = vec![0u8; 8 << 20];
+    let mut written = 0u64;
+    let mut seed = 1u64;
+    while written < size {
+        let n = (size - written).min(block.len() as u64) as usize;
+        fill_pseudo_random(&mut block[..n], seed);
+        file.write_all(&block[..n])
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        written += n as u64;
+        seed += 1;
+    }
+    // On disk before the transfers start, so that its writeback does not overlap them.
+    file.sync_all()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn drop_caches() -> BenchResult<()> {
+    // SAFETY: sync(2) has no preconditions.
+    unsafe { libc::sync() };
+    std::fs::write("/proc/sys/vm/drop_caches", "3")
+        .map_err(|e| format!("cannot drop the page cache (needs root): {e}"))
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Peers
+// ---------------------------------------------------------------------------------------
+
+/// Runs `f` on a new thread with its own single-threaded tokio runtime.
+fn on_thread<T: Send + 'static>(
+    f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = BenchResult<T>>>>
+        + Send
+        + 'static,
+) -> std::thread::JoinHandle<BenchResult<T>> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio: {e}"))?;
+        rt.block_on(f())
+    })
+}
+
+fn join<T>(h: std::thread::JoinHandle<BenchResult<T>>) -> BenchResult<T> {
+    h.join().map_err(|_| "peer thread panicked".to_string())?
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = BenchResult<T>>) -> BenchResult<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio: {e}"))?
+        .block_on(f)
+}
+
+fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
+    let (mut nats, addr) = start_nats_with(&args.nats_bin, dir, &[])?;
+    let pid = nats.pid();
+    let info = block_on(async move {
+        let probe = NatsConn::connect(addr, NATS_TIMEOUT).await?;
+        Ok(probe.info().to_owned())
+    })?;
+    let info: serde_json::Value =
+        serde_json::from_str(&info).map_err(|e| format!("INFO {info:?}: {e}"))?;
+    let max_payload = info["max_payload"]
+        .as_u64()
+        .ok_or("no max_payload in INFO")?;
+    println!(
+        "nats-server {} pid {pid}: max_payload {max_payload} B (messages of that size)",
+        info["version"].as_str().unwrap_or("?")
+    );
+
+    let mut cmd = Vec::new();
+    for echo in [false, true] {
+        let total = args.cmds + args.cmd_warmup;
+        let (ready_tx, ready) = mpsc::channel::<()>();
+        let answering = on_thread(move || {
+            Box::pin(async move {
+                let mut responder = NatsConn::connect(addr, NATS_TIMEOUT).await?;
+                responder.send(b"SUB req 1\r\n").await?;
+                responder.ping(NATS_TIMEOUT).await?;
+                let _ = ready_tx.send(());
+                let mut out = Vec::with_capacity(4096);
+                for _ in 0..total {
+                    let msg = responder.next_msg(NATS_TIMEOUT).await?;
+                    let reply_to = msg.reply_to.ok_or("request without a reply subject")?;
+                    out.clear();
+                    let body: &[u8] = if echo { &msg.payload } else { &[] };
+                    out.extend_from_slice(format!("PUB {reply_to} {}\r\n", body.len()).as_bytes());
+                    out.extend_from_slice(body);
+                    out.extend_from_slice(b"\r\n");
+                    responder.send(&out).await?;
+                }
+                Ok(())
+            })
+        });
+        ready
+            .recv_timeout(NATS_TIMEOUT)
+            .map_err(|_| "the responder did not subscribe")?;
+        let (warmup, count, bytes) = (args.cmd_warmup, args.cmds, args.cmd_bytes);
+        let requesting = on_thread(move || {
+            Box::pin(async move {
+                let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
+                conn.send(b"SUB _INBOX.r 1\r\n").await?;
+                conn.ping(NATS_TIMEOUT).await?;
+                let payload = pseudo_random(bytes, 7);
+                let mut out = Vec::with_capacity(bytes + 64);
+                out.extend_from_slice(format!("PUB req _INBOX.r {bytes}\r\n").as_bytes());
+                out.extend_from_slice(&payload);
+                out.extend_from_slice(b"\r\n");
+                let mut samples = Vec::with_capacity(count);
+                let mut started = Instant::now();
+                for i in 0..warmup + count {
+                    if i == warmup {
+                        started = Instant::now();
+                    }
+                    let t0 = Instant::now();
+                    conn.send(&out).await?;
+                    let msg = conn.next_msg(NATS_TIMEOUT).await?;
+                    let t1 = Instant::now();
+                    if msg.payload.len() != if echo { bytes } else { 0 } {
+                        return Err(format!("reply of {} bytes", msg.payload.len()));
+                    }
+                    if i >= warmup {
+                        samples.push(t1 - t0);
+                    }
+                }
+                Ok((samples, started.elapsed().as_secs_f64()))
+            })
+        });
+        let (samples, secs) = join(requesting)?;
+        join(answering)?;
+        let l = CmdLatency::of(&samples, secs);
+        println!(
+            "request/reply {} B, {}: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs, {:.0}/s",
+            args.cmd_bytes,
+            if echo { "echo" } else { "empty reply" },
+            l.p50_us,
+            l.p99_us,
+            l.max_us,
+            l.per_sec
+        );
+        cmd.push(l);
+    }
+    let echo = cmd.pop().unwrap();
+    let empty = cmd.pop().unwrap();
+
+    // Bulk: `size` bytes in max_payload messages, publisher → one subscriber.
+    let msg_bytes = max_payload as usize;
+    let messages = args.size.div_ceil(msg_bytes as u64);
+    let bytes = messages * msg_bytes as u64;
+    let mut secs = Vec::new();
+    let me = std::process::id();
+    let (cpu0, own0, busy0) = (cpu_secs(pid)?, cpu_secs(me)?, machine_busy_secs());
+    for run in 0..args.runs {
+        let (start_tx, start_rx) = mpsc::channel::<Instant>();
+        let (ready_tx, ready) = mpsc::channel::<()>();
+        let receiving = on_thread(move || {
+            Box::pin(async move {
+                let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
+                conn.send(b"SUB bulk 1\r\n").await?;
+                conn.ping(NATS_TIMEOUT).await?;
+                let _ = ready_tx.send(());
+                let mut got = 0u64;
+                while got < bytes {
+                    got += conn.next_msg(NATS_TIMEOUT).await?.payload.len() as u64;
+                }
+                let done = Instant::now();
+                let t0 = start_rx.recv().map_err(|_| "no start time")?;
+                Ok((done - t0).as_secs_f64())
+            })
+        });
+        ready
+            .recv_timeout(NATS_TIMEOUT)
+            .map_err(|_| "the subscriber did not subscribe")?;
+        let publishing = on_thread(move || {
+            Box::pin(async move {
+                let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
+                let mut out = Vec::with_capacity(msg_bytes + 64);
+                out.extend_from_slice(format!("PUB bulk {msg_bytes}\r\n").as_bytes());
+                let header = out.len();
+                out.resize(header + msg_bytes, 0);
+                fill_pseudo_random(&mut out[header..], run as u64 + 3);
+                out.extend_from_slice(b"\r\n");
+                let t0 = Instant::now();
+                let _ = start_tx.send(t0);
+                for _ in 0..messages {
+                    conn.send(&out).await?;
+                }
+                conn.ping(NATS_TIMEOUT).await?;
+                Ok(())
+            })
+        });
+        join(publishing)?;
+        let s = join(receiving)?;
+        println!(
+            "publish {messages} × {msg_bytes} B → 1 subscriber: {s:.3} s, {:.0} MiB/s",
+            bytes as f64 / MIB / s
+        );
+        secs.push(s);
+    }
+    let cpu = cpu_secs(pid)? - cpu0;
+    let own = cpu_secs(me)? - own0;
+    let other = (machine_busy_secs() - busy0 - cpu - own).max(0.0);
+    let peak = peak_rss_kib(pid)? as f64 / 1024.0;
+    if !nats.is_running() {
+        return Err("nats-server exited during the run".into());
+    }
+    let _ = nats.stop(Duration::from_secs(5));
+    let bulk = Throughput {
+        label: format!(
+            "nats-server pub → 1 sub, {messages} × {:.0} MiB msgs",
+            msg_bytes as f64 / MIB
+        ),
+        bytes,
+        secs,
+        usage: None,
+        note: format!(
+            "nats-server CPU {:.2} s/GiB, clients (this process) {:.2} s/GiB, peak RSS \
+             {peak:.0} MiB; other CPU meanwhile {other:.1} s",
+            cpu / (bytes as f64 * args.runs as f64 / (1u64 << 30) as f64),
+            own / (bytes as f64 * args.runs as f64 / (1u64 << 30) as f64)
+        ),
+    };
+    Ok((NatsCmd { empty, echo }, bulk))
+}
+
+/// Waits until some socket listens on TCP `port` (from `/proc/net/tcp{,6}`, without
+/// connecting).
+fn wait_for_listener(port: u16, within: Duration) -> BenchResult<()> {
+    let deadline = Instant::now() + within;
+    let needle = format!(":{port:04X} ");
+    loop {
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let text = std::fs::read_to_string(table).unwrap_or_default();
+            // sl local_address rem_address st ...; st 0A is LISTEN.
+            if text.lines().skip(1).any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 3 && format!("{} ", f[1]).ends_with(&needle) && f[3] == "0A"
+            }) {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("nothing listens on port {port} after {within:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn iperf_peer(args: &Args, log_dir: &Path) -> BenchResult<Throughput> {
+    let mut secs = Vec::new();
+    let mut bps = Vec::new();
+    for _ in 0..args.runs {
+        let port = free_port()?;
+        let mut command = Command::new(&args.iperf3_bin);
+        command
+            .args(["-s", "-1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr_file(log_dir, "iperf3-server.log")?);
+        let mut server = ChildGuard::spawn("iperf3 -s", command)?;
+        // No probe connection: `-1` serves exactly one client.
+        wait_for_listener(port, Duration::from_secs(10))?;
+        let out = Command::new(&args.iperf3_bin)
+            .args(["-c", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-n", &args.size.to_string(), "-J"])
+            .output()
+            .map_err(|e| format!("iperf3 -c: {e}"))?;
+        let _ = server.stop(Duration::from_secs(5));
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("iperf3 -J output: {e}"))?;
+        let sent = &json["end"]["sum_sent"];
+        let b = sent["bits_per_second"]
+            .as_f64()
+            .ok_or_else(|| format!("no end.sum_sent.bits_per_second: {}", json["error"]))?;
+        let bytes = sent["bytes"].as_f64().unwrap_or(args.size as f64);
+        println!(
+            "iperf3 -n {}: {:.2} Gbit/s sent ({:.0} MiB/s), {} B in {:.3} s",
+            args.size,
+            b / 1e9,
+            b / 8.0 / MIB,
+            bytes,
+            sent["seconds"].as_f64().unwrap_or(0.0)
+        );
+        bps.push(b);
+        // As seconds for the size, so the row shows MiB/s like the others.
+        secs.push(args.size as f64 * 8.0 / b);
+    }
+    Ok(Throughput {
+        label: "iperf3 single TCP stream, loopback".into(),
+        bytes: args.size,
+        secs,
+        usage: None,
+        note: "sum_sent.bits_per_second of `iperf3 -c 127.0.0.1 -n SIZE -J`".into(),
+    })
+}
