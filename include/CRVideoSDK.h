@@ -140,6 +140,8 @@
 #define CRVIDEOSDK_FILE_WRITE_ERR 1402
 /** file already exists */
 #define CRVIDEOSDK_FILE_ALREADY_EXIST 1403
+/** too many requests; slow down */
+#define CRVIDEOSDK_TOO_FREQUENT 2000
 
 
 /**
@@ -457,11 +459,15 @@ int CRVideo_ClientCancelInvite(const char *inviteID, const char *cookie);
  * (as for `CRVideo_SetServerAddr`), `tmpDir` (where received files land; default: the
  * system temp dir), `timeoutMs` (request timeout, 10000–120000, default 60000), `logLevel`
  * (`"off"`, `"error"`, `"warn"` (default), `"info"`, `"debug"`, `"trace"`; logs go to
- * stderr), `dispatch` (`"thread"` (default) or `"poll"`, see `CRVideo_PollEvents`).
+ * stderr), `dispatch` (`"thread"` (default) or `"poll"`, see `CRVideo_PollEvents`),
+ * `maxBufferBytes` (largest `CRVideo_SendBuffer` sent or accepted, default 100 MiB),
+ * `maxCookieBytes` (longest cookie accepted, default 4096), `caFile` (PEM file of the
+ * certificate authorities trusted for `wss://` servers; default: the system's roots).
  * Unknown keys are ignored.
  *
- * Returns 0, or `CRVIDEOSDK_PARAM_ERR` for malformed JSON or a bad value. Calling it again
- * while initialised returns 0 and changes nothing.
+ * Returns 0, or `CRVIDEOSDK_PARAM_ERR` for malformed JSON or a bad value (a `caFile` that
+ * cannot be read as PEM certificates included). Calling it again while initialised returns
+ * 0 and changes nothing.
  */
 int CRVideo_Init(const char *sdkParamsJson);
 

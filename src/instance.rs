@@ -58,6 +58,10 @@ pub fn init(params_json: &str) -> Result<(), ErrorCode> {
     }
     join_lingering();
     install_logging(params.log_level.as_deref());
+    crate::ffi::MAX_COOKIE_BYTES.store(
+        params.max_cookie_bytes,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     *current = Some(Arc::new(Instance::start(params)?));
     Ok(())
 }

@@ -29,7 +29,12 @@ pub struct SdkParams {
     /// PEM file of the certificate authorities trusted for `wss://` servers (`caFile`);
     /// `None`: the system's roots.
     pub ca_file: Option<PathBuf>,
+    /// Longest cookie accepted (`maxCookieBytes`).
+    pub max_cookie_bytes: usize,
 }
+
+/// Default cap on cookies: 4 KiB.
+pub const DEFAULT_MAX_COOKIE_BYTES: usize = 4096;
 
 /// Default cap on `CRVideo_SendBuffer`: 100 MiB.
 pub const DEFAULT_MAX_BUFFER_BYTES: u64 = 100 * 1024 * 1024;
@@ -49,6 +54,7 @@ impl Default for SdkParams {
             dispatch: DispatchMode::Thread,
             max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
             ca_file: None,
+            max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
         }
     }
 }
@@ -94,6 +100,10 @@ impl SdkParams {
         }
         if let Some(v) = map.get("maxBufferBytes") {
             params.max_buffer_bytes = v.as_u64().filter(|&n| n > 0).ok_or(ErrorCode::ParamErr)?;
+        }
+        if let Some(v) = map.get("maxCookieBytes") {
+            params.max_cookie_bytes =
+                v.as_u64().filter(|&n| n > 0).ok_or(ErrorCode::ParamErr)? as usize;
         }
         if let Some(v) = map.get("caFile") {
             let path = v

@@ -237,3 +237,36 @@ fn poll_mode_runs_callbacks_on_the_polling_thread() {
         }
     );
 }
+
+#[test]
+fn cookies_are_capped() {
+    let _g = serial();
+    let server = start_server();
+    init(&format!(
+        r#"{{"serverAddr":"{}","maxCookieBytes":16}}"#,
+        server.addr()
+    ));
+    assert_eq!(
+        login("demo", "demo123", "a", "a", &"c".repeat(17)),
+        PARAM_ERR
+    );
+    assert_eq!(login("demo", "demo123", "a", "a", &"c".repeat(16)), 0);
+    RECORDER.wait_count(1);
+    // An ID request with an oversized cookie: its failure callback (with an empty cookie).
+    let target = cstr("someone");
+    let long = cstr(&"k".repeat(17));
+    let id = unsafe {
+        crvideosdk::ffi::calls::CRVideo_Call(target.as_ptr(), null(), null(), long.as_ptr())
+    };
+    assert!(!id.is_null());
+    unsafe { CRVideo_FreeString(id) };
+    RECORDER.wait_for(|e| matches!(e, Ev::CallFail { code: 5, cookie, .. } if cookie.is_empty()));
+    CRVideo_Uninit();
+    // The default is 4096 bytes.
+    init(&format!(r#"{{"serverAddr":"{}"}}"#, server.addr()));
+    assert_eq!(
+        login("demo", "demo123", "a", "a", &"c".repeat(4097)),
+        PARAM_ERR
+    );
+    CRVideo_Uninit();
+}

@@ -302,7 +302,7 @@ fn tenants_do_not_see_each_other() {
 #[test]
 fn a_subscriber_that_stops_reading_is_dropped_and_others_get_everything() {
     let _g = serial();
-    let server = start_server();
+    let server = start_unthrottled_server();
     // "slow" subscribes, then never reads again (tiny receive buffer).
     let (code, mut slow) =
         RawClient::login_with_recv_buffer(server.addr(), "demo", "demo123", "slow", Some(4096));
@@ -360,7 +360,7 @@ fn a_subscriber_that_stops_reading_is_dropped_and_others_get_everything() {
 #[test]
 fn a_slow_callback_is_not_a_slow_subscriber() {
     let _g = serial();
-    let server = start_server();
+    let server = start_unthrottled_server();
     init_with_server(server.addr());
     login_ok("alice");
     subscribe_alice("sub");
@@ -390,5 +390,35 @@ fn a_slow_callback_is_not_a_slow_subscriber() {
         .map(|j| (j, "sub".to_string()))
         .collect();
     assert_eq!(got, expected);
+    CRVideo_Uninit();
+}
+
+#[test]
+fn too_many_requests_are_refused_with_a_code_not_a_disconnect() {
+    let _g = serial();
+    let mut config = test_config();
+    config.limits.requests_per_sec = 1;
+    config.limits.request_burst = 3;
+    let server = crvideo_server::BackgroundServer::start(config).unwrap();
+    init_with_server(server.addr());
+    login_ok("alice");
+    for i in 0..6 {
+        assert_eq!(set_dnd(i, &format!("d{i}")), 0);
+    }
+    let events = RECORDER.wait_until(|events| {
+        events
+            .iter()
+            .filter(|e| matches!(e, Ev::DndOk { .. } | Ev::DndFail { .. }))
+            .count()
+            == 6
+    });
+    let refused = events
+        .iter()
+        .filter(|e| matches!(e, Ev::DndFail { code: 2000, .. }))
+        .count();
+    assert!(refused >= 2, "{events:?}");
+    // Still logged in: no LineOff, and the session answers once the bucket refills.
+    assert!(!events.iter().any(|e| matches!(e, Ev::LineOff { .. })));
+    assert!(server.online_users("demo").contains(&"alice".to_string()));
     CRVideo_Uninit();
 }

@@ -434,12 +434,29 @@ pub fn start_crvideo(
     dir: &Path,
     extra_config: &str,
 ) -> BenchResult<(ChildGuard, SocketAddr)> {
+    start_crvideo_with_tenant(server_bin, dir, extra_config, "")
+}
+
+/// [`start_crvideo`] with `tenant_config` appended after the tenant's keys (sub-tables of
+/// the tenant, e.g. `[[tenants.queues]]` entries).
+pub fn start_crvideo_with_tenant(
+    server_bin: &Path,
+    dir: &Path,
+    extra_config: &str,
+    tenant_config: &str,
+) -> BenchResult<(ChildGuard, SocketAddr)> {
     let config_path = dir.join("server.toml");
     let data_dir = dir.join("data");
+    // Load generators send far more than the per-session rate limits allow a real client.
+    let limits = if extra_config.contains("[limits]") {
+        ""
+    } else {
+        "\n[limits]\nrequests_per_sec = 1000000\nrequest_burst = 1000000\ncmds_per_sec = 1000000\ncmd_burst = 1000000\n"
+    };
     std::fs::write(
         &config_path,
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_config}\n\n[[tenants]]\naccount = \"{BENCH_TENANT}\"\npassword = \"{BENCH_PASSWORD}\"\n",
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_config}\n\n[[tenants]]\naccount = \"{BENCH_TENANT}\"\npassword = \"{BENCH_PASSWORD}\"\n{tenant_config}\n{limits}",
             data_dir.display().to_string()
         ),
     )
@@ -572,6 +589,24 @@ impl WsConn {
                     return decode(text.as_str())
                         .map_err(|e| format!("undecodable frame {:?}: {e}", text.as_str()))
                 }
+                Message::Close(frame) => return Err(format!("server closed: {frame:?}")),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next text message, undecoded (for clients that only look at some frames: a
+    /// substring test is much cheaper than decoding every event).
+    pub async fn next_text(&mut self, within: Duration) -> BenchResult<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .map_err(|_| format!("nothing from the server within {within:?}"))?
+                .ok_or("connection closed by the server")?
+                .map_err(|e| format!("read: {e}"))?;
+            match message {
+                Message::Text(text) => return Ok(text.as_str().to_owned()),
                 Message::Close(frame) => return Err(format!("server closed: {frame:?}")),
                 _ => {}
             }

@@ -123,6 +123,95 @@ impl VerifiedPasswords {
     }
 }
 
+/// The version tag user tokens start with.
+pub const TOKEN_VERSION: &str = "v1";
+
+fn token_mac(secret: &str, tenant: &str, user_id: &str, expiry: &str) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    for part in [TOKEN_VERSION, tenant, user_id] {
+        mac.update(part.as_bytes());
+        mac.update(b"\n");
+    }
+    mac.update(expiry.as_bytes());
+    mac
+}
+
+/// A user token (the `privAuthCode` of a tenant with a `token_secret`):
+///
+/// ```text
+/// v1.<expiry>.<signature>
+/// expiry    = Unix time in seconds, decimal, no leading zeros: the token is valid until then
+/// signature = base64url without padding of
+///             HMAC-SHA256(key = token_secret, message = "v1\n" + tenant + "\n" + user_id + "\n" + expiry)
+/// ```
+///
+/// (strings as UTF-8 bytes, `\n` one byte 0x0A, `expiry` the same decimal text as in the
+/// token).
+pub fn mint_token(secret: &str, tenant: &str, user_id: &str, expiry: u64) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let expiry = expiry.to_string();
+    let signature = token_mac(secret, tenant, user_id, &expiry)
+        .finalize()
+        .into_bytes();
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature);
+    format!("{TOKEN_VERSION}.{expiry}.{signature}")
+}
+
+/// Checks a user token (see [`mint_token`]) for (`tenant`, `user_id`) at Unix time `now`:
+/// `CUSTOMAUTH_FAILED` if it is malformed, its signature is wrong (another user's token, or
+/// another tenant's, or another secret's) or the user ID is empty; then `TOKEN_TIMEOUT` if it
+/// expired (`expiry < now`). The signature is compared in constant time.
+pub fn check_token(
+    secret: &str,
+    tenant: &str,
+    user_id: &str,
+    token: &str,
+    now: u64,
+) -> Result<(), crvideo_proto::ErrorCode> {
+    use base64::Engine;
+    use crvideo_proto::ErrorCode;
+    use hmac::Mac;
+    let failed = ErrorCode::CustomAuthFailed;
+    if user_id.is_empty() {
+        return Err(failed);
+    }
+    let mut parts = token.split('.');
+    let (Some(version), Some(expiry), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(failed);
+    };
+    let canonical = !expiry.is_empty()
+        && expiry.len() <= 20
+        && expiry.bytes().all(|b| b.is_ascii_digit())
+        && (expiry == "0" || !expiry.starts_with('0'));
+    if version != TOKEN_VERSION || !canonical {
+        return Err(failed);
+    }
+    let expires_at: u64 = expiry.parse().map_err(|_| failed)?;
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| failed)?;
+    token_mac(secret, tenant, user_id, expiry)
+        .verify_slice(&signature)
+        .map_err(|_| failed)?;
+    if expires_at < now {
+        return Err(ErrorCode::TokenTimeout);
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// A fresh random user ID: `usr_` + 16 lowercase hex digits.
 pub fn random_user_id() -> String {
     let mut bytes = [0u8; 8];
@@ -213,6 +302,74 @@ mod tests {
         }
         assert!(!verify_password("garbage", "pw"));
     }
+
+    #[test]
+    fn tokens() {
+        use crvideo_proto::ErrorCode;
+        let secret = "0123456789abcdef0123456789abcdef";
+        let token = mint_token(secret, "acme", "alice", 1_900_000_000);
+        assert!(token.starts_with("v1.1900000000."), "{token}");
+        assert_eq!(token.len(), "v1.1900000000.".len() + 43);
+        let now = 1_800_000_000;
+        assert_eq!(check_token(secret, "acme", "alice", &token, now), Ok(()));
+        assert_eq!(
+            check_token(secret, "acme", "alice", &token, 1_900_000_000),
+            Ok(()),
+            "valid until its expiry second"
+        );
+        assert_eq!(
+            check_token(secret, "acme", "alice", &token, 1_900_000_001),
+            Err(ErrorCode::TokenTimeout)
+        );
+        let failed = Err(ErrorCode::CustomAuthFailed);
+        assert_eq!(check_token(secret, "acme", "bob", &token, now), failed);
+        assert_eq!(check_token(secret, "globex", "alice", &token, now), failed);
+        assert_eq!(
+            check_token("another secret!!", "acme", "alice", &token, now),
+            failed
+        );
+        assert_eq!(check_token(secret, "acme", "", &token, now), failed);
+        let forged_expiry = token.replace("1900000000", "1900000001");
+        assert_eq!(
+            check_token(secret, "acme", "alice", &forged_expiry, now),
+            failed
+        );
+        let sig = token.rsplit('.').next().unwrap();
+        for bad in [
+            String::new(),
+            "v1".into(),
+            "v1..".into(),
+            format!("v2.1900000000.{sig}"),
+            format!("v1.01900000000.{sig}"),
+            format!("v1.+1900000000.{sig}"),
+            format!("v1.1900000000.{sig}="),
+            format!("v1.1900000000.{sig}.x"),
+            format!("v1.1900000000.{}", &sig[1..]),
+        ] {
+            assert_eq!(
+                check_token(secret, "acme", "alice", &bad, now),
+                failed,
+                "{bad}"
+            );
+        }
+        // A forged token that is also expired is a failure, not a timeout.
+        let old = mint_token("guessed secret!!", "acme", "alice", 1);
+        assert_eq!(check_token(secret, "acme", "alice", &old, now), failed);
+        let old = mint_token(secret, "acme", "alice", 1);
+        assert_eq!(
+            check_token(secret, "acme", "alice", &old, now),
+            Err(ErrorCode::TokenTimeout)
+        );
+    }
+
+    /// The worked example of the documentation (docs/SECURITY.md), computed independently.
+    #[test]
+    fn token_worked_example() {
+        let token = mint_token("k7Qz-example-secret-2024", "acme", "alice", 1767225600);
+        assert_eq!(token, TOKEN_EXAMPLE);
+    }
+
+    const TOKEN_EXAMPLE: &str = "v1.1767225600.LcQp-ONc7m7zDtoMgusPvzaK6mBdlXVszY2WrXdmwZM";
 
     #[test]
     fn user_ids() {

@@ -23,6 +23,11 @@ pub const DEFAULT_HEARTBEAT_MS: u64 = 5000;
 /// Smallest accepted `max_frame_bytes` (the hello and login messages must fit).
 pub const MIN_MAX_FRAME_BYTES: usize = 1024;
 
+/// Shortest accepted `token_secret`, in bytes.
+pub const MIN_TOKEN_SECRET_BYTES: usize = 16;
+/// The prefix of a config string taken from the environment: `"env:NAME"`.
+pub const ENV_PREFIX: &str = "env:";
+
 /// The built-in development tenant served without a config file.
 pub const DEMO_TENANT: &str = "demo";
 const DEMO_PASSWORD: &str = "demo123";
@@ -41,7 +46,84 @@ pub struct Config {
     pub heartbeat_ms: u64,
     /// Largest WebSocket message / frame the server accepts.
     pub max_frame_bytes: usize,
+    /// PEM certificate chain; with `tls_key`, the server serves wss (TLS) only.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Abuse limits (the `[limits]` table).
+    pub limits: Limits,
     pub tenants: Vec<TenantConfig>,
+}
+
+/// Abuse limits, the `[limits]` table of the config file. Every key is optional; the
+/// defaults are safe for production.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Deepest nesting of arrays / objects in a text frame (the frame itself is depth 1);
+    /// deeper closes the session like a malformed frame.
+    pub max_json_depth: usize,
+    /// Longest `usr_ext_dat` of a call, call answer or queue entry, in bytes (PARAM_ERR).
+    pub max_usr_ext_dat_bytes: usize,
+    /// Longest `meet_obj` of a call, call answer or invitation, in bytes (PARAM_ERR).
+    pub max_meet_obj_bytes: usize,
+    /// Delay before checking a login after the first failure of that tenant account or
+    /// source address; it doubles with each further failure...
+    pub login_backoff_base_ms: u64,
+    /// ...up to this.
+    pub login_backoff_max_ms: u64,
+    /// Requests (text frames with an id) a session may send per second, on average...
+    pub requests_per_sec: u32,
+    /// ...and in a burst. Beyond: reply TOO_FREQUENT.
+    pub request_burst: u32,
+    /// Commands (`SendCmd`) a session may send per second, on average...
+    pub cmds_per_sec: u32,
+    /// ...and in a burst. Beyond: reply TOO_FREQUENT.
+    pub cmd_burst: u32,
+    /// Transfers a user may be sending at once; an offer beyond gets TOO_FREQUENT.
+    pub max_transfers_per_user: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_json_depth: 32,
+            max_usr_ext_dat_bytes: 4096,
+            max_meet_obj_bytes: 4096,
+            login_backoff_base_ms: 200,
+            login_backoff_max_ms: 5000,
+            requests_per_sec: 200,
+            request_burst: 400,
+            cmds_per_sec: 100,
+            cmd_burst: 200,
+            max_transfers_per_user: 16,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks the values; the error names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("max_json_depth", self.max_json_depth as u64),
+            ("requests_per_sec", self.requests_per_sec as u64),
+            ("request_burst", self.request_burst as u64),
+            ("cmds_per_sec", self.cmds_per_sec as u64),
+            ("cmd_burst", self.cmd_burst as u64),
+            ("max_transfers_per_user", self.max_transfers_per_user as u64),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(format!("limits.{key} must be greater than 0"));
+            }
+        }
+        if self.login_backoff_max_ms < self.login_backoff_base_ms {
+            return Err(
+                "limits.login_backoff_max_ms must not be less than login_backoff_base_ms".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -53,16 +135,21 @@ impl Default for Config {
             call_timeout_secs: DEFAULT_CALL_TIMEOUT_SECS,
             heartbeat_ms: DEFAULT_HEARTBEAT_MS,
             max_frame_bytes: crvideo_proto::DEFAULT_MAX_FRAME_BYTES,
+            tls_cert: None,
+            tls_key: None,
+            limits: Limits::default(),
             tenants: Vec::new(),
         }
     }
 }
 
-/// One tenant (an enterprise / app account). Holds a password verifier, never the password.
+/// One tenant (an enterprise / app account). Holds a password verifier, never the password,
+/// and, if its users must present tokens, the secret tokens are signed with.
 #[derive(Clone)]
 pub struct TenantConfig {
     pub account: String,
     password_hash: String,
+    token_secret: Option<String>,
     pub queues: Vec<QueueConfig>,
 }
 
@@ -72,6 +159,7 @@ impl TenantConfig {
         TenantConfig {
             account: account.into(),
             password_hash: auth::hash_password(password),
+            token_secret: None,
             queues: Vec::new(),
         }
     }
@@ -83,8 +171,21 @@ impl TenantConfig {
         Ok(TenantConfig {
             account: account.into(),
             password_hash: hash.into(),
+            token_secret: None,
             queues: Vec::new(),
         })
+    }
+
+    /// Requires every login of this tenant to carry a token signed with `secret` (see
+    /// [`crate::auth::mint_token`]) in `auth_code`.
+    pub fn with_token_secret(mut self, secret: &str) -> TenantConfig {
+        self.token_secret = Some(secret.to_owned());
+        self
+    }
+
+    /// The secret of the tenant's user tokens, if it requires them.
+    pub fn token_secret(&self) -> Option<&str> {
+        self.token_secret.as_deref()
     }
 
     /// The argon2 PHC string the password is checked against.
@@ -103,6 +204,10 @@ impl fmt::Debug for TenantConfig {
         f.debug_struct("TenantConfig")
             .field("account", &self.account)
             .field("password_hash", &"<redacted>")
+            .field(
+                "token_secret",
+                &self.token_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("queues", &self.queues)
             .finish()
     }
@@ -185,17 +290,57 @@ impl Config {
             )));
         }
 
+        let (tls_cert, tls_key) = match (raw.tls_cert, raw.tls_key) {
+            (None, None) => (None, None),
+            (Some(cert), Some(key)) => {
+                // Loaded now so that a bad file is a config error (exit 2), not a failure
+                // to start; the server loads them again when it starts.
+                crate::tls::load_server_config(&cert, &key).map_err(err)?;
+                (Some(cert), Some(key))
+            }
+            _ => return Err(err("give both tls_cert and tls_key, or neither".into())),
+        };
+        let limits = raw.limits;
+        limits.validate().map_err(err)?;
+
         let mut seen = HashSet::new();
         let mut tenants = Vec::with_capacity(raw.tenants.len());
-        for t in raw.tenants {
+        for mut t in raw.tenants {
             if t.account.is_empty() {
                 return Err(err("tenant with an empty account".into()));
             }
             if !seen.insert(t.account.clone()) {
                 return Err(err(format!("duplicate tenant {:?}", t.account)));
             }
-            let tenant_err = |p: &str| err(format!("tenant {:?}: {p}", t.account));
-            let mut tenant = match (t.password, t.password_hash) {
+            let account = t.account.clone();
+            let tenant_err = |p: &str| err(format!("tenant {account:?}: {p}"));
+            if let Some(clear) = &mut t.password {
+                if let Some(value) = from_env(&clear.0, "password").map_err(|p| tenant_err(&p))? {
+                    *clear = ClearPassword(value);
+                }
+            }
+            if let Some(hash) = &mut t.password_hash {
+                if let Some(value) = from_env(hash, "password_hash").map_err(|p| tenant_err(&p))? {
+                    *hash = value;
+                }
+            }
+            let token_secret = match t.token_secret.take() {
+                None => None,
+                Some(secret) => {
+                    let secret =
+                        match from_env(&secret.0, "token_secret").map_err(|p| tenant_err(&p))? {
+                            Some(value) => ClearPassword(value),
+                            None => secret,
+                        };
+                    if secret.0.len() < MIN_TOKEN_SECRET_BYTES {
+                        return Err(tenant_err(&format!(
+                            "token_secret shorter than {MIN_TOKEN_SECRET_BYTES} bytes"
+                        )));
+                    }
+                    Some(secret)
+                }
+            };
+            let mut tenant = match (t.password.take(), t.password_hash.take()) {
                 (Some(_), Some(_)) => {
                     return Err(tenant_err(
                         "give either password or password_hash, not both",
@@ -218,7 +363,10 @@ impl Config {
                     return Err(tenant_err(&format!("duplicate queue id {}", q.id)));
                 }
             }
-            tenant.queues = t.queues;
+            tenant.queues = std::mem::take(&mut t.queues);
+            if let Some(secret) = &token_secret {
+                tenant = tenant.with_token_secret(&secret.0);
+            }
             tenants.push(tenant);
         }
 
@@ -230,6 +378,9 @@ impl Config {
             call_timeout_secs: raw.call_timeout_secs.unwrap_or(defaults.call_timeout_secs),
             heartbeat_ms,
             max_frame_bytes,
+            tls_cert,
+            tls_key,
+            limits,
             tenants,
         })
     }
@@ -264,7 +415,25 @@ pub fn validate_listen_addr(addr: &str) -> Result<(), String> {
     }
 }
 
-/// A clear-text password on its way to the hasher. Wiped when dropped; no Debug output.
+/// `Some(value of NAME)` if `value` is `"env:NAME"`, `None` if it is a literal. The error
+/// names the variable and `key`, never a value.
+fn from_env(value: &str, key: &str) -> Result<Option<String>, String> {
+    let Some(name) = value.strip_prefix(ENV_PREFIX) else {
+        return Ok(None);
+    };
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => {
+            Err(format!("{key}: environment variable {name:?} is not set"))
+        }
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "{key}: environment variable {name:?} is not valid UTF-8"
+        )),
+    }
+}
+
+/// A clear-text password (or token secret) on its way to the hasher. Wiped when dropped; no
+/// Debug output.
 struct ClearPassword(String);
 
 impl<'de> Deserialize<'de> for ClearPassword {
@@ -290,6 +459,10 @@ struct RawConfig {
     call_timeout_secs: Option<u64>,
     heartbeat_ms: Option<u64>,
     max_frame_bytes: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    #[serde(default)]
+    limits: Limits,
     #[serde(default)]
     tenants: Vec<RawTenant>,
 }
@@ -300,6 +473,7 @@ struct RawTenant {
     account: String,
     password: Option<ClearPassword>,
     password_hash: Option<String>,
+    token_secret: Option<ClearPassword>,
     #[serde(default)]
     queues: Vec<QueueConfig>,
 }
@@ -310,6 +484,9 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "call_timeout_secs",
     "heartbeat_ms",
     "max_frame_bytes",
+    "tls_cert",
+    "tls_key",
+    "limits",
     "tenants",
 ];
 

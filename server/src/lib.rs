@@ -16,6 +16,7 @@ pub mod config;
 pub mod directory;
 mod heartbeat;
 pub mod link;
+pub mod logging;
 pub mod meetings;
 mod presence;
 mod queue_requests;
@@ -26,6 +27,8 @@ mod requests;
 mod server;
 mod session;
 pub mod store;
+mod throttle;
+pub mod tls;
 
 pub use background::BackgroundServer;
 pub use config::{Config, ConfigError, QueueConfig, TenantConfig};

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use crvideo_proto::ServerFrame;
 use futures_util::stream::SplitSink;
 use futures_util::{Sink, SinkExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -42,7 +41,7 @@ fn bulk_cost(message: &Message) -> usize {
 /// Identifies one connection for the server's lifetime (never reused).
 pub type SessionId = u64;
 
-pub(crate) type WsSink = SplitSink<WebSocketStream<TcpStream>, Message>;
+pub(crate) type WsSink = SplitSink<WebSocketStream<crate::tls::Conn>, Message>;
 
 /// What the writer task is asked to do.
 pub(crate) enum Outbound {

@@ -3,6 +3,7 @@
 //! ```text
 //! crvideo-server [--listen HOST:PORT] [--config FILE] [--data-dir DIR]
 //! crvideo-server hash-password        (reads a password line from stdin)
+//! crvideo-server token --tenant T --user U --ttl SECS [--config FILE]
 //! ```
 //!
 //! Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when the address cannot be
@@ -40,12 +41,34 @@ struct Cli {
 enum Command {
     /// Read a password (one line) from stdin and print its hash for `password_hash`.
     HashPassword,
+    /// Print a user token (for `privAuthCode`) signed with the tenant's `token_secret`.
+    Token {
+        /// Tenant account
+        #[arg(long, value_name = "T")]
+        tenant: String,
+        /// User ID inside the tenant
+        #[arg(long, value_name = "U")]
+        user: String,
+        /// Seconds the token stays valid
+        #[arg(long, value_name = "SECS")]
+        ttl: u64,
+        /// The config file with the tenant's token_secret (also accepted before `token`)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::HashPassword) = cli.command {
-        return hash_password();
+    match cli.command {
+        Some(Command::HashPassword) => return hash_password(),
+        Some(Command::Token {
+            tenant,
+            user,
+            ttl,
+            config,
+        }) => return token(&tenant, &user, ttl, config.or(cli.config)),
+        None => {}
     }
     init_logging();
     raise_fd_limit();
@@ -129,13 +152,46 @@ fn hash_password() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn token(tenant: &str, user: &str, ttl: u64, config: Option<PathBuf>) -> ExitCode {
+    let Some(path) = config else {
+        return fail(
+            2,
+            "token: --config FILE is required (it holds the token_secret)",
+        );
+    };
+    let config = match Config::load(&path) {
+        Ok(config) => config,
+        Err(e) => return fail(2, &e.to_string()),
+    };
+    let Some(t) = config.tenants.iter().find(|t| t.account == tenant) else {
+        return fail(
+            2,
+            &format!("token: no tenant {tenant:?} in {}", path.display()),
+        );
+    };
+    let Some(secret) = t.token_secret() else {
+        return fail(2, &format!("token: tenant {tenant:?} has no token_secret"));
+    };
+    if user.is_empty() || auth::validate_user_id(user).is_err() {
+        return fail(2, "token: --user must be a valid, non-empty user ID");
+    }
+    let expiry = auth::unix_now().saturating_add(ttl);
+    println!("{}", auth::mint_token(secret, tenant, user, expiry));
+    ExitCode::SUCCESS
+}
+
 fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .finish()
+        // Even at RUST_LOG=trace: no WebSocket payloads (passwords, tokens) in the log.
+        .with(crvideo_server::logging::no_payloads())
         .init();
 }
 

@@ -117,6 +117,8 @@ pub struct Offer {
 pub struct Relay {
     table: Mutex<Table>,
     next_relay_id: AtomicU64,
+    /// Most transfers one session may be sending at once.
+    max_transfers_per_user: usize,
 }
 
 impl Default for Relay {
@@ -138,10 +140,16 @@ fn reply(to: &SessionHandle, reply: Reply) {
 
 impl Relay {
     pub fn new() -> Relay {
+        Relay::with_max_transfers(crate::config::Limits::default().max_transfers_per_user)
+    }
+
+    /// A relay where a user may be sending at most `max` transfers at once.
+    pub fn with_max_transfers(max: usize) -> Relay {
         Relay {
             table: Mutex::new(Table::default()),
             // Relay ids start at 1: 0 is never used.
             next_relay_id: AtomicU64::new(1),
+            max_transfers_per_user: max,
         }
     }
 
@@ -204,7 +212,8 @@ impl Relay {
 
     /// The sender offers a transfer. On success `ack` runs (the sender's reply), then the
     /// target gets [`Event::TransferOffered`]. Errors: `PARAM_ERR` (bad or used transfer
-    /// id), `SENDDATA_TARGETINVALID` (target not online in the sender's tenant).
+    /// id), `SENDDATA_TARGETINVALID` (target not online in the sender's tenant),
+    /// `TOO_FREQUENT` (the sender already sends `max_transfers_per_user` transfers).
     pub fn offer(
         &self,
         directory: &Directory,
@@ -215,6 +224,23 @@ impl Relay {
         let mut table = self.table.lock().unwrap();
         if !valid_call_id(&offer.transfer_id) || table.transfers.contains_key(&offer.transfer_id) {
             return Err(ErrorCode::ParamErr);
+        }
+        let sending = table
+            .by_session
+            .get(&sender.session_id())
+            .map_or(0, |keys| {
+                keys.iter()
+                    .filter(|k| match k {
+                        Key::Transfer(id) => table
+                            .transfers
+                            .get(id)
+                            .is_some_and(|t| t.sent_by(sender.session_id())),
+                        Key::Cmd(_) => false,
+                    })
+                    .count()
+            });
+        if sending >= self.max_transfers_per_user {
+            return Err(ErrorCode::TooFrequent);
         }
         let receiver = directory
             .get(sender.tenant(), &offer.target)

@@ -19,7 +19,7 @@ use crate::session::{Phase, Session};
 impl Session {
     /// Handles one binary frame: a command or a transfer chunk from a logged-in session.
     /// Anything else (a frame before login, one that does not decode) ends the session.
-    pub(crate) fn on_binary(&self, data: Bytes) -> Option<Stop> {
+    pub(crate) fn on_binary(&mut self, data: Bytes) -> Option<Stop> {
         let Phase::LoggedIn(handle) = &self.phase else {
             warn!(
                 peer = %self.peer(),
@@ -29,7 +29,8 @@ impl Session {
             );
             return Some(Stop::close(CloseCode::Policy, "binary frame before login"));
         };
-        let shared = &self.shared;
+        let handle = &handle.clone();
+        let shared = &self.shared.clone();
         match decode_data(&data) {
             Err(e) => {
                 warn!(
@@ -41,6 +42,14 @@ impl Session {
                 Some(Stop::close(CloseCode::Policy, "bad binary frame"))
             }
             Ok(DataFrame::Command { id, peer, payload }) => {
+                if !self.commands.take() {
+                    debug!(
+                        session = self.id(),
+                        user = handle.user_id(),
+                        "command {id} refused: over the command rate limit"
+                    );
+                    return self.reply(Reply::err(id, ErrorCode::TooFrequent));
+                }
                 match shared
                     .relay
                     .command(&shared.directory, handle, id, peer, payload)

@@ -26,6 +26,15 @@ const LOG_TEXT_MAX: usize = 64;
 impl Session {
     /// Handles one text frame. `Some(stop)` ends the session.
     pub(crate) async fn on_text(&mut self, text: &str) -> Option<Stop> {
+        let max_depth = self.shared.config.limits.max_json_depth;
+        if json_depth_exceeds(text, max_depth) {
+            warn!(
+                peer = %self.peer(),
+                session = self.id(),
+                "closing: JSON nested deeper than {max_depth} levels"
+            );
+            return Some(Stop::close(CloseCode::Policy, "JSON nested too deeply"));
+        }
         let frame: ClientFrame = match crvideo_proto::decode(text) {
             Ok(frame) => frame,
             Err(e) => {
@@ -47,6 +56,16 @@ impl Session {
             }
         };
         let re = frame.id;
+        // One-way messages (flow control, acknowledgements) are not limited.
+        if re != 0 && !self.requests.take() {
+            debug!(
+                peer = %self.peer(),
+                session = self.id(),
+                "{} (id {re}) refused: over the request rate limit",
+                frame.request.op()
+            );
+            return self.reply(Reply::err(re, ErrorCode::TooFrequent));
+        }
         match (&self.phase, frame.request) {
             (Phase::AwaitHello, Request::Hello { version, agent }) => {
                 self.hello(re, version, &agent)
@@ -77,6 +96,15 @@ impl Session {
         handle: &SessionHandle,
         request: Request,
     ) -> Option<Stop> {
+        if !self.within_size_limits(&request) {
+            debug!(
+                session = self.id(),
+                user = handle.user_id(),
+                "{} (id {re}) refused: usr_ext_dat or meet_obj too long",
+                request.op()
+            );
+            return self.reply(Reply::err(re, ErrorCode::ParamErr));
+        }
         let store = &self.shared.store;
         let (tenant, user) = (handle.tenant(), handle.user_id());
         match request {
@@ -125,6 +153,29 @@ impl Session {
             | Request::RejectAssignUser { .. } => self.queue_request(re, handle, request),
             Request::Hello { .. } | Request::Login(_) => unreachable!("handled by on_text"),
         }
+    }
+
+    /// Whether the request's `usr_ext_dat` and `meet_obj` are within the configured limits.
+    fn within_size_limits(&self, request: &Request) -> bool {
+        let limits = &self.shared.config.limits;
+        let (ext, meet) = match request {
+            Request::Call {
+                meet_obj,
+                usr_ext_dat,
+                ..
+            }
+            | Request::AcceptCall {
+                meet_obj,
+                usr_ext_dat,
+                ..
+            } => (usr_ext_dat.len(), meet_obj.len()),
+            Request::RejectCall { usr_ext_dat, .. }
+            | Request::HangupCall { usr_ext_dat, .. }
+            | Request::StartQueuing { usr_ext_dat, .. } => (usr_ext_dat.len(), 0),
+            Request::Invite { meet_obj, .. } => (0, meet_obj.len()),
+            _ => (0, 0),
+        };
+        ext <= limits.max_usr_ext_dat_bytes && meet <= limits.max_meet_obj_bytes
     }
 
     /// Queues a reply. A full queue ends the session. A one-way message (id 0) gets none.
@@ -193,18 +244,24 @@ impl Session {
             password,
             user_id,
             nickname,
-            ..
+            auth_code,
         } = login;
-        let hash = self
-            .shared
-            .tenants
-            .get(&tenant)
-            .map(|t| t.password_hash().to_owned());
-        let verified = self.shared.verify_login(&tenant, password, hash).await;
-        if !verified {
-            info!(%peer, session, tenant = ?clip(&tenant), "login refused: wrong tenant or password");
-            return self.reply(Reply::err(re, ErrorCode::AcntPswdErr));
+
+        // After failures of this tenant account or from this address, wait before checking.
+        let throttle = &self.shared.login_throttle;
+        let delay = throttle.delay(&tenant, peer.ip());
+        if !delay.is_zero() {
+            debug!(%peer, session, "login delayed {delay:?} after failed attempts");
+            tokio::time::sleep(delay).await;
         }
+        if let Err(code) = self
+            .authenticate(&tenant, password, &user_id, &auth_code)
+            .await
+        {
+            self.shared.login_throttle.failed(&tenant, peer.ip());
+            return self.reply(Reply::err(re, code));
+        }
+        self.shared.login_throttle.succeeded(&tenant, peer.ip());
 
         let mut generate = auth::random_user_id;
         let wanted = if user_id.is_empty() {
@@ -235,6 +292,41 @@ impl Session {
         self.reply(Reply::ok(re, LoginOk { user_id }))
     }
 
+    /// Checks the tenant password, then the user token the tenant may require. Logs why a
+    /// login is refused (never the password or the token).
+    async fn authenticate(
+        &self,
+        tenant: &str,
+        password: String,
+        user_id: &str,
+        auth_code: &str,
+    ) -> Result<(), ErrorCode> {
+        let (peer, session) = (self.peer(), self.id());
+        let config = self.shared.tenants.get(tenant);
+        let hash = config.map(|t| t.password_hash().to_owned());
+        if !self.shared.verify_login(tenant, password, hash).await {
+            info!(%peer, session, tenant = ?clip(tenant), "login refused: wrong tenant or password");
+            return Err(ErrorCode::AcntPswdErr);
+        }
+        let secret = config.and_then(|t| t.token_secret());
+        let result = match secret {
+            None if auth_code.is_empty() => return Ok(()),
+            None => Err(ErrorCode::CustomAuthNotSupport),
+            Some(_) if auth_code.is_empty() => Err(ErrorCode::CustomAuthNoInfo),
+            Some(secret) => auth::check_token(secret, tenant, user_id, auth_code, auth::unix_now()),
+        };
+        if let Err(code) = result {
+            let why = match code {
+                ErrorCode::CustomAuthNotSupport => "a token, but the tenant uses none",
+                ErrorCode::CustomAuthNoInfo => "no token, but the tenant requires one",
+                ErrorCode::TokenTimeout => "token expired",
+                _ => "invalid token",
+            };
+            info!(%peer, session, tenant = %tenant, user = ?clip(user_id), "login refused: {why}");
+        }
+        result
+    }
+
     fn logout(&mut self, re: u64) -> Option<Stop> {
         // The read loop's end removes the directory entry (before the close handshake).
         if let Phase::LoggedIn(handle) = &self.phase {
@@ -251,7 +343,71 @@ impl Session {
     }
 }
 
+/// True if `text` nests arrays / objects deeper than `max` (a frame's top-level object is
+/// depth 1). Counts brackets outside strings, without parsing: cheap, and run before serde
+/// (whose own limit is 128).
+pub(crate) fn json_depth_exceeds(text: &str, max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for b in text.bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Client-supplied text, shortened for the log.
 fn clip(text: &str) -> String {
     text.chars().take(LOG_TEXT_MAX).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth_exceeds;
+
+    #[test]
+    fn json_depth() {
+        assert!(!json_depth_exceeds(r#"{"id":1}"#, 1));
+        assert!(json_depth_exceeds(r#"{"a":[1]}"#, 1));
+        assert!(!json_depth_exceeds(r#"{"a":[1]}"#, 2));
+        assert!(
+            !json_depth_exceeds(r#"{"a":"[[[[{{{{"}"#, 1),
+            "brackets in strings"
+        );
+        assert!(
+            !json_depth_exceeds(r#"{"a":"\"[[[["}"#, 1),
+            "escaped quotes"
+        );
+        assert!(
+            json_depth_exceeds(r#"{"a":"\\",[[1]]}"#, 2),
+            "an escaped backslash ends"
+        );
+        let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        assert!(json_depth_exceeds(&deep, 32));
+        assert!(!json_depth_exceeds(&deep[1..deep.len() - 1], 32));
+        assert!(
+            !json_depth_exceeds("[][][][][][]", 1),
+            "siblings are not nesting"
+        );
+    }
 }

@@ -39,6 +39,10 @@ pub(crate) struct Shared {
     /// Commands and transfers of the transparent channel.
     pub relay: Relay,
     pub store: Store,
+    /// With `tls_cert` / `tls_key`: every connection is TLS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Delays login attempts after failures (see [`crate::throttle::LoginThrottle`]).
+    pub login_throttle: crate::throttle::LoginThrottle,
     /// Bounds concurrent argon2 checks (see [`Shared::verify_login`]).
     password_checks: tokio::sync::Semaphore,
     /// "tenant\0user" of every user that ever logged in (mirrors the store's table).
@@ -128,7 +132,8 @@ pub struct Server {
 impl Server {
     /// Binds `config.listen` (port 0 picks a free port) and starts accepting connections.
     /// Returns once listening. Errors: the address cannot be bound, or the config is
-    /// unusable (`InvalidInput`: duplicate tenant, zero heartbeat or frame size).
+    /// unusable (`InvalidInput`: duplicate tenant, zero heartbeat or frame size, bad limits,
+    /// unusable TLS certificate or key).
     pub async fn start(config: Config) -> io::Result<Server> {
         let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
         if config.heartbeat_ms == 0 {
@@ -137,6 +142,14 @@ impl Server {
         if config.max_frame_bytes == 0 {
             return Err(invalid("max_frame_bytes must be greater than 0".into()));
         }
+        config.limits.validate().map_err(invalid)?;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(
+                crate::tls::load_server_config(cert, key).map_err(invalid)?,
+            )),
+            _ => return Err(invalid("give both tls_cert and tls_key, or neither".into())),
+        };
         let mut tenants = HashMap::new();
         for tenant in &config.tenants {
             if tenants
@@ -165,7 +178,12 @@ impl Server {
         let shared = Arc::new(Shared {
             calls: Calls::new(call_timeout, queues.clone()),
             queues,
-            relay: Relay::new(),
+            relay: Relay::with_max_transfers(config.limits.max_transfers_per_user),
+            tls,
+            login_throttle: crate::throttle::LoginThrottle::new(
+                Duration::from_millis(config.limits.login_backoff_base_ms),
+                Duration::from_millis(config.limits.login_backoff_max_ms),
+            ),
             config,
             tenants,
             directory,
@@ -177,6 +195,9 @@ impl Server {
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_rx));
+        if shared.tls.is_some() {
+            info!("TLS enabled: serving wss only");
+        }
         info!("listening on {local_addr}");
         Ok(Server {
             shared,

@@ -28,14 +28,16 @@ use crate::directory::SessionHandle;
 use crate::heartbeat::{Heartbeat, MISSED_BEATS};
 use crate::link::{run_writer, SessionLink, Stop, WsSink};
 use crate::server::{shutdown_requested, Shared};
+use crate::throttle::TokenBucket;
+use crate::tls::Conn;
 
-/// Longest time a client may take to complete the WebSocket handshake.
+/// Longest time a client may take to complete the TLS and WebSocket handshakes.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest time spent on the closing handshake once a session ends (less if the dead-peer
 /// limit, 3 x heartbeat, is shorter).
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-type WsStream = SplitStream<WebSocketStream<TcpStream>>;
+type WsStream = SplitStream<WebSocketStream<Conn>>;
 
 /// Where a session is in its life.
 pub(crate) enum Phase {
@@ -52,6 +54,10 @@ pub(crate) struct Session {
     pub shared: Arc<Shared>,
     pub link: SessionLink,
     pub phase: Phase,
+    /// Requests (text frames with an id) allowed (`limits.requests_per_sec`).
+    pub requests: TokenBucket,
+    /// Commands allowed (`limits.cmds_per_sec`).
+    pub commands: TokenBucket,
 }
 
 /// How the read loop ended.
@@ -85,17 +91,28 @@ pub(crate) async fn serve(
         .write_buffer_size(WS_WRITE_BUFFER_BYTES)
         .max_message_size(Some(binary_frame_limit(&shared)))
         .max_frame_size(Some(binary_frame_limit(&shared)));
-    let handshake =
-        tokio_tungstenite::accept_hdr_async_with_config(tcp, check_path, Some(ws_config));
+    let tls = shared.tls.clone();
+    let handshake = async move {
+        let conn = match tls {
+            None => Conn::Plain(tcp),
+            Some(acceptor) => match acceptor.accept(tcp).await {
+                Ok(tls) => Conn::Tls(Box::new(tls)),
+                Err(e) => return Err(format!("TLS handshake failed: {e}")),
+            },
+        };
+        tokio_tungstenite::accept_hdr_async_with_config(conn, check_path, Some(ws_config))
+            .await
+            .map_err(|e| format!("WebSocket handshake failed: {e}"))
+    };
     let ws = tokio::select! {
         r = timeout(HANDSHAKE_TIMEOUT, handshake) => match r {
             Ok(Ok(ws)) => ws,
             Ok(Err(e)) => {
-                debug!(%peer, "WebSocket handshake failed: {e}");
+                debug!(%peer, "{e}");
                 return;
             }
             Err(_) => {
-                debug!(%peer, "WebSocket handshake timed out");
+                debug!(%peer, "handshake timed out");
                 return;
             }
         },
@@ -107,10 +124,15 @@ pub(crate) async fn serve(
     let (sink, mut stream) = ws.split();
     let mut writer = tokio::spawn(run_writer(sink, outbound, link.clone()));
 
+    let limits = &shared.config.limits;
+    let requests = TokenBucket::new(limits.requests_per_sec, limits.request_burst);
+    let commands = TokenBucket::new(limits.cmds_per_sec, limits.cmd_burst);
     let mut session = Session {
         shared,
         link,
         phase: Phase::AwaitHello,
+        requests,
+        commands,
     };
     let mut stream_ok = true;
     let end = session
@@ -327,7 +349,7 @@ async fn finish(
     }
 }
 
-async fn linger(tcp: &mut TcpStream, deadline: Instant) {
+async fn linger(tcp: &mut Conn, deadline: Instant) {
     let _ = timeout_at(deadline, tcp.shutdown()).await;
     let mut buf = vec![0u8; 16 * 1024];
     while let Ok(Ok(n)) = timeout_at(deadline, tcp.read(&mut buf)).await {

@@ -130,26 +130,40 @@ impl TlsSettings {
 
 /// Opens the WebSocket (through TLS for `wss://`) and completes the hello.
 async fn open(server: &ServerAddr, tls: &TlsSettings) -> Result<(WsStream, HelloOk), i32> {
-    let connector = if server.tls {
-        tls.connector()?
-    } else {
-        Connector::Plain
-    };
-    let connected = tokio_tungstenite::connect_async_tls_with_config(
-        server.url(),
-        Some(ws_config()),
-        true,
-        Some(connector),
-    )
-    .await;
-    let (mut ws, _) = connected.map_err(|e| {
+    let failed = |e: &dyn std::fmt::Display| {
         tracing::info!(%server, "connect failed: {e}");
-        if super::tls::is_tls_error(&e) {
-            ErrorCode::SslErr.code()
-        } else {
-            ErrorCode::CreateConnFailed.code()
-        }
-    })?;
+        ErrorCode::CreateConnFailed.code()
+    };
+    let mut ws = if server.tls {
+        let connector = tls.connector()?;
+        // Connect first, so that what fails afterwards is known to be the TLS session: a
+        // wss:// server that cannot complete TLS is SSL_ERR, never something vaguer.
+        let tcp = TcpStream::connect((server.host.as_str(), server.port))
+            .await
+            .map_err(|e| failed(&e))?;
+        let _ = tcp.set_nodelay(true);
+        tokio_tungstenite::client_async_tls_with_config(
+            server.url(),
+            tcp,
+            Some(ws_config()),
+            Some(connector),
+        )
+        .await
+        .map_err(|e| {
+            use tokio_tungstenite::tungstenite::Error;
+            tracing::info!(%server, "TLS session failed: {e}");
+            match e {
+                Error::Tls(_) | Error::Io(_) => ErrorCode::SslErr.code(),
+                _ => ErrorCode::CreateConnFailed.code(),
+            }
+        })?
+        .0
+    } else {
+        tokio_tungstenite::connect_async_with_config(server.url(), Some(ws_config()), true)
+            .await
+            .map_err(|e| failed(&e))?
+            .0
+    };
     let hello = ClientFrame {
         id: HELLO_ID,
         request: Request::Hello {

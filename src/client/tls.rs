@@ -50,13 +50,3 @@ pub fn client_config(
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
-
-/// Whether a connection error is a TLS failure (certificate, name, handshake).
-pub fn is_tls_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error;
-    match error {
-        Error::Tls(_) => true,
-        Error::Io(e) => e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()),
-        _ => false,
-    }
-}

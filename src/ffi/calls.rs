@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{arg_str, guard, guard_id, meet_obj_arg, opt_str};
+use super::{arg_str, cookie_arg, guard, guard_id, meet_obj_arg, opt_str};
 use crate::client::{calls, Command};
 use crate::dispatch::Event;
 use crate::instance;
@@ -30,12 +30,12 @@ pub unsafe extern "C" fn CRVideo_Call(
     usrExtDat: *const c_char,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = opt_str(cookie);
-    let fail_cookie = cookie.unwrap_or_default().to_owned();
+    let cookie = cookie_arg(cookie);
+    let fail_cookie = cookie.clone().unwrap_or_default();
     guard_id(
         calls::new_id,
         |instance, id| {
-            let cookie = cookie?.to_owned();
+            let cookie = cookie?;
             let callee = arg_str(calledUserID)?.to_owned();
             let meet_obj = meet_obj_arg(meetObjJson)?;
             let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
@@ -69,7 +69,7 @@ pub unsafe extern "C" fn CRVideo_AcceptCall(
         let call_id = arg_str(callID)?.to_owned();
         let meet_obj = meet_obj_arg(meetObjJson)?;
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(calls::accept(call_id, meet_obj, usr_ext_dat, cookie))
     })
 }
@@ -89,7 +89,7 @@ pub unsafe extern "C" fn CRVideo_RejectCall(
         let instance = instance::current()?;
         let call_id = arg_str(callID)?.to_owned();
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(calls::reject(call_id, usr_ext_dat, cookie))
     })
 }
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn CRVideo_HungupCall(
         let instance = instance::current()?;
         let call_id = arg_str(callID)?.to_owned();
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(calls::hang_up(call_id, usr_ext_dat, cookie))
     })
 }
@@ -131,12 +131,12 @@ pub unsafe extern "C" fn CRVideo_ClientInvite(
     meetObjJson: *const c_char,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = opt_str(cookie);
-    let fail_cookie = cookie.unwrap_or_default().to_owned();
+    let cookie = cookie_arg(cookie);
+    let fail_cookie = cookie.clone().unwrap_or_default();
     guard_id(
         calls::new_id,
         |instance, id| {
-            let cookie = cookie?.to_owned();
+            let cookie = cookie?;
             let invitee = arg_str(called)?.to_owned();
             let meet_obj = meet_obj_arg(meetObjJson)?;
             instance.send(Command::Request(calls::invite(
@@ -167,7 +167,7 @@ pub unsafe extern "C" fn CRVideo_ClientCancelInvite(
     guard(|| {
         let instance = instance::current()?;
         let invite_id = arg_str(inviteID)?.to_owned();
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(calls::cancel_invite(invite_id, cookie))
     })
 }

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 
 use crvideo_proto::MAX_SUBJECT_CHARS;
 
-use super::{arg_str, guard, opt_str};
+use super::{arg_str, cookie_arg, guard};
 use crate::client::meetings;
 use crate::{instance, ErrorCode};
 
@@ -28,7 +28,7 @@ pub unsafe extern "C" fn CRVideo_CreateMeeting(
         if subject.chars().count() > MAX_SUBJECT_CHARS {
             return Err(ErrorCode::ParamErr);
         }
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(meetings::create(subject.to_owned(), createPswd > 0, cookie))
     })
 }
@@ -43,7 +43,7 @@ pub unsafe extern "C" fn CRVideo_CreateMeeting(
 pub unsafe extern "C" fn CRVideo_DestroyMeeting(meetID: c_int, cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(meetings::destroy(meetID, cookie))
     })
 }
@@ -57,7 +57,7 @@ pub unsafe extern "C" fn CRVideo_DestroyMeeting(meetID: c_int, cookie: *const c_
 pub unsafe extern "C" fn CRVideo_GetMeetings(cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(meetings::list(cookie))
     })
 }

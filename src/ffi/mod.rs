@@ -80,6 +80,23 @@ pub(crate) unsafe fn meet_obj_arg(p: *const c_char) -> Result<String, ErrorCode>
     Ok(text.to_owned())
 }
 
+/// Longest cookie accepted (`maxCookieBytes` in the Init parameters; default 4096).
+pub(crate) static MAX_COOKIE_BYTES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(crate::params::DEFAULT_MAX_COOKIE_BYTES);
+
+/// A cookie argument: optional (NULL is ""), at most `maxCookieBytes` bytes (else
+/// `PARAM_ERR`): cookies stay in the SDK until their callback, so they are capped.
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn cookie_arg(p: *const c_char) -> Result<String, ErrorCode> {
+    let cookie = opt_str(p)?;
+    if cookie.len() > MAX_COOKIE_BYTES.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ErrorCode::ParamErr);
+    }
+    Ok(cookie.to_owned())
+}
+
 /// A required string argument.
 ///
 /// # Safety

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{guard, opt_str};
+use super::{cookie_arg, guard};
 use crate::client::presence;
 use crate::instance;
 
@@ -17,7 +17,7 @@ use crate::instance;
 pub unsafe extern "C" fn CRVideo_SetDNDStatus(DNDStatus: c_int, cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(presence::set_dnd(DNDStatus, cookie))
     })
 }
@@ -33,7 +33,7 @@ pub unsafe extern "C" fn CRVideo_SetDNDStatus(DNDStatus: c_int, cookie: *const c
 pub unsafe extern "C" fn CRVideo_GetUserStatus(cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(presence::get_user_status(cookie))
     })
 }
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn CRVideo_GetUserStatus(cookie: *const c_char) -> c_int {
 pub unsafe extern "C" fn CRVideo_StartUserStatusNotify(cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(presence::start_notify(cookie))
     })
 }
@@ -64,7 +64,7 @@ pub unsafe extern "C" fn CRVideo_StartUserStatusNotify(cookie: *const c_char) ->
 pub unsafe extern "C" fn CRVideo_StopUserStatusNotify(cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(presence::stop_notify(cookie))
     })
 }

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{arg_str, guard, opt_str};
+use super::{arg_str, cookie_arg, guard, opt_str};
 use crate::client::queues::{self, QueueCache};
 use crate::instance;
 
@@ -28,7 +28,7 @@ fn queue_json(read: impl FnOnce(&QueueCache) -> String) -> *mut c_char {
 pub unsafe extern "C" fn CRVideo_InitQueueDat(cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(queues::init(instance.queues.clone(), cookie))
     })
 }
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn CRVideo_StartQueuing(
     guard(|| {
         let instance = instance::current()?;
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(queues::start_queuing(queID, usr_ext_dat, cookie))
     })
 }
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn CRVideo_StartQueuing(
 pub unsafe extern "C" fn CRVideo_StopQueuing(cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(queues::stop_queuing(cookie))
     })
 }
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn CRVideo_StartService(
 ) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(queues::start_service(
             instance.queues.clone(),
             queID,
@@ -140,7 +140,7 @@ pub unsafe extern "C" fn CRVideo_StartService(
 pub unsafe extern "C" fn CRVideo_StopService(queID: c_int, cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(queues::stop_service(instance.queues.clone(), queID, cookie))
     })
 }
@@ -156,7 +156,7 @@ pub unsafe extern "C" fn CRVideo_StopService(queID: c_int, cookie: *const c_char
 pub unsafe extern "C" fn CRVideo_ReqAssignUser(cookie: *const c_char) -> c_int {
     guard(|| {
         let instance = instance::current()?;
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(queues::req_assign_user(cookie))
     })
 }
@@ -200,7 +200,7 @@ unsafe fn respond(
     guard(|| {
         let instance = instance::current()?;
         let user = arg_str(user)?.to_owned();
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         instance.request(queues::respond_assign_user(accept, que_id, user, cookie))
     })
 }

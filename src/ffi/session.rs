@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 
 use crvideo_proto::LoginRequest;
 
-use super::{arg_str, guard, opt_str};
+use super::{arg_str, cookie_arg, guard};
 use crate::client::Command;
 use crate::{instance, ErrorCode};
 
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn CRVideo_Login(
             user_id: arg_str(privAcnt)?.to_owned(),
             auth_code: arg_str(privAuthCode)?.to_owned(),
         };
-        let cookie = opt_str(cookie)?.to_owned();
+        let cookie = cookie_arg(cookie)?;
         let servers = instance.servers();
         if servers.is_empty() {
             return Err(ErrorCode::NoServerInfo);

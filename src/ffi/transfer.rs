@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crvideo_proto::{TransferKind, MAX_CMD_BYTES};
 
-use super::{arg_str, guard, guard_id, opt_str};
+use super::{arg_str, cookie_arg, guard, guard_id, opt_str};
 use crate::client::calls::new_id;
 use crate::client::transfer::{Outgoing, Source};
 use crate::client::Command;
@@ -41,12 +41,12 @@ pub unsafe extern "C" fn CRVideo_SendCmd(
     len: usize,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = opt_str(cookie);
-    let fail_cookie = cookie.unwrap_or_default().to_owned();
+    let cookie = cookie_arg(cookie);
+    let fail_cookie = cookie.clone().unwrap_or_default();
     guard_id(
         new_id,
         |instance, id| {
-            let cookie = cookie?.to_owned();
+            let cookie = cookie?;
             let target = arg_str(targetUserId)?.to_owned();
             let payload = bytes_arg(data, len)?;
             if payload.len() > MAX_CMD_BYTES {
@@ -87,12 +87,12 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
     len: usize,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = opt_str(cookie);
-    let fail_cookie = cookie.unwrap_or_default().to_owned();
+    let cookie = cookie_arg(cookie);
+    let fail_cookie = cookie.clone().unwrap_or_default();
     guard_id(
         new_id,
         |instance, id| {
-            let cookie = cookie?.to_owned();
+            let cookie = cookie?;
             let target = arg_str(targetUserId)?.to_owned();
             let payload = bytes_arg(data, len)?;
             if payload.len() as u64 > instance.params.max_buffer_bytes {
@@ -131,14 +131,14 @@ pub unsafe extern "C" fn CRVideo_SendFile(
     fileName: *const c_char,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = opt_str(cookie);
-    let fail_cookie = cookie.unwrap_or_default().to_owned();
+    let cookie = cookie_arg(cookie);
+    let fail_cookie = cookie.clone().unwrap_or_default();
     let path = opt_str(fileName).unwrap_or_default().to_owned();
     let fail_path = path.clone();
     guard_id(
         new_id,
         |instance, id| {
-            let cookie = cookie?.to_owned();
+            let cookie = cookie?;
             let target = arg_str(targetUserId)?.to_owned();
             arg_str(fileName)?;
             let (file, total) = open_for_sending(&path).ok_or(ErrorCode::SendFileFileInError)?;

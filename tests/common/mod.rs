@@ -419,6 +419,17 @@ pub fn start_server() -> BackgroundServer {
     BackgroundServer::start(test_config()).expect("test server starts")
 }
 
+/// A test server without request rate limits, for tests that send thousands of requests
+/// on purpose.
+pub fn start_unthrottled_server() -> BackgroundServer {
+    let mut config = test_config();
+    config.limits.requests_per_sec = 1_000_000;
+    config.limits.request_burst = 1_000_000;
+    config.limits.cmds_per_sec = 1_000_000;
+    config.limits.cmd_burst = 1_000_000;
+    BackgroundServer::start(config).expect("test server starts")
+}
+
 /// Polls `cond` until it holds; panics after [`PATIENCE`]. For state that has no event
 /// (e.g. the server's list of online users).
 pub fn eventually(what: &str, cond: impl Fn() -> bool) {
