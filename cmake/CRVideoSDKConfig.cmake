@@ -50,6 +50,14 @@ set(_CRVideoSDK_out "${CRVideoSDK_TARGET_DIR}/${CRVideoSDK_PROFILE}")
 set(_CRVideoSDK_includedir "${_CRVideoSDK_root}/include")
 set(_CRVideoSDK_shared "${_CRVideoSDK_out}/libcrvideosdk.so")
 set(_CRVideoSDK_static "${_CRVideoSDK_out}/libcrvideosdk.a")
+# `cargo build` copies the libraries up into the profile directory; `cargo test` and
+# `cargo clippy` leave them in deps/ only.
+foreach(_CRVideoSDK_var _CRVideoSDK_shared _CRVideoSDK_static)
+  get_filename_component(_CRVideoSDK_name "${${_CRVideoSDK_var}}" NAME)
+  if(NOT EXISTS "${${_CRVideoSDK_var}}" AND EXISTS "${_CRVideoSDK_out}/deps/${_CRVideoSDK_name}")
+    set(${_CRVideoSDK_var} "${_CRVideoSDK_out}/deps/${_CRVideoSDK_name}")
+  endif()
+endforeach()
 set(_CRVideoSDK_server "${_CRVideoSDK_out}/crvideo-server")
 
 if(NOT EXISTS "${_CRVideoSDK_includedir}/CRVideoSDK.h")

@@ -373,6 +373,46 @@ typedef struct CRVideo_Callbacks {
      * left, or the agent stopped serving the queue).
      */
     void (*CancelAssignUser)(void *userData, int queID, const char *usrID);
+    /**
+     * `CRVideo_EnterMeeting` result. After 0 the room's state follows, then live changes.
+     */
+    void (*EnterMeetingRslt)(void *userData, int sdkErr);
+    /**
+     * Another member entered the meeting this user is in.
+     */
+    void (*UserEnterMeeting)(void *userData, const char *userID);
+    /**
+     * Another member left the meeting (exit, or connection lost).
+     */
+    void (*UserLeftMeeting)(void *userData, const char *userID);
+    /**
+     * `CRVideo_StopMeeting` result.
+     */
+    void (*StopMeetingRslt)(void *userData, int sdkErr);
+    /**
+     * The meeting was stopped by its creator (or destroyed): this user is out of it.
+     */
+    void (*MeetingStopped)(void *userData);
+    /**
+     * This user's connection was lost while in a meeting (comes before `LineOff`).
+     */
+    void (*MeetingDropped)(void *userData);
+    /**
+     * A member's audio status changed (0 unknown, 1 no device, 2 closed, 3 open, 4 opening).
+     */
+    void (*AudioStatusChanged)(void *userData, const char *userID, int oldStatus, int newStatus);
+    /**
+     * A member's video status changed (the same values).
+     */
+    void (*VideoStatusChanged)(void *userData, const char *userID, int oldStatus, int newStatus);
+    /**
+     * `CRVideo_SendIMmsg` result.
+     */
+    void (*SendIMmsgRlst)(void *userData, const char *taskID, int sdkErr, const char *cookie);
+    /**
+     * A text message from `fromUserID`; `sendTime` is the server's time (seconds since 1970).
+     */
+    void (*NotifyIMmsg)(void *userData, const char *fromUserID, const char *text, int64_t sendTime);
 } CRVideo_Callbacks;
 
 #ifdef __cplusplus
@@ -711,6 +751,80 @@ int CRVideo_AcceptAssignUser(int queID, const char *usrID, const char *cookie);
  * `CRVideo_AcceptAssignUser`.
  */
 int CRVideo_RejectAssignUser(int queID, const char *usrID, const char *cookie);
+
+/**
+ * Enters the live room of meeting `meetID` with its password `pswd` (NULL or "" when it
+ * has none).
+ *
+ * Returns 0, then `EnterMeetingRslt(sdkErr)` follows: 0, `CRVIDEOSDK_MEETNOTEXIST` (unknown
+ * or another tenant's), `CRVIDEOSDK_AUTHERROR` (wrong password), `CRVIDEOSDK_ALREADYINMEETING`,
+ * `CRVIDEOSDK_MEMBEROVERFLOWERROR` (the room is full). After 0 the other members get
+ * `UserEnterMeeting`, and this user shows status 3 (in a meeting). Without callback:
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+ */
+int CRVideo_EnterMeeting(int meetID, const char *pswd);
+
+/**
+ * Leaves the meeting; the other members get `UserLeftMeeting`. No callback: when it
+ * returns 0 this user is out (`CRVideo_GetAllMembers` is `[]`).
+ *
+ * Returns 0, `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN` or `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_ExitMeeting(void);
+
+/**
+ * Ends the meeting for everyone (its creator only): every other member gets
+ * `MeetingStopped` and is out. The meeting itself stays (see `CRVideo_DestroyMeeting`).
+ *
+ * Returns 0, then `StopMeetingRslt(sdkErr)`: 0 or `CRVIDEOSDK_API_NO_PERMISSION`. Without
+ * callback: `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StopMeeting(void);
+
+/**
+ * The members of the meeting this user is in, a JSON array of MemberInfo
+ * (`[{"userID":"bob","nickname":"Bob","audioStatus":2,"videoStatus":2}]`, in order of
+ * entry; `[]` when not in a meeting), from the SDK's own copy. NULL only when not
+ * initialised. Free with `CRVideo_FreeString`.
+ */
+char *CRVideo_GetAllMembers(void);
+
+/**
+ * Opens `userID`'s microphone (your own, or anyone's for the meeting's creator): every
+ * member gets `AudioStatusChanged(userID, old, 3)`. No result callback.
+ *
+ * Returns 0 (also when it is already open: nothing happens), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_API_NO_PERMISSION`, `CRVIDEOSDK_PARAM_ERR` (not a member),
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_OpenMic(const char *userID);
+
+/**
+ * Closes `userID`'s microphone (`AudioStatusChanged(userID, old, 2)`); as `CRVideo_OpenMic`.
+ */
+int CRVideo_CloseMic(const char *userID);
+
+/**
+ * Opens `userID`'s camera (`VideoStatusChanged(userID, old, 3)`); as `CRVideo_OpenMic`.
+ */
+int CRVideo_OpenVideo(const char *userID);
+
+/**
+ * Closes `userID`'s camera (`VideoStatusChanged(userID, old, 2)`); as `CRVideo_OpenMic`.
+ */
+int CRVideo_CloseVideo(const char *userID);
+
+/**
+ * Sends a text message in the meeting: to `toUserID`, or to every other member when it is
+ * NULL or "". At most 4,096 characters. Recipients get `NotifyIMmsg(fromUserID, text,
+ * sendTime)`; messages between two members keep their order.
+ *
+ * Returns the task's ID (free it with `CRVideo_FreeString`), or NULL only when not
+ * initialised; exactly one `SendIMmsgRlst(taskID, sdkErr, cookie)` follows: 0,
+ * `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_PARAM_ERR` (too long, NULL text, or `toUserID` not
+ * another member), `CRVIDEOSDK_NOT_LOGIN`.
+ */
+char *CRVideo_SendIMmsg(const char *text, const char *toUserID, const char *cookie);
 
 /**
  * Logs in: `authAcnt`/`authPswd` authenticate the tenant (the account configured on the

@@ -188,6 +188,23 @@ public:
     virtual void ReqAssignUserRslt(int /*sdkErr*/, std::string_view /*queUserJson*/,
                                    std::string_view /*cookie*/) {}
     virtual void CancelAssignUser(int /*queID*/, std::string_view /*usrID*/) {}
+
+    // Meeting room
+    virtual void EnterMeetingRslt(int /*sdkErr*/) {}
+    virtual void UserEnterMeeting(std::string_view /*userID*/) {}
+    virtual void UserLeftMeeting(std::string_view /*userID*/) {}
+    virtual void StopMeetingRslt(int /*sdkErr*/) {}
+    virtual void MeetingStopped() {}
+    /** This user's connection was lost while in a meeting (before LineOff). */
+    virtual void MeetingDropped() {}
+    virtual void AudioStatusChanged(std::string_view /*userID*/, int /*oldStatus*/,
+                                    int /*newStatus*/) {}
+    virtual void VideoStatusChanged(std::string_view /*userID*/, int /*oldStatus*/,
+                                    int /*newStatus*/) {}
+    virtual void SendIMmsgRlst(std::string_view /*taskID*/, int /*sdkErr*/,
+                               std::string_view /*cookie*/) {}
+    virtual void NotifyIMmsg(std::string_view /*fromUserID*/, std::string_view /*text*/,
+                             int64_t /*sendTime*/) {}
 };
 
 namespace detail {
@@ -404,6 +421,36 @@ struct Trampolines {
     static void CancelAssignUser(void* ud, int queID, const char* usrID) {
         deliver(ud, [&](Callbacks& c) { c.CancelAssignUser(queID, view(usrID)); });
     }
+    static void EnterMeetingRslt(void* ud, int sdkErr) {
+        deliver(ud, [&](Callbacks& c) { c.EnterMeetingRslt(sdkErr); });
+    }
+    static void UserEnterMeeting(void* ud, const char* userID) {
+        deliver(ud, [&](Callbacks& c) { c.UserEnterMeeting(view(userID)); });
+    }
+    static void UserLeftMeeting(void* ud, const char* userID) {
+        deliver(ud, [&](Callbacks& c) { c.UserLeftMeeting(view(userID)); });
+    }
+    static void StopMeetingRslt(void* ud, int sdkErr) {
+        deliver(ud, [&](Callbacks& c) { c.StopMeetingRslt(sdkErr); });
+    }
+    static void MeetingStopped(void* ud) {
+        deliver(ud, [&](Callbacks& c) { c.MeetingStopped(); });
+    }
+    static void MeetingDropped(void* ud) {
+        deliver(ud, [&](Callbacks& c) { c.MeetingDropped(); });
+    }
+    static void AudioStatusChanged(void* ud, const char* userID, int oldStatus, int newStatus) {
+        deliver(ud, [&](Callbacks& c) { c.AudioStatusChanged(view(userID), oldStatus, newStatus); });
+    }
+    static void VideoStatusChanged(void* ud, const char* userID, int oldStatus, int newStatus) {
+        deliver(ud, [&](Callbacks& c) { c.VideoStatusChanged(view(userID), oldStatus, newStatus); });
+    }
+    static void SendIMmsgRlst(void* ud, const char* taskID, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.SendIMmsgRlst(view(taskID), sdkErr, view(cookie)); });
+    }
+    static void NotifyIMmsg(void* ud, const char* fromUserID, const char* text, int64_t sendTime) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyIMmsg(view(fromUserID), view(text), sendTime); });
+    }
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
      * CRVideoSDK.h may add stay NULL, i.e. skipped). */
@@ -460,6 +507,16 @@ struct Trampolines {
         t.AutoAssignUser = &AutoAssignUser;
         t.ReqAssignUserRslt = &ReqAssignUserRslt;
         t.CancelAssignUser = &CancelAssignUser;
+        t.EnterMeetingRslt = &EnterMeetingRslt;
+        t.UserEnterMeeting = &UserEnterMeeting;
+        t.UserLeftMeeting = &UserLeftMeeting;
+        t.StopMeetingRslt = &StopMeetingRslt;
+        t.MeetingStopped = &MeetingStopped;
+        t.MeetingDropped = &MeetingDropped;
+        t.AudioStatusChanged = &AudioStatusChanged;
+        t.VideoStatusChanged = &VideoStatusChanged;
+        t.SendIMmsgRlst = &SendIMmsgRlst;
+        t.NotifyIMmsg = &NotifyIMmsg;
         return t;
     }
 };
@@ -695,6 +752,32 @@ public:
     int rejectAssignUser(int queID, std::string_view usrID, std::string_view cookie = "") {
         return CRVideo_RejectAssignUser(queID, detail::cstr(usrID).c_str(),
                                         detail::cstr(cookie).c_str());
+    }
+
+    // Meeting room ----------------------------------------------------------------------
+
+    /** CRVideo_EnterMeeting: then EnterMeetingRslt. */
+    int enterMeeting(int meetID, std::string_view pswd = "") {
+        return CRVideo_EnterMeeting(meetID, detail::cstr(pswd).c_str());
+    }
+    /** CRVideo_ExitMeeting (no callback). */
+    int exitMeeting() { return CRVideo_ExitMeeting(); }
+    /** CRVideo_StopMeeting: then StopMeetingRslt. */
+    int stopMeeting() { return CRVideo_StopMeeting(); }
+    /** CRVideo_GetAllMembers: a JSON array of MemberInfo ("[]" when not in a meeting). */
+    std::string getAllMembers() { return detail::take(CRVideo_GetAllMembers()); }
+    int openMic(std::string_view userID) { return CRVideo_OpenMic(detail::cstr(userID).c_str()); }
+    int closeMic(std::string_view userID) { return CRVideo_CloseMic(detail::cstr(userID).c_str()); }
+    int openVideo(std::string_view userID) { return CRVideo_OpenVideo(detail::cstr(userID).c_str()); }
+    int closeVideo(std::string_view userID) {
+        return CRVideo_CloseVideo(detail::cstr(userID).c_str());
+    }
+    /** CRVideo_SendIMmsg: the task's ID; then SendIMmsgRlst. */
+    std::string sendIMmsg(std::string_view text, std::string_view toUserID = "",
+                          std::string_view cookie = "") {
+        return detail::take(CRVideo_SendIMmsg(detail::cstr(text).c_str(),
+                                              detail::cstr(toUserID).c_str(),
+                                              detail::cstr(cookie).c_str()));
     }
 
 private:

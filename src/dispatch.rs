@@ -235,6 +235,40 @@ pub enum Event {
         que_id: i32,
         user_id: String,
     },
+    EnterMeetingRslt {
+        code: i32,
+    },
+    UserEnterMeeting {
+        user_id: String,
+    },
+    UserLeftMeeting {
+        user_id: String,
+    },
+    StopMeetingRslt {
+        code: i32,
+    },
+    MeetingStopped,
+    MeetingDropped,
+    AudioStatusChanged {
+        user_id: String,
+        old: i32,
+        new: i32,
+    },
+    VideoStatusChanged {
+        user_id: String,
+        old: i32,
+        new: i32,
+    },
+    SendIMmsgRlst {
+        task_id: String,
+        code: i32,
+        cookie: String,
+    },
+    NotifyIMmsg {
+        from: String,
+        text: String,
+        send_time: i64,
+    },
     /// Several events from one outcome; queued as its members, in order.
     Batch(Vec<Event>),
 }
@@ -882,6 +916,62 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
             }
             CancelAssignUser { que_id, user_id } => {
                 call!(cb, ud, CancelAssignUser, *que_id, c_str(user_id).as_ptr())
+            }
+            EnterMeetingRslt { code } => call!(cb, ud, EnterMeetingRslt, *code),
+            UserEnterMeeting { user_id } => {
+                call!(cb, ud, UserEnterMeeting, c_str(user_id).as_ptr())
+            }
+            UserLeftMeeting { user_id } => call!(cb, ud, UserLeftMeeting, c_str(user_id).as_ptr()),
+            StopMeetingRslt { code } => call!(cb, ud, StopMeetingRslt, *code),
+            MeetingStopped => call!(cb, ud, MeetingStopped),
+            MeetingDropped => call!(cb, ud, MeetingDropped),
+            AudioStatusChanged { user_id, old, new } => {
+                call!(
+                    cb,
+                    ud,
+                    AudioStatusChanged,
+                    c_str(user_id).as_ptr(),
+                    *old,
+                    *new
+                )
+            }
+            VideoStatusChanged { user_id, old, new } => {
+                call!(
+                    cb,
+                    ud,
+                    VideoStatusChanged,
+                    c_str(user_id).as_ptr(),
+                    *old,
+                    *new
+                )
+            }
+            SendIMmsgRlst {
+                task_id,
+                code,
+                cookie,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    SendIMmsgRlst,
+                    c_str(task_id).as_ptr(),
+                    *code,
+                    c_str(cookie).as_ptr()
+                )
+            }
+            NotifyIMmsg {
+                from,
+                text,
+                send_time,
+            } => {
+                call!(
+                    cb,
+                    ud,
+                    NotifyIMmsg,
+                    c_str(from).as_ptr(),
+                    c_str(text).as_ptr(),
+                    *send_time
+                )
             }
             // Split up by `push`: never queued.
             Batch(_) => {}

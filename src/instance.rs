@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use crate::client::connect::TlsSettings;
 use crate::client::queues::SharedQueueCache;
+use crate::client::rooms::SharedRoomCache;
 use crate::client::{Command, Engine, EngineConfig, RequestSpec};
 use crate::dispatch::{self, Dispatcher};
 use crate::params::{DispatchMode, SdkParams, ServerAddr};
@@ -29,6 +30,8 @@ pub struct Instance {
     online: Arc<AtomicBool>,
     /// The SDK's copy of the queue data (kept by the engine).
     pub queues: SharedQueueCache,
+    /// The SDK's copy of the meeting room (kept by the engine).
+    pub rooms: SharedRoomCache,
     commands: UnboundedSender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
     dispatch_thread: Mutex<Option<JoinHandle<()>>>,
@@ -115,6 +118,7 @@ impl Instance {
         let (internal, internal_rx) = unbounded_channel();
         let online = Arc::new(AtomicBool::new(false));
         let queues = SharedQueueCache::default();
+        let rooms = SharedRoomCache::default();
         let ca = match &params.ca_file {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,
@@ -124,6 +128,7 @@ impl Instance {
             tmp_dir: params.tmp_dir.clone(),
             max_buffer_bytes: params.max_buffer_bytes,
             queues: queues.clone(),
+            rooms: rooms.clone(),
             tls: TlsSettings::new(ca),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
@@ -152,6 +157,7 @@ impl Instance {
             servers: Mutex::new(params.servers.clone()),
             online,
             queues,
+            rooms,
             params,
             dispatcher,
             commands,

@@ -105,6 +105,16 @@ fn header_declares_the_contract() {
         "ReqAssignUser",
         "AcceptAssignUser",
         "RejectAssignUser",
+        // Section 8 (meeting room, first part).
+        "EnterMeeting",
+        "ExitMeeting",
+        "StopMeeting",
+        "GetAllMembers",
+        "OpenMic",
+        "CloseMic",
+        "OpenVideo",
+        "CloseVideo",
+        "SendIMmsg",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -160,6 +170,17 @@ fn header_declares_the_contract() {
         "AutoAssignUser",
         "ReqAssignUserRslt",
         "CancelAssignUser",
+        // Appended by the meeting room (API.md section 8).
+        "EnterMeetingRslt",
+        "UserEnterMeeting",
+        "UserLeftMeeting",
+        "StopMeetingRslt",
+        "MeetingStopped",
+        "MeetingDropped",
+        "AudioStatusChanged",
+        "VideoStatusChanged",
+        "SendIMmsgRlst",
+        "NotifyIMmsg",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

@@ -137,6 +137,72 @@ pub enum Request {
     AcceptAssignUser { que_id: i32, user_id: String },
     /// Agent: decline the customer assigned to them (it goes back to the queue's head).
     RejectAssignUser { que_id: i32, user_id: String },
+    /// Enter meeting `meet_id` (its live room). Reply data: [`RoomState`]; errors
+    /// `MEETNOTEXIST` (unknown, or another tenant's), `AUTHERROR` (wrong password),
+    /// `ALREADYINMEETING`, `MEMBEROVERFLOWERROR`. The other members get
+    /// [`Event::MemberEntered`].
+    EnterMeeting { meet_id: i32, pswd: String },
+    /// Leave the room. Reply: 0 or `NOT_INMEETING`. The others get [`Event::MemberLeft`].
+    ExitMeeting,
+    /// End the room for everyone (the meeting's creator only: else `API_NO_PERMISSION`).
+    /// The others get [`Event::MeetingStopped`] and are out.
+    StopMeeting,
+    /// Set `user_id`'s audio or video status (own, or anyone's for the meeting's creator).
+    /// Reply: 0, `NOT_INMEETING`, `API_NO_PERMISSION`, `PARAM_ERR` (not a member, bad status).
+    /// Every member (the requester too) gets [`Event::MediaChanged`] when it changed.
+    SetMedia {
+        user_id: String,
+        kind: MediaKind,
+        status: i32,
+    },
+    /// Send a text message: to `to`, or to every other member when `to` is empty. Reply data:
+    /// [`ImSent`]; errors `NOT_INMEETING`, `PARAM_ERR` (too long, or `to` not a member).
+    SendIm { text: String, to: String },
+}
+
+/// Which stream a [`Request::SetMedia`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+/// A member of a meeting room, with the C API's field names (MemberInfo).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    pub nickname: String,
+    /// `ASTATUS`: 0 unknown, 1 no device, 2 closed, 3 open, 4 opening.
+    #[serde(rename = "audioStatus")]
+    pub audio_status: i32,
+    /// `VSTATUS`, the same values.
+    #[serde(rename = "videoStatus")]
+    pub video_status: i32,
+}
+
+/// Media status values (ASTATUS / VSTATUS).
+pub const MEDIA_CLOSED: i32 = 2;
+pub const MEDIA_OPEN: i32 = 3;
+/// Longest IM text, in characters.
+pub const MAX_IM_CHARS: usize = 4096;
+
+/// Reply data of [`Request::EnterMeeting`]: the room as it is when the entrant is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomState {
+    pub meet_id: i32,
+    /// The meeting's creator (the one who may stop it and control others' media).
+    pub creator: String,
+    /// Every member, the entrant included, in order of entry.
+    pub members: Vec<MemberInfo>,
+}
+
+/// Reply data of [`Request::SendIm`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImSent {
+    /// The server's time, seconds since 1970 (what the recipients get as `sendTime`).
+    pub send_time: i64,
 }
 
 /// What a bulk transfer carries.
@@ -183,6 +249,11 @@ impl Request {
             Request::ReqAssignUser => "req_assign_user",
             Request::AcceptAssignUser { .. } => "accept_assign_user",
             Request::RejectAssignUser { .. } => "reject_assign_user",
+            Request::EnterMeeting { .. } => "enter_meeting",
+            Request::ExitMeeting => "exit_meeting",
+            Request::StopMeeting => "stop_meeting",
+            Request::SetMedia { .. } => "set_media",
+            Request::SendIm { .. } => "send_im",
         }
     }
 }
@@ -490,6 +561,26 @@ pub enum Event {
     /// To an agent: the assignment of `user_id` was withdrawn (not answered in time, or the
     /// customer left).
     CancelAssignUser { que_id: i32, user_id: String },
+    /// To the other members: someone entered the room.
+    MemberEntered(MemberInfo),
+    /// To the other members: someone left the room (exit, or went offline).
+    MemberLeft { user_id: String },
+    /// To every member but the creator who stopped it (or to all when the meeting was
+    /// destroyed): the room is over and they are out of it.
+    MeetingStopped,
+    /// To every member: a member's audio or video status changed.
+    MediaChanged {
+        user_id: String,
+        kind: MediaKind,
+        old: i32,
+        new: i32,
+    },
+    /// To the recipients of an IM.
+    Im {
+        from: String,
+        text: String,
+        send_time: i64,
+    },
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,

@@ -20,6 +20,8 @@ pub const DEFAULT_DATA_DIR: &str = "./crvideo-data";
 pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 30;
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_MS: u64 = 5000;
+/// Default most members of one meeting room.
+pub const DEFAULT_MAX_MEETING_MEMBERS: usize = 100;
 /// Smallest accepted `max_frame_bytes` (the hello and login messages must fit).
 pub const MIN_MAX_FRAME_BYTES: usize = 1024;
 
@@ -50,6 +52,8 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Most members of one meeting room; one more gets `MEMBEROVERFLOWERROR`.
+    pub max_meeting_members: usize,
     /// Abuse limits (the `[limits]` table).
     pub limits: Limits,
     pub tenants: Vec<TenantConfig>,
@@ -137,6 +141,7 @@ impl Default for Config {
             max_frame_bytes: crvideo_proto::DEFAULT_MAX_FRAME_BYTES,
             tls_cert: None,
             tls_key: None,
+            max_meeting_members: DEFAULT_MAX_MEETING_MEMBERS,
             limits: Limits::default(),
             tenants: Vec::new(),
         }
@@ -302,6 +307,12 @@ impl Config {
         };
         let limits = raw.limits;
         limits.validate().map_err(err)?;
+        let max_meeting_members = raw
+            .max_meeting_members
+            .unwrap_or(defaults.max_meeting_members);
+        if max_meeting_members == 0 {
+            return Err(err("max_meeting_members must be greater than 0".into()));
+        }
 
         let mut seen = HashSet::new();
         let mut tenants = Vec::with_capacity(raw.tenants.len());
@@ -380,6 +391,7 @@ impl Config {
             max_frame_bytes,
             tls_cert,
             tls_key,
+            max_meeting_members,
             limits,
             tenants,
         })
@@ -461,6 +473,7 @@ struct RawConfig {
     max_frame_bytes: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    max_meeting_members: Option<usize>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -486,6 +499,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "max_frame_bytes",
     "tls_cert",
     "tls_key",
+    "max_meeting_members",
     "limits",
     "tenants",
 ];
@@ -567,6 +581,23 @@ mod tests {
         assert!(!shown.contains('\n'), "{shown}");
         assert!(!shown.contains("topsecret"), "{shown}");
         assert!(shown.starts_with("config x.toml: line 3"), "{shown}");
+    }
+
+    #[test]
+    fn max_meeting_members_key() {
+        let tenant = format!("[[tenants]]\naccount = \"a\"\npassword_hash = \"{CHEAP_HASH}\"\n");
+        let config = Config::from_toml_str(&tenant, "t").unwrap();
+        assert_eq!(config.max_meeting_members, DEFAULT_MAX_MEETING_MEMBERS);
+        let text = format!("max_meeting_members = 2\n{tenant}");
+        assert_eq!(
+            Config::from_toml_str(&text, "t")
+                .unwrap()
+                .max_meeting_members,
+            2
+        );
+        let text = format!("max_meeting_members = 0\n{tenant}");
+        let e = Config::from_toml_str(&text, "t").unwrap_err();
+        assert!(e.problem().contains("max_meeting_members"), "{e}");
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! Layout: [`config`] (settings, TOML), [`auth`] (passwords, user IDs), [`directory`] (who is
 //! online, how to reach them), [`link`] (a session's outbound queues and stop signal),
 //! [`relay`] (the transparent channel: commands and bulk transfers), [`queues`] (call-center
-//! queues: customers, agents, the assignment engine), and the private modules `server` (listener, accept loop), `session` (one connection),
-//! `requests`, `call_requests`, `relay_requests`, `queue_requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
+//! queues: customers, agents, the assignment engine), [`rooms`] (live meeting rooms), and the private modules `server` (listener, accept loop), `session` (one connection),
+//! `requests`, `call_requests`, `relay_requests`, `queue_requests`, `room_requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
 
 pub mod auth;
 mod background;
@@ -24,6 +24,8 @@ pub mod queues;
 pub mod relay;
 mod relay_requests;
 mod requests;
+mod room_requests;
+pub mod rooms;
 mod server;
 mod session;
 pub mod store;

@@ -119,6 +119,31 @@ pub async fn destroy(store: &Store, tenant: &str, user: &str, id: i32) -> Result
         .map_err(store_failed)?
 }
 
+/// Meeting `id` of `tenant`, if it exists: its password and creator.
+pub async fn get(
+    store: &Store,
+    tenant: &str,
+    id: i32,
+) -> Result<Option<crate::rooms::MeetingRow>, ErrorCode> {
+    let tenant = tenant.to_owned();
+    store
+        .run(move |t| {
+            t.query_row(
+                "SELECT pswd, creator FROM meetings WHERE tenant = ?1 AND id = ?2",
+                rusqlite::params![tenant, id],
+                |row| {
+                    Ok(crate::rooms::MeetingRow {
+                        pswd: row.get(0)?,
+                        creator: row.get(1)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+        .map_err(store_failed)
+}
+
 /// The meetings of `tenant`, oldest first.
 pub async fn list(store: &Store, tenant: &str) -> Result<Vec<MeetInfo>, ErrorCode> {
     let tenant = tenant.to_owned();

@@ -122,13 +122,31 @@ impl Session {
             }
             Request::DestroyMeeting { meet_id } => {
                 let destroyed = meetings::destroy(store, tenant, user, meet_id).await;
+                if destroyed.is_ok() {
+                    // A live room stops first: its members hear it before this reply.
+                    let shared = &self.shared;
+                    shared
+                        .rooms
+                        .meeting_destroyed(&shared.directory, tenant, meet_id);
+                }
                 self.reply(Reply::from_result(re, destroyed))
             }
             Request::GetMeetings => {
                 let listed = meetings::list(store, tenant).await;
-                let listed = listed.map(|meetings| MeetingList { meetings });
+                let listed = listed.map(|mut meetings| {
+                    for m in &mut meetings {
+                        let count = self.shared.rooms.member_count(tenant, m.id);
+                        m.member_count = count.try_into().unwrap_or(i32::MAX);
+                    }
+                    MeetingList { meetings }
+                });
                 self.reply(Reply::from_result(re, listed))
             }
+            Request::EnterMeeting { .. }
+            | Request::ExitMeeting
+            | Request::StopMeeting
+            | Request::SetMedia { .. }
+            | Request::SendIm { .. } => self.room_request(re, handle, request).await,
             Request::Call { .. }
             | Request::AcceptCall { .. }
             | Request::RejectCall { .. }

@@ -19,6 +19,7 @@ use crate::link::SessionId;
 use crate::meetings;
 use crate::queues::Queues;
 use crate::relay::Relay;
+use crate::rooms::Rooms;
 use crate::session;
 use crate::store::{Store, StoreThread};
 
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub queues: Arc<Queues>,
     /// Commands and transfers of the transparent channel.
     pub relay: Relay,
+    /// Live meeting rooms: members, media status, IM.
+    pub rooms: Rooms,
     pub store: Store,
     /// With `tls_cert` / `tls_key`: every connection is TLS.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
@@ -142,6 +145,9 @@ impl Server {
         if config.max_frame_bytes == 0 {
             return Err(invalid("max_frame_bytes must be greater than 0".into()));
         }
+        if config.max_meeting_members == 0 {
+            return Err(invalid("max_meeting_members must be greater than 0".into()));
+        }
         config.limits.validate().map_err(invalid)?;
         let tls = match (&config.tls_cert, &config.tls_key) {
             (None, None) => None,
@@ -179,6 +185,7 @@ impl Server {
             calls: Calls::new(call_timeout, queues.clone()),
             queues,
             relay: Relay::with_max_transfers(config.limits.max_transfers_per_user),
+            rooms: Rooms::new(config.max_meeting_members),
             tls,
             login_throttle: crate::throttle::LoginThrottle::new(
                 Duration::from_millis(config.limits.login_backoff_base_ms),

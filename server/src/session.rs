@@ -244,10 +244,12 @@ impl Session {
     fn leave_directory(&mut self) {
         if let Phase::LoggedIn(handle) = &self.phase {
             // It leaves its queue or stops serving them (the agents and customers involved
-            // are told), then its calls end (the other parties are told), then it goes
-            // offline.
+            // are told), then its calls end (the other parties are told), then its room,
+            // then it goes offline.
             self.shared.queues.leave(handle);
             self.shared.calls.leave(&self.shared.directory, handle);
+            // It leaves its meeting room (the other members are told).
+            self.shared.rooms.leave(&self.shared.directory, handle);
             let removed = self.shared.directory.remove(
                 handle.tenant(),
                 handle.user_id(),

@@ -38,6 +38,8 @@ pub struct EngineConfig {
     pub max_buffer_bytes: u64,
     /// The queue data the API's getters read.
     pub queues: super::queues::SharedQueueCache,
+    /// The SDK's copy of the meeting room.
+    pub rooms: super::rooms::SharedRoomCache,
     /// The TLS settings for `wss://` servers, made at the first use.
     pub tls: super::connect::TlsSettings,
 }
@@ -246,6 +248,7 @@ impl Engine {
                         tracing::info!(server = %established.server, %user_id, "logged in");
                         let conn = Connection::start(attempt, *established, self.internal.clone());
                         self.state = State::Online { conn };
+                        self.config.rooms.lock().me = user_id.clone();
                         self.online.store(true, Ordering::SeqCst);
                         self.events.push(Event::LoginSuccess { user_id, cookie });
                     }
@@ -304,6 +307,10 @@ impl Engine {
                 let Some(other) = self.on_transfer_event(other) else {
                     return;
                 };
+                let other = match super::rooms::on_event(&self.config.rooms, other) {
+                    Ok(event) => return self.events.extend(event),
+                    Err(other) => other,
+                };
                 match super::queues::on_event(&self.config.queues, other) {
                     Ok(event) => self.events.push(event),
                     Err(call_event) => self.events.extend(calls::on_event(call_event)),
@@ -316,8 +323,12 @@ impl Engine {
         matches!(&self.state, State::Online { conn: c } if c.id == conn)
     }
 
-    /// The session ended without Logout: LineOff first, then every pending request fails.
+    /// The session ended without Logout: MeetingDropped (when in a meeting), LineOff, then
+    /// every pending request fails.
     fn line_off(&mut self, code: ErrorCode) {
+        if self.config.rooms.lock().room.take().is_some() {
+            self.events.push(Event::MeetingDropped);
+        }
         drop(self.end_session(code, Some(Event::LineOff { code: code.code() })));
     }
 
@@ -353,6 +364,7 @@ impl Engine {
         self.finish(pending, code);
         self.end_transfers(code);
         self.config.queues.lock().end_session();
+        *self.config.rooms.lock() = Default::default();
         self.local = SessionLocal::default();
         writer
     }

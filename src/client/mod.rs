@@ -13,6 +13,7 @@ pub mod meetings;
 pub mod pending;
 pub mod presence;
 pub mod queues;
+pub mod rooms;
 pub mod tls;
 pub mod transfer;
 

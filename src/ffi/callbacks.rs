@@ -340,6 +340,56 @@ pub struct CRVideo_Callbacks {
     /// left, or the agent stopped serving the queue).
     pub CancelAssignUser:
         Option<unsafe extern "C" fn(userData: *mut c_void, queID: c_int, usrID: *const c_char)>,
+
+    /// `CRVideo_EnterMeeting` result. After 0 the room's state follows, then live changes.
+    pub EnterMeetingRslt: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
+    /// Another member entered the meeting this user is in.
+    pub UserEnterMeeting:
+        Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char)>,
+    /// Another member left the meeting (exit, or connection lost).
+    pub UserLeftMeeting: Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char)>,
+    /// `CRVideo_StopMeeting` result.
+    pub StopMeetingRslt: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
+    /// The meeting was stopped by its creator (or destroyed): this user is out of it.
+    pub MeetingStopped: Option<unsafe extern "C" fn(userData: *mut c_void)>,
+    /// This user's connection was lost while in a meeting (comes before `LineOff`).
+    pub MeetingDropped: Option<unsafe extern "C" fn(userData: *mut c_void)>,
+    /// A member's audio status changed (0 unknown, 1 no device, 2 closed, 3 open, 4 opening).
+    pub AudioStatusChanged: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            userID: *const c_char,
+            oldStatus: c_int,
+            newStatus: c_int,
+        ),
+    >,
+    /// A member's video status changed (the same values).
+    pub VideoStatusChanged: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            userID: *const c_char,
+            oldStatus: c_int,
+            newStatus: c_int,
+        ),
+    >,
+    /// `CRVideo_SendIMmsg` result.
+    pub SendIMmsgRlst: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            taskID: *const c_char,
+            sdkErr: c_int,
+            cookie: *const c_char,
+        ),
+    >,
+    /// A text message from `fromUserID`; `sendTime` is the server's time (seconds since 1970).
+    pub NotifyIMmsg: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            fromUserID: *const c_char,
+            text: *const c_char,
+            sendTime: i64,
+        ),
+    >,
 }
 
 impl CRVideo_Callbacks {

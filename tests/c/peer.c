@@ -18,6 +18,9 @@
  *   stop_queuing <cookie> | start_service <queID> <prio> <cookie> | stop_service <queID> <cookie>
  *   req_assign <cookie> | accept_assign <queID> <usrID> <cookie> | reject_assign <queID> <usrID> <cookie>
  *   all_queue_info | queue_status <queID> | queuing_info | serving_queues   (print the JSON as RC)
+ *   enter <meetID> <pswd> | exit_meeting | stop_meeting | members (JSON as RC)
+ *   open_mic <user> | close_mic <user> | open_video <user> | close_video <user>
+ *   im <text> <toUserID> <cookie>   (the task ID as RC)
  * Received commands print their bytes in hex; buffers print their length and FNV-1a-64.
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line: its name,
@@ -288,6 +291,47 @@ static void on_cancel_assign(void *ud, int queID, const char *usrID) {
     emit("CancelAssignUser\t%d\t%s", queID, usrID);
 }
 
+static void on_enter(void *ud, int sdkErr) {
+    (void)ud;
+    emit("EnterMeetingRslt\t%d", sdkErr);
+}
+static void on_user_enter(void *ud, const char *userID) {
+    (void)ud;
+    emit("UserEnterMeeting\t%s", userID);
+}
+static void on_user_left(void *ud, const char *userID) {
+    (void)ud;
+    emit("UserLeftMeeting\t%s", userID);
+}
+static void on_stop(void *ud, int sdkErr) {
+    (void)ud;
+    emit("StopMeetingRslt\t%d", sdkErr);
+}
+static void on_stopped(void *ud) {
+    (void)ud;
+    emit("MeetingStopped");
+}
+static void on_dropped(void *ud) {
+    (void)ud;
+    emit("MeetingDropped");
+}
+static void on_audio(void *ud, const char *userID, int oldStatus, int newStatus) {
+    (void)ud;
+    emit("AudioStatusChanged\t%s\t%d\t%d", userID, oldStatus, newStatus);
+}
+static void on_video(void *ud, const char *userID, int oldStatus, int newStatus) {
+    (void)ud;
+    emit("VideoStatusChanged\t%s\t%d\t%d", userID, oldStatus, newStatus);
+}
+static void on_im_rslt(void *ud, const char *taskID, int sdkErr, const char *cookie) {
+    (void)ud;
+    emit("SendIMmsgRlst\t%s\t%d\t%s", taskID, sdkErr, cookie);
+}
+static void on_im(void *ud, const char *from, const char *text, int64_t sendTime) {
+    (void)ud;
+    emit("NotifyIMmsg\t%s\t%s\t%lld", from, text, (long long)sendTime);
+}
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
@@ -342,6 +386,16 @@ static void register_callbacks(void) {
     cbs.AutoAssignUser = on_auto_assign;
     cbs.ReqAssignUserRslt = on_req_assign;
     cbs.CancelAssignUser = on_cancel_assign;
+    cbs.EnterMeetingRslt = on_enter;
+    cbs.UserEnterMeeting = on_user_enter;
+    cbs.UserLeftMeeting = on_user_left;
+    cbs.StopMeetingRslt = on_stop;
+    cbs.MeetingStopped = on_stopped;
+    cbs.MeetingDropped = on_dropped;
+    cbs.AudioStatusChanged = on_audio;
+    cbs.VideoStatusChanged = on_video;
+    cbs.SendIMmsgRlst = on_im_rslt;
+    cbs.NotifyIMmsg = on_im;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
@@ -475,6 +529,26 @@ int main(void) {
             continue;
         } else if (strcmp(f[0], "serving_queues") == 0) {
             emit_id(CRVideo_GetServingQueues());
+            continue;
+        } else if (strcmp(f[0], "enter") == 0) {
+            rc = CRVideo_EnterMeeting(atoi(ARG(1)), ARG(2));
+        } else if (strcmp(f[0], "exit_meeting") == 0) {
+            rc = CRVideo_ExitMeeting();
+        } else if (strcmp(f[0], "stop_meeting") == 0) {
+            rc = CRVideo_StopMeeting();
+        } else if (strcmp(f[0], "members") == 0) {
+            emit_id(CRVideo_GetAllMembers());
+            continue;
+        } else if (strcmp(f[0], "open_mic") == 0) {
+            rc = CRVideo_OpenMic(ARG(1));
+        } else if (strcmp(f[0], "close_mic") == 0) {
+            rc = CRVideo_CloseMic(ARG(1));
+        } else if (strcmp(f[0], "open_video") == 0) {
+            rc = CRVideo_OpenVideo(ARG(1));
+        } else if (strcmp(f[0], "close_video") == 0) {
+            rc = CRVideo_CloseVideo(ARG(1));
+        } else if (strcmp(f[0], "im") == 0) {
+            emit_id(CRVideo_SendIMmsg(ARG(1), ARG(2), ARG(3)));
             continue;
         } else if (strcmp(f[0], "slow") == 0) {
             slow_ms = atoi(ARG(1));

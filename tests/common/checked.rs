@@ -40,16 +40,26 @@ pub fn lib_dir() -> PathBuf {
 /// Compiles a C (or, by extension, C++) source with `-Wall -Wextra -Werror -pedantic`
 /// against the generated header; `link_sdk` links libcrvideosdk (else `-ldl`).
 pub fn build(source: &Path, link_sdk: bool) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    build_with_header(
+        source,
+        link_sdk,
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include"),
+        "",
+    )
+}
+
+/// As [`build`], with the header taken from `include` (e.g. an older version of it); the
+/// executable's name gets `suffix`.
+pub fn build_with_header(source: &Path, link_sdk: bool, include: &Path, suffix: &str) -> PathBuf {
     let cpp = source.extension().is_some_and(|e| e == "cpp");
     let stem = source.file_stem().unwrap().to_string_lossy().into_owned();
     let asan = mode().as_deref() == Some("asan");
     let out_dir = std::env::temp_dir().join(format!("crvideo-checked-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).unwrap();
     let exe = out_dir.join(if asan {
-        format!("{stem}-asan")
+        format!("{stem}{suffix}-asan")
     } else {
-        stem.clone()
+        format!("{stem}{suffix}")
     });
     let compiler = if cpp {
         std::env::var("CXX").unwrap_or_else(|_| "c++".into())
@@ -61,7 +71,7 @@ pub fn build(source: &Path, link_sdk: bool) -> PathBuf {
         .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
         .arg(source)
         .arg("-I")
-        .arg(root.join("include"));
+        .arg(include);
     if asan {
         cmd.args([
             "-fsanitize=address,undefined",

@@ -1,0 +1,418 @@
+//! Meeting rooms: the live state of meetings that have members (who is in, their audio and
+//! video status), entering, leaving, stopping, media status and IM.
+//!
+//! The meetings themselves (ID, password, creator) are in the store (see
+//! [`crate::meetings`]); a room exists in memory only while it has members. Rooms are keyed
+//! by (tenant, meeting ID), so tenants never mix.
+//!
+//! One table for the whole server under one lock. Every transition — the requester's reply
+//! (`ack`) first, then the events it sends to the members — happens under that lock, so all
+//! members see a room's changes in the same order, each once, and a reply always precedes the
+//! events its request caused. Lock order: this table, then the directory (presence); never
+//! the reverse.
+//!
+//! A session is in at most one room. Later room features (screen share, control right,
+//! pages, video wall, main video, whiteboards) belong in [`Room`] as further fields, changed
+//! the same way.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crvideo_proto::{
+    encode, ErrorCode, Event, ImSent, MediaKind, MemberInfo, RoomState, ServerFrame, MAX_IM_CHARS,
+    MEDIA_CLOSED,
+};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::directory::{Directory, SessionHandle};
+use crate::link::SessionId;
+
+/// Highest audio / video status value (`AOPENING` / `VOPENING`).
+const MAX_MEDIA_STATUS: i32 = 4;
+
+/// (tenant, meeting ID).
+type RoomKey = (Arc<str>, i32);
+
+/// One member of a room.
+struct Member {
+    handle: SessionHandle,
+    info: MemberInfo,
+}
+
+/// The live state of one meeting.
+struct Room {
+    meet_id: i32,
+    /// The meeting's creator (from the store): may stop the room and set others' media.
+    creator: String,
+    /// In order of entry.
+    members: Vec<Member>,
+}
+
+impl Room {
+    fn position(&self, session: SessionId) -> Option<usize> {
+        self.members
+            .iter()
+            .position(|m| m.handle.session_id() == session)
+    }
+
+    fn member_by_user(&self, user_id: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.info.user_id == user_id)
+    }
+
+    /// Sends `event` to every member except `except` (encoded once).
+    fn broadcast(&self, event: Event, except: Option<SessionId>) {
+        let text = encode(&ServerFrame::Event(event));
+        for m in &self.members {
+            if Some(m.handle.session_id()) != except {
+                let _ = m.handle.send_message(Message::text(text.clone()));
+            }
+        }
+    }
+
+    fn state(&self) -> RoomState {
+        RoomState {
+            meet_id: self.meet_id,
+            creator: self.creator.clone(),
+            members: self.members.iter().map(|m| m.info.clone()).collect(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    rooms: HashMap<RoomKey, Room>,
+    /// Session → the room it is in.
+    by_session: HashMap<SessionId, RoomKey>,
+    /// Meetings destroyed so far (see [`Rooms::destroyed`]).
+    destroyed: u64,
+}
+
+/// A meeting as the store has it, what entering needs of it.
+#[derive(Debug, Clone)]
+pub struct MeetingRow {
+    pub pswd: String,
+    pub creator: String,
+}
+
+/// What a store lookup found of a meeting to enter (see [`Rooms::enter`]).
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub meet_id: i32,
+    /// None: no such meeting (in this tenant).
+    pub row: Option<MeetingRow>,
+    /// [`Rooms::destroyed`], read before the lookup.
+    pub destroyed: u64,
+}
+
+/// Why [`Rooms::enter`] did not enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnterError {
+    /// Refused with this code.
+    Refused(ErrorCode),
+    /// A meeting was destroyed since the store lookup: look it up again.
+    Stale,
+}
+
+/// Every live meeting room.
+pub struct Rooms {
+    table: Mutex<Table>,
+    max_members: usize,
+}
+
+impl Rooms {
+    /// Rooms of at most `max_members` members each.
+    pub fn new(max_members: usize) -> Rooms {
+        Rooms {
+            table: Mutex::new(Table::default()),
+            max_members,
+        }
+    }
+
+    /// A counter of destroyed meetings: read it before looking a meeting up in the store and
+    /// pass it to [`Rooms::enter`], which refuses with [`EnterError::Stale`] if a meeting was
+    /// destroyed meanwhile (so no room is opened for a meeting that is gone).
+    pub fn destroyed(&self) -> u64 {
+        self.table.lock().unwrap().destroyed
+    }
+
+    /// `handle` enters the meeting found by `lookup` with password `pswd` (checked here).
+    /// On success `ack` runs with the room's state (the reply), then the other members get
+    /// `MemberEntered`.
+    pub fn enter(
+        &self,
+        directory: &Directory,
+        handle: &SessionHandle,
+        lookup: Lookup,
+        pswd: &str,
+        ack: impl FnOnce(RoomState),
+    ) -> Result<(), EnterError> {
+        let Lookup {
+            meet_id,
+            row,
+            destroyed,
+        } = lookup;
+        let mut table = self.table.lock().unwrap();
+        if table.destroyed != destroyed {
+            return Err(EnterError::Stale);
+        }
+        let row = row.ok_or(EnterError::Refused(ErrorCode::MeetNotExist))?;
+        if !row.pswd.is_empty() && row.pswd != pswd {
+            return Err(EnterError::Refused(ErrorCode::AuthError));
+        }
+        if table.by_session.contains_key(&handle.session_id()) {
+            return Err(EnterError::Refused(ErrorCode::AlreadyInMeeting));
+        }
+        let key: RoomKey = (handle.tenant_arc(), meet_id);
+        // An older session of the same user (replaced by a relogin, on its way out) gives
+        // its place up now rather than when its connection ends.
+        let stale = table.rooms.get(&key).and_then(|room| {
+            room.member_by_user(handle.user_id())
+                .map(|i| room.members[i].handle.session_id())
+        });
+        if let Some(old) = stale {
+            remove_member(&mut table, directory, old, Some(old));
+        }
+        let members = table.rooms.get(&key).map_or(0, |r| r.members.len());
+        if members >= self.max_members {
+            return Err(EnterError::Refused(ErrorCode::MemberOverflowError));
+        }
+        let info = MemberInfo {
+            user_id: handle.user_id().to_owned(),
+            nickname: handle.nickname().to_owned(),
+            audio_status: MEDIA_CLOSED,
+            video_status: MEDIA_CLOSED,
+        };
+        let room = table.rooms.entry(key.clone()).or_insert_with(|| Room {
+            meet_id,
+            creator: row.creator,
+            members: Vec::new(),
+        });
+        room.members.push(Member {
+            handle: handle.clone(),
+            info: info.clone(),
+        });
+        let state = room.state();
+        table.by_session.insert(handle.session_id(), key.clone());
+        directory.set_in_meeting(handle, true);
+        ack(state);
+        let room = &table.rooms[&key];
+        room.broadcast(Event::MemberEntered(info), Some(handle.session_id()));
+        Ok(())
+    }
+
+    /// `handle` leaves its room: `ack` (the reply), then the others get `MemberLeft`.
+    pub fn exit(
+        &self,
+        directory: &Directory,
+        handle: &SessionHandle,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        let mut table = self.table.lock().unwrap();
+        if !table.by_session.contains_key(&handle.session_id()) {
+            return Err(ErrorCode::NotInMeeting);
+        }
+        remove_member_then(&mut table, directory, handle.session_id(), None, ack);
+        Ok(())
+    }
+
+    /// The meeting's creator ends its room: `ack` (the reply), then every other member gets
+    /// `MeetingStopped`; everyone is out and the room's state is dropped.
+    pub fn stop(
+        &self,
+        directory: &Directory,
+        handle: &SessionHandle,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        let mut table = self.table.lock().unwrap();
+        let key = table
+            .by_session
+            .get(&handle.session_id())
+            .cloned()
+            .ok_or(ErrorCode::NotInMeeting)?;
+        if table.rooms[&key].creator != handle.user_id() {
+            return Err(ErrorCode::ApiNoPermission);
+        }
+        let room = close_room(&mut table, directory, &key).expect("a member's room exists");
+        ack();
+        room.broadcast(Event::MeetingStopped, Some(handle.session_id()));
+        Ok(())
+    }
+
+    /// Meeting `meet_id` of `tenant` was destroyed: if its room is live, every member gets
+    /// `MeetingStopped` and is out. Call it after the store removed the meeting and before
+    /// the destroyer's reply.
+    pub fn meeting_destroyed(&self, directory: &Directory, tenant: &str, meet_id: i32) {
+        let mut table = self.table.lock().unwrap();
+        table.destroyed += 1;
+        let key: RoomKey = (Arc::from(tenant), meet_id);
+        if let Some(room) = close_room(&mut table, directory, &key) {
+            room.broadcast(Event::MeetingStopped, None);
+        }
+    }
+
+    /// Sets `user_id`'s audio or video status. `ack` (the reply) runs first; then, if the
+    /// status changed, every member (the requester too) gets `MediaChanged`.
+    pub fn set_media(
+        &self,
+        handle: &SessionHandle,
+        user_id: &str,
+        kind: MediaKind,
+        status: i32,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        let mut table = self.table.lock().unwrap();
+        let key = table
+            .by_session
+            .get(&handle.session_id())
+            .cloned()
+            .ok_or(ErrorCode::NotInMeeting)?;
+        let room = table.rooms.get_mut(&key).expect("a member's room exists");
+        let target = room.member_by_user(user_id).ok_or(ErrorCode::ParamErr)?;
+        if !(0..=MAX_MEDIA_STATUS).contains(&status) {
+            return Err(ErrorCode::ParamErr);
+        }
+        if user_id != handle.user_id() && room.creator != handle.user_id() {
+            return Err(ErrorCode::ApiNoPermission);
+        }
+        let info = &mut room.members[target].info;
+        let slot = match kind {
+            MediaKind::Audio => &mut info.audio_status,
+            MediaKind::Video => &mut info.video_status,
+        };
+        let old = std::mem::replace(slot, status);
+        ack();
+        if old != status {
+            room.broadcast(
+                Event::MediaChanged {
+                    user_id: user_id.to_owned(),
+                    kind,
+                    old,
+                    new: status,
+                },
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    /// Sends an IM to member `to`, or to every other member when `to` is empty. `ack` runs
+    /// with the send time (the reply), then the recipients get `Im`.
+    pub fn send_im(
+        &self,
+        handle: &SessionHandle,
+        text: String,
+        to: &str,
+        now: i64,
+        ack: impl FnOnce(ImSent),
+    ) -> Result<(), ErrorCode> {
+        let table = self.table.lock().unwrap();
+        let key = table
+            .by_session
+            .get(&handle.session_id())
+            .ok_or(ErrorCode::NotInMeeting)?;
+        if text.chars().count() > MAX_IM_CHARS {
+            return Err(ErrorCode::ParamErr);
+        }
+        let room = &table.rooms[key];
+        let recipient = if to.is_empty() {
+            None
+        } else if to == handle.user_id() {
+            return Err(ErrorCode::ParamErr);
+        } else {
+            Some(room.member_by_user(to).ok_or(ErrorCode::ParamErr)?)
+        };
+        ack(ImSent { send_time: now });
+        let event = Event::Im {
+            from: handle.user_id().to_owned(),
+            text,
+            send_time: now,
+        };
+        match recipient {
+            Some(i) => {
+                let _ = room.members[i].handle.send(&ServerFrame::Event(event));
+            }
+            None => room.broadcast(event, Some(handle.session_id())),
+        }
+        Ok(())
+    }
+
+    /// A session is going away: it leaves its room (the others get `MemberLeft`). Its own
+    /// presence is left alone (it goes offline next).
+    pub fn leave(&self, directory: &Directory, handle: &SessionHandle) {
+        let mut table = self.table.lock().unwrap();
+        if table.by_session.contains_key(&handle.session_id()) {
+            let session = handle.session_id();
+            remove_member(&mut table, directory, session, Some(session));
+        }
+    }
+
+    /// How many members the room of meeting `meet_id` of `tenant` has (0 without a room).
+    pub fn member_count(&self, tenant: &str, meet_id: i32) -> usize {
+        let table = self.table.lock().unwrap();
+        let key: RoomKey = (Arc::from(tenant), meet_id);
+        table.rooms.get(&key).map_or(0, |r| r.members.len())
+    }
+
+    /// How many rooms are live.
+    pub fn len(&self) -> usize {
+        self.table.lock().unwrap().rooms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Removes `session` from its room (which must exist): [`remove_member_then`] without a reply.
+fn remove_member(
+    table: &mut Table,
+    directory: &Directory,
+    session: SessionId,
+    leaving: Option<SessionId>,
+) {
+    remove_member_then(table, directory, session, leaving, || {});
+}
+
+/// Removes `session` from its room: presence back to not-in-meeting (except for `leaving`,
+/// which goes offline anyway), `ack`, then the others get `MemberLeft`. The last member
+/// leaving drops the room.
+fn remove_member_then(
+    table: &mut Table,
+    directory: &Directory,
+    session: SessionId,
+    leaving: Option<SessionId>,
+    ack: impl FnOnce(),
+) {
+    let key = table
+        .by_session
+        .remove(&session)
+        .expect("caller checked the session is in a room");
+    let room = table.rooms.get_mut(&key).expect("a member's room exists");
+    let i = room.position(session).expect("a member is in its room");
+    let member = room.members.remove(i);
+    if leaving != Some(session) {
+        directory.set_in_meeting(&member.handle, false);
+    }
+    ack();
+    if room.members.is_empty() {
+        table.rooms.remove(&key);
+    } else {
+        room.broadcast(
+            Event::MemberLeft {
+                user_id: member.info.user_id,
+            },
+            None,
+        );
+    }
+}
+
+/// Drops the room `key` (if live): every member is out, presence back to not-in-meeting.
+/// Returns the room so the caller can tell its (former) members.
+fn close_room(table: &mut Table, directory: &Directory, key: &RoomKey) -> Option<Room> {
+    let room = table.rooms.remove(key)?;
+    for m in &room.members {
+        table.by_session.remove(&m.handle.session_id());
+        directory.set_in_meeting(&m.handle, false);
+    }
+    Some(room)
+}

@@ -1,0 +1,602 @@
+//! Meeting rooms as raw WebSocket clients see them: entering (passwords, unknown and other
+//! tenants' meetings, already in one, full), member events, presence, stop, media status,
+//! IM, leaving by connection loss, destroying a live meeting, member counts.
+//!
+//! Every transition happens under one lock with its reply queued before its events, so a
+//! client's reply to its own request is always followed (not preceded) by what it caused.
+
+mod support;
+
+use crvideo_proto::{
+    ErrorCode, Event, ImSent, MediaKind, MeetInfo, MeetingList, MemberInfo, Reply, RoomState,
+    ServerFrame, MAX_IM_CHARS, USER_IDLE, USER_IN_MEETING,
+};
+use crvideo_server::{Config, Server};
+use futures_util::StreamExt;
+use serde_json::json;
+use support::{login, Client, PATIENCE};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+
+const MEETNOTEXIST: i32 = ErrorCode::MeetNotExist as i32;
+const AUTHERROR: i32 = ErrorCode::AuthError as i32;
+const MEMBEROVERFLOW: i32 = ErrorCode::MemberOverflowError as i32;
+const ALREADYINMEETING: i32 = ErrorCode::AlreadyInMeeting as i32;
+const NOT_INMEETING: i32 = ErrorCode::NotInMeeting as i32;
+const NO_PERMISSION: i32 = ErrorCode::ApiNoPermission as i32;
+const PARAM_ERR: i32 = ErrorCode::ParamErr as i32;
+
+fn config(max_members: usize) -> Config {
+    Config {
+        // Long: clients that wait without reading must not be dropped as dead.
+        heartbeat_ms: 10_000,
+        max_meeting_members: max_members,
+        ..support::config("rooms")
+    }
+}
+
+async fn start() -> Server {
+    Server::start(config(100)).await.unwrap()
+}
+
+async fn create(c: &mut Client, with_password: bool) -> MeetInfo {
+    c.request(json!({"op": "create_meeting", "subject": "room", "with_password": with_password}))
+        .await
+        .into_result()
+        .unwrap()
+}
+
+async fn enter_reply(c: &mut Client, meet_id: i32, pswd: &str) -> Reply {
+    c.request(json!({"op": "enter_meeting", "meet_id": meet_id, "pswd": pswd}))
+        .await
+}
+
+async fn enter(c: &mut Client, m: &MeetInfo) -> RoomState {
+    enter_reply(c, m.id, &m.pswd)
+        .await
+        .into_result()
+        .expect("enter")
+}
+
+async fn exit(c: &mut Client) -> i32 {
+    c.code(json!({"op": "exit_meeting"})).await
+}
+
+async fn set_media(c: &mut Client, user: &str, kind: &str, status: i32) -> i32 {
+    c.code(json!({"op": "set_media", "user_id": user, "kind": kind, "status": status}))
+        .await
+}
+
+async fn im(c: &mut Client, text: &str, to: &str) -> Reply {
+    c.request(json!({"op": "send_im", "text": text, "to": to}))
+        .await
+}
+
+async fn member_count(c: &mut Client, meet_id: i32) -> i32 {
+    let list: MeetingList = c
+        .request(json!({"op": "get_meetings"}))
+        .await
+        .into_result()
+        .unwrap();
+    list.meetings
+        .iter()
+        .find(|m| m.id == meet_id)
+        .expect("meeting listed")
+        .member_count
+}
+
+fn member(user: &str, audio: i32, video: i32) -> MemberInfo {
+    MemberInfo {
+        user_id: user.into(),
+        nickname: "Nick".into(),
+        audio_status: audio,
+        video_status: video,
+    }
+}
+
+fn left(user: &str) -> Event {
+    Event::MemberLeft {
+        user_id: user.into(),
+    }
+}
+
+fn media(user: &str, kind: MediaKind, old: i32, new: i32) -> Event {
+    Event::MediaChanged {
+        user_id: user.into(),
+        kind,
+        old,
+        new,
+    }
+}
+
+/// The next frame straight off the socket (pings skipped).
+async fn raw_frame(c: &mut Client) -> ServerFrame {
+    loop {
+        let msg = timeout(PATIENCE, c.ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("connection open")
+            .expect("no read error");
+        if let Message::Text(t) = msg {
+            return crvideo_proto::decode(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// The next presence event about `user` (others skipped).
+async fn presence_of(c: &mut Client, user: &str) -> i32 {
+    loop {
+        if let Event::UserStatus(s) = c.event().await {
+            if s.user_id == user {
+                return s.status;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn entering_checks_password_existence_tenant_and_membership() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let mut gus = login(addr, "globex", "gus").await;
+    let locked = create(&mut amy, true).await;
+    let open = create(&mut amy, false).await;
+    assert_eq!(locked.pswd.len(), 6);
+
+    assert_eq!(
+        enter_reply(&mut amy, locked.id, "wrong").await.code,
+        AUTHERROR
+    );
+    assert_eq!(enter_reply(&mut amy, locked.id, "").await.code, AUTHERROR);
+    assert_eq!(enter_reply(&mut amy, 1, "").await.code, MEETNOTEXIST);
+    assert_eq!(
+        enter_reply(&mut gus, locked.id, &locked.pswd).await.code,
+        MEETNOTEXIST,
+        "another tenant's meeting does not exist for globex"
+    );
+    let state = enter(&mut amy, &locked).await;
+    assert_eq!(
+        state,
+        RoomState {
+            meet_id: locked.id,
+            creator: "amy".into(),
+            members: vec![member("amy", 2, 2)],
+        }
+    );
+    assert_eq!(
+        enter_reply(&mut amy, locked.id, &locked.pswd).await.code,
+        ALREADYINMEETING
+    );
+    assert_eq!(
+        enter_reply(&mut amy, open.id, "").await.code,
+        ALREADYINMEETING
+    );
+    // A meeting without a password accepts any.
+    let state: RoomState = enter_reply(&mut bob, open.id, "anything")
+        .await
+        .into_result()
+        .unwrap();
+    assert_eq!(state.members, vec![member("bob", 2, 2)]);
+    assert_eq!(state.creator, "amy");
+    // globex's rooms are its own, whatever the IDs.
+    let g = create(&mut gus, false).await;
+    let state = enter(&mut gus, &g).await;
+    assert_eq!(state.members, vec![member("gus", 2, 2)]);
+    amy.quiet().await;
+    bob.quiet().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_room_refuses_with_802() {
+    let server = Server::start(config(2)).await.unwrap();
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let mut cid = login(addr, "acme", "cid").await;
+    let m = create(&mut amy, false).await;
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    assert_eq!(enter_reply(&mut cid, m.id, "").await.code, MEMBEROVERFLOW);
+    assert_eq!(exit(&mut bob).await, 0);
+    let state = enter(&mut cid, &m).await;
+    assert_eq!(
+        state.members,
+        vec![member("amy", 2, 2), member("cid", 2, 2)]
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn members_hear_of_entries_and_exits_but_not_of_their_own() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let mut cid = login(addr, "acme", "cid").await;
+    let m = create(&mut amy, true).await;
+    assert_eq!(exit(&mut amy).await, NOT_INMEETING);
+
+    enter(&mut amy, &m).await;
+    let state = enter(&mut bob, &m).await;
+    assert_eq!(
+        state.members,
+        vec![member("amy", 2, 2), member("bob", 2, 2)]
+    );
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    let state = enter(&mut cid, &m).await;
+    assert_eq!(
+        state.members,
+        vec![
+            member("amy", 2, 2),
+            member("bob", 2, 2),
+            member("cid", 2, 2)
+        ]
+    );
+    assert_eq!(amy.event().await, Event::MemberEntered(member("cid", 2, 2)));
+    assert_eq!(bob.event().await, Event::MemberEntered(member("cid", 2, 2)));
+    assert_eq!(exit(&mut bob).await, 0);
+    assert_eq!(amy.event().await, left("bob"));
+    assert_eq!(cid.event().await, left("bob"));
+    assert_eq!(exit(&mut bob).await, NOT_INMEETING);
+    // Out of the room, bob can enter again (and amy hears it).
+    let state = enter(&mut bob, &m).await;
+    assert_eq!(
+        state.members,
+        vec![
+            member("amy", 2, 2),
+            member("cid", 2, 2),
+            member("bob", 2, 2)
+        ]
+    );
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    assert_eq!(cid.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    for c in [&mut amy, &mut bob, &mut cid] {
+        c.quiet().await;
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn presence_is_3_while_in_a_room() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let mut watcher = login(addr, "acme", "watcher").await;
+    assert_eq!(watcher.code(json!({"op": "subscribe_status"})).await, 0);
+    let m = create(&mut amy, false).await;
+
+    enter(&mut amy, &m).await;
+    assert_eq!(presence_of(&mut watcher, "amy").await, USER_IN_MEETING);
+    assert_eq!(exit(&mut amy).await, 0);
+    assert_eq!(presence_of(&mut watcher, "amy").await, USER_IDLE);
+
+    // Stopped: everyone is back to idle.
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    assert_eq!(presence_of(&mut watcher, "amy").await, USER_IN_MEETING);
+    assert_eq!(presence_of(&mut watcher, "bob").await, USER_IN_MEETING);
+    assert_eq!(amy.code(json!({"op": "stop_meeting"})).await, 0);
+    let mut back = vec![
+        presence_of_any(&mut watcher).await,
+        presence_of_any(&mut watcher).await,
+    ];
+    back.sort();
+    assert_eq!(
+        back,
+        vec![
+            ("amy".to_string(), USER_IDLE),
+            ("bob".to_string(), USER_IDLE)
+        ]
+    );
+    server.shutdown().await;
+}
+
+async fn presence_of_any(c: &mut Client) -> (String, i32) {
+    loop {
+        if let Event::UserStatus(s) = c.event().await {
+            return (s.user_id, s.status);
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_the_creator_stops_and_then_everyone_is_out() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let mut cid = login(addr, "acme", "cid").await;
+    let m = create(&mut amy, true).await;
+    assert_eq!(amy.code(json!({"op": "stop_meeting"})).await, NOT_INMEETING);
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    enter(&mut cid, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    assert_eq!(amy.event().await, Event::MemberEntered(member("cid", 2, 2)));
+    assert_eq!(bob.event().await, Event::MemberEntered(member("cid", 2, 2)));
+
+    assert_eq!(bob.code(json!({"op": "stop_meeting"})).await, NO_PERMISSION);
+    assert_eq!(amy.code(json!({"op": "stop_meeting"})).await, 0);
+    assert_eq!(bob.event().await, Event::MeetingStopped);
+    assert_eq!(cid.event().await, Event::MeetingStopped);
+    amy.quiet().await;
+    for c in [&mut amy, &mut bob, &mut cid] {
+        assert_eq!(im(c, "hi", "").await.code, NOT_INMEETING);
+        assert_eq!(exit(c).await, NOT_INMEETING);
+    }
+    // The meeting itself stays, with nobody in it; it can be entered again.
+    assert_eq!(member_count(&mut amy, m.id).await, 0);
+    let state = enter(&mut bob, &m).await;
+    assert_eq!(state.members, vec![member("bob", 2, 2)]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn media_status_own_others_and_no_change() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let m = create(&mut amy, false).await;
+    assert_eq!(set_media(&mut amy, "amy", "audio", 3).await, NOT_INMEETING);
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+
+    // Own: every member hears it, the requester too (after its reply).
+    assert_eq!(set_media(&mut bob, "bob", "audio", 3).await, 0);
+    let change = media("bob", MediaKind::Audio, 2, 3);
+    assert_eq!(bob.event().await, change);
+    assert_eq!(amy.event().await, change);
+    // The creator may set another member's.
+    assert_eq!(set_media(&mut amy, "bob", "video", 3).await, 0);
+    let change = media("bob", MediaKind::Video, 2, 3);
+    assert_eq!(amy.event().await, change);
+    assert_eq!(bob.event().await, change);
+    // Others may not.
+    assert_eq!(set_media(&mut bob, "amy", "audio", 3).await, NO_PERMISSION);
+    // No change: no event.
+    assert_eq!(set_media(&mut bob, "bob", "audio", 3).await, 0);
+    // Bad status or target.
+    assert_eq!(set_media(&mut bob, "bob", "audio", 5).await, PARAM_ERR);
+    assert_eq!(set_media(&mut bob, "bob", "audio", -1).await, PARAM_ERR);
+    assert_eq!(set_media(&mut amy, "nobody", "audio", 3).await, PARAM_ERR);
+    amy.quiet().await;
+    bob.quiet().await;
+
+    // A late joiner sees the statuses.
+    let mut cid = login(addr, "acme", "cid").await;
+    let state = enter(&mut cid, &m).await;
+    assert_eq!(
+        state.members,
+        vec![
+            member("amy", 2, 2),
+            member("bob", 3, 3),
+            member("cid", 2, 2)
+        ]
+    );
+    assert_eq!(set_media(&mut cid, "cid", "video", 4).await, 0);
+    let change = media("cid", MediaKind::Video, 2, 4);
+    for c in [&mut amy, &mut bob] {
+        assert_eq!(c.event().await, Event::MemberEntered(member("cid", 2, 2)));
+        assert_eq!(c.event().await, change);
+    }
+    assert_eq!(cid.event().await, change);
+
+    // The last member leaving drops the room's state: statuses start over.
+    for c in [&mut amy, &mut bob, &mut cid] {
+        assert_eq!(exit(c).await, 0);
+    }
+    let state = enter(&mut bob, &m).await;
+    assert_eq!(state.members, vec![member("bob", 2, 2)]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn im_to_all_to_one_in_order_and_bad_ones() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let mut cid = login(addr, "acme", "cid").await;
+    let m = create(&mut amy, false).await;
+    assert_eq!(im(&mut amy, "hi", "").await.code, NOT_INMEETING);
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    enter(&mut cid, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    assert_eq!(amy.event().await, Event::MemberEntered(member("cid", 2, 2)));
+    assert_eq!(bob.event().await, Event::MemberEntered(member("cid", 2, 2)));
+
+    let before = crvideo_server::auth::unix_now() as i64;
+    let sent: ImSent = im(&mut amy, "hello all", "").await.into_result().unwrap();
+    let after = crvideo_server::auth::unix_now() as i64;
+    assert!((before..=after).contains(&sent.send_time));
+    let expected = Event::Im {
+        from: "amy".into(),
+        text: "hello all".into(),
+        send_time: sent.send_time,
+    };
+    assert_eq!(bob.event().await, expected);
+    assert_eq!(cid.event().await, expected);
+
+    let sent: ImSent = im(&mut amy, "psst", "bob").await.into_result().unwrap();
+    assert_eq!(
+        bob.event().await,
+        Event::Im {
+            from: "amy".into(),
+            text: "psst".into(),
+            send_time: sent.send_time,
+        }
+    );
+
+    // Too long, unknown or own target: refused, nobody hears anything.
+    let longest = "会".repeat(MAX_IM_CHARS);
+    assert_eq!(im(&mut amy, &longest, "bob").await.code, 0);
+    assert!(matches!(bob.event().await, Event::Im { text, .. } if text == longest));
+    let too_long = "a".repeat(MAX_IM_CHARS + 1);
+    assert_eq!(im(&mut amy, &too_long, "").await.code, PARAM_ERR);
+    assert_eq!(im(&mut amy, "x", "nobody").await.code, PARAM_ERR);
+    assert_eq!(im(&mut amy, "x", "amy").await.code, PARAM_ERR);
+    for c in [&mut amy, &mut bob, &mut cid] {
+        c.quiet().await;
+    }
+
+    // A burst keeps its order.
+    let ids: Vec<u64> = {
+        let mut ids = Vec::new();
+        for i in 0..100 {
+            let id = amy.next_id();
+            amy.send(json!({"op": "send_im", "id": id, "text": format!("m{i}"), "to": ""}))
+                .await;
+            ids.push(id);
+        }
+        ids
+    };
+    for id in ids {
+        assert_eq!(amy.reply_to(id).await.code, 0);
+    }
+    for c in [&mut bob, &mut cid] {
+        for i in 0..100 {
+            match c.event().await {
+                Event::Im { from, text, .. } => {
+                    assert_eq!(from, "amy");
+                    assert_eq!(text, format!("m{i}"));
+                }
+                other => panic!("expected an IM, got {other:?}"),
+            }
+        }
+    }
+    amy.quiet().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_connection_leaves_the_room() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let m = create(&mut amy, false).await;
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    assert_eq!(member_count(&mut amy, m.id).await, 2);
+    drop(bob);
+    assert_eq!(amy.event().await, left("bob"));
+    assert_eq!(member_count(&mut amy, m.id).await, 1);
+
+    // A logout leaves too; the last one drops the room (the meeting stays).
+    let mut bob = login(addr, "acme", "bob").await;
+    enter(&mut bob, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    assert_eq!(amy.code(json!({"op": "logout"})).await, 0);
+    assert_eq!(bob.event().await, left("amy"));
+    assert_eq!(member_count(&mut bob, m.id).await, 1);
+    drop(bob);
+    let mut cid = login(addr, "acme", "cid").await;
+    support::bounded(async {
+        while member_count(&mut cid, m.id).await != 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_relogin_replaces_the_member() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let m = create(&mut amy, false).await;
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    let mut bob2 = login(addr, "acme", "bob").await;
+    assert!(matches!(bob.event().await, Event::Kicked { .. }));
+    assert_eq!(amy.event().await, left("bob"));
+    let state = enter(&mut bob2, &m).await;
+    assert_eq!(
+        state.members,
+        vec![member("amy", 2, 2), member("bob", 2, 2)]
+    );
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    amy.quiet().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn destroying_a_live_meeting_stops_it_before_the_reply() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let m = create(&mut amy, true).await;
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+
+    // bob may not destroy it: nothing stops.
+    assert_eq!(
+        bob.code(json!({"op": "destroy_meeting", "meet_id": m.id}))
+            .await,
+        NO_PERMISSION
+    );
+    amy.send(json!({"op": "destroy_meeting", "id": 900, "meet_id": m.id}))
+        .await;
+    assert_eq!(
+        raw_frame(&mut amy).await,
+        ServerFrame::Event(Event::MeetingStopped)
+    );
+    match raw_frame(&mut amy).await {
+        ServerFrame::Reply(r) => assert_eq!((r.re, r.code), (900, 0)),
+        other => panic!("expected the destroy reply, got {other:?}"),
+    }
+    assert_eq!(bob.event().await, Event::MeetingStopped);
+    assert_eq!(im(&mut bob, "x", "").await.code, NOT_INMEETING);
+    assert_eq!(
+        enter_reply(&mut bob, m.id, &m.pswd).await.code,
+        MEETNOTEXIST
+    );
+    // Destroying a meeting without a room just destroys it.
+    let quiet = create(&mut amy, false).await;
+    assert_eq!(
+        amy.code(json!({"op": "destroy_meeting", "meet_id": quiet.id}))
+            .await,
+        0
+    );
+    amy.quiet().await;
+    bob.quiet().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_meetings_counts_the_members() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let mut gus = login(addr, "globex", "gus").await;
+    let m = create(&mut amy, false).await;
+    let other = create(&mut amy, false).await;
+    let g = create(&mut gus, false).await;
+    assert_eq!(member_count(&mut amy, m.id).await, 0);
+    enter(&mut amy, &m).await;
+    assert_eq!(member_count(&mut amy, m.id).await, 1);
+    enter(&mut bob, &m).await;
+    assert_eq!(member_count(&mut amy, m.id).await, 2);
+    assert_eq!(member_count(&mut amy, other.id).await, 0);
+    assert_eq!(member_count(&mut gus, g.id).await, 0);
+    enter(&mut gus, &g).await;
+    assert_eq!(member_count(&mut gus, g.id).await, 1);
+    assert_eq!(member_count(&mut amy, m.id).await, 2);
+    assert_eq!(exit(&mut bob).await, 0);
+    assert_eq!(member_count(&mut amy, m.id).await, 1);
+    server.shutdown().await;
+}

@@ -1,0 +1,166 @@
+//! Meeting-room exports (signalling): enter, exit, stop, members, audio/video, text messages.
+
+use std::ffi::{c_char, c_int, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crvideo_proto::{MediaKind, MAX_IM_CHARS, MEDIA_CLOSED, MEDIA_OPEN};
+
+use super::{arg_str, cookie_arg, guard, guard_id, opt_str};
+use crate::client::calls::new_id;
+use crate::client::rooms;
+use crate::client::Command;
+use crate::dispatch::Event;
+use crate::{instance, ErrorCode};
+
+/// Enters the live room of meeting `meetID` with its password `pswd` (NULL or "" when it
+/// has none).
+///
+/// Returns 0, then `EnterMeetingRslt(sdkErr)` follows: 0, `CRVIDEOSDK_MEETNOTEXIST` (unknown
+/// or another tenant's), `CRVIDEOSDK_AUTHERROR` (wrong password), `CRVIDEOSDK_ALREADYINMEETING`,
+/// `CRVIDEOSDK_MEMBEROVERFLOWERROR` (the room is full). After 0 the other members get
+/// `UserEnterMeeting`, and this user shows status 3 (in a meeting). Without callback:
+/// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_EnterMeeting(meetID: c_int, pswd: *const c_char) -> c_int {
+    guard(|| {
+        let instance = instance::current()?;
+        let pswd = opt_str(pswd)?.to_owned();
+        instance.request(rooms::enter(instance.rooms.clone(), meetID, pswd))
+    })
+}
+
+/// Leaves the meeting; the other members get `UserLeftMeeting`. No callback: when it
+/// returns 0 this user is out (`CRVideo_GetAllMembers` is `[]`).
+///
+/// Returns 0, `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN` or `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub extern "C" fn CRVideo_ExitMeeting() -> c_int {
+    guard(|| {
+        let instance = instance::current()?;
+        instance.require_login()?;
+        instance
+            .rooms
+            .lock()
+            .room
+            .take()
+            .ok_or(ErrorCode::NotInMeeting)?;
+        instance.request(rooms::exit())
+    })
+}
+
+/// Ends the meeting for everyone (its creator only): every other member gets
+/// `MeetingStopped` and is out. The meeting itself stays (see `CRVideo_DestroyMeeting`).
+///
+/// Returns 0, then `StopMeetingRslt(sdkErr)`: 0 or `CRVIDEOSDK_API_NO_PERMISSION`. Without
+/// callback: `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub extern "C" fn CRVideo_StopMeeting() -> c_int {
+    guard(|| {
+        let instance = instance::current()?;
+        instance.require_login()?;
+        if instance.rooms.lock().room.is_none() {
+            return Err(ErrorCode::NotInMeeting);
+        }
+        instance.request(rooms::stop(instance.rooms.clone()))
+    })
+}
+
+/// The members of the meeting this user is in, a JSON array of MemberInfo
+/// (`[{"userID":"bob","nickname":"Bob","audioStatus":2,"videoStatus":2}]`, in order of
+/// entry; `[]` when not in a meeting), from the SDK's own copy. NULL only when not
+/// initialised. Free with `CRVideo_FreeString`.
+#[no_mangle]
+pub extern "C" fn CRVideo_GetAllMembers() -> *mut c_char {
+    let made = catch_unwind(AssertUnwindSafe(|| {
+        let instance = instance::current().ok()?;
+        let json = instance.rooms.lock().members_json();
+        CString::new(json).ok()
+    }));
+    made.ok()
+        .flatten()
+        .map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// Sets a member's audio or video status (checked against the SDK's copy of the room).
+unsafe fn set_media(user_id: *const c_char, kind: MediaKind, status: i32) -> c_int {
+    guard(|| {
+        let instance = instance::current()?;
+        instance.require_login()?;
+        let user_id = arg_str(user_id)?.to_owned();
+        if !instance.rooms.lock().check_media(&user_id, kind, status)? {
+            return Ok(()); // no change, no event
+        }
+        instance.request(rooms::set_media(user_id, kind, status))
+    })
+}
+
+/// Opens `userID`'s microphone (your own, or anyone's for the meeting's creator): every
+/// member gets `AudioStatusChanged(userID, old, 3)`. No result callback.
+///
+/// Returns 0 (also when it is already open: nothing happens), `CRVIDEOSDK_NOT_INMEETING`,
+/// `CRVIDEOSDK_API_NO_PERMISSION`, `CRVIDEOSDK_PARAM_ERR` (not a member),
+/// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_OpenMic(userID: *const c_char) -> c_int {
+    set_media(userID, MediaKind::Audio, MEDIA_OPEN)
+}
+
+/// Closes `userID`'s microphone (`AudioStatusChanged(userID, old, 2)`); as `CRVideo_OpenMic`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_CloseMic(userID: *const c_char) -> c_int {
+    set_media(userID, MediaKind::Audio, MEDIA_CLOSED)
+}
+
+/// Opens `userID`'s camera (`VideoStatusChanged(userID, old, 3)`); as `CRVideo_OpenMic`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_OpenVideo(userID: *const c_char) -> c_int {
+    set_media(userID, MediaKind::Video, MEDIA_OPEN)
+}
+
+/// Closes `userID`'s camera (`VideoStatusChanged(userID, old, 2)`); as `CRVideo_OpenMic`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_CloseVideo(userID: *const c_char) -> c_int {
+    set_media(userID, MediaKind::Video, MEDIA_CLOSED)
+}
+
+/// Sends a text message in the meeting: to `toUserID`, or to every other member when it is
+/// NULL or "". At most 4,096 characters. Recipients get `NotifyIMmsg(fromUserID, text,
+/// sendTime)`; messages between two members keep their order.
+///
+/// Returns the task's ID (free it with `CRVideo_FreeString`), or NULL only when not
+/// initialised; exactly one `SendIMmsgRlst(taskID, sdkErr, cookie)` follows: 0,
+/// `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_PARAM_ERR` (too long, NULL text, or `toUserID` not
+/// another member), `CRVIDEOSDK_NOT_LOGIN`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_SendIMmsg(
+    text: *const c_char,
+    toUserID: *const c_char,
+    cookie: *const c_char,
+) -> *mut c_char {
+    let cookie = cookie_arg(cookie);
+    let fail_cookie = cookie.clone().unwrap_or_default();
+    guard_id(
+        new_id,
+        |instance, id| {
+            let cookie = cookie?;
+            let text = arg_str(text)?.to_owned();
+            let to = opt_str(toUserID)?.to_owned();
+            if text.chars().count() > MAX_IM_CHARS {
+                return Err(ErrorCode::ParamErr);
+            }
+            instance.require_login()?;
+            instance.rooms.lock().check_im(&to)?;
+            instance.send(Command::Request(rooms::send_im(
+                id.to_owned(),
+                text,
+                to,
+                cookie,
+            )))
+        },
+        |task_id, code| Event::SendIMmsgRlst {
+            task_id,
+            code,
+            cookie: fail_cookie,
+        },
+    )
+}

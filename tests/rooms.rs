@@ -1,0 +1,240 @@
+//! The meeting room (enter/exit/stop, members, audio/video, IM) through the C ABI, between
+//! peer processes (tests/c/peer.c).
+
+mod common;
+
+use common::peer::Peer;
+use common::server_process::ServerProcess;
+use serde_json::Value;
+
+const CONFIG: &str = "max_meeting_members = 3\n[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n[[tenants]]\naccount = \"acme\"\npassword = \"s3cret\"\n";
+
+fn user(name: &str, server: &ServerProcess) -> Peer {
+    Peer::login(name, server.addr, "demo", "demo123", name)
+}
+
+/// Creates a meeting (with a password when `pswd`); returns (ID, password).
+fn meeting(p: &mut Peer, pswd: bool) -> (String, String) {
+    assert_eq!(
+        p.cmd(&["create_meeting", "room", if pswd { "1" } else { "0" }, "m"]),
+        0
+    );
+    let line = p.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    let m: Value = serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+    (m["ID"].to_string(), m["pswd"].as_str().unwrap().to_string())
+}
+
+fn enter(p: &mut Peer, id: &str, pswd: &str) -> i32 {
+    let n = p
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("EnterMeetingRslt"))
+        .count();
+    assert_eq!(p.cmd(&["enter", id, pswd]), 0);
+    let line = p.wait_nth(|l| l.starts_with("EnterMeetingRslt\t"), n + 1);
+    line["EnterMeetingRslt\t".len()..].parse().unwrap()
+}
+
+fn members(p: &mut Peer) -> Vec<String> {
+    let json: Value = serde_json::from_str(&p.cmd_text(&["members"])).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["userID"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn enter_rules_and_members() {
+    let server = ServerProcess::start(CONFIG);
+    let mut alice = user("alice", &server);
+    let (id, pswd) = meeting(&mut alice, true);
+    assert_eq!(enter(&mut alice, "12345678", &pswd), 800);
+    assert_eq!(enter(&mut alice, &id, "wrong"), 801);
+    assert_eq!(members(&mut alice), Vec::<String>::new());
+    assert_eq!(enter(&mut alice, &id, &pswd), 0);
+    assert_eq!(members(&mut alice), ["alice"]);
+    assert_eq!(enter(&mut alice, &id, &pswd), 807);
+    let mut bob = user("bob", &server);
+    assert_eq!(enter(&mut bob, &id, &pswd), 0);
+    alice.expect("UserEnterMeeting\tbob");
+    assert_eq!(members(&mut bob), ["alice", "bob"]);
+    let json: Value = serde_json::from_str(&bob.cmd_text(&["members"])).unwrap();
+    assert_eq!(
+        json[1],
+        serde_json::json!({"userID":"bob","nickname":"bob","audioStatus":2,"videoStatus":2})
+    );
+    // Room full (max_meeting_members = 3).
+    let mut carol = user("carol", &server);
+    assert_eq!(enter(&mut carol, &id, &pswd), 0);
+    let mut dave = user("dave", &server);
+    assert_eq!(enter(&mut dave, &id, &pswd), 802);
+    // Another tenant's meeting does not exist for them.
+    let mut erin = Peer::login("erin", server.addr, "acme", "s3cret", "erin");
+    assert_eq!(enter(&mut erin, &id, &pswd), 800);
+    // Not in a meeting: refused at once.
+    assert_eq!(dave.cmd(&["exit_meeting"]), 817);
+    assert_eq!(dave.cmd(&["stop_meeting"]), 817);
+    assert_eq!(dave.cmd(&["open_mic", "dave"]), 817);
+    let task = dave.cmd_text(&["im", "hi", "", "c"]);
+    dave.expect(&format!("SendIMmsgRlst\t{task}\t817\tc"));
+    // Exit: the others see it; the leaver is out at once.
+    assert_eq!(carol.cmd(&["exit_meeting"]), 0);
+    assert_eq!(members(&mut carol), Vec::<String>::new());
+    alice.expect("UserLeftMeeting\tcarol");
+    bob.expect("UserLeftMeeting\tcarol");
+    assert_eq!(enter(&mut dave, &id, &pswd), 0);
+}
+
+#[test]
+fn presence_shows_in_a_meeting() {
+    let server = ServerProcess::start(CONFIG);
+    let mut watcher = user("watcher", &server);
+    assert_eq!(watcher.cmd(&["notify_start", "w"]), 0);
+    watcher.expect("StartUserStatusNotifyRslt\t0\tw");
+    let mut alice = user("alice", &server);
+    let (id, _) = meeting(&mut alice, false);
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    watcher.expect(r#"NotifyUserStatus	{"userID":"alice","userStatus":3,"DNDType":0}	w"#);
+    assert_eq!(alice.cmd(&["exit_meeting"]), 0);
+    watcher
+        .wait_line(|l| l == r#"NotifyUserStatus	{"userID":"alice","userStatus":1,"DNDType":0}	w"#);
+}
+
+#[test]
+fn audio_video_and_the_creators_control() {
+    let server = ServerProcess::start(CONFIG);
+    let mut alice = user("alice", &server);
+    let (id, _) = meeting(&mut alice, false);
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let mut bob = user("bob", &server);
+    assert_eq!(enter(&mut bob, &id, ""), 0);
+    alice.expect("UserEnterMeeting\tbob");
+    // Own microphone: everyone (self included) sees the change.
+    assert_eq!(bob.cmd(&["open_mic", "bob"]), 0);
+    alice.expect("AudioStatusChanged\tbob\t2\t3");
+    bob.expect("AudioStatusChanged\tbob\t2\t3");
+    // Already open: nothing happens.
+    assert_eq!(bob.cmd(&["open_mic", "bob"]), 0);
+    // Someone else's: only the creator.
+    assert_eq!(bob.cmd(&["open_video", "alice"]), 23);
+    assert_eq!(alice.cmd(&["open_video", "bob"]), 0);
+    bob.expect("VideoStatusChanged\tbob\t2\t3");
+    assert_eq!(alice.cmd(&["close_mic", "bob"]), 0);
+    bob.expect("AudioStatusChanged\tbob\t3\t2");
+    assert_eq!(alice.cmd(&["open_mic", "nobody"]), 5);
+    // The copy follows: GetAllMembers shows bob's video open, audio closed.
+    bob.wait_line(|l| l == "AudioStatusChanged\tbob\t3\t2");
+    let json: Value = serde_json::from_str(&bob.cmd_text(&["members"])).unwrap();
+    assert_eq!(json[1]["videoStatus"], 3);
+    assert_eq!(json[1]["audioStatus"], 2);
+    assert_eq!(
+        bob.count("AudioStatusChanged\tbob\t2\t3"),
+        1,
+        "no event without a change"
+    );
+}
+
+#[test]
+fn im_to_all_to_one_in_order() {
+    let server = ServerProcess::start(CONFIG);
+    let mut alice = user("alice", &server);
+    let (id, _) = meeting(&mut alice, false);
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let mut bob = user("bob", &server);
+    assert_eq!(enter(&mut bob, &id, ""), 0);
+    let mut carol = user("carol", &server);
+    assert_eq!(enter(&mut carol, &id, ""), 0);
+    let task = alice.cmd_text(&["im", "hello all", "", "a"]);
+    alice.expect(&format!("SendIMmsgRlst\t{task}\t0\ta"));
+    for p in [&bob, &carol] {
+        p.wait_line(|l| l.starts_with("NotifyIMmsg\talice\thello all\t"));
+    }
+    let task = alice.cmd_text(&["im", "just bob", "bob", "b"]);
+    alice.expect(&format!("SendIMmsgRlst\t{task}\t0\tb"));
+    bob.wait_line(|l| l.starts_with("NotifyIMmsg\talice\tjust bob\t"));
+    // The sendTime is the server's time now.
+    let line = bob.wait_line(|l| l.starts_with("NotifyIMmsg\talice\tjust bob\t"));
+    let sent: i64 = line.rsplit('\t').next().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((sent - now).abs() < 60);
+    // Order between two members.
+    for i in 0..50 {
+        alice.cmd_text(&["im", &format!("n{i}"), "carol", "o"]);
+    }
+    carol.wait_line(|l| l.starts_with("NotifyIMmsg\talice\tn49\t"));
+    let got: Vec<String> = carol
+        .lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix("NotifyIMmsg\talice\tn"))
+        .map(|rest| rest.split('\t').next().unwrap().to_string())
+        .collect();
+    assert_eq!(got, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert!(!carol.lines().iter().any(|l| l.contains("just bob")));
+    assert!(
+        !alice
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("NotifyIMmsg\talice")),
+        "not to the sender"
+    );
+    // Limits: 4,096 characters pass, one more does not; unknown recipients neither.
+    let task = alice.cmd_text(&["im", &"字".repeat(4097), "", "long"]);
+    alice.expect(&format!("SendIMmsgRlst\t{task}\t5\tlong"));
+    let task = alice.cmd_text(&["im", "x", "nobody", "who"]);
+    alice.expect(&format!("SendIMmsgRlst\t{task}\t5\twho"));
+    let task = alice.cmd_text(&["im", &"字".repeat(4096), "", "max"]);
+    alice.expect(&format!("SendIMmsgRlst\t{task}\t0\tmax"));
+}
+
+#[test]
+fn stop_destroy_and_dropped_members() {
+    let server = ServerProcess::start(CONFIG);
+    let mut alice = user("alice", &server);
+    let (id, _) = meeting(&mut alice, false);
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let mut bob = user("bob", &server);
+    assert_eq!(enter(&mut bob, &id, ""), 0);
+    // Only the creator stops.
+    assert_eq!(bob.cmd(&["stop_meeting"]), 0);
+    bob.expect("StopMeetingRslt\t23");
+    assert_eq!(alice.cmd(&["stop_meeting"]), 0);
+    alice.expect("StopMeetingRslt\t0");
+    bob.expect("MeetingStopped");
+    assert_eq!(members(&mut bob), Vec::<String>::new());
+    assert_eq!(bob.cmd(&["exit_meeting"]), 817);
+    // A member whose process dies is seen leaving.
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let carol = {
+        let mut carol = user("carol", &server);
+        assert_eq!(enter(&mut carol, &id, ""), 0);
+        carol
+    };
+    alice.expect("UserEnterMeeting\tcarol");
+    carol.signal("KILL");
+    alice.expect("UserLeftMeeting\tcarol");
+    // Destroying a live meeting stops it first.
+    assert_eq!(enter(&mut bob, &id, ""), 0);
+    assert_eq!(alice.cmd(&["destroy_meeting", &id, "d"]), 0);
+    alice.expect("DestroyMeetingRslt\t0\td");
+    bob.wait_nth(|l| l == "MeetingStopped", 2);
+    assert_eq!(enter(&mut bob, &id, ""), 800);
+}
+
+#[test]
+fn a_dropped_connection_reports_meeting_dropped_before_line_off() {
+    let mut server = ServerProcess::start(CONFIG);
+    let mut alice = user("alice", &server);
+    let (id, _) = meeting(&mut alice, false);
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    server.restart("KILL");
+    alice.expect("MeetingDropped");
+    alice.expect("LineOff\t207");
+    let lines = alice.lines();
+    let dropped = lines.iter().position(|l| l == "MeetingDropped").unwrap();
+    let line_off = lines.iter().position(|l| l == "LineOff\t207").unwrap();
+    assert!(dropped < line_off);
+}
