@@ -107,5 +107,32 @@ fn macros() -> String {
         writeln!(text, "/** {} */", code.description()).unwrap();
         writeln!(text, "#define CRVIDEOSDK_{} {}", code.name(), code.code()).unwrap();
     }
+    for (comment, names) in MEETING_CONSTANTS {
+        writeln!(text).unwrap();
+        writeln!(text, "/* {comment} */").unwrap();
+        for (value, name) in names.iter().enumerate() {
+            writeln!(text, "#define CRVIDEOSDK_{name} {value}").unwrap();
+        }
+    }
     text
 }
+
+/// The meeting room's constants (API.md section 8), each group numbered from 0.
+const MEETING_CONSTANTS: &[(&str, &[&str])] = &[
+    (
+        "Audio status (ASTATUS) of AudioStatusChanged and MemberInfo.audioStatus.",
+        &["AUNKNOWN", "ANULL", "ACLOSE", "AOPEN", "AOPENING"],
+    ),
+    (
+        "Video status (VSTATUS) of VideoStatusChanged and MemberInfo.videoStatus.",
+        &["VUNKNOWN", "VNULL", "VCLOSE", "VOPEN", "VOPENING"],
+    ),
+    (
+        "Main page of CRVideo_SwitchToPage / NotifySwitchToPage.",
+        &[
+            "MAINPAGE_VIDEOWALL",
+            "MAINPAGE_SHARE",
+            "MAINPAGE_WHITEBOARD",
+        ],
+    ),
+];

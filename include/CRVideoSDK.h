@@ -143,6 +143,25 @@
 /** too many requests; slow down */
 #define CRVIDEOSDK_TOO_FREQUENT 2000
 
+/* Audio status (ASTATUS) of AudioStatusChanged and MemberInfo.audioStatus. */
+#define CRVIDEOSDK_AUNKNOWN 0
+#define CRVIDEOSDK_ANULL 1
+#define CRVIDEOSDK_ACLOSE 2
+#define CRVIDEOSDK_AOPEN 3
+#define CRVIDEOSDK_AOPENING 4
+
+/* Video status (VSTATUS) of VideoStatusChanged and MemberInfo.videoStatus. */
+#define CRVIDEOSDK_VUNKNOWN 0
+#define CRVIDEOSDK_VNULL 1
+#define CRVIDEOSDK_VCLOSE 2
+#define CRVIDEOSDK_VOPEN 3
+#define CRVIDEOSDK_VOPENING 4
+
+/* Main page of CRVideo_SwitchToPage / NotifySwitchToPage. */
+#define CRVIDEOSDK_MAINPAGE_VIDEOWALL 0
+#define CRVIDEOSDK_MAINPAGE_SHARE 1
+#define CRVIDEOSDK_MAINPAGE_WHITEBOARD 2
+
 
 /**
  * The app's callbacks. Set `size` to `sizeof(CRVideo_Callbacks)`; the SDK reads only the
@@ -413,6 +432,44 @@ typedef struct CRVideo_Callbacks {
      * A text message from `fromUserID`; `sendTime` is the server's time (seconds since 1970).
      */
     void (*NotifyIMmsg)(void *userData, const char *fromUserID, const char *text, int64_t sendTime);
+    /**
+     * `CRVideo_StartScreenShare` result: 0, `CRVIDEOSDK_ERR_BUSY` (another member shares).
+     */
+    void (*StartScreenShareRslt)(void *userData, int sdkErr);
+    /**
+     * `CRVideo_StopScreenShare` result: 0, `CRVIDEOSDK_API_NO_PERMISSION` (another member
+     * shares).
+     */
+    void (*StopScreenShareRslt)(void *userData, int sdkErr);
+    /**
+     * Another member started sharing their screen (also on entry while someone shares).
+     */
+    void (*NotifyScreenShareStarted)(void *userData);
+    /**
+     * The sharer stopped sharing (or left the meeting).
+     */
+    void (*NotifyScreenShareStopped)(void *userData);
+    /**
+     * The sharer `operId` gave the control right of their screen to `targetId`.
+     */
+    void (*NotifyGiveCtrlRight)(void *userData, const char *operId, const char *targetId);
+    /**
+     * The sharer `operId` took the control right back from `targetId` (also when the share
+     * ends or `targetId` leaves).
+     */
+    void (*NotifyReleaseCtrlRight)(void *userData, const char *operId, const char *targetId);
+    /**
+     * Another member switched the meeting's page (`CRVIDEOSDK_MAINPAGE_*`, page ID).
+     */
+    void (*NotifySwitchToPage)(void *userData, int mainPage, const char *pageID);
+    /**
+     * Another member set the video-wall mode.
+     */
+    void (*NotifyVideoWallMode)(void *userData, int mode);
+    /**
+     * `operId` made `targetId`'s video the main one.
+     */
+    void (*NotifyMainVideoChanged)(void *userData, const char *operId, const char *targetId);
 } CRVideo_Callbacks;
 
 #ifdef __cplusplus
@@ -751,6 +808,75 @@ int CRVideo_AcceptAssignUser(int queID, const char *usrID, const char *cookie);
  * `CRVideo_AcceptAssignUser`.
  */
 int CRVideo_RejectAssignUser(int queID, const char *usrID, const char *cookie);
+
+/**
+ * Starts sharing this member's screen (the signalling: who shares; the pixels are not part
+ * of this SDK). The other members get `NotifyScreenShareStarted`.
+ *
+ * Returns 0, then `StartScreenShareRslt(sdkErr)`: 0 (also when already sharing) or
+ * `CRVIDEOSDK_ERR_BUSY` (another member shares: one sharer at a time). Without callback:
+ * `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StartScreenShare(void);
+
+/**
+ * Stops this member's screen share. Control rights given are taken back first (every
+ * member gets `NotifyReleaseCtrlRight`), then the others get `NotifyScreenShareStopped`.
+ *
+ * Returns 0, then `StopScreenShareRslt(sdkErr)`: 0 (also when nobody shares) or
+ * `CRVIDEOSDK_API_NO_PERMISSION` (another member shares). Without callback:
+ * `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StopScreenShare(void);
+
+/**
+ * The sharer gives member `userID` the control right of their shared screen: every member
+ * gets `NotifyGiveCtrlRight(operId, targetId)`. No result callback.
+ *
+ * Returns 0 (also when `userID` holds it already: nothing happens),
+ * `CRVIDEOSDK_API_NO_PERMISSION` (this user is not the sharer), `CRVIDEOSDK_PARAM_ERR`
+ * (`userID` is not another member), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`,
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_GiveCtrlRight(const char *userID);
+
+/**
+ * The sharer takes the control right back from `userID`: every member gets
+ * `NotifyReleaseCtrlRight(operId, targetId)`. As `CRVideo_GiveCtrlRight` (0 also when
+ * `userID` does not hold it).
+ */
+int CRVideo_ReleaseCtrlRight(const char *userID);
+
+/**
+ * Switches every member's main page (`CRVIDEOSDK_MAINPAGE_VIDEOWALL`, `_SHARE`,
+ * `_WHITEBOARD`) and page ID (NULL = ""; for the whiteboard page, a board's ID): the others
+ * get `NotifySwitchToPage(mainPage, pageID)`; a member entering later gets it too. No result
+ * callback.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown main page), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SwitchToPage(int mainPage, const char *pageID);
+
+/**
+ * Sets the meeting's video-wall mode (the app's own layout numbering, any value >= 0): the
+ * others get `NotifyVideoWallMode(mode)`; a member entering later gets it too. No result
+ * callback.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (negative), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetVideoWallMode(int mode);
+
+/**
+ * Makes member `userID`'s video the meeting's main video: every member gets
+ * `NotifyMainVideoChanged(operId, targetId)`; a member entering later gets it too (it stays
+ * set when that member leaves, until set again). No result callback.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (not a member), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetMainVideo(const char *userID);
 
 /**
  * Enters the live room of meeting `meetID` with its password `pswd` (NULL or "" when it

@@ -205,6 +205,17 @@ public:
                                std::string_view /*cookie*/) {}
     virtual void NotifyIMmsg(std::string_view /*fromUserID*/, std::string_view /*text*/,
                              int64_t /*sendTime*/) {}
+    virtual void StartScreenShareRslt(int /*sdkErr*/) {}
+    virtual void StopScreenShareRslt(int /*sdkErr*/) {}
+    virtual void NotifyScreenShareStarted() {}
+    virtual void NotifyScreenShareStopped() {}
+    virtual void NotifyGiveCtrlRight(std::string_view /*operId*/, std::string_view /*targetId*/) {}
+    virtual void NotifyReleaseCtrlRight(std::string_view /*operId*/,
+                                        std::string_view /*targetId*/) {}
+    virtual void NotifySwitchToPage(int /*mainPage*/, std::string_view /*pageID*/) {}
+    virtual void NotifyVideoWallMode(int /*mode*/) {}
+    virtual void NotifyMainVideoChanged(std::string_view /*operId*/,
+                                        std::string_view /*targetId*/) {}
 };
 
 namespace detail {
@@ -451,6 +462,33 @@ struct Trampolines {
     static void NotifyIMmsg(void* ud, const char* fromUserID, const char* text, int64_t sendTime) {
         deliver(ud, [&](Callbacks& c) { c.NotifyIMmsg(view(fromUserID), view(text), sendTime); });
     }
+    static void StartScreenShareRslt(void* ud, int sdkErr) {
+        deliver(ud, [&](Callbacks& c) { c.StartScreenShareRslt(sdkErr); });
+    }
+    static void StopScreenShareRslt(void* ud, int sdkErr) {
+        deliver(ud, [&](Callbacks& c) { c.StopScreenShareRslt(sdkErr); });
+    }
+    static void NotifyScreenShareStarted(void* ud) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyScreenShareStarted(); });
+    }
+    static void NotifyScreenShareStopped(void* ud) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyScreenShareStopped(); });
+    }
+    static void NotifyGiveCtrlRight(void* ud, const char* operId, const char* targetId) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyGiveCtrlRight(view(operId), view(targetId)); });
+    }
+    static void NotifyReleaseCtrlRight(void* ud, const char* operId, const char* targetId) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyReleaseCtrlRight(view(operId), view(targetId)); });
+    }
+    static void NotifySwitchToPage(void* ud, int mainPage, const char* pageID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifySwitchToPage(mainPage, view(pageID)); });
+    }
+    static void NotifyVideoWallMode(void* ud, int mode) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyVideoWallMode(mode); });
+    }
+    static void NotifyMainVideoChanged(void* ud, const char* operId, const char* targetId) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyMainVideoChanged(view(operId), view(targetId)); });
+    }
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
      * CRVideoSDK.h may add stay NULL, i.e. skipped). */
@@ -517,6 +555,15 @@ struct Trampolines {
         t.VideoStatusChanged = &VideoStatusChanged;
         t.SendIMmsgRlst = &SendIMmsgRlst;
         t.NotifyIMmsg = &NotifyIMmsg;
+        t.StartScreenShareRslt = &StartScreenShareRslt;
+        t.StopScreenShareRslt = &StopScreenShareRslt;
+        t.NotifyScreenShareStarted = &NotifyScreenShareStarted;
+        t.NotifyScreenShareStopped = &NotifyScreenShareStopped;
+        t.NotifyGiveCtrlRight = &NotifyGiveCtrlRight;
+        t.NotifyReleaseCtrlRight = &NotifyReleaseCtrlRight;
+        t.NotifySwitchToPage = &NotifySwitchToPage;
+        t.NotifyVideoWallMode = &NotifyVideoWallMode;
+        t.NotifyMainVideoChanged = &NotifyMainVideoChanged;
         return t;
     }
 };
@@ -778,6 +825,23 @@ public:
         return detail::take(CRVideo_SendIMmsg(detail::cstr(text).c_str(),
                                               detail::cstr(toUserID).c_str(),
                                               detail::cstr(cookie).c_str()));
+    }
+    /** CRVideo_StartScreenShare: then StartScreenShareRslt. */
+    int startScreenShare() { return CRVideo_StartScreenShare(); }
+    /** CRVideo_StopScreenShare: then StopScreenShareRslt. */
+    int stopScreenShare() { return CRVideo_StopScreenShare(); }
+    int giveCtrlRight(std::string_view userID) {
+        return CRVideo_GiveCtrlRight(detail::cstr(userID).c_str());
+    }
+    int releaseCtrlRight(std::string_view userID) {
+        return CRVideo_ReleaseCtrlRight(detail::cstr(userID).c_str());
+    }
+    int switchToPage(int mainPage, std::string_view pageID = "") {
+        return CRVideo_SwitchToPage(mainPage, detail::cstr(pageID).c_str());
+    }
+    int setVideoWallMode(int mode) { return CRVideo_SetVideoWallMode(mode); }
+    int setMainVideo(std::string_view userID) {
+        return CRVideo_SetMainVideo(detail::cstr(userID).c_str());
     }
 
 private:

@@ -269,6 +269,33 @@ pub enum Event {
         text: String,
         send_time: i64,
     },
+    StartScreenShareRslt {
+        code: i32,
+    },
+    StopScreenShareRslt {
+        code: i32,
+    },
+    NotifyScreenShareStarted,
+    NotifyScreenShareStopped,
+    NotifyGiveCtrlRight {
+        oper: String,
+        target: String,
+    },
+    NotifyReleaseCtrlRight {
+        oper: String,
+        target: String,
+    },
+    NotifySwitchToPage {
+        main_page: i32,
+        page_id: String,
+    },
+    NotifyVideoWallMode {
+        mode: i32,
+    },
+    NotifyMainVideoChanged {
+        oper: String,
+        target: String,
+    },
     /// Several events from one outcome; queued as its members, in order.
     Batch(Vec<Event>),
 }
@@ -973,6 +1000,39 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
                     *send_time
                 )
             }
+            StartScreenShareRslt { code } => call!(cb, ud, StartScreenShareRslt, *code),
+            StopScreenShareRslt { code } => call!(cb, ud, StopScreenShareRslt, *code),
+            NotifyScreenShareStarted => call!(cb, ud, NotifyScreenShareStarted),
+            NotifyScreenShareStopped => call!(cb, ud, NotifyScreenShareStopped),
+            NotifyGiveCtrlRight { oper, target } => call!(
+                cb,
+                ud,
+                NotifyGiveCtrlRight,
+                c_str(oper).as_ptr(),
+                c_str(target).as_ptr()
+            ),
+            NotifyReleaseCtrlRight { oper, target } => call!(
+                cb,
+                ud,
+                NotifyReleaseCtrlRight,
+                c_str(oper).as_ptr(),
+                c_str(target).as_ptr()
+            ),
+            NotifySwitchToPage { main_page, page_id } => call!(
+                cb,
+                ud,
+                NotifySwitchToPage,
+                *main_page,
+                c_str(page_id).as_ptr()
+            ),
+            NotifyVideoWallMode { mode } => call!(cb, ud, NotifyVideoWallMode, *mode),
+            NotifyMainVideoChanged { oper, target } => call!(
+                cb,
+                ud,
+                NotifyMainVideoChanged,
+                c_str(oper).as_ptr(),
+                c_str(target).as_ptr()
+            ),
             // Split up by `push`: never queued.
             Batch(_) => {}
         }

@@ -162,3 +162,39 @@ fn queue_demo_agent_serves_two_customers() {
     );
     assert!(agent.ends_with("[agent1] done\n"), "{agent}");
 }
+
+#[test]
+fn meeting_room_host_and_guest() {
+    let exe = build(&example("meeting_room.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let mut organiser = Peer::login("carol", server.addr, "demo", "demo123", "carol");
+    assert_eq!(organiser.cmd(&["create_meeting", "standup", "0", "m"]), 0);
+    let line = organiser.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    let meeting: serde_json::Value =
+        serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+    let id = meeting["ID"].to_string();
+    let addr = server.addr.to_string();
+    let guest = {
+        let (exe, addr, id) = (exe.clone(), addr.clone(), id.clone());
+        std::thread::spawn(move || stdout(&run(&exe, &[&addr, "bob", "guest", &id, "alice"])))
+    };
+    let host = stdout(&run(&exe, &[&addr, "alice", "host", &id, "bob"]));
+    let guest = guest.join().unwrap();
+    assert!(host.ends_with("alice left the meeting\ndone\n"), "{host}");
+    assert!(guest.ends_with("bob left the meeting\ndone\n"), "{guest}");
+    assert!(
+        host.contains("alice got a message from bob: thanks, bye"),
+        "{host}"
+    );
+    assert!(
+        host.contains("alice sees alice give the control right to bob"),
+        "{host}"
+    );
+    assert!(
+        guest.contains("bob got a message from alice: hello, I will share my screen"),
+        "{guest}"
+    );
+    assert!(guest.contains("bob sees a screen share start"), "{guest}");
+    assert!(guest.contains("bob follows to page share"), "{guest}");
+    assert!(guest.contains("bob sees the screen share stop"), "{guest}");
+}

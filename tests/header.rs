@@ -105,7 +105,7 @@ fn header_declares_the_contract() {
         "ReqAssignUser",
         "AcceptAssignUser",
         "RejectAssignUser",
-        // Section 8 (meeting room, first part).
+        // Section 8 (meeting room).
         "EnterMeeting",
         "ExitMeeting",
         "StopMeeting",
@@ -115,8 +115,29 @@ fn header_declares_the_contract() {
         "OpenVideo",
         "CloseVideo",
         "SendIMmsg",
+        "StartScreenShare",
+        "StopScreenShare",
+        "GiveCtrlRight",
+        "ReleaseCtrlRight",
+        "SwitchToPage",
+        "SetVideoWallMode",
+        "SetMainVideo",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
+    }
+    // Section 8's constants, with the original SDK's values.
+    for (name, value) in [
+        ("MAINPAGE_VIDEOWALL", 0),
+        ("MAINPAGE_SHARE", 1),
+        ("MAINPAGE_WHITEBOARD", 2),
+        ("AUNKNOWN", 0),
+        ("ACLOSE", 2),
+        ("AOPENING", 4),
+        ("VNULL", 1),
+        ("VOPEN", 3),
+    ] {
+        let define = format!("#define CRVIDEOSDK_{name} {value}\n");
+        assert!(h.contains(&define), "{define} missing");
     }
     let callbacks = [
         "LoginSuccess",
@@ -181,6 +202,15 @@ fn header_declares_the_contract() {
         "VideoStatusChanged",
         "SendIMmsgRlst",
         "NotifyIMmsg",
+        "StartScreenShareRslt",
+        "StopScreenShareRslt",
+        "NotifyScreenShareStarted",
+        "NotifyScreenShareStopped",
+        "NotifyGiveCtrlRight",
+        "NotifyReleaseCtrlRight",
+        "NotifySwitchToPage",
+        "NotifyVideoWallMode",
+        "NotifyMainVideoChanged",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

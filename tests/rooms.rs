@@ -1,4 +1,5 @@
-//! The meeting room (enter/exit/stop, members, audio/video, IM) through the C ABI, between
+//! The meeting room (enter/exit/stop, members, audio/video, IM, share, control right,
+//! page, video wall, main video) through the C ABI, between
 //! peer processes (tests/c/peer.c).
 
 mod common;
@@ -42,6 +43,18 @@ fn members(p: &mut Peer) -> Vec<String> {
         .iter()
         .map(|m| m["userID"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// alice creates a meeting without password; alice, then bob, enter it. Returns them and the
+/// meeting's ID once alice has seen bob enter.
+fn alice_and_bob_in_a_meeting(server: &ServerProcess) -> (Peer, Peer, String) {
+    let mut alice = user("alice", server);
+    let (id, _) = meeting(&mut alice, false);
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let mut bob = user("bob", server);
+    assert_eq!(enter(&mut bob, &id, ""), 0);
+    alice.expect("UserEnterMeeting\tbob");
+    (alice, bob, id)
 }
 
 #[test]
@@ -104,12 +117,7 @@ fn presence_shows_in_a_meeting() {
 #[test]
 fn audio_video_and_the_creators_control() {
     let server = ServerProcess::start(CONFIG);
-    let mut alice = user("alice", &server);
-    let (id, _) = meeting(&mut alice, false);
-    assert_eq!(enter(&mut alice, &id, ""), 0);
-    let mut bob = user("bob", &server);
-    assert_eq!(enter(&mut bob, &id, ""), 0);
-    alice.expect("UserEnterMeeting\tbob");
+    let (mut alice, mut bob, _) = alice_and_bob_in_a_meeting(&server);
     // Own microphone: everyone (self included) sees the change.
     assert_eq!(bob.cmd(&["open_mic", "bob"]), 0);
     alice.expect("AudioStatusChanged\tbob\t2\t3");
@@ -193,11 +201,7 @@ fn im_to_all_to_one_in_order() {
 #[test]
 fn stop_destroy_and_dropped_members() {
     let server = ServerProcess::start(CONFIG);
-    let mut alice = user("alice", &server);
-    let (id, _) = meeting(&mut alice, false);
-    assert_eq!(enter(&mut alice, &id, ""), 0);
-    let mut bob = user("bob", &server);
-    assert_eq!(enter(&mut bob, &id, ""), 0);
+    let (mut alice, mut bob, id) = alice_and_bob_in_a_meeting(&server);
     // Only the creator stops.
     assert_eq!(bob.cmd(&["stop_meeting"]), 0);
     bob.expect("StopMeetingRslt\t23");
@@ -237,4 +241,173 @@ fn a_dropped_connection_reports_meeting_dropped_before_line_off() {
     let dropped = lines.iter().position(|l| l == "MeetingDropped").unwrap();
     let line_off = lines.iter().position(|l| l == "LineOff\t207").unwrap();
     assert!(dropped < line_off);
+}
+
+/// The callback lines from the `n`-th (1-based) one that is exactly `marker` on.
+fn callbacks_from(p: &Peer, marker: &str, n: usize) -> Vec<String> {
+    let callbacks = p.callbacks();
+    let at = callbacks
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| *l == marker)
+        .nth(n - 1)
+        .map(|(i, _)| i)
+        .expect("marker line");
+    callbacks[at..].to_vec()
+}
+
+#[test]
+fn screen_share_control_right_page_wall_and_main_video() {
+    let server = ServerProcess::start(CONFIG);
+    let mut alice = user("alice", &server);
+    let (id, _) = meeting(&mut alice, false);
+    // Not in a meeting: refused at once.
+    for cmd in [
+        &["start_share"][..],
+        &["stop_share"],
+        &["give_ctrl", "bob"],
+        &["page", "1", ""],
+        &["wall", "1"],
+        &["main_video", "alice"],
+    ] {
+        assert_eq!(alice.cmd(cmd), 817, "{cmd:?}");
+    }
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let mut bob = user("bob", &server);
+    assert_eq!(enter(&mut bob, &id, ""), 0);
+    alice.expect("UserEnterMeeting\tbob");
+
+    // One sharer at a time; only the sharer stops it or hands out the control right.
+    assert_eq!(alice.cmd(&["start_share"]), 0);
+    alice.expect("StartScreenShareRslt\t0");
+    bob.expect("NotifyScreenShareStarted");
+    assert_eq!(bob.cmd(&["start_share"]), 0);
+    bob.expect("StartScreenShareRslt\t602");
+    assert_eq!(bob.cmd(&["stop_share"]), 0);
+    bob.expect("StopScreenShareRslt\t23");
+    assert_eq!(bob.cmd(&["give_ctrl", "alice"]), 23);
+    assert_eq!(alice.cmd(&["give_ctrl", "alice"]), 5);
+    assert_eq!(alice.cmd(&["give_ctrl", "nobody"]), 5);
+    assert_eq!(
+        alice.cmd(&["release_ctrl", "bob"]),
+        0,
+        "not held: no change"
+    );
+    assert_eq!(alice.cmd(&["give_ctrl", "bob"]), 0);
+    for p in [&alice, &bob] {
+        p.expect("NotifyGiveCtrlRight\talice\tbob");
+    }
+    assert_eq!(
+        alice.cmd(&["give_ctrl", "bob"]),
+        0,
+        "held already: no change"
+    );
+
+    // Page, video wall (to the others), main video (to all); bad values refused at once.
+    assert_eq!(alice.cmd(&["page", "2", "b1"]), 0);
+    bob.expect("NotifySwitchToPage\t2\tb1");
+    assert_eq!(alice.cmd(&["page", "3", "b1"]), 5);
+    assert_eq!(bob.cmd(&["wall", "4"]), 0);
+    alice.expect("NotifyVideoWallMode\t4");
+    assert_eq!(bob.cmd(&["wall", "-1"]), 5);
+    assert_eq!(bob.cmd(&["main_video", "nobody"]), 5);
+    assert_eq!(bob.cmd(&["main_video", "alice"]), 0);
+    for p in [&alice, &bob] {
+        p.expect("NotifyMainVideoChanged\tbob\talice");
+    }
+    assert!(!alice
+        .lines()
+        .iter()
+        .any(|l| l.starts_with("NotifySwitchToPage")));
+    assert!(!bob
+        .lines()
+        .iter()
+        .any(|l| l.starts_with("NotifyVideoWallMode")));
+
+    // A late joiner gets the whole state right after its EnterMeetingRslt, before any later
+    // change.
+    let mut carol = user("carol", &server);
+    assert_eq!(enter(&mut carol, &id, ""), 0);
+    assert_eq!(bob.cmd(&["page", "1", "s"]), 0);
+    carol.expect("NotifySwitchToPage\t1\ts");
+    assert_eq!(
+        callbacks_from(&carol, "EnterMeetingRslt\t0", 1),
+        [
+            "EnterMeetingRslt\t0",
+            "NotifyScreenShareStarted",
+            "NotifyGiveCtrlRight\talice\tbob",
+            "NotifySwitchToPage\t2\tb1",
+            "NotifyVideoWallMode\t4",
+            "NotifyMainVideoChanged\tbob\talice",
+            "NotifySwitchToPage\t1\ts",
+        ]
+    );
+    assert_eq!(bob.count("NotifyGiveCtrlRight\talice\tbob"), 1);
+
+    // The sharer leaving ends the share and releases its control rights, before the others
+    // hear it left.
+    assert_eq!(alice.cmd(&["exit_meeting"]), 0);
+    for p in [&bob, &carol] {
+        p.expect("UserLeftMeeting\talice");
+        let tail = callbacks_from(p, "NotifyReleaseCtrlRight\talice\tbob", 1);
+        assert_eq!(
+            tail[..3],
+            [
+                "NotifyReleaseCtrlRight\talice\tbob",
+                "NotifyScreenShareStopped",
+                "UserLeftMeeting\talice"
+            ]
+        );
+    }
+    // The share is free again; stopping it tells the others.
+    assert_eq!(carol.cmd(&["start_share"]), 0);
+    carol.expect("StartScreenShareRslt\t0");
+    bob.wait_nth(|l| l == "NotifyScreenShareStarted", 2);
+    assert_eq!(carol.cmd(&["give_ctrl", "bob"]), 0);
+    bob.expect("NotifyGiveCtrlRight\tcarol\tbob");
+    assert_eq!(carol.cmd(&["stop_share"]), 0);
+    carol.expect("StopScreenShareRslt\t0");
+    for p in [&bob, &carol] {
+        p.expect("NotifyReleaseCtrlRight\tcarol\tbob");
+    }
+    bob.wait_nth(|l| l == "NotifyScreenShareStopped", 2);
+    assert_eq!(carol.cmd(&["give_ctrl", "bob"]), 23, "no longer the sharer");
+    assert_eq!(carol.cmd(&["stop_share"]), 0);
+    carol.expect("StopScreenShareRslt\t0");
+
+    // The last member leaving clears the live state: a new entrant gets none of it.
+    assert_eq!(carol.cmd(&["start_share"]), 0);
+    carol.wait_nth(|l| l == "StartScreenShareRslt\t0", 2);
+    assert_eq!(bob.cmd(&["exit_meeting"]), 0);
+    assert_eq!(carol.cmd(&["exit_meeting"]), 0);
+    // ExitMeeting returns once sent: a reply on carol's connection shows it was applied.
+    assert_eq!(enter(&mut carol, "12345678", ""), 800);
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    assert_eq!(alice.cmd(&["main_video", "alice"]), 0);
+    alice.expect("NotifyMainVideoChanged\talice\talice");
+    assert_eq!(
+        callbacks_from(&alice, "EnterMeetingRslt\t0", 2),
+        [
+            "EnterMeetingRslt\t0",
+            "NotifyMainVideoChanged\talice\talice"
+        ]
+    );
+}
+
+#[test]
+fn a_killed_sharer_ends_the_share() {
+    let server = ServerProcess::start(CONFIG);
+    let (mut alice, mut bob, _) = alice_and_bob_in_a_meeting(&server);
+    assert_eq!(bob.cmd(&["start_share"]), 0);
+    bob.expect("StartScreenShareRslt\t0");
+    alice.expect("NotifyScreenShareStarted");
+    bob.signal("KILL");
+    alice.expect("UserLeftMeeting\tbob");
+    let tail = callbacks_from(&alice, "NotifyScreenShareStopped", 1);
+    assert_eq!(
+        tail[..2],
+        ["NotifyScreenShareStopped", "UserLeftMeeting\tbob"]
+    );
+    assert_eq!(alice.cmd(&["start_share"]), 0);
+    alice.expect("StartScreenShareRslt\t0");
 }

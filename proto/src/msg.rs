@@ -158,6 +158,27 @@ pub enum Request {
     /// Send a text message: to `to`, or to every other member when `to` is empty. Reply data:
     /// [`ImSent`]; errors `NOT_INMEETING`, `PARAM_ERR` (too long, or `to` not a member).
     SendIm { text: String, to: String },
+    /// Start sharing this member's screen. Reply: 0 (also when already sharing), `ERR_BUSY`
+    /// (another member shares), `NOT_INMEETING`. The others get [`Event::ShareStarted`].
+    StartScreenShare,
+    /// Stop sharing. Reply: 0 (also when nobody shares), `API_NO_PERMISSION` (another member
+    /// shares), `NOT_INMEETING`. Control rights given are released first
+    /// ([`Event::CtrlRight`]), then the others get [`Event::ShareStopped`].
+    StopScreenShare,
+    /// The sharer gives (`give`) or takes back the control right of its screen from `user_id`.
+    /// Reply: 0 (also when nothing changes), `API_NO_PERMISSION` (not the sharer),
+    /// `PARAM_ERR` (not another member), `NOT_INMEETING`. Every member gets
+    /// [`Event::CtrlRight`] when it changed.
+    SetCtrlRight { user_id: String, give: bool },
+    /// Switch everyone's main page (`MAINPAGE_*`) and page ID. Reply: 0, `PARAM_ERR`,
+    /// `NOT_INMEETING`. The others get [`Event::Page`].
+    SwitchToPage { main_page: i32, page_id: String },
+    /// Set the video-wall mode (any value >= 0). Reply: 0, `PARAM_ERR`, `NOT_INMEETING`. The
+    /// others get [`Event::VideoWallMode`].
+    SetVideoWallMode { mode: i32 },
+    /// Make `user_id`'s video the main one. Reply: 0, `PARAM_ERR` (not a member),
+    /// `NOT_INMEETING`. Every member gets [`Event::MainVideo`].
+    SetMainVideo { user_id: String },
 }
 
 /// Which stream a [`Request::SetMedia`] changes.
@@ -189,14 +210,46 @@ pub const MEDIA_OPEN: i32 = 3;
 pub const MAX_IM_CHARS: usize = 4096;
 
 /// Reply data of [`Request::EnterMeeting`]: the room as it is when the entrant is in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RoomState {
     pub meet_id: i32,
     /// The meeting's creator (the one who may stop it and control others' media).
     pub creator: String,
     /// Every member, the entrant included, in order of entry.
     pub members: Vec<MemberInfo>,
+    /// The member sharing their screen, if any.
+    #[serde(default)]
+    pub sharer: Option<String>,
+    /// The members the sharer gave the control right to, in order of giving.
+    #[serde(default)]
+    pub ctrl: Vec<String>,
+    /// The current page, once one was set.
+    #[serde(default)]
+    pub page: Option<PageState>,
+    /// The video-wall mode, once one was set.
+    #[serde(default)]
+    pub wall_mode: Option<i32>,
+    /// The main video, once one was set.
+    #[serde(default)]
+    pub main_video: Option<MainVideo>,
 }
+
+/// The room's current page ([`Request::SwitchToPage`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageState {
+    pub main_page: i32,
+    pub page_id: String,
+}
+
+/// Whose video is the main one, and who chose it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MainVideo {
+    pub oper: String,
+    pub target: String,
+}
+
+/// Main page values (`CRVIDEOSDK_MAINPAGE_*`): video wall, screen share, whiteboard.
+pub const MAINPAGE_MAX: i32 = 2;
 
 /// Reply data of [`Request::SendIm`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +307,12 @@ impl Request {
             Request::StopMeeting => "stop_meeting",
             Request::SetMedia { .. } => "set_media",
             Request::SendIm { .. } => "send_im",
+            Request::StartScreenShare => "start_screen_share",
+            Request::StopScreenShare => "stop_screen_share",
+            Request::SetCtrlRight { .. } => "set_ctrl_right",
+            Request::SwitchToPage { .. } => "switch_to_page",
+            Request::SetVideoWallMode { .. } => "set_video_wall_mode",
+            Request::SetMainVideo { .. } => "set_main_video",
         }
     }
 }
@@ -581,6 +640,23 @@ pub enum Event {
         text: String,
         send_time: i64,
     },
+    /// To the other members: `user_id` started sharing their screen.
+    ShareStarted { user_id: String },
+    /// To the other members: `user_id` stopped sharing (or left).
+    ShareStopped { user_id: String },
+    /// To every member: the sharer `oper` gave (`give`) or took back the control right of
+    /// `target`.
+    CtrlRight {
+        oper: String,
+        target: String,
+        give: bool,
+    },
+    /// To the other members: the current page changed.
+    Page(PageState),
+    /// To the other members: the video-wall mode changed.
+    VideoWallMode { mode: i32 },
+    /// To every member: the main video changed.
+    MainVideo(MainVideo),
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,

@@ -25,6 +25,7 @@ pub mod relay;
 mod relay_requests;
 mod requests;
 mod room_requests;
+mod room_signals;
 pub mod rooms;
 mod server;
 mod session;

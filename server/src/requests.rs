@@ -146,7 +146,13 @@ impl Session {
             | Request::ExitMeeting
             | Request::StopMeeting
             | Request::SetMedia { .. }
-            | Request::SendIm { .. } => self.room_request(re, handle, request).await,
+            | Request::SendIm { .. }
+            | Request::StartScreenShare
+            | Request::StopScreenShare
+            | Request::SetCtrlRight { .. }
+            | Request::SwitchToPage { .. }
+            | Request::SetVideoWallMode { .. }
+            | Request::SetMainVideo { .. } => self.room_request(re, handle, request).await,
             Request::Call { .. }
             | Request::AcceptCall { .. }
             | Request::RejectCall { .. }

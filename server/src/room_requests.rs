@@ -44,6 +44,14 @@ impl Session {
                     stop = self.reply(Reply::ok(re, sent));
                 })
             }
+            signal @ (Request::StartScreenShare
+            | Request::StopScreenShare
+            | Request::SetCtrlRight { .. }
+            | Request::SwitchToPage { .. }
+            | Request::SetVideoWallMode { .. }
+            | Request::SetMainVideo { .. }) => rooms.signal(handle, signal, || {
+                stop = self.reply(Reply::ok(re, ()));
+            }),
             other => unreachable!("not a room request: {}", other.op()),
         };
         match result {

@@ -11,8 +11,8 @@
 //! events its request caused. Lock order: this table, then the directory (presence); never
 //! the reverse.
 //!
-//! A session is in at most one room. Later room features (screen share, control right,
-//! pages, video wall, main video, whiteboards) belong in [`Room`] as further fields, changed
+//! A session is in at most one room. The shared signals (screen share, control right, page,
+//! video wall, main video) are judged in [`crate::room_signals`]; whiteboards are to follow
 //! the same way.
 
 use std::collections::HashMap;
@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::directory::{Directory, SessionHandle};
 use crate::link::SessionId;
+use crate::room_signals::{self, Audience, Signals};
 
 /// Highest audio / video status value (`AOPENING` / `VOPENING`).
 const MAX_MEDIA_STATUS: i32 = 4;
@@ -40,12 +41,13 @@ struct Member {
 }
 
 /// The live state of one meeting.
-struct Room {
+pub(crate) struct Room {
     meet_id: i32,
     /// The meeting's creator (from the store): may stop the room and set others' media.
     creator: String,
     /// In order of entry.
     members: Vec<Member>,
+    pub(crate) signals: Signals,
 }
 
 impl Room {
@@ -55,7 +57,7 @@ impl Room {
             .position(|m| m.handle.session_id() == session)
     }
 
-    fn member_by_user(&self, user_id: &str) -> Option<usize> {
+    pub(crate) fn member_by_user(&self, user_id: &str) -> Option<usize> {
         self.members.iter().position(|m| m.info.user_id == user_id)
     }
 
@@ -74,6 +76,11 @@ impl Room {
             meet_id: self.meet_id,
             creator: self.creator.clone(),
             members: self.members.iter().map(|m| m.info.clone()).collect(),
+            sharer: self.signals.sharer.clone(),
+            ctrl: self.signals.ctrl.clone(),
+            page: self.signals.page.clone(),
+            wall_mode: self.signals.wall_mode,
+            main_video: self.signals.main_video.clone(),
         }
     }
 }
@@ -85,6 +92,14 @@ struct Table {
     by_session: HashMap<SessionId, RoomKey>,
     /// Meetings destroyed so far (see [`Rooms::destroyed`]).
     destroyed: u64,
+}
+
+impl Table {
+    /// The key of the room `handle` is in, or `NOT_INMEETING`.
+    fn room_of(&self, handle: &SessionHandle) -> Result<RoomKey, ErrorCode> {
+        let key = self.by_session.get(&handle.session_id());
+        key.cloned().ok_or(ErrorCode::NotInMeeting)
+    }
 }
 
 /// A meeting as the store has it, what entering needs of it.
@@ -186,6 +201,7 @@ impl Rooms {
             meet_id,
             creator: row.creator,
             members: Vec::new(),
+            signals: Signals::default(),
         });
         room.members.push(Member {
             handle: handle.clone(),
@@ -224,11 +240,7 @@ impl Rooms {
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
-        let key = table
-            .by_session
-            .get(&handle.session_id())
-            .cloned()
-            .ok_or(ErrorCode::NotInMeeting)?;
+        let key = table.room_of(handle)?;
         if table.rooms[&key].creator != handle.user_id() {
             return Err(ErrorCode::ApiNoPermission);
         }
@@ -261,11 +273,7 @@ impl Rooms {
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
-        let key = table
-            .by_session
-            .get(&handle.session_id())
-            .cloned()
-            .ok_or(ErrorCode::NotInMeeting)?;
+        let key = table.room_of(handle)?;
         let room = table.rooms.get_mut(&key).expect("a member's room exists");
         let target = room.member_by_user(user_id).ok_or(ErrorCode::ParamErr)?;
         if !(0..=MAX_MEDIA_STATUS).contains(&status) {
@@ -306,10 +314,7 @@ impl Rooms {
         ack: impl FnOnce(ImSent),
     ) -> Result<(), ErrorCode> {
         let table = self.table.lock().unwrap();
-        let key = table
-            .by_session
-            .get(&handle.session_id())
-            .ok_or(ErrorCode::NotInMeeting)?;
+        let key = &table.room_of(handle)?;
         if text.chars().count() > MAX_IM_CHARS {
             return Err(ErrorCode::ParamErr);
         }
@@ -332,6 +337,29 @@ impl Rooms {
                 let _ = room.members[i].handle.send(&ServerFrame::Event(event));
             }
             None => room.broadcast(event, Some(handle.session_id())),
+        }
+        Ok(())
+    }
+
+    /// A shared signal (screen share, control right, page, video wall, main video; see
+    /// [`room_signals::apply`]): `ack` (the reply), then the events it causes.
+    pub fn signal(
+        &self,
+        handle: &SessionHandle,
+        request: crvideo_proto::Request,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        let mut table = self.table.lock().unwrap();
+        let key = table.room_of(handle)?;
+        let room = table.rooms.get_mut(&key).expect("a member's room exists");
+        let events = room_signals::apply(room, handle.user_id(), request)?;
+        ack();
+        for (event, audience) in events {
+            let except = match audience {
+                Audience::All => None,
+                Audience::Others => Some(handle.session_id()),
+            };
+            room.broadcast(event, except);
         }
         Ok(())
     }
@@ -390,6 +418,8 @@ fn remove_member_then(
     let room = table.rooms.get_mut(&key).expect("a member's room exists");
     let i = room.position(session).expect("a member is in its room");
     let member = room.members.remove(i);
+    // Its share ends and its control right goes before the others hear it left.
+    let signals = room.signals.member_leaving(&member.info.user_id);
     if leaving != Some(session) {
         directory.set_in_meeting(&member.handle, false);
     }
@@ -397,6 +427,9 @@ fn remove_member_then(
     if room.members.is_empty() {
         table.rooms.remove(&key);
     } else {
+        for event in signals {
+            room.broadcast(event, None);
+        }
         room.broadcast(
             Event::MemberLeft {
                 user_id: member.info.user_id,

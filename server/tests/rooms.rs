@@ -163,6 +163,7 @@ async fn entering_checks_password_existence_tenant_and_membership() {
             meet_id: locked.id,
             creator: "amy".into(),
             members: vec![member("amy", 2, 2)],
+            ..RoomState::default()
         }
     );
     assert_eq!(

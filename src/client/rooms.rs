@@ -1,11 +1,14 @@
 //! The meeting room (signalling): entering, leaving, members and their audio/video status,
-//! text messages. The SDK keeps its own copy of the room, kept current by the server's
+//! text messages, screen share, control right, page, video wall, main video. The SDK keeps its own copy of the room, kept current by the server's
 //! events, which `CRVideo_GetAllMembers` and the checks of the functions without a result
 //! callback read.
 
 use std::sync::Arc;
 
-use crvideo_proto::{Event as WireEvent, ImSent, MediaKind, MemberInfo, Request, RoomState};
+use crvideo_proto::{
+    Event as WireEvent, ImSent, MainVideo, MediaKind, MemberInfo, PageState, Request, RoomState,
+    MAINPAGE_MAX,
+};
 use parking_lot::Mutex;
 
 use super::RequestSpec;
@@ -27,6 +30,16 @@ pub struct Room {
     pub creator: String,
     /// In order of entry.
     pub members: Vec<MemberInfo>,
+    /// The member sharing their screen.
+    pub sharer: Option<String>,
+    /// The members holding the sharer's control right.
+    pub ctrl: Vec<String>,
+}
+
+impl Room {
+    fn is_member(&self, user_id: &str) -> bool {
+        self.members.iter().any(|m| m.user_id == user_id)
+    }
 }
 
 pub type SharedRoomCache = Arc<Mutex<RoomCache>>;
@@ -69,7 +82,42 @@ impl RoomCache {
     /// Checks an IM against the copy: in a meeting, and `to` empty or another member.
     pub fn check_im(&self, to: &str) -> Result<(), ErrorCode> {
         let room = self.room.as_ref().ok_or(ErrorCode::NotInMeeting)?;
-        if !to.is_empty() && (to == self.me || !room.members.iter().any(|m| m.user_id == to)) {
+        if !to.is_empty() && (to == self.me || !room.is_member(to)) {
+            return Err(ErrorCode::ParamErr);
+        }
+        Ok(())
+    }
+
+    /// The room, or `NOT_INMEETING`.
+    pub fn room(&self) -> Result<&Room, ErrorCode> {
+        self.room.as_ref().ok_or(ErrorCode::NotInMeeting)
+    }
+
+    /// Checks giving (`give`) or taking back `user_id`'s control right against the copy:
+    /// `Ok(false)` when it would change nothing.
+    pub fn check_ctrl(&self, user_id: &str, give: bool) -> Result<bool, ErrorCode> {
+        let room = self.room()?;
+        if room.sharer.as_deref() != Some(self.me.as_str()) {
+            return Err(ErrorCode::ApiNoPermission);
+        }
+        if user_id == self.me || !room.is_member(user_id) {
+            return Err(ErrorCode::ParamErr);
+        }
+        Ok(room.ctrl.iter().any(|c| c == user_id) != give)
+    }
+
+    /// Checks a page switch against the copy.
+    pub fn check_page(&self, main_page: i32) -> Result<(), ErrorCode> {
+        self.room()?;
+        if !(0..=MAINPAGE_MAX).contains(&main_page) {
+            return Err(ErrorCode::ParamErr);
+        }
+        Ok(())
+    }
+
+    /// Checks a main-video change against the copy.
+    pub fn check_main_video(&self, user_id: &str) -> Result<(), ErrorCode> {
+        if !self.room()?.is_member(user_id) {
             return Err(ErrorCode::ParamErr);
         }
         Ok(())
@@ -80,21 +128,88 @@ fn parse<T: serde::de::DeserializeOwned>(data: serde_json::Value) -> Result<T, i
     serde_json::from_value(data).map_err(|_| ErrorCode::RspDatErr.code())
 }
 
-/// `CRVideo_EnterMeeting`: the copy is filled from the reply, then EnterMeetingRslt(0).
+/// `CRVideo_EnterMeeting`: the copy is filled from the reply, then EnterMeetingRslt(0)
+/// followed by the room's shared state as notifications.
 pub fn enter(cache: SharedRoomCache, meet_id: i32, pswd: String) -> RequestSpec {
     RequestSpec::new(Request::EnterMeeting { meet_id, pswd }, move |_, result| {
-        let code = match result.and_then(parse::<RoomState>) {
-            Ok(state) => {
-                cache.lock().room = Some(Room {
-                    meet_id: state.meet_id,
-                    creator: state.creator,
-                    members: state.members,
-                });
-                0
-            }
-            Err(code) => code,
+        let state = match result.and_then(parse::<RoomState>) {
+            Ok(state) => state,
+            Err(code) => return Some(Event::EnterMeetingRslt { code }),
         };
-        Some(Event::EnterMeetingRslt { code })
+        let mut events = vec![Event::EnterMeetingRslt { code: 0 }];
+        events.extend(state_events(&state));
+        cache.lock().room = Some(Room {
+            meet_id: state.meet_id,
+            creator: state.creator,
+            members: state.members,
+            sharer: state.sharer,
+            ctrl: state.ctrl,
+        });
+        Some(Event::Batch(events))
+    })
+}
+
+/// The notifications that bring an entrant's app to the room's shared state.
+fn state_events(state: &RoomState) -> Vec<Event> {
+    let mut events = Vec::new();
+    if let Some(sharer) = &state.sharer {
+        events.push(Event::NotifyScreenShareStarted);
+        events.extend(state.ctrl.iter().map(|target| Event::NotifyGiveCtrlRight {
+            oper: sharer.clone(),
+            target: target.clone(),
+        }));
+    }
+    if let Some(PageState { main_page, page_id }) = state.page.clone() {
+        events.push(Event::NotifySwitchToPage { main_page, page_id });
+    }
+    if let Some(mode) = state.wall_mode {
+        events.push(Event::NotifyVideoWallMode { mode });
+    }
+    if let Some(MainVideo { oper, target }) = state.main_video.clone() {
+        events.push(Event::NotifyMainVideoChanged { oper, target });
+    }
+    events
+}
+
+/// `CRVideo_StartScreenShare`: this user is the sharer in the copy once the server agreed.
+pub fn start_share(cache: SharedRoomCache) -> RequestSpec {
+    RequestSpec::new(Request::StartScreenShare, move |_, result| {
+        let code = result.err().unwrap_or(0);
+        if code == 0 {
+            let mut cache = cache.lock();
+            let me = cache.me.clone();
+            if let Some(room) = cache.room.as_mut() {
+                room.sharer = Some(me);
+            }
+        }
+        Some(Event::StartScreenShareRslt { code })
+    })
+}
+
+/// `CRVideo_StopScreenShare`.
+pub fn stop_share(cache: SharedRoomCache) -> RequestSpec {
+    RequestSpec::new(Request::StopScreenShare, move |_, result| {
+        let code = result.err().unwrap_or(0);
+        if code == 0 {
+            let mut cache = cache.lock();
+            let me = cache.me.clone();
+            if let Some(room) = cache.room.as_mut().filter(|r| r.sharer == Some(me)) {
+                room.sharer = None;
+                room.ctrl.clear();
+            }
+        }
+        Some(Event::StopScreenShareRslt { code })
+    })
+}
+
+/// Control right, page, video wall, main video: no result callback; a refusal (a race with
+/// the room's changes) is only logged, and the copy changes with the server's events.
+pub fn signal(request: Request) -> RequestSpec {
+    RequestSpec::new(request, |_, result| {
+        if let Err(code) = result {
+            tracing::info!(code, "room signal refused by the server");
+        }
+        None
     })
 }
 
@@ -198,6 +313,33 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Even
             text,
             send_time,
         }),
+        WireEvent::ShareStarted { user_id } => cache.room.as_mut().map(|r| {
+            r.sharer = Some(user_id);
+            Event::NotifyScreenShareStarted
+        }),
+        WireEvent::ShareStopped { user_id } => cache.room.as_mut().map(|r| {
+            if r.sharer.as_deref() == Some(user_id.as_str()) {
+                r.sharer = None;
+                r.ctrl.clear();
+            }
+            Event::NotifyScreenShareStopped
+        }),
+        WireEvent::CtrlRight { oper, target, give } => cache.room.as_mut().map(|r| {
+            r.ctrl.retain(|c| *c != target);
+            if give {
+                r.ctrl.push(target.clone());
+                Event::NotifyGiveCtrlRight { oper, target }
+            } else {
+                Event::NotifyReleaseCtrlRight { oper, target }
+            }
+        }),
+        WireEvent::Page(PageState { main_page, page_id }) => {
+            Some(Event::NotifySwitchToPage { main_page, page_id })
+        }
+        WireEvent::VideoWallMode { mode } => Some(Event::NotifyVideoWallMode { mode }),
+        WireEvent::MainVideo(MainVideo { oper, target }) => {
+            Some(Event::NotifyMainVideoChanged { oper, target })
+        }
         other => return Err(other),
     })
 }

@@ -390,6 +390,33 @@ pub struct CRVideo_Callbacks {
             sendTime: i64,
         ),
     >,
+    /// `CRVideo_StartScreenShare` result: 0, `CRVIDEOSDK_ERR_BUSY` (another member shares).
+    pub StartScreenShareRslt: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
+    /// `CRVideo_StopScreenShare` result: 0, `CRVIDEOSDK_API_NO_PERMISSION` (another member
+    /// shares).
+    pub StopScreenShareRslt: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
+    /// Another member started sharing their screen (also on entry while someone shares).
+    pub NotifyScreenShareStarted: Option<unsafe extern "C" fn(userData: *mut c_void)>,
+    /// The sharer stopped sharing (or left the meeting).
+    pub NotifyScreenShareStopped: Option<unsafe extern "C" fn(userData: *mut c_void)>,
+    /// The sharer `operId` gave the control right of their screen to `targetId`.
+    pub NotifyGiveCtrlRight: Option<
+        unsafe extern "C" fn(userData: *mut c_void, operId: *const c_char, targetId: *const c_char),
+    >,
+    /// The sharer `operId` took the control right back from `targetId` (also when the share
+    /// ends or `targetId` leaves).
+    pub NotifyReleaseCtrlRight: Option<
+        unsafe extern "C" fn(userData: *mut c_void, operId: *const c_char, targetId: *const c_char),
+    >,
+    /// Another member switched the meeting's page (`CRVIDEOSDK_MAINPAGE_*`, page ID).
+    pub NotifySwitchToPage:
+        Option<unsafe extern "C" fn(userData: *mut c_void, mainPage: c_int, pageID: *const c_char)>,
+    /// Another member set the video-wall mode.
+    pub NotifyVideoWallMode: Option<unsafe extern "C" fn(userData: *mut c_void, mode: c_int)>,
+    /// `operId` made `targetId`'s video the main one.
+    pub NotifyMainVideoChanged: Option<
+        unsafe extern "C" fn(userData: *mut c_void, operId: *const c_char, targetId: *const c_char),
+    >,
 }
 
 impl CRVideo_Callbacks {

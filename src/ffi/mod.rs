@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod meetings;
 pub mod presence;
 pub mod queues;
+pub mod room_signals;
 pub mod rooms;
 pub mod session;
 pub mod transfer;

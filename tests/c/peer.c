@@ -331,6 +331,42 @@ static void on_im(void *ud, const char *from, const char *text, int64_t sendTime
     (void)ud;
     emit("NotifyIMmsg\t%s\t%s\t%lld", from, text, (long long)sendTime);
 }
+static void on_share_rslt(void *ud, int sdkErr) {
+    (void)ud;
+    emit("StartScreenShareRslt\t%d", sdkErr);
+}
+static void on_unshare_rslt(void *ud, int sdkErr) {
+    (void)ud;
+    emit("StopScreenShareRslt\t%d", sdkErr);
+}
+static void on_share_started(void *ud) {
+    (void)ud;
+    emit("NotifyScreenShareStarted");
+}
+static void on_share_stopped(void *ud) {
+    (void)ud;
+    emit("NotifyScreenShareStopped");
+}
+static void on_give_ctrl(void *ud, const char *operId, const char *targetId) {
+    (void)ud;
+    emit("NotifyGiveCtrlRight\t%s\t%s", operId, targetId);
+}
+static void on_release_ctrl(void *ud, const char *operId, const char *targetId) {
+    (void)ud;
+    emit("NotifyReleaseCtrlRight\t%s\t%s", operId, targetId);
+}
+static void on_page(void *ud, int mainPage, const char *pageID) {
+    (void)ud;
+    emit("NotifySwitchToPage\t%d\t%s", mainPage, pageID);
+}
+static void on_wall(void *ud, int mode) {
+    (void)ud;
+    emit("NotifyVideoWallMode\t%d", mode);
+}
+static void on_main_video(void *ud, const char *operId, const char *targetId) {
+    (void)ud;
+    emit("NotifyMainVideoChanged\t%s\t%s", operId, targetId);
+}
 
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
@@ -396,6 +432,15 @@ static void register_callbacks(void) {
     cbs.VideoStatusChanged = on_video;
     cbs.SendIMmsgRlst = on_im_rslt;
     cbs.NotifyIMmsg = on_im;
+    cbs.StartScreenShareRslt = on_share_rslt;
+    cbs.StopScreenShareRslt = on_unshare_rslt;
+    cbs.NotifyScreenShareStarted = on_share_started;
+    cbs.NotifyScreenShareStopped = on_share_stopped;
+    cbs.NotifyGiveCtrlRight = on_give_ctrl;
+    cbs.NotifyReleaseCtrlRight = on_release_ctrl;
+    cbs.NotifySwitchToPage = on_page;
+    cbs.NotifyVideoWallMode = on_wall;
+    cbs.NotifyMainVideoChanged = on_main_video;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
@@ -550,6 +595,20 @@ int main(void) {
         } else if (strcmp(f[0], "im") == 0) {
             emit_id(CRVideo_SendIMmsg(ARG(1), ARG(2), ARG(3)));
             continue;
+        } else if (strcmp(f[0], "start_share") == 0) {
+            rc = CRVideo_StartScreenShare();
+        } else if (strcmp(f[0], "stop_share") == 0) {
+            rc = CRVideo_StopScreenShare();
+        } else if (strcmp(f[0], "give_ctrl") == 0) {
+            rc = CRVideo_GiveCtrlRight(ARG(1));
+        } else if (strcmp(f[0], "release_ctrl") == 0) {
+            rc = CRVideo_ReleaseCtrlRight(ARG(1));
+        } else if (strcmp(f[0], "page") == 0) {
+            rc = CRVideo_SwitchToPage(atoi(ARG(1)), ARG(2));
+        } else if (strcmp(f[0], "wall") == 0) {
+            rc = CRVideo_SetVideoWallMode(atoi(ARG(1)));
+        } else if (strcmp(f[0], "main_video") == 0) {
+            rc = CRVideo_SetMainVideo(ARG(1));
         } else if (strcmp(f[0], "slow") == 0) {
             slow_ms = atoi(ARG(1));
             rc = 0;
