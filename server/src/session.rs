@@ -214,6 +214,11 @@ impl Session {
                             if let Some(stop) = self.on_text(text.as_str()).await {
                                 return End::Stop(stop);
                             }
+                            // Handling may wait (the login backoff sleeps for seconds);
+                            // meanwhile nothing was read nor pinged, so that time is not the
+                            // client's silence: without this, a live client would be found
+                            // dead right after a long request.
+                            heartbeat.saw_life();
                         }
                         Message::Binary(data) => {
                             if let Some(stop) = self.on_binary(data) {

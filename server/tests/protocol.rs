@@ -543,3 +543,26 @@ fn bind_failure_is_an_error() {
     };
     assert!(BackgroundServer::start(config).is_err());
 }
+
+/// The login backoff makes the server wait longer than the heartbeat's dead time
+/// (3 x 100 ms): the client, which had nothing to answer meanwhile, must not be dropped.
+#[tokio::test]
+async fn a_login_delayed_longer_than_the_heartbeat_keeps_the_session() {
+    let mut config = test_config();
+    config.limits.login_backoff_base_ms = 1000;
+    config.limits.login_backoff_max_ms = 1000;
+    let server = Server::start(config).await.unwrap();
+    let mut ws = connect(server.local_addr()).await;
+    hello(&mut ws).await;
+    let r = login_reply(&mut ws, 2, "acme", "wrong", "alice").await;
+    assert_eq!(r.code, ErrorCode::AcntPswdErr.code());
+    // Delayed by a second, refused again; the connection stays.
+    let r = login_reply(&mut ws, 3, "acme", "wrong", "alice").await;
+    assert_eq!(r.code, ErrorCode::AcntPswdErr.code());
+    let ok: LoginOk = login_reply(&mut ws, 4, "acme", "pw", "alice")
+        .await
+        .into_result()
+        .unwrap();
+    assert_eq!(ok.user_id, "alice");
+    server.shutdown().await;
+}
