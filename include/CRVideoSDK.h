@@ -470,6 +470,11 @@ typedef struct CRVideo_Callbacks {
      * `operId` made `targetId`'s video the main one.
      */
     void (*NotifyMainVideoChanged)(void *userData, const char *operId, const char *targetId);
+    /**
+     * This user's connection quality while in a meeting, 0–10 (10 best), from the heartbeat
+     * round trips and unanswered pings; once known after entering, then on each change.
+     */
+    void (*NetStateChanged)(void *userData, int level);
 } CRVideo_Callbacks;
 
 #ifdef __cplusplus

@@ -216,6 +216,8 @@ public:
     virtual void NotifyVideoWallMode(int /*mode*/) {}
     virtual void NotifyMainVideoChanged(std::string_view /*operId*/,
                                         std::string_view /*targetId*/) {}
+    /** Connection quality while in a meeting, 0-10 (10 best), on change. */
+    virtual void NetStateChanged(int /*level*/) {}
 };
 
 namespace detail {
@@ -489,6 +491,9 @@ struct Trampolines {
     static void NotifyMainVideoChanged(void* ud, const char* operId, const char* targetId) {
         deliver(ud, [&](Callbacks& c) { c.NotifyMainVideoChanged(view(operId), view(targetId)); });
     }
+    static void NetStateChanged(void* ud, int level) {
+        deliver(ud, [&](Callbacks& c) { c.NetStateChanged(level); });
+    }
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
      * CRVideoSDK.h may add stay NULL, i.e. skipped). */
@@ -564,6 +569,7 @@ struct Trampolines {
         t.NotifySwitchToPage = &NotifySwitchToPage;
         t.NotifyVideoWallMode = &NotifyVideoWallMode;
         t.NotifyMainVideoChanged = &NotifyMainVideoChanged;
+        t.NetStateChanged = &NetStateChanged;
         return t;
     }
 };

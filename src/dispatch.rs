@@ -296,6 +296,9 @@ pub enum Event {
         oper: String,
         target: String,
     },
+    NetStateChanged {
+        level: i32,
+    },
     /// Several events from one outcome; queued as its members, in order.
     Batch(Vec<Event>),
 }
@@ -1033,6 +1036,7 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
                 c_str(oper).as_ptr(),
                 c_str(target).as_ptr()
             ),
+            NetStateChanged { level } => call!(cb, ud, NetStateChanged, *level),
             // Split up by `push`: never queued.
             Batch(_) => {}
         }

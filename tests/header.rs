@@ -211,6 +211,7 @@ fn header_declares_the_contract() {
         "NotifySwitchToPage",
         "NotifyVideoWallMode",
         "NotifyMainVideoChanged",
+        "NetStateChanged",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

@@ -7,6 +7,7 @@ mod common;
 use common::peer::Peer;
 use common::server_process::ServerProcess;
 use serde_json::Value;
+use std::time::Duration;
 
 const CONFIG: &str = "max_meeting_members = 3\n[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n[[tenants]]\naccount = \"acme\"\npassword = \"s3cret\"\n";
 
@@ -410,4 +411,42 @@ fn a_killed_sharer_ends_the_share() {
     );
     assert_eq!(alice.cmd(&["start_share"]), 0);
     alice.expect("StartScreenShareRslt\t0");
+}
+
+/// The NetStateChanged levels `p` reported, in order.
+fn net_levels(p: &Peer) -> Vec<i32> {
+    p.callbacks()
+        .iter()
+        .filter_map(|l| l.strip_prefix("NetStateChanged\t"))
+        .map(|level| level.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn net_state_is_reported_in_meetings_on_change() {
+    // A short heartbeat: the SDK measures a round trip at every ping.
+    let server = ServerProcess::start(&format!("heartbeat_ms = 50\n{CONFIG}"));
+    let mut alice = user("alice", &server);
+    let (id, _) = meeting(&mut alice, false);
+    alice.assert_no_line_within(Duration::from_millis(300), |l| {
+        l.starts_with("NetStateChanged")
+    });
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    alice.wait_line(|l| l.starts_with("NetStateChanged\t"));
+    // Ten more heartbeats: a level is only reported again when it changed.
+    alice.assert_no_line_within(Duration::from_millis(500), |_| false);
+    let levels = net_levels(&alice);
+    assert!(levels.iter().all(|l| (0..=10).contains(l)), "{levels:?}");
+    assert!(levels.windows(2).all(|w| w[0] != w[1]), "{levels:?}");
+    // Out of the meeting: nothing; the next meeting hears the level again.
+    assert_eq!(alice.cmd(&["exit_meeting"]), 0);
+    let before = net_levels(&alice).len();
+    alice.assert_no_line_within(Duration::from_millis(300), |_| false);
+    assert_eq!(
+        net_levels(&alice).len(),
+        before,
+        "not reported out of a meeting"
+    );
+    assert_eq!(enter(&mut alice, &id, ""), 0);
+    alice.wait_nth(|l| l.starts_with("NetStateChanged\t"), before + 1);
 }

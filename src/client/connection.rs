@@ -4,9 +4,12 @@
 //! control frames (requests, commands, flow control) always go before bulk chunks, so a
 //! command is never stuck behind a transfer. The reader forwards server frames to the engine
 //! and reports the connection dead when nothing (frame, ping or pong) arrived for three
-//! heartbeats. Neither task touches session state: that is the engine's alone.
+//! heartbeats. Each ping carries its send time, so the reader can report the round trip of
+//! its pong (the writer reports each ping it sends): the engine derives the connection's
+//! quality (`NetStateChanged`) from them. Neither task touches session state: that is the
+//! engine's alone.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crvideo_proto::{decode, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -62,12 +65,23 @@ impl Connection {
         let (sink, stream) = established.ws.split();
         let (control, control_queue) = mpsc::unbounded_channel();
         let (bulk, bulk_queue) = mpsc::channel(BULK_LANE_FRAMES);
+        let pings = Pings {
+            conn: id,
+            epoch: Instant::now(),
+            internal: internal.clone(),
+        };
         Connection {
             id,
             link: Link { control, bulk },
             max_frame_bytes,
-            reader: tokio::spawn(read_loop(id, stream, internal, dead_after)),
-            writer: tokio::spawn(write_loop(sink, control_queue, bulk_queue, heartbeat)),
+            reader: tokio::spawn(read_loop(id, stream, internal, dead_after, pings.clone())),
+            writer: tokio::spawn(write_loop(
+                sink,
+                control_queue,
+                bulk_queue,
+                heartbeat,
+                pings,
+            )),
         }
     }
 
@@ -85,11 +99,36 @@ impl Connection {
     }
 }
 
+/// Heartbeat pings that measure the round trip: the payload is the send time (nanoseconds
+/// since `epoch`, big-endian), which the server's pong echoes.
+#[derive(Clone)]
+struct Pings {
+    conn: u64,
+    epoch: Instant,
+    internal: mpsc::UnboundedSender<Internal>,
+}
+
+impl Pings {
+    /// A new ping, reported to the engine as sent.
+    fn ping(&self) -> Message {
+        let _ = self.internal.send(Internal::PingSent { conn: self.conn });
+        let nanos = self.epoch.elapsed().as_nanos() as u64;
+        Message::Ping(nanos.to_be_bytes().to_vec().into())
+    }
+
+    /// The round trip of the ping `pong` answers (None for a pong that is not ours).
+    fn round_trip(&self, pong: &[u8]) -> Option<Duration> {
+        let sent = Duration::from_nanos(u64::from_be_bytes(pong.try_into().ok()?));
+        self.epoch.elapsed().checked_sub(sent)
+    }
+}
+
 async fn write_loop(
     mut sink: SplitSink<WsStream, Message>,
     mut control: mpsc::UnboundedReceiver<Message>,
     mut bulk: mpsc::Receiver<Message>,
     heartbeat: Duration,
+    pings: Pings,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -101,7 +140,7 @@ async fn write_loop(
                 // The engine dropped the connection: say goodbye.
                 None => break,
             },
-            _ = ticker.tick() => Message::Ping(Default::default()),
+            _ = ticker.tick() => pings.ping(),
             Some(message) = bulk.recv() => message,
         };
         if sink.send(message).await.is_err() {
@@ -121,6 +160,7 @@ async fn read_loop(
     mut stream: SplitStream<WsStream>,
     internal: mpsc::UnboundedSender<Internal>,
     dead_after: Duration,
+    pings: Pings,
 ) {
     let reason = loop {
         let message = match tokio::time::timeout(dead_after, stream.next()).await {
@@ -141,8 +181,12 @@ async fn read_loop(
                     None => "closed by the server".to_string(),
                 }
             }
+            Message::Pong(payload) => match pings.round_trip(&payload) {
+                Some(rtt) => Internal::Pong { conn: id, rtt },
+                None => continue,
+            },
             // Liveness is any frame at all; tungstenite answers pings by itself.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            Message::Ping(_) | Message::Frame(_) => continue,
         };
         if internal.send(report).is_err() {
             return;

@@ -58,6 +58,8 @@ pub struct Engine {
     /// Writers of logged-out connections still flushing their goodbye (each ends within
     /// CLOSE_FLUSH); Shutdown waits for them so the server sees a clean close.
     closing: Vec<JoinHandle<()>>,
+    /// The current connection's quality, for `NetStateChanged`.
+    net: super::net_state::NetState,
 }
 
 impl Engine {
@@ -75,6 +77,7 @@ impl Engine {
             state: State::Idle,
             local: SessionLocal::default(),
             pending: Pending::default(),
+            net: Default::default(),
             next_request_id: FIRST_SESSION_REQUEST_ID,
             next_attempt: 0,
             closing: Vec::new(),
@@ -248,6 +251,7 @@ impl Engine {
                         tracing::info!(server = %established.server, %user_id, "logged in");
                         let conn = Connection::start(attempt, *established, self.internal.clone());
                         self.state = State::Online { conn };
+                        self.net = Default::default();
                         self.config.rooms.lock().me = user_id.clone();
                         self.online.store(true, Ordering::SeqCst);
                         self.events.push(Event::LoginSuccess { user_id, cookie });
@@ -288,6 +292,18 @@ impl Engine {
                     self.line_off(ErrorCode::ConnectionLost);
                 }
             }
+            Internal::PingSent { conn } => {
+                if self.is_current(conn) {
+                    self.net.ping_sent();
+                    self.report_net_state();
+                }
+            }
+            Internal::Pong { conn, rtt } => {
+                if self.is_current(conn) {
+                    self.net.pong(rtt);
+                    self.report_net_state();
+                }
+            }
         }
     }
 
@@ -316,6 +332,14 @@ impl Engine {
                     Err(call_event) => self.events.extend(calls::on_event(call_event)),
                 }
             }
+        }
+    }
+
+    /// `NetStateChanged` when the level changed while in a meeting.
+    fn report_net_state(&mut self) {
+        let meeting = self.config.rooms.lock().room.as_ref().map(|r| r.entry);
+        if let Some(level) = self.net.level_to_report(meeting) {
+            self.events.push(Event::NetStateChanged { level });
         }
     }
 

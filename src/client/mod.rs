@@ -10,6 +10,7 @@ pub mod connect;
 mod connection;
 pub(crate) mod engine;
 pub mod meetings;
+mod net_state;
 pub mod pending;
 pub mod presence;
 pub mod queues;
@@ -109,4 +110,8 @@ pub enum Internal {
     },
     /// Connection `conn` is gone.
     Closed { conn: u64, reason: String },
+    /// Connection `conn` sent a heartbeat ping.
+    PingSent { conn: u64 },
+    /// A pong answered one of connection `conn`'s pings after `rtt`.
+    Pong { conn: u64, rtt: std::time::Duration },
 }

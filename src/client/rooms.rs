@@ -22,10 +22,14 @@ pub struct RoomCache {
     pub me: String,
     /// The room, while in one.
     pub room: Option<Room>,
+    /// Meetings entered so far (numbers [`Room::entry`]).
+    pub entries: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Room {
+    /// Which entry of this SDK instance this is (1, 2, ...): tells two stays apart.
+    pub entry: u64,
     pub meet_id: i32,
     pub creator: String,
     /// In order of entry.
@@ -138,7 +142,10 @@ pub fn enter(cache: SharedRoomCache, meet_id: i32, pswd: String) -> RequestSpec 
         };
         let mut events = vec![Event::EnterMeetingRslt { code: 0 }];
         events.extend(state_events(&state));
-        cache.lock().room = Some(Room {
+        let mut cache = cache.lock();
+        cache.entries += 1;
+        cache.room = Some(Room {
+            entry: cache.entries,
             meet_id: state.meet_id,
             creator: state.creator,
             members: state.members,

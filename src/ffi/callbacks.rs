@@ -417,6 +417,9 @@ pub struct CRVideo_Callbacks {
     pub NotifyMainVideoChanged: Option<
         unsafe extern "C" fn(userData: *mut c_void, operId: *const c_char, targetId: *const c_char),
     >,
+    /// This user's connection quality while in a meeting, 0–10 (10 best), from the heartbeat
+    /// round trips and unanswered pings; once known after entering, then on each change.
+    pub NetStateChanged: Option<unsafe extern "C" fn(userData: *mut c_void, level: c_int)>,
 }
 
 impl CRVideo_Callbacks {

@@ -368,6 +368,11 @@ static void on_main_video(void *ud, const char *operId, const char *targetId) {
     emit("NotifyMainVideoChanged\t%s\t%s", operId, targetId);
 }
 
+static void on_net_state(void *ud, int level) {
+    (void)ud;
+    emit("NetStateChanged\t%d", level);
+}
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
@@ -441,6 +446,7 @@ static void register_callbacks(void) {
     cbs.NotifySwitchToPage = on_page;
     cbs.NotifyVideoWallMode = on_wall;
     cbs.NotifyMainVideoChanged = on_main_video;
+    cbs.NetStateChanged = on_net_state;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
