@@ -24,6 +24,31 @@ use tokio_tungstenite::WebSocketStream;
 /// A result with a plain message as error: a bench reports and exits, it does not recover.
 pub type BenchResult<T> = Result<T, String>;
 
+/// Runs a load generator's `run` on a 2-worker runtime (the client shares the machine with
+/// the server), stopping at Ctrl-C; the runtime's tasks (every connection) are dropped
+/// before the process exits, which is 1 on error, the error printed as `name: error`.
+pub fn run_load_generator<F>(name: &str, run: F)
+where
+    F: std::future::Future<Output = BenchResult<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = run => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    if let Err(e) = outcome {
+        eprintln!("{name}: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// A child process (server under test or peer) that is stopped when this value is dropped:
 /// at the end of a run, on an error return and while unwinding from a panic. If the bench
 /// itself is killed, the kernel sends the child SIGKILL (`PR_SET_PDEATHSIG`).

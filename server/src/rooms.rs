@@ -61,12 +61,13 @@ impl Room {
         self.members.iter().position(|m| m.info.user_id == user_id)
     }
 
-    /// Sends `event` to every member except `except` (encoded once).
+    /// Sends `event` to every member except `except`: encoded once, and every member's
+    /// copy shares those bytes (as presence's fan-out does).
     fn broadcast(&self, event: Event, except: Option<SessionId>) {
-        let text = encode(&ServerFrame::Event(event));
+        let message = Message::text(encode(&ServerFrame::Event(event)));
         for m in &self.members {
             if Some(m.handle.session_id()) != except {
-                let _ = m.handle.send_message(Message::text(text.clone()));
+                let _ = m.handle.send_message(message.clone());
             }
         }
     }

@@ -7,6 +7,8 @@
 
 mod support;
 
+use std::net::SocketAddr;
+
 use crvideo_proto::{
     ErrorCode, Event, ImSent, MediaKind, MeetInfo, MeetingList, MemberInfo, Reply, RoomState,
     ServerFrame, MAX_IM_CHARS, USER_IDLE, USER_IN_MEETING,
@@ -44,6 +46,21 @@ async fn create(c: &mut Client, with_password: bool) -> MeetInfo {
         .await
         .into_result()
         .unwrap()
+}
+
+/// amy creates a meeting (with a password when `with_password`); amy, then bob, enter it.
+/// Returns them and the meeting once amy has heard bob enter.
+async fn amy_and_bob_in_a_room(
+    addr: SocketAddr,
+    with_password: bool,
+) -> (Client, Client, MeetInfo) {
+    let mut amy = login(addr, "acme", "amy").await;
+    let mut bob = login(addr, "acme", "bob").await;
+    let m = create(&mut amy, with_password).await;
+    enter(&mut amy, &m).await;
+    enter(&mut bob, &m).await;
+    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    (amy, bob, m)
 }
 
 async fn enter_reply(c: &mut Client, meet_id: i32, pswd: &str) -> Reply {
@@ -480,12 +497,7 @@ async fn im_to_all_to_one_in_order_and_bad_ones() {
 async fn a_lost_connection_leaves_the_room() {
     let server = start().await;
     let addr = server.local_addr();
-    let mut amy = login(addr, "acme", "amy").await;
-    let mut bob = login(addr, "acme", "bob").await;
-    let m = create(&mut amy, false).await;
-    enter(&mut amy, &m).await;
-    enter(&mut bob, &m).await;
-    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    let (mut amy, bob, m) = amy_and_bob_in_a_room(addr, false).await;
     assert_eq!(member_count(&mut amy, m.id).await, 2);
     drop(bob);
     assert_eq!(amy.event().await, left("bob"));
@@ -513,12 +525,7 @@ async fn a_lost_connection_leaves_the_room() {
 async fn a_relogin_replaces_the_member() {
     let server = start().await;
     let addr = server.local_addr();
-    let mut amy = login(addr, "acme", "amy").await;
-    let mut bob = login(addr, "acme", "bob").await;
-    let m = create(&mut amy, false).await;
-    enter(&mut amy, &m).await;
-    enter(&mut bob, &m).await;
-    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    let (mut amy, mut bob, m) = amy_and_bob_in_a_room(addr, false).await;
     let mut bob2 = login(addr, "acme", "bob").await;
     assert!(matches!(bob.event().await, Event::Kicked { .. }));
     assert_eq!(amy.event().await, left("bob"));
@@ -536,12 +543,7 @@ async fn a_relogin_replaces_the_member() {
 async fn destroying_a_live_meeting_stops_it_before_the_reply() {
     let server = start().await;
     let addr = server.local_addr();
-    let mut amy = login(addr, "acme", "amy").await;
-    let mut bob = login(addr, "acme", "bob").await;
-    let m = create(&mut amy, true).await;
-    enter(&mut amy, &m).await;
-    enter(&mut bob, &m).await;
-    assert_eq!(amy.event().await, Event::MemberEntered(member("bob", 2, 2)));
+    let (mut amy, mut bob, m) = amy_and_bob_in_a_room(addr, true).await;
 
     // bob may not destroy it: nothing stops.
     assert_eq!(

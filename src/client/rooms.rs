@@ -44,6 +44,14 @@ impl Room {
     fn is_member(&self, user_id: &str) -> bool {
         self.members.iter().any(|m| m.user_id == user_id)
     }
+
+    /// `sharer`'s share ended (if theirs is the one in the copy): control rights go with it.
+    fn end_share(&mut self, sharer: &str) {
+        if self.sharer.as_deref() == Some(sharer) {
+            self.sharer = None;
+            self.ctrl.clear();
+        }
+    }
 }
 
 pub type SharedRoomCache = Arc<Mutex<RoomCache>>;
@@ -67,7 +75,7 @@ impl RoomCache {
         kind: MediaKind,
         status: i32,
     ) -> Result<bool, ErrorCode> {
-        let room = self.room.as_ref().ok_or(ErrorCode::NotInMeeting)?;
+        let room = self.room()?;
         let member = room
             .members
             .iter()
@@ -85,7 +93,7 @@ impl RoomCache {
 
     /// Checks an IM against the copy: in a meeting, and `to` empty or another member.
     pub fn check_im(&self, to: &str) -> Result<(), ErrorCode> {
-        let room = self.room.as_ref().ok_or(ErrorCode::NotInMeeting)?;
+        let room = self.room()?;
         if !to.is_empty() && (to == self.me || !room.is_member(to)) {
             return Err(ErrorCode::ParamErr);
         }
@@ -200,9 +208,8 @@ pub fn stop_share(cache: SharedRoomCache) -> RequestSpec {
         if code == 0 {
             let mut cache = cache.lock();
             let me = cache.me.clone();
-            if let Some(room) = cache.room.as_mut().filter(|r| r.sharer == Some(me)) {
-                room.sharer = None;
-                room.ctrl.clear();
+            if let Some(room) = cache.room.as_mut() {
+                room.end_share(&me);
             }
         }
         Some(Event::StopScreenShareRslt { code })
@@ -325,10 +332,7 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Even
             Event::NotifyScreenShareStarted
         }),
         WireEvent::ShareStopped { user_id } => cache.room.as_mut().map(|r| {
-            if r.sharer.as_deref() == Some(user_id.as_str()) {
-                r.sharer = None;
-                r.ctrl.clear();
-            }
+            r.end_share(&user_id);
             Event::NotifyScreenShareStopped
         }),
         WireEvent::CtrlRight { oper, target, give } => cache.room.as_mut().map(|r| {

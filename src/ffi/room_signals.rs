@@ -5,22 +5,17 @@ use std::ffi::{c_char, c_int};
 
 use crvideo_proto::Request;
 
+use super::rooms::room_request;
 use super::{arg_str, guard, opt_str};
 use crate::client::rooms::{self, RoomCache};
 use crate::{instance, ErrorCode};
 
-/// Checks `check` against the SDK's copy of the room, then sends `request` (if any) with no
-/// result callback.
+/// Checks `check` against the SDK's copy of the room, then sends its request (if any) with
+/// no result callback.
 fn send_signal(
     check: impl FnOnce(&RoomCache) -> Result<Option<Request>, ErrorCode>,
 ) -> Result<(), ErrorCode> {
-    let instance = instance::current()?;
-    instance.require_login()?;
-    let request = check(&instance.rooms.lock())?;
-    match request {
-        Some(request) => instance.request(rooms::signal(request)),
-        None => Ok(()), // no change, no event
-    }
+    room_request(|cache, _| Ok(check(cache)?.map(rooms::signal)))
 }
 
 /// Starts sharing this member's screen (the signalling: who shares; the pixels are not part
@@ -32,10 +27,10 @@ fn send_signal(
 #[no_mangle]
 pub extern "C" fn CRVideo_StartScreenShare() -> c_int {
     guard(|| {
-        let instance = instance::current()?;
-        instance.require_login()?;
-        instance.rooms.lock().room()?;
-        instance.request(rooms::start_share(instance.rooms.clone()))
+        room_request(|cache, shared| {
+            cache.room()?;
+            Ok(Some(rooms::start_share(shared.clone())))
+        })
     })
 }
 
@@ -48,10 +43,10 @@ pub extern "C" fn CRVideo_StartScreenShare() -> c_int {
 #[no_mangle]
 pub extern "C" fn CRVideo_StopScreenShare() -> c_int {
     guard(|| {
-        let instance = instance::current()?;
-        instance.require_login()?;
-        instance.rooms.lock().room()?;
-        instance.request(rooms::stop_share(instance.rooms.clone()))
+        room_request(|cache, shared| {
+            cache.room()?;
+            Ok(Some(rooms::stop_share(shared.clone())))
+        })
     })
 }
 

@@ -7,8 +7,8 @@ use crvideo_proto::{MediaKind, MAX_IM_CHARS, MEDIA_CLOSED, MEDIA_OPEN};
 
 use super::{arg_str, cookie_arg, guard, guard_id, opt_str};
 use crate::client::calls::new_id;
-use crate::client::rooms;
-use crate::client::Command;
+use crate::client::rooms::{self, RoomCache, SharedRoomCache};
+use crate::client::{Command, RequestSpec};
 use crate::dispatch::Event;
 use crate::{instance, ErrorCode};
 
@@ -56,13 +56,26 @@ pub extern "C" fn CRVideo_ExitMeeting() -> c_int {
 #[no_mangle]
 pub extern "C" fn CRVideo_StopMeeting() -> c_int {
     guard(|| {
-        let instance = instance::current()?;
-        instance.require_login()?;
-        if instance.rooms.lock().room.is_none() {
-            return Err(ErrorCode::NotInMeeting);
-        }
-        instance.request(rooms::stop(instance.rooms.clone()))
+        room_request(|cache, shared| {
+            cache.room()?;
+            Ok(Some(rooms::stop(shared.clone())))
+        })
     })
+}
+
+/// The path of the room functions: logged in, then `make` judges the call against the SDK's
+/// copy of the room (`NOT_INMEETING`, `PARAM_ERR`, ...) and gives the request to send, or
+/// None when the call changes nothing (0, nothing sent).
+pub(super) fn room_request(
+    make: impl FnOnce(&RoomCache, &SharedRoomCache) -> Result<Option<RequestSpec>, ErrorCode>,
+) -> Result<(), ErrorCode> {
+    let instance = instance::current()?;
+    instance.require_login()?;
+    let spec = make(&instance.rooms.lock(), &instance.rooms)?;
+    match spec {
+        Some(spec) => instance.request(spec),
+        None => Ok(()),
+    }
 }
 
 /// The members of the meeting this user is in, a JSON array of MemberInfo
@@ -84,13 +97,11 @@ pub extern "C" fn CRVideo_GetAllMembers() -> *mut c_char {
 /// Sets a member's audio or video status (checked against the SDK's copy of the room).
 unsafe fn set_media(user_id: *const c_char, kind: MediaKind, status: i32) -> c_int {
     guard(|| {
-        let instance = instance::current()?;
-        instance.require_login()?;
-        let user_id = arg_str(user_id)?.to_owned();
-        if !instance.rooms.lock().check_media(&user_id, kind, status)? {
-            return Ok(()); // no change, no event
-        }
-        instance.request(rooms::set_media(user_id, kind, status))
+        room_request(|cache, _| {
+            let user_id = arg_str(user_id)?.to_owned();
+            let changes = cache.check_media(&user_id, kind, status)?;
+            Ok(changes.then(|| rooms::set_media(user_id, kind, status)))
+        })
     })
 }
 

@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use crvideo_bench::{
     cpu_secs, filesystem_of, log_tail, mem_total_mib, raise_fd_limit, ratio, rss_kib,
-    start_crvideo, start_nats, stop_child, BenchResult, ChildGuard, Latency, NatsConn, TempDir,
-    WsConn,
+    run_load_generator, start_crvideo, start_nats, stop_child, BenchResult, ChildGuard, Latency,
+    NatsConn, TempDir, WsConn,
 };
 use crvideo_proto::{encode, ClientFrame, Event, MeetInfo, Request, ServerFrame};
 use futures_util::StreamExt;
@@ -139,22 +139,7 @@ fn parse_args() -> Args {
 fn main() {
     let args = parse_args();
     let fd_limit = raise_fd_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            r = run_all(&args, fd_limit) => r,
-            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
-        }
-    });
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    if let Err(e) = outcome {
-        eprintln!("calls_load: {e}");
-        std::process::exit(1);
-    }
+    run_load_generator("calls_load", run_all(&args, fd_limit));
 }
 
 /// Call setups (or NATS round trips) of one phase.

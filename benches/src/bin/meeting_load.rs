@@ -27,8 +27,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crvideo_bench::{
-    cpu_secs, log_tail, raise_fd_limit, ratio, start_crvideo_with_tenant, start_nats, stop_child,
-    BenchResult, Latency, NatsConn, TempDir, WsConn,
+    cpu_secs, log_tail, raise_fd_limit, ratio, run_load_generator, start_crvideo_with_tenant,
+    start_nats, stop_child, BenchResult, Latency, NatsConn, TempDir, WsConn,
 };
 use crvideo_proto::{Event, MeetInfo, Request, ServerFrame};
 use tokio::sync::Notify;
@@ -97,22 +97,7 @@ fn parse_args() -> Args {
 fn main() {
     let args = parse_args();
     raise_fd_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            r = run_all(&args) => r,
-            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
-        }
-    });
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    if let Err(e) = outcome {
-        eprintln!("meeting_load: {e}");
-        std::process::exit(1);
-    }
+    run_load_generator("meeting_load", run_all(&args));
 }
 
 /// Arrivals of each message at the receivers.

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use crvideo_bench::{
     await_stdout_line, cpu_secs, free_port, log_tail, mem_total_mib, raise_fd_limit, ratio,
-    rss_kib, stderr_file, stop_child, tcp_listen_overflows, wait_for_port, BenchResult, ChildGuard,
-    Latency, TempDir,
+    rss_kib, run_load_generator, stderr_file, stop_child, tcp_listen_overflows, wait_for_port,
+    BenchResult, ChildGuard, Latency, TempDir,
 };
 use crvideo_proto::{
     decode, encode, ClientFrame, Event, LoginOk, LoginRequest, Reply, Request, ServerFrame,
@@ -123,23 +123,7 @@ fn parse_args() -> Args {
 fn main() {
     let args = parse_args();
     let fd_limit = raise_fd_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            r = run_all(&args, fd_limit) => r,
-            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
-        }
-    });
-    // Drops every connection task before the process exits.
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    if let Err(e) = outcome {
-        eprintln!("presence_load: {e}");
-        std::process::exit(1);
-    }
+    run_load_generator("presence_load", run_all(&args, fd_limit));
 }
 
 /// What one run (one system, one N) measured.

@@ -46,8 +46,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crvideo_bench::{
-    cpu_secs, log_tail, mem_total_mib, raise_fd_limit, ratio, rss_kib, start_crvideo_with_tenant,
-    stop_child, BenchResult, ChildGuard, Latency, TempDir, WsConn,
+    cpu_secs, log_tail, mem_total_mib, raise_fd_limit, ratio, rss_kib, run_load_generator,
+    start_crvideo_with_tenant, stop_child, BenchResult, ChildGuard, Latency, TempDir, WsConn,
 };
 use crvideo_proto::{decode, Event, QueueUser, Request, ServerFrame};
 use futures_util::StreamExt;
@@ -139,22 +139,7 @@ fn parse_args() -> Args {
 fn main() {
     let args = parse_args();
     let fd_limit = raise_fd_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            r = run_all(&args, fd_limit) => r,
-            _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
-        }
-    });
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    if let Err(e) = outcome {
-        eprintln!("queue_load: {e}");
-        std::process::exit(1);
-    }
+    run_load_generator("queue_load", run_all(&args, fd_limit));
 }
 
 /// How customers arrive.
