@@ -475,11 +475,128 @@ typedef struct CRVideo_Callbacks {
      * round trips and unanswered pings; once known after entering, then on each change.
      */
     void (*NetStateChanged)(void *userData, int level);
+    /**
+     * On entering a meeting (after `EnterMeetingRslt(0)`): its open whiteboards, a JSON
+     * array of BoardObj in order of creation (`[]` when none).
+     */
+    void (*NotifyInitBoards)(void *userData, const char *boardsJson);
+    /**
+     * On entering, after `NotifyInitBoards`: once per board page that has elements, a JSON
+     * array of them in the meeting's order; `operatorID` changed the page last; `imgID` is
+     * the page's background image (always "": images are not part of this SDK).
+     */
+    void (*NotifyInitBoardPageDat)(void *userData, const char *boardID, int pageNo, const char *imgID, const char *elementsJson, const char *operatorID);
+    /**
+     * A member (this user too) opened a whiteboard (`boardJson` a BoardObj).
+     */
+    void (*NotifyCreateBoard)(void *userData, const char *boardJson, const char *operatorID);
+    /**
+     * A member (this user too) closed a whiteboard; its elements are gone.
+     */
+    void (*NotifyCloseBoard)(void *userData, const char *boardID, const char *operatorID);
+    /**
+     * A member (this user too: the confirmation) added an element to a board page.
+     */
+    void (*NotifyAddBoardElement)(void *userData, const char *boardID, int pageNo, const char *elementJson, const char *operatorID);
+    /**
+     * A member (this user too) replaced an element; it keeps its place in the page's order.
+     */
+    void (*NotifyModifyBoardElement)(void *userData, const char *boardID, int pageNo, const char *elementJson, const char *operatorID);
+    /**
+     * A member (this user too) deleted elements of a board page (IDs joined by `;`).
+     */
+    void (*NotifyDelBoardElement)(void *userData, const char *boardID, int pageNo, const char *elementIDs, const char *operatorID);
+    /**
+     * Another member's pointer on a board.
+     */
+    void (*NotifyMouseHotSpot)(void *userData, const char *boardID, int x, int y, const char *operatorID);
 } CRVideo_Callbacks;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Opens a whiteboard of `pageCount` pages (1–1000) of `width` × `height` (1–32768) titled
+ * `title` (NULL = "", at most 256 characters). Every member, this one included, gets
+ * `NotifyCreateBoard(boardJson, operatorID)`; a member entering later gets it in
+ * `NotifyInitBoards`.
+ *
+ * Returns the new board's ID (free it with `CRVideo_FreeString`), or NULL when it fails;
+ * `CRVideo_GetLastError()` then tells why: `CRVIDEOSDK_PARAM_ERR` (a value out of range),
+ * `CRVIDEOSDK_OUTOF_MEM` (the meeting has 100 boards open), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+char *CRVideo_CreateBoard(const char *title, int width, int height, int pageCount);
+
+/**
+ * Why this thread's last `CRVideo_CreateBoard` returned NULL (a `CRVIDEOSDK_*` code), or 0
+ * when it succeeded.
+ */
+int CRVideo_GetLastError(void);
+
+/**
+ * Closes whiteboard `boardID`, dropping its elements. Every member, this one included, gets
+ * `NotifyCloseBoard(boardID, operatorID)`. No result callback.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_CloseBoard(const char *boardID);
+
+/**
+ * A new element ID (32 hex digits of randomness: unique in every meeting), made here with
+ * no server round trip; it works before `CRVideo_Init` too. Free it with
+ * `CRVideo_FreeString`. NULL only if the system's random source fails.
+ */
+char *CRVideo_CreateElementID(void);
+
+/**
+ * Adds an element to page `pageNo` (0-based) of whiteboard `boardID`. `elementJson` is a
+ * JSON object (at most 64 KiB) with a string `elementID` (from `CRVideo_CreateElementID`
+ * or the app's own: 1–128 bytes, no `;`); its other fields are the app's and reach every
+ * member verbatim. Every member, this one included (the confirmation), gets
+ * `NotifyAddBoardElement(boardID, pageNo, elementJson, operatorID)`; the element goes last
+ * in the page's order. No result callback: if another member's operation made this one
+ * invalid on the way (added the same ID, closed the board), the server drops it and nobody
+ * is notified.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board or page, not a valid element, or the ID
+ * is on the page already), `CRVIDEOSDK_OUTOF_MEM` (the meeting's boards hold 16 MiB of
+ * elements), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_AddBoardElement(const char *boardID, int pageNo, const char *elementJson);
+
+/**
+ * Replaces the element with `elementJson`'s `elementID` on the page (it keeps its place in
+ * the order). Every member, this one included, gets `NotifyModifyBoardElement(boardID,
+ * pageNo, elementJson, operatorID)`. As `CRVideo_AddBoardElement`, except that
+ * `CRVIDEOSDK_PARAM_ERR` means the ID is not on the page (and an element deleted by
+ * another member on the way is dropped).
+ */
+int CRVideo_ModifyBoardElement(const char *boardID, int pageNo, const char *elementJson);
+
+/**
+ * Deletes elements of a page; `elementIDs` are joined by `;` (`"e1;e2"`; an ID given twice
+ * counts once). Every member, this one included, gets `NotifyDelBoardElement(boardID,
+ * pageNo, elementIDs, operatorID)` with the IDs deleted (if another member deleted some of
+ * them on the way, those are left out; if all, nobody is notified). No result callback.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board or page, an empty or invalid list, or an
+ * ID not on the page), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`,
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_DelBoardElement(const char *boardID, int pageNo, const char *elementIDs);
+
+/**
+ * Shows this member's pointer at (`x`, `y`) on page `pageNo` of whiteboard `boardID`: the
+ * other members get `NotifyMouseHotSpot(boardID, x, y, operatorID)`. Nothing is kept (a
+ * member entering later does not get it). No result callback.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board or page), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetMouseHotSpot(const char *boardID, int pageNo, int x, int y);
 
 /**
  * Calls `calledUserID`, proposing the meeting `meetObjJson` (NULL or "" for none; else a

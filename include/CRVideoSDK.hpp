@@ -218,6 +218,28 @@ public:
                                         std::string_view /*targetId*/) {}
     /** Connection quality while in a meeting, 0-10 (10 best), on change. */
     virtual void NetStateChanged(int /*level*/) {}
+    /** On entering: the open whiteboards (a JSON array of BoardObj). */
+    virtual void NotifyInitBoards(std::string_view /*boardsJson*/) {}
+    /** On entering: one per board page with elements (a JSON array, in the meeting's order). */
+    virtual void NotifyInitBoardPageDat(std::string_view /*boardID*/, int /*pageNo*/,
+                                        std::string_view /*imgID*/,
+                                        std::string_view /*elementsJson*/,
+                                        std::string_view /*operatorID*/) {}
+    virtual void NotifyCreateBoard(std::string_view /*boardJson*/,
+                                   std::string_view /*operatorID*/) {}
+    virtual void NotifyCloseBoard(std::string_view /*boardID*/, std::string_view /*operatorID*/) {}
+    virtual void NotifyAddBoardElement(std::string_view /*boardID*/, int /*pageNo*/,
+                                       std::string_view /*elementJson*/,
+                                       std::string_view /*operatorID*/) {}
+    virtual void NotifyModifyBoardElement(std::string_view /*boardID*/, int /*pageNo*/,
+                                          std::string_view /*elementJson*/,
+                                          std::string_view /*operatorID*/) {}
+    /** elementIDs joined by ';'. */
+    virtual void NotifyDelBoardElement(std::string_view /*boardID*/, int /*pageNo*/,
+                                       std::string_view /*elementIDs*/,
+                                       std::string_view /*operatorID*/) {}
+    virtual void NotifyMouseHotSpot(std::string_view /*boardID*/, int /*x*/, int /*y*/,
+                                    std::string_view /*operatorID*/) {}
 };
 
 namespace detail {
@@ -494,6 +516,45 @@ struct Trampolines {
     static void NetStateChanged(void* ud, int level) {
         deliver(ud, [&](Callbacks& c) { c.NetStateChanged(level); });
     }
+    static void NotifyInitBoards(void* ud, const char* boardsJson) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyInitBoards(view(boardsJson)); });
+    }
+    static void NotifyInitBoardPageDat(void* ud, const char* boardID, int pageNo,
+                                       const char* imgID, const char* elementsJson,
+                                       const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyInitBoardPageDat(view(boardID), pageNo, view(imgID), view(elementsJson),
+                                     view(operatorID));
+        });
+    }
+    static void NotifyCreateBoard(void* ud, const char* boardJson, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCreateBoard(view(boardJson), view(operatorID)); });
+    }
+    static void NotifyCloseBoard(void* ud, const char* boardID, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCloseBoard(view(boardID), view(operatorID)); });
+    }
+    static void NotifyAddBoardElement(void* ud, const char* boardID, int pageNo,
+                                      const char* elementJson, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyAddBoardElement(view(boardID), pageNo, view(elementJson), view(operatorID));
+        });
+    }
+    static void NotifyModifyBoardElement(void* ud, const char* boardID, int pageNo,
+                                         const char* elementJson, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyModifyBoardElement(view(boardID), pageNo, view(elementJson), view(operatorID));
+        });
+    }
+    static void NotifyDelBoardElement(void* ud, const char* boardID, int pageNo,
+                                      const char* elementIDs, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) {
+            c.NotifyDelBoardElement(view(boardID), pageNo, view(elementIDs), view(operatorID));
+        });
+    }
+    static void NotifyMouseHotSpot(void* ud, const char* boardID, int x, int y,
+                                   const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyMouseHotSpot(view(boardID), x, y, view(operatorID)); });
+    }
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
      * CRVideoSDK.h may add stay NULL, i.e. skipped). */
@@ -570,6 +631,14 @@ struct Trampolines {
         t.NotifyVideoWallMode = &NotifyVideoWallMode;
         t.NotifyMainVideoChanged = &NotifyMainVideoChanged;
         t.NetStateChanged = &NetStateChanged;
+        t.NotifyInitBoards = &NotifyInitBoards;
+        t.NotifyInitBoardPageDat = &NotifyInitBoardPageDat;
+        t.NotifyCreateBoard = &NotifyCreateBoard;
+        t.NotifyCloseBoard = &NotifyCloseBoard;
+        t.NotifyAddBoardElement = &NotifyAddBoardElement;
+        t.NotifyModifyBoardElement = &NotifyModifyBoardElement;
+        t.NotifyDelBoardElement = &NotifyDelBoardElement;
+        t.NotifyMouseHotSpot = &NotifyMouseHotSpot;
         return t;
     }
 };
@@ -848,6 +917,37 @@ public:
     int setVideoWallMode(int mode) { return CRVideo_SetVideoWallMode(mode); }
     int setMainVideo(std::string_view userID) {
         return CRVideo_SetMainVideo(detail::cstr(userID).c_str());
+    }
+
+    // Whiteboards -------------------------------------------------------------------------
+
+    /** CRVideo_CreateBoard: the new board's ID, or "" when it failed (then getLastError()). */
+    std::string createBoard(std::string_view title, int width, int height, int pageCount = 1) {
+        return detail::take(
+            CRVideo_CreateBoard(detail::cstr(title).c_str(), width, height, pageCount));
+    }
+    /** CRVideo_GetLastError: why this thread's last createBoard() failed (0: it did not). */
+    int getLastError() { return CRVideo_GetLastError(); }
+    int closeBoard(std::string_view boardID) {
+        return CRVideo_CloseBoard(detail::cstr(boardID).c_str());
+    }
+    /** CRVideo_CreateElementID: a new element ID, made locally. */
+    std::string createElementID() { return detail::take(CRVideo_CreateElementID()); }
+    int addBoardElement(std::string_view boardID, int pageNo, std::string_view elementJson) {
+        return CRVideo_AddBoardElement(detail::cstr(boardID).c_str(), pageNo,
+                                       detail::cstr(elementJson).c_str());
+    }
+    int modifyBoardElement(std::string_view boardID, int pageNo, std::string_view elementJson) {
+        return CRVideo_ModifyBoardElement(detail::cstr(boardID).c_str(), pageNo,
+                                          detail::cstr(elementJson).c_str());
+    }
+    /** elementIDs joined by ';'. */
+    int delBoardElement(std::string_view boardID, int pageNo, std::string_view elementIDs) {
+        return CRVideo_DelBoardElement(detail::cstr(boardID).c_str(), pageNo,
+                                       detail::cstr(elementIDs).c_str());
+    }
+    int setMouseHotSpot(std::string_view boardID, int pageNo, int x, int y) {
+        return CRVideo_SetMouseHotSpot(detail::cstr(boardID).c_str(), pageNo, x, y);
     }
 
 private:

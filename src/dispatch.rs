@@ -299,6 +299,48 @@ pub enum Event {
     NetStateChanged {
         level: i32,
     },
+    NotifyInitBoards {
+        boards_json: String,
+    },
+    NotifyInitBoardPageDat {
+        board_id: String,
+        page_no: i32,
+        img_id: String,
+        elements_json: String,
+        oper: String,
+    },
+    NotifyCreateBoard {
+        board_json: String,
+        oper: String,
+    },
+    NotifyCloseBoard {
+        board_id: String,
+        oper: String,
+    },
+    NotifyAddBoardElement {
+        board_id: String,
+        page_no: i32,
+        element_json: String,
+        oper: String,
+    },
+    NotifyModifyBoardElement {
+        board_id: String,
+        page_no: i32,
+        element_json: String,
+        oper: String,
+    },
+    NotifyDelBoardElement {
+        board_id: String,
+        page_no: i32,
+        element_ids: String,
+        oper: String,
+    },
+    NotifyMouseHotSpot {
+        board_id: String,
+        x: i32,
+        y: i32,
+        oper: String,
+    },
     /// Several events from one outcome; queued as its members, in order.
     Batch(Vec<Event>),
 }
@@ -1037,6 +1079,95 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
                 c_str(target).as_ptr()
             ),
             NetStateChanged { level } => call!(cb, ud, NetStateChanged, *level),
+            NotifyInitBoards { boards_json } => {
+                call!(cb, ud, NotifyInitBoards, c_str(boards_json).as_ptr())
+            }
+            NotifyInitBoardPageDat {
+                board_id,
+                page_no,
+                img_id,
+                elements_json,
+                oper,
+            } => call!(
+                cb,
+                ud,
+                NotifyInitBoardPageDat,
+                c_str(board_id).as_ptr(),
+                *page_no,
+                c_str(img_id).as_ptr(),
+                c_str(elements_json).as_ptr(),
+                c_str(oper).as_ptr()
+            ),
+            NotifyCreateBoard { board_json, oper } => call!(
+                cb,
+                ud,
+                NotifyCreateBoard,
+                c_str(board_json).as_ptr(),
+                c_str(oper).as_ptr()
+            ),
+            NotifyCloseBoard { board_id, oper } => call!(
+                cb,
+                ud,
+                NotifyCloseBoard,
+                c_str(board_id).as_ptr(),
+                c_str(oper).as_ptr()
+            ),
+            NotifyAddBoardElement {
+                board_id,
+                page_no,
+                element_json,
+                oper,
+            } => call!(
+                cb,
+                ud,
+                NotifyAddBoardElement,
+                c_str(board_id).as_ptr(),
+                *page_no,
+                c_str(element_json).as_ptr(),
+                c_str(oper).as_ptr()
+            ),
+            NotifyModifyBoardElement {
+                board_id,
+                page_no,
+                element_json,
+                oper,
+            } => call!(
+                cb,
+                ud,
+                NotifyModifyBoardElement,
+                c_str(board_id).as_ptr(),
+                *page_no,
+                c_str(element_json).as_ptr(),
+                c_str(oper).as_ptr()
+            ),
+            NotifyDelBoardElement {
+                board_id,
+                page_no,
+                element_ids,
+                oper,
+            } => call!(
+                cb,
+                ud,
+                NotifyDelBoardElement,
+                c_str(board_id).as_ptr(),
+                *page_no,
+                c_str(element_ids).as_ptr(),
+                c_str(oper).as_ptr()
+            ),
+            NotifyMouseHotSpot {
+                board_id,
+                x,
+                y,
+                oper,
+            } => call!(
+                cb,
+                ud,
+                NotifyMouseHotSpot,
+                c_str(board_id).as_ptr(),
+                *x,
+                *y,
+                c_str(oper).as_ptr()
+            ),
             // Split up by `push`: never queued.
             Batch(_) => {}
         }

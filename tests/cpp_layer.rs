@@ -139,6 +139,7 @@ struct Program {
 impl Program {
     fn start(exe: &Path, args: &[&str]) -> Program {
         let mut child = Command::new(exe)
+            .env_remove("LD_LIBRARY_PATH")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

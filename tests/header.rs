@@ -122,6 +122,14 @@ fn header_declares_the_contract() {
         "SwitchToPage",
         "SetVideoWallMode",
         "SetMainVideo",
+        "CreateBoard",
+        "CloseBoard",
+        "CreateElementID",
+        "AddBoardElement",
+        "ModifyBoardElement",
+        "DelBoardElement",
+        "SetMouseHotSpot",
+        "GetLastError",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -212,6 +220,14 @@ fn header_declares_the_contract() {
         "NotifyVideoWallMode",
         "NotifyMainVideoChanged",
         "NetStateChanged",
+        "NotifyInitBoards",
+        "NotifyInitBoardPageDat",
+        "NotifyCreateBoard",
+        "NotifyCloseBoard",
+        "NotifyAddBoardElement",
+        "NotifyModifyBoardElement",
+        "NotifyDelBoardElement",
+        "NotifyMouseHotSpot",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

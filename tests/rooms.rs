@@ -335,6 +335,7 @@ fn screen_share_control_right_page_wall_and_main_video() {
         callbacks_from(&carol, "EnterMeetingRslt\t0", 1),
         [
             "EnterMeetingRslt\t0",
+            "NotifyInitBoards\t[]",
             "NotifyScreenShareStarted",
             "NotifyGiveCtrlRight\talice\tbob",
             "NotifySwitchToPage\t2\tb1",
@@ -390,6 +391,7 @@ fn screen_share_control_right_page_wall_and_main_video() {
         callbacks_from(&alice, "EnterMeetingRslt\t0", 2),
         [
             "EnterMeetingRslt\t0",
+            "NotifyInitBoards\t[]",
             "NotifyMainVideoChanged\talice\talice"
         ]
     );

@@ -7,10 +7,12 @@
 //!
 //! A session starts with `hello` (protocol version check), then `login`.
 
+pub mod boards;
 pub mod data;
 pub mod error;
 pub mod msg;
 
+pub use boards::{BoardObj, BoardState, PageElements};
 pub use error::ErrorCode;
 pub use msg::*;
 

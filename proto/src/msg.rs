@@ -5,6 +5,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::boards::{BoardObj, BoardState};
 use crate::ErrorCode;
 
 /// A request from the SDK, as sent on the wire: `{"id":7,"op":"login",...}`.
@@ -179,6 +180,40 @@ pub enum Request {
     /// Make `user_id`'s video the main one. Reply: 0, `PARAM_ERR` (not a member),
     /// `NOT_INMEETING`. Every member gets [`Event::MainVideo`].
     SetMainVideo { user_id: String },
+    /// Open a whiteboard (its ID chosen by the SDK, unique in the room). Reply: 0,
+    /// `PARAM_ERR` (invalid, or the ID is taken), `OUTOF_MEM` (the meeting has
+    /// [`crate::boards::MAX_BOARDS_PER_MEETING`] boards), `NOT_INMEETING`. Every member gets
+    /// [`Event::BoardCreated`].
+    CreateBoard { board: BoardObj },
+    /// Close a whiteboard and drop its elements. Reply: 0, `PARAM_ERR` (no such board),
+    /// `NOT_INMEETING`. Every member gets [`Event::BoardClosed`].
+    CloseBoard { board_id: String },
+    /// Add (`modify` false) or replace an element (JSON text, kept verbatim) on a page.
+    /// Reply: 0, `PARAM_ERR` (no such board or page, invalid element, the ID exists for an
+    /// add or not for a modify), `OUTOF_MEM` (over [`crate::boards::MAX_MEETING_BOARD_BYTES`]),
+    /// `NOT_INMEETING`. Every member gets [`Event::Element`].
+    SetBoardElement {
+        board_id: String,
+        page_no: i32,
+        element: String,
+        modify: bool,
+    },
+    /// Delete elements of a page. Reply: 0, `PARAM_ERR` (no such board or page, or none of
+    /// the IDs is there), `NOT_INMEETING`. Every member gets [`Event::ElementsDeleted`]
+    /// with the IDs that were there.
+    DelBoardElements {
+        board_id: String,
+        page_no: i32,
+        element_ids: Vec<String>,
+    },
+    /// Show this member's pointer on a board page. Reply: 0, `PARAM_ERR` (no such board or
+    /// page), `NOT_INMEETING`. The others get [`Event::MouseHotSpot`].
+    SetMouseHotSpot {
+        board_id: String,
+        page_no: i32,
+        x: i32,
+        y: i32,
+    },
 }
 
 /// Which stream a [`Request::SetMedia`] changes.
@@ -232,6 +267,9 @@ pub struct RoomState {
     /// The main video, once one was set.
     #[serde(default)]
     pub main_video: Option<MainVideo>,
+    /// The open whiteboards in order of creation, each with its pages that have elements.
+    #[serde(default)]
+    pub boards: Vec<BoardState>,
 }
 
 /// The room's current page ([`Request::SwitchToPage`]).
@@ -313,6 +351,11 @@ impl Request {
             Request::SwitchToPage { .. } => "switch_to_page",
             Request::SetVideoWallMode { .. } => "set_video_wall_mode",
             Request::SetMainVideo { .. } => "set_main_video",
+            Request::CreateBoard { .. } => "create_board",
+            Request::CloseBoard { .. } => "close_board",
+            Request::SetBoardElement { .. } => "set_board_element",
+            Request::DelBoardElements { .. } => "del_board_elements",
+            Request::SetMouseHotSpot { .. } => "set_mouse_hot_spot",
         }
     }
 }
@@ -657,6 +700,33 @@ pub enum Event {
     VideoWallMode { mode: i32 },
     /// To every member: the main video changed.
     MainVideo(MainVideo),
+    /// To every member: `oper` opened a whiteboard.
+    BoardCreated { board: BoardObj, oper: String },
+    /// To every member: `oper` closed a whiteboard.
+    BoardClosed { board_id: String, oper: String },
+    /// To every member: `oper` added (`modify` false) or replaced an element.
+    Element {
+        board_id: String,
+        page_no: i32,
+        element: String,
+        modify: bool,
+        oper: String,
+    },
+    /// To every member: `oper` deleted these elements.
+    ElementsDeleted {
+        board_id: String,
+        page_no: i32,
+        element_ids: Vec<String>,
+        oper: String,
+    },
+    /// To the other members: where `oper`'s pointer is on a board page.
+    MouseHotSpot {
+        board_id: String,
+        page_no: i32,
+        x: i32,
+        y: i32,
+        oper: String,
+    },
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,

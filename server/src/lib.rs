@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod background;
+mod boards;
 mod call_requests;
 pub mod calls;
 pub mod config;

@@ -152,7 +152,12 @@ impl Session {
             | Request::SetCtrlRight { .. }
             | Request::SwitchToPage { .. }
             | Request::SetVideoWallMode { .. }
-            | Request::SetMainVideo { .. } => self.room_request(re, handle, request).await,
+            | Request::SetMainVideo { .. }
+            | Request::CreateBoard { .. }
+            | Request::CloseBoard { .. }
+            | Request::SetBoardElement { .. }
+            | Request::DelBoardElements { .. }
+            | Request::SetMouseHotSpot { .. } => self.room_request(re, handle, request).await,
             Request::Call { .. }
             | Request::AcceptCall { .. }
             | Request::RejectCall { .. }

@@ -49,7 +49,12 @@ impl Session {
             | Request::SetCtrlRight { .. }
             | Request::SwitchToPage { .. }
             | Request::SetVideoWallMode { .. }
-            | Request::SetMainVideo { .. }) => rooms.signal(handle, signal, || {
+            | Request::SetMainVideo { .. }
+            | Request::CreateBoard { .. }
+            | Request::CloseBoard { .. }
+            | Request::SetBoardElement { .. }
+            | Request::DelBoardElements { .. }
+            | Request::SetMouseHotSpot { .. }) => rooms.signal(handle, signal, || {
                 stop = self.reply(Reply::ok(re, ()));
             }),
             other => unreachable!("not a room request: {}", other.op()),

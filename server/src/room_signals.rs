@@ -1,5 +1,5 @@
 //! The shared signals of a meeting room: screen-share owner, control right, current page,
-//! video-wall mode and main video. Each request is judged and applied to the room's state
+//! video-wall mode, main video, and the whiteboards (judged in [`crate::boards`]). Each request is judged and applied to the room's state
 //! here, returning the events it causes; [`crate::rooms`] sends them after the reply, under
 //! its lock, like every other room change.
 
@@ -143,6 +143,11 @@ pub fn apply(
             room.signals.main_video = Some(main.clone());
             vec![(Event::MainVideo(main), Audience::All)]
         }
+        board @ (Request::CreateBoard { .. }
+        | Request::CloseBoard { .. }
+        | Request::SetBoardElement { .. }
+        | Request::DelBoardElements { .. }
+        | Request::SetMouseHotSpot { .. }) => return room.boards.apply(me, board),
         other => unreachable!("not a room signal: {}", other.op()),
     })
 }

@@ -12,8 +12,8 @@
 //! the reverse.
 //!
 //! A session is in at most one room. The shared signals (screen share, control right, page,
-//! video wall, main video) are judged in [`crate::room_signals`]; whiteboards are to follow
-//! the same way.
+//! video wall, main video) are judged in [`crate::room_signals`], the whiteboards in
+//! [`crate::boards`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,7 @@ use crvideo_proto::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::boards::Boards;
 use crate::directory::{Directory, SessionHandle};
 use crate::link::SessionId;
 use crate::room_signals::{self, Audience, Signals};
@@ -48,6 +49,7 @@ pub(crate) struct Room {
     /// In order of entry.
     members: Vec<Member>,
     pub(crate) signals: Signals,
+    pub(crate) boards: Boards,
 }
 
 impl Room {
@@ -82,6 +84,7 @@ impl Room {
             page: self.signals.page.clone(),
             wall_mode: self.signals.wall_mode,
             main_video: self.signals.main_video.clone(),
+            boards: self.boards.state(),
         }
     }
 }
@@ -203,6 +206,7 @@ impl Rooms {
             creator: row.creator,
             members: Vec::new(),
             signals: Signals::default(),
+            boards: Boards::default(),
         });
         room.members.push(Member {
             handle: handle.clone(),

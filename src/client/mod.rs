@@ -5,6 +5,7 @@
 //! task owns all session state, there are no locks on it and every outcome is decided in
 //! one order.
 
+pub mod boards;
 pub mod calls;
 pub mod connect;
 mod connection;

@@ -1,16 +1,18 @@
 //! The meeting room (signalling): entering, leaving, members and their audio/video status,
-//! text messages, screen share, control right, page, video wall, main video. The SDK keeps its own copy of the room, kept current by the server's
-//! events, which `CRVideo_GetAllMembers` and the checks of the functions without a result
-//! callback read.
+//! text messages, screen share, control right, page, video wall, main video, whiteboards
+//! (see [`super::boards`]). The SDK keeps its own copy of the room, kept current by the
+//! server's events, which `CRVideo_GetAllMembers` and the checks of the functions without a
+//! result callback read.
 
 use std::sync::Arc;
 
 use crvideo_proto::{
-    Event as WireEvent, ImSent, MainVideo, MediaKind, MemberInfo, PageState, Request, RoomState,
-    MAINPAGE_MAX,
+    BoardObj, Event as WireEvent, ImSent, MainVideo, MediaKind, MemberInfo, PageState, Request,
+    RoomState, MAINPAGE_MAX,
 };
 use parking_lot::Mutex;
 
+use super::boards::BoardsCopy;
 use super::RequestSpec;
 use crate::dispatch::Event;
 use crate::ErrorCode;
@@ -38,6 +40,7 @@ pub struct Room {
     pub sharer: Option<String>,
     /// The members holding the sharer's control right.
     pub ctrl: Vec<String>,
+    pub boards: BoardsCopy,
 }
 
 impl Room {
@@ -105,6 +108,11 @@ impl RoomCache {
         self.room.as_ref().ok_or(ErrorCode::NotInMeeting)
     }
 
+    /// The room, or `NOT_INMEETING`.
+    pub fn room_mut(&mut self) -> Result<&mut Room, ErrorCode> {
+        self.room.as_mut().ok_or(ErrorCode::NotInMeeting)
+    }
+
     /// Checks giving (`give`) or taking back `user_id`'s control right against the copy:
     /// `Ok(false)` when it would change nothing.
     pub fn check_ctrl(&self, user_id: &str, give: bool) -> Result<bool, ErrorCode> {
@@ -148,7 +156,9 @@ pub fn enter(cache: SharedRoomCache, meet_id: i32, pswd: String) -> RequestSpec 
             Ok(state) => state,
             Err(code) => return Some(Event::EnterMeetingRslt { code }),
         };
+        let (boards, board_events) = BoardsCopy::from_state(&state.boards);
         let mut events = vec![Event::EnterMeetingRslt { code: 0 }];
+        events.extend(board_events);
         events.extend(state_events(&state));
         let mut cache = cache.lock();
         cache.entries += 1;
@@ -159,12 +169,14 @@ pub fn enter(cache: SharedRoomCache, meet_id: i32, pswd: String) -> RequestSpec 
             members: state.members,
             sharer: state.sharer,
             ctrl: state.ctrl,
+            boards,
         });
         Some(Event::Batch(events))
     })
 }
 
-/// The notifications that bring an entrant's app to the room's shared state.
+/// The notifications that bring an entrant's app to the room's shared state (after the
+/// boards').
 fn state_events(state: &RoomState) -> Vec<Event> {
     let mut events = Vec::new();
     if let Some(sharer) = &state.sharer {
@@ -227,6 +239,21 @@ pub fn signal(request: Request) -> RequestSpec {
     })
 }
 
+/// `CRVideo_CreateBoard` (the board is pending in the copy): no result callback; if the
+/// server refuses it (a race with the room's changes), it leaves the copy and is logged.
+pub fn create_board(cache: SharedRoomCache, board: BoardObj) -> RequestSpec {
+    let board_id = board.board_id.clone();
+    RequestSpec::new(Request::CreateBoard { board }, move |_, result| {
+        if let Err(code) = result {
+            tracing::info!(code, "board refused by the server");
+            if let Some(room) = cache.lock().room.as_mut() {
+                room.boards.drop_pending(&board_id);
+            }
+        }
+        None
+    })
+}
+
 /// `CRVideo_ExitMeeting`: the copy is already cleared; nothing is reported.
 pub fn exit() -> RequestSpec {
     RequestSpec::new(Request::ExitMeeting, |_, result| {
@@ -282,6 +309,17 @@ pub fn send_im(task_id: String, text: String, to: String, cookie: String) -> Req
 /// other events.
 pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Event>, WireEvent> {
     let mut cache = cache.lock();
+    // Board events update the copy's boards; one arriving after this user left is dropped.
+    let in_room = cache.room.is_some();
+    let mut left_boards = BoardsCopy::default();
+    let boards = cache
+        .room
+        .as_mut()
+        .map_or(&mut left_boards, |r| &mut r.boards);
+    let event = match boards.on_event(event) {
+        Ok(app_event) => return Ok(in_room.then_some(app_event)),
+        Err(other) => other,
+    };
     Ok(match event {
         WireEvent::MemberEntered(member) => {
             let user_id = member.user_id.clone();

@@ -420,6 +420,79 @@ pub struct CRVideo_Callbacks {
     /// This user's connection quality while in a meeting, 0–10 (10 best), from the heartbeat
     /// round trips and unanswered pings; once known after entering, then on each change.
     pub NetStateChanged: Option<unsafe extern "C" fn(userData: *mut c_void, level: c_int)>,
+    /// On entering a meeting (after `EnterMeetingRslt(0)`): its open whiteboards, a JSON
+    /// array of BoardObj in order of creation (`[]` when none).
+    pub NotifyInitBoards:
+        Option<unsafe extern "C" fn(userData: *mut c_void, boardsJson: *const c_char)>,
+    /// On entering, after `NotifyInitBoards`: once per board page that has elements, a JSON
+    /// array of them in the meeting's order; `operatorID` changed the page last; `imgID` is
+    /// the page's background image (always "": images are not part of this SDK).
+    pub NotifyInitBoardPageDat: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            boardID: *const c_char,
+            pageNo: c_int,
+            imgID: *const c_char,
+            elementsJson: *const c_char,
+            operatorID: *const c_char,
+        ),
+    >,
+    /// A member (this user too) opened a whiteboard (`boardJson` a BoardObj).
+    pub NotifyCreateBoard: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            boardJson: *const c_char,
+            operatorID: *const c_char,
+        ),
+    >,
+    /// A member (this user too) closed a whiteboard; its elements are gone.
+    pub NotifyCloseBoard: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            boardID: *const c_char,
+            operatorID: *const c_char,
+        ),
+    >,
+    /// A member (this user too: the confirmation) added an element to a board page.
+    pub NotifyAddBoardElement: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            boardID: *const c_char,
+            pageNo: c_int,
+            elementJson: *const c_char,
+            operatorID: *const c_char,
+        ),
+    >,
+    /// A member (this user too) replaced an element; it keeps its place in the page's order.
+    pub NotifyModifyBoardElement: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            boardID: *const c_char,
+            pageNo: c_int,
+            elementJson: *const c_char,
+            operatorID: *const c_char,
+        ),
+    >,
+    /// A member (this user too) deleted elements of a board page (IDs joined by `;`).
+    pub NotifyDelBoardElement: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            boardID: *const c_char,
+            pageNo: c_int,
+            elementIDs: *const c_char,
+            operatorID: *const c_char,
+        ),
+    >,
+    /// Another member's pointer on a board.
+    pub NotifyMouseHotSpot: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            boardID: *const c_char,
+            x: c_int,
+            y: c_int,
+            operatorID: *const c_char,
+        ),
+    >,
 }
 
 impl CRVideo_Callbacks {

@@ -13,6 +13,7 @@
 //! for the duration of the call; strings passed to `CRVideo_FreeString` came from the SDK.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod boards;
 pub mod callbacks;
 pub mod calls;
 pub mod lifecycle;

@@ -67,11 +67,11 @@ pub extern "C" fn CRVideo_StopMeeting() -> c_int {
 /// copy of the room (`NOT_INMEETING`, `PARAM_ERR`, ...) and gives the request to send, or
 /// None when the call changes nothing (0, nothing sent).
 pub(super) fn room_request(
-    make: impl FnOnce(&RoomCache, &SharedRoomCache) -> Result<Option<RequestSpec>, ErrorCode>,
+    make: impl FnOnce(&mut RoomCache, &SharedRoomCache) -> Result<Option<RequestSpec>, ErrorCode>,
 ) -> Result<(), ErrorCode> {
     let instance = instance::current()?;
     instance.require_login()?;
-    let spec = make(&instance.rooms.lock(), &instance.rooms)?;
+    let spec = make(&mut instance.rooms.lock(), &instance.rooms)?;
     match spec {
         Some(spec) => instance.request(spec),
         None => Ok(()),

@@ -21,6 +21,11 @@
  *   enter <meetID> <pswd> | exit_meeting | stop_meeting | members (JSON as RC)
  *   open_mic <user> | close_mic <user> | open_video <user> | close_video <user>
  *   im <text> <toUserID> <cookie>   (the task ID as RC)
+ *   start_share | stop_share | give_ctrl <user> | release_ctrl <user> | page <main> <id>
+ *   wall <mode> | main_video <user>
+ *   create_board <title> <width> <height> <pageCount>   (the ID as RC, or NULL:<last error>)
+ *   close_board <boardID> | element_id (the ID as RC) | add_el <boardID> <page> <json>
+ *   mod_el <boardID> <page> <json> | del_el <boardID> <page> <ids> | hot_spot <boardID> <page> <x> <y>
  * Received commands print their bytes in hex; buffers print their length and FNV-1a-64.
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line: its name,
@@ -373,6 +378,44 @@ static void on_net_state(void *ud, int level) {
     emit("NetStateChanged\t%d", level);
 }
 
+static void on_init_boards(void *ud, const char *boardsJson) {
+    (void)ud;
+    emit("NotifyInitBoards\t%s", boardsJson);
+}
+static void on_init_page(void *ud, const char *boardID, int pageNo, const char *imgID,
+                         const char *elementsJson, const char *operatorID) {
+    (void)ud;
+    emit("NotifyInitBoardPageDat\t%s\t%d\t%s\t%s\t%s", boardID, pageNo, imgID, elementsJson,
+         operatorID);
+}
+static void on_create_board(void *ud, const char *boardJson, const char *operatorID) {
+    (void)ud;
+    emit("NotifyCreateBoard\t%s\t%s", boardJson, operatorID);
+}
+static void on_close_board(void *ud, const char *boardID, const char *operatorID) {
+    (void)ud;
+    emit("NotifyCloseBoard\t%s\t%s", boardID, operatorID);
+}
+static void on_add_element(void *ud, const char *boardID, int pageNo, const char *elementJson,
+                           const char *operatorID) {
+    (void)ud;
+    emit("NotifyAddBoardElement\t%s\t%d\t%s\t%s", boardID, pageNo, elementJson, operatorID);
+}
+static void on_modify_element(void *ud, const char *boardID, int pageNo, const char *elementJson,
+                              const char *operatorID) {
+    (void)ud;
+    emit("NotifyModifyBoardElement\t%s\t%d\t%s\t%s", boardID, pageNo, elementJson, operatorID);
+}
+static void on_del_elements(void *ud, const char *boardID, int pageNo, const char *elementIDs,
+                            const char *operatorID) {
+    (void)ud;
+    emit("NotifyDelBoardElement\t%s\t%d\t%s\t%s", boardID, pageNo, elementIDs, operatorID);
+}
+static void on_hot_spot(void *ud, const char *boardID, int x, int y, const char *operatorID) {
+    (void)ud;
+    emit("NotifyMouseHotSpot\t%s\t%d\t%d\t%s", boardID, x, y, operatorID);
+}
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
@@ -447,6 +490,14 @@ static void register_callbacks(void) {
     cbs.NotifyVideoWallMode = on_wall;
     cbs.NotifyMainVideoChanged = on_main_video;
     cbs.NetStateChanged = on_net_state;
+    cbs.NotifyInitBoards = on_init_boards;
+    cbs.NotifyInitBoardPageDat = on_init_page;
+    cbs.NotifyCreateBoard = on_create_board;
+    cbs.NotifyCloseBoard = on_close_board;
+    cbs.NotifyAddBoardElement = on_add_element;
+    cbs.NotifyModifyBoardElement = on_modify_element;
+    cbs.NotifyDelBoardElement = on_del_elements;
+    cbs.NotifyMouseHotSpot = on_hot_spot;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
@@ -615,6 +666,27 @@ int main(void) {
             rc = CRVideo_SetVideoWallMode(atoi(ARG(1)));
         } else if (strcmp(f[0], "main_video") == 0) {
             rc = CRVideo_SetMainVideo(ARG(1));
+        } else if (strcmp(f[0], "create_board") == 0) {
+            char *id = CRVideo_CreateBoard(ARG(1), atoi(ARG(2)), atoi(ARG(3)), atoi(ARG(4)));
+            if (id == NULL) {
+                emit("RC\tNULL:%d", CRVideo_GetLastError());
+            } else {
+                emit_id(id);
+            }
+            continue;
+        } else if (strcmp(f[0], "close_board") == 0) {
+            rc = CRVideo_CloseBoard(ARG(1));
+        } else if (strcmp(f[0], "element_id") == 0) {
+            emit_id(CRVideo_CreateElementID());
+            continue;
+        } else if (strcmp(f[0], "add_el") == 0) {
+            rc = CRVideo_AddBoardElement(ARG(1), atoi(ARG(2)), ARG(3));
+        } else if (strcmp(f[0], "mod_el") == 0) {
+            rc = CRVideo_ModifyBoardElement(ARG(1), atoi(ARG(2)), ARG(3));
+        } else if (strcmp(f[0], "del_el") == 0) {
+            rc = CRVideo_DelBoardElement(ARG(1), atoi(ARG(2)), ARG(3));
+        } else if (strcmp(f[0], "hot_spot") == 0) {
+            rc = CRVideo_SetMouseHotSpot(ARG(1), atoi(ARG(2)), atoi(ARG(3)), atoi(ARG(4)));
         } else if (strcmp(f[0], "slow") == 0) {
             slow_ms = atoi(ARG(1));
             rc = 0;

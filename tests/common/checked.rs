@@ -124,6 +124,8 @@ pub fn run(exe: &Path, args: &[&str]) -> Output {
     } else {
         Command::new(exe)
     };
+    // The rpath names this build's library; cargo's LD_LIBRARY_PATH may name an older one.
+    cmd.env_remove("LD_LIBRARY_PATH");
     if mode().as_deref() == Some("asan") {
         cmd.env(
             "ASAN_OPTIONS",

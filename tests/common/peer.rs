@@ -70,7 +70,11 @@ pub struct Peer {
 impl Peer {
     /// Starts a peer and initialises its SDK with `params` (JSON).
     pub fn start(name: &str, params: &str) -> Peer {
+        // `cargo test` puts target/debug before deps/ in LD_LIBRARY_PATH, which beats the
+        // rpath: a library left there by an earlier `cargo build` would be loaded instead of
+        // this build's.
         let mut child = Command::new(build_c_program("peer"))
+            .env_remove("LD_LIBRARY_PATH")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

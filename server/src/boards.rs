@@ -1,0 +1,310 @@
+//! The whiteboards of a meeting room: boards in order of creation, each page's elements in
+//! one order. Every board request is judged and applied here under the room table's lock
+//! (see [`crate::rooms`]), so the room has one order of operations and every member, sent
+//! the same events in that order, ends with the same elements in the same order.
+//!
+//! An operation a concurrent one made invalid on its way (adding an ID that now exists,
+//! changing or deleting one that is gone) is refused to its sender and nobody else hears of
+//! it; the SDK refuses the ones its own copy already shows invalid.
+
+use std::collections::BTreeMap;
+
+use crvideo_proto::boards::{
+    check_board, check_page, element_id, MAX_BOARDS_PER_MEETING, MAX_MEETING_BOARD_BYTES,
+};
+use crvideo_proto::{BoardObj, BoardState, ErrorCode, Event, PageElements, Request};
+use indexmap::IndexMap;
+
+use crate::room_signals::Audience;
+
+/// The boards of one room.
+#[derive(Debug, Default)]
+pub struct Boards {
+    /// In order of creation.
+    boards: Vec<Board>,
+    /// Bytes of element JSON held by all boards (at most [`MAX_MEETING_BOARD_BYTES`]).
+    bytes: usize,
+}
+
+#[derive(Debug)]
+struct Board {
+    obj: BoardObj,
+    /// Pages that have (had) elements, by page number.
+    pages: BTreeMap<i32, Page>,
+}
+
+#[derive(Debug, Default)]
+struct Page {
+    /// Who changed the page last.
+    operator: String,
+    /// Element ID → its JSON text, in the room's order (a modify keeps the place).
+    elements: IndexMap<String, String>,
+}
+
+impl Boards {
+    /// The boards as a late joiner receives them.
+    pub fn state(&self) -> Vec<BoardState> {
+        self.boards
+            .iter()
+            .map(|b| BoardState {
+                board: b.obj.clone(),
+                pages: b
+                    .pages
+                    .iter()
+                    .filter(|(_, page)| !page.elements.is_empty())
+                    .map(|(&page_no, page)| PageElements {
+                        page_no,
+                        operator: page.operator.clone(),
+                        elements: page.elements.values().cloned().collect(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn board(&self, board_id: &str) -> Result<usize, ErrorCode> {
+        self.boards
+            .iter()
+            .position(|b| b.obj.board_id == board_id)
+            .ok_or(ErrorCode::ParamErr)
+    }
+
+    /// The page `page_no` of board `board_id` (created empty on first use).
+    fn page(&mut self, board_id: &str, page_no: i32) -> Result<&mut Page, ErrorCode> {
+        let i = self.board(board_id)?;
+        let board = &mut self.boards[i];
+        check_page(page_no, board.obj.page_count)?;
+        Ok(board.pages.entry(page_no).or_default())
+    }
+
+    /// Judges and applies board `request` by member `me`: the events to send after the
+    /// reply, or the error to reply with (nothing changed then).
+    pub fn apply(
+        &mut self,
+        me: &str,
+        request: Request,
+    ) -> Result<Vec<(Event, Audience)>, ErrorCode> {
+        let oper = me.to_owned();
+        let event = match request {
+            Request::CreateBoard { board } => {
+                check_board(&board)?;
+                if self.board(&board.board_id).is_ok() {
+                    return Err(ErrorCode::ParamErr);
+                }
+                if self.boards.len() >= MAX_BOARDS_PER_MEETING {
+                    return Err(ErrorCode::OutOfMem);
+                }
+                self.boards.push(Board {
+                    obj: board.clone(),
+                    pages: BTreeMap::new(),
+                });
+                Event::BoardCreated { board, oper }
+            }
+            Request::CloseBoard { board_id } => {
+                let board = self.boards.remove(self.board(&board_id)?);
+                let freed: usize = board.pages.values().map(Page::bytes).sum();
+                self.bytes -= freed;
+                Event::BoardClosed { board_id, oper }
+            }
+            Request::SetBoardElement {
+                board_id,
+                page_no,
+                element,
+                modify,
+            } => {
+                let id = element_id(&element)?;
+                let held = self.bytes;
+                let page = self.page(&board_id, page_no)?;
+                let old = page.elements.get(&id).map(String::len);
+                if old.is_some() != modify {
+                    return Err(ErrorCode::ParamErr);
+                }
+                let bytes = held - old.unwrap_or(0) + element.len();
+                if bytes > MAX_MEETING_BOARD_BYTES {
+                    return Err(ErrorCode::OutOfMem);
+                }
+                // A new ID goes last; a replaced one keeps its place.
+                page.elements.insert(id, element.clone());
+                page.operator = oper.clone();
+                self.bytes = bytes;
+                Event::Element {
+                    board_id,
+                    page_no,
+                    element,
+                    modify,
+                    oper,
+                }
+            }
+            Request::DelBoardElements {
+                board_id,
+                page_no,
+                element_ids,
+            } => {
+                let page = self.page(&board_id, page_no)?;
+                let mut freed = 0;
+                let deleted: Vec<String> = element_ids
+                    .into_iter()
+                    .filter(|id| match page.elements.shift_remove(id) {
+                        Some(e) => {
+                            freed += e.len();
+                            true
+                        }
+                        None => false,
+                    })
+                    .collect();
+                if deleted.is_empty() {
+                    return Err(ErrorCode::ParamErr);
+                }
+                page.operator = oper.clone();
+                self.bytes -= freed;
+                Event::ElementsDeleted {
+                    board_id,
+                    page_no,
+                    element_ids: deleted,
+                    oper,
+                }
+            }
+            Request::SetMouseHotSpot {
+                board_id,
+                page_no,
+                x,
+                y,
+            } => {
+                let board = &self.boards[self.board(&board_id)?];
+                check_page(page_no, board.obj.page_count)?;
+                let event = Event::MouseHotSpot {
+                    board_id,
+                    page_no,
+                    x,
+                    y,
+                    oper,
+                };
+                return Ok(vec![(event, Audience::Others)]);
+            }
+            other => unreachable!("not a board request: {}", other.op()),
+        };
+        Ok(vec![(event, Audience::All)])
+    }
+}
+
+impl Page {
+    /// What the page's elements count against [`MAX_MEETING_BOARD_BYTES`].
+    fn bytes(&self) -> usize {
+        self.elements.values().map(String::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board(id: &str, pages: i32) -> Request {
+        Request::CreateBoard {
+            board: BoardObj {
+                board_id: id.into(),
+                title: "t".into(),
+                width: 100,
+                height: 100,
+                page_count: pages,
+            },
+        }
+    }
+
+    fn add(board_id: &str, page_no: i32, id: &str, modify: bool) -> Request {
+        Request::SetBoardElement {
+            board_id: board_id.into(),
+            page_no,
+            element: format!(r#"{{"elementID":"{id}","v":{}}}"#, modify as u8),
+            modify,
+        }
+    }
+
+    #[test]
+    fn elements_keep_one_order_and_invalid_operations_change_nothing() {
+        let mut boards = Boards::default();
+        boards.apply("amy", board("b", 2)).unwrap();
+        assert_eq!(boards.apply("amy", board("b", 1)), Err(ErrorCode::ParamErr));
+        for id in ["e1", "e2", "e3"] {
+            boards.apply("amy", add("b", 1, id, false)).unwrap();
+        }
+        assert_eq!(
+            boards.apply("bob", add("b", 1, "e2", false)),
+            Err(ErrorCode::ParamErr)
+        );
+        assert_eq!(
+            boards.apply("bob", add("b", 1, "e9", true)),
+            Err(ErrorCode::ParamErr)
+        );
+        assert_eq!(
+            boards.apply("bob", add("b", 2, "e9", false)),
+            Err(ErrorCode::ParamErr)
+        );
+        assert_eq!(
+            boards.apply("bob", add("x", 0, "e9", false)),
+            Err(ErrorCode::ParamErr)
+        );
+        boards.apply("bob", add("b", 1, "e1", true)).unwrap();
+        let del = Request::DelBoardElements {
+            board_id: "b".into(),
+            page_no: 1,
+            element_ids: vec!["e2".into(), "gone".into()],
+        };
+        let events = boards.apply("bob", del.clone()).unwrap();
+        assert!(
+            matches!(&events[0].0, Event::ElementsDeleted { element_ids, .. } if element_ids == &["e2"])
+        );
+        assert_eq!(boards.apply("bob", del), Err(ErrorCode::ParamErr));
+
+        let state = boards.state();
+        assert_eq!(state.len(), 1);
+        let page = &state[0].pages[0];
+        assert_eq!((page.page_no, page.operator.as_str()), (1, "bob"));
+        assert_eq!(
+            page.elements,
+            vec![r#"{"elementID":"e1","v":1}"#, r#"{"elementID":"e3","v":0}"#]
+        );
+        assert_eq!(boards.bytes, boards.boards[0].pages[&1].bytes());
+        boards
+            .apply(
+                "amy",
+                Request::CloseBoard {
+                    board_id: "b".into(),
+                },
+            )
+            .unwrap();
+        assert_eq!((boards.state().len(), boards.bytes), (0, 0));
+    }
+
+    #[test]
+    fn the_meeting_budget_is_kept() {
+        let mut boards = Boards::default();
+        for i in 0..MAX_BOARDS_PER_MEETING {
+            boards.apply("amy", board(&format!("b{i}"), 1)).unwrap();
+        }
+        assert_eq!(
+            boards.apply("amy", board("one-more", 1)),
+            Err(ErrorCode::OutOfMem)
+        );
+        let pad = "x".repeat(60_000);
+        let mut added = 0;
+        let refused = loop {
+            let element = format!(r#"{{"elementID":"e{added}","pad":"{pad}"}}"#);
+            let request = Request::SetBoardElement {
+                board_id: "b0".into(),
+                page_no: 0,
+                element,
+                modify: false,
+            };
+            match boards.apply("amy", request) {
+                Ok(_) => added += 1,
+                Err(code) => break code,
+            }
+        };
+        assert_eq!(refused, ErrorCode::OutOfMem);
+        // Full: nothing lost, nothing over, and the next element would not have fitted.
+        assert!(boards.bytes <= MAX_MEETING_BOARD_BYTES);
+        assert!(boards.bytes + 60_000 > MAX_MEETING_BOARD_BYTES);
+        assert_eq!(boards.bytes, boards.boards[0].pages[&0].bytes());
+        assert!(added > 0);
+    }
+}

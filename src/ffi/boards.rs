@@ -1,0 +1,222 @@
+//! Whiteboard exports. Each is judged against the SDK's copy of the room's boards and sent
+//! with no result callback: the server's echo (`NotifyCreateBoard`, `NotifyAddBoardElement`,
+//! ...) to every member, this one included, is the confirmation, and the copy changes only
+//! with those echoes.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crvideo_proto::{BoardObj, Request};
+
+use super::rooms::room_request;
+use super::{arg_str, guard, opt_str};
+use crate::client::calls::new_id;
+use crate::client::rooms::{self, RoomCache};
+use crate::{instance, ErrorCode};
+
+thread_local! {
+    /// The error of this thread's last `CRVideo_CreateBoard` (0 after a success).
+    static LAST_ERROR: Cell<c_int> = const { Cell::new(0) };
+}
+
+/// Checks a board operation against the copy, then sends its request with no result
+/// callback (a refusal by the server — a concurrent change made it invalid — is logged).
+fn send_board_request(
+    check: impl FnOnce(&RoomCache) -> Result<Request, ErrorCode>,
+) -> Result<(), ErrorCode> {
+    room_request(|cache, _| Ok(Some(rooms::signal(check(cache)?))))
+}
+
+/// Opens a whiteboard of `pageCount` pages (1–1000) of `width` × `height` (1–32768) titled
+/// `title` (NULL = "", at most 256 characters). Every member, this one included, gets
+/// `NotifyCreateBoard(boardJson, operatorID)`; a member entering later gets it in
+/// `NotifyInitBoards`.
+///
+/// Returns the new board's ID (free it with `CRVideo_FreeString`), or NULL when it fails;
+/// `CRVideo_GetLastError()` then tells why: `CRVIDEOSDK_PARAM_ERR` (a value out of range),
+/// `CRVIDEOSDK_OUTOF_MEM` (the meeting has 100 boards open), `CRVIDEOSDK_NOT_INMEETING`,
+/// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_CreateBoard(
+    title: *const c_char,
+    width: c_int,
+    height: c_int,
+    pageCount: c_int,
+) -> *mut c_char {
+    let made = catch_unwind(AssertUnwindSafe(|| {
+        instance::current()?;
+        let board = BoardObj {
+            board_id: new_id(),
+            title: opt_str(title)?.to_owned(),
+            width,
+            height,
+            page_count: pageCount,
+        };
+        let board_id = board.board_id.clone();
+        room_request(|cache, shared| {
+            let boards = &mut cache.room_mut()?.boards;
+            boards.check_create(&board)?;
+            boards.create_pending(board.clone());
+            Ok(Some(rooms::create_board(shared.clone(), board)))
+        })?;
+        Ok(board_id)
+    }))
+    .unwrap_or(Err(ErrorCode::InnerErr));
+    let code = made.as_ref().err().map_or(0, |e| e.code());
+    LAST_ERROR.with(|last| last.set(code));
+    made.ok()
+        .and_then(|id| CString::new(id).ok())
+        .map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// Why this thread's last `CRVideo_CreateBoard` returned NULL (a `CRVIDEOSDK_*` code), or 0
+/// when it succeeded.
+#[no_mangle]
+pub extern "C" fn CRVideo_GetLastError() -> c_int {
+    LAST_ERROR.with(Cell::get)
+}
+
+/// Closes whiteboard `boardID`, dropping its elements. Every member, this one included, gets
+/// `NotifyCloseBoard(boardID, operatorID)`. No result callback.
+///
+/// Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board), `CRVIDEOSDK_NOT_INMEETING`,
+/// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_CloseBoard(boardID: *const c_char) -> c_int {
+    guard(|| {
+        instance::current()?;
+        let board_id = arg_str(boardID)?.to_owned();
+        send_board_request(|cache| {
+            cache.room()?.boards.check_close(&board_id)?;
+            Ok(Request::CloseBoard { board_id })
+        })
+    })
+}
+
+/// A new element ID (32 hex digits of randomness: unique in every meeting), made here with
+/// no server round trip; it works before `CRVideo_Init` too. Free it with
+/// `CRVideo_FreeString`. NULL only if the system's random source fails.
+#[no_mangle]
+pub extern "C" fn CRVideo_CreateElementID() -> *mut c_char {
+    catch_unwind(new_id)
+        .ok()
+        .and_then(|id| CString::new(id).ok())
+        .map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// Adds (`modify` false) or replaces an element (checked against the SDK's copy).
+unsafe fn set_element(
+    board_id: *const c_char,
+    page_no: c_int,
+    element_json: *const c_char,
+    modify: bool,
+) -> c_int {
+    guard(|| {
+        instance::current()?;
+        let board_id = arg_str(board_id)?.to_owned();
+        let element = arg_str(element_json)?.to_owned();
+        send_board_request(|cache| {
+            let boards = &cache.room()?.boards;
+            boards.check_element(&board_id, page_no, &element, modify)?;
+            Ok(Request::SetBoardElement {
+                board_id,
+                page_no,
+                element,
+                modify,
+            })
+        })
+    })
+}
+
+/// Adds an element to page `pageNo` (0-based) of whiteboard `boardID`. `elementJson` is a
+/// JSON object (at most 64 KiB) with a string `elementID` (from `CRVideo_CreateElementID`
+/// or the app's own: 1–128 bytes, no `;`); its other fields are the app's and reach every
+/// member verbatim. Every member, this one included (the confirmation), gets
+/// `NotifyAddBoardElement(boardID, pageNo, elementJson, operatorID)`; the element goes last
+/// in the page's order. No result callback: if another member's operation made this one
+/// invalid on the way (added the same ID, closed the board), the server drops it and nobody
+/// is notified.
+///
+/// Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board or page, not a valid element, or the ID
+/// is on the page already), `CRVIDEOSDK_OUTOF_MEM` (the meeting's boards hold 16 MiB of
+/// elements), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_AddBoardElement(
+    boardID: *const c_char,
+    pageNo: c_int,
+    elementJson: *const c_char,
+) -> c_int {
+    set_element(boardID, pageNo, elementJson, false)
+}
+
+/// Replaces the element with `elementJson`'s `elementID` on the page (it keeps its place in
+/// the order). Every member, this one included, gets `NotifyModifyBoardElement(boardID,
+/// pageNo, elementJson, operatorID)`. As `CRVideo_AddBoardElement`, except that
+/// `CRVIDEOSDK_PARAM_ERR` means the ID is not on the page (and an element deleted by
+/// another member on the way is dropped).
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_ModifyBoardElement(
+    boardID: *const c_char,
+    pageNo: c_int,
+    elementJson: *const c_char,
+) -> c_int {
+    set_element(boardID, pageNo, elementJson, true)
+}
+
+/// Deletes elements of a page; `elementIDs` are joined by `;` (`"e1;e2"`; an ID given twice
+/// counts once). Every member, this one included, gets `NotifyDelBoardElement(boardID,
+/// pageNo, elementIDs, operatorID)` with the IDs deleted (if another member deleted some of
+/// them on the way, those are left out; if all, nobody is notified). No result callback.
+///
+/// Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board or page, an empty or invalid list, or an
+/// ID not on the page), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`,
+/// `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_DelBoardElement(
+    boardID: *const c_char,
+    pageNo: c_int,
+    elementIDs: *const c_char,
+) -> c_int {
+    guard(|| {
+        instance::current()?;
+        let board_id = arg_str(boardID)?.to_owned();
+        let ids = arg_str(elementIDs)?;
+        send_board_request(|cache| {
+            let element_ids = cache.room()?.boards.check_delete(&board_id, pageNo, ids)?;
+            Ok(Request::DelBoardElements {
+                board_id,
+                page_no: pageNo,
+                element_ids,
+            })
+        })
+    })
+}
+
+/// Shows this member's pointer at (`x`, `y`) on page `pageNo` of whiteboard `boardID`: the
+/// other members get `NotifyMouseHotSpot(boardID, x, y, operatorID)`. Nothing is kept (a
+/// member entering later does not get it). No result callback.
+///
+/// Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such board or page), `CRVIDEOSDK_NOT_INMEETING`,
+/// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_SetMouseHotSpot(
+    boardID: *const c_char,
+    pageNo: c_int,
+    x: c_int,
+    y: c_int,
+) -> c_int {
+    guard(|| {
+        instance::current()?;
+        let board_id = arg_str(boardID)?.to_owned();
+        send_board_request(|cache| {
+            cache.room()?.boards.check_hot_spot(&board_id, pageNo)?;
+            Ok(Request::SetMouseHotSpot {
+                board_id,
+                page_no: pageNo,
+                x,
+                y,
+            })
+        })
+    })
+}
