@@ -1,20 +1,22 @@
 /* meeting_room.c: two members in a meeting room: they chat, one shares its screen and hands
- * the other the control right, then both leave. Run it twice, once per member:
+ * the other the control right, both draw on a whiteboard, then both leave. Run it twice, once per member:
  *
  * Build: cc -std=c99 meeting_room.c -I../include -L../target/debug -lcrvideosdk -lpthread
  * Run:   ./meeting_room 127.0.0.1:2727 alice host MEETING_ID bob &
  *        ./meeting_room 127.0.0.1:2727 bob guest MEETING_ID alice
  *        (MEETING_ID of a meeting without password, e.g. from call_and_meeting's CreateMeeting)
  *
- * The host waits for the guest, says hello, starts sharing, gives the guest the control
- * right, waits for the guest's goodbye, stops sharing and leaves. The guest waits for the
- * control right, says goodbye, waits for the share to stop and leaves. Either may enter
+ * The host waits for the guest, says hello, starts sharing, opens a whiteboard and draws a
+ * line on it, gives the guest the control right, waits for the guest's goodbye, closes the
+ * board, stops sharing and leaves. The guest waits for the control right, writes on the
+ * board, says goodbye, waits for the share to stop and leaves. Either may enter
  * first: a member entering late gets the room's state (share, control right, page) as
  * notifications right after EnterMeetingRslt.
  *
  * Shows: callbacks that only record what happened (the main thread waits for it), the SDK's
  * copy of the room (CRVideo_GetAllMembers), result callbacks vs. functions that return
- * their error at once. */
+ * their error at once, whiteboard elements as the app's own JSON objects whose every change
+ * comes back to all members (the drawer too) in one order. */
 #define _POSIX_C_SOURCE 200809L
 #include "CRVideoSDK.h"
 
@@ -28,6 +30,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static const char *me, *other;
 static int logged_in, entered, other_in, shared, got_ctrl, got_goodbye, share_stopped, failure;
+static char board[64]; /* the whiteboard's ID, once known */
 
 static void set(int *flag) {
     pthread_mutex_lock(&lock);
@@ -170,9 +173,50 @@ static void on_page(void *ud, int mainPage, const char *pageID) {
     printf("%s follows to page %s\n", me, mainPage == CRVIDEOSDK_MAINPAGE_SHARE ? "share" : "other");
 }
 
+/* Remembers the board's ID from a BoardObj ({"boardID":"...",...}). */
+static void on_board_created(void *ud, const char *boardJson, const char *operatorID) {
+    const char *id = strstr(boardJson, "\"boardID\":\"");
+    (void)ud;
+    printf("%s sees %s open a whiteboard\n", me, operatorID);
+    if (id != NULL) {
+        pthread_mutex_lock(&lock);
+        sscanf(id + strlen("\"boardID\":\""), "%63[^\"]", board);
+        pthread_mutex_unlock(&lock);
+    }
+}
+
+/* Every member gets each element, the one who drew it too: that is the confirmation. */
+static void on_element_added(void *ud, const char *boardID, int pageNo, const char *elementJson,
+                             const char *operatorID) {
+    (void)ud;
+    (void)boardID;
+    printf("%s sees %s draw on page %d: %s\n", me, operatorID, pageNo, elementJson);
+}
+
+static void on_board_closed(void *ud, const char *boardID, const char *operatorID) {
+    (void)ud;
+    (void)boardID;
+    printf("%s sees %s close the whiteboard\n", me, operatorID);
+}
+
+/* Adds an element with a fresh ID to page 0 of the board; `rest` are its other fields. */
+static int draw(const char *board_id, const char *rest) {
+    char element[256];
+    char *id = CRVideo_CreateElementID();
+    int rc;
+    snprintf(element, sizeof element, "{\"elementID\":\"%s\",%s}", id, rest);
+    CRVideo_FreeString(id);
+    rc = CRVideo_AddBoardElement(board_id, 0, element);
+    if (rc != CRVIDEOSDK_NOERR) {
+        printf("could not draw: %s\n", CRVideo_GetErrorDesc(rc));
+    }
+    return rc == CRVIDEOSDK_NOERR;
+}
+
 /* The host's part: wait for the guest, greet, share, hand over control, wait for goodbye. */
 static int host(void) {
-    char *task;
+    char *task, *board_id;
+    int closed;
     if (wait_flag(&other_in) != 0) {
         return 0;
     }
@@ -181,21 +225,45 @@ static int host(void) {
     if (CRVideo_StartScreenShare() != CRVIDEOSDK_NOERR || wait_flag(&shared) != 0) {
         return 0;
     }
+    /* The board is usable as soon as its ID is returned; everyone (this member too) gets
+     * NotifyCreateBoard. */
+    board_id = CRVideo_CreateBoard("plan", 1024, 768, 1);
+    if (board_id == NULL) {
+        printf("could not open a whiteboard: %s\n", CRVideo_GetErrorDesc(CRVideo_GetLastError()));
+        return 0;
+    }
+    if (!draw(board_id, "\"type\":\"line\",\"points\":[10,10,200,120]")) {
+        CRVideo_FreeString(board_id);
+        return 0;
+    }
     /* No result callback: checked at once against the SDK's copy of the room. */
     if (CRVideo_GiveCtrlRight(other) != CRVIDEOSDK_NOERR ||
         CRVideo_SwitchToPage(CRVIDEOSDK_MAINPAGE_SHARE, "") != CRVIDEOSDK_NOERR) {
+        CRVideo_FreeString(board_id);
         return 0;
     }
     if (wait_flag(&got_goodbye) != 0) {
+        CRVideo_FreeString(board_id);
         return 0;
     }
-    return CRVideo_StopScreenShare() == CRVIDEOSDK_NOERR && wait_flag(&share_stopped) == 0;
+    closed = CRVideo_CloseBoard(board_id) == CRVIDEOSDK_NOERR;
+    CRVideo_FreeString(board_id);
+    return closed && CRVideo_StopScreenShare() == CRVIDEOSDK_NOERR &&
+           wait_flag(&share_stopped) == 0;
 }
 
 /* The guest's part: wait for the control right, say goodbye, wait for the share to end. */
 static int guest(void) {
-    char *task;
+    char *task, board_id[64];
     if (wait_flag(&got_ctrl) != 0) {
+        return 0;
+    }
+    /* The host opened the board before giving the control right, so its NotifyCreateBoard
+     * came first (members get the room's changes in one order). */
+    pthread_mutex_lock(&lock);
+    memcpy(board_id, board, sizeof board_id);
+    pthread_mutex_unlock(&lock);
+    if (!draw(board_id, "\"type\":\"text\",\"text\":\"ok\"")) {
         return 0;
     }
     task = CRVideo_SendIMmsg("thanks, bye", other, NULL);
@@ -235,6 +303,9 @@ int main(int argc, char **argv) {
     cbs.NotifyScreenShareStopped = on_share_stopped;
     cbs.NotifyGiveCtrlRight = on_give_ctrl;
     cbs.NotifySwitchToPage = on_page;
+    cbs.NotifyCreateBoard = on_board_created;
+    cbs.NotifyAddBoardElement = on_element_added;
+    cbs.NotifyCloseBoard = on_board_closed;
     CRVideo_SetCallbacks(&cbs, NULL);
 
     ok = CRVideo_Login("demo", "demo123", me, me, "", NULL) == 0 && wait_flag(&logged_in) == 0 &&
