@@ -603,3 +603,102 @@ async fn get_meetings_counts_the_members() {
     assert_eq!(member_count(&mut amy, m.id).await, 1);
     server.shutdown().await;
 }
+
+/// Whiteboards as raw clients (not held back by an SDK's copy) see them: the server judges
+/// every operation itself, refuses invalid ones to their sender only, and echoes the valid
+/// ones to every member in one order.
+#[tokio::test]
+async fn boards_are_judged_by_the_server_and_echoed_to_all() {
+    let server = start().await;
+    let (mut amy, mut bob, m) = amy_and_bob_in_a_room(server.local_addr(), false).await;
+    let board =
+        json!({"boardID": "b1", "title": "plan", "width": 800, "height": 600, "pageCount": 2});
+    assert_eq!(
+        amy.code(json!({"op": "create_board", "board": board}))
+            .await,
+        0
+    );
+    for c in [&mut amy, &mut bob] {
+        assert!(
+            matches!(c.event().await, Event::BoardCreated { board, oper }
+            if board.board_id == "b1" && board.page_count == 2 && oper == "amy")
+        );
+    }
+    let dup = json!({"boardID": "b1", "title": "again", "width": 1, "height": 1, "pageCount": 1});
+    assert_eq!(
+        bob.code(json!({"op": "create_board", "board": dup})).await,
+        PARAM_ERR
+    );
+
+    let set = |element: &str, page: i32, modify: bool| {
+        json!({"op": "set_board_element", "board_id": "b1", "page_no": page,
+               "element": element, "modify": modify})
+    };
+    let huge = format!(r#"{{"elementID":"h","pad":"{}"}}"#, "x".repeat(70_000));
+    for bad in [
+        set(r#"["e1"]"#, 0, false),
+        set(r#"{"id":"e1"}"#, 0, false),
+        set(r#"{"elementID":"a;b"}"#, 0, false),
+        set(&huge, 0, false),
+        set(r#"{"elementID":"e1"}"#, 2, false),
+        set(r#"{"elementID":"e1"}"#, 0, true),
+    ] {
+        assert_eq!(bob.code(bad).await, PARAM_ERR);
+    }
+    let e1 = r#"{"elementID":"e1", "k":[1]}"#;
+    assert_eq!(amy.code(set(e1, 1, false)).await, 0);
+    // bob adds the same ID as if it had not heard of amy's yet: refused to bob only.
+    assert_eq!(
+        bob.code(set(r#"{"elementID":"e1"}"#, 1, false)).await,
+        PARAM_ERR
+    );
+    for c in [&mut amy, &mut bob] {
+        let added = c.event().await;
+        assert!(
+            matches!(&added, Event::Element { element, modify: false, oper, page_no: 1, .. }
+            if element == e1 && oper == "amy"),
+            "{added:?}"
+        );
+    }
+    let deleted = json!({"op": "del_board_elements", "board_id": "b1", "page_no": 1,
+                         "element_ids": ["e1", "gone"]});
+    assert_eq!(bob.code(deleted.clone()).await, 0);
+    for c in [&mut amy, &mut bob] {
+        assert!(
+            matches!(c.event().await, Event::ElementsDeleted { element_ids, oper, .. }
+            if element_ids == ["e1"] && oper == "bob")
+        );
+    }
+    assert_eq!(
+        bob.code(deleted).await,
+        PARAM_ERR,
+        "none of them is there any more"
+    );
+    let spot = json!({"op": "set_mouse_hot_spot", "board_id": "b1", "page_no": 0, "x": 3, "y": 4});
+    assert_eq!(bob.code(spot).await, 0);
+    assert!(
+        matches!(amy.event().await, Event::MouseHotSpot { x: 3, y: 4, oper, .. } if oper == "bob")
+    );
+    bob.quiet().await;
+
+    // A late joiner's room carries the boards, with only the pages that have elements.
+    let e2 = r#"{"elementID":"e2"}"#;
+    assert_eq!(amy.code(set(e2, 0, false)).await, 0);
+    let mut cal = login(server.local_addr(), "acme", "cal").await;
+    let state = enter(&mut cal, &m).await;
+    assert_eq!(state.boards.len(), 1);
+    assert_eq!(state.boards[0].board.title, "plan");
+    let pages = &state.boards[0].pages;
+    assert_eq!(pages.len(), 1, "only pages with elements");
+    assert_eq!((pages[0].page_no, pages[0].operator.as_str()), (0, "amy"));
+    assert_eq!(pages[0].elements, [e2]);
+    assert_eq!(
+        amy.code(json!({"op": "close_board", "board_id": "b1"}))
+            .await,
+        0
+    );
+    assert_eq!(
+        bob.code(set(r#"{"elementID":"e3"}"#, 0, false)).await,
+        PARAM_ERR
+    );
+}
