@@ -510,6 +510,18 @@ typedef struct CRVideo_Callbacks {
      * Another member's pointer on a board.
      */
     void (*NotifyMouseHotSpot)(void *userData, const char *boardID, int x, int y, const char *operatorID);
+    /**
+     * The connection was lost; the SDK is reconnecting and will resume the session (the
+     * user stays online, in its meeting and calls) within the resume window
+     * (`resumeWindowMs`). Calls made meanwhile are sent once it is back. Transfers and
+     * commands in flight ended with `CRVIDEOSDK_CONNECTIONLOST`.
+     */
+    void (*Reconnecting)(void *userData);
+    /**
+     * The session resumed on a new connection after `Reconnecting`: nothing was lost or
+     * repeated. If it cannot resume, `LineOff(CRVIDEOSDK_CONNECTIONLOST)` comes instead.
+     */
+    void (*Reconnected)(void *userData);
 } CRVideo_Callbacks;
 
 #ifdef __cplusplus

@@ -240,6 +240,10 @@ public:
                                        std::string_view /*operatorID*/) {}
     virtual void NotifyMouseHotSpot(std::string_view /*boardID*/, int /*x*/, int /*y*/,
                                     std::string_view /*operatorID*/) {}
+    /** The connection was lost; the SDK is resuming the session (see the C header). */
+    virtual void Reconnecting() {}
+    /** The session resumed on a new connection. */
+    virtual void Reconnected() {}
 };
 
 namespace detail {
@@ -555,6 +559,12 @@ struct Trampolines {
                                    const char* operatorID) {
         deliver(ud, [&](Callbacks& c) { c.NotifyMouseHotSpot(view(boardID), x, y, view(operatorID)); });
     }
+    static void Reconnecting(void* ud) {
+        deliver(ud, [&](Callbacks& c) { c.Reconnecting(); });
+    }
+    static void Reconnected(void* ud) {
+        deliver(ud, [&](Callbacks& c) { c.Reconnected(); });
+    }
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
      * CRVideoSDK.h may add stay NULL, i.e. skipped). */
@@ -639,6 +649,8 @@ struct Trampolines {
         t.NotifyModifyBoardElement = &NotifyModifyBoardElement;
         t.NotifyDelBoardElement = &NotifyDelBoardElement;
         t.NotifyMouseHotSpot = &NotifyMouseHotSpot;
+        t.Reconnecting = &Reconnecting;
+        t.Reconnected = &Reconnected;
         return t;
     }
 };

@@ -341,6 +341,8 @@ pub enum Event {
         y: i32,
         oper: String,
     },
+    Reconnecting,
+    Reconnected,
     /// Several events from one outcome; queued as its members, in order.
     Batch(Vec<Event>),
 }
@@ -1168,6 +1170,8 @@ fn invoke(cb: &CRVideo_Callbacks, ud: *mut c_void, event: &Event) {
                 *y,
                 c_str(oper).as_ptr()
             ),
+            Reconnecting => call!(cb, ud, Reconnecting),
+            Reconnected => call!(cb, ud, Reconnected),
             // Split up by `push`: never queued.
             Batch(_) => {}
         }

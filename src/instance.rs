@@ -130,6 +130,7 @@ impl Instance {
             queues: queues.clone(),
             rooms: rooms.clone(),
             tls: TlsSettings::new(ca),
+            resume_window: params.resume_window,
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()

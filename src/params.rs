@@ -31,7 +31,15 @@ pub struct SdkParams {
     pub ca_file: Option<PathBuf>,
     /// Longest cookie accepted (`maxCookieBytes`).
     pub max_cookie_bytes: usize,
+    /// How long a lost connection may be replaced by a new one without a new login
+    /// (`resumeWindowMs`; 0: never, the app gets LineOff at once).
+    pub resume_window: Duration,
 }
+
+/// Default resume window: 30 s.
+pub const DEFAULT_RESUME_WINDOW_MS: u64 = 30_000;
+/// Longest resume window accepted: 10 minutes.
+pub const MAX_RESUME_WINDOW_MS: u64 = 600_000;
 
 /// Default cap on cookies: 4 KiB.
 pub const DEFAULT_MAX_COOKIE_BYTES: usize = 4096;
@@ -55,6 +63,7 @@ impl Default for SdkParams {
             max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
             ca_file: None,
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
+            resume_window: Duration::from_millis(DEFAULT_RESUME_WINDOW_MS),
         }
     }
 }
@@ -104,6 +113,13 @@ impl SdkParams {
         if let Some(v) = map.get("maxCookieBytes") {
             params.max_cookie_bytes =
                 v.as_u64().filter(|&n| n > 0).ok_or(ErrorCode::ParamErr)? as usize;
+        }
+        if let Some(v) = map.get("resumeWindowMs") {
+            let ms = v
+                .as_u64()
+                .filter(|ms| *ms <= MAX_RESUME_WINDOW_MS)
+                .ok_or(ErrorCode::ParamErr)?;
+            params.resume_window = Duration::from_millis(ms);
         }
         if let Some(v) = map.get("caFile") {
             let path = v
@@ -161,7 +177,8 @@ impl std::fmt::Display for ServerAddr {
 
 /// Parses `"host:port;host2:port2"` (entries tried in order). A `ws://` prefix is accepted;
 /// `wss://` selects TLS; blanks around entries and empty entries are skipped. No entry at all, or an entry
-/// without a valid port, is `PARAM_ERR`.
+/// without a valid port, is `PARAM_ERR`; so is a host that is neither an IPv6 address in
+/// brackets nor a host name or IPv4 address (ASCII letters, digits, `-`, `.`, `_`).
 pub fn parse_server_list(list: &str) -> Result<Vec<ServerAddr>, ErrorCode> {
     let mut servers = Vec::new();
     for entry in list.split(';').map(str::trim).filter(|e| !e.is_empty()) {
@@ -172,13 +189,17 @@ pub fn parse_server_list(list: &str) -> Result<Vec<ServerAddr>, ErrorCode> {
         let entry = entry.trim_end_matches('/');
         let (host, port) = entry.rsplit_once(':').ok_or(ErrorCode::ParamErr)?;
         let port: u16 = port.parse().map_err(|_| ErrorCode::ParamErr)?;
+        let name_char = |c: char| c.is_ascii_alphanumeric() || "-._".contains(c);
         let host = match host.strip_prefix('[') {
-            Some(inner) => inner.strip_suffix(']').ok_or(ErrorCode::ParamErr)?,
-            None if host.contains(':') => return Err(ErrorCode::ParamErr),
-            None => host,
+            // Else the URL is not one: `[::1]:99::1]:9` was `::1]:99::1` port 9.
+            Some(inner) => inner
+                .strip_suffix(']')
+                .filter(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+                .ok_or(ErrorCode::ParamErr)?,
+            None if !host.is_empty() && host.chars().all(name_char) => host,
+            None => return Err(ErrorCode::ParamErr),
         };
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || "/?#@".contains(c);
-        if host.is_empty() || port == 0 || host.chars().any(bad_char) {
+        if port == 0 {
             return Err(ErrorCode::ParamErr);
         }
         servers.push(ServerAddr {
@@ -280,6 +301,14 @@ mod tests {
             "::1:80",
             "[::1:80",
             "wss://nohost",
+            // Found by fuzzing (fuzz/fuzz_targets/sdk_params.rs): hosts no URL can hold.
+            "[::1]:99::1]:9",
+            "[[::1]]:9",
+            "[example.com]:9",
+            "a[b:9",
+            "h\u{e9}te:9",
+            "a%20b:9",
+            "a\"b:9",
         ] {
             assert_eq!(parse_server_list(bad), Err(ErrorCode::ParamErr), "{bad:?}");
         }

@@ -2,13 +2,14 @@
 
 mod common;
 
-use common::peer::Peer;
+use common::peer::{Peer, NO_RESUME};
 use common::*;
 
 const MEET: &str = r#"{"ID":36526251,"pswd":"123456"}"#;
 
+/// A peer; without resuming, so that a killed one goes offline at once.
 fn user(name: &str, addr: std::net::SocketAddr) -> Peer {
-    Peer::login(name, addr, "demo", "demo123", name)
+    Peer::login_with(name, addr, NO_RESUME, "demo", "demo123", name)
 }
 
 /// A subscribed observer; returns it with the lines it has seen so far consumed.

@@ -203,11 +203,28 @@ fn meeting_room_host_and_guest() {
     assert!(guest.contains("bob sees the screen share stop"), "{guest}");
     // The whiteboard: each sees both elements (its own as the confirmation), then the close.
     for (out, me) in [(&host, "alice"), (&guest, "bob")] {
-        assert!(out.contains(&format!("{me} sees alice open a whiteboard")), "{out}");
-        assert!(out.contains(&format!("{me} sees alice draw on page 0: {{\"elementID\":\"")), "{out}");
-        assert!(out.contains("\"type\":\"line\",\"points\":[10,10,200,120]}"), "{out}");
-        assert!(out.contains(&format!("{me} sees bob draw on page 0: {{\"elementID\":\"")), "{out}");
+        assert!(
+            out.contains(&format!("{me} sees alice open a whiteboard")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "{me} sees alice draw on page 0: {{\"elementID\":\""
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("\"type\":\"line\",\"points\":[10,10,200,120]}"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{me} sees bob draw on page 0: {{\"elementID\":\"")),
+            "{out}"
+        );
         assert!(out.contains("\"type\":\"text\",\"text\":\"ok\"}"), "{out}");
     }
-    assert!(guest.contains("bob sees alice close the whiteboard"), "{guest}");
+    assert!(
+        guest.contains("bob sees alice close the whiteboard"),
+        "{guest}"
+    );
 }

@@ -228,6 +228,8 @@ fn header_declares_the_contract() {
         "NotifyModifyBoardElement",
         "NotifyDelBoardElement",
         "NotifyMouseHotSpot",
+        "Reconnecting",
+        "Reconnected",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

@@ -251,7 +251,11 @@ fn protocol_version_mismatch_is_reported() {
 fn killed_server_gives_connectionlost() {
     let _g = serial();
     let mut server = ServerProcess::start(&demo_config());
-    init_with_server(server.addr);
+    // Without resuming: the lost connection is the end of the session at once.
+    init(&format!(
+        r#"{{"serverAddr":"{}","timeoutMs":10000,"resumeWindowMs":0}}"#,
+        server.addr
+    ));
     login_ok("alice");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -259,6 +263,7 @@ fn killed_server_gives_connectionlost() {
         RECORDER.wait_for(|e| matches!(e, Ev::LineOff { .. })),
         Ev::LineOff { code: 207 }
     );
+    assert!(!RECORDER.events().contains(&Ev::Reconnecting));
     assert_eq!(CRVideo_Logout(), NOT_LOGIN);
     CRVideo_Uninit();
 }
@@ -267,20 +272,35 @@ fn killed_server_gives_connectionlost() {
 fn frozen_server_is_noticed_by_heartbeat() {
     let _g = serial();
     let server = ServerProcess::start(&demo_config());
-    init_with_server(server.addr);
+    init(&format!(
+        r#"{{"serverAddr":"{}","timeoutMs":10000,"resumeWindowMs":1000}}"#,
+        server.addr
+    ));
     login_ok("alice");
+    // A round trip after login: the server has granted resuming by its reply.
+    let cookie = cstr("barrier");
+    assert_eq!(unsafe { crvideosdk::ffi::presence::CRVideo_SetDNDStatus(0, cookie.as_ptr()) }, 0);
+    RECORDER.wait_for(|e| matches!(e, Ev::DndOk { .. }));
     // SIGSTOP keeps the socket open but silent: only the heartbeat can tell.
     server.signal("STOP");
     let started = Instant::now();
     assert_eq!(
-        RECORDER.wait_for(|e| matches!(e, Ev::LineOff { .. })),
-        Ev::LineOff { code: 207 }
+        RECORDER.wait_for(|e| matches!(e, Ev::Reconnecting | Ev::LineOff { .. })),
+        Ev::Reconnecting
     );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "noticed after {:?}",
         started.elapsed()
     );
+    // The frozen server cannot take the session back: once the window is over, LineOff.
+    assert_eq!(
+        RECORDER.wait_for(|e| matches!(e, Ev::LineOff { .. })),
+        Ev::LineOff { code: 207 }
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(!RECORDER.events().contains(&Ev::Reconnected));
+    server.signal("CONT");
     CRVideo_Uninit();
 }
 

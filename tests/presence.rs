@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::fake_servers::RawClient;
-use common::peer::Peer;
+use common::peer::{Peer, NO_RESUME};
 use common::*;
 use crvideo_proto::Request;
 use crvideosdk::ffi::lifecycle::CRVideo_Uninit;
@@ -152,14 +152,14 @@ fn every_kind_of_change_is_notified_once_in_order() {
     );
     expect(st("bob", 1, 0));
     // Relogin elsewhere: one notification, and the old session is kicked.
-    let bob2 = Peer::login("bob2", server.addr(), "demo", "demo123", "bob");
+    let bob2 = Peer::login_with("bob2", server.addr(), NO_RESUME, "demo", "demo123", "bob");
     bob.wait_line(|l| l == "LineOff\t10");
     expect(st("bob", 1, 0));
     // The new session's process dies: the closed socket says so at once.
     bob2.signal("KILL");
     expect(st("bob", 0, 0));
     // A frozen process: offline within the heartbeat window.
-    let bob3 = Peer::login("bob3", server.addr(), "demo", "demo123", "bob");
+    let bob3 = Peer::login_with("bob3", server.addr(), NO_RESUME, "demo", "demo123", "bob");
     expect(st("bob", 1, 0));
     bob3.signal("STOP");
     expect(st("bob", 0, 0));

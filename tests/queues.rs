@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::peer::Peer;
+use common::peer::{Peer, NO_RESUME};
 use common::server_process::ServerProcess;
 use serde_json::{json, Value};
 
@@ -32,8 +32,9 @@ desc = ""
 prio = 1
 "#;
 
+/// A peer; without resuming, so that a killed one goes offline at once.
 fn user(name: &str, server: &ServerProcess) -> Peer {
-    Peer::login(name, server.addr, "demo", "demo123", name)
+    Peer::login_with(name, server.addr, NO_RESUME, "demo", "demo123", name)
 }
 
 fn json_of(line: &str, field: usize) -> Value {

@@ -4,15 +4,16 @@
 
 mod common;
 
-use common::peer::Peer;
+use common::peer::{Peer, NO_RESUME};
 use common::server_process::ServerProcess;
 use serde_json::Value;
 use std::time::Duration;
 
 const CONFIG: &str = "max_meeting_members = 3\n[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n[[tenants]]\naccount = \"acme\"\npassword = \"s3cret\"\n";
 
+/// A peer; without resuming, so that a killed one leaves at once.
 fn user(name: &str, server: &ServerProcess) -> Peer {
-    Peer::login(name, server.addr, "demo", "demo123", name)
+    Peer::login_with(name, server.addr, NO_RESUME, "demo", "demo123", name)
 }
 
 /// Creates a meeting (with a password when `pswd`); returns (ID, password).
@@ -232,16 +233,20 @@ fn stop_destroy_and_dropped_members() {
 #[test]
 fn a_dropped_connection_reports_meeting_dropped_before_line_off() {
     let mut server = ServerProcess::start(CONFIG);
-    let mut alice = user("alice", &server);
+    // With a resume window: the SDK tries to resume first; the restarted server (elsewhere)
+    // cannot take it back, so the window passes.
+    let extra = r#""resumeWindowMs":500"#;
+    let mut alice = Peer::login_with("alice", server.addr, extra, "demo", "demo123", "alice");
     let (id, _) = meeting(&mut alice, false);
     assert_eq!(enter(&mut alice, &id, ""), 0);
     server.restart("KILL");
     alice.expect("MeetingDropped");
     alice.expect("LineOff\t207");
     let lines = alice.lines();
-    let dropped = lines.iter().position(|l| l == "MeetingDropped").unwrap();
-    let line_off = lines.iter().position(|l| l == "LineOff\t207").unwrap();
-    assert!(dropped < line_off);
+    let position = |line: &str| lines.iter().position(|l| l == line).unwrap();
+    assert!(position("Reconnecting") < position("MeetingDropped"));
+    assert!(position("MeetingDropped") < position("LineOff\t207"));
+    assert!(!lines.iter().any(|l| l == "Reconnected"));
 }
 
 /// The callback lines from the `n`-th (1-based) one that is exactly `marker` on.

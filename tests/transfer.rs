@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::fake_servers::RawClient;
-use common::peer::Peer;
+use common::peer::{Peer, NO_RESUME};
 use common::server_process::{ServerProcess, TempDir};
 use common::*;
 
@@ -60,8 +60,9 @@ fn user(name: &str, addr: std::net::SocketAddr) -> User {
 
 fn user_with(name: &str, addr: std::net::SocketAddr, extra: &str) -> User {
     let tmp = TempDir::new(&format!("tmp-{name}"));
+    // Without resuming, so that a killed peer is gone at once.
     let extra = format!(
-        r#""tmpDir":"{}"{}{extra}"#,
+        r#""tmpDir":"{}",{NO_RESUME}{}{extra}"#,
         tmp.path.display(),
         if extra.is_empty() { "" } else { "," }
     );

@@ -11,6 +11,7 @@ pub mod boards;
 pub mod data;
 pub mod error;
 pub mod msg;
+pub mod replay;
 
 pub use boards::{BoardObj, BoardState, PageElements};
 pub use error::ErrorCode;
@@ -22,6 +23,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The WebSocket path the server serves.
 pub const WS_PATH: &str = "/crvideo";
+
+/// A side of a resumable session acknowledges the text frames it got at least every this
+/// many frames (besides every heartbeat): in its ping's payload (see PROTOCOL.md).
+pub const RESUME_ACK_EVERY: u64 = 256;
 
 /// Largest `CRVideo_SendCmd` payload, in bytes.
 pub const MAX_CMD_BYTES: usize = 51_200;

@@ -214,6 +214,34 @@ pub enum Request {
         x: i32,
         y: i32,
     },
+    /// Keep this session for up to `window_ms` (capped by the server's
+    /// `resume_window_ms`) when its connection is lost, so that the client can resume it
+    /// on a new connection with [`Request::Resume`]. Reply data: [`ResumeInfo`].
+    EnableResume { window_ms: u64 },
+    /// Instead of `login`, right after `hello` on a new connection: take over the session of
+    /// `token`, whose connection was lost. `received` counts the session's text frames the
+    /// client got from the server (from the first after the login reply on). Reply data:
+    /// [`Resumed`]; errors `CONNECTIONLOST` (no such session any more, or it cannot replay
+    /// what the client missed). After the reply each side sends again the text frames the
+    /// other did not count, and the session goes on.
+    Resume { token: String, received: u64 },
+}
+
+/// Reply data of [`Request::EnableResume`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeInfo {
+    /// What identifies the session to [`Request::Resume`] (empty: resume is off).
+    pub token: String,
+    /// The window granted (0: resume is off).
+    pub window_ms: u64,
+}
+
+/// Reply data of [`Request::Resume`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The session's text frames the server got from the client (from the first after the
+    /// login request on): the client sends again those after this count.
+    pub received: u64,
 }
 
 /// Which stream a [`Request::SetMedia`] changes.
@@ -356,6 +384,8 @@ impl Request {
             Request::SetBoardElement { .. } => "set_board_element",
             Request::DelBoardElements { .. } => "del_board_elements",
             Request::SetMouseHotSpot { .. } => "set_mouse_hot_spot",
+            Request::EnableResume { .. } => "enable_resume",
+            Request::Resume { .. } => "resume",
         }
     }
 }

@@ -20,6 +20,9 @@ pub const DEFAULT_DATA_DIR: &str = "./crvideo-data";
 pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 30;
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_MS: u64 = 5000;
+/// Default longest time a session whose connection was lost is kept for its client to
+/// resume it.
+pub const DEFAULT_RESUME_WINDOW_MS: u64 = 30_000;
 /// Default most members of one meeting room.
 pub const DEFAULT_MAX_MEETING_MEMBERS: usize = 100;
 /// Smallest accepted `max_frame_bytes` (the hello and login messages must fit).
@@ -54,6 +57,10 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Most members of one meeting room; one more gets `MEMBEROVERFLOWERROR`.
     pub max_meeting_members: usize,
+    /// Longest time a session whose connection was lost is kept (online, in its rooms and
+    /// calls) for its client to resume it on a new connection; 0 turns resuming off.
+    /// Clients ask for their own window within this.
+    pub resume_window_ms: u64,
     /// Abuse limits (the `[limits]` table).
     pub limits: Limits,
     pub tenants: Vec<TenantConfig>,
@@ -142,6 +149,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             max_meeting_members: DEFAULT_MAX_MEETING_MEMBERS,
+            resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
             limits: Limits::default(),
             tenants: Vec::new(),
         }
@@ -392,6 +400,7 @@ impl Config {
             tls_cert,
             tls_key,
             max_meeting_members,
+            resume_window_ms: raw.resume_window_ms.unwrap_or(defaults.resume_window_ms),
             limits,
             tenants,
         })
@@ -474,6 +483,7 @@ struct RawConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     max_meeting_members: Option<usize>,
+    resume_window_ms: Option<u64>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -500,6 +510,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "max_meeting_members",
+    "resume_window_ms",
     "limits",
     "tenants",
 ];

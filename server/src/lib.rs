@@ -25,6 +25,7 @@ pub mod queues;
 pub mod relay;
 mod relay_requests;
 mod requests;
+mod resume;
 mod room_requests;
 mod room_signals;
 pub mod rooms;
@@ -36,5 +37,8 @@ pub mod tls;
 
 pub use background::BackgroundServer;
 pub use config::{Config, ConfigError, QueueConfig, TenantConfig};
+/// For the fuzz targets (`fuzz/`): the depth check every text frame passes first.
+#[doc(hidden)]
+pub use requests::json_depth_exceeds;
 pub use requests::SERVER_AGENT;
 pub use server::Server;

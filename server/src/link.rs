@@ -49,6 +49,25 @@ pub(crate) enum Outbound {
     Message(Message),
     /// Send a Close frame and stop writing.
     Close(CloseFrame),
+    /// From here on, text frames are the session's resumable stream: counted and kept
+    /// until the client acknowledges them (see [`Replay`]).
+    StartCounting,
+    /// Stop writing and give the sink back (the connection moves to another session).
+    Release,
+}
+
+/// Text frames written to the client and not yet acknowledged (resumable sessions).
+pub type Replay = crvideo_proto::replay::Replay<Message>;
+
+/// Unacknowledged frames kept at most (clients acknowledge every heartbeat and every
+/// [`crvideo_proto::RESUME_ACK_EVERY`] frames, so this is reached only by a stuck client).
+pub const REPLAY_MAX_FRAMES: usize = 4096;
+/// Unacknowledged bytes kept at most.
+pub const REPLAY_MAX_BYTES: usize = 32 << 20;
+
+/// An empty replay with the server's bounds.
+pub fn new_replay() -> Replay {
+    Replay::new(REPLAY_MAX_FRAMES, REPLAY_MAX_BYTES)
 }
 
 /// Why and how a session must end.
@@ -59,8 +78,11 @@ pub enum Stop {
         code: CloseCode,
         reason: Cow<'static, str>,
     },
-    /// Drop the connection without a closing handshake (peer gone, write failed, not reading).
+    /// Drop the connection without a closing handshake (not reading, protocol trouble).
     Abort { reason: Cow<'static, str> },
+    /// The connection is gone (closed, broken, silent, write failed): drop it; a session
+    /// that enabled resuming waits for its client to come back.
+    Lost { reason: Cow<'static, str> },
 }
 
 impl Stop {
@@ -73,6 +95,12 @@ impl Stop {
 
     pub fn abort(reason: impl Into<Cow<'static, str>>) -> Stop {
         Stop::Abort {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn lost(reason: impl Into<Cow<'static, str>>) -> Stop {
+        Stop::Lost {
             reason: reason.into(),
         }
     }
@@ -220,19 +248,50 @@ impl SessionLink {
         });
     }
 
+    /// Forgets a stop request (the session is parked or resumed: the stop that lost its
+    /// connection is spent), so that the next one counts.
+    pub(crate) fn clear_stop(&self) {
+        self.stop.send_replace(None);
+    }
+
     /// Queues the Close frame (the last thing the writer sends). False if the queue is full.
     pub(crate) fn queue_close(&self, frame: CloseFrame) -> bool {
         self.outbound.try_send(Outbound::Close(frame)).is_ok()
     }
+
+    /// Queues the start of the resumable stream (after the reply that enabled it).
+    pub(crate) fn queue_start_counting(&self) -> bool {
+        self.outbound.try_send(Outbound::StartCounting).is_ok()
+    }
+
+    /// Queues the release of the writer's sink (after what is queued before it).
+    pub(crate) fn queue_release(&self) -> bool {
+        self.outbound.try_send(Outbound::Release).is_ok()
+    }
 }
 
-/// The writer task: sends what is queued, control frames before bulk ones, batching what is
-/// ready before each flush. Returns the sink after sending a Close frame (so the session can
-/// finish the closing handshake), or `None` if writing failed (the session is told to stop).
-pub(crate) async fn run_writer<S>(mut sink: S, mut outbox: Outbox, link: SessionLink) -> Option<S>
+/// The writer task: first `resend` (frames the client missed when it resumes), then what is
+/// queued, control frames before bulk ones, batching what is ready before each flush. Each
+/// text frame is recorded in `replay` before it is written. Returns the sink after sending
+/// a Close frame (so the session can finish the closing handshake) or on `Release`, or
+/// `None` if writing failed (the session is told to stop).
+pub(crate) async fn run_writer<S, O>(
+    mut sink: S,
+    mut outbox: O,
+    link: SessionLink,
+    replay: Arc<std::sync::Mutex<Replay>>,
+    resend: Vec<Message>,
+) -> Option<S>
 where
     S: Sink<Message, Error = WsError> + Unpin,
+    O: std::ops::DerefMut<Target = Outbox>,
 {
+    for message in resend {
+        if let Err(e) = sink.feed(message).await {
+            return write_failed(&link, e);
+        }
+    }
+    let outbox = &mut *outbox;
     let mut bulk_open = true;
     loop {
         let first = tokio::select! {
@@ -253,9 +312,19 @@ where
         while let Some(out) = next.take() {
             match out {
                 Outbound::Message(message) => {
+                    if message.is_text() {
+                        replay.lock().unwrap().record(&message, message.len());
+                    }
                     if let Err(e) = sink.feed(message).await {
                         return write_failed(&link, e);
                     }
+                }
+                Outbound::StartCounting => replay.lock().unwrap().start_counting(),
+                Outbound::Release => {
+                    if let Err(e) = sink.flush().await {
+                        return write_failed(&link, e);
+                    }
+                    return Some(sink);
                 }
                 Outbound::Close(frame) => {
                     if let Err(e) = sink.send(Message::Close(Some(frame))).await {
@@ -274,7 +343,7 @@ where
 
 fn write_failed<S>(link: &SessionLink, e: WsError) -> Option<S> {
     tracing::debug!(peer = %link.peer, session = link.id, "write failed: {e}");
-    link.stop(Stop::abort(format!("write failed: {e}")));
+    link.stop(Stop::lost(format!("write failed: {e}")));
     None
 }
 
@@ -411,7 +480,15 @@ mod tests {
             code: CloseCode::Normal,
             reason: "".into(),
         });
-        let sink = run_writer(sink, outbox, link.clone()).await.unwrap();
+        let sink = run_writer(
+            sink,
+            Box::new(outbox),
+            link.clone(),
+            Arc::new(new_replay().into()),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
         let sent = labels(&sink.sent);
         // The Close frame was queued in the control lane before c1, so the writer stops
         // there: bulk frames still queued are not sent after a Close.
@@ -441,7 +518,15 @@ mod tests {
                 }
             },
         };
-        let sink = run_writer(sink, outbox, link.clone()).await.unwrap();
+        let sink = run_writer(
+            sink,
+            Box::new(outbox),
+            link.clone(),
+            Arc::new(new_replay().into()),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
         let sent = labels(&sink.sent);
         assert_eq!(sent, vec!["c0", "b0", "c1", "b1", "b2", "close"]);
     }

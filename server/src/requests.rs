@@ -3,9 +3,11 @@
 //!
 //! Never logs passwords or auth codes.
 
+use std::time::Duration;
+
 use crvideo_proto::{
     ClientFrame, ErrorCode, HelloOk, LoginOk, LoginRequest, MeetingList, Reply, Request,
-    ServerFrame, PROTOCOL_VERSION,
+    ResumeInfo, Resumed, ServerFrame, PROTOCOL_VERSION,
 };
 use serde::de::IgnoredAny;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -80,6 +82,9 @@ impl Session {
                 Some(Stop::close(CloseCode::Policy, "hello expected"))
             }
             (_, Request::Hello { .. }) => self.reply(Reply::err(re, ErrorCode::ParamErr)),
+            (Phase::AwaitLogin, Request::Resume { token, received }) => {
+                self.resume(re, &token, received).await
+            }
             (_, Request::Login(login)) => self.login(re, login).await,
             (Phase::AwaitLogin, _) => self.reply(Reply::err(re, ErrorCode::NotLogin)),
             (Phase::LoggedIn(handle), request) => {
@@ -109,6 +114,7 @@ impl Session {
         let (tenant, user) = (handle.tenant(), handle.user_id());
         match request {
             Request::Logout => self.logout(re),
+            Request::EnableResume { window_ms } => self.enable_resume(re, window_ms),
             Request::SetDnd { dnd } => self.set_dnd(re, handle, dnd),
             Request::GetUserStatus => self.get_user_status(re, handle),
             Request::SubscribeStatus => self.subscribe_status(re, handle),
@@ -181,6 +187,8 @@ impl Session {
             | Request::AcceptAssignUser { .. }
             | Request::RejectAssignUser { .. } => self.queue_request(re, handle, request),
             Request::Hello { .. } | Request::Login(_) => unreachable!("handled by on_text"),
+            // Only right after hello, on a new connection.
+            Request::Resume { .. } => self.reply(Reply::err(re, ErrorCode::LoginStateError)),
         }
     }
 
@@ -321,6 +329,50 @@ impl Session {
         self.reply(Reply::ok(re, LoginOk { user_id }))
     }
 
+    /// Keeps this session for up to `window_ms` (within the server's `resume_window_ms`)
+    /// after its connection is lost. From the reply on, both sides count the session's text
+    /// frames (see [`crate::resume`]).
+    fn enable_resume(&mut self, re: u64, window_ms: u64) -> Option<Stop> {
+        let window_ms = window_ms.min(self.shared.config.resume_window_ms);
+        if window_ms == 0 || self.resume.is_some() {
+            let (token, window_ms) = match &self.resume {
+                Some((token, window)) => (token.clone(), window.as_millis() as u64),
+                None => (String::new(), 0),
+            };
+            return self.reply(Reply::ok(re, ResumeInfo { token, window_ms }));
+        }
+        let token = crate::resume::new_token();
+        self.shared.resumable.register(&token, self.link.clone());
+        self.resume = Some((token.clone(), Duration::from_millis(window_ms)));
+        let stop = self.reply(Reply::ok(re, ResumeInfo { token, window_ms }));
+        self.link.queue_start_counting();
+        self.counting = true;
+        stop
+    }
+
+    /// `resume` on a new connection: takes over the parked session of `token` if it can
+    /// send again what the client missed (`received` counts what it got).
+    async fn resume(&mut self, re: u64, token: &str, received: u64) -> Option<Stop> {
+        let Some(mut taken) = self.shared.resumable.take(token).await else {
+            info!(peer = %self.peer(), session = self.id(), "resume refused: no such session");
+            return self.reply(Reply::err(re, ErrorCode::ConnectionLost));
+        };
+        let resend = taken.replay.lock().unwrap().after(received);
+        let Some(resend) = resend else {
+            info!(peer = %self.peer(), session = taken.id(), "resume refused: what the client missed is no longer kept");
+            taken.leave_directory();
+            return self.reply(Reply::err(re, ErrorCode::ConnectionLost));
+        };
+        let reply = Reply::ok(
+            re,
+            Resumed {
+                received: taken.received,
+            },
+        );
+        self.take_over = Some((Box::new(taken), resend));
+        self.reply(reply)
+    }
+
     /// Checks the tenant password, then the user token the tenant may require. Logs why a
     /// login is refused (never the password or the token).
     async fn authenticate(
@@ -375,7 +427,7 @@ impl Session {
 /// True if `text` nests arrays / objects deeper than `max` (a frame's top-level object is
 /// depth 1). Counts brackets outside strings, without parsing: cheap, and run before serde
 /// (whose own limit is 128).
-pub(crate) fn json_depth_exceeds(text: &str, max: usize) -> bool {
+pub fn json_depth_exceeds(text: &str, max: usize) -> bool {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

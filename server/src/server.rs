@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub relay: Relay,
     /// Live meeting rooms: members, media status, IM.
     pub rooms: Rooms,
+    /// Sessions that may be resumed after losing their connection.
+    pub resumable: Arc<crate::resume::Resumable>,
     pub store: Store,
     /// With `tls_cert` / `tls_key`: every connection is TLS.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
@@ -186,6 +188,7 @@ impl Server {
             queues,
             relay: Relay::with_max_transfers(config.limits.max_transfers_per_user),
             rooms: Rooms::new(config.max_meeting_members),
+            resumable: Arc::default(),
             tls,
             login_throttle: crate::throttle::LoginThrottle::new(
                 Duration::from_millis(config.limits.login_backoff_base_ms),

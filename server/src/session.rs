@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::directory::SessionHandle;
 use crate::heartbeat::{Heartbeat, MISSED_BEATS};
-use crate::link::{run_writer, SessionLink, Stop, WsSink};
+use crate::link::{run_writer, Outbox, Replay, SessionLink, Stop, WsSink};
 use crate::server::{shutdown_requested, Shared};
 use crate::throttle::TokenBucket;
 use crate::tls::Conn;
@@ -49,7 +50,9 @@ pub(crate) enum Phase {
     LoggedIn(SessionHandle),
 }
 
-/// The state of one connection, shared by the read loop and the request handlers.
+/// The state of one session, shared by the read loop and the request handlers. It lives as
+/// long as its connection, or longer when its client enabled resuming (see
+/// [`crate::resume`]): then it may be parked and carried on by another connection.
 pub(crate) struct Session {
     pub shared: Arc<Shared>,
     pub link: SessionLink,
@@ -58,6 +61,21 @@ pub(crate) struct Session {
     pub requests: TokenBucket,
     /// Commands allowed (`limits.cmds_per_sec`).
     pub commands: TokenBucket,
+    /// The outbound lanes the link fills, drained by the current connection's writer.
+    pub outbox: Arc<tokio::sync::Mutex<Outbox>>,
+    /// Text frames written and not yet acknowledged (resumable sessions).
+    pub replay: Arc<std::sync::Mutex<Replay>>,
+    /// Stop requests for this session (see [`SessionLink::stop`]).
+    pub stop_rx: watch::Receiver<Option<Stop>>,
+    /// Resuming, once enabled: the token and the window granted.
+    pub resume: Option<(String, Duration)>,
+    /// Whether the client's text frames are counted (from the one after `enable_resume`).
+    pub counting: bool,
+    /// The client's text frames counted.
+    pub received: u64,
+    /// A parked session this connection takes over (set by `resume`), with the frames to
+    /// send again first.
+    pub take_over: Option<(Box<Session>, Vec<Message>)>,
 }
 
 /// How the read loop ended.
@@ -66,6 +84,8 @@ enum End {
     Stop(Stop),
     /// The client sent a Close frame (tungstenite queued the reply).
     PeerClosed,
+    /// This connection carries on a parked session from now on.
+    Resume(Box<Session>, Vec<Message>),
 }
 
 /// Serves one accepted TCP connection until it is over.
@@ -122,7 +142,6 @@ pub(crate) async fn serve(
     let (link, outbound, stop_rx) = SessionLink::new(shared.next_session_id(), peer);
     debug!(%peer, session = link.id(), "connected");
     let (sink, mut stream) = ws.split();
-    let mut writer = tokio::spawn(run_writer(sink, outbound, link.clone()));
 
     let limits = &shared.config.limits;
     let requests = TokenBucket::new(limits.requests_per_sec, limits.request_burst);
@@ -133,16 +152,60 @@ pub(crate) async fn serve(
         phase: Phase::AwaitHello,
         requests,
         commands,
+        outbox: Arc::new(tokio::sync::Mutex::new(outbound)),
+        replay: Arc::new(std::sync::Mutex::new(crate::link::new_replay())),
+        stop_rx,
+        resume: None,
+        counting: false,
+        received: 0,
+        take_over: None,
     };
-    let mut stream_ok = true;
-    let end = session
-        .read_loop(&mut stream, &mut stream_ok, stop_rx, &mut shutdown)
-        .await;
-    session.leave_directory();
-    let grace = CLOSE_GRACE.min(heartbeat_period(&session.shared) * MISSED_BEATS);
-    finish(&session.link, stream, stream_ok, &mut writer, end, grace).await;
-    writer.abort();
-    debug!(%peer, session = session.link.id(), "connection ended");
+    let mut writer = session.spawn_writer(sink, Vec::new());
+    loop {
+        let mut stream_ok = true;
+        let end = session
+            .read_loop(&mut stream, &mut stream_ok, &mut shutdown)
+            .await;
+        match end {
+            End::Resume(taken, resend) => {
+                // The reply to `resume` is queued on this connection's own lanes: let the
+                // writer send it and give the socket back, then carry the taken session.
+                let sink = match session.link.queue_release() {
+                    true => writer.await.ok().flatten(),
+                    false => None,
+                };
+                let Some(sink) = sink else {
+                    // This connection failed at once: park the session again.
+                    taken.park(shutdown.clone());
+                    return;
+                };
+                info!(%peer, session = taken.id(), "session resumed on a new connection");
+                session = *taken;
+                session.link.clear_stop();
+                writer = session.spawn_writer(sink, resend);
+            }
+            End::Stop(Stop::Lost { reason }) if session.resume.is_some() => {
+                info!(%peer, session = session.id(), "connection lost ({reason}): waiting for the client to resume");
+                // The writer lets go of the lanes; what it had taken but not written is in
+                // the replay, and bulk data in flight ends with its transfers.
+                writer.abort();
+                let _ = writer.await;
+                if let Phase::LoggedIn(handle) = &session.phase {
+                    session.shared.relay.leave(handle);
+                }
+                session.park_unboxed(shutdown.clone());
+                return;
+            }
+            end => {
+                session.leave_directory();
+                let grace = CLOSE_GRACE.min(heartbeat_period(&session.shared) * MISSED_BEATS);
+                finish(&session.link, stream, stream_ok, &mut writer, end, grace).await;
+                writer.abort();
+                debug!(%peer, session = session.link.id(), "connection ended");
+                return;
+            }
+        }
+    }
 }
 
 /// Handshake callback: only [`crvideo_proto::WS_PATH`] is served; anything else is a 404.
@@ -165,11 +228,40 @@ impl Session {
         self.link.id()
     }
 
+    /// Starts the writer of this session's lanes on a connection's `sink`, sending
+    /// `resend` first.
+    fn spawn_writer(&self, sink: WsSink, resend: Vec<Message>) -> JoinHandle<Option<WsSink>> {
+        let (outbox, link, replay) = (self.outbox.clone(), self.link.clone(), self.replay.clone());
+        tokio::spawn(async move {
+            let outbox = outbox.lock_owned().await;
+            run_writer(sink, outbox, link, replay, resend).await
+        })
+    }
+
+    /// Parks this session (resume enabled, connection lost) until its client resumes it.
+    fn park(self: Box<Self>, shutdown: watch::Receiver<bool>) {
+        (*self).park_unboxed(shutdown)
+    }
+
+    fn park_unboxed(self, shutdown: watch::Receiver<bool>) {
+        let (token, window) = self.resume.clone().expect("parked sessions enabled resume");
+        let resumable = self.shared.resumable.clone();
+        resumable.park(token, window, self, shutdown);
+    }
+
+    /// The payload of this side's pings: the client's text frames counted so far, so the
+    /// client can let go of what it kept for a resume (empty when not resumable).
+    fn ack_payload(&self) -> Vec<u8> {
+        match self.counting {
+            true => self.received.to_be_bytes().to_vec(),
+            false => Vec::new(),
+        }
+    }
+
     async fn read_loop(
         &mut self,
         stream: &mut WsStream,
         stream_ok: &mut bool,
-        mut stop_rx: watch::Receiver<Option<Stop>>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> End {
         let peer = self.peer();
@@ -182,11 +274,11 @@ impl Session {
                 _ = shutdown_requested(shutdown) => {
                     return End::Stop(Stop::close(CloseCode::Away, "server shutting down"));
                 }
-                changed = stop_rx.changed() => {
+                changed = self.stop_rx.changed() => {
                     if changed.is_err() {
                         return End::Stop(Stop::abort("session link dropped"));
                     }
-                    if let Some(stop) = stop_rx.borrow_and_update().clone() {
+                    if let Some(stop) = self.stop_rx.borrow_and_update().clone() {
                         return End::Stop(stop);
                     }
                 }
@@ -200,7 +292,7 @@ impl Session {
                         None => {
                             *stream_ok = false;
                             info!(%peer, session, "connection closed by the client");
-                            return End::Stop(Stop::abort("connection closed"));
+                            return End::Stop(Stop::lost("connection closed"));
                         }
                     };
                     heartbeat.saw_life();
@@ -211,8 +303,19 @@ impl Session {
                                 warn!(%peer, session, "closing: text frame too big: {} bytes", text.len());
                                 return End::Stop(Stop::close(CloseCode::Size, "message too big"));
                             }
-                            if let Some(stop) = self.on_text(text.as_str()).await {
+                            let counted = self.counting;
+                            let stop = self.on_text(text.as_str()).await;
+                            if let Some(taken) = self.take_over.take() {
+                                return End::Resume(taken.0, taken.1);
+                            }
+                            if let Some(stop) = stop {
                                 return End::Stop(stop);
+                            }
+                            if counted {
+                                self.received += 1;
+                                if self.received.is_multiple_of(crvideo_proto::RESUME_ACK_EVERY) {
+                                    let _ = self.link.send_message(Message::Ping(self.ack_payload().into()));
+                                }
                             }
                             // Handling may wait (the login backoff sleeps for seconds);
                             // meanwhile nothing was read nor pinged, so that time is not the
@@ -229,24 +332,34 @@ impl Session {
                             debug!(%peer, session, "client closed the connection: {frame:?}");
                             return End::PeerClosed;
                         }
-                        // Life, answered by tungstenite (Ping) or expected (Pong).
-                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                        // Life, answered by tungstenite; a resumable client's ping says
+                        // how many of our text frames it got (after its send time).
+                        Message::Ping(payload) => {
+                            if let Some(ack) = payload.get(8..16) {
+                                let ack = u64::from_be_bytes(ack.try_into().expect("8 bytes"));
+                                self.replay.lock().unwrap().ack(ack);
+                            }
+                        }
+                        Message::Pong(_) | Message::Frame(_) => {}
                     }
                 }
                 _ = heartbeat.ping_due() => {
                     // A full queue stops the session (seen on the next turn).
-                    let _ = self.link.send_message(Message::Ping(Default::default()));
+                    let _ = self.link.send_message(Message::Ping(self.ack_payload().into()));
                 }
                 _ = sleep_until(dead_at) => {
                     warn!(%peer, session, "no heartbeat for {:?}: peer is dead, dropping it", heartbeat.dead_after());
-                    return End::Stop(Stop::abort("heartbeat timeout"));
+                    return End::Stop(Stop::lost("heartbeat timeout"));
                 }
             }
         }
     }
 
     /// Removes this session from the directory, if it is (still) registered.
-    fn leave_directory(&mut self) {
+    pub(crate) fn leave_directory(&mut self) {
+        if let Some((token, _)) = &self.resume {
+            self.shared.resumable.forget(token);
+        }
         if let Phase::LoggedIn(handle) = &self.phase {
             // It leaves its queue or stops serving them (the agents and customers involved
             // are told), then its calls end (the other parties are told), then its room,
@@ -288,13 +401,18 @@ fn read_error(peer: SocketAddr, session: u64, e: WsError) -> Stop {
             warn!(%peer, session, "closing: text frame is not valid UTF-8");
             Stop::close(CloseCode::Invalid, "invalid UTF-8")
         }
+        // The TCP connection ended without a WebSocket goodbye: the network, not the client.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            info!(%peer, session, "connection lost: reset without closing handshake");
+            Stop::lost("connection reset")
+        }
         WsError::Protocol(p) => {
             warn!(%peer, session, "closing: WebSocket protocol error: {p}");
             Stop::close(CloseCode::Protocol, "protocol error")
         }
         other => {
             info!(%peer, session, "connection lost: {other}");
-            Stop::abort("connection lost")
+            Stop::lost("connection lost")
         }
     }
 }
@@ -328,9 +446,10 @@ async fn finish(
             // Reading once more flushes tungstenite's queued Close reply; then it ends.
             let _ = timeout_at(deadline, stream.next()).await;
         }
-        End::Stop(Stop::Abort { reason }) => {
+        End::Stop(Stop::Abort { reason } | Stop::Lost { reason }) => {
             debug!(peer = %link.peer(), session = link.id(), "dropping connection: {reason}");
         }
+        End::Resume(..) => unreachable!("a resume carries on"),
         End::Stop(Stop::Close { code, reason }) => {
             let frame = CloseFrame {
                 code,

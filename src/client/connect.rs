@@ -97,6 +97,42 @@ pub async fn connect_and_login(
     Err(error)
 }
 
+/// A lost session taken over on a new connection.
+pub struct Resumed {
+    pub ws: WsStream,
+    pub hello: HelloOk,
+    /// The session's text frames the server got: the client sends again those after.
+    pub server_received: u64,
+}
+
+/// Opens a new connection to `server` and resumes the session of `token` on it, saying the
+/// client got `received` of the session's text frames. `Err(Ok(code))`: the server refused
+/// (the session is gone); `Err(Err(code))`: no connection (worth trying again).
+pub async fn resume(
+    server: &ServerAddr,
+    tls: &TlsSettings,
+    token: String,
+    received: u64,
+) -> Result<Resumed, Result<i32, i32>> {
+    let (mut ws, hello) = open(server, tls).await.map_err(Err)?;
+    let request = ClientFrame {
+        id: LOGIN_ID,
+        request: Request::Resume { token, received },
+    };
+    let reply = exchange(&mut ws, request).await.map_err(Err)?;
+    match reply.into_result::<crvideo_proto::Resumed>() {
+        Ok(resumed) => Ok(Resumed {
+            ws,
+            hello,
+            server_received: resumed.received,
+        }),
+        Err(code) => {
+            let _ = tokio::time::timeout(GOODBYE, ws.close(None)).await;
+            Err(Ok(code))
+        }
+    }
+}
+
 /// WebSocket settings: control frames are small; bulk data gets its own cap later.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()

@@ -8,9 +8,17 @@
 //! its pong (the writer reports each ping it sends): the engine derives the connection's
 //! quality (`NetStateChanged`) from them. Neither task touches session state: that is the
 //! engine's alone.
+//!
+//! The control lane and the replay of written text frames belong to the session
+//! ([`Lanes`]), not to one connection: when a connection is lost and the session resumes on
+//! a new one, the new writer sends again what the server missed, then whatever was queued
+//! meanwhile.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crvideo_proto::replay::Replay;
 use crvideo_proto::{decode, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -18,8 +26,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::connect::{Established, WsStream};
+use super::connect::WsStream;
 use super::Internal;
+use crvideo_proto::HelloOk;
 
 /// How long a closing writer may take to flush its last frames.
 pub const CLOSE_FLUSH: Duration = Duration::from_secs(1);
@@ -27,12 +36,75 @@ pub const CLOSE_FLUSH: Duration = Duration::from_secs(1);
 /// chunks of the transfers this is 2 MiB per connection).
 const BULK_LANE_FRAMES: usize = 8;
 
+/// Text frames written and not yet acknowledged by the server, at most this many...
+const REPLAY_MAX_FRAMES: usize = 8192;
+/// ... and this many bytes (a resume needing more fails: the session ends with LineOff).
+const REPLAY_MAX_BYTES: usize = 32 << 20;
+
+/// What goes through the control lane.
+pub enum Outgoing {
+    Frame(Message),
+    /// Text frames written after this point are the session's resumable stream.
+    StartCounting,
+}
+
+/// What a logged-in session keeps across its connections.
+#[derive(Clone)]
+pub struct Lanes {
+    /// Control frames. Unbounded on purpose: they come only from the app's own calls (its
+    /// call rate bounds them) and from flow control, and a burst of requests must not fail.
+    control: mpsc::UnboundedSender<Outgoing>,
+    /// Drained by the current connection's writer.
+    control_rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Outgoing>>>,
+    /// Text frames written and not yet acknowledged.
+    pub replay: Arc<parking_lot::Mutex<Replay<Message>>>,
+    /// The server's text frames counted (what this side acknowledges in its pings).
+    pub received: Arc<AtomicU64>,
+}
+
+impl Lanes {
+    pub fn new() -> Lanes {
+        let (control, control_rx) = mpsc::unbounded_channel();
+        Lanes {
+            control,
+            control_rx: Arc::new(tokio::sync::Mutex::new(control_rx)),
+            replay: Arc::new(parking_lot::Mutex::new(Replay::new(
+                REPLAY_MAX_FRAMES,
+                REPLAY_MAX_BYTES,
+            ))),
+            received: Arc::default(),
+        }
+    }
+
+    /// Queues a control frame (sent by this or the next connection); false when the
+    /// session's writer is gone for good.
+    pub fn send(&self, message: Message) -> bool {
+        self.control.send(Outgoing::Frame(message)).is_ok()
+    }
+
+    /// Frames queued after this are counted and kept for a resume.
+    pub fn start_counting(&self) {
+        let _ = self.control.send(Outgoing::StartCounting);
+    }
+
+    /// A ping that only acknowledges what was received (no round trip measured).
+    pub fn ack_ping(&self) -> Message {
+        Message::Ping(ping_payload(u64::MAX, self.received.load(Ordering::Relaxed)).into())
+    }
+}
+
+/// A ping's payload: the send time (see [`Pings`]) and the count of the server's text
+/// frames received, both big-endian.
+fn ping_payload(sent: u64, received: u64) -> Vec<u8> {
+    let mut payload = sent.to_be_bytes().to_vec();
+    payload.extend_from_slice(&received.to_be_bytes());
+    payload
+}
+
 /// The two lanes into a connection's writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Link {
-    /// Control frames. Unbounded on purpose: they come only from the app's own calls (its
-    /// call rate bounds them) and from flow control, and a burst of requests must not fail.
-    control: mpsc::UnboundedSender<Message>,
+    lanes: Lanes,
     /// Bulk chunks; bounded, so uploads go at the speed of the network.
     pub bulk: mpsc::Sender<Message>,
 }
@@ -40,7 +112,7 @@ pub struct Link {
 impl Link {
     /// Queues a control frame; false when the writer is gone.
     pub fn send(&self, message: Message) -> bool {
-        self.control.send(message).is_ok()
+        self.lanes.send(message)
     }
 }
 
@@ -54,35 +126,50 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Starts the reader and the writer of session `lanes` on `ws`; the writer sends
+    /// `resend` first (what the server missed, when resuming).
     pub fn start(
         id: u64,
-        established: Established,
+        ws: WsStream,
+        hello: &HelloOk,
         internal: mpsc::UnboundedSender<Internal>,
+        lanes: &Lanes,
+        resend: Vec<Message>,
     ) -> Connection {
-        let heartbeat = Duration::from_millis(established.hello.heartbeat_ms.max(10));
-        let dead_after = Duration::from_millis(established.hello.dead_after_ms().max(30));
-        let max_frame_bytes = established.hello.max_frame_bytes;
-        let (sink, stream) = established.ws.split();
-        let (control, control_queue) = mpsc::unbounded_channel();
+        let heartbeat = Duration::from_millis(hello.heartbeat_ms.max(10));
+        let dead_after = Duration::from_millis(hello.dead_after_ms().max(30));
+        let max_frame_bytes = hello.max_frame_bytes;
+        let (sink, stream) = ws.split();
         let (bulk, bulk_queue) = mpsc::channel(BULK_LANE_FRAMES);
         let pings = Pings {
             conn: id,
             epoch: Instant::now(),
             internal: internal.clone(),
         };
+        let writer = Writer {
+            control: lanes.control_rx.clone(),
+            replay: lanes.replay.clone(),
+            received: lanes.received.clone(),
+            bulk: bulk_queue,
+            heartbeat,
+            pings: pings.clone(),
+        };
         Connection {
             id,
-            link: Link { control, bulk },
+            link: Link {
+                lanes: lanes.clone(),
+                bulk,
+            },
             max_frame_bytes,
-            reader: tokio::spawn(read_loop(id, stream, internal, dead_after, pings.clone())),
-            writer: tokio::spawn(write_loop(
-                sink,
-                control_queue,
-                bulk_queue,
-                heartbeat,
-                pings,
-            )),
+            reader: tokio::spawn(read_loop(id, stream, internal, dead_after, pings)),
+            writer: tokio::spawn(writer.run(sink, resend)),
         }
+    }
+
+    /// The connection is lost: both tasks stop now (the session's lanes stay).
+    pub fn abort(self) {
+        self.reader.abort();
+        self.writer.abort();
     }
 
     /// Queues a control frame; false when the writer is gone.
@@ -91,7 +178,8 @@ impl Connection {
     }
 
     /// Stops reading, lets the writer flush the control frames queued and send a Close
-    /// frame. The returned handle finishes when the writer is done (within [`CLOSE_FLUSH`]).
+    /// frame once the session's lanes are dropped too. The returned handle finishes when
+    /// the writer is done (within [`CLOSE_FLUSH`] of that).
     pub fn close(self) -> JoinHandle<()> {
         self.reader.abort();
         drop(self.link);
@@ -109,50 +197,79 @@ struct Pings {
 }
 
 impl Pings {
-    /// A new ping, reported to the engine as sent.
-    fn ping(&self) -> Message {
+    /// A new ping, reported to the engine as sent; it also acknowledges `received`.
+    fn ping(&self, received: u64) -> Message {
         let _ = self.internal.send(Internal::PingSent { conn: self.conn });
         let nanos = self.epoch.elapsed().as_nanos() as u64;
-        Message::Ping(nanos.to_be_bytes().to_vec().into())
+        Message::Ping(ping_payload(nanos, received).into())
     }
 
-    /// The round trip of the ping `pong` answers (None for a pong that is not ours).
+    /// The round trip of the ping `pong` answers (None for a pong that is not ours, or
+    /// that of an acknowledgement-only ping).
     fn round_trip(&self, pong: &[u8]) -> Option<Duration> {
-        let sent = Duration::from_nanos(u64::from_be_bytes(pong.try_into().ok()?));
-        self.epoch.elapsed().checked_sub(sent)
+        let sent = u64::from_be_bytes(pong.get(..8)?.try_into().ok()?);
+        self.epoch.elapsed().checked_sub(Duration::from_nanos(sent))
     }
 }
 
-async fn write_loop(
-    mut sink: SplitSink<WsStream, Message>,
-    mut control: mpsc::UnboundedReceiver<Message>,
-    mut bulk: mpsc::Receiver<Message>,
+/// A connection's writer: the session's control lane, the connection's bulk lane. It holds
+/// no sender of the control lane, so it ends (saying goodbye) when the session drops it.
+struct Writer {
+    control: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Outgoing>>>,
+    replay: Arc<parking_lot::Mutex<Replay<Message>>>,
+    received: Arc<AtomicU64>,
+    bulk: mpsc::Receiver<Message>,
     heartbeat: Duration,
     pings: Pings,
-) {
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let message = tokio::select! {
-            biased;
-            message = control.recv() => match message {
-                Some(message) => message,
-                // The engine dropped the connection: say goodbye.
-                None => break,
-            },
-            _ = ticker.tick() => pings.ping(),
-            Some(message) = bulk.recv() => message,
-        };
-        if sink.send(message).await.is_err() {
-            return;
+}
+
+impl Writer {
+    async fn run(mut self, mut sink: SplitSink<WsStream, Message>, resend: Vec<Message>) {
+        // The previous connection's writer (aborted) let go of the lane.
+        let mut control = self.control.clone().lock_owned().await;
+        for message in resend {
+            if sink.feed(message).await.is_err() {
+                return;
+            }
         }
+        let period = self.heartbeat;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let message = tokio::select! {
+                biased;
+                item = control.recv() => match item {
+                    Some(Outgoing::Frame(message)) => message,
+                    Some(Outgoing::StartCounting) => {
+                        self.replay.lock().start_counting();
+                        continue;
+                    }
+                    // The session is over: say goodbye.
+                    None => break,
+                },
+                _ = ticker.tick() => self.pings.ping(self.received.load(Ordering::Relaxed)),
+                Some(message) = self.bulk.recv() => message,
+            };
+            // Kept before it is written: if the connection dies meanwhile, a resume sends it
+            // again unless the server counted it.
+            if message.is_text() {
+                self.replay.lock().record(&message, message.len());
+            }
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
+        self.goodbye(sink).await;
     }
-    // Flush and say goodbye, but never linger.
-    let _ = tokio::time::timeout(CLOSE_FLUSH, async {
-        let _ = sink.send(Message::Close(None)).await;
-        let _ = sink.close().await;
-    })
-    .await;
+
+    async fn goodbye(self, mut sink: SplitSink<WsStream, Message>) {
+        // Flush and say goodbye, but never linger.
+        let _ = tokio::time::timeout(CLOSE_FLUSH, async {
+            let _ = sink.send(Message::Close(None)).await;
+            let _ = sink.close().await;
+        })
+        .await;
+    }
 }
 
 async fn read_loop(
@@ -185,8 +302,16 @@ async fn read_loop(
                 Some(rtt) => Internal::Pong { conn: id, rtt },
                 None => continue,
             },
-            // Liveness is any frame at all; tungstenite answers pings by itself.
-            Message::Ping(_) | Message::Frame(_) => continue,
+            // Liveness is any frame at all; tungstenite answers pings by itself. The
+            // server's pings say how many of our text frames it got (resumable sessions).
+            Message::Ping(payload) => match payload.get(..8) {
+                Some(count) => Internal::Acked {
+                    conn: id,
+                    received: u64::from_be_bytes(count.try_into().expect("8 bytes")),
+                },
+                None => continue,
+            },
+            Message::Frame(_) => continue,
         };
         if internal.send(report).is_err() {
             return;

@@ -11,13 +11,13 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::connect::{connect_and_login, FIRST_SESSION_REQUEST_ID};
-use super::connection::{Connection, Link};
+use super::connection::{Connection, Lanes, Link};
 use super::pending::{Pending, ReplyHandler};
 use super::{calls, presence, Command, Internal, RequestSpec, SessionLocal};
 use crate::dispatch::{Dispatcher, Event};
 use crate::ErrorCode;
 
-enum State {
+pub(super) enum State {
     Idle,
     LoggingIn {
         attempt: u64,
@@ -26,6 +26,11 @@ enum State {
     },
     Online {
         conn: Connection,
+    },
+    /// The connection was lost; a task is resuming the session (see [`super::resume`]).
+    Reconnecting {
+        attempt: u64,
+        task: JoinHandle<()>,
     },
 }
 
@@ -42,6 +47,8 @@ pub struct EngineConfig {
     pub rooms: super::rooms::SharedRoomCache,
     /// The TLS settings for `wss://` servers, made at the first use.
     pub tls: super::connect::TlsSettings,
+    /// How long a lost session may be resumed (`resumeWindowMs`; zero: never).
+    pub resume_window: Duration,
 }
 
 pub struct Engine {
@@ -50,16 +57,20 @@ pub struct Engine {
     pub(crate) internal: UnboundedSender<Internal>,
     /// Mirrors "state is Online" for API calls that refuse at once with NOT_LOGIN.
     online: Arc<AtomicBool>,
-    state: State,
+    pub(super) state: State,
     pub(crate) local: SessionLocal,
     pending: Pending,
     next_request_id: u64,
-    next_attempt: u64,
+    pub(super) next_attempt: u64,
+    /// The session's control lane and replay, while logged in (they outlive connections).
+    lanes: Option<Lanes>,
+    /// The server the session is on (a resume goes back to it).
+    pub(super) server: Option<crate::params::ServerAddr>,
     /// Writers of logged-out connections still flushing their goodbye (each ends within
     /// CLOSE_FLUSH); Shutdown waits for them so the server sees a clean close.
     closing: Vec<JoinHandle<()>>,
     /// The current connection's quality, for `NetStateChanged`.
-    net: super::net_state::NetState,
+    pub(super) net: super::net_state::NetState,
 }
 
 impl Engine {
@@ -80,6 +91,8 @@ impl Engine {
             net: Default::default(),
             next_request_id: FIRST_SESSION_REQUEST_ID,
             next_attempt: 0,
+            lanes: None,
+            server: None,
             closing: Vec::new(),
         }
     }
@@ -190,18 +203,24 @@ impl Engine {
         handler: ReplyHandler,
         message: impl FnOnce(u64) -> Message,
     ) {
-        let State::Online { conn } = &self.state else {
+        // While reconnecting it waits in the session's lane for the next connection.
+        let Some(lanes) = &self.lanes else {
             self.finish(vec![handler], ErrorCode::NotLogin);
             return;
         };
         let id = self.next_request_id;
         self.next_request_id += 1;
-        if !conn.send(message(id)) {
+        if !lanes.send(message(id)) {
             self.finish(vec![handler], ErrorCode::SendFail);
             return;
         }
         let deadline = std::time::Instant::now() + self.config.request_timeout;
         self.pending.insert(id, deadline, handler);
+    }
+
+    /// The session's lanes, while logged in (also while reconnecting).
+    pub(super) fn lanes(&self) -> Option<&Lanes> {
+        self.lanes.as_ref()
     }
 
     /// The current connection's lanes, when online.
@@ -247,14 +266,25 @@ impl Engine {
                 };
                 match result {
                     Ok(established) => {
-                        let user_id = established.login.user_id.clone();
-                        tracing::info!(server = %established.server, %user_id, "logged in");
-                        let conn = Connection::start(attempt, *established, self.internal.clone());
+                        let super::connect::Established {
+                            ws,
+                            hello,
+                            login,
+                            server,
+                        } = *established;
+                        let user_id = login.user_id;
+                        tracing::info!(%server, %user_id, "logged in");
+                        let lanes = Lanes::new();
+                        let internal = self.internal.clone();
+                        let conn = Connection::start(attempt, ws, &hello, internal, &lanes, vec![]);
+                        self.lanes = Some(lanes);
+                        self.server = Some(server);
                         self.state = State::Online { conn };
                         self.net = Default::default();
                         self.config.rooms.lock().me = user_id.clone();
                         self.online.store(true, Ordering::SeqCst);
                         self.events.push(Event::LoginSuccess { user_id, cookie });
+                        self.enable_resume();
                     }
                     Err(code) => self.events.push(Event::LoginFail { code, cookie }),
                 }
@@ -262,6 +292,16 @@ impl Engine {
             Internal::Frame { conn, frame } => {
                 if !self.is_current(conn) {
                     return;
+                }
+                // Counted whatever it is (the server counts what it wrote); the reply that
+                // enables counting is itself not counted.
+                if self.local.counting_received {
+                    if let Some(lanes) = &self.lanes {
+                        let n = lanes.received.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n % crvideo_proto::RESUME_ACK_EVERY == 0 {
+                            lanes.send(lanes.ack_ping());
+                        }
+                    }
                 }
                 match frame {
                     ServerFrame::Reply(reply) => {
@@ -289,9 +329,21 @@ impl Engine {
             Internal::Closed { conn, reason } => {
                 if self.is_current(conn) {
                     tracing::warn!("connection lost: {reason}");
-                    self.line_off(ErrorCode::ConnectionLost);
+                    let State::Online { conn } = std::mem::replace(&mut self.state, State::Idle)
+                    else {
+                        unreachable!("current means online")
+                    };
+                    if !self.start_resume(conn) {
+                        self.line_off(ErrorCode::ConnectionLost);
+                    }
                 }
             }
+            Internal::Acked { conn, received } => {
+                if let (true, Some(lanes)) = (self.is_current(conn), &self.lanes) {
+                    lanes.replay.lock().ack(received);
+                }
+            }
+            Internal::Resumed { attempt, result } => self.on_resumed(attempt, result),
             Internal::PingSent { conn } => {
                 if self.is_current(conn) {
                     self.net.ping_sent();
@@ -349,7 +401,7 @@ impl Engine {
 
     /// The session ended without Logout: MeetingDropped (when in a meeting), LineOff, then
     /// every pending request fails.
-    fn line_off(&mut self, code: ErrorCode) {
+    pub(super) fn line_off(&mut self, code: ErrorCode) {
         if self.config.rooms.lock().room.take().is_some() {
             self.events.push(Event::MeetingDropped);
         }
@@ -381,7 +433,15 @@ impl Engine {
                 }
                 Some(conn.close())
             }
+            // The server keeps the session until its resume window passes.
+            State::Reconnecting { task, .. } => {
+                task.abort();
+                None
+            }
         };
+        // The writer says goodbye once the session's lane is closed.
+        self.lanes = None;
+        self.server = None;
         self.online.store(false, Ordering::SeqCst);
         self.events.extend(announce);
         let pending = self.pending.drain();

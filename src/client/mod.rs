@@ -15,6 +15,7 @@ mod net_state;
 pub mod pending;
 pub mod presence;
 pub mod queues;
+mod resume;
 pub mod rooms;
 pub mod tls;
 pub mod transfer;
@@ -35,6 +36,11 @@ pub struct SessionLocal {
     pub status_cookie: Option<String>,
     /// Bulk transfers in both directions.
     pub transfers: transfer::Transfers,
+    /// How to resume this session on a new connection, once the server granted it.
+    pub resume: Option<resume::Ticket>,
+    /// Whether the server's text frames are counted (from the one after the reply that
+    /// enabled resuming).
+    pub counting_received: bool,
 }
 
 /// A session request: what to send, and how its outcome becomes a result event.
@@ -115,4 +121,12 @@ pub enum Internal {
     PingSent { conn: u64 },
     /// A pong answered one of connection `conn`'s pings after `rtt`.
     Pong { conn: u64, rtt: std::time::Duration },
+    /// The server got this many of the session's text frames (its ping on `conn`).
+    Acked { conn: u64, received: u64 },
+    /// Reconnect attempt `attempt` ended: the session resumed on a new connection, or it
+    /// cannot be resumed (`Err(code)`).
+    Resumed {
+        attempt: u64,
+        result: Result<Box<connect::Resumed>, i32>,
+    },
 }

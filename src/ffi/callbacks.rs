@@ -493,6 +493,14 @@ pub struct CRVideo_Callbacks {
             operatorID: *const c_char,
         ),
     >,
+    /// The connection was lost; the SDK is reconnecting and will resume the session (the
+    /// user stays online, in its meeting and calls) within the resume window
+    /// (`resumeWindowMs`). Calls made meanwhile are sent once it is back. Transfers and
+    /// commands in flight ended with `CRVIDEOSDK_CONNECTIONLOST`.
+    pub Reconnecting: Option<unsafe extern "C" fn(userData: *mut c_void)>,
+    /// The session resumed on a new connection after `Reconnecting`: nothing was lost or
+    /// repeated. If it cannot resume, `LineOff(CRVIDEOSDK_CONNECTIONLOST)` comes instead.
+    pub Reconnected: Option<unsafe extern "C" fn(userData: *mut c_void)>,
 }
 
 impl CRVideo_Callbacks {

@@ -416,6 +416,15 @@ static void on_hot_spot(void *ud, const char *boardID, int x, int y, const char 
     emit("NotifyMouseHotSpot\t%s\t%d\t%d\t%s", boardID, x, y, operatorID);
 }
 
+static void on_reconnecting(void *ud) {
+    (void)ud;
+    emit("Reconnecting");
+}
+static void on_reconnected(void *ud) {
+    (void)ud;
+    emit("Reconnected");
+}
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
@@ -498,6 +507,8 @@ static void register_callbacks(void) {
     cbs.NotifyModifyBoardElement = on_modify_element;
     cbs.NotifyDelBoardElement = on_del_elements;
     cbs.NotifyMouseHotSpot = on_hot_spot;
+    cbs.Reconnecting = on_reconnecting;
+    cbs.Reconnected = on_reconnected;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 

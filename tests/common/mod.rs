@@ -9,6 +9,7 @@
 pub mod checked;
 pub mod fake_servers;
 pub mod peer;
+pub mod proxy;
 pub mod server_process;
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -68,6 +69,8 @@ pub enum Ev {
     LineOff {
         code: i32,
     },
+    Reconnecting,
+    Reconnected,
     DndOk {
         cookie: String,
     },
@@ -252,6 +255,12 @@ unsafe extern "C" fn on_login_fail(_: *mut c_void, code: c_int, cookie: *const c
 unsafe extern "C" fn on_line_off(_: *mut c_void, code: c_int) {
     RECORDER.push(Ev::LineOff { code });
 }
+unsafe extern "C" fn on_reconnecting(_: *mut c_void) {
+    RECORDER.push(Ev::Reconnecting);
+}
+unsafe extern "C" fn on_reconnected(_: *mut c_void) {
+    RECORDER.push(Ev::Reconnected);
+}
 
 unsafe extern "C" fn on_dnd_ok(_: *mut c_void, cookie: *const c_char) {
     RECORDER.push(Ev::DndOk { cookie: s(cookie) });
@@ -335,6 +344,8 @@ pub fn recording_callbacks() -> CRVideo_Callbacks {
         LoginSuccess: Some(on_login_success),
         LoginFail: Some(on_login_fail),
         LineOff: Some(on_line_off),
+        Reconnecting: Some(on_reconnecting),
+        Reconnected: Some(on_reconnected),
         SetDNDStatusSuccess: Some(on_dnd_ok),
         SetDNDStatusFail: Some(on_dnd_fail),
         GetUserStatusSuccess: Some(on_status_list),

@@ -11,6 +11,11 @@ use parking_lot::{Condvar, Mutex};
 
 use super::PATIENCE;
 
+/// Init parameter for peers whose process a test kills or freezes: without resuming, a
+/// dead connection ends the session at once (offline, out of rooms and calls). With the
+/// default (resuming within 30 s) it would stay online for that long (see tests/resume.rs).
+pub const NO_RESUME: &str = r#""resumeWindowMs":0"#;
+
 /// Compiles `tests/c/<name>.c` (once per test binary) with `-Wall -Wextra -Werror` against
 /// the generated header and the cdylib of this build.
 pub fn build_c_program(name: &str) -> PathBuf {

@@ -1,0 +1,141 @@
+//! Session resume: a session whose client enabled it (`enable_resume`) outlives the loss of
+//! its connection for the window granted. It stays registered everywhere (online, in its
+//! meeting room, calls and queues) while *parked* here; events for it keep queuing in its
+//! outbound lanes. A new connection that says `resume` with the session's token takes it
+//! over: each side sends again the text frames the other did not count (see
+//! [`crate::link::Replay`]) and the session goes on. When the window passes, or the session
+//! is stopped meanwhile (a relogin elsewhere, its queue overflowing), it ends as if its
+//! connection had just closed.
+//!
+//! Bulk transfers and commands do not survive a lost connection: they end when it is lost
+//! (their other parties are told), so nothing half-sent is ever resumed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::link::{SessionLink, Stop};
+use crate::server::shutdown_requested;
+use crate::session::Session;
+
+/// How long `resume` waits for a session whose old connection is not yet known to be lost
+/// (the client noticed first) to be parked.
+const TAKE_OVER_WAIT: Duration = Duration::from_secs(3);
+const TAKE_OVER_POLL: Duration = Duration::from_millis(10);
+
+/// The sessions that may be resumed, by token.
+#[derive(Default)]
+pub(crate) struct Resumable {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Sessions with resume enabled and a connection.
+    live: HashMap<String, SessionLink>,
+    /// Sessions waiting for their client.
+    parked: HashMap<String, Parked>,
+    next_generation: u64,
+}
+
+struct Parked {
+    session: Box<Session>,
+    generation: u64,
+}
+
+/// A fresh session token: 128 random bits as 32 hex digits.
+pub(crate) fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("the OS random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Resumable {
+    /// `link`'s session enabled resume with `token`.
+    pub fn register(&self, token: &str, link: SessionLink) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.live.insert(token.to_owned(), link);
+    }
+
+    /// The session of `token` has ended for good.
+    pub fn forget(&self, token: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.live.remove(token);
+        inner.parked.remove(token);
+    }
+
+    /// Parks `session` (its connection is lost) for `window`; it ends unless resumed
+    /// within it. `shutdown`: the server's stop signal (parked sessions end with it).
+    pub fn park(
+        self: &Arc<Self>,
+        token: String,
+        window: Duration,
+        session: Session,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        // What stops the parked session from now on (a relogin, an overflowing queue); the
+        // stop that lost the connection is spent.
+        session.link.clear_stop();
+        let mut stopped = session.stop_rx.clone();
+        stopped.borrow_and_update();
+        let generation = {
+            let mut inner = self.inner.lock().unwrap();
+            inner.live.remove(&token);
+            inner.next_generation += 1;
+            let generation = inner.next_generation;
+            inner.parked.insert(
+                token.clone(),
+                Parked {
+                    session: Box::new(session),
+                    generation,
+                },
+            );
+            generation
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let why = tokio::select! {
+                _ = tokio::time::sleep(window) => "resume window over",
+                _ = stopped.changed() => "stopped while waiting to be resumed",
+                _ = shutdown_requested(&mut shutdown) => "server shutting down",
+            };
+            let ended = {
+                let mut inner = this.inner.lock().unwrap();
+                match inner.parked.get(&token) {
+                    Some(p) if p.generation == generation => inner.parked.remove(&token),
+                    _ => None,
+                }
+            };
+            if let Some(mut parked) = ended {
+                info!(session = parked.session.id(), "{why}: ending the session");
+                parked.session.leave_directory();
+            }
+        });
+    }
+
+    /// Takes the session of `token` over for a new connection: a parked one at once; a live
+    /// one (its old connection not yet known to be lost) is stopped and taken once parked.
+    /// None: no such session (ended, never existed).
+    pub async fn take(&self, token: &str) -> Option<Session> {
+        let deadline = tokio::time::Instant::now() + TAKE_OVER_WAIT;
+        loop {
+            {
+                let mut inner = self.inner.lock().unwrap();
+                if let Some(parked) = inner.parked.remove(token) {
+                    return Some(*parked.session);
+                }
+                match inner.live.get(token) {
+                    Some(link) => link.stop(Stop::lost("resumed on another connection")),
+                    None => return None,
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(TAKE_OVER_POLL).await;
+        }
+    }
+}

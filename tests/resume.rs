@@ -1,0 +1,209 @@
+//! Session resume through the C ABI (peer processes, tests/c/peer.c), with a TCP proxy
+//! between one SDK and the server that the tests break: cut, cut in the middle of a frame,
+//! hold the traffic, refuse reconnects, point at a restarted server. What each asserts: the
+//! app hears `Reconnecting` / `Reconnected` instead of `LineOff`; the other users never see
+//! the user leave; nothing is lost or repeated (messages in both directions, requests in
+//! flight and calls made meanwhile); transfers in flight end with a clear code; and when the
+//! session cannot be resumed, `LineOff(CONNECTIONLOST)` with everything ended.
+
+mod common;
+
+use common::peer::Peer;
+use common::proxy::Proxy;
+use common::server_process::ServerProcess;
+use serde_json::Value;
+
+const CONFIG: &str =
+    "heartbeat_ms = 200\n[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n";
+
+/// alice logs in through `proxy` (with these extra Init parameters), bob directly; both are
+/// in one meeting, and bob watches presence. Returns them and the meeting's ID.
+fn alice_via_proxy_and_bob(
+    server: &ServerProcess,
+    proxy: &Proxy,
+    extra: &str,
+) -> (Peer, Peer, String) {
+    let mut alice = Peer::login_with("alice", proxy.addr, extra, "demo", "demo123", "alice");
+    let mut bob = Peer::login("bob", server.addr, "demo", "demo123", "bob");
+    assert_eq!(bob.cmd(&["notify_start", "w"]), 0);
+    bob.expect("StartUserStatusNotifyRslt\t0\tw");
+    assert_eq!(bob.cmd(&["create_meeting", "room", "0", "m"]), 0);
+    let line = bob.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    let m: Value = serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+    let id = m["ID"].to_string();
+    for p in [&mut bob, &mut alice] {
+        assert_eq!(p.cmd(&["enter", &id, ""]), 0);
+        p.expect("EnterMeetingRslt\t0");
+    }
+    bob.expect("UserEnterMeeting\talice");
+    (alice, bob, id)
+}
+
+/// The IM texts `p` received, in order.
+fn ims(p: &Peer) -> Vec<String> {
+    p.callbacks()
+        .iter()
+        .filter_map(|l| l.strip_prefix("NotifyIMmsg\t"))
+        .map(|l| l.split('\t').nth(1).unwrap().to_string())
+        .collect()
+}
+
+/// Nothing shows that `user` left: no offline presence, no leaving the meeting.
+fn never_left(watcher: &Peer, user: &str) {
+    let lines = watcher.lines();
+    let offline = format!("\"userID\":\"{user}\",\"userStatus\":0");
+    assert!(!lines.iter().any(|l| l.contains(&offline)), "{lines:?}");
+    assert!(
+        !lines.contains(&format!("UserLeftMeeting\t{user}")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_cut_connection_resumes_and_nothing_is_lost_or_repeated() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (mut alice, mut bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+
+    // Traffic in both directions is held in the network, then the connection is cut: what
+    // was held is lost on the wire and must come again.
+    proxy.pause(true);
+    for i in 0..5 {
+        assert_ne!(
+            bob.cmd_text(&["im", &format!("to-alice-{i}"), "alice", "b"]),
+            "NULL"
+        );
+    }
+    let held = alice.cmd_text(&["im", "held-from-alice", "bob", "a1"]);
+    // Reconnecting is refused for now, so that alice calls while it reconnects.
+    proxy.refuse(true);
+    proxy.cut();
+    proxy.pause(false);
+    alice.expect("Reconnecting");
+    let during = alice.cmd_text(&["im", "sent-while-reconnecting", "bob", "a2"]);
+    assert_eq!(alice.cmd(&["dnd", "1", "d"]), 0);
+    proxy.refuse(false);
+    alice.expect("Reconnected");
+
+    // Every message exactly once, in order; the requests completed.
+    for i in 0..5 {
+        let line = format!("NotifyIMmsg\tbob\tto-alice-{i}\t");
+        alice.wait_line(|l| l.starts_with(&line));
+    }
+    bob.wait_line(|l| l.starts_with("NotifyIMmsg\talice\tsent-while-reconnecting"));
+    alice.expect(&format!("SendIMmsgRlst\t{held}\t0\ta1"));
+    alice.expect(&format!("SendIMmsgRlst\t{during}\t0\ta2"));
+    alice.expect("SetDNDStatusSuccess\td");
+    // A request after the resume is a barrier: everything before it has arrived.
+    assert_eq!(alice.cmd(&["get_status", "after"]), 0);
+    alice.wait_line(|l| l.starts_with("GetUserStatusSuccess") && l.ends_with("\tafter"));
+    let to_alice: Vec<String> = (0..5).map(|i| format!("to-alice-{i}")).collect();
+    assert_eq!(ims(&alice), to_alice);
+    assert_eq!(ims(&bob), ["held-from-alice", "sent-while-reconnecting"]);
+    assert_eq!(alice.count("Reconnected"), 1);
+    assert!(!alice.lines().iter().any(|l| l.starts_with("LineOff")));
+    // Still in the meeting with bob, and bob never saw alice go.
+    let members = alice.cmd_text(&["members"]);
+    assert!(members.contains("\"userID\":\"bob\""), "{members}");
+    never_left(&bob, "alice");
+    assert_ne!(bob.cmd_text(&["im", "after-resume", "alice", "b"]), "NULL");
+    alice.wait_line(|l| l.starts_with("NotifyIMmsg\tbob\tafter-resume\t"));
+    assert!(proxy.accepted() >= 2);
+}
+
+#[test]
+fn a_frame_cut_in_the_middle_comes_again_whole() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (alice, mut bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+    let long = "x".repeat(4000);
+    proxy.cut_mid_frame();
+    assert_ne!(bob.cmd_text(&["im", &long, "alice", "b"]), "NULL");
+    alice.expect("Reconnecting");
+    alice.expect("Reconnected");
+    alice.wait_line(|l| l.starts_with(&format!("NotifyIMmsg\tbob\t{long}\t")));
+    assert_eq!(ims(&alice), [long]);
+    never_left(&bob, "alice");
+}
+
+#[test]
+fn a_silent_network_is_noticed_and_resumed() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (alice, mut bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+    // Nothing gets through either way (the connection stays open): only the heartbeat can
+    // tell. The server may not have noticed yet when the SDK comes back: it takes the
+    // session over anyway.
+    proxy.pause(true);
+    assert_ne!(bob.cmd_text(&["im", "while-silent", "alice", "b"]), "NULL");
+    alice.expect("Reconnecting");
+    // The held connections go (with what they held); new ones flow.
+    proxy.cut();
+    proxy.pause(false);
+    alice.expect("Reconnected");
+    alice.wait_line(|l| l.starts_with("NotifyIMmsg\tbob\twhile-silent\t"));
+    assert_eq!(ims(&alice), ["while-silent"]);
+    never_left(&bob, "alice");
+}
+
+#[test]
+fn transfers_in_flight_end_with_connection_lost_and_new_ones_work() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (mut alice, bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+    // A buffer large enough to be in flight when the connection is cut.
+    let task = alice.cmd_text(&["send_pattern", "bob", "67108864", "7", "big"]);
+    alice.wait_line(|l| l.starts_with(&format!("SendProgress\t{task}\t")));
+    proxy.cut();
+    alice.expect("Reconnecting");
+    alice.expect(&format!("SendBufferRlst\t{task}\t207\tbig"));
+    bob.expect(&format!("NotifyCancelSend\t{task}"));
+    alice.expect("Reconnected");
+    // The session goes on: a command gets through.
+    let cmd = alice.cmd_text(&["send_cmd", "bob", "68690a", "c"]);
+    alice.expect(&format!("SendCmdRlst\t{cmd}\t0\tc"));
+    bob.wait_line(|l| l.starts_with("NotifyCmdData\talice\t68690a"));
+}
+
+#[test]
+fn when_the_window_passes_the_session_ends() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let extra = r#""resumeWindowMs":700"#;
+    let (alice, bob, _) = alice_via_proxy_and_bob(&server, &proxy, extra);
+    proxy.refuse(true);
+    proxy.cut();
+    alice.expect("Reconnecting");
+    alice.expect("MeetingDropped");
+    alice.expect("LineOff\t207");
+    // The server kept the session as long, then ended it: bob sees alice leave.
+    bob.expect("UserLeftMeeting\talice");
+    bob.wait_line(|l| l.contains("\"userID\":\"alice\",\"userStatus\":0"));
+    assert!(!alice.lines().contains(&"Reconnected".to_string()));
+}
+
+#[test]
+fn a_restarted_server_cannot_resume_and_says_so_at_once() {
+    let mut server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let mut alice = Peer::login("alice", proxy.addr, "demo", "demo123", "alice");
+    assert_eq!(alice.cmd(&["create_meeting", "room", "0", "m"]), 0);
+    alice.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    proxy.refuse(true);
+    server.restart("KILL");
+    proxy.set_upstream(server.addr);
+    alice.expect("Reconnecting");
+    let started = std::time::Instant::now();
+    proxy.refuse(false);
+    // The new server has no such session: LineOff well before the 30 s window.
+    alice.expect("LineOff\t207");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The meeting itself is durable: a new login finds it.
+    assert_eq!(
+        alice.cmd(&["login", "demo", "demo123", "alice", "alice", "again"]),
+        0
+    );
+    alice.expect("LoginSuccess\talice\tagain");
+    assert_eq!(alice.cmd(&["get_meetings", "g"]), 0);
+    alice.wait_line(|l| l.starts_with("GetMeetingsSuccess") && l.contains("\"subject\":\"room\""));
+}
