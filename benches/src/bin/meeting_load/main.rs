@@ -1,13 +1,21 @@
-//! Meeting-room load generator for crvideo-server: one meeting with `--members` members,
-//! IM fan-out from one member to all the others, with nats-server publish fan-out to the
-//! same number of subscribers as the in-run peer.
+//! Meeting-room load generator for crvideo-server: one meeting with `--members` members.
 //!
 //! ```text
-//! meeting_load [--server-bin PATH] [--members 100] [--messages 1000] [--warmup 50]
+//! meeting_load [--mode im|board|enter|all] [--server-bin PATH] [--members 100]
 //!              [--nats-bin nats-server] [--skip-nats]
+//!              im:    [--messages 1000] [--warmup 50]
+//!              board: [--drawers 10] [--window 16] [--ack all|own] [--board-warmup-secs 2]
+//!                     [--board-secs 10] [--keep 512] [--delete-batch 128]
+//!              enter: [--elements 10000] [--cycles 100]
 //! ```
 //!
-//! crvideo: member 0 creates the meeting; the members log in and enter it one after another
+//! `--mode im` (the default): IM fan-out from one member to all the others, with
+//! nats-server publish fan-out to the same number of subscribers as the in-run peer.
+//! `--mode board`: whiteboard element adds by several drawing members (see [`board`]).
+//! `--mode enter`: a late joiner entering a meeting whose board holds many elements (see
+//! [`enter`]). `--mode all`: the three, one after another, each with its own servers.
+//!
+//! IM: member 0 creates the meeting; the members log in and enter it one after another
 //! (enter latency: `enter_meeting` sent → its reply, the entrant's reply carrying the whole
 //! room; reported for all entries and for the last one, into a room of `members - 1`). Then
 //! member 0 sends `send_im` to everyone, one message at a time: fan-out delay = from just
@@ -19,6 +27,9 @@
 //! sequence of messages one at a time; the same two delays.
 //!
 //! Client and server share the machine's cores; see docs/BENCHMARKS.md.
+
+mod board;
+mod enter;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,25 +48,52 @@ const AGENT: &str = "crvideo-bench/meeting_load";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const SUBJECT: &str = "room";
 
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Im,
+    Board,
+    Enter,
+    All,
+}
+
 struct Args {
+    mode: Mode,
     server_bin: PathBuf,
     nats_bin: String,
     skip_nats: bool,
     members: usize,
     messages: usize,
     warmup: usize,
+    /// Board mode: members adding elements, and each one's unacknowledged adds at most.
+    drawers: usize,
+    window: usize,
+    ack: board::Ack,
+    board_warmup_secs: u64,
+    board_secs: u64,
+    /// Board mode: a drawer deletes its oldest `delete_batch` elements once it holds `keep`.
+    keep: usize,
+    delete_batch: usize,
+    /// Enter mode: elements on the board, and enter/exit cycles of the late joiner.
+    elements: usize,
+    cycles: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: meeting_load [--server-bin PATH] [--members 100] [--messages 1000] \
-         [--warmup 50] [--nats-bin nats-server] [--skip-nats]"
+        "usage: meeting_load [--mode im|board|enter|all] [--server-bin PATH] [--members 100] \
+         [--nats-bin nats-server] [--skip-nats]\n\
+         \x20 im:    [--messages 1000] [--warmup 50]\n\
+         \x20 board: [--drawers 10] [--window 16] [--ack all|own] [--board-warmup-secs 2] \
+         [--board-secs 10] [--keep 512] [--delete-batch 128]\n\
+         \x20 enter: [--elements 10000] [--cycles 100]"
     );
     std::process::exit(2)
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
+        mode: Mode::Im,
         server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../target/release/crvideo-server"),
         nats_bin: "nats-server".into(),
@@ -63,6 +101,15 @@ fn parse_args() -> Args {
         members: 100,
         messages: 1000,
         warmup: 50,
+        drawers: 10,
+        window: 16,
+        ack: board::Ack::All,
+        board_warmup_secs: 2,
+        board_secs: 10,
+        keep: 512,
+        delete_batch: 128,
+        elements: 10_000,
+        cycles: 100,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -78,12 +125,42 @@ fn parse_args() -> Args {
                 })
         };
         match arg.as_str() {
+            "--mode" => {
+                args.mode = match value().as_str() {
+                    "im" => Mode::Im,
+                    "board" => Mode::Board,
+                    "enter" => Mode::Enter,
+                    "all" => Mode::All,
+                    other => {
+                        eprintln!("meeting_load: unknown mode {other:?}");
+                        usage()
+                    }
+                }
+            }
             "--server-bin" => args.server_bin = PathBuf::from(value()),
             "--nats-bin" => args.nats_bin = value(),
             "--skip-nats" => args.skip_nats = true,
             "--members" => args.members = number(&value(), 2),
             "--messages" => args.messages = number(&value(), 1),
             "--warmup" => args.warmup = number(&value(), 0),
+            "--drawers" => args.drawers = number(&value(), 1),
+            "--window" => args.window = number(&value(), 1),
+            "--ack" => {
+                args.ack = match value().as_str() {
+                    "all" => board::Ack::All,
+                    "own" => board::Ack::Own,
+                    other => {
+                        eprintln!("meeting_load: --ack all|own, not {other:?}");
+                        usage()
+                    }
+                }
+            }
+            "--board-warmup-secs" => args.board_warmup_secs = number(&value(), 0) as u64,
+            "--board-secs" => args.board_secs = number(&value(), 1) as u64,
+            "--keep" => args.keep = number(&value(), 1),
+            "--delete-batch" => args.delete_batch = number(&value(), 1),
+            "--elements" => args.elements = number(&value(), 1),
+            "--cycles" => args.cycles = number(&value(), 1),
             "-h" | "--help" => usage(),
             other => {
                 eprintln!("meeting_load: unknown argument {other:?}");
@@ -91,13 +168,38 @@ fn parse_args() -> Args {
             }
         }
     }
+    if args.drawers >= args.members {
+        eprintln!("meeting_load: --drawers must be below --members (one member only counts)");
+        usage()
+    }
+    if args.delete_batch > args.keep {
+        eprintln!("meeting_load: --delete-batch must not exceed --keep");
+        usage()
+    }
     args
 }
 
 fn main() {
     let args = parse_args();
     raise_fd_limit();
-    run_load_generator("meeting_load", run_all(&args));
+    run_load_generator("meeting_load", async {
+        if matches!(args.mode, Mode::Im | Mode::All) {
+            run_all(&args).await?;
+        }
+        if matches!(args.mode, Mode::Board | Mode::All) {
+            if args.mode == Mode::All {
+                println!();
+            }
+            board::run(&args).await?;
+        }
+        if matches!(args.mode, Mode::Enter | Mode::All) {
+            if args.mode == Mode::All {
+                println!();
+            }
+            enter::run(&args).await?;
+        }
+        Ok(())
+    });
 }
 
 /// Arrivals of each message at the receivers.
