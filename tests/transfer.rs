@@ -166,7 +166,9 @@ fn targets_that_cannot_receive() {
     assert_eq!(dave.cmd(&["logout"]), 0);
     let file = alice.tmp.path.join("f.bin");
     write_random_file(&file, 1000, 1);
-    for target in ["nobody", "carol", "dave"] {
+    // No user ID is that long (the binary command frame's length byte could not hold it).
+    let long = "x".repeat(300);
+    for target in ["nobody", "carol", "dave", long.as_str()] {
         let id = alice.cmd_text(&["send_cmd", target, "01", "c"]);
         alice.expect(&format!("SendCmdRlst\t{id}\t1102\tc"));
         let id = alice.cmd_text(&["send_buffer", target, "01", "b"]);

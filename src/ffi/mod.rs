@@ -72,7 +72,8 @@ pub(crate) fn guard_id(
 ///
 /// # Safety
 /// As [`arg_str`].
-pub(crate) unsafe fn meet_obj_arg(p: *const c_char) -> Result<String, ErrorCode> {
+#[doc(hidden)] // public for the fuzz targets (`fuzz/`)
+pub unsafe fn meet_obj_arg(p: *const c_char) -> Result<String, ErrorCode> {
     let text = opt_str(p)?;
     if !text.trim().is_empty() {
         match serde_json::from_str::<serde_json::Value>(text) {

@@ -48,6 +48,10 @@ pub unsafe extern "C" fn CRVideo_SendCmd(
         |instance, id| {
             let cookie = cookie?;
             let target = arg_str(targetUserId)?.to_owned();
+            // No user has so long an ID, and a command frame could not name it.
+            if target.len() > usize::from(u8::MAX) {
+                return Err(ErrorCode::SendDataTargetInvalid);
+            }
             let payload = bytes_arg(data, len)?;
             if payload.len() > MAX_CMD_BYTES {
                 return Err(ErrorCode::SendCmdLarge);
