@@ -279,7 +279,10 @@ fn frozen_server_is_noticed_by_heartbeat() {
     login_ok("alice");
     // A round trip after login: the server has granted resuming by its reply.
     let cookie = cstr("barrier");
-    assert_eq!(unsafe { crvideosdk::ffi::presence::CRVideo_SetDNDStatus(0, cookie.as_ptr()) }, 0);
+    assert_eq!(
+        unsafe { crvideosdk::ffi::presence::CRVideo_SetDNDStatus(0, cookie.as_ptr()) },
+        0
+    );
     RECORDER.wait_for(|e| matches!(e, Ev::DndOk { .. }));
     // SIGSTOP keeps the socket open but silent: only the heartbeat can tell.
     server.signal("STOP");

@@ -207,3 +207,35 @@ fn a_restarted_server_cannot_resume_and_says_so_at_once() {
     assert_eq!(alice.cmd(&["get_meetings", "g"]), 0);
     alice.wait_line(|l| l.starts_with("GetMeetingsSuccess") && l.contains("\"subject\":\"room\""));
 }
+
+#[test]
+fn a_slow_network_lowers_the_net_state_but_keeps_the_session() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (alice, mut bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+    alice.wait_line(|l| l.starts_with("NetStateChanged\t"));
+    // 150 ms each way: a 300 ms round trip, longer than the 200 ms heartbeat, yet frames keep
+    // coming, so nothing is found dead.
+    proxy.delay(150);
+    let low = alice.wait_line(|l| {
+        l.strip_prefix("NetStateChanged\t")
+            .and_then(|v| v.parse::<i32>().ok())
+            .is_some_and(|level| level <= 6)
+    });
+    assert_ne!(
+        bob.cmd_text(&["im", "slow-but-there", "alice", "b"]),
+        "NULL"
+    );
+    alice.wait_line(|l| l.starts_with("NotifyIMmsg\tbob\tslow-but-there\t"));
+    proxy.delay(0);
+    // Better again once the delay is gone.
+    alice.wait_line(|l| l == "NetStateChanged\t10" && l != low);
+    let lines = alice.lines();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l == "Reconnecting" || l.starts_with("LineOff")),
+        "{lines:?}"
+    );
+    never_left(&bob, "alice");
+}

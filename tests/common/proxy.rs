@@ -1,6 +1,7 @@
 //! A TCP proxy between an SDK and the server that a test can break on purpose: cut every
 //! connection (at once, or in the middle of the next chunk from the server), hold the
-//! traffic (a silent network), refuse new connections, or point at another server.
+//! traffic (a silent network), slow it down, refuse new connections, or point at another
+//! server.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -21,6 +22,8 @@ struct Control {
     cut_mid_chunk: AtomicBool,
     /// Connections accepted so far.
     accepted: AtomicUsize,
+    /// Milliseconds each chunk waits before it is forwarded (a slow network).
+    delay_ms: AtomicUsize,
 }
 
 impl Control {
@@ -93,6 +96,11 @@ impl Proxy {
         self.control.refusing.store(on, Ordering::SeqCst);
     }
 
+    /// Delays every chunk by `ms` milliseconds each way (0: none).
+    pub fn delay(&self, ms: usize) {
+        self.control.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
     /// New connections go to `upstream` from now on.
     pub fn set_upstream(&self, upstream: SocketAddr) {
         *self.control.upstream.lock().unwrap() = Some(upstream);
@@ -121,6 +129,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, control: Arc<Control>, from_serv
         };
         while control.paused.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(5));
+        }
+        let delay = control.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay as u64));
         }
         if from_server && control.cut_mid_chunk.swap(false, Ordering::SeqCst) {
             let _ = to.write_all(&buf[..n.div_ceil(2)]);
