@@ -239,3 +239,31 @@ fn a_slow_network_lowers_the_net_state_but_keeps_the_session() {
     );
     never_left(&bob, "alice");
 }
+
+#[test]
+fn a_call_ringing_across_a_cut_goes_on() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let mut alice = Peer::login("alice", proxy.addr, "demo", "demo123", "alice");
+    let mut bob = Peer::login("bob", server.addr, "demo", "demo123", "bob");
+    let id = alice.cmd_text(&["call", "bob", "", "", "ck"]);
+    bob.expect(&format!("NotifyCallIn\t{id}\t\talice\t"));
+    alice.expect(&format!("CallSuccess\t{id}\tck"));
+    // The caller's connection goes while it rings; the callee answers meanwhile.
+    proxy.refuse(true);
+    proxy.cut();
+    alice.expect("Reconnecting");
+    assert_eq!(bob.cmd(&["accept", &id, "", "", "a"]), 0);
+    bob.expect(&format!("AcceptCallSuccess\t{id}\ta"));
+    proxy.refuse(false);
+    alice.expect("Reconnected");
+    // The acceptance queued for alice arrives after the resume; the call is live.
+    alice.expect(&format!("NotifyCallAccepted\t{id}\t\t"));
+    assert_eq!(alice.cmd(&["hangup", &id, "", "h"]), 0);
+    alice.expect(&format!("HangupCallSuccess\t{id}\th"));
+    bob.wait_line(|l| l.starts_with(&format!("NotifyCallHungup\t{id}")));
+    assert!(!bob
+        .lines()
+        .iter()
+        .any(|l| l.contains("\"userID\":\"alice\",\"userStatus\":0")));
+}
