@@ -103,6 +103,11 @@ impl Engine {
         mut commands: UnboundedReceiver<Command>,
         mut internal: UnboundedReceiver<Internal>,
     ) {
+        // Partial files of receivers that crashed earlier in this tmpDir (off this thread).
+        let tmp_dir = self.config.tmp_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            super::transfer::names::remove_stale_partials(&tmp_dir)
+        });
         loop {
             let deadline = self.pending.next_deadline();
             tokio::select! {

@@ -244,6 +244,11 @@ impl Peer {
         }
     }
 
+    /// Waits for the (killed) peer process to end, so that it is gone, not a zombie.
+    pub fn wait_exit(&mut self) {
+        let _ = self.child.wait();
+    }
+
     /// The peer process's ID.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -13,7 +13,7 @@
 //! receiver hashes what arrived and compares before anything reaches the app.
 
 pub mod incoming;
-mod names;
+pub(crate) mod names;
 pub mod outgoing;
 
 use std::collections::{BTreeSet, HashMap};

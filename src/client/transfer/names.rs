@@ -18,9 +18,65 @@ pub fn base_name(sent: &str) -> String {
     }
 }
 
-/// The hidden file a transfer is written to until it is complete and verified.
+/// The hidden file a transfer is written to until it is complete and verified. It names
+/// this process, so that a later one can tell the partial files of a process that died
+/// (see [`remove_stale_partials`]).
 pub fn partial_path(dir: &Path, transfer_id: &str) -> PathBuf {
-    dir.join(format!(".crvideo-{transfer_id}.part"))
+    dir.join(format!(
+        ".crvideo-{}-{transfer_id}.part",
+        std::process::id()
+    ))
+}
+
+/// Removes the partial files in `dir` left by processes that no longer run (a receiver
+/// that crashed mid-transfer cannot remove its own). Files of live processes, and anything
+/// not named like a partial file, are left alone. Returns how many were removed.
+pub fn remove_stale_partials(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(partial_owner) else {
+            continue;
+        };
+        if pid != std::process::id()
+            && !process_alive(pid)
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            tracing::info!(file = %entry.path().display(), "removed the partial file of a process that died");
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The process ID in a partial file's name (`.crvideo-<pid>-<transfer>.part`).
+fn partial_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(".crvideo-")?.strip_suffix(".part")?;
+    let (pid, transfer) = rest.split_once('-')?;
+    if transfer.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    // EPERM: it exists, owned by someone else.
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    // Without a cheap check, never remove another process's file.
+    true
 }
 
 /// Reserves a new file in `dir` named `name`, or `stem (2).ext`, `stem (3).ext`, … when taken.
@@ -94,5 +150,29 @@ mod tests {
         assert_eq!(reserve_unique(&dir, ".rc").unwrap(), dir.join(".rc"));
         assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"keep");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn partial_files_of_dead_processes_are_removed() {
+        let dir = std::env::temp_dir().join(format!("crvideo-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.join(format!(".crvideo-{dead}-t1.part"));
+        let mine = partial_path(&dir, "t2");
+        let other = dir.join(".crvideo-notapid-t3.part");
+        let unrelated = dir.join("keep.part");
+        for f in [&stale, &mine, &other, &unrelated] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        assert_eq!(remove_stale_partials(&dir), 1);
+        assert!(!stale.exists());
+        assert!(mine.exists() && other.exists() && unrelated.exists());
+        assert_eq!(partial_owner(".crvideo-12-ab.part"), Some(12));
+        assert_eq!(partial_owner(".crvideo-12-.part"), None);
+        assert_eq!(partial_owner(".crvideo-abc.part"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
