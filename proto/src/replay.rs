@@ -13,6 +13,8 @@ use std::collections::VecDeque;
 #[derive(Debug)]
 pub struct Replay<T> {
     counting: bool,
+    /// Counting was called off: a later start does nothing.
+    off: bool,
     /// Frames written since counting started.
     written: u64,
     /// Written, unacknowledged: (number, frame, bytes), oldest first.
@@ -30,6 +32,7 @@ impl<T: Clone> Replay<T> {
     pub fn new(max_frames: usize, max_bytes: usize) -> Replay<T> {
         Replay {
             counting: false,
+            off: false,
             written: 0,
             kept: VecDeque::new(),
             kept_bytes: 0,
@@ -41,15 +44,17 @@ impl<T: Clone> Replay<T> {
 
     /// Frames written from now on are counted and kept.
     pub fn start_counting(&mut self) {
-        self.counting = true;
+        self.counting = !self.off;
     }
 
     pub fn is_counting(&self) -> bool {
         self.counting
     }
 
-    /// Counting is off after all (the other side will not acknowledge): keep nothing.
+    /// Counting is off after all (the other side will not acknowledge): keep nothing, now
+    /// or later (even if the start is seen after this).
     pub fn stop_counting(&mut self) {
+        self.off = true;
         self.counting = false;
         self.kept.clear();
         self.kept_bytes = 0;
@@ -124,5 +129,10 @@ mod tests {
         r.record(&"big", 99);
         assert_eq!(r.after(5), Some(vec!["f", "big"]));
         assert_eq!(r.after(4), None);
+        // Called off: nothing kept, whatever order the start and the stop come in.
+        r.stop_counting();
+        r.start_counting();
+        r.record(&"later", 1);
+        assert_eq!(r.kept(), 0);
     }
 }
