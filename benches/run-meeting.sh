@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Meeting-room benchmark: IM fan-out in one meeting of 100 members on crvideo-server, with
-# nats-server publish fan-out to as many subscribers as the in-run peer (see
-# docs/BENCHMARKS.md). Builds the release binaries, then runs the load generator with its
-# defaults (100 members, 1,000 messages one at a time). Extra arguments go to meeting_load,
-# e.g. `benches/run-meeting.sh --members 500 --skip-nats`.
+# Meeting-room benchmarks in one meeting of 100 members on crvideo-server (see
+# docs/BENCHMARKS.md): IM fan-out, with nats-server publish fan-out to as many subscribers as
+# the in-run peer; whiteboard element adds by 10 drawing members, with nats-server carrying
+# the same strokes from 10 publishers to 100 subscribers; and a late joiner's enter latency
+# into a board of 10,000 elements. Builds the release binaries, then runs the load generator
+# with `--mode all` and its defaults (100 members; 1,000 messages one at a time; 10 drawers
+# with 16 unacknowledged adds each for 2 s + 10 s; 100 enter/exit cycles per phase). Extra
+# arguments go to meeting_load and win over those, e.g. `benches/run-meeting.sh --mode im`
+# (the IM measurement alone), `--mode board --skip-nats`, `--members 500`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,4 +30,4 @@ if ! command -v nats-server >/dev/null 2>&1; then
 fi
 
 exec "$root/target/release/meeting_load" \
-    --server-bin "$root/target/release/crvideo-server" "${extra[@]}" "$@"
+    --server-bin "$root/target/release/crvideo-server" --mode all "${extra[@]}" "$@"

@@ -548,7 +548,12 @@ impl WsConn {
             .await
             .map_err(|e| format!("connect: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+        // The SDK's limits (src/client/connect.rs): an enter reply carrying a full meeting's
+        // whiteboards is larger than tungstenite's default 16 MiB frame.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(8 * 1024)
+            .max_message_size(Some(64 << 20))
+            .max_frame_size(Some(64 << 20));
         let (ws, _) = tokio::time::timeout(
             within,
             tokio_tungstenite::client_async_with_config(

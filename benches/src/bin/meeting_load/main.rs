@@ -159,7 +159,7 @@ fn parse_args() -> Args {
             "--board-secs" => args.board_secs = number(&value(), 1) as u64,
             "--keep" => args.keep = number(&value(), 1),
             "--delete-batch" => args.delete_batch = number(&value(), 1),
-            "--elements" => args.elements = number(&value(), 1),
+            "--elements" => args.elements = number(&value(), 2),
             "--cycles" => args.cycles = number(&value(), 1),
             "-h" | "--help" => usage(),
             other => {
