@@ -31,6 +31,8 @@ static int failed;        /* an sdkErr from a failure callback */
 static int subscribed;    /* 1 after StartUserStatusNotifyRslt(0) */
 static int listed;        /* 1 after GetUserStatusSuccess */
 static int peer_status;   /* the peer's userStatus: 0 offline, 1 online, 2 busy, 3 meeting */
+static int peer_seen_online; /* 1 once the peer had any status but offline */
+static int peer_seen_dnd;    /* 1 once the peer had do-not-disturb on (it may log out after) */
 static int peer_dnd;      /* the peer's DNDType */
 static char meeting[512]; /* the MeetInfoObj the caller created */
 static int meeting_id;
@@ -69,6 +71,13 @@ static void note_peer_status(const char *json) {
         pthread_mutex_lock(&lock);
         peer_status = status;
         peer_dnd = dnd;
+        if (status != 0) {
+            /* Online in any way: idle, or already busy calling us. */
+            peer_seen_online = 1;
+        }
+        if (dnd != 0) {
+            peer_seen_dnd = 1;
+        }
         pthread_cond_broadcast(&changed);
         pthread_mutex_unlock(&lock);
     }
@@ -348,7 +357,7 @@ int main(int argc, char **argv) {
     /* 4. Presence: subscribe first, then take the list, so no change falls in between. */
     if (CRVideo_StartUserStatusNotify("watch") != 0 || wait_for(&subscribed, 1, "subscription") != 0 ||
         CRVideo_GetUserStatus("list") != 0 || wait_for(&listed, 1, "status list") != 0 ||
-        wait_for(&peer_status, 1, "the peer to come online") != 0) {
+        wait_for(&peer_seen_online, 1, "the peer to come online") != 0) {
         CRVideo_Uninit();
         return 1;
     }
@@ -416,7 +425,7 @@ int main(int argc, char **argv) {
 
     /* 7. Do-not-disturb on, and see the peer's change arrive. */
     if (CRVideo_SetDNDStatus(1, "dnd-on") != 0 || wait_for(&dnd_set, 1, "DND to be set") != 0 ||
-        wait_for(&peer_dnd, 1, "the peer's DND") != 0) {
+        wait_for(&peer_seen_dnd, 1, "the peer's DND") != 0) {
         CRVideo_Uninit();
         return 1;
     }
