@@ -187,25 +187,44 @@ fn a_restarted_server_cannot_resume_and_says_so_at_once() {
     let mut server = ServerProcess::start(CONFIG);
     let proxy = Proxy::start(server.addr);
     let mut alice = Peer::login("alice", proxy.addr, "demo", "demo123", "alice");
+    let mut bob = Peer::login("bob", proxy.addr, "demo", "demo123", "bob");
+    // A meeting exists, a call rings and a transfer runs when the server is killed.
     assert_eq!(alice.cmd(&["create_meeting", "room", "0", "m"]), 0);
     alice.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    let call = alice.cmd_text(&["call", "bob", "", "", "ck"]);
+    bob.expect(&format!("NotifyCallIn\t{call}\t\talice\t"));
+    let task = alice.cmd_text(&["send_pattern", "bob", "67108864", "3", "big"]);
+    alice.wait_line(|l| l.starts_with(&format!("SendProgress\t{task}\t")));
     proxy.refuse(true);
     server.restart("KILL");
     proxy.set_upstream(server.addr);
-    alice.expect("Reconnecting");
+    for p in [&alice, &bob] {
+        p.expect("Reconnecting");
+    }
+    alice.expect(&format!("SendBufferRlst\t{task}\t207\tbig"));
+    bob.expect(&format!("NotifyCancelSend\t{task}"));
     let started = std::time::Instant::now();
     proxy.refuse(false);
-    // The new server has no such session: LineOff well before the 30 s window.
-    alice.expect("LineOff\t207");
+    // The new server has no such sessions: LineOff well before the 30 s window.
+    for p in [&alice, &bob] {
+        p.expect("LineOff\t207");
+    }
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    // The meeting itself is durable: a new login finds it.
-    assert_eq!(
-        alice.cmd(&["login", "demo", "demo123", "alice", "alice", "again"]),
-        0
-    );
-    alice.expect("LoginSuccess\talice\tagain");
+    // Logged in again: the meeting, stored durably, is there; nobody is left busy by the
+    // call that rang, so a new one rings.
+    for p in [&mut alice, &mut bob] {
+        let user = p.name.clone();
+        assert_eq!(
+            p.cmd(&["login", "demo", "demo123", &user, &user, "again"]),
+            0
+        );
+        p.expect(&format!("LoginSuccess\t{user}\tagain"));
+    }
     assert_eq!(alice.cmd(&["get_meetings", "g"]), 0);
     alice.wait_line(|l| l.starts_with("GetMeetingsSuccess") && l.contains("\"subject\":\"room\""));
+    let again = alice.cmd_text(&["call", "bob", "", "", "ck2"]);
+    bob.expect(&format!("NotifyCallIn\t{again}\t\talice\t"));
+    alice.expect(&format!("CallSuccess\t{again}\tck2"));
 }
 
 #[test]
