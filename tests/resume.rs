@@ -286,3 +286,28 @@ fn a_call_ringing_across_a_cut_goes_on() {
         .iter()
         .any(|l| l.contains("\"userID\":\"alice\",\"userStatus\":0")));
 }
+
+#[test]
+fn a_session_resumes_again_and_again() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (alice, mut bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+    for round in 1..=4 {
+        // Odd rounds: both sides see the cut. Even rounds: only the SDK does, so its resume
+        // reaches a server that still holds the old connection (and must take it over).
+        if round % 2 == 1 {
+            proxy.stop_orphaning();
+            proxy.cut();
+        } else {
+            proxy.cut_client_side();
+        }
+        alice.wait_nth(|l| l == "Reconnected", round);
+        let text = format!("round-{round}");
+        assert_ne!(bob.cmd_text(&["im", &text, "alice", "b"]), "NULL");
+        alice.wait_line(|l| l.starts_with(&format!("NotifyIMmsg\tbob\t{text}\t")));
+    }
+    assert_eq!(alice.count("Reconnecting"), 4);
+    assert!(!alice.lines().iter().any(|l| l.starts_with("LineOff")));
+    assert_eq!(ims(&alice), ["round-1", "round-2", "round-3", "round-4"]);
+    never_left(&bob, "alice");
+}

@@ -286,8 +286,14 @@ where
     S: Sink<Message, Error = WsError> + Unpin,
     O: std::ops::DerefMut<Target = Outbox>,
 {
-    for message in resend {
-        if let Err(e) = sink.feed(message).await {
+    if !resend.is_empty() {
+        for message in resend {
+            if let Err(e) = sink.feed(message).await {
+                return write_failed(&link, e);
+            }
+        }
+        // Out now, not with whatever is written next (maybe a heartbeat later).
+        if let Err(e) = sink.flush().await {
             return write_failed(&link, e);
         }
     }

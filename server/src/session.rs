@@ -182,6 +182,14 @@ pub(crate) async fn serve(
                 info!(%peer, session = taken.id(), "session resumed on a new connection");
                 session = *taken;
                 session.link.clear_stop();
+                // Resumable again, and a resume arriving before a next loss is noticed takes
+                // it over as for the first one.
+                if let Some((token, _)) = &session.resume {
+                    session
+                        .shared
+                        .resumable
+                        .register(token, session.link.clone());
+                }
                 writer = session.spawn_writer(sink, resend);
             }
             End::Stop(Stop::Lost { reason }) if session.resume.is_some() => {

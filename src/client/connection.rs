@@ -227,8 +227,14 @@ impl Writer {
     async fn run(mut self, mut sink: SplitSink<WsStream, Message>, resend: Vec<Message>) {
         // The previous connection's writer (aborted) let go of the lane.
         let mut control = self.control.clone().lock_owned().await;
-        for message in resend {
-            if sink.feed(message).await.is_err() {
+        if !resend.is_empty() {
+            for message in resend {
+                if sink.feed(message).await.is_err() {
+                    return;
+                }
+            }
+            // Out now, not with whatever is written next (maybe a heartbeat later).
+            if sink.flush().await.is_err() {
                 return;
             }
         }

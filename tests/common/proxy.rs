@@ -24,6 +24,11 @@ struct Control {
     accepted: AtomicUsize,
     /// Milliseconds each chunk waits before it is forwarded (a slow network).
     delay_ms: AtomicUsize,
+    /// Client sides only are being cut: the server sides stay open (and silent), kept here.
+    orphaning: AtomicBool,
+    orphans: Mutex<Vec<TcpStream>>,
+    /// The client side of every connection so far.
+    client_sockets: Mutex<Vec<TcpStream>>,
 }
 
 impl Control {
@@ -65,6 +70,10 @@ impl Proxy {
                     let mut sockets = c.sockets.lock().unwrap();
                     sockets.push(client.try_clone().unwrap());
                     sockets.push(server.try_clone().unwrap());
+                    c.client_sockets
+                        .lock()
+                        .unwrap()
+                        .push(client.try_clone().unwrap());
                 }
                 let (c1, c2) = (c.clone(), c.clone());
                 let (client2, server2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
@@ -78,6 +87,15 @@ impl Proxy {
     /// Drops every connection now (both sides see it closed).
     pub fn cut(&self) {
         self.control.cut_all();
+    }
+
+    /// Drops the client side of every connection now, keeping the server side open and
+    /// silent: the client knows at once, the server only by its heartbeat.
+    pub fn cut_client_side(&self) {
+        self.control.orphaning.store(true, Ordering::SeqCst);
+        for s in self.control.client_sockets.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
     }
 
     /// Forwards part of the next chunk the server sends, then drops every connection: the
@@ -94,6 +112,11 @@ impl Proxy {
     /// Closes new connections at once (`true`) or serves them again.
     pub fn refuse(&self, on: bool) {
         self.control.refusing.store(on, Ordering::SeqCst);
+    }
+
+    /// New connections are cut normally again (after [`Proxy::cut_client_side`]).
+    pub fn stop_orphaning(&self) {
+        self.control.orphaning.store(false, Ordering::SeqCst);
     }
 
     /// Delays every chunk by `ms` milliseconds each way (0: none).
@@ -143,6 +166,12 @@ fn pump(mut from: TcpStream, mut to: TcpStream, control: Arc<Control>, from_serv
         if to.write_all(&buf[..n]).is_err() {
             break;
         }
+    }
+    if control.orphaning.load(Ordering::SeqCst) {
+        // Only the client side goes; the server side is kept open, unread and unwritten.
+        let server_side = if from_server { from } else { to };
+        control.orphans.lock().unwrap().push(server_side);
+        return;
     }
     let _ = to.shutdown(Shutdown::Both);
     let _ = from.shutdown(Shutdown::Both);
