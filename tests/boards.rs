@@ -321,10 +321,14 @@ fn a_late_joiner_gets_the_boards_the_members_hold() {
         p.expect(&format!("NotifyDelBoardElement\t{plan}\t2\tc\tcarol"));
     }
 
-    // The last member leaving clears the boards.
-    for p in [&mut alice, &mut bob, &mut carol] {
+    // The last member leaving clears the boards. (ExitMeeting returns once sent: carol
+    // waits until the others are out before she, the last, leaves and comes back.)
+    for p in [&mut alice, &mut bob] {
         assert_eq!(p.cmd(&["exit_meeting"]), 0);
     }
+    carol.expect("UserLeftMeeting\talice");
+    carol.expect("UserLeftMeeting\tbob");
+    assert_eq!(carol.cmd(&["exit_meeting"]), 0);
     assert_eq!(carol.cmd(&["enter", &id, ""]), 0);
     carol.wait_nth(|l| l == "NotifyInitBoards\t[]", 1);
 }
