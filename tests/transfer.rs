@@ -583,3 +583,29 @@ fn a_file_larger_than_4_gib() {
     };
     assert_eq!(digest(&landed), digest(&path));
 }
+
+#[test]
+fn many_transfers_into_a_slow_link_stay_within_the_servers_queue() {
+    // bob reads through a slow link: what the server relays to him waits in its queue for
+    // him (dropped as "not reading" beyond 16 MiB). Sixteen transfers at once may together
+    // have only the session's credit outstanding (8 MiB), not a window each (32 MiB).
+    let server = start_server();
+    let proxy = common::proxy::Proxy::start(server.addr());
+    let mut alice = user("alice", server.addr());
+    let bob = user("bob", proxy.addr);
+    proxy.delay(8);
+    const LEN: usize = 2 * 1024 * 1024;
+    let ids: Vec<String> = (0..16)
+        .map(|i| alice.cmd_text(&["send_pattern", "bob", &LEN.to_string(), &i.to_string(), "q"]))
+        .collect();
+    for id in &ids {
+        alice.expect(&format!("SendBufferRlst\t{id}\t0\tq"));
+    }
+    for i in 0..16u32 {
+        bob.expect(&format!(
+            "NotifyBufferData\talice\t{LEN}\t{:016x}",
+            fnv1a(&pattern(LEN, i))
+        ));
+    }
+    assert!(!bob.lines().iter().any(|l| l.starts_with("LineOff")));
+}

@@ -32,6 +32,9 @@ pub struct Incoming {
     pub received: u64,
     /// Bytes consumed since the last credit was granted.
     pub ungranted: u64,
+    /// Credit granted so far (the initial window included): `granted - received` may still
+    /// be on its way.
+    pub granted: u64,
     /// Order of arrival among the session's incoming transfers.
     pub arrival: u64,
     force_due: bool,
@@ -79,6 +82,7 @@ impl Incoming {
             total,
             received: 0,
             ungranted: 0,
+            granted: 0,
             arrival: 0,
             force_due: false,
             hasher: blake3::Hasher::new(),

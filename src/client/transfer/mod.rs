@@ -36,6 +36,10 @@ pub const WINDOW_BYTES: u64 = 2 * 1024 * 1024;
 pub const CHUNK_BYTES: usize = 256 * 1024;
 /// Received data the app may have waiting before credit is held back.
 pub const UNDELIVERED_DATA_LIMIT: usize = 64 * 1024 * 1024;
+/// Most credit outstanding over all of a session's incoming transfers (granted, not yet
+/// arrived): well within what the server queues for one receiver (16 MiB, beyond which it
+/// drops a session as not reading), however many transfers arrive at once.
+pub const SESSION_CREDIT_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The session's transfers.
 #[derive(Default)]
@@ -212,7 +216,13 @@ impl Engine {
                     return; // cancelled or failed meanwhile
                 };
                 match incoming.write(offset, payload) {
-                    Ok(()) => self.grant_credit(transfer_id),
+                    Ok(()) => {
+                        self.grant_credit(transfer_id);
+                        // What arrived frees session credit that others may be waiting for.
+                        if !self.local.transfers.held_credit.is_empty() {
+                            self.release_held();
+                        }
+                    }
                     Err(code) => self.fail_incoming(transfer_id.to_owned(), code),
                 }
             }
@@ -409,7 +419,34 @@ impl Engine {
             return;
         }
         self.local.transfers.held_credit.remove(transfer_id);
-        if let Some(bytes) = incoming.credit_due() {
+        let Some(due) = incoming.credit_due() else {
+            return;
+        };
+        // Within what the session may have outstanding over all its incoming transfers; the
+        // rest waits for data to arrive (see `on_data`).
+        let outstanding: u64 = self
+            .local
+            .transfers
+            .incoming
+            .values()
+            .map(|i| i.granted.saturating_sub(i.received))
+            .sum();
+        let bytes = due.min(SESSION_CREDIT_BYTES.saturating_sub(outstanding));
+        let incoming = self
+            .local
+            .transfers
+            .incoming
+            .get_mut(transfer_id)
+            .expect("looked up above");
+        if bytes < due {
+            incoming.ungranted += due - bytes;
+            self.local
+                .transfers
+                .held_credit
+                .insert(transfer_id.to_owned());
+        }
+        if bytes > 0 {
+            incoming.granted += bytes;
             let received = incoming.received;
             self.notify(Request::TransferCredit {
                 transfer_id: transfer_id.to_owned(),
