@@ -311,3 +311,23 @@ fn a_session_resumes_again_and_again() {
     assert_eq!(ims(&alice), ["round-1", "round-2", "round-3", "round-4"]);
     never_left(&bob, "alice");
 }
+
+#[test]
+fn a_login_elsewhere_while_reconnecting_is_reported_as_such() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (alice, bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+    proxy.refuse(true);
+    proxy.cut();
+    alice.expect("Reconnecting");
+    // The same user logs in on another device while the first one reconnects.
+    let _other = Peer::login("alice-2", server.addr, "demo", "demo123", "alice");
+    bob.expect("UserLeftMeeting\talice");
+    proxy.refuse(false);
+    alice.expect("MeetingDropped");
+    alice.expect("LineOff\t10");
+    assert!(!alice
+        .lines()
+        .iter()
+        .any(|l| l == "Reconnected" || l == "LineOff\t207"));
+}

@@ -353,9 +353,12 @@ impl Session {
     /// `resume` on a new connection: takes over the parked session of `token` if it can
     /// send again what the client missed (`received` counts what it got).
     async fn resume(&mut self, re: u64, token: &str, received: u64) -> Option<Stop> {
-        let Some(mut taken) = self.shared.resumable.take(token).await else {
-            info!(peer = %self.peer(), session = self.id(), "resume refused: no such session");
-            return self.reply(Reply::err(re, ErrorCode::ConnectionLost));
+        let mut taken = match self.shared.resumable.take(token).await {
+            Ok(taken) => taken,
+            Err(code) => {
+                info!(peer = %self.peer(), session = self.id(), "resume refused: {code}");
+                return self.reply(Reply::err(re, code));
+            }
         };
         let resend = taken.replay.lock().unwrap().after(received);
         let Some(resend) = resend else {

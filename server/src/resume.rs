@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crvideo_proto::ErrorCode;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::info;
 
 use crate::link::{SessionLink, Stop};
@@ -38,6 +40,9 @@ struct Inner {
     live: HashMap<String, SessionLink>,
     /// Sessions waiting for their client.
     parked: HashMap<String, Parked>,
+    /// Parked sessions ended by a relogin elsewhere, until their window would have passed:
+    /// their client's resume is told so (not just "no such session").
+    kicked: HashMap<String, Instant>,
     next_generation: u64,
 }
 
@@ -96,16 +101,26 @@ impl Resumable {
             generation
         };
         let this = self.clone();
+        let window_ends = Instant::now() + window;
         tokio::spawn(async move {
             let why = tokio::select! {
-                _ = tokio::time::sleep(window) => "resume window over",
+                _ = tokio::time::sleep_until(window_ends) => "resume window over",
                 _ = stopped.changed() => "stopped while waiting to be resumed",
                 _ = shutdown_requested(&mut shutdown) => "server shutting down",
             };
+            // A Close while parked is a kick: the only one is a relogin elsewhere.
+            let kicked = matches!(*stopped.borrow(), Some(Stop::Close { .. }));
             let ended = {
                 let mut inner = this.inner.lock().unwrap();
+                let now = Instant::now();
+                inner.kicked.retain(|_, until| *until > now);
                 match inner.parked.get(&token) {
-                    Some(p) if p.generation == generation => inner.parked.remove(&token),
+                    Some(p) if p.generation == generation => {
+                        if kicked {
+                            inner.kicked.insert(token.clone(), window_ends);
+                        }
+                        inner.parked.remove(&token)
+                    }
                     _ => None,
                 }
             };
@@ -118,22 +133,26 @@ impl Resumable {
 
     /// Takes the session of `token` over for a new connection: a parked one at once; a live
     /// one (its old connection not yet known to be lost) is stopped and taken once parked.
-    /// None: no such session (ended, never existed).
-    pub async fn take(&self, token: &str) -> Option<Session> {
+    /// Errors: `KICKOUT_BY_RELOGIN` (it was ended by a login elsewhere while parked),
+    /// `CONNECTIONLOST` (no such session: ended, never existed).
+    pub async fn take(&self, token: &str) -> Result<Session, ErrorCode> {
         let deadline = tokio::time::Instant::now() + TAKE_OVER_WAIT;
         loop {
             {
                 let mut inner = self.inner.lock().unwrap();
                 if let Some(parked) = inner.parked.remove(token) {
-                    return Some(*parked.session);
+                    return Ok(*parked.session);
+                }
+                if inner.kicked.remove(token).is_some() {
+                    return Err(ErrorCode::KickoutByRelogin);
                 }
                 match inner.live.get(token) {
                     Some(link) => link.stop(Stop::lost("resumed on another connection")),
-                    None => return None,
+                    None => return Err(ErrorCode::ConnectionLost),
                 }
             }
             if tokio::time::Instant::now() >= deadline {
-                return None;
+                return Err(ErrorCode::ConnectionLost);
             }
             tokio::time::sleep(TAKE_OVER_POLL).await;
         }

@@ -79,7 +79,14 @@ async fn reconnect(
             Ok(Ok(resumed)) => break Ok(Box::new(resumed)),
             Ok(Err(Ok(code))) => {
                 tracing::warn!(code, "the server cannot resume the session");
-                break Err(ErrorCode::ConnectionLost.code());
+                // A login elsewhere ended it meanwhile: said as such; anything else is a
+                // lost connection.
+                let kicked = ErrorCode::KickoutByRelogin.code();
+                break Err(if code == kicked {
+                    code
+                } else {
+                    ErrorCode::ConnectionLost.code()
+                });
             }
             Ok(Err(Err(code))) => tracing::info!(code, "reconnect attempt {n} failed"),
             Err(_) => tracing::info!("reconnect attempt {n} timed out"),
@@ -169,7 +176,11 @@ impl Engine {
         let lanes = self.lanes().cloned();
         let (resumed, lanes) = match (result, lanes) {
             (Ok(resumed), Some(lanes)) => (resumed, lanes),
-            _ => return self.line_off(ErrorCode::ConnectionLost),
+            (Err(code), _) => {
+                let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::ConnectionLost);
+                return self.line_off(code);
+            }
+            (Ok(_), None) => return self.line_off(ErrorCode::ConnectionLost),
         };
         let connect::Resumed {
             ws,
