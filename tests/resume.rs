@@ -331,3 +331,24 @@ fn a_login_elsewhere_while_reconnecting_is_reported_as_such() {
         .iter()
         .any(|l| l == "Reconnected" || l == "LineOff\t207"));
 }
+
+#[test]
+fn a_logout_while_reconnecting_ends_the_session_at_once() {
+    let server = ServerProcess::start(CONFIG);
+    let proxy = Proxy::start(server.addr);
+    let (mut alice, bob, _) = alice_via_proxy_and_bob(&server, &proxy, "");
+    // New connections get through, but only once the traffic is released.
+    proxy.pause(true);
+    proxy.cut();
+    alice.expect("Reconnecting");
+    assert_eq!(alice.cmd(&["logout"]), 0);
+    proxy.pause(false);
+    // The SDK told the server on its way out: the others see alice go now, not after the
+    // 30 s window.
+    bob.expect("UserLeftMeeting\talice");
+    bob.wait_line(|l| l.contains("\"userID\":\"alice\",\"userStatus\":0"));
+    assert!(!alice
+        .lines()
+        .iter()
+        .any(|l| l == "Reconnected" || l.starts_with("LineOff")));
+}

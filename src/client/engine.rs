@@ -438,10 +438,14 @@ impl Engine {
                 }
                 Some(conn.close())
             }
-            // The server keeps the session until its resume window passes.
+            // A Logout (or Uninit) while reconnecting tries once to tell the server, which
+            // would otherwise keep the session (online) until its resume window passes.
             State::Reconnecting { task, .. } => {
                 task.abort();
-                None
+                match announce {
+                    None => self.resume_goodbye(),
+                    Some(_) => None,
+                }
             }
         };
         // The writer says goodbye once the session's lane is closed.

@@ -13,8 +13,10 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crvideo_proto::{Request, ResumeInfo};
+use crvideo_proto::{encode, ClientFrame, Request, ResumeInfo};
+use futures_util::SinkExt;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::connect::{self, TlsSettings};
 use super::connection::Connection;
@@ -31,6 +33,8 @@ pub struct Ticket {
     pub window: Duration,
 }
 
+/// Longest a Logout while reconnecting spends trying to tell the server.
+const GOODBYE_BUDGET: Duration = Duration::from_secs(2);
 /// Longest one reconnect attempt may take (a network that swallows the attempt must not use
 /// up the whole window).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -166,6 +170,34 @@ impl Engine {
         self.state = State::Reconnecting { attempt, task };
         self.events.push(Event::Reconnecting);
         true
+    }
+
+    /// The app logged out while reconnecting: one short attempt to resume the session just
+    /// to end it (`logout`), so that the others see the user go now, not when the window
+    /// passes. The handle finishes within [`GOODBYE_BUDGET`].
+    pub(super) fn resume_goodbye(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let ticket = self.local.resume.clone()?;
+        let server = self.server.clone()?;
+        let received = self
+            .lanes()
+            .map_or(0, |l| l.received.load(Ordering::Relaxed));
+        let tls = self.config.tls.clone();
+        Some(tokio::spawn(async move {
+            let _ = tokio::time::timeout(GOODBYE_BUDGET, async {
+                let Ok(resumed) = connect::resume(&server, &tls, ticket.token, received).await
+                else {
+                    return;
+                };
+                let mut ws = resumed.ws;
+                let logout = ClientFrame {
+                    id: u64::MAX,
+                    request: Request::Logout,
+                };
+                let _ = ws.send(Message::text(encode(&logout))).await;
+                let _ = ws.close(None).await;
+            })
+            .await;
+        }))
     }
 
     /// A reconnect task ended.
