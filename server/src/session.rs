@@ -176,7 +176,7 @@ pub(crate) async fn serve(
                 };
                 let Some(sink) = sink else {
                     // This connection failed at once: park the session again.
-                    taken.park(shutdown.clone());
+                    (*taken).park(shutdown.clone());
                     return;
                 };
                 info!(%peer, session = taken.id(), "session resumed on a new connection");
@@ -201,7 +201,7 @@ pub(crate) async fn serve(
                 if let Phase::LoggedIn(handle) = &session.phase {
                     session.shared.relay.leave(handle);
                 }
-                session.park_unboxed(shutdown.clone());
+                session.park(shutdown.clone());
                 return;
             }
             end => {
@@ -247,11 +247,7 @@ impl Session {
     }
 
     /// Parks this session (resume enabled, connection lost) until its client resumes it.
-    fn park(self: Box<Self>, shutdown: watch::Receiver<bool>) {
-        (*self).park_unboxed(shutdown)
-    }
-
-    fn park_unboxed(self, shutdown: watch::Receiver<bool>) {
+    fn park(self, shutdown: watch::Receiver<bool>) {
         let (token, window) = self.resume.clone().expect("parked sessions enabled resume");
         let resumable = self.shared.resumable.clone();
         resumable.park(token, window, self, shutdown);

@@ -9,6 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crvideo_proto::{BoardObj, Request};
 
+use super::room_signals::send_signal;
 use super::rooms::room_request;
 use super::{arg_str, guard, opt_str};
 use crate::client::calls::new_id;
@@ -25,7 +26,7 @@ thread_local! {
 fn send_board_request(
     check: impl FnOnce(&RoomCache) -> Result<Request, ErrorCode>,
 ) -> Result<(), ErrorCode> {
-    room_request(|cache, _| Ok(Some(rooms::signal(check(cache)?))))
+    send_signal(|cache| check(cache).map(Some))
 }
 
 /// Opens a whiteboard of `pageCount` pages (1–1000) of `width` × `height` (1–32768) titled

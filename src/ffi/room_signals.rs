@@ -12,7 +12,7 @@ use crate::{instance, ErrorCode};
 
 /// Checks `check` against the SDK's copy of the room, then sends its request (if any) with
 /// no result callback.
-fn send_signal(
+pub(super) fn send_signal(
     check: impl FnOnce(&RoomCache) -> Result<Option<Request>, ErrorCode>,
 ) -> Result<(), ErrorCode> {
     room_request(|cache, _| Ok(check(cache)?.map(rooms::signal)))
