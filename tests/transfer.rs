@@ -534,6 +534,7 @@ fn a_slow_receiving_app_slows_the_sender_and_bounds_memory() {
     // the undelivered-data limit (64 MiB) plus the buffer being assembled and what was in
     // flight, not everything the sender had.
     let peak = peak_rss_kib(bob.pid());
+    eprintln!("receiver peak RSS: {} MiB", peak / 1024);
     assert!(peak < 180 * 1024, "receiver peaked at {} MiB", peak / 1024);
     // In order, each once.
     let got: Vec<&str> = bob

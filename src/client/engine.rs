@@ -331,6 +331,13 @@ impl Engine {
                 transfer_id,
                 result,
             } => self.on_upload_done(transfer_id, result),
+            Internal::SinkConsumed { transfer_id, bytes } => {
+                self.on_sink_consumed(transfer_id, bytes)
+            }
+            Internal::SinkFinished {
+                transfer_id,
+                result,
+            } => self.on_sink_finished(transfer_id, result),
             Internal::Closed { conn, reason } => {
                 if self.is_current(conn) {
                     tracing::warn!("connection lost: {reason}");

@@ -115,6 +115,13 @@ pub enum Internal {
         transfer_id: String,
         result: Result<(), i32>,
     },
+    /// An incoming transfer's sink wrote and hashed `bytes` more.
+    SinkConsumed { transfer_id: String, bytes: u64 },
+    /// An incoming transfer's sink verified and completed it, or failed.
+    SinkFinished {
+        transfer_id: String,
+        result: Result<(), crate::ErrorCode>,
+    },
     /// Connection `conn` is gone.
     Closed { conn: u64, reason: String },
     /// Connection `conn` sent a heartbeat ping.

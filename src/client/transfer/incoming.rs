@@ -1,35 +1,28 @@
-//! The receiving side of a bulk transfer: bytes go to memory (buffers) or to a hidden
-//! partial file in `tmpDir` (files), hashed as they come; only a complete, verified transfer
-//! is handed to the app.
+//! The receiving side of a bulk transfer: the engine's bookkeeping (what arrived, what was
+//! consumed, what credit is due). The bytes themselves go to a [`Sink`], which writes and
+//! hashes them off the I/O thread; only a complete, verified transfer is handed to the app.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use crvideo_proto::TransferKind;
+use tokio::sync::mpsc::UnboundedSender;
 
-use super::names::{base_name, partial_path, reserve_unique};
+use super::names::base_name;
+use super::sink::{Received, Sink};
 use super::WINDOW_BYTES;
+use crate::client::Internal;
 use crate::dispatch::Event;
 use crate::ErrorCode;
-
-enum Sink {
-    Buffer(Vec<u8>),
-    File {
-        file: File,
-        partial: PathBuf,
-        /// Where the verified file was moved to (before the app is told).
-        done: Option<PathBuf>,
-        /// The sender's base name (the app's `orgFileName`).
-        name: String,
-    },
-}
 
 /// The receiver's view of one transfer.
 pub struct Incoming {
     pub source: String,
     pub total: u64,
+    /// Bytes arrived (queued to the sink).
     pub received: u64,
+    /// Bytes the sink has written and hashed: what the sender's SendProgress reports.
+    pub consumed: u64,
     /// Bytes consumed since the last credit was granted.
     pub ungranted: u64,
     /// Credit granted so far (the initial window included): `granted - received` may still
@@ -37,14 +30,18 @@ pub struct Incoming {
     pub granted: u64,
     /// Order of arrival among the session's incoming transfers.
     pub arrival: u64,
+    /// The sender's base name (the app's `orgFileName`); empty for buffers.
+    name: String,
+    /// The sink was asked to verify and complete the transfer.
+    finishing: bool,
     force_due: bool,
-    hasher: blake3::Hasher,
     sink: Sink,
 }
 
 impl Incoming {
     /// Prepares to receive. Errors: `SENDBUFFER_LARGE` (a buffer above this SDK's cap),
     /// `FILE_WRITE_ERR` (tmpDir or the partial file cannot be created).
+    #[allow(clippy::too_many_arguments)]
     pub fn open(
         transfer_id: &str,
         source: String,
@@ -53,74 +50,54 @@ impl Incoming {
         total: u64,
         tmp_dir: &Path,
         max_buffer: u64,
+        internal: UnboundedSender<Internal>,
     ) -> Result<Incoming, ErrorCode> {
-        let sink = match kind {
+        let (sink, name) = match kind {
             TransferKind::Buffer => {
                 if total > max_buffer {
                     return Err(ErrorCode::SendBufferLarge);
                 }
-                Sink::Buffer(Vec::with_capacity(total as usize))
+                (Sink::buffer(transfer_id, total, internal), String::new())
             }
-            TransferKind::File => {
-                std::fs::create_dir_all(tmp_dir).map_err(|_| ErrorCode::FileWriteErr)?;
-                let partial = partial_path(tmp_dir, transfer_id);
-                let file = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&partial)
-                    .map_err(|_| ErrorCode::FileWriteErr)?;
-                Sink::File {
-                    file,
-                    partial,
-                    done: None,
-                    name: base_name(name),
-                }
-            }
+            TransferKind::File => (Sink::file(transfer_id, tmp_dir, internal)?, base_name(name)),
         };
         Ok(Incoming {
             source,
             total,
             received: 0,
+            consumed: 0,
             ungranted: 0,
             granted: 0,
             arrival: 0,
+            name,
+            finishing: false,
             force_due: false,
-            hasher: blake3::Hasher::new(),
             sink,
         })
     }
 
-    /// Takes the next chunk. Errors: `ERR_DATA` (out of order, or past the announced size),
-    /// `FILE_WRITE_ERR`.
-    pub fn write(&mut self, offset: u64, payload: &[u8]) -> Result<(), ErrorCode> {
-        let end = offset + payload.len() as u64;
-        if offset != self.received || end > self.total {
+    /// Takes the next chunk (a slice of the frame it came in). Errors: `ERR_DATA` (out of
+    /// order, or past the announced size).
+    pub fn write(&mut self, offset: u64, chunk: Bytes) -> Result<(), ErrorCode> {
+        let end = offset + chunk.len() as u64;
+        if offset != self.received || end > self.total || self.finishing {
             return Err(ErrorCode::ErrData);
         }
-        match &mut self.sink {
-            Sink::Buffer(data) => data.extend_from_slice(payload),
-            Sink::File { file, .. } => {
-                // Zero runs are skipped rather than written, so sparse files stay sparse;
-                // `finish` fixes the length.
-                let written = if payload.iter().all(|&b| b == 0) {
-                    file.seek(SeekFrom::Current(payload.len() as i64))
-                        .map(|_| ())
-                } else {
-                    file.write_all(payload)
-                };
-                written.map_err(|_| ErrorCode::FileWriteErr)?;
-            }
-        }
-        self.hasher.update(payload);
         self.received = end;
-        self.ungranted += payload.len() as u64;
+        self.sink.write(chunk);
         Ok(())
+    }
+
+    /// The sink wrote `bytes` more.
+    pub fn consumed(&mut self, bytes: u64) {
+        self.consumed += bytes;
+        self.ungranted += bytes;
     }
 
     /// Credit to grant now: after a quarter window of consumed bytes, or at the end.
     pub fn credit_due(&mut self) -> Option<u64> {
         let due = self.ungranted >= WINDOW_BYTES / 4
-            || (self.received == self.total && self.ungranted > 0)
+            || (self.consumed == self.total && self.ungranted > 0)
             || self.force_due && self.ungranted > 0;
         self.force_due = false;
         due.then(|| std::mem::take(&mut self.ungranted))
@@ -134,65 +111,40 @@ impl Incoming {
     /// Whether the receiving app may hold this transfer in memory when it completes (the
     /// engine throttles credit for these while the app is behind).
     pub fn is_buffer(&self) -> bool {
-        matches!(self.sink, Sink::Buffer(_))
+        self.sink.is_buffer()
     }
 
-    /// The sender is done: checks the size and the digest, and moves a file to its final,
-    /// unique name in `tmp_dir`. Errors: `ERR_DATA` (truncated or corrupted),
-    /// `FILE_WRITE_ERR`.
-    pub fn finish(&mut self, digest: &str, tmp_dir: &Path) -> Result<(), ErrorCode> {
-        if self.received != self.total || self.hasher.finalize().to_hex().as_str() != digest {
+    /// The sender is done: checks the size now; the sink checks the digest after the last
+    /// chunk and moves a file to its final, unique name in `tmp_dir`, then reports
+    /// [`Internal::SinkFinished`]. Errors: `ERR_DATA` (truncated, or a second end).
+    pub fn finish(&mut self, digest: String, tmp_dir: &Path) -> Result<(), ErrorCode> {
+        if self.received != self.total || self.finishing {
             return Err(ErrorCode::ErrData);
         }
-        if let Sink::File {
-            file,
-            partial,
-            done,
-            name,
-        } = &mut self.sink
-        {
-            file.set_len(self.total)
-                .map_err(|_| ErrorCode::FileWriteErr)?;
-            file.flush().map_err(|_| ErrorCode::FileWriteErr)?;
-            let target = reserve_unique(tmp_dir, name).map_err(|_| ErrorCode::FileWriteErr)?;
-            if std::fs::rename(&*partial, &target).is_err() {
-                let _ = std::fs::remove_file(&target);
-                return Err(ErrorCode::FileWriteErr);
-            }
-            *done = Some(target);
-        }
+        self.finishing = true;
+        let tmp_dir: PathBuf = tmp_dir.to_owned();
+        self.sink
+            .finish(digest, self.total, tmp_dir, self.name.clone());
         Ok(())
     }
 
-    /// The app's notification for a finished transfer.
+    /// The app's notification for a finished transfer (after the sink verified it).
     pub fn into_event(self) -> Event {
-        let Incoming { source, sink, .. } = self;
-        match sink {
-            Sink::Buffer(data) => Event::NotifyBufferData { source, data },
-            Sink::File { done, name, .. } => Event::NotifyFileData {
+        let Incoming {
+            source, sink, name, ..
+        } = self;
+        match sink.take() {
+            Received::Buffer(data) => Event::NotifyBufferData { source, data },
+            Received::File(path) => Event::NotifyFileData {
                 source,
-                tmp_file: done
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                tmp_file: path.to_string_lossy().into_owned(),
                 org_name: name,
             },
         }
     }
 
-    /// Removes whatever reached the disk (partial or final file).
+    /// Drops what arrived; removes whatever reached the disk (partial or final file).
     pub fn discard(self) {
-        if let Sink::File {
-            partial,
-            done,
-            file,
-            ..
-        } = self.sink
-        {
-            drop(file);
-            let _ = std::fs::remove_file(&partial);
-            if let Some(done) = done {
-                let _ = std::fs::remove_file(done);
-            }
-        }
+        self.sink.discard();
     }
 }

@@ -2,12 +2,13 @@
 //! (SendBuffer, SendFile).
 //!
 //! Flow control is end to end: the receiver's SDK grants credit in bytes, a window of
-//! [`WINDOW_BYTES`] at a time, and refills it as it consumes chunks; the sender's upload
-//! task sends only what the credit covers. So per transfer at most one window is in flight
-//! (in the sender's bulk lane, the server's queues and the receiver's socket), whatever the
-//! speeds. A receiving app that does not keep up with delivered data (more than
-//! [`UNDELIVERED_DATA_LIMIT`] of commands and buffers waiting for its callbacks) stops
-//! getting new credit for buffers and new command acknowledgements until it catches up.
+//! [`WINDOW_BYTES`] at a time, and refills it as its sink (see [`sink`]) consumes chunks;
+//! the sender's upload task sends only what the credit covers. So per transfer at most one
+//! window is in flight (in the sender's bulk lane, the server's queues, the receiver's
+//! socket and its sink's queue), whatever the speeds. A receiving app that does not keep up
+//! with delivered data (more than [`UNDELIVERED_DATA_LIMIT`] of commands and buffers
+//! waiting for its callbacks) stops getting new credit for buffers and new command
+//! acknowledgements until it catches up.
 //!
 //! Integrity: the sender hashes every byte it sends (BLAKE3) and sends the digest last; the
 //! receiver hashes what arrived and compares before anything reaches the app.
@@ -15,6 +16,7 @@
 pub mod incoming;
 pub(crate) mod names;
 pub mod outgoing;
+pub(crate) mod sink;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -30,15 +32,18 @@ use crate::ErrorCode;
 pub use incoming::Incoming;
 pub use outgoing::{Outgoing, Source};
 
-/// The receiver's window per transfer.
-pub const WINDOW_BYTES: u64 = 2 * 1024 * 1024;
+/// The receiver's window per transfer. On loopback (docs/BENCHMARKS.md) 2 MiB left the
+/// pipeline idle while the sink caught up; 8 MiB measured no faster than 4 (1,017 vs 1,014
+/// MiB/s) and would let one transfer take all of [`SESSION_CREDIT_BYTES`].
+pub const WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 /// Largest chunk payload (smaller when the server's frame limit is lower).
 pub const CHUNK_BYTES: usize = 256 * 1024;
 /// Received data the app may have waiting before credit is held back.
 pub const UNDELIVERED_DATA_LIMIT: usize = 64 * 1024 * 1024;
 /// Most credit outstanding over all of a session's incoming transfers (granted, not yet
-/// arrived): well within what the server queues for one receiver (16 MiB, beyond which it
-/// drops a session as not reading), however many transfers arrive at once.
+/// arrived): within what the server queues for one receiver (16 MiB, beyond which it drops
+/// a session as not reading), however many transfers arrive at once; two transfers get a
+/// whole window each, more share it as data arrives.
 pub const SESSION_CREDIT_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The session's transfers.
@@ -215,9 +220,9 @@ impl Engine {
                 let Some(incoming) = self.local.transfers.incoming.get_mut(transfer_id) else {
                     return; // cancelled or failed meanwhile
                 };
-                match incoming.write(offset, payload) {
+                // Credit follows once the sink has consumed it (`on_sink_consumed`).
+                match incoming.write(offset, data.slice_ref(payload)) {
                     Ok(()) => {
-                        self.grant_credit(transfer_id);
                         // What arrived frees session credit that others may be waiting for.
                         if !self.local.transfers.held_credit.is_empty() {
                             self.release_held();
@@ -248,6 +253,7 @@ impl Engine {
                     total,
                     &self.config.tmp_dir,
                     self.config.max_buffer_bytes,
+                    self.internal.clone(),
                 );
                 match opened {
                     Ok(mut incoming) => {
@@ -354,14 +360,34 @@ impl Engine {
         }
     }
 
-    /// The sender is done: verify, then ask the server to complete; the app hears of the
-    /// transfer only once the server confirms it was not cancelled first.
+    /// The sender is done: the sink verifies what arrived once it has consumed it all
+    /// (`on_sink_finished` follows).
     fn on_end(&mut self, transfer_id: String, digest: String) {
         let tmp_dir = self.config.tmp_dir.clone();
         let Some(incoming) = self.local.transfers.incoming.get_mut(&transfer_id) else {
             return;
         };
-        if let Err(code) = incoming.finish(&digest, &tmp_dir) {
+        if let Err(code) = incoming.finish(digest, &tmp_dir) {
+            self.fail_incoming(transfer_id, code);
+        }
+    }
+
+    /// An incoming transfer's sink wrote `bytes` more: they earn credit.
+    pub(crate) fn on_sink_consumed(&mut self, transfer_id: String, bytes: u64) {
+        if let Some(incoming) = self.local.transfers.incoming.get_mut(&transfer_id) {
+            incoming.consumed(bytes);
+            self.grant_credit(&transfer_id);
+        }
+    }
+
+    /// An incoming transfer's sink verified and completed it (`Ok`), or failed (writing, or
+    /// the digest). Verified: ask the server to complete; the app hears of the transfer
+    /// only once the server confirms it was not cancelled first.
+    pub(crate) fn on_sink_finished(&mut self, transfer_id: String, result: Result<(), ErrorCode>) {
+        if !self.local.transfers.incoming.contains_key(&transfer_id) {
+            return; // ended meanwhile
+        }
+        if let Err(code) = result {
             self.fail_incoming(transfer_id, code);
             return;
         }
@@ -447,7 +473,8 @@ impl Engine {
         }
         if bytes > 0 {
             incoming.granted += bytes;
-            let received = incoming.received;
+            // What the sender reports as progress: bytes this side holds.
+            let received = incoming.consumed;
             self.notify(Request::TransferCredit {
                 transfer_id: transfer_id.to_owned(),
                 bytes,

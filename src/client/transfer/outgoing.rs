@@ -102,6 +102,9 @@ impl Drop for Outgoing {
 /// credit covers it, hashing everything sent, then `TransferEnd` with the digest — in the
 /// bulk lane too, so it cannot overtake the last chunks. Reports `UploadDone`: `Ok` when all
 /// is sent, `SENDFILE_FILEINERROR` when the file cannot be read to its announced size.
+///
+/// Each chunk is read (or copied) and hashed on tokio's blocking pool, so the I/O thread
+/// only writes frames; it does so while the next chunk is being read.
 pub async fn upload(
     transfer_id: String,
     source: Source,
@@ -111,12 +114,14 @@ pub async fn upload(
     bulk: mpsc::Sender<Message>,
     done: mpsc::UnboundedSender<Internal>,
 ) {
-    let mut hasher = blake3::Hasher::new();
+    let source = Arc::new(source);
+    let transfer_id: Arc<str> = transfer_id.into();
+    let mut hasher = Box::new(blake3::Hasher::new());
     let mut offset = 0u64;
     let result = loop {
         if offset == total {
             let end = Request::TransferEnd {
-                transfer_id: transfer_id.clone(),
+                transfer_id: transfer_id.to_string(),
                 digest: hasher.finalize().to_hex().to_string(),
             };
             let end = Message::text(encode(&ClientFrame {
@@ -133,63 +138,110 @@ pub async fn upload(
             return; // stopped
         };
         permit.forget();
-        let frame = match read_chunk(&source, &transfer_id, offset, len).await {
-            Ok(frame) => frame,
-            Err(()) => break Err(ErrorCode::SendFileFileInError.code()),
+        let (source, id) = (source.clone(), transfer_id.clone());
+        let read = tokio::task::spawn_blocking(move || {
+            let frame = read_chunk(&source, &id, offset, len)?;
+            hasher.update(&frame[chunk_header_len(&id)..]);
+            Ok::<_, ()>((frame, hasher))
+        });
+        let frame = match read.await {
+            Ok(Ok((frame, h))) => {
+                hasher = h;
+                frame
+            }
+            _ => break Err(ErrorCode::SendFileFileInError.code()),
         };
-        hasher.update(&frame[chunk_header_len(&transfer_id)..]);
         if bulk.send(Message::Binary(frame.into())).await.is_err() {
             return; // the connection is gone; the engine ends the transfer
         }
         offset += len as u64;
     };
     let _ = done.send(Internal::UploadDone {
-        transfer_id,
+        transfer_id: transfer_id.to_string(),
         result,
     });
 }
 
 /// The chunk frame for `len` bytes at `offset`, read straight into the frame's buffer.
-async fn read_chunk(
-    source: &Source,
-    transfer_id: &str,
-    offset: u64,
-    len: usize,
-) -> Result<Vec<u8>, ()> {
+fn read_chunk(source: &Source, transfer_id: &str, offset: u64, len: usize) -> Result<Vec<u8>, ()> {
     match source {
         Source::Buffer(data) => {
             let start = offset as usize;
             Ok(encode_chunk(transfer_id, offset, &data[start..start + len]))
         }
         Source::File(file) => {
-            let file = file.clone();
             let mut frame = encode_chunk(transfer_id, offset, &[]);
-            tokio::task::spawn_blocking(move || {
-                let header = frame.len();
-                frame.resize(header + len, 0);
-                read_exact_at(&file, &mut frame[header..], offset).map(|()| frame)
-            })
-            .await
-            .map_err(|_| ())?
-            .map_err(|_| ())
+            frame.reserve_exact(len);
+            read_exact_at(file, &mut frame, len, offset).map_err(|_| ())?;
+            Ok(frame)
         }
     }
 }
 
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+/// Appends `len` bytes of `file` at `offset` to `buf`, read into its spare capacity (no
+/// zero-filling first: these are the bulk of every file transfer). Where `off_t` is 64
+/// bits; elsewhere the portable version below.
+#[cfg(all(unix, target_pointer_width = "64"))]
+fn read_exact_at(file: &File, buf: &mut Vec<u8>, len: usize, offset: u64) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let start = buf.len();
+    buf.reserve_exact(len);
+    let mut done = 0;
+    while done < len {
+        // The spare capacity starts after what was read so far.
+        let spare = &mut buf.spare_capacity_mut()[..len - done];
+        // SAFETY: pread writes at most `spare.len()` bytes into memory this Vec owns; the
+        // length is only extended over bytes it reported as written.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                spare.as_mut_ptr().cast(),
+                spare.len(),
+                (offset + done as u64) as libc::off_t,
+            )
+        };
+        match n {
+            n if n > 0 => {
+                done += n as usize;
+                // SAFETY: bytes start..start+done were written by pread above.
+                unsafe { buf.set_len(start + done) };
+            }
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            _ => {
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(all(unix, not(target_pointer_width = "64")))]
+fn read_exact_at(file: &File, buf: &mut Vec<u8>, len: usize, offset: u64) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset)
+    let start = buf.len();
+    buf.resize(start + len, 0);
+    file.read_exact_at(&mut buf[start..], offset)
 }
 
 #[cfg(windows)]
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+fn read_exact_at(
+    file: &File,
+    buf: &mut Vec<u8>,
+    len: usize,
+    mut offset: u64,
+) -> std::io::Result<()> {
     use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match file.seek_read(buf, offset)? {
+    let start = buf.len();
+    buf.resize(start + len, 0);
+    let mut rest = &mut buf[start..];
+    while !rest.is_empty() {
+        match file.seek_read(rest, offset)? {
             0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
             n => {
-                buf = &mut buf[n..];
+                rest = &mut rest[n..];
                 offset += n as u64;
             }
         }
