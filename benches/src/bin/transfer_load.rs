@@ -5,7 +5,7 @@
 //! transfer_load [--server-bin PATH] [--size BYTES] [--runs 3] [--cmds 10000]
 //!               [--cmd-warmup 100] [--cmd-bytes 1024] [--pieces 10]
 //!               [--piece-bytes 104857600] [--work-dir DIR] [--nats-bin nats-server]
-//!               [--skip-nats] [--iperf3-bin iperf3] [--skip-iperf] [--drop-caches]
+//!               [--skip-nats] [--iperf3-bin iperf3] [--skip-iperf] [--skip-floor] [--drop-caches]
 //!               [--pause-before-file SECS] [--buffer-runs N] [--file-runs N]
 //! ```
 //!
@@ -54,6 +54,9 @@ use crvideo_bench::{
 use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
 use crvideosdk::ffi::{lifecycle, session, transfer};
 
+#[path = "transfer_load/relay_floor.rs"]
+mod relay_floor;
+
 const MIB: f64 = 1024.0 * 1024.0;
 /// Longest wait for a child's answer to one line command (a 1 GiB transfer included).
 const STEP_TIMEOUT: Duration = Duration::from_secs(600);
@@ -74,6 +77,7 @@ struct Args {
     skip_nats: bool,
     iperf3_bin: String,
     skip_iperf: bool,
+    skip_floor: bool,
     drop_caches: bool,
     pause_before_file: u64,
     buffer_runs: Option<usize>,
@@ -107,6 +111,7 @@ fn parse_args() -> Args {
         skip_nats: false,
         iperf3_bin: "iperf3".into(),
         skip_iperf: false,
+        skip_floor: false,
         drop_caches: false,
         pause_before_file: 0,
         buffer_runs: None,
@@ -135,6 +140,7 @@ fn parse_args() -> Args {
             "--skip-nats" => args.skip_nats = true,
             "--iperf3-bin" => args.iperf3_bin = value(),
             "--skip-iperf" => args.skip_iperf = true,
+            "--skip-floor" => args.skip_floor = true,
             "--drop-caches" => args.drop_caches = true,
             "--pause-before-file" => args.pause_before_file = number(&value()),
             "--buffer-runs" => args.buffer_runs = Some(number(&value()) as usize),
@@ -1022,6 +1028,11 @@ fn coordinate(args: &Args) -> BenchResult<()> {
         println!("\n== iperf3 ==");
         iperf = Some(iperf_peer(args, &work)?);
     }
+    let mut floor = Vec::new();
+    if !args.skip_floor {
+        println!("\n== bare relay (no protocol) ==");
+        floor = floor_peer(args, &src_dir)?;
+    }
 
     // --- report ---
     println!("\n== Summary (markdown) ==\n");
@@ -1051,7 +1062,15 @@ fn coordinate(args: &Args) -> BenchResult<()> {
     if let Some(i) = &iperf {
         println!("{}", i.row());
     }
-    for t in ours.iter().chain(nats_bulk.iter()).chain(iperf.iter()) {
+    for f in &floor {
+        println!("{}", f.row());
+    }
+    for t in ours
+        .iter()
+        .chain(nats_bulk.iter())
+        .chain(iperf.iter())
+        .chain(floor.iter())
+    {
         if !t.note.is_empty() {
             println!("- {}: {}", t.label, t.note);
         }
@@ -1114,6 +1133,16 @@ fn coordinate(args: &Args) -> BenchResult<()> {
                 "/ iperf3 {:.0} % (target ≥ 40 %: {})",
                 r * 100.0,
                 verdict(r >= 0.4)
+            ));
+        }
+        // The floor of the same kind: file for SendFile, memory for SendBuffer.
+        let same_kind = floor
+            .iter()
+            .find(|f| f.label.contains("file") == t.label.starts_with("SendFile"));
+        if let Some(f) = same_kind {
+            parts.push(format!(
+                "/ bare relay {:.0} % (no target)",
+                ratio(t.median(), f.median()) * 100.0
             ));
         }
         println!("- {}: {}", t.label, parts.join(", "));
@@ -1533,6 +1562,45 @@ fn wait_for_listener(port: u16, within: Duration) -> BenchResult<()> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The bare relay of `relay_floor`, `--runs` times each for a file and for memory.
+fn floor_peer(args: &Args, dir: &Path) -> BenchResult<Vec<Throughput>> {
+    let src = dir.join("floor-source.bin");
+    let dst = dir.join("floor-received.bin");
+    write_random_file(&src, args.size)?;
+    let mut file_secs = Vec::new();
+    let mut memory_secs = Vec::new();
+    for _ in 0..args.runs {
+        let secs = relay_floor::relay_once(args.size, Some((&src, &dst)))?;
+        let _ = std::fs::remove_file(&dst);
+        println!("bare relay, file → file: {:.3} s", secs);
+        file_secs.push(secs);
+    }
+    let _ = std::fs::remove_file(&src);
+    for _ in 0..args.runs {
+        let secs = relay_floor::relay_once(args.size, None)?;
+        println!("bare relay, memory → fresh Vec: {:.3} s", secs);
+        memory_secs.push(secs);
+    }
+    let note = "three threads of the bench, two loopback TCP hops, 256 KiB reads/writes, no \
+                framing, hashing or flow control (benches/src/bin/transfer_load/relay_floor.rs)";
+    Ok(vec![
+        Throughput {
+            label: "bare relay, file → TCP → relay → TCP → file".into(),
+            bytes: args.size,
+            secs: file_secs,
+            usage: None,
+            note: note.into(),
+        },
+        Throughput {
+            label: "bare relay, memory → TCP → relay → TCP → fresh Vec".into(),
+            bytes: args.size,
+            secs: memory_secs,
+            usage: None,
+            note: note.into(),
+        },
+    ])
 }
 
 fn iperf_peer(args: &Args, log_dir: &Path) -> BenchResult<Throughput> {
