@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crvideo_proto::ErrorCode;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use tracing::info;
 
@@ -26,12 +26,13 @@ use crate::session::Session;
 /// How long `resume` waits for a session whose old connection is not yet known to be lost
 /// (the client noticed first) to be parked.
 const TAKE_OVER_WAIT: Duration = Duration::from_secs(3);
-const TAKE_OVER_POLL: Duration = Duration::from_millis(10);
 
 /// The sessions that may be resumed, by token.
 #[derive(Default)]
 pub(crate) struct Resumable {
     inner: Mutex<Inner>,
+    /// Wakes the resumes waiting in [`Resumable::take`] when a session is parked or ends.
+    changed: Notify,
 }
 
 #[derive(Default)]
@@ -67,9 +68,12 @@ impl Resumable {
 
     /// The session of `token` has ended for good.
     pub fn forget(&self, token: &str) {
-        let mut inner = self.inner.lock().unwrap();
-        inner.live.remove(token);
-        inner.parked.remove(token);
+        {
+            let mut inner = self.inner.lock().unwrap();
+            inner.live.remove(token);
+            inner.parked.remove(token);
+        }
+        self.changed.notify_waiters();
     }
 
     /// Parks `session` (its connection is lost) for `window`; it ends unless resumed
@@ -100,6 +104,7 @@ impl Resumable {
             );
             generation
         };
+        self.changed.notify_waiters();
         let this = self.clone();
         let window_ends = Instant::now() + window;
         tokio::spawn(async move {
@@ -138,6 +143,10 @@ impl Resumable {
     pub async fn take(&self, token: &str) -> Result<Session, ErrorCode> {
         let deadline = tokio::time::Instant::now() + TAKE_OVER_WAIT;
         loop {
+            // Registered before looking, so a park between the look and the wait wakes it.
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             {
                 let mut inner = self.inner.lock().unwrap();
                 if let Some(parked) = inner.parked.remove(token) {
@@ -151,10 +160,9 @@ impl Resumable {
                     None => return Err(ErrorCode::ConnectionLost),
                 }
             }
-            if tokio::time::Instant::now() >= deadline {
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
                 return Err(ErrorCode::ConnectionLost);
             }
-            tokio::time::sleep(TAKE_OVER_POLL).await;
         }
     }
 }
