@@ -25,6 +25,8 @@ pub const DEFAULT_HEARTBEAT_MS: u64 = 5000;
 pub const DEFAULT_RESUME_WINDOW_MS: u64 = 30_000;
 /// Default most members of one meeting room.
 pub const DEFAULT_MAX_MEETING_MEMBERS: usize = 100;
+/// Most `worker_threads` accepted (a typo like 10000 should not start 10,000 threads).
+pub const MAX_WORKER_THREADS: usize = 1024;
 /// Smallest accepted `max_frame_bytes` (the hello and login messages must fit).
 pub const MIN_MAX_FRAME_BYTES: usize = 1024;
 
@@ -61,6 +63,10 @@ pub struct Config {
     /// calls) for its client to resume it on a new connection; 0 turns resuming off.
     /// Clients ask for their own window within this.
     pub resume_window_ms: u64,
+    /// Threads running sessions; 0 = one per CPU (the default). Fewer threads mean fewer
+    /// cross-thread wake-ups per relayed message (lower latency and CPU on a small machine
+    /// shared with other work); more serve more clients at once.
+    pub worker_threads: usize,
     /// Abuse limits (the `[limits]` table).
     pub limits: Limits,
     pub tenants: Vec<TenantConfig>,
@@ -150,6 +156,7 @@ impl Default for Config {
             tls_key: None,
             max_meeting_members: DEFAULT_MAX_MEETING_MEMBERS,
             resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
+            worker_threads: 0,
             limits: Limits::default(),
             tenants: Vec::new(),
         }
@@ -321,6 +328,12 @@ impl Config {
         if max_meeting_members == 0 {
             return Err(err("max_meeting_members must be greater than 0".into()));
         }
+        let worker_threads = raw.worker_threads.unwrap_or(defaults.worker_threads);
+        if worker_threads > MAX_WORKER_THREADS {
+            return Err(err(format!(
+                "worker_threads must be at most {MAX_WORKER_THREADS} (0: one per CPU)"
+            )));
+        }
 
         let mut seen = HashSet::new();
         let mut tenants = Vec::with_capacity(raw.tenants.len());
@@ -401,6 +414,7 @@ impl Config {
             tls_key,
             max_meeting_members,
             resume_window_ms: raw.resume_window_ms.unwrap_or(defaults.resume_window_ms),
+            worker_threads,
             limits,
             tenants,
         })
@@ -484,6 +498,7 @@ struct RawConfig {
     tls_key: Option<PathBuf>,
     max_meeting_members: Option<usize>,
     resume_window_ms: Option<u64>,
+    worker_threads: Option<usize>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -511,6 +526,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "tls_key",
     "max_meeting_members",
     "resume_window_ms",
+    "worker_threads",
     "limits",
     "tenants",
 ];

@@ -117,6 +117,7 @@ fn bad_configs_exit_2_with_one_line_naming_the_file() {
         ("neither.toml", "[[tenants]]\naccount = \"acme\"\n", "missing password"),
         ("unknown.toml", "[[tenants]]\naccount = \"a\"\npassword = \"x\"\nfoo = 1\n", "unknown field `foo`"),
         ("hash.toml", "[[tenants]]\naccount = \"a\"\npassword_hash = \"plain\"\n", "bad password_hash"),
+        ("workers.toml", "worker_threads = 100000\n", "worker_threads must be at most 1024"),
     ];
     for (name, text, problem) in cases {
         let path = dir.file(name, text);
@@ -217,4 +218,50 @@ fn hash_password_output_verifies() {
     let text = format!("[[tenants]]\naccount = \"a\"\npassword_hash = \"{hash}\"\n");
     let config = crvideo_server::Config::from_toml_str(&text, "t").unwrap();
     assert!(config.tenants[0].verify_password("correct horse"));
+}
+
+/// The server's runtime threads (named `crvideo-worker`) right after it started.
+#[cfg(target_os = "linux")]
+fn worker_threads_of(child: &Child) -> usize {
+    std::fs::read_dir(format!("/proc/{}/task", child.id()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == "crvideo-worker")
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn worker_threads_sets_how_many_threads_run_sessions() {
+    let dir = TempDir::new("workers");
+    for (workers, expected) in [(1, 1), (3, 3)] {
+        let path = dir.file(
+            "w.toml",
+            &format!(
+                "worker_threads = {workers}\n[[tenants]]\naccount = \"a\"\npassword = \"x\"\n"
+            ),
+        );
+        let (mut child, line) = start_server(&[
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.0.to_str().unwrap(),
+        ]);
+        assert!(line.starts_with("listening on "), "{line}");
+        assert_eq!(
+            worker_threads_of(&child),
+            expected,
+            "worker_threads = {workers}"
+        );
+        signal(&child, "TERM");
+        assert_eq!(wait_exit(&mut child), 0);
+    }
+    // 0 (the default): one per CPU.
+    let (mut child, _) = start_server(&["--listen", "127.0.0.1:0"]);
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(worker_threads_of(&child), cpus);
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child), 0);
 }
