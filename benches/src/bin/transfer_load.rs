@@ -5,7 +5,8 @@
 //! transfer_load [--server-bin PATH] [--size BYTES] [--runs 3] [--cmds 10000]
 //!               [--cmd-warmup 100] [--cmd-bytes 1024] [--pieces 10]
 //!               [--piece-bytes 104857600] [--work-dir DIR] [--nats-bin nats-server]
-//!               [--skip-nats] [--iperf3-bin iperf3] [--skip-iperf] [--skip-floor] [--drop-caches]
+//!               [--skip-nats] [--iperf3-bin iperf3] [--skip-iperf] [--skip-floor]
+//!               [--server-workers N] [--drop-caches]
 //!               [--pause-before-file SECS] [--buffer-runs N] [--file-runs N]
 //! ```
 //!
@@ -78,6 +79,8 @@ struct Args {
     iperf3_bin: String,
     skip_iperf: bool,
     skip_floor: bool,
+    /// The server's `worker_threads` (0: its default, one per CPU).
+    server_workers: usize,
     drop_caches: bool,
     pause_before_file: u64,
     buffer_runs: Option<usize>,
@@ -89,8 +92,8 @@ fn usage() -> ! {
         "usage: transfer_load [--server-bin PATH] [--size BYTES] [--runs 3] [--cmds 10000] \
          [--cmd-warmup 100] [--cmd-bytes 1024] [--pieces 10] [--piece-bytes 104857600] \
          [--work-dir DIR] [--nats-bin nats-server] [--skip-nats] [--iperf3-bin iperf3] \
-         [--skip-iperf] [--drop-caches] [--pause-before-file SECS] [--buffer-runs N] \
-         [--file-runs N]"
+         [--skip-iperf] [--skip-floor] [--server-workers N] [--drop-caches] \
+         [--pause-before-file SECS] [--buffer-runs N] [--file-runs N]"
     );
     std::process::exit(2)
 }
@@ -112,6 +115,7 @@ fn parse_args() -> Args {
         iperf3_bin: "iperf3".into(),
         skip_iperf: false,
         skip_floor: false,
+        server_workers: 0,
         drop_caches: false,
         pause_before_file: 0,
         buffer_runs: None,
@@ -141,6 +145,7 @@ fn parse_args() -> Args {
             "--iperf3-bin" => args.iperf3_bin = value(),
             "--skip-iperf" => args.skip_iperf = true,
             "--skip-floor" => args.skip_floor = true,
+            "--server-workers" => args.server_workers = number(&value()) as usize,
             "--drop-caches" => args.drop_caches = true,
             "--pause-before-file" => args.pause_before_file = number(&value()),
             "--buffer-runs" => args.buffer_runs = Some(number(&value()) as usize),
@@ -903,7 +908,8 @@ fn coordinate(args: &Args) -> BenchResult<()> {
     );
 
     // --- crvideo: server and the two SDK processes ---
-    let (mut server, addr) = start_crvideo(&args.server_bin, &server_dir, "")?;
+    let workers = format!("worker_threads = {}", args.server_workers);
+    let (mut server, addr) = start_crvideo(&args.server_bin, &server_dir, &workers)?;
     let max_buffer = args.size.max(args.piece_bytes);
     let mut rx = SdkProc::spawn("rx", "receiver", addr, &rx_dir, max_buffer, &work)?;
     let mut tx = SdkProc::spawn("tx", "sender", addr, &tx_dir, max_buffer, &work)?;
@@ -1043,7 +1049,11 @@ fn coordinate(args: &Args) -> BenchResult<()> {
         args.cmd_bytes, args.cmds, cmd_lat.p50_us, cmd_lat.p99_us, cmd_lat.max_us, cmd_lat.per_sec
     );
     if let Some(n) = &nats_cmd {
-        for (label, l) in [("empty reply", &n.empty), ("reply echoes it", &n.echo)] {
+        for (label, l) in [
+            ("empty reply", &n.empty),
+            ("reply echoes it", &n.echo),
+            ("empty reply, via app and dispatch threads", &n.handed),
+        ] {
             println!(
                 "| nats request {} B, {label} | {} | {:.1} | {:.1} | {:.1} | {:.0} |",
                 args.cmd_bytes, args.cmds, l.p50_us, l.p99_us, l.max_us, l.per_sec
@@ -1119,6 +1129,12 @@ fn coordinate(args: &Args) -> BenchResult<()> {
             "- SendCmd p99 / nats p99: {:.2} (empty reply), {:.2} (echo)",
             ratio(cmd_lat.p99_us, n.empty.p99_us),
             ratio(cmd_lat.p99_us, n.echo.p99_us)
+        );
+        println!(
+            "- SendCmd / nats with the SDK's thread hand-offs (app → I/O thread, I/O → \
+             dispatch thread; no target): p50 {:.2}, p99 {:.2}",
+            ratio(cmd_lat.p50_us, n.handed.p50_us),
+            ratio(cmd_lat.p99_us, n.handed.p99_us)
         );
     }
     for t in &ours {
@@ -1287,6 +1303,8 @@ impl CmdLatency {
 struct NatsCmd {
     empty: CmdLatency,
     echo: CmdLatency,
+    /// Empty reply, with the SDK's thread hand-offs (see `nats_handed_off`).
+    handed: CmdLatency,
 }
 
 /// The receiver got `count` buffers of `size` bytes since the last stats.
@@ -1343,6 +1361,77 @@ impl Drop for RemoveOnDrop {
 // ---------------------------------------------------------------------------------------
 
 /// Runs `f` on a new thread with its own single-threaded tokio runtime.
+/// NATS request/reply timed like SendCmd in an SDK app: t0 on the app's thread, which hands
+/// the request to a client I/O thread (a single-threaded tokio runtime, like `crvideo-io`);
+/// that thread writes the `PUB`, reads the reply and hands it to a dispatch thread, where
+/// t1 is taken (like the `SendCmdRlst` callback), which then wakes the app's thread for the
+/// next request (like the bench's SDK processes). Same server, responder and payload as the
+/// plain variant, which times both ends inside the I/O thread.
+fn nats_handed_off(
+    addr: SocketAddr,
+    warmup: usize,
+    count: usize,
+    bytes: usize,
+) -> BenchResult<CmdLatency> {
+    let (requests, mut to_send) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (replies, to_dispatch) = mpsc::channel::<()>();
+    let (dispatched, to_app) = mpsc::channel::<Instant>();
+    let (ready_tx, ready) = mpsc::channel::<()>();
+    let io = on_thread(move || {
+        Box::pin(async move {
+            let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
+            conn.send(b"SUB _INBOX.h 1\r\n").await?;
+            conn.ping(NATS_TIMEOUT).await?;
+            let _ = ready_tx.send(());
+            let mut out = Vec::with_capacity(bytes + 64);
+            out.extend_from_slice(format!("PUB req _INBOX.h {bytes}\r\n").as_bytes());
+            out.extend_from_slice(&pseudo_random(bytes, 7));
+            out.extend_from_slice(b"\r\n");
+            while to_send.recv().await.is_some() {
+                conn.send(&out).await?;
+                let msg = conn.next_msg(NATS_TIMEOUT).await?;
+                if !msg.payload.is_empty() {
+                    return Err(format!("reply of {} bytes", msg.payload.len()));
+                }
+                if replies.send(()).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    });
+    let dispatch = std::thread::spawn(move || {
+        while to_dispatch.recv().is_ok() {
+            if dispatched.send(Instant::now()).is_err() {
+                return;
+            }
+        }
+    });
+    ready
+        .recv_timeout(NATS_TIMEOUT)
+        .map_err(|_| "the requester did not subscribe")?;
+    let mut samples = Vec::with_capacity(count);
+    let mut started = Instant::now();
+    for i in 0..warmup + count {
+        if i == warmup {
+            started = Instant::now();
+        }
+        let t0 = Instant::now();
+        requests.send(()).map_err(|_| "the NATS I/O thread ended")?;
+        let t1 = to_app
+            .recv_timeout(NATS_TIMEOUT)
+            .map_err(|_| "no reply within the timeout")?;
+        if i >= warmup {
+            samples.push(t1 - t0);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop(requests);
+    join(io)?;
+    let _ = dispatch.join();
+    Ok(CmdLatency::of(&samples, secs))
+}
+
 fn on_thread<T: Send + 'static>(
     f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = BenchResult<T>>>>
         + Send
@@ -1387,7 +1476,8 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
     );
 
     let mut cmd = Vec::new();
-    for echo in [false, true] {
+    // Empty reply, echo, then empty reply through app and dispatch threads.
+    for (echo, handed) in [(false, false), (true, false), (false, true)] {
         let total = args.cmds + args.cmd_warmup;
         let (ready_tx, ready) = mpsc::channel::<()>();
         let answering = on_thread(move || {
@@ -1414,6 +1504,17 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
             .recv_timeout(NATS_TIMEOUT)
             .map_err(|_| "the responder did not subscribe")?;
         let (warmup, count, bytes) = (args.cmd_warmup, args.cmds, args.cmd_bytes);
+        if handed {
+            let l = nats_handed_off(addr, warmup, count, bytes)?;
+            join(answering)?;
+            println!(
+                "request/reply {} B, empty reply, via app and dispatch threads: p50 {:.1} µs, \
+                 p99 {:.1} µs, max {:.1} µs, {:.0}/s",
+                args.cmd_bytes, l.p50_us, l.p99_us, l.max_us, l.per_sec
+            );
+            cmd.push(l);
+            continue;
+        }
         let requesting = on_thread(move || {
             Box::pin(async move {
                 let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
@@ -1458,6 +1559,7 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         );
         cmd.push(l);
     }
+    let handed = cmd.pop().unwrap();
     let echo = cmd.pop().unwrap();
     let empty = cmd.pop().unwrap();
 
@@ -1538,7 +1640,14 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
             own / (bytes as f64 * args.runs as f64 / (1u64 << 30) as f64)
         ),
     };
-    Ok((NatsCmd { empty, echo }, bulk))
+    Ok((
+        NatsCmd {
+            empty,
+            echo,
+            handed,
+        },
+        bulk,
+    ))
 }
 
 /// Waits until some socket listens on TCP `port` (from `/proc/net/tcp{,6}`, without
