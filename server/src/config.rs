@@ -63,9 +63,10 @@ pub struct Config {
     /// calls) for its client to resume it on a new connection; 0 turns resuming off.
     /// Clients ask for their own window within this.
     pub resume_window_ms: u64,
-    /// Threads running sessions; 0 = one per CPU (the default). Fewer threads mean fewer
-    /// cross-thread wake-ups per relayed message (lower latency and CPU on a small machine
-    /// shared with other work); more serve more clients at once.
+    /// Threads running sessions in the `crvideo-server` binary; 0 = one per CPU (the
+    /// default). Fewer threads mean fewer cross-thread wake-ups per relayed message (lower
+    /// latency and CPU on a small machine shared with other work); more serve more clients
+    /// at once. A program embedding the server library runs it on its own runtime.
     pub worker_threads: usize,
     /// Abuse limits (the `[limits]` table).
     pub limits: Limits,
