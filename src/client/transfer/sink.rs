@@ -375,6 +375,43 @@ mod tests {
         });
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failing_write_ends_the_transfer_with_file_write_err() {
+        runtime().block_on(async {
+            let dir = scratch("full");
+            std::fs::create_dir_all(&dir).unwrap();
+            let partial = dir.join("partial");
+            std::fs::write(&partial, b"").unwrap();
+            // Every write to /dev/full fails (ENOSPC), like a full disk.
+            let file = OpenOptions::new().write(true).open("/dev/full").unwrap();
+            let store = Store::File {
+                file,
+                partial: partial.clone(),
+                done: None,
+            };
+            let (tx, mut rx) = unbounded_channel();
+            let sink = Sink::new("t4", store, tx);
+            sink.write(Bytes::from_static(b"data"));
+            sink.write(Bytes::from_static(b"more"));
+            sink.finish(digest(b"datamore"), 8, dir.clone(), "x.bin".into());
+            assert_eq!(finished(&mut rx).await, (0, Err(ErrorCode::FileWriteErr)));
+            // The drainer went through the rest of the queue without reporting anything.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while sink.shared.queue.lock().draining {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the drainer never ended"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            assert!(rx.try_recv().is_err());
+            sink.discard();
+            assert!(!partial.exists(), "the partial file is removed");
+            std::fs::remove_dir_all(&dir).unwrap();
+        });
+    }
+
     #[test]
     fn discarding_with_chunks_queued_leaves_nothing_on_disk() {
         runtime().block_on(async {
