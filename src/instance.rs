@@ -111,6 +111,8 @@ impl Instance {
     fn start(params: SdkParams) -> Result<Instance, ErrorCode> {
         let dispatcher = Arc::new(Dispatcher::default());
         let runtime = tokio::runtime::Builder::new_current_thread()
+            // Its blocking pool: the transfer workers (reading, writing and hashing chunks).
+            .thread_name("crvideo-pool")
             .enable_all()
             .build()
             .map_err(|_| ErrorCode::NetworkInitFailed)?;

@@ -610,3 +610,34 @@ fn many_transfers_into_a_slow_link_stay_within_the_servers_queue() {
     }
     assert!(!bob.lines().iter().any(|l| l.starts_with("LineOff")));
 }
+
+#[test]
+fn transfer_workers_are_joined_by_uninit() {
+    let server = start_server();
+    let mut alice = user("alice", server.addr());
+    let mut bob = user("bob", server.addr());
+    let source = TempDir::new("workers");
+    let path = source.path.join("w.bin");
+    let data = write_random_file(&path, 3 * 1024 * 1024, 77);
+    // Both ways, so alice's SDK both read (sending) and wrote (receiving) on its workers.
+    let file = alice.cmd_text(&["send_file", "bob", path.to_str().unwrap(), "w"]);
+    let buffer = bob.cmd_text(&["send_pattern", "alice", &(2 << 20).to_string(), "5", "b"]);
+    alice.expect(&format!("SendFileRlst\t{file}\t{}\t0\tw", path.display()));
+    bob.expect(&format!("SendBufferRlst\t{buffer}\t0\tb"));
+    alice.expect(&format!(
+        "NotifyBufferData\tbob\t{}\t{:016x}",
+        2 << 20,
+        fnv1a(&pattern(2 << 20, 5))
+    ));
+    assert_eq!(
+        std::fs::read(bob.tmp.path.join("w.bin")).unwrap(),
+        data,
+        "the file arrived whole"
+    );
+    // The workers are named, so a leak would show (idle ones live for 10 s).
+    let running = alice.cmd_text(&["sdk_threads"]);
+    assert!(running.contains("crvideo-io"), "{running}");
+    assert!(running.contains("crvideo-pool"), "{running}");
+    assert_eq!(alice.cmd(&["uninit"]), 0);
+    assert_eq!(alice.cmd_text(&["sdk_threads"]), "none");
+}

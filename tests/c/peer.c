@@ -40,6 +40,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <dirent.h>
+#endif
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -541,6 +544,44 @@ static void emit_id(char *id) {
     }
 }
 
+/* Prints "RC\t" and the names of this process's SDK threads (`crvideo-*`), comma-separated,
+   or "none" (Linux: /proc/self/task; elsewhere always "none"). */
+static void emit_sdk_threads(void) {
+    char names[4096] = "";
+#ifdef __linux__
+    DIR *dir = opendir("/proc/self/task");
+    struct dirent *entry;
+    while (dir != NULL && (entry = readdir(dir)) != NULL) {
+        char path[300];
+        char comm[64] = "";
+        FILE *fp;
+        if (entry->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
+        fp = fopen(path, "r");
+        if (fp == NULL) {
+            continue; /* the thread ended meanwhile */
+        }
+        if (fgets(comm, sizeof comm, fp) != NULL) {
+            comm[strcspn(comm, "\n")] = '\0';
+            if (strncmp(comm, "crvideo-", 8) == 0 &&
+                strlen(names) + strlen(comm) + 2 < sizeof names) {
+                if (names[0] != '\0') {
+                    strcat(names, ",");
+                }
+                strcat(names, comm);
+            }
+        }
+        fclose(fp);
+    }
+    if (dir != NULL) {
+        closedir(dir);
+    }
+#endif
+    emit("RC\t%s", names[0] != '\0' ? names : "none");
+}
+
 int main(void) {
     static char line[1 << 18];
     char *f[16];
@@ -560,6 +601,9 @@ int main(void) {
         } else if (strcmp(f[0], "uninit") == 0) {
             CRVideo_Uninit();
             rc = 0;
+        } else if (strcmp(f[0], "sdk_threads") == 0) {
+            emit_sdk_threads();
+            continue;
         } else if (strcmp(f[0], "dnd") == 0) {
             rc = CRVideo_SetDNDStatus(atoi(ARG(1)), ARG(2));
         } else if (strcmp(f[0], "get_status") == 0) {
