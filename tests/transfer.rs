@@ -426,7 +426,8 @@ fn several_transfers_at_once_both_ways_and_commands_pass_them() {
     let mut files = Vec::new();
     for i in 0..3u32 {
         let path = source.path.join(format!("f{i}.bin"));
-        let data = write_random_file(&path, 12 * 1024 * 1024 + i as usize, 20 + i);
+        // Large enough that none can finish within a command's round trip once moving.
+        let data = write_random_file(&path, 32 * 1024 * 1024 + i as usize, 20 + i);
         files.push((path, data));
     }
     let ids: Vec<String> = files
@@ -444,7 +445,13 @@ fn several_transfers_at_once_both_ways_and_commands_pass_them() {
             ])
         })
         .collect();
-    // A command in the middle of all that arrives before any bulk task is done.
+    // A command in the middle of all that (every file moving, none done) arrives before
+    // any bulk task is done.
+    for id in &ids {
+        alice.wait_line(|l| {
+            l.starts_with(&format!("SendProgress\t{id}\t")) && !l.contains(&format!("{id}\t0\t"))
+        });
+    }
     let cmd = alice.cmd_text(&["send_cmd", "bob", "c0ffee", "quick"]);
     alice.expect(&format!("SendCmdRlst\t{cmd}\t0\tquick"));
     let lines = alice.lines();
