@@ -1132,7 +1132,8 @@ char *CRVideo_SendCmd(const char *targetUserId, const uint8_t *data, size_t len,
 /**
  * Sends a buffer of `len` bytes (binary-safe; copied before the call returns) to
  * `targetUserId`, in chunks with flow control: at most the SDK's `maxBufferBytes` (Init
- * parameter, default 100 MiB).
+ * parameter, default 100 MiB). The transfer starts while the buffer is being copied; none
+ * of the task's callbacks runs before this call has returned its ID.
  *
  * Returns the task's ID (free it with `CRVideo_FreeString`), or NULL only when not
  * initialised. `SendProgress(taskID, sendedLen, totalLen, cookie)` reports the bytes the

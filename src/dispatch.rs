@@ -7,7 +7,7 @@
 //! bounded separately by flow control.
 
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -355,6 +355,18 @@ impl Event {
             _ => 0,
         }
     }
+
+    /// The outgoing transfer task this event reports on, if any (what [`Dispatcher::hold`]
+    /// matches).
+    fn outgoing_task(&self) -> Option<&str> {
+        match self {
+            Event::SendProgress { task_id, .. }
+            | Event::SendBufferRlst { task_id, .. }
+            | Event::SendFileRlst { task_id, .. }
+            | Event::CancelSendRlst { task_id, .. } => Some(task_id),
+            _ => None,
+        }
+    }
 }
 
 /// The app's `userData` pointer; the SDK only hands it back.
@@ -374,6 +386,8 @@ struct Queue {
     events: VecDeque<Event>,
     /// No more events will come; the consumer drains what is left, then stops.
     closed: bool,
+    /// Events of tasks whose creating call has not returned yet (see [`Dispatcher::hold`]).
+    held: HashMap<String, Vec<Event>>,
 }
 
 /// The event queue plus the registered callbacks.
@@ -385,6 +399,19 @@ pub struct Dispatcher {
     undelivered_data: AtomicUsize,
     /// Woken when the app has consumed data (see [`Dispatcher::undelivered_data`]).
     pub data_consumed: tokio::sync::Notify,
+}
+
+/// Releases a task's held events when dropped (see [`Dispatcher::hold`]).
+pub struct Held<'a> {
+    dispatcher: &'a Dispatcher,
+    task: String,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let parked = self.dispatcher.queue.lock().held.remove(&self.task);
+        self.dispatcher.extend(parked.unwrap_or_default());
+    }
 }
 
 thread_local! {
@@ -402,6 +429,7 @@ impl Default for Dispatcher {
             queue: Mutex::new(Queue {
                 events: VecDeque::new(),
                 closed: false,
+                held: HashMap::new(),
             }),
             ready: Condvar::new(),
             callbacks: Mutex::new(None),
@@ -434,11 +462,27 @@ impl Dispatcher {
             tracing::debug!("event after close dropped");
             return;
         }
+        if let Some(parked) = event.outgoing_task().and_then(|t| q.held.get_mut(t)) {
+            parked.push(event);
+            return;
+        }
         self.undelivered_data
             .fetch_add(event.data_len(), Ordering::AcqRel);
         q.events.push_back(event);
         drop(q);
         self.ready.notify_one();
+    }
+
+    /// Holds back the events of outgoing transfer task `task` until the returned guard is
+    /// dropped: a call that creates a task and takes long before returning its ID (the copy
+    /// in `CRVideo_SendBuffer`) must not have the task's callbacks run before the app holds
+    /// that ID. Other events flow meanwhile; the task's own keep their order.
+    pub fn hold(&self, task: &str) -> Held<'_> {
+        self.queue.lock().held.insert(task.to_owned(), Vec::new());
+        Held {
+            dispatcher: self,
+            task: task.to_owned(),
+        }
     }
 
     /// Queues several events, in order.
@@ -1193,6 +1237,44 @@ mod tests {
         assert_eq!(d.next_event(None), Some(Event::LineOff { code: 1 }));
         assert_eq!(d.next_event(None), Some(Event::LineOff { code: 2 }));
         assert_eq!(d.next_event(None), None);
+    }
+
+    #[test]
+    fn a_held_task_waits_for_its_call_to_return_and_others_flow() {
+        let d = Dispatcher::default();
+        let rlst = |task: &str, code| Event::SendBufferRlst {
+            task_id: task.into(),
+            code,
+            cookie: String::new(),
+        };
+        let progress = |task: &str| Event::SendProgress {
+            task_id: task.into(),
+            sent: 1,
+            total: 2,
+            cookie: String::new(),
+        };
+        let held = d.hold("t1");
+        d.push(progress("t1"));
+        d.push(rlst("t2", 0));
+        d.push(rlst("t1", 7));
+        d.close();
+        // Only the other task's event is out while t1's call runs...
+        assert_eq!(d.next_event(Some(Instant::now())), Some(rlst("t2", 0)));
+        assert_eq!(d.next_event(Some(Instant::now())), None);
+        // A closed queue takes no more, held events included.
+        drop(held);
+        assert_eq!(d.next_event(None), None);
+        // Open: t1's come when its call returns, in their order.
+        let d = Dispatcher::default();
+        let held = d.hold("t1");
+        d.push(progress("t1"));
+        d.push(rlst("t1", 7));
+        drop(held);
+        assert_eq!(d.next_event(None), Some(progress("t1")));
+        assert_eq!(d.next_event(None), Some(rlst("t1", 7)));
+        // Released for good: later events go straight through.
+        d.push(rlst("t1", 8));
+        assert_eq!(d.next_event(None), Some(rlst("t1", 8)));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crvideo_proto::{TransferKind, MAX_CMD_BYTES};
 
 use super::{arg_str, cookie_arg, guard, guard_id, opt_str};
 use crate::client::calls::new_id;
+use crate::client::transfer::filling::FillingBuffer;
 use crate::client::transfer::{Outgoing, Source};
 use crate::client::Command;
 use crate::dispatch::Event;
@@ -73,7 +74,8 @@ pub unsafe extern "C" fn CRVideo_SendCmd(
 
 /// Sends a buffer of `len` bytes (binary-safe; copied before the call returns) to
 /// `targetUserId`, in chunks with flow control: at most the SDK's `maxBufferBytes` (Init
-/// parameter, default 100 MiB).
+/// parameter, default 100 MiB). The transfer starts while the buffer is being copied; none
+/// of the task's callbacks runs before this call has returned its ID.
 ///
 /// Returns the task's ID (free it with `CRVideo_FreeString`), or NULL only when not
 /// initialised. `SendProgress(taskID, sendedLen, totalLen, cookie)` reports the bytes the
@@ -102,7 +104,11 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
             if payload.len() as u64 > instance.params.max_buffer_bytes {
                 return Err(ErrorCode::SendBufferLarge);
             }
-            let source = Source::Buffer(Arc::from(payload));
+            // Offered first, copied while the offer travels and the first chunks go (see
+            // FillingBuffer); the task's callbacks wait until this call returns its ID.
+            let copy = Arc::new(FillingBuffer::new(payload.len()));
+            let _held = instance.dispatcher.hold(id);
+            let source = Source::Buffer(copy.clone());
             let outgoing = Outgoing::new(None, cookie, payload.len() as u64, source);
             instance.send(Command::SendBulk {
                 task_id: id.to_owned(),
@@ -110,7 +116,9 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
                 kind: TransferKind::Buffer,
                 name: String::new(),
                 outgoing: Box::new(outgoing),
-            })
+            })?;
+            copy.fill(payload);
+            Ok(())
         },
         |task_id, code| Event::SendBufferRlst {
             task_id,

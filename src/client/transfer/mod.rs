@@ -13,6 +13,7 @@
 //! Integrity: the sender hashes every byte it sends (BLAKE3) and sends the digest last; the
 //! receiver hashes what arrived and compares before anything reaches the app.
 
+pub(crate) mod filling;
 pub mod incoming;
 pub(crate) mod names;
 pub mod outgoing;

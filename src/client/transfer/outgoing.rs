@@ -10,14 +10,15 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::filling::FillingBuffer;
 use crate::client::Internal;
 use crate::dispatch::Event;
 use crate::ErrorCode;
 
 /// What is being sent.
 pub enum Source {
-    /// A copy of the app's buffer.
-    Buffer(Arc<[u8]>),
+    /// The SDK's copy of the app's buffer (filled while the transfer starts).
+    Buffer(Arc<FillingBuffer>),
     /// An open file, read at offsets (never whole in memory).
     File(Arc<File>),
 }
@@ -166,8 +167,9 @@ pub async fn upload(
 fn read_chunk(source: &Source, transfer_id: &str, offset: u64, len: usize) -> Result<Vec<u8>, ()> {
     match source {
         Source::Buffer(data) => {
-            let start = offset as usize;
-            Ok(encode_chunk(transfer_id, offset, &data[start..start + len]))
+            let mut frame = encode_chunk(transfer_id, offset, &[]);
+            data.read_into(offset as usize, len, &mut frame)?;
+            Ok(frame)
         }
         Source::File(file) => {
             let mut frame = encode_chunk(transfer_id, offset, &[]);
