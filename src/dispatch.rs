@@ -409,8 +409,20 @@ pub struct Held<'a> {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        let parked = self.dispatcher.queue.lock().held.remove(&self.task);
-        self.dispatcher.extend(parked.unwrap_or_default());
+        // Under one lock, so that no newer event of the task can slip in between.
+        let mut q = self.dispatcher.queue.lock();
+        let parked = q.held.remove(&self.task).unwrap_or_default();
+        if q.closed || parked.is_empty() {
+            return;
+        }
+        for event in parked {
+            self.dispatcher
+                .undelivered_data
+                .fetch_add(event.data_len(), Ordering::AcqRel);
+            q.events.push_back(event);
+        }
+        drop(q);
+        self.dispatcher.ready.notify_one();
     }
 }
 
