@@ -680,6 +680,16 @@ pub struct NatsConn {
     info: String,
 }
 
+/// A NATS `PUB` of `payload` to `subject`, with a reply subject if given, ready to send.
+pub fn nats_pub(subject: &str, reply_to: Option<&str>, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + subject.len() + 64);
+    let reply = reply_to.map(|r| format!(" {r}")).unwrap_or_default();
+    out.extend_from_slice(format!("PUB {subject}{reply} {}\r\n", payload.len()).as_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
 impl NatsConn {
     /// Connects, reads INFO, sends CONNECT and a PING; returns at the PONG.
     pub async fn connect(addr: SocketAddr, within: Duration) -> BenchResult<NatsConn> {
@@ -717,6 +727,12 @@ impl NatsConn {
             .write_all(bytes)
             .await
             .map_err(|e| format!("nats write: {e}"))
+    }
+
+    /// Subscribes to `subject` (sid 1) and waits until the server has processed it.
+    pub async fn subscribe(&mut self, subject: &str, within: Duration) -> BenchResult<()> {
+        self.send(format!("SUB {subject} 1\r\n").as_bytes()).await?;
+        self.ping(within).await
     }
 
     /// PING, then wait for the PONG: everything sent before has been processed. A message

@@ -88,6 +88,18 @@ fn start_server(args: &[&str]) -> (Child, String) {
     }
 }
 
+/// Starts the server with a config file, on a free port, with `data_dir`.
+fn start_with_config(config: &std::path::Path, data_dir: &std::path::Path) -> (Child, String) {
+    start_server(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ])
+}
+
 fn signal(child: &Child, sig: &str) {
     let status = Command::new("kill")
         .arg(format!("-{sig}"))
@@ -174,14 +186,7 @@ fn prints_the_real_port_and_exits_0_on_sigterm() {
 fn config_file_listen_is_used_and_flags_override_it() {
     let dir = TempDir::new("listen");
     let path = dir.file("c.toml", "listen = \"127.0.0.1:1\"\ndata_dir = \"d\"\n\n[[tenants]]\naccount = \"a\"\npassword = \"x\"\n");
-    let (mut child, line) = start_server(&[
-        "--config",
-        path.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.0.to_str().unwrap(),
-    ]);
+    let (mut child, line) = start_with_config(&path, &dir.0);
     assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
     assert!(!line.trim_end().ends_with(":1"), "{line}");
     signal(&child, "INT");
@@ -234,25 +239,18 @@ fn worker_threads_of(child: &Child) -> usize {
 #[test]
 fn worker_threads_sets_how_many_threads_run_sessions() {
     let dir = TempDir::new("workers");
-    for (workers, expected) in [(1, 1), (3, 3)] {
+    for workers in [1, 3] {
         let path = dir.file(
             "w.toml",
             &format!(
                 "worker_threads = {workers}\n[[tenants]]\naccount = \"a\"\npassword = \"x\"\n"
             ),
         );
-        let (mut child, line) = start_server(&[
-            "--config",
-            path.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.0.to_str().unwrap(),
-        ]);
+        let (mut child, line) = start_with_config(&path, &dir.0);
         assert!(line.starts_with("listening on "), "{line}");
         assert_eq!(
             worker_threads_of(&child),
-            expected,
+            workers,
             "worker_threads = {workers}"
         );
         signal(&child, "TERM");

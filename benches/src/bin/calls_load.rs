@@ -812,14 +812,12 @@ async fn nats_phases(
 async fn nats_pair(addr: SocketAddr, i: usize) -> BenchResult<(NatsConn, NatsConn)> {
     let mut requester = NatsConn::connect(addr, STEP_TIMEOUT).await?;
     requester
-        .send(format!("SUB _INBOX.{i} 1\r\n").as_bytes())
+        .subscribe(&format!("_INBOX.{i}"), STEP_TIMEOUT)
         .await?;
-    requester.ping(STEP_TIMEOUT).await?;
     let mut responder = NatsConn::connect(addr, STEP_TIMEOUT).await?;
     responder
-        .send(format!("SUB req.{i} 1\r\n").as_bytes())
+        .subscribe(&format!("req.{i}"), STEP_TIMEOUT)
         .await?;
-    responder.ping(STEP_TIMEOUT).await?;
     Ok((requester, responder))
 }
 

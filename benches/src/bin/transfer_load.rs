@@ -48,9 +48,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crvideo_bench::{
-    cpu_secs, filesystem_of, free_port, log_tail, machine_busy_secs, mem_total_mib, peak_rss_kib,
-    percentile, ratio, reset_peak_rss, start_crvideo, start_nats_with, stderr_file, BenchResult,
-    ChildGuard, Latency, NatsConn, TempDir, BENCH_PASSWORD, BENCH_TENANT,
+    cpu_secs, filesystem_of, free_port, log_tail, machine_busy_secs, mem_total_mib, nats_pub,
+    peak_rss_kib, percentile, ratio, reset_peak_rss, start_crvideo, start_nats_with, stderr_file,
+    BenchResult, ChildGuard, Latency, NatsConn, TempDir, BENCH_PASSWORD, BENCH_TENANT,
 };
 use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
 use crvideosdk::ffi::{lifecycle, session, transfer};
@@ -1380,13 +1380,9 @@ fn nats_handed_off(
     let io = on_thread(move || {
         Box::pin(async move {
             let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-            conn.send(b"SUB _INBOX.h 1\r\n").await?;
-            conn.ping(NATS_TIMEOUT).await?;
+            conn.subscribe("_INBOX.h", NATS_TIMEOUT).await?;
             let _ = ready_tx.send(());
-            let mut out = Vec::with_capacity(bytes + 64);
-            out.extend_from_slice(format!("PUB req _INBOX.h {bytes}\r\n").as_bytes());
-            out.extend_from_slice(&pseudo_random(bytes, 7));
-            out.extend_from_slice(b"\r\n");
+            let out = nats_pub("req", Some("_INBOX.h"), &pseudo_random(bytes, 7));
             while to_send.recv().await.is_some() {
                 conn.send(&out).await?;
                 let msg = conn.next_msg(NATS_TIMEOUT).await?;
@@ -1483,19 +1479,13 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         let answering = on_thread(move || {
             Box::pin(async move {
                 let mut responder = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                responder.send(b"SUB req 1\r\n").await?;
-                responder.ping(NATS_TIMEOUT).await?;
+                responder.subscribe("req", NATS_TIMEOUT).await?;
                 let _ = ready_tx.send(());
-                let mut out = Vec::with_capacity(4096);
                 for _ in 0..total {
                     let msg = responder.next_msg(NATS_TIMEOUT).await?;
                     let reply_to = msg.reply_to.ok_or("request without a reply subject")?;
-                    out.clear();
                     let body: &[u8] = if echo { &msg.payload } else { &[] };
-                    out.extend_from_slice(format!("PUB {reply_to} {}\r\n", body.len()).as_bytes());
-                    out.extend_from_slice(body);
-                    out.extend_from_slice(b"\r\n");
-                    responder.send(&out).await?;
+                    responder.send(&nats_pub(&reply_to, None, body)).await?;
                 }
                 Ok(())
             })
@@ -1518,13 +1508,8 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         let requesting = on_thread(move || {
             Box::pin(async move {
                 let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                conn.send(b"SUB _INBOX.r 1\r\n").await?;
-                conn.ping(NATS_TIMEOUT).await?;
-                let payload = pseudo_random(bytes, 7);
-                let mut out = Vec::with_capacity(bytes + 64);
-                out.extend_from_slice(format!("PUB req _INBOX.r {bytes}\r\n").as_bytes());
-                out.extend_from_slice(&payload);
-                out.extend_from_slice(b"\r\n");
+                conn.subscribe("_INBOX.r", NATS_TIMEOUT).await?;
+                let out = nats_pub("req", Some("_INBOX.r"), &pseudo_random(bytes, 7));
                 let mut samples = Vec::with_capacity(count);
                 let mut started = Instant::now();
                 for i in 0..warmup + count {
@@ -1576,8 +1561,7 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         let receiving = on_thread(move || {
             Box::pin(async move {
                 let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                conn.send(b"SUB bulk 1\r\n").await?;
-                conn.ping(NATS_TIMEOUT).await?;
+                conn.subscribe("bulk", NATS_TIMEOUT).await?;
                 let _ = ready_tx.send(());
                 let mut got = 0u64;
                 while got < bytes {
@@ -1594,12 +1578,7 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         let publishing = on_thread(move || {
             Box::pin(async move {
                 let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                let mut out = Vec::with_capacity(msg_bytes + 64);
-                out.extend_from_slice(format!("PUB bulk {msg_bytes}\r\n").as_bytes());
-                let header = out.len();
-                out.resize(header + msg_bytes, 0);
-                fill_pseudo_random(&mut out[header..], run as u64 + 3);
-                out.extend_from_slice(b"\r\n");
+                let out = nats_pub("bulk", None, &pseudo_random(msg_bytes, run as u64 + 3));
                 let t0 = Instant::now();
                 let _ = start_tx.send(t0);
                 for _ in 0..messages {

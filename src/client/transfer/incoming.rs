@@ -117,12 +117,11 @@ impl Incoming {
     /// The sender is done: checks the size now; the sink checks the digest after the last
     /// chunk and moves a file to its final, unique name in `tmp_dir`, then reports
     /// [`Internal::SinkFinished`]. Errors: `ERR_DATA` (truncated, or a second end).
-    pub fn finish(&mut self, digest: String, tmp_dir: &Path) -> Result<(), ErrorCode> {
+    pub fn finish(&mut self, digest: String, tmp_dir: PathBuf) -> Result<(), ErrorCode> {
         if self.received != self.total || self.finishing {
             return Err(ErrorCode::ErrData);
         }
         self.finishing = true;
-        let tmp_dir: PathBuf = tmp_dir.to_owned();
         self.sink
             .finish(digest, self.total, tmp_dir, self.name.clone());
         Ok(())

@@ -368,7 +368,7 @@ impl Engine {
         let Some(incoming) = self.local.transfers.incoming.get_mut(&transfer_id) else {
             return;
         };
-        if let Err(code) = incoming.finish(digest, &tmp_dir) {
+        if let Err(code) = incoming.finish(digest, tmp_dir) {
             self.fail_incoming(transfer_id, code);
         }
     }

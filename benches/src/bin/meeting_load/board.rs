@@ -740,9 +740,7 @@ async fn nats_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<Boa
     let mut tasks = Vec::with_capacity(args.members);
     for i in 0..args.members {
         let mut conn = NatsConn::connect(addr, STEP_TIMEOUT).await?;
-        conn.send(format!("SUB {NATS_SUBJECT} 1\r\n").as_bytes())
-            .await?;
-        conn.ping(STEP_TIMEOUT).await?;
+        conn.subscribe(NATS_SUBJECT, STEP_TIMEOUT).await?;
         tasks.push(tokio::spawn(member(
             Conn::Nats(conn),
             i,
