@@ -447,6 +447,13 @@ pub fn filesystem_of(path: &Path) -> Option<Filesystem> {
         .max_by_key(|fs| fs.mount_point.len())
 }
 
+/// The `[limits]` of a load generator's server: rates, connections not logged in yet per
+/// address, commands in flight and meetings beyond what one real client may use.
+pub const BENCH_LIMITS: &str = "\n[limits]\nrequests_per_sec = 1000000\nrequest_burst = 1000000\n\
+    cmds_per_sec = 1000000\ncmd_burst = 1000000\nmax_cmds_in_flight = 1000000\n\
+    max_prelogin_connections = 1000000\nmax_prelogin_per_address = 1000000\n\
+    max_meetings_per_user = 1000000\nmax_meetings_per_tenant = 1000000\n";
+
 /// Tenant and password of the temporary server config written by [`start_crvideo`].
 pub const BENCH_TENANT: &str = "bench";
 pub const BENCH_PASSWORD: &str = "bench-pw";
@@ -472,11 +479,12 @@ pub fn start_crvideo_with_tenant(
 ) -> BenchResult<(ChildGuard, SocketAddr)> {
     let config_path = dir.join("server.toml");
     let data_dir = dir.join("data");
-    // Load generators send far more than the per-session rate limits allow a real client.
+    // Load generators send far more than the per-session rate limits allow a real client,
+    // and connect thousands of users from one address at once.
     let limits = if extra_config.contains("[limits]") {
         ""
     } else {
-        "\n[limits]\nrequests_per_sec = 1000000\nrequest_burst = 1000000\ncmds_per_sec = 1000000\ncmd_burst = 1000000\n"
+        BENCH_LIMITS
     };
     std::fs::write(
         &config_path,

@@ -85,11 +85,31 @@ pub struct Limits {
     pub max_usr_ext_dat_bytes: usize,
     /// Longest `meet_obj` of a call, call answer or invitation, in bytes (PARAM_ERR).
     pub max_meet_obj_bytes: usize,
-    /// Delay before checking a login after the first failure of that tenant account or
-    /// source address; it doubles with each further failure...
+    /// Delay before checking a login from a source address after its first failure; it
+    /// doubles with each further failure (of that address, or, once the address has failed
+    /// too, of that tenant account)...
     pub login_backoff_base_ms: u64,
     /// ...up to this.
     pub login_backoff_max_ms: u64,
+    /// Login attempts from one source address checked at once; more wait their turn (and
+    /// their back-off is reckoned when it comes).
+    pub login_concurrency_per_address: usize,
+    /// Login attempts for one tenant account checked at once, over all addresses.
+    pub login_concurrency_per_account: usize,
+    /// Time a connection has from its WebSocket upgrade to a successful login; then it is
+    /// closed (1008 "login timeout").
+    pub login_timeout_ms: u64,
+    /// Connections not logged in yet, over all addresses. When all are taken, the oldest that
+    /// has not asked to log in is closed for a new one.
+    pub max_prelogin_connections: usize,
+    /// Connections not logged in yet from one source address; more are closed at once.
+    pub max_prelogin_per_address: usize,
+    /// Meetings one user may have created and not destroyed; CreateMeeting beyond gets
+    /// OUTOF_MEM.
+    pub max_meetings_per_user: usize,
+    /// Meetings a tenant may have; CreateMeeting beyond gets OUTOF_MEM. GetMeetings lists at
+    /// most this many.
+    pub max_meetings_per_tenant: usize,
     /// Requests (text frames with an id) a session may send per second, on average...
     pub requests_per_sec: u32,
     /// ...and in a burst. Beyond: reply TOO_FREQUENT.
@@ -100,6 +120,15 @@ pub struct Limits {
     pub cmd_burst: u32,
     /// Transfers a user may be sending at once; an offer beyond gets TOO_FREQUENT.
     pub max_transfers_per_user: usize,
+    /// Commands (`SendCmd`) a session may have relayed and not yet acknowledged by their
+    /// targets; a command beyond gets TOO_FREQUENT.
+    pub max_cmds_in_flight: usize,
+    /// Bytes of events and relayed commands one session may have queued for sending; over
+    /// it the client is not reading and its session ends.
+    pub max_outbound_bytes: usize,
+    /// Bytes of events and relayed commands the sessions of one tenant may have queued
+    /// together; over it, a session holding more than 1 MiB of them is ended.
+    pub max_tenant_outbound_bytes: usize,
 }
 
 impl Default for Limits {
@@ -110,11 +139,21 @@ impl Default for Limits {
             max_meet_obj_bytes: 4096,
             login_backoff_base_ms: 200,
             login_backoff_max_ms: 5000,
+            login_concurrency_per_address: 2,
+            login_concurrency_per_account: 8,
+            login_timeout_ms: 10_000,
+            max_prelogin_connections: 1024,
+            max_prelogin_per_address: 64,
+            max_meetings_per_user: 1000,
+            max_meetings_per_tenant: 10_000,
             requests_per_sec: 200,
             request_burst: 400,
             cmds_per_sec: 100,
             cmd_burst: 200,
             max_transfers_per_user: 16,
+            max_cmds_in_flight: 256,
+            max_outbound_bytes: 8 << 20,
+            max_tenant_outbound_bytes: 256 << 20,
         }
     }
 }
@@ -129,11 +168,46 @@ impl Limits {
             ("cmds_per_sec", self.cmds_per_sec as u64),
             ("cmd_burst", self.cmd_burst as u64),
             ("max_transfers_per_user", self.max_transfers_per_user as u64),
+            ("max_cmds_in_flight", self.max_cmds_in_flight as u64),
+            (
+                "login_concurrency_per_address",
+                self.login_concurrency_per_address as u64,
+            ),
+            (
+                "login_concurrency_per_account",
+                self.login_concurrency_per_account as u64,
+            ),
+            ("login_timeout_ms", self.login_timeout_ms),
+            (
+                "max_prelogin_connections",
+                self.max_prelogin_connections as u64,
+            ),
+            (
+                "max_prelogin_per_address",
+                self.max_prelogin_per_address as u64,
+            ),
+            ("max_meetings_per_user", self.max_meetings_per_user as u64),
+            (
+                "max_meetings_per_tenant",
+                self.max_meetings_per_tenant as u64,
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err(format!("limits.{key} must be greater than 0"));
             }
+        }
+        // Room for the largest command (and the bound on replies is what the read loop holds).
+        let least = crvideo_proto::MAX_CMD_BYTES * 4;
+        if self.max_outbound_bytes < least {
+            return Err(format!(
+                "limits.max_outbound_bytes must be at least {least}"
+            ));
+        }
+        if self.max_tenant_outbound_bytes < self.max_outbound_bytes {
+            return Err(
+                "limits.max_tenant_outbound_bytes must not be less than max_outbound_bytes".into(),
+            );
         }
         if self.login_backoff_max_ms < self.login_backoff_base_ms {
             return Err(

@@ -75,6 +75,11 @@ impl SessionHandle {
         self.link.peer()
     }
 
+    /// What this session has queued for sending.
+    pub fn queued_bytes(&self) -> crate::link::QueuedBytes {
+        self.link.queued_bytes()
+    }
+
     /// Queues a frame for this session's client (never blocks).
     pub fn send(&self, frame: &ServerFrame) -> Result<(), SessionGone> {
         self.link.send(frame)

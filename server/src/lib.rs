@@ -19,6 +19,7 @@ mod heartbeat;
 pub mod link;
 pub mod logging;
 pub mod meetings;
+mod prelogin;
 mod presence;
 mod queue_requests;
 pub mod queues;

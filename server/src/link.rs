@@ -1,41 +1,167 @@
-//! The way into one session from anywhere in the server: two bounded queues of outbound
-//! WebSocket messages, drained by the session's writer task, and a stop signal.
+//! The way into one session from anywhere in the server: two outbound lanes of WebSocket
+//! messages, drained by the session's writer task, and a stop signal.
 //!
 //! The control lane carries replies, events and relayed commands; the bulk lane carries
 //! relayed transfer chunks (and each transfer's end of data, which must follow its chunks).
 //! The writer always sends what the control lane holds before the
 //! next bulk frame, so a reply or a command is never stuck behind bulk data.
 //!
-//! Nothing ever waits on a session: sending never blocks. A full queue (either lane) means
-//! the client is not reading; that session is then ended instead of buffering without bound.
+//! Nothing ever waits on a session: sending never blocks. Both lanes are bounded, and the
+//! control lane counts two kinds of frames apart:
+//!
+//! - **Pushed** frames (events, relayed commands, pings: what others cause) are bounded per
+//!   session in frames ([`OUTBOUND_CAPACITY`]) and bytes (`limits.max_outbound_bytes`), and
+//!   per tenant in bytes (`limits.max_tenant_outbound_bytes`, see [`TenantBudget`]). Over a
+//!   bound the client is not reading: the session is ended instead of buffering more.
+//! - **Replies** to the client's own requests never end its session. They are bounded by the
+//!   session's read loop instead, which reads no further request while the replies queued
+//!   reach [`REPLY_WINDOW_FRAMES`] or [`REPLY_WINDOW_BYTES`] (see
+//!   [`SessionLink::replies_backlogged`]); what arrives later, after the request was read
+//!   (a command's acknowledgement), is bounded by the commands a session may have in flight.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crvideo_proto::ServerFrame;
 use futures_util::stream::SplitSink;
 use futures_util::{Sink, SinkExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-/// Control frames a session may have queued for sending before it counts as not reading.
+/// Pushed control frames a session may have queued for sending before it counts as not
+/// reading.
 pub const OUTBOUND_CAPACITY: usize = 1024;
+
+/// Replies queued at which the session's read loop stops reading requests until the client
+/// has taken some (see [`SessionLink::replies_backlogged`]).
+pub const REPLY_WINDOW_FRAMES: usize = 256;
+/// Bytes of replies queued at which the read loop stops reading requests. One reply may be
+/// larger (a meeting's whole whiteboard state); it is queued, then reading waits for it.
+pub const REPLY_WINDOW_BYTES: usize = 4 << 20;
+
+/// A session's share of its tenant's budget that it may always use: a session holding less
+/// than this is never ended because the tenant's budget is spent (the sessions holding more
+/// are the ones not reading).
+pub const TENANT_FAIR_SHARE_BYTES: usize = 1 << 20;
 
 /// Bytes of bulk frames (relayed chunks) a session may have queued for sending before it
 /// counts as not reading. A receiver whose outstanding credit, over all its incoming
 /// transfers, stays within this is never dropped for it (the credit bounds what is in flight).
 pub const BULK_CAPACITY_BYTES: usize = 16 << 20;
 
-/// What one queued bulk frame costs beyond its bytes, so tiny frames count too.
-const BULK_FRAME_OVERHEAD: usize = 64;
+/// What one queued frame costs beyond its bytes, so tiny frames count too.
+const FRAME_OVERHEAD: usize = 64;
 
-fn bulk_cost(message: &Message) -> usize {
-    message.len() + BULK_FRAME_OVERHEAD
+fn cost(message: &Message) -> usize {
+    message.len() + FRAME_OVERHEAD
+}
+
+/// The bounds of a session's control lane (from the config's `[limits]`).
+#[derive(Debug, Clone, Copy)]
+pub struct LinkLimits {
+    /// Bytes of pushed control frames one session may have queued.
+    pub max_outbound_bytes: usize,
+}
+
+impl Default for LinkLimits {
+    fn default() -> LinkLimits {
+        LinkLimits {
+            max_outbound_bytes: crate::config::Limits::default().max_outbound_bytes,
+        }
+    }
+}
+
+/// Bytes of pushed control frames queued over all sessions of one tenant, and the most
+/// allowed. Over it, a session holding more than [`TENANT_FAIR_SHARE_BYTES`] is ended when
+/// one more frame is pushed to it.
+#[derive(Debug)]
+pub struct TenantBudget {
+    queued: AtomicUsize,
+    max: usize,
+}
+
+impl TenantBudget {
+    pub fn new(max: usize) -> TenantBudget {
+        TenantBudget {
+            queued: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Bytes queued now over the tenant's sessions.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+/// What a session has queued for sending, in bytes (each frame counted with a small
+/// overhead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedBytes {
+    /// Replies to its requests.
+    pub replies: usize,
+    /// Events, relayed commands, pings.
+    pub pushed: usize,
+    /// Relayed transfer chunks.
+    pub bulk: usize,
+}
+
+/// What a control frame is, for the lane's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A reply to one of the client's requests.
+    Reply,
+    /// Anything else sent to the client; `tenant`: also counted in the tenant's budget.
+    Pushed { tenant: bool },
+    /// Close, release, start counting: the session's own housekeeping, not bounded.
+    Internal,
+}
+
+/// The counters of one session's queues, shared by its links and its writer.
+#[derive(Debug, Default)]
+struct Queued {
+    reply_frames: AtomicUsize,
+    reply_bytes: AtomicUsize,
+    pushed_frames: AtomicUsize,
+    pushed_bytes: AtomicUsize,
+    bulk_bytes: AtomicUsize,
+    /// The tenant's budget, once logged in.
+    tenant: OnceLock<Arc<TenantBudget>>,
+    /// Signalled when the writer takes a reply (see [`SessionLink::replies_drained`]).
+    replies_taken: Notify,
+}
+
+impl Queued {
+    /// Accounts for a control frame taken by the writer.
+    fn took(&self, kind: Kind, cost: usize) {
+        match kind {
+            Kind::Reply => {
+                self.reply_frames.fetch_sub(1, Ordering::Relaxed);
+                self.reply_bytes.fetch_sub(cost, Ordering::Relaxed);
+                self.replies_taken.notify_one();
+            }
+            Kind::Pushed { tenant } => {
+                self.pushed_frames.fetch_sub(1, Ordering::Relaxed);
+                self.pushed_bytes.fetch_sub(cost, Ordering::Relaxed);
+                if let Some(budget) = self.tenant.get().filter(|_| tenant) {
+                    budget.queued.fetch_sub(cost, Ordering::Relaxed);
+                }
+            }
+            Kind::Internal => {}
+        }
+    }
+}
+
+/// One item of the control lane, with what it was counted as.
+struct Control {
+    out: Outbound,
+    kind: Kind,
+    cost: usize,
 }
 
 /// Identifies one connection for the server's lifetime (never reused).
@@ -108,26 +234,29 @@ impl Stop {
 
 /// The receiving ends of a session's two lanes, drained by [`run_writer`].
 pub(crate) struct Outbox {
-    control: mpsc::Receiver<Outbound>,
+    control: mpsc::UnboundedReceiver<Control>,
     bulk: mpsc::UnboundedReceiver<Message>,
-    /// Shared with the links: what the bulk lane holds (see [`BULK_CAPACITY_BYTES`]).
-    bulk_bytes: Arc<AtomicUsize>,
+    /// Shared with the links: what the lanes hold.
+    queued: Arc<Queued>,
 }
 
 impl Outbox {
     /// The next queued item without waiting: control frames first, then bulk ones.
     #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Result<Outbound, mpsc::error::TryRecvError> {
-        self.control.try_recv().or_else(|_| {
-            let message = self.bulk.try_recv()?;
-            Ok(self.took_bulk(message))
-        })
+        match self.control.try_recv() {
+            Ok(control) => Ok(self.took_control(control)),
+            Err(_) => {
+                let message = self.bulk.try_recv()?;
+                Ok(self.took_bulk(message))
+            }
+        }
     }
 
     /// The next item ready now, control first.
     fn ready(&mut self) -> Option<Outbound> {
         match self.control.try_recv() {
-            Ok(out) => Some(out),
+            Ok(control) => Some(self.took_control(control)),
             Err(_) => {
                 let message = self.bulk.try_recv().ok()?;
                 Some(self.took_bulk(message))
@@ -135,10 +264,17 @@ impl Outbox {
         }
     }
 
+    /// Accounts for an item taken from the control lane.
+    fn took_control(&self, control: Control) -> Outbound {
+        self.queued.took(control.kind, control.cost);
+        control.out
+    }
+
     /// Accounts for a frame taken from the bulk lane.
     fn took_bulk(&self, message: Message) -> Outbound {
-        self.bulk_bytes
-            .fetch_sub(bulk_cost(&message), Ordering::Relaxed);
+        self.queued
+            .bulk_bytes
+            .fetch_sub(cost(&message), Ordering::Relaxed);
         Outbound::Message(message)
     }
 }
@@ -152,34 +288,46 @@ pub struct SessionGone;
 pub struct SessionLink {
     id: SessionId,
     peer: SocketAddr,
-    outbound: mpsc::Sender<Outbound>,
+    control: mpsc::UnboundedSender<Control>,
     bulk: mpsc::UnboundedSender<Message>,
-    bulk_bytes: Arc<AtomicUsize>,
+    queued: Arc<Queued>,
+    limits: LinkLimits,
     stop: Arc<watch::Sender<Option<Stop>>>,
 }
 
 impl SessionLink {
+    /// A link with the default [`LinkLimits`].
+    #[cfg(test)]
     pub(crate) fn new(
         id: SessionId,
         peer: SocketAddr,
     ) -> (SessionLink, Outbox, watch::Receiver<Option<Stop>>) {
-        let (outbound, control) = mpsc::channel(OUTBOUND_CAPACITY);
-        // Unbounded as a channel, bounded in bytes by `bulk_bytes`.
+        SessionLink::with_limits(id, peer, LinkLimits::default())
+    }
+
+    pub(crate) fn with_limits(
+        id: SessionId,
+        peer: SocketAddr,
+        limits: LinkLimits,
+    ) -> (SessionLink, Outbox, watch::Receiver<Option<Stop>>) {
+        // Unbounded as channels, bounded by the counters in `queued`.
+        let (control, control_rx) = mpsc::unbounded_channel();
         let (bulk, bulk_rx) = mpsc::unbounded_channel();
-        let bulk_bytes = Arc::new(AtomicUsize::new(0));
+        let queued = Arc::new(Queued::default());
         let (stop, stop_rx) = watch::channel(None);
         let link = SessionLink {
             id,
             peer,
-            outbound,
+            control,
             bulk,
-            bulk_bytes: bulk_bytes.clone(),
+            queued: queued.clone(),
+            limits,
             stop: Arc::new(stop),
         };
         let outbox = Outbox {
-            control,
+            control: control_rx,
             bulk: bulk_rx,
-            bulk_bytes,
+            queued,
         };
         (link, outbox, stop_rx)
     }
@@ -192,36 +340,104 @@ impl SessionLink {
         self.peer
     }
 
-    /// Queues a control frame for the client.
-    pub fn send(&self, frame: &ServerFrame) -> Result<(), SessionGone> {
-        self.send_message(Message::text(crvideo_proto::encode(frame)))
+    /// From now on, what is pushed to this session also counts in `budget` (its tenant's;
+    /// set once, at login).
+    pub(crate) fn join_tenant(&self, budget: Arc<TenantBudget>) {
+        let _ = self.queued.tenant.set(budget);
     }
 
-    /// Queues a raw WebSocket message. A full queue ends the session (the client is not
-    /// reading).
-    pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
-        match self.outbound.try_send(Outbound::Message(message)) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    peer = %self.peer,
-                    session = self.id,
-                    "outbound queue full ({OUTBOUND_CAPACITY} frames): client not reading, dropping it"
-                );
-                self.stop(Stop::abort("client not reading"));
-                Err(SessionGone)
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SessionGone),
+    /// Queues a control frame for the client: a reply if it is one, else a pushed frame.
+    pub fn send(&self, frame: &ServerFrame) -> Result<(), SessionGone> {
+        let message = Message::text(crvideo_proto::encode(frame));
+        match frame {
+            ServerFrame::Reply(_) => self.send_reply(message),
+            _ => self.send_message(message),
         }
+    }
+
+    /// Queues a reply to one of the client's requests. Never ends the session (see the
+    /// module's notes on how replies are bounded).
+    pub fn send_reply(&self, message: Message) -> Result<(), SessionGone> {
+        let cost = cost(&message);
+        self.queued.reply_frames.fetch_add(1, Ordering::Relaxed);
+        self.queued.reply_bytes.fetch_add(cost, Ordering::Relaxed);
+        self.queue(Outbound::Message(message), Kind::Reply, cost)
+    }
+
+    /// Queues a pushed message in the control lane. Over the session's or the tenant's bound
+    /// the client is not reading: the session is ended.
+    pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
+        let cost = cost(&message);
+        let q = &self.queued;
+        let frames = q.pushed_frames.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = q.pushed_bytes.fetch_add(cost, Ordering::Relaxed) + cost;
+        let tenant = q.tenant.get();
+        let tenant_total = tenant.map_or(0, |t| t.queued.fetch_add(cost, Ordering::Relaxed) + cost);
+        let over = if frames > OUTBOUND_CAPACITY {
+            Some(format!("{OUTBOUND_CAPACITY} frames"))
+        } else if bytes > self.limits.max_outbound_bytes {
+            Some(format!("{} bytes", self.limits.max_outbound_bytes))
+        } else if tenant.is_some_and(|t| tenant_total > t.max) && bytes > TENANT_FAIR_SHARE_BYTES {
+            Some("its tenant's budget".to_owned())
+        } else {
+            None
+        };
+        let kind = Kind::Pushed {
+            tenant: tenant.is_some(),
+        };
+        if let Some(over) = over {
+            q.took(kind, cost);
+            tracing::warn!(
+                peer = %self.peer,
+                session = self.id,
+                "outbound queue over {over}: client not reading, dropping it"
+            );
+            self.stop(Stop::abort("client not reading"));
+            return Err(SessionGone);
+        }
+        self.queue(Outbound::Message(message), kind, cost)
+    }
+
+    fn queue(&self, out: Outbound, kind: Kind, cost: usize) -> Result<(), SessionGone> {
+        self.control
+            .send(Control { out, kind, cost })
+            .map_err(|unsent| {
+                self.queued.took(kind, unsent.0.cost);
+                SessionGone
+            })
+    }
+
+    /// What this session has queued for sending.
+    pub fn queued_bytes(&self) -> QueuedBytes {
+        let q = &self.queued;
+        QueuedBytes {
+            replies: q.reply_bytes.load(Ordering::Relaxed),
+            pushed: q.pushed_bytes.load(Ordering::Relaxed),
+            bulk: q.bulk_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the replies queued for this session reached the reply window: its read loop
+    /// then reads no further request until [`SessionLink::replies_drained`].
+    pub(crate) fn replies_backlogged(&self) -> bool {
+        self.queued.reply_frames.load(Ordering::Relaxed) >= REPLY_WINDOW_FRAMES
+            || self.queued.reply_bytes.load(Ordering::Relaxed) >= REPLY_WINDOW_BYTES
+    }
+
+    /// Completes when the writer has taken a reply since the last call (check
+    /// [`SessionLink::replies_backlogged`] again).
+    pub(crate) async fn replies_drained(&self) {
+        self.queued.replies_taken.notified().await
     }
 
     /// Queues a bulk frame (a relayed chunk) in the bulk lane, sent after every queued
     /// control frame. A full lane ends the session (the client is not reading).
     pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
-        let cost = bulk_cost(&message);
-        let queued = self.bulk_bytes.fetch_add(cost, Ordering::Relaxed) + cost;
+        let cost = cost(&message);
+        let bulk_bytes = &self.queued.bulk_bytes;
+        let queued = bulk_bytes.fetch_add(cost, Ordering::Relaxed) + cost;
         if queued > BULK_CAPACITY_BYTES {
-            self.bulk_bytes.fetch_sub(cost, Ordering::Relaxed);
+            bulk_bytes.fetch_sub(cost, Ordering::Relaxed);
             tracing::warn!(
                 peer = %self.peer,
                 session = self.id,
@@ -231,7 +447,7 @@ impl SessionLink {
             return Err(SessionGone);
         }
         self.bulk.send(message).map_err(|_| {
-            self.bulk_bytes.fetch_sub(cost, Ordering::Relaxed);
+            bulk_bytes.fetch_sub(cost, Ordering::Relaxed);
             SessionGone
         })
     }
@@ -254,19 +470,30 @@ impl SessionLink {
         self.stop.send_replace(None);
     }
 
-    /// Queues the Close frame (the last thing the writer sends). False if the queue is full.
+    /// Queues the Close frame (the last thing the writer sends). False if the session is
+    /// gone or not reading (over a bound: it is dropped without a goodbye).
     pub(crate) fn queue_close(&self, frame: CloseFrame) -> bool {
-        self.outbound.try_send(Outbound::Close(frame)).is_ok()
+        !self.over_a_bound()
+            && self
+                .queue(Outbound::Close(frame), Kind::Internal, 0)
+                .is_ok()
+    }
+
+    /// Whether the pushed frames queued are at a bound (the client is not reading).
+    fn over_a_bound(&self) -> bool {
+        self.queued.pushed_frames.load(Ordering::Relaxed) >= OUTBOUND_CAPACITY
+            || self.queued.pushed_bytes.load(Ordering::Relaxed) >= self.limits.max_outbound_bytes
     }
 
     /// Queues the start of the resumable stream (after the reply that enabled it).
     pub(crate) fn queue_start_counting(&self) -> bool {
-        self.outbound.try_send(Outbound::StartCounting).is_ok()
+        self.queue(Outbound::StartCounting, Kind::Internal, 0)
+            .is_ok()
     }
 
     /// Queues the release of the writer's sink (after what is queued before it).
     pub(crate) fn queue_release(&self) -> bool {
-        self.outbound.try_send(Outbound::Release).is_ok()
+        self.queue(Outbound::Release, Kind::Internal, 0).is_ok()
     }
 }
 
@@ -303,7 +530,7 @@ where
         let first = tokio::select! {
             biased;
             control = outbox.control.recv() => match control {
-                Some(out) => out,
+                Some(control) => outbox.took_control(control),
                 None => return Some(sink),
             },
             bulk = outbox.bulk.recv(), if bulk_open => match bulk {
@@ -410,8 +637,90 @@ mod tests {
         while link.send_bulk(Message::binary(vec![])).is_ok() {
             sent += 1;
         }
-        assert_eq!(sent, BULK_CAPACITY_BYTES / BULK_FRAME_OVERHEAD);
+        assert_eq!(sent, BULK_CAPACITY_BYTES / FRAME_OVERHEAD);
         assert!(stop.borrow().is_some());
+    }
+
+    #[test]
+    fn pushed_bytes_are_bounded_too() {
+        let limits = LinkLimits {
+            max_outbound_bytes: 1 << 20,
+        };
+        let (link, _rx, stop) = SessionLink::with_limits(1, "127.0.0.1:1".parse().unwrap(), limits);
+        // Commands of 51,200 bytes: the byte bound ends the session long before 1,024 frames.
+        let command = || Message::binary(vec![7u8; crvideo_proto::MAX_CMD_BYTES]);
+        let mut queued = 0;
+        while link.send_message(command()).is_ok() {
+            queued += 1;
+        }
+        assert_eq!(
+            queued,
+            (1 << 20) / (crvideo_proto::MAX_CMD_BYTES + FRAME_OVERHEAD)
+        );
+        assert!(matches!(*stop.borrow(), Some(Stop::Abort { .. })));
+    }
+
+    #[test]
+    fn replies_never_end_the_session_and_hold_back_reading() {
+        let (link, mut rx, stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
+        // Far more replies than any pushed bound, as when a dropped target's commands are
+        // all answered at once: the session stays.
+        for _ in 0..OUTBOUND_CAPACITY * 3 {
+            link.send(&ServerFrame::Reply(crvideo_proto::Reply::ok(1, ())))
+                .unwrap();
+        }
+        assert!(stop.borrow().is_none());
+        assert!(link.replies_backlogged());
+        // Pushed frames have their own bound, untouched by the replies.
+        for _ in 0..OUTBOUND_CAPACITY {
+            link.send_message(Message::Ping(Default::default()))
+                .unwrap();
+        }
+        assert!(stop.borrow().is_none());
+        // Reading resumes once the writer took replies below the window.
+        let mut taken = 0;
+        while link.replies_backlogged() {
+            assert!(matches!(rx.try_recv(), Ok(Outbound::Message(_))));
+            taken += 1;
+        }
+        assert_eq!(taken, OUTBOUND_CAPACITY * 3 - REPLY_WINDOW_FRAMES + 1);
+    }
+
+    #[test]
+    fn a_spent_tenant_budget_ends_the_sessions_that_hold_the_most() {
+        let budget = Arc::new(TenantBudget::new(3 * TENANT_FAIR_SHARE_BYTES));
+        let limits = LinkLimits {
+            max_outbound_bytes: 8 * TENANT_FAIR_SHARE_BYTES,
+        };
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let (slow, _slow_rx, slow_stop) = SessionLink::with_limits(1, peer, limits);
+        let (reader, mut reader_rx, reader_stop) = SessionLink::with_limits(2, peer, limits);
+        slow.join_tenant(budget.clone());
+        reader.join_tenant(budget.clone());
+        let chunk = || Message::binary(vec![0u8; 64 * 1024]);
+        // The slow session fills the tenant's budget (within its own bound)...
+        while slow.send_message(chunk()).is_ok() {}
+        assert!(
+            slow_stop.borrow().is_some(),
+            "ended when over the tenant's budget"
+        );
+        assert!(budget.queued() <= 3 * TENANT_FAIR_SHARE_BYTES + chunk().len() + FRAME_OVERHEAD);
+        // ...while a session that reads keeps getting frames even with the budget spent.
+        for _ in 0..100 {
+            reader.send_message(chunk()).unwrap();
+            assert!(matches!(reader_rx.try_recv(), Ok(Outbound::Message(_))));
+        }
+        assert!(reader_stop.borrow().is_none());
+        // Another session not reading is ended once past its fair share, far below its own
+        // bound.
+        let (hog, _hog_rx, hog_stop) = SessionLink::with_limits(3, peer, limits);
+        hog.join_tenant(budget.clone());
+        let mut queued = 0;
+        while hog.send_message(chunk()).is_ok() {
+            queued += 64 * 1024 + FRAME_OVERHEAD;
+        }
+        assert!(hog_stop.borrow().is_some());
+        assert!(queued <= TENANT_FAIR_SHARE_BYTES + 64 * 1024, "{queued}");
     }
 
     /// A sink that records what it is sent and lets the test act on each message.

@@ -38,9 +38,19 @@ fn store_failed(e: StoreError) -> ErrorCode {
     ErrorCode::ServerException
 }
 
-/// Creates a meeting of `tenant` by `creator`; returns it once stored durably.
+/// How many meetings may exist (`limits.max_meetings_per_user` / `_per_tenant`).
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub per_user: usize,
+    pub per_tenant: usize,
+}
+
+/// Creates a meeting of `tenant` by `creator`; returns it once stored durably. `OUTOF_MEM`
+/// when the creator or the tenant has as many meetings as `caps` allow (checked in the
+/// store's transaction, so concurrent creations cannot pass a cap together).
 pub async fn create(
     store: &Store,
+    caps: Caps,
     tenant: &str,
     creator: &str,
     subject: String,
@@ -65,6 +75,21 @@ pub async fn create(
     let tenant = tenant.to_owned();
     store
         .run(move |t| {
+            let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+                t.query_row(sql, params, |row| row.get::<_, i64>(0))
+                    .map(|n| n as usize)
+            };
+            let of_tenant = count(
+                "SELECT COUNT(*) FROM meetings WHERE tenant = ?1",
+                &[&tenant],
+            )?;
+            let of_creator = count(
+                "SELECT COUNT(*) FROM meetings WHERE tenant = ?1 AND creator = ?2",
+                &[&tenant, &meeting.creator],
+            )?;
+            if of_tenant >= caps.per_tenant || of_creator >= caps.per_user {
+                return Ok(Err(ErrorCode::OutOfMem));
+            }
             let mut meeting = meeting;
             for _ in 0..ID_TRIES {
                 meeting.id = random_meeting_id();
@@ -81,14 +106,13 @@ pub async fn create(
                     ],
                 )?;
                 if inserted == 1 {
-                    return Ok(Some(meeting));
+                    return Ok(Ok(meeting));
                 }
             }
-            Ok(None)
+            Ok(Err(ErrorCode::ServerException))
         })
         .await
         .map_err(store_failed)?
-        .ok_or(ErrorCode::ServerException)
 }
 
 /// Destroys meeting `id` of `tenant` if `user` created it.
@@ -144,16 +168,18 @@ pub async fn get(
         .map_err(store_failed)
 }
 
-/// The meetings of `tenant`, oldest first.
-pub async fn list(store: &Store, tenant: &str) -> Result<Vec<MeetInfo>, ErrorCode> {
+/// The meetings of `tenant`, oldest first, at most `max` (the tenant's cap: a listing is one
+/// frame).
+pub async fn list(store: &Store, tenant: &str, max: usize) -> Result<Vec<MeetInfo>, ErrorCode> {
     let tenant = tenant.to_owned();
+    let max = i64::try_from(max).unwrap_or(i64::MAX);
     store
         .run(move |t| {
             let mut query = t.prepare_cached(
                 "SELECT id, subject, pswd, creator, start_time FROM meetings
-                 WHERE tenant = ?1 ORDER BY start_time, id",
+                 WHERE tenant = ?1 ORDER BY start_time, id LIMIT ?2",
             )?;
-            let rows = query.query_map([tenant], |row| {
+            let rows = query.query_map(rusqlite::params![tenant, max], |row| {
                 Ok(MeetInfo {
                     id: row.get(0)?,
                     subject: row.get(1)?,
@@ -213,25 +239,31 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("crvideo-meetings-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let (store, thread) = Store::open(&dir).unwrap();
+        let caps = Caps {
+            per_user: 100,
+            per_tenant: 100,
+        };
         let fifty = "会".repeat(50);
-        let a = create(&store, "t", "amy", fifty.clone(), true)
+        let a = create(&store, caps, "t", "amy", fifty.clone(), true)
             .await
             .unwrap();
         assert_eq!(a.subject, fifty, "50 characters, 150 bytes: accepted");
         assert_eq!(a.pswd.len(), 6);
-        let b = create(&store, "t", "ben", "b".into(), false).await.unwrap();
+        let b = create(&store, caps, "t", "ben", "b".into(), false)
+            .await
+            .unwrap();
         assert_eq!(b.pswd, "");
         assert_ne!(a.id, b.id);
         assert_eq!(
-            create(&store, "t", "amy", "x".repeat(51), false).await,
+            create(&store, caps, "t", "amy", "x".repeat(51), false).await,
             Err(ErrorCode::ParamErr)
         );
-        create(&store, "other", "amy", "o".into(), false)
+        create(&store, caps, "other", "amy", "o".into(), false)
             .await
             .unwrap();
         let mut both = vec![a.clone(), b.clone()];
         both.sort_by_key(|m| (m.start_time, m.id));
-        assert_eq!(list(&store, "t").await.unwrap(), both);
+        assert_eq!(list(&store, "t", 100).await.unwrap(), both);
         assert_eq!(
             destroy(&store, "t", "ben", a.id).await,
             Err(ErrorCode::ApiNoPermission)
@@ -245,7 +277,39 @@ mod tests {
             destroy(&store, "t", "amy", a.id).await,
             Err(ErrorCode::MeetNotExist)
         );
-        assert_eq!(list(&store, "t").await.unwrap(), vec![b]);
+        assert_eq!(list(&store, "t", 100).await.unwrap(), vec![b]);
+        store.close();
+        thread.join();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn meetings_are_capped_per_user_and_per_tenant() {
+        let dir = std::env::temp_dir().join(format!("crvideo-caps-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (store, thread) = Store::open(&dir).unwrap();
+        let caps = Caps {
+            per_user: 2,
+            per_tenant: 3,
+        };
+        let new = |tenant: &'static str, user: &'static str| {
+            create(&store, caps, tenant, user, "m".into(), false)
+        };
+        let first = new("t", "amy").await.unwrap();
+        new("t", "amy").await.unwrap();
+        assert_eq!(new("t", "amy").await, Err(ErrorCode::OutOfMem), "per user");
+        new("t", "ben").await.unwrap();
+        assert_eq!(
+            new("t", "cat").await,
+            Err(ErrorCode::OutOfMem),
+            "per tenant"
+        );
+        new("u", "cat").await.unwrap();
+        // Destroying one makes room again; a listing holds at most what is asked.
+        destroy(&store, "t", "amy", first.id).await.unwrap();
+        new("t", "cat").await.unwrap();
+        assert_eq!(list(&store, "t", 3).await.unwrap().len(), 3);
+        assert_eq!(list(&store, "t", 2).await.unwrap().len(), 2);
         store.close();
         thread.join();
         let _ = std::fs::remove_dir_all(&dir);

@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crvideo_proto::data::encode_command;
 use crvideo_proto::{
@@ -67,9 +67,13 @@ enum Key {
 struct Table {
     /// By relay id.
     commands: HashMap<u64, PendingCmd>,
-    /// By transfer id.
-    transfers: HashMap<String, Transfer>,
-    /// Session → the commands and transfers it is a party of.
+    /// Per sender session: how many of its commands await acknowledgement.
+    cmds_in_flight: HashMap<SessionId, usize>,
+    /// By tenant, then transfer id: the ids are chosen by the senders' SDKs, so each tenant
+    /// has its own (one tenant can neither take nor probe another's ids).
+    transfers: HashMap<Arc<str>, HashMap<String, Transfer>>,
+    /// Session → the commands and transfers it is a party of (both parties of a transfer
+    /// are of one tenant).
     by_session: HashMap<SessionId, HashSet<Key>>,
 }
 
@@ -90,13 +94,29 @@ impl Table {
     fn remove_command(&mut self, relay_id: u64) -> Option<PendingCmd> {
         let cmd = self.commands.remove(&relay_id)?;
         let key = Key::Cmd(relay_id);
-        self.unindex(cmd.sender.session_id(), &key);
+        let sender = cmd.sender.session_id();
+        self.unindex(sender, &key);
         self.unindex(cmd.receiver, &key);
+        if let Some(n) = self.cmds_in_flight.get_mut(&sender) {
+            *n -= 1;
+            if *n == 0 {
+                self.cmds_in_flight.remove(&sender);
+            }
+        }
         Some(cmd)
     }
 
-    fn remove_transfer(&mut self, id: &str) -> Option<Transfer> {
-        let transfer = self.transfers.remove(id)?;
+    /// Transfer `id` of `tenant`.
+    fn transfer(&self, tenant: &str, id: &str) -> Option<&Transfer> {
+        self.transfers.get(tenant)?.get(id)
+    }
+
+    fn remove_transfer(&mut self, tenant: &str, id: &str) -> Option<Transfer> {
+        let of_tenant = self.transfers.get_mut(tenant)?;
+        let transfer = of_tenant.remove(id)?;
+        if of_tenant.is_empty() {
+            self.transfers.remove(tenant);
+        }
         let key = Key::Transfer(id.to_owned());
         self.unindex(transfer.sender.session_id(), &key);
         self.unindex(transfer.receiver.session_id(), &key);
@@ -119,6 +139,9 @@ pub struct Relay {
     next_relay_id: AtomicU64,
     /// Most transfers one session may be sending at once.
     max_transfers_per_user: usize,
+    /// Most commands one session may have awaiting acknowledgement: this bounds the replies
+    /// that arrive at once when their target goes away.
+    max_cmds_in_flight: usize,
 }
 
 impl Default for Relay {
@@ -140,16 +163,17 @@ fn reply(to: &SessionHandle, reply: Reply) {
 
 impl Relay {
     pub fn new() -> Relay {
-        Relay::with_max_transfers(crate::config::Limits::default().max_transfers_per_user)
+        Relay::with_limits(&crate::config::Limits::default())
     }
 
-    /// A relay where a user may be sending at most `max` transfers at once.
-    pub fn with_max_transfers(max: usize) -> Relay {
+    /// A relay with the `max_transfers_per_user` and `max_cmds_in_flight` of `limits`.
+    pub fn with_limits(limits: &crate::config::Limits) -> Relay {
         Relay {
             table: Mutex::new(Table::default()),
             // Relay ids start at 1: 0 is never used.
             next_relay_id: AtomicU64::new(1),
-            max_transfers_per_user: max,
+            max_transfers_per_user: limits.max_transfers_per_user,
+            max_cmds_in_flight: limits.max_cmds_in_flight,
         }
     }
 
@@ -157,7 +181,8 @@ impl Relay {
     /// possibly the sender) as a command frame carrying a fresh relay id and the sender's user
     /// ID. The sender's reply to request `re` follows the target's acknowledgement
     /// ([`Relay::cmd_ack`]), or `SENDDATA_TARGETINVALID` if the target goes away first.
-    /// Errors (the caller replies): `SENDCMD_LARGE`, `SENDDATA_TARGETINVALID`.
+    /// Errors (the caller replies): `SENDCMD_LARGE`, `SENDDATA_TARGETINVALID`,
+    /// `TOO_FREQUENT` (the sender has `max_cmds_in_flight` commands awaiting acknowledgement).
     pub fn command(
         &self,
         directory: &Directory,
@@ -170,6 +195,10 @@ impl Relay {
             return Err(ErrorCode::SendCmdLarge);
         }
         let mut table = self.table.lock().unwrap();
+        let in_flight = table.cmds_in_flight.get(&sender.session_id()).copied();
+        if in_flight.unwrap_or(0) >= self.max_cmds_in_flight {
+            return Err(ErrorCode::TooFrequent);
+        }
         // Looked up under the table lock: a target that leaves after this finds the command
         // in the table when it cleans up (see `leave`).
         let receiver = directory
@@ -183,6 +212,7 @@ impl Relay {
         let key = Key::Cmd(relay_id);
         table.index(sender.session_id(), key.clone());
         table.index(receiver.session_id(), key);
+        *table.cmds_in_flight.entry(sender.session_id()).or_default() += 1;
         table.commands.insert(
             relay_id,
             PendingCmd {
@@ -222,7 +252,11 @@ impl Relay {
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
-        if !valid_call_id(&offer.transfer_id) || table.transfers.contains_key(&offer.transfer_id) {
+        if !valid_call_id(&offer.transfer_id)
+            || table
+                .transfer(sender.tenant(), &offer.transfer_id)
+                .is_some()
+        {
             return Err(ErrorCode::ParamErr);
         }
         let sending = table
@@ -232,8 +266,7 @@ impl Relay {
                 keys.iter()
                     .filter(|k| match k {
                         Key::Transfer(id) => table
-                            .transfers
-                            .get(id)
+                            .transfer(sender.tenant(), id)
                             .is_some_and(|t| t.sent_by(sender.session_id())),
                         Key::Cmd(_) => false,
                     })
@@ -248,14 +281,18 @@ impl Relay {
         let key = Key::Transfer(offer.transfer_id.clone());
         table.index(sender.session_id(), key.clone());
         table.index(receiver.session_id(), key);
-        table.transfers.insert(
-            offer.transfer_id.clone(),
-            Transfer {
-                sender: sender.clone(),
-                receiver: receiver.clone(),
-                total: offer.total,
-            },
-        );
+        table
+            .transfers
+            .entry(sender.tenant_arc())
+            .or_default()
+            .insert(
+                offer.transfer_id.clone(),
+                Transfer {
+                    sender: sender.clone(),
+                    receiver: receiver.clone(),
+                    total: offer.total,
+                },
+            );
         tracing::debug!(
             tenant = sender.tenant(),
             sender = sender.user_id(),
@@ -281,8 +318,7 @@ impl Relay {
     pub fn credit(&self, receiver: &SessionHandle, id: &str, bytes: u64, received: u64) -> bool {
         let table = self.table.lock().unwrap();
         let Some(t) = table
-            .transfers
-            .get(id)
+            .transfer(receiver.tenant(), id)
             .filter(|t| t.received_by(receiver.session_id()))
         else {
             return false;
@@ -301,8 +337,7 @@ impl Relay {
     pub fn chunk(&self, sender: &SessionHandle, id: &str, frame: Bytes) -> bool {
         let table = self.table.lock().unwrap();
         let Some(t) = table
-            .transfers
-            .get(id)
+            .transfer(sender.tenant(), id)
             .filter(|t| t.sent_by(sender.session_id()))
         else {
             return false;
@@ -318,8 +353,7 @@ impl Relay {
     pub fn end(&self, sender: &SessionHandle, id: &str, digest: String) -> bool {
         let table = self.table.lock().unwrap();
         let Some(t) = table
-            .transfers
-            .get(id)
+            .transfer(sender.tenant(), id)
             .filter(|t| t.sent_by(sender.session_id()))
         else {
             return false;
@@ -343,13 +377,14 @@ impl Relay {
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
         if !table
-            .transfers
-            .get(id)
+            .transfer(receiver.tenant(), id)
             .is_some_and(|t| t.received_by(receiver.session_id()))
         {
             return Err(ErrorCode::TransIdInvalid);
         }
-        let t = table.remove_transfer(id).expect("checked above");
+        let t = table
+            .remove_transfer(receiver.tenant(), id)
+            .expect("checked above");
         tracing::debug!(transfer = %id, total = t.total, "transfer complete");
         ack();
         let _ = t.sender.send(&event(Event::TransferResult {
@@ -370,13 +405,14 @@ impl Relay {
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
         if !table
-            .transfers
-            .get(id)
+            .transfer(sender.tenant(), id)
             .is_some_and(|t| t.sent_by(sender.session_id()))
         {
             return Err(ErrorCode::TransIdInvalid);
         }
-        let t = table.remove_transfer(id).expect("checked above");
+        let t = table
+            .remove_transfer(sender.tenant(), id)
+            .expect("checked above");
         tracing::debug!(transfer = %id, total = t.total, "transfer cancelled");
         ack();
         let _ = t.receiver.send(&cancelled(id));
@@ -391,13 +427,14 @@ impl Relay {
         let mut table = self.table.lock().unwrap();
         let session = party.session_id();
         if !table
-            .transfers
-            .get(id)
+            .transfer(party.tenant(), id)
             .is_some_and(|t| t.sent_by(session) || t.received_by(session))
         {
             return false;
         }
-        let t = table.remove_transfer(id).expect("checked above");
+        let t = table
+            .remove_transfer(party.tenant(), id)
+            .expect("checked above");
         tracing::debug!(transfer = %id, total = t.total, code, "transfer aborted");
         // Both, for a transfer to oneself: the session's sending and receiving sides each
         // hear of the end.
@@ -443,7 +480,7 @@ impl Relay {
                     }
                 }
                 Key::Transfer(id) => {
-                    let Some(t) = table.remove_transfer(&id) else {
+                    let Some(t) = table.remove_transfer(handle.tenant(), &id) else {
                         continue;
                     };
                     if t.sent_by(session) && !t.received_by(session) {
@@ -466,7 +503,8 @@ impl Relay {
 
     /// How many transfers are in progress.
     pub fn transfers(&self) -> usize {
-        self.table.lock().unwrap().transfers.len()
+        let table = self.table.lock().unwrap();
+        table.transfers.values().map(HashMap::len).sum()
     }
 }
 
@@ -525,6 +563,87 @@ mod tests {
             name: String::new(),
             total: 10,
         }
+    }
+
+    #[test]
+    fn commands_in_flight_are_capped_per_sender_and_all_answered_when_the_target_goes() {
+        let limits = crate::config::Limits {
+            max_cmds_in_flight: 3,
+            ..Default::default()
+        };
+        let (dir, relay) = (Directory::new(), Relay::with_limits(&limits));
+        let mut amy = Probe::login(&dir, "t", "amy", 1);
+        let mut ben = Probe::login(&dir, "t", "ben", 2);
+        let cat = Probe::login(&dir, "t", "cat", 3);
+        for re in 1..=3 {
+            relay.command(&dir, &amy.handle, re, "ben", b"x").unwrap();
+        }
+        assert_eq!(
+            relay.command(&dir, &amy.handle, 4, "ben", b"x"),
+            Err(ErrorCode::TooFrequent)
+        );
+        // Another sender has its own allowance.
+        relay.command(&dir, &cat.handle, 1, "ben", b"x").unwrap();
+        // An acknowledgement frees a place.
+        let DataFrame::Command { id, .. } = decode_data(&ben.next_binary()).unwrap() else {
+            panic!("not a command")
+        };
+        assert!(relay.cmd_ack(&ben.handle, id));
+        relay.command(&dir, &amy.handle, 5, "ben", b"x").unwrap();
+        assert_eq!(
+            relay.command(&dir, &amy.handle, 6, "ben", b"x"),
+            Err(ErrorCode::TooFrequent)
+        );
+        // The target goes: every command still waiting is answered, and the places free.
+        dir.remove("t", "ben", 2);
+        relay.leave(&ben.handle);
+        let mut answered = amy.drain();
+        answered.sort();
+        assert_eq!(
+            answered,
+            vec![
+                r#"{"t":"reply","re":1,"code":0}"#,
+                r#"{"t":"reply","re":2,"code":1102}"#,
+                r#"{"t":"reply","re":3,"code":1102}"#,
+                r#"{"t":"reply","re":5,"code":1102}"#,
+            ]
+        );
+        let _ben = Probe::login(&dir, "t", "ben", 4);
+        for re in 7..=9 {
+            relay.command(&dir, &amy.handle, re, "ben", b"x").unwrap();
+        }
+    }
+
+    #[test]
+    fn transfer_ids_are_per_tenant() {
+        let (dir, relay) = (Directory::new(), Relay::new());
+        let mut amy = Probe::login(&dir, "t", "amy", 1);
+        let mut ben = Probe::login(&dir, "t", "ben", 2);
+        let mut xia = Probe::login(&dir, "u", "xia", 3);
+        let mut yan = Probe::login(&dir, "u", "yan", 4);
+        relay
+            .offer(&dir, &amy.handle, offer("same-id", "ben"), || {})
+            .unwrap();
+        // Another tenant may use the same id: its own transfer, not a refusal that would
+        // tell it the id is taken.
+        relay
+            .offer(&dir, &xia.handle, offer("same-id", "yan"), || {})
+            .unwrap();
+        assert_eq!(relay.transfers(), 2);
+        assert_eq!(
+            relay.offer(&dir, &amy.handle, offer("same-id", "ben"), || {}),
+            Err(ErrorCode::ParamErr),
+            "in use within the tenant"
+        );
+        // Each acts on its own tenant's transfer only.
+        let (_, _) = (ben.drain(), yan.drain());
+        assert!(relay.credit(&yan.handle, "same-id", 100, 0));
+        assert_eq!(xia.drain().len(), 1);
+        assert!(amy.drain().is_empty());
+        assert!(relay.complete(&ben.handle, "same-id", || {}).is_ok());
+        assert_eq!(relay.transfers(), 1);
+        assert!(relay.cancel(&xia.handle, "same-id", || {}).is_ok());
+        assert_eq!(relay.transfers(), 0);
     }
 
     #[test]

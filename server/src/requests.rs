@@ -68,6 +68,12 @@ impl Session {
             );
             return self.reply(Reply::err(re, ErrorCode::TooFrequent));
         }
+        if let (Some(ticket), Request::Login(_) | Request::Resume { .. }) =
+            (&self.prelogin, &frame.request)
+        {
+            // It is logging in: no longer the first to give way to newer connections.
+            ticket.logging_in();
+        }
         match (&self.phase, frame.request) {
             (Phase::AwaitHello, Request::Hello { version, agent }) => {
                 self.hello(re, version, &agent)
@@ -123,7 +129,13 @@ impl Session {
                 subject,
                 with_password,
             } => {
-                let created = meetings::create(store, tenant, user, subject, with_password).await;
+                let limits = &self.shared.config.limits;
+                let caps = meetings::Caps {
+                    per_user: limits.max_meetings_per_user,
+                    per_tenant: limits.max_meetings_per_tenant,
+                };
+                let created =
+                    meetings::create(store, caps, tenant, user, subject, with_password).await;
                 self.reply(Reply::from_result(re, created))
             }
             Request::DestroyMeeting { meet_id } => {
@@ -138,7 +150,8 @@ impl Session {
                 self.reply(Reply::from_result(re, destroyed))
             }
             Request::GetMeetings => {
-                let listed = meetings::list(store, tenant).await;
+                let max = self.shared.config.limits.max_meetings_per_tenant;
+                let listed = meetings::list(store, tenant, max).await;
                 let listed = listed.map(|mut meetings| {
                     for m in &mut meetings {
                         let count = self.shared.rooms.member_count(tenant, m.id);
@@ -284,9 +297,31 @@ impl Session {
             auth_code,
         } = login;
 
-        // After failures of this tenant account or from this address, wait before checking.
-        let throttle = &self.shared.login_throttle;
-        let delay = throttle.delay(&tenant, peer.ip());
+        // Attempts from one address, and for one account, are checked a few at a time: many
+        // in parallel would all start before the first failure counted. The back-off is
+        // reckoned when the turn comes. A password that already passed goes ahead at once:
+        // failures elsewhere never delay a correct login (and the reply would tell anyway).
+        let shared = self.shared.clone();
+        let known_good = shared.verified.is_verified(&tenant, &password);
+        let turns = async {
+            let by_address = shared.login_turns_by_address.turn(peer.ip()).await;
+            let by_account = shared.login_turns_by_account.turn(tenant.clone()).await;
+            (by_address, by_account)
+        };
+        let _turns = match known_good {
+            true => None,
+            false => match tokio::time::timeout_at(self.login_deadline, turns).await {
+                Ok(turns) => Some(turns),
+                Err(_) => {
+                    info!(%peer, session, "closing: no turn to log in within the login timeout");
+                    return Some(Stop::close(CloseCode::Policy, "login timeout"));
+                }
+            },
+        };
+        let delay = match known_good {
+            true => Duration::ZERO,
+            false => shared.login_throttle.delay(&tenant, peer.ip()),
+        };
         if !delay.is_zero() {
             debug!(%peer, session, "login delayed {delay:?} after failed attempts");
             tokio::time::sleep(delay).await;
@@ -322,10 +357,15 @@ impl Session {
             );
             old.kick(ErrorCode::KickoutByRelogin);
         }
+        if let Some(budget) = self.shared.outbound_budget(&tenant) {
+            self.link.join_tenant(budget);
+        }
         info!(%peer, session, tenant = %tenant, user = handle.user_id(), "logged in");
         self.shared.remember_user(&tenant, handle.user_id());
         let user_id = handle.user_id().to_owned();
         self.phase = Phase::LoggedIn(handle);
+        // Logged in: no longer among the connections waiting to (nor under their timeout).
+        self.prelogin = None;
         self.reply(Reply::ok(re, LoginOk { user_id }))
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,18 +10,20 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::calls::Calls;
 use crate::config::{Config, TenantConfig};
 use crate::directory::Directory;
-use crate::link::SessionId;
+use crate::link::{QueuedBytes, SessionId, TenantBudget};
 use crate::meetings;
+use crate::prelogin::PreLogin;
 use crate::queues::Queues;
 use crate::relay::Relay;
 use crate::rooms::Rooms;
 use crate::session;
 use crate::store::{Store, StoreThread};
+use crate::throttle::Concurrency;
 
 /// Most argon2 password checks running at once.
 const PASSWORD_CHECKS: usize = 2;
@@ -48,16 +50,28 @@ pub(crate) struct Shared {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Delays login attempts after failures (see [`crate::throttle::LoginThrottle`]).
     pub login_throttle: crate::throttle::LoginThrottle,
+    /// Login attempts checked at once, per source address and per tenant account.
+    pub login_turns_by_address: Concurrency<IpAddr>,
+    pub login_turns_by_account: Concurrency<String>,
+    /// The connections not logged in yet (see [`crate::prelogin`]).
+    pub prelogin: Arc<PreLogin>,
     /// Bounds concurrent argon2 checks (see [`Shared::verify_login`]).
     password_checks: tokio::sync::Semaphore,
     /// "tenant\0user" of every user that ever logged in (mirrors the store's table).
     known_users: Mutex<HashSet<String>>,
+    /// Per tenant: the bytes its sessions may have queued (see [`crate::link`]).
+    outbound_budgets: HashMap<String, Arc<TenantBudget>>,
     next_session_id: AtomicU64,
 }
 
 impl Shared {
     pub fn next_session_id(&self) -> SessionId {
         self.next_session_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The outbound budget of a configured tenant.
+    pub fn outbound_budget(&self, tenant: &str) -> Option<Arc<TenantBudget>> {
+        self.outbound_budgets.get(tenant).cloned()
     }
 
     fn known_key(tenant: &str, user: &str) -> String {
@@ -181,18 +195,31 @@ impl Server {
         };
         let known_users = known.iter().map(|(t, u)| Shared::known_key(t, u)).collect();
         let directory = Arc::new(Directory::new());
+        let outbound_budgets = tenants
+            .keys()
+            .map(|account| {
+                let max = config.limits.max_tenant_outbound_bytes;
+                (account.clone(), Arc::new(TenantBudget::new(max)))
+            })
+            .collect();
         let call_timeout = Duration::from_secs(config.call_timeout_secs);
         let queues = Queues::new(&config.tenants, directory.clone(), call_timeout);
         let shared = Arc::new(Shared {
             calls: Calls::new(call_timeout, queues.clone()),
             queues,
-            relay: Relay::with_max_transfers(config.limits.max_transfers_per_user),
+            relay: Relay::with_limits(&config.limits),
             rooms: Rooms::new(config.max_meeting_members),
             resumable: Arc::default(),
             tls,
             login_throttle: crate::throttle::LoginThrottle::new(
                 Duration::from_millis(config.limits.login_backoff_base_ms),
                 Duration::from_millis(config.limits.login_backoff_max_ms),
+            ),
+            login_turns_by_address: Concurrency::new(config.limits.login_concurrency_per_address),
+            login_turns_by_account: Concurrency::new(config.limits.login_concurrency_per_account),
+            prelogin: PreLogin::new(
+                config.limits.max_prelogin_connections,
+                config.limits.max_prelogin_per_address,
             ),
             config,
             tenants,
@@ -201,6 +228,7 @@ impl Server {
             store,
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             known_users: Mutex::new(known_users),
+            outbound_budgets,
             next_session_id: AtomicU64::new(1),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -218,6 +246,11 @@ impl Server {
         })
     }
 
+    /// Connections accepted and not logged in yet.
+    pub fn prelogin_connections(&self) -> usize {
+        self.shared.prelogin.held()
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -226,6 +259,13 @@ impl Server {
     /// Sorted IDs of the users of `tenant` with a live logged-in session.
     pub fn online_users(&self, tenant: &str) -> Vec<String> {
         self.shared.directory.online_users(tenant)
+    }
+
+    /// What the session of (tenant, user) has queued for sending: replies to its requests
+    /// and pushed frames (events, relayed commands), in bytes. None if it is not online.
+    pub fn queued_bytes(&self, tenant: &str, user: &str) -> Option<QueuedBytes> {
+        let handle = self.shared.directory.get(tenant, user)?;
+        Some(handle.queued_bytes())
     }
 
     /// Stops accepting, closes every session with a Close frame ("server shutting down") and
@@ -284,9 +324,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
         tokio::select! {
             _ = shutdown_requested(&mut stop) => break,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    sessions.spawn(session::serve(shared.clone(), tcp, peer, shutdown.clone()));
-                }
+                Ok((tcp, peer)) => match shared.prelogin.admit(peer.ip()) {
+                    Ok(ticket) => {
+                        let serve = session::serve(shared.clone(), tcp, peer, ticket, shutdown.clone());
+                        sessions.spawn(serve);
+                    }
+                    // Closed at once: it would hold a descriptor without a login in sight.
+                    Err(why) => debug!(%peer, "connection refused: {why:?} (connections not logged in)"),
+                },
                 Err(e) => {
                     // E.g. out of file descriptors: back off instead of spinning.
                     warn!("accept failed: {e}");

@@ -27,7 +27,8 @@ use tracing::{debug, info, warn};
 
 use crate::directory::SessionHandle;
 use crate::heartbeat::{Heartbeat, MISSED_BEATS};
-use crate::link::{run_writer, Outbox, Replay, SessionLink, Stop, WsSink};
+use crate::link::{run_writer, LinkLimits, Outbox, Replay, SessionLink, Stop, WsSink};
+use crate::prelogin::Ticket;
 use crate::server::{shutdown_requested, Shared};
 use crate::throttle::TokenBucket;
 use crate::tls::Conn;
@@ -76,6 +77,11 @@ pub(crate) struct Session {
     /// A parked session this connection takes over (set by `resume`), with the frames to
     /// send again first.
     pub take_over: Option<(Box<Session>, Vec<Message>)>,
+    /// Until logged in: this connection's place among those not logged in (see
+    /// [`crate::prelogin`]).
+    pub prelogin: Option<Ticket>,
+    /// Until logged in: when the connection is closed if it has not logged in by then.
+    pub login_deadline: Instant,
 }
 
 /// How the read loop ended.
@@ -93,6 +99,7 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     tcp: TcpStream,
     peer: SocketAddr,
+    ticket: Ticket,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
@@ -137,9 +144,19 @@ pub(crate) async fn serve(
             }
         },
         _ = shutdown_requested(&mut shutdown) => return,
+        _ = ticket.evicted() => {
+            debug!(%peer, "closed during the handshake: too many connections not logged in");
+            return;
+        }
     };
+    let login_deadline =
+        Instant::now() + Duration::from_millis(shared.config.limits.login_timeout_ms);
 
-    let (link, outbound, stop_rx) = SessionLink::new(shared.next_session_id(), peer);
+    let link_limits = LinkLimits {
+        max_outbound_bytes: shared.config.limits.max_outbound_bytes,
+    };
+    let (link, outbound, stop_rx) =
+        SessionLink::with_limits(shared.next_session_id(), peer, link_limits);
     debug!(%peer, session = link.id(), "connected");
     let (sink, mut stream) = ws.split();
 
@@ -159,6 +176,8 @@ pub(crate) async fn serve(
         counting: false,
         received: 0,
         take_over: None,
+        prelogin: Some(ticket),
+        login_deadline,
     };
     let mut writer = session.spawn_writer(sink, Vec::new());
     loop {
@@ -213,6 +232,14 @@ pub(crate) async fn serve(
                 return;
             }
         }
+    }
+}
+
+/// Completes when `ticket` is evicted (never without one).
+async fn evicted(ticket: &Option<Ticket>) {
+    match ticket {
+        Some(ticket) => ticket.evicted().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -273,6 +300,9 @@ impl Session {
         let mut heartbeat = Heartbeat::new(heartbeat_period(&self.shared));
         loop {
             let dead_at = heartbeat.dead_at();
+            // Replies to this client's requests are not bounded by ending the session (see
+            // `crate::link`): while too many wait to be sent, no further request is read.
+            let backlogged = self.link.replies_backlogged();
             tokio::select! {
                 biased;
                 _ = shutdown_requested(shutdown) => {
@@ -286,7 +316,16 @@ impl Session {
                         return End::Stop(stop);
                     }
                 }
-                read = stream.next() => {
+                _ = self.link.replies_drained(), if backlogged => {}
+                _ = evicted(&self.prelogin), if self.prelogin.is_some() => {
+                    info!(%peer, session, "closing: too many connections not logged in, this one the oldest idle");
+                    return End::Stop(Stop::close(CloseCode::Again, "too many connections"));
+                }
+                _ = sleep_until(self.login_deadline), if self.prelogin.is_some() => {
+                    info!(%peer, session, "closing: not logged in within {} ms", self.shared.config.limits.login_timeout_ms);
+                    return End::Stop(Stop::close(CloseCode::Policy, "login timeout"));
+                }
+                read = stream.next(), if !backlogged => {
                     let message = match read {
                         Some(Ok(message)) => message,
                         Some(Err(e)) => {
@@ -352,6 +391,10 @@ impl Session {
                     let _ = self.link.send_message(Message::Ping(self.ack_payload().into()));
                 }
                 _ = sleep_until(dead_at) => {
+                    if backlogged {
+                        warn!(%peer, session, "replies not taken for {:?}: client not reading, dropping it", heartbeat.dead_after());
+                        return End::Stop(Stop::abort("client not reading"));
+                    }
                     warn!(%peer, session, "no heartbeat for {:?}: peer is dead, dropping it", heartbeat.dead_after());
                     return End::Stop(Stop::lost("heartbeat timeout"));
                 }

@@ -1,11 +1,14 @@
-//! Abuse limits: the login back-off (per tenant account and per source address) and the
-//! per-session token buckets.
+//! Abuse limits: the login back-off (per source address, with the tenant account's as a
+//! ceiling), the limits on login attempts checked at once, and the per-session token
+//! buckets.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Failure counters not touched for this long are forgotten.
 pub const FORGET_AFTER: Duration = Duration::from_secs(600);
@@ -99,9 +102,17 @@ impl<K: Hash + Eq + Clone> Table<K> {
     }
 }
 
-/// Failed logins per tenant account and per source address. After `n` failures of either,
-/// the next login attempt of that account or from that address waits
-/// `min(max, base × 2^(n−1))` before it is checked; a success resets both counters.
+/// Failed logins per source address and per tenant account. An attempt from an address with
+/// `a` failures for an account with `c` failures waits `min(max, base × 2^(n−1))`, where
+/// `n = a` when `a` is 0 and `max(a, c)` otherwise, before it is checked; a success resets
+/// both counters.
+///
+/// So the back-off is per source first: failures from elsewhere never delay an address that
+/// has not failed itself, and the owner of an account under attack logs in from their own
+/// address at once. The account's count is a ceiling for the addresses that fail: a guesser
+/// spread over many addresses pays the account's back-off from its second guess at each.
+/// (Attempts from one address cannot run in parallel to dodge the back-off: see
+/// [`Concurrency`].)
 pub struct LoginThrottle {
     accounts: Mutex<Table<String>>,
     addresses: Mutex<Table<IpAddr>>,
@@ -134,12 +145,15 @@ impl LoginThrottle {
     /// How long a login attempt for `account` from `address` waits before it is checked.
     pub fn delay(&self, account: &str, address: IpAddr) -> Duration {
         let now = Instant::now();
+        let by_address = self.addresses.lock().unwrap().failures(&address, now);
+        if by_address == 0 {
+            return Duration::ZERO;
+        }
         let by_account = self
             .accounts
             .lock()
             .unwrap()
             .failures(&account.to_owned(), now);
-        let by_address = self.addresses.lock().unwrap().failures(&address, now);
         self.delay_for(by_account.max(by_address))
     }
 
@@ -155,6 +169,67 @@ impl LoginThrottle {
     pub fn succeeded(&self, account: &str, address: IpAddr) {
         self.accounts.lock().unwrap().reset(&account.to_owned());
         self.addresses.lock().unwrap().reset(&address);
+    }
+}
+
+/// At most `max` holders per key at once; the others wait their turn (first come, first
+/// served). Keys without holders or waiters are forgotten.
+pub struct Concurrency<K: Hash + Eq + Clone> {
+    max: usize,
+    slots: Mutex<HashMap<K, Arc<Semaphore>>>,
+}
+
+/// A turn taken from [`Concurrency`]; the next waiter's when dropped.
+pub struct Turn<'a, K: Hash + Eq + Clone> {
+    owner: &'a Concurrency<K>,
+    key: K,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<K: Hash + Eq + Clone> Concurrency<K> {
+    pub fn new(max: usize) -> Concurrency<K> {
+        Concurrency {
+            max: max.max(1),
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for a turn of `key`.
+    pub async fn turn(&self, key: K) -> Turn<'_, K> {
+        let semaphore = self
+            .slots
+            .lock()
+            .unwrap()
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.max)))
+            .clone();
+        let permit = semaphore.acquire_owned().await.expect("never closed");
+        Turn {
+            owner: self,
+            key,
+            permit: Some(permit),
+        }
+    }
+
+    /// Keys with holders or waiters.
+    #[cfg(test)]
+    fn keys(&self) -> usize {
+        self.slots.lock().unwrap().len()
+    }
+}
+
+impl<K: Hash + Eq + Clone> Drop for Turn<'_, K> {
+    fn drop(&mut self) {
+        let mut slots = self.owner.slots.lock().unwrap();
+        drop(self.permit.take());
+        // Under the lock: only this map and waiters hold a key's semaphore, so a count of 1
+        // with every permit back means nobody holds or waits for it.
+        if let Some(semaphore) = slots.get(&self.key) {
+            if Arc::strong_count(semaphore) == 1 && semaphore.available_permits() == self.owner.max
+            {
+                slots.remove(&self.key);
+            }
+        }
     }
 }
 
@@ -212,16 +287,46 @@ mod tests {
             expected.push(t.delay("acme", ip).as_millis());
         }
         assert_eq!(expected, [200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
-        // Per account and per address, separately.
-        assert_eq!(t.delay("acme", other_ip), 5000 * MS);
-        assert_eq!(t.delay("globex", ip), 5000 * MS);
+        // Per address: another address is not delayed by these failures, for any account...
+        assert_eq!(t.delay("acme", other_ip), Duration::ZERO);
         assert_eq!(t.delay("globex", other_ip), Duration::ZERO);
+        assert_eq!(t.delay("globex", ip), 5000 * MS);
+        // ...until it fails itself: then the account's count is its ceiling.
+        t.failed("globex", other_ip);
+        assert_eq!(t.delay("globex", other_ip), 200 * MS);
+        assert_eq!(t.delay("acme", other_ip), 5000 * MS);
         t.succeeded("acme", ip);
         assert_eq!(t.delay("acme", ip), Duration::ZERO);
         for _ in 0..100 {
             t.failed("x", ip);
         }
         assert_eq!(t.delay("x", ip), 5000 * MS, "no overflow");
+    }
+
+    #[tokio::test]
+    async fn concurrency_takes_turns_per_key_and_forgets_idle_keys() {
+        let c = Concurrency::new(2);
+        let a1 = c.turn("a").await;
+        let a2 = c.turn("a").await;
+        let b1 = c.turn("b").await;
+        // A third turn of "a" waits until one is given back.
+        let third = c.turn("a");
+        tokio::pin!(third);
+        assert!(futures_poll_once(&mut third).await.is_none());
+        drop(a1);
+        let a3 = third.await;
+        assert_eq!(c.keys(), 2);
+        drop((a2, a3, b1));
+        assert_eq!(c.keys(), 0);
+    }
+
+    /// Polls a future once.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        tokio::select! {
+            biased;
+            out = f => Some(out),
+            _ = std::future::ready(()) => None,
+        }
     }
 
     #[test]

@@ -120,7 +120,8 @@ async fn ten_thousand_requests_without_reading_replies() {
     let server = start().await;
     let addr = server.local_addr();
     let mut flood = login(addr, "acme", "flood").await;
-    // Replies pile up unread; the server must neither block nor buffer without bound.
+    // Replies pile up unread; the server must neither block nor buffer without bound, nor
+    // end the session.
     let mut sent = 0u64;
     let mut final_id = 0;
     let writing = async {
@@ -139,30 +140,23 @@ async fn ten_thousand_requests_without_reading_replies() {
         still_serving(addr, "amy").await;
     };
     tokio::join!(writing, other);
-    // Reading now: either every reply, in order (the socket buffers held them), or the
-    // session was ended for not reading (its queue of 1024 frames filled); nothing else.
+    // Reading now: every reply, in order. Replies to its own requests never end a session:
+    // while too many are queued the server stops reading its requests instead.
     let mut last = 0;
-    let ended = loop {
+    while last != final_id {
         let next = tokio::time::timeout(support::PATIENCE, flood.ws.next()).await;
-        match next.expect("neither replies nor an end after the flood") {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break true,
+        match next.expect("the replies stopped") {
             Some(Ok(Message::Text(text))) => {
                 if let ServerFrame::Reply(reply) = crvideo_proto::decode(text.as_str()).unwrap() {
                     assert!(reply.re > last, "reply {} after {last}", reply.re);
                     last = reply.re;
-                    if last == final_id {
-                        break false;
-                    }
                 }
             }
             Some(Ok(_)) => {}
+            other => panic!("the session ended: {other:?}"),
         }
-    };
-    if ended {
-        eventually(|| !server.online_users("acme").contains(&"flood".to_string())).await;
-    } else {
-        assert_eq!(sent, 10_000);
     }
+    assert_eq!(sent, 10_000);
     still_serving(addr, "bob").await;
 }
 
@@ -218,4 +212,186 @@ async fn resume_attempts_that_must_fail() {
     // The refused connection still logs in.
     let r: Client = c;
     drop(r);
+}
+
+/// A config whose rate limits let a client send commands as fast as it can.
+fn unthrottled(heartbeat_ms: u64) -> Config {
+    let mut config = config();
+    config.heartbeat_ms = heartbeat_ms;
+    config.limits.cmds_per_sec = 1_000_000;
+    config.limits.cmd_burst = 1_000_000;
+    config
+}
+
+/// A logged-in client that never reads again: its socket fills, its queue grows.
+async fn deaf(addr: SocketAddr, user: &str) -> support::Client {
+    login(addr, "acme", user).await
+}
+
+#[tokio::test]
+async fn a_reading_sender_keeps_its_session_when_its_target_is_dropped() {
+    // The target never reads; it is dropped (silent for 3 heartbeats, or over its queue's
+    // bound) with the sender's commands unacknowledged. Each of them is answered then, at
+    // once: the sender, which reads all the time, must get every answer and stay.
+    let server = Server::start(unthrottled(300)).await.unwrap();
+    let addr = server.local_addr();
+    let _target = deaf(addr, "deaf").await;
+    let sender = login(addr, "acme", "sender").await;
+    let (mut sink, mut stream) = sender.ws.split();
+    const COMMANDS: u64 = 2000;
+    let payload = vec![0x5au8; crvideo_proto::MAX_CMD_BYTES];
+    let sending = async {
+        for id in 1..=COMMANDS {
+            let frame = crvideo_proto::data::encode_command(id, "deaf", &payload);
+            sink.send(Message::binary(frame))
+                .await
+                .expect("sender dropped");
+        }
+        sink
+    };
+    let reading = async {
+        // Every command is answered once: TOO_FREQUENT while too many wait for the target,
+        // SENDDATA_TARGETINVALID once it is gone.
+        let mut answered = std::collections::HashSet::new();
+        let mut codes = std::collections::BTreeMap::<i32, u64>::new();
+        while (answered.len() as u64) < COMMANDS {
+            let next = tokio::time::timeout(support::PATIENCE, stream.next()).await;
+            match next.expect("the answers stopped") {
+                Some(Ok(Message::Text(text))) => {
+                    if let ServerFrame::Reply(r) = crvideo_proto::decode(text.as_str()).unwrap() {
+                        assert!(answered.insert(r.re), "reply {} twice", r.re);
+                        *codes.entry(r.code).or_default() += 1;
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => panic!("sender closed: {frame:?}"),
+                Some(Ok(_)) => {}
+                other => panic!("sender dropped: {other:?}"),
+            }
+        }
+        (stream, codes)
+    };
+    let (sink, (stream, codes)) = tokio::join!(sending, reading);
+    let refused = ErrorCode::SendDataTargetInvalid as i32;
+    assert!(codes.get(&refused).copied().unwrap_or(0) > 0, "{codes:?}");
+    assert!(
+        codes
+            .keys()
+            .all(|c| *c == refused || *c == ErrorCode::TooFrequent as i32),
+        "{codes:?}"
+    );
+    eventually(|| server.online_users("acme") == vec!["sender".to_string()]).await;
+    // The sender's session still serves requests.
+    let mut sender = support::Client::from_parts(sink.reunite(stream).unwrap());
+    assert_eq!(sender.code(json!({"op": "get_user_status"})).await, 0);
+}
+
+#[tokio::test]
+async fn a_session_that_does_not_read_is_bounded_in_bytes() {
+    // 1 MiB of queued events and commands at most; heartbeats far away, and more commands in
+    // flight allowed than the bytes allow: only the byte bound can end the target.
+    let mut config = unthrottled(60_000);
+    config.limits.max_outbound_bytes = 1 << 20;
+    config.limits.max_cmds_in_flight = 10_000;
+    let server = Server::start(config).await.unwrap();
+    let addr = server.local_addr();
+    let _target = deaf(addr, "deaf").await;
+    let mut sender = login(addr, "acme", "sender").await;
+    let payload = vec![0x5au8; crvideo_proto::MAX_CMD_BYTES];
+    // 400 commands of 51,200 bytes: 20 MB, more than the kernel's socket buffers take; under
+    // a bound of 1,024 frames alone the target would hold all of it.
+    let ids = 1_000u32..1_400;
+    for id in ids.clone() {
+        let frame = crvideo_proto::data::encode_command(id.into(), "deaf", &payload);
+        sender.send_binary(frame).await;
+    }
+    eventually(|| server.online_users("acme") == vec!["sender".to_string()]).await;
+    // Each command is answered once: the target is gone.
+    let answers = replies(&mut sender, ids.len()).await;
+    let expected: Vec<u64> = ids.map(u64::from).collect();
+    assert_eq!(answers.keys().copied().collect::<Vec<_>>(), expected);
+    let refused = ErrorCode::SendDataTargetInvalid as i32;
+    assert!(answers.values().all(|code| *code == refused), "{answers:?}");
+    assert_eq!(sender.code(json!({"op": "get_user_status"})).await, 0);
+}
+
+/// The next `n` replies, by request id, in any order.
+async fn replies(c: &mut support::Client, n: usize) -> std::collections::BTreeMap<u64, i32> {
+    let mut got = std::collections::BTreeMap::new();
+    while got.len() < n {
+        let next = tokio::time::timeout(support::PATIENCE, c.ws.next()).await;
+        match next.expect("the replies stopped") {
+            Some(Ok(Message::Text(text))) => {
+                if let ServerFrame::Reply(r) = crvideo_proto::decode(text.as_str()).unwrap() {
+                    assert!(got.insert(r.re, r.code).is_none(), "reply {} twice", r.re);
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn large_replies_unread_hold_back_reading_instead_of_piling_up() {
+    let mut config = config();
+    config.limits.requests_per_sec = 1_000_000;
+    config.limits.request_burst = 1_000_000;
+    let server = Server::start(config).await.unwrap();
+    let addr = server.local_addr();
+    // A small receive buffer (no autotuning) so that the kernel does not hold it all.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let mut flood = support::Client::over(tcp, &format!("ws://{addr}/crvideo")).await;
+    flood.hello().await;
+    assert_eq!(flood.login_reply("acme", "pw", "flood", "").await.code, 0);
+    let subject = "s".repeat(crvideo_proto::MAX_SUBJECT_CHARS);
+    for _ in 0..150 {
+        let created = json!({"op": "create_meeting", "subject": subject, "with_password": false});
+        assert_eq!(flood.code(created).await, 0);
+    }
+    // 700 listings of 150 meetings (about 20 KB each, 14 MB in all: more than socket buffers
+    // hold) asked for without reading: the server stops reading requests while a window of
+    // replies waits, instead of queuing 14 MB.
+    let first = flood.next_id();
+    for i in 0..700 {
+        let request = json!({"id": first + i, "op": "get_meetings"}).to_string();
+        flood.ws.send(Message::text(request)).await.unwrap();
+    }
+    // Once the socket buffers are full, replies queue up to the window, and no further:
+    // watched until nothing changed for a while.
+    let replies = || {
+        server
+            .queued_bytes("acme", "flood")
+            .expect("online")
+            .replies
+    };
+    eventually(|| replies() > 0).await;
+    let (mut most, mut last, mut since) = (0, 0, tokio::time::Instant::now());
+    while since.elapsed() < Duration::from_millis(300) {
+        let now = replies();
+        most = most.max(now);
+        if now != last {
+            (last, since) = (now, tokio::time::Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let window = crvideo_server::link::REPLY_WINDOW_BYTES;
+    assert!(most < window + 64 * 1024, "{most} bytes of replies queued");
+    // Once the client reads, every reply comes, in order.
+    let mut next = first;
+    while next < first + 700 {
+        let frame = tokio::time::timeout(support::PATIENCE, flood.ws.next()).await;
+        match frame.expect("the replies stopped") {
+            Some(Ok(Message::Text(text))) => {
+                // Only the head is read: decoding 14 MB of listings is slow in a debug build.
+                let head = format!(r#"{{"t":"reply","re":{next},"code":0,"#);
+                assert!(text.starts_with(&head), "{}", &text[..60.min(text.len())]);
+                next += 1;
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the session ended: {other:?}"),
+        }
+    }
 }

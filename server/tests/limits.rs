@@ -11,7 +11,7 @@ use crvideo_proto::ErrorCode;
 use crvideo_server::config::Limits;
 use crvideo_server::Server;
 use serde_json::json;
-use support::{connect, connect_from, login};
+use support::{connect, connect_from, login, Client};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const TOO_FREQUENT: i32 = ErrorCode::TooFrequent as i32;
@@ -265,21 +265,82 @@ async fn failed_logins_back_off_per_account_and_per_address() {
     let (code, took) = attempt(addr, two, "globex", "s3cret").await;
     assert_eq!(code, 0);
     assert!(took < fast, "{took:?}");
-    // The same tenant account from another address is delayed (per account)...
+    // The failed account from another address: its first attempt is not delayed (failures
+    // elsewhere never hold up an address that has not failed)...
+    let (code, took) = attempt(addr, two, "acme", "nope").await;
+    assert_eq!(code, wrong);
+    assert!(took < fast, "{took:?}");
+    // ...but once that address failed too, the account's back-off is its ceiling.
+    let (code, took) = attempt(addr, two, "acme", "nope").await;
+    assert_eq!(code, wrong);
+    assert!(took >= Duration::from_millis(800), "{took:?}");
+    // The owner, from an address that has not failed, logs in at once...
     let (code, took) = attempt(addr, three, "acme", "pw").await;
     assert_eq!(code, 0, "a correct login still works");
-    assert!(took >= Duration::from_millis(800), "{took:?}");
-    // ...its success reset the account; the address 127.0.0.1 is still marked.
-    let (code, took) = attempt(addr, two, "acme", "pw").await;
-    assert_eq!(code, 0);
     assert!(took < fast, "{took:?}");
+    // ...the address 127.0.0.1 is still marked, for any tenant...
+    let (code, took) = attempt(addr, one, "globex", "bad").await;
+    assert_eq!(code, wrong);
+    assert!(took >= Duration::from_millis(800), "per address: {took:?}");
+    // ...except for a password that already passed: a correct login is never delayed (and
+    // its success resets the address).
     let (code, took) = attempt(addr, one, "globex", "s3cret").await;
     assert_eq!(code, 0);
-    assert!(took >= Duration::from_millis(800), "per address: {took:?}");
-    // And now both are reset.
+    assert!(took < fast, "{took:?}");
     let (code, took) = attempt(addr, one, "acme", "nope").await;
     assert_eq!(code, wrong);
     assert!(took < fast, "{took:?}");
+}
+
+/// Sends a login on an open connection (after hello) without waiting; returns its id.
+async fn send_login(c: &mut Client, tenant: &str, password: &str) -> u64 {
+    let id = c.next_id();
+    c.send(
+        json!({"id": id, "op": "login", "tenant": tenant, "password": password,
+        "nickname": "", "user_id": "", "auth_code": ""}),
+    )
+    .await;
+    id
+}
+
+#[tokio::test]
+async fn parallel_guesses_from_one_address_pay_the_backoff_in_turn() {
+    let server = start(Limits {
+        login_backoff_base_ms: 100,
+        login_backoff_max_ms: 1000,
+        max_prelogin_per_address: 200,
+        ..Limits::default()
+    })
+    .await;
+    let addr = server.local_addr();
+    let guesser: IpAddr = "127.0.0.4".parse().unwrap();
+    // 100 connections from one address guess at once.
+    let mut conns = Vec::new();
+    for _ in 0..100 {
+        let mut c = connect_from(addr, guesser).await;
+        c.hello().await;
+        conns.push(c);
+    }
+    let mut ids = Vec::new();
+    for c in &mut conns {
+        ids.push(send_login(c, "acme", "nope").await);
+    }
+    // Within a second, the back-off lets only a handful through (0, 0, 100, 200, 400, 800
+    // ms with two checked at a time); all 100 at once would each be checked at once.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    let mut answered = 0;
+    for (c, id) in conns.iter_mut().zip(&ids) {
+        let reply = tokio::time::timeout_at(deadline, c.reply_to(*id)).await;
+        if let Ok(reply) = reply {
+            assert_eq!(reply.code, ErrorCode::AcntPswdErr as i32);
+            answered += 1;
+        }
+    }
+    assert!(answered <= 10, "{answered} guesses answered in a second");
+    // Meanwhile the owner logs in from its own address at once.
+    let (code, took) = attempt(addr, "127.0.0.5".parse().unwrap(), "acme", "pw").await;
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_millis(150), "{took:?}");
 }
 
 #[tokio::test]
@@ -307,4 +368,32 @@ async fn a_throttled_login_does_not_hold_up_other_sessions() {
     assert_eq!(code, 0);
     assert!(took < Duration::from_millis(500), "{took:?}");
     assert_eq!(slow.reply_to(id).await.code, ErrorCode::AcntPswdErr as i32);
+}
+
+#[tokio::test]
+async fn meetings_are_capped_per_user_and_per_tenant() {
+    let server = start(Limits {
+        max_meetings_per_user: 2,
+        max_meetings_per_tenant: 3,
+        ..Limits::default()
+    })
+    .await;
+    let addr = server.local_addr();
+    let (mut amy, mut ben) = (
+        login(addr, "acme", "amy").await,
+        login(addr, "acme", "ben").await,
+    );
+    let create = || json!({"op": "create_meeting", "subject": "m", "with_password": false});
+    let out_of_mem = ErrorCode::OutOfMem as i32;
+    assert_eq!(amy.code(create()).await, 0);
+    assert_eq!(amy.code(create()).await, 0);
+    assert_eq!(amy.code(create()).await, out_of_mem, "per user");
+    assert_eq!(ben.code(create()).await, 0);
+    assert_eq!(ben.code(create()).await, out_of_mem, "per tenant");
+    let listed = ben.request(json!({"op": "get_meetings"})).await;
+    assert_eq!(listed.code, 0);
+    assert_eq!(listed.data["meetings"].as_array().unwrap().len(), 3);
+    // Another tenant has its own.
+    let mut gil = login(addr, "globex", "gil").await;
+    assert_eq!(gil.code(create()).await, 0);
 }

@@ -107,7 +107,12 @@ fn limits_table() {
     let c = parse(
         "[limits]\nmax_json_depth = 10\nmax_usr_ext_dat_bytes = 100\nmax_meet_obj_bytes = 200\n\
          login_backoff_base_ms = 50\nlogin_backoff_max_ms = 60\nrequests_per_sec = 1\n\
-         request_burst = 2\ncmds_per_sec = 3\ncmd_burst = 4\nmax_transfers_per_user = 5\n",
+         request_burst = 2\ncmds_per_sec = 3\ncmd_burst = 4\nmax_transfers_per_user = 5\n\
+         max_cmds_in_flight = 6\nmax_outbound_bytes = 1000000\n\
+         max_tenant_outbound_bytes = 2000000\nlogin_concurrency_per_address = 7\n\
+         login_concurrency_per_account = 8\nlogin_timeout_ms = 9\n\
+         max_prelogin_connections = 10\nmax_prelogin_per_address = 11\n\
+         max_meetings_per_user = 12\nmax_meetings_per_tenant = 13\n",
     )
     .unwrap();
     assert_eq!(
@@ -123,6 +128,16 @@ fn limits_table() {
             cmds_per_sec: 3,
             cmd_burst: 4,
             max_transfers_per_user: 5,
+            max_cmds_in_flight: 6,
+            max_outbound_bytes: 1_000_000,
+            max_tenant_outbound_bytes: 2_000_000,
+            login_concurrency_per_address: 7,
+            login_concurrency_per_account: 8,
+            login_timeout_ms: 9,
+            max_prelogin_connections: 10,
+            max_prelogin_per_address: 11,
+            max_meetings_per_user: 12,
+            max_meetings_per_tenant: 13,
         }
     );
     for (bad, says) in [
@@ -136,6 +151,15 @@ fn limits_table() {
             "login_backoff_max_ms",
         ),
         ("no_such_limit = 1", "no_such_limit"),
+        ("login_timeout_ms = 0", "limits.login_timeout_ms"),
+        (
+            "max_outbound_bytes = 1000",
+            "limits.max_outbound_bytes must be at least",
+        ),
+        (
+            "max_tenant_outbound_bytes = 300000",
+            "max_tenant_outbound_bytes must not be less",
+        ),
         ("cmd_burst = -1", "line 2"),
     ] {
         let e = parse(&format!("[limits]\n{bad}\n")).unwrap_err();

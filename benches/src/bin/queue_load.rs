@@ -64,7 +64,7 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// A long heartbeat: customers do not read (nor answer pings) until they queue. The request
 /// rate limit is lifted: the peer sends thousands of `set_dnd` in a row (with the default
 /// 200/s, burst 400, it would get TOO_FREQUENT and no event).
-const SERVER_CONFIG: &str = "heartbeat_ms = 30000\ncall_timeout_secs = 300\n\n[limits]\nrequests_per_sec = 1000000\nrequest_burst = 1000000";
+const SERVER_CONFIG: &str = "heartbeat_ms = 30000\ncall_timeout_secs = 300\n\n[limits]\nrequests_per_sec = 1000000\nrequest_burst = 1000000\nmax_prelogin_connections = 1000000\nmax_prelogin_per_address = 1000000";
 const TENANT_CONFIG: &str = "[[tenants.queues]]\nid = 1\nname = \"q\"\ndesc = \"\"\nprio = 1\n";
 /// Samples of the peer before the measured ones.
 const PEER_WARMUP: usize = 100;

@@ -103,6 +103,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         }
     }
 
+    /// A client over a WebSocket the test used directly (e.g. split and reunited).
+    pub fn from_parts(ws: WebSocketStream<S>) -> Client<S> {
+        Client {
+            ws,
+            next_id: 1_000_000,
+            pending: VecDeque::new(),
+        }
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.ws
             .send(Message::text(frame.to_string()))
