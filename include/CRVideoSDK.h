@@ -389,7 +389,8 @@ typedef struct CRVideo_Callbacks {
     void (*ReqAssignUserRslt)(void *userData, int sdkErr, const char *queUserJson, const char *cookie);
     /**
      * To an agent: the assignment of `usrID` was withdrawn (not answered in time, the customer
-     * left, or the agent stopped serving the queue).
+     * left, or the agent stopped serving the queue). A customer not answered in time is
+     * handled as after `CRVideo_RejectAssignUser`: other agents first, this one again later.
      */
     void (*CancelAssignUser)(void *userData, int queID, const char *usrID);
     /**
@@ -619,9 +620,9 @@ int CRVideo_SetMouseHotSpot(const char *boardID, int pageNo, int x, int y);
  * is not initialised. Exactly one of these follows, carrying that ID: `CallSuccess(callID,
  * cookie)` once the callee is ringing (it got `NotifyCallIn`), or `CallFail(callID, sdkErr,
  * cookie)`: `CRVIDEOSDK_ERR_OFFLINE`, `CRVIDEOSDK_ERR_USER_NOT_FOUND` (never logged in),
- * `CRVIDEOSDK_ERR_BUSY` (in another call, or do-not-disturb on), `CRVIDEOSDK_ERR_CALL_EXIST`
- * (this user is already in a call), `CRVIDEOSDK_PARAM_ERR` (calling yourself, a bad
- * argument), `CRVIDEOSDK_NOT_LOGIN`.
+ * `CRVIDEOSDK_ERR_BUSY` (in another call, do-not-disturb on, or a queue agent serving another
+ * customer), `CRVIDEOSDK_ERR_CALL_EXIST` (this user is already in a call),
+ * `CRVIDEOSDK_PARAM_ERR` (calling yourself, a bad argument), `CRVIDEOSDK_NOT_LOGIN`.
  *
  * Afterwards the caller gets `NotifyCallAccepted`, `NotifyCallRejected`
  * (`CRVIDEOSDK_ERR_REFUSE`, or `CRVIDEOSDK_ERR_NOANSWER` after the server's
@@ -808,8 +809,8 @@ int CRVideo_SetDNDStatus(int DNDStatus, const char *cookie);
  *
  * Returns 0, then `GetUserStatusSuccess(usersStatusJson, cookie)` follows with a JSON array
  * of UserStatusObj (`[{"userID":"alice","userStatus":1,"DNDType":0}]`, sorted by userID;
- * userStatus 1 idle, 2 busy in a call, 3 in a meeting), or `GetUserStatusFail(sdkErr,
- * cookie)`. Errors without callback as for `CRVideo_SetDNDStatus`.
+ * userStatus 1 idle, 2 busy in a call or serving a queue customer, 3 in a meeting), or
+ * `GetUserStatusFail(sdkErr, cookie)`. Errors without callback as for `CRVideo_SetDNDStatus`.
  */
 int CRVideo_GetUserStatus(const char *cookie);
 
@@ -914,18 +915,21 @@ int CRVideo_StopService(int queID, const char *cookie);
 
 /**
  * Agent: ask for the next customer now (the way agents with do-not-disturb on get
- * customers; also ends the agent's current service).
+ * customers; also ends the agent's current service). The earliest waiting customer this agent
+ * did not reject or let time out comes first; if there is none, the earliest one it did: a
+ * customer never waits while an agent of its queue asks.
  *
  * Returns 0, then `ReqAssignUserRslt(sdkErr, queUserJson, cookie)`: 0 with the assigned
  * QueueUser (answer it with `CRVideo_AcceptAssignUser` / `CRVideo_RejectAssignUser`),
- * `CRVIDEOSDK_QUE_NOUSER` (nobody waits) or `CRVIDEOSDK_QUE_SERVICE_NOT_START` (serving no
- * queue). Errors without callback as for `CRVideo_StartQueuing`.
+ * `CRVIDEOSDK_QUE_NOUSER` (nobody waits unassigned) or `CRVIDEOSDK_QUE_SERVICE_NOT_START`
+ * (serving no queue). Errors without callback as for `CRVideo_StartQueuing`.
  */
 int CRVideo_ReqAssignUser(const char *cookie);
 
 /**
  * Agent: take the customer `usrID` assigned from queue `queID`: they leave the queue, and the
  * agent is in service (busy) until a call between them ends. Call them with `CRVideo_Call`.
+ * While in service, calls and invitations from other users get `CRVIDEOSDK_ERR_BUSY`.
  *
  * Returns 0, then `ResponseAssignUserRslt(sdkErr, cookie)`: 0,
  * `CRVIDEOSDK_QUE_SERVICE_NOT_START`, or `CRVIDEOSDK_QUE_USER_CANCELLED` (the assignment is
@@ -936,7 +940,9 @@ int CRVideo_AcceptAssignUser(int queID, const char *usrID, const char *cookie);
 
 /**
  * Agent: decline the customer `usrID` assigned from queue `queID`; they keep their place
- * at the head of the queue and go to another agent.
+ * at the head of the queue and go to another agent. If no other agent takes them within the
+ * server's `call_timeout_secs`, they are offered to this agent again (and `ReqAssignUser` may
+ * return them at any time, after the customers it did not decline).
  *
  * Returns 0, then `ResponseAssignUserRslt(sdkErr, cookie)`; errors as for
  * `CRVideo_AcceptAssignUser`.

@@ -281,6 +281,26 @@ fn unanswered_assignments_time_out_and_rejected_ones_move_on() {
 }
 
 #[test]
+fn a_lone_agent_gets_back_the_customer_it_passed_over() {
+    let server = ServerProcess::start(CONFIG);
+    let mut agent = user("agent", &server);
+    serve(&mut agent, 1, 1);
+    let mut c1 = user("c1", &server);
+    queue_up(&mut c1, 1);
+    assert_eq!(assigned(&agent, 1)["usrID"], "c1");
+    agent.expect("CancelAssignUser\t1\tc1");
+    // The only customer, the only agent: asking brings it back, not QUE_NOUSER.
+    assert_eq!(agent.cmd(&["req_assign", "ask"]), 0);
+    let line = agent.wait_line(|l| l.starts_with("ReqAssignUserRslt") && l.ends_with("\task"));
+    assert!(line.starts_with("ReqAssignUserRslt\t0\t"), "{line}");
+    assert_eq!(json_of(&line, 2)["usrID"], "c1");
+    // Rejected: no other agent takes it within call_timeout_secs, so it is offered again.
+    assert_eq!(agent.cmd(&["reject_assign", "1", "c1", "r"]), 0);
+    agent.expect("ResponseAssignUserRslt\t0\tr");
+    assert_eq!(assigned(&agent, 2)["usrID"], "c1");
+}
+
+#[test]
 fn leaving_customers_and_agents_leave_cleanly() {
     let server = ServerProcess::start(CONFIG);
     let mut agent = user("agent", &server);
@@ -332,8 +352,10 @@ fn status_notifications_and_busy_presence_during_service() {
     assert_eq!(assigned(&agent, 1)["usrID"], "c1");
     assert_eq!(agent.cmd(&["accept_assign", "1", "c1", "a"]), 0);
     agent.expect(r#"QueueStatusChanged	{"queID":1,"agent_num":1,"wait_num":0,"srv_num":1}"#);
-    // In service: busy for everyone.
+    // In service: busy for everyone; calls from others than its customer are refused.
     watcher.expect(r#"NotifyUserStatus	{"userID":"agent","userStatus":2,"DNDType":0}	w"#);
+    let other = watcher.cmd_text(&["call", "agent", "", "", "busy"]);
+    watcher.expect(&format!("CallFail\t{other}\t602\tbusy"));
     // The agent calls the customer; when that call ends, so does the service.
     let id = agent.cmd_text(&["call", "c1", "", "", "call"]);
     c1.wait_line(|l| l.starts_with(&format!("NotifyCallIn\t{id}")));

@@ -7,7 +7,8 @@
 //! directory (presence); never the reverse.
 //!
 //! A user is in at most one call at a time (ringing or talking), as caller or callee. An
-//! invitation makes only the invitee busy: an inviter may invite several people.
+//! invitation makes only the invitee busy: an inviter may invite several people. A queue
+//! agent in service (see [`crate::queues`]) is busy for everyone but its customer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -139,7 +140,12 @@ impl Calls {
                 ErrorCode::ErrUserNotFound
             });
         };
-        if dnd != 0 || table.busy.contains_key(&busy_key(&callee)) {
+        // Busy: ringing or talking, DND on, or a queue agent serving another customer (its
+        // presence shows busy too; only its customer may reach it).
+        if dnd != 0
+            || table.busy.contains_key(&busy_key(&callee))
+            || self.queues.serves_other_than(&callee, caller)
+        {
             return Err(ErrorCode::ErrBusy);
         }
         let call = Call {

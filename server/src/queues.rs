@@ -20,19 +20,30 @@
 //! most one pending assignment or one service at a time, across its queues. It is *free*
 //! when it has neither and is not in a call.
 //!
-//! **Automatic assignment** runs after every change: for each queue in order, for each of its
-//! customers in arrival order that has no pending assignment, the free agents of that queue
-//! with DND off that did not reject that customer are candidates; the one with the lowest
-//! priority number for the queue gets it, ties going to the one free the longest. An
-//! assigned customer is never reassigned by this. The agent gets `AutoAssignUser`. With DND
-//! on, an agent only gets customers through `ReqAssignUser`.
+//! **Automatic assignment** runs after every change, in two rounds. First, for each queue in
+//! order, for each of its customers in arrival order that has no pending assignment, the
+//! free agents of that queue with DND off that never *passed over* that customer (below)
+//! are candidates; the one with the lowest priority number for the queue gets it, ties
+//! going to the one free the longest. Then the same for the customers still unassigned,
+//! with the agents that passed over them more than `call_timeout_secs` ago as candidates.
+//! An assigned customer is never reassigned by this. The agent gets `AutoAssignUser`. With
+//! DND on, an agent only gets customers through `ReqAssignUser`.
 //!
-//! An assignment not answered within `call_timeout_secs` is cancelled (`CancelAssignUser`)
-//! like a rejection: the customer keeps its place, without assignment, and is not offered
-//! again to that agent while it stays queued. Accepting takes the customer out of the queue
-//! and puts the agent *in service* (presence busy) until a call between the two ends after
-//! having been placed, either goes offline, the agent stops serving that queue or asks for
-//! the next customer, or no call between them was placed within `call_timeout_secs`.
+//! An agent *passes over* a customer by rejecting its assignment or by not answering it
+//! within `call_timeout_secs` (then it is cancelled: `CancelAssignUser`). The customer keeps
+//! its place, without assignment. The rule (no starvation): a customer never waits while an
+//! agent of its queue asks for one, and is offered to the agents that did not pass it over
+//! first. So, while it stays queued: automatic assignment offers it to an agent that passed
+//! it over only once `call_timeout_secs` (the time any other agent had to take it — also the
+//! time an agent has to answer) went by since, and only after the customers that agent did
+//! not pass over; `ReqAssignUser` returns the earliest customer the agent did not pass over,
+//! else (rather than `QUE_NOUSER`) the earliest one it did.
+//!
+//! Accepting takes the customer out of the queue and puts the agent *in service* (presence
+//! busy; calls from others than its customer are refused as busy, see [`crate::calls`])
+//! until a call between the two ends after having been placed, either goes offline, the
+//! agent stops serving that queue or asks for the next customer, or no call between them
+//! was placed within `call_timeout_secs`.
 //!
 //! `QueueStatus` counts (`agent_num` agents serving, `wait_num` customers in the queue,
 //! `srv_num` agents in service with a customer of the queue) go to the queue's agents and
@@ -88,13 +99,45 @@ struct Customer {
     usr_ext_dat: String,
     /// The agent holding a pending assignment of this customer.
     assigned_to: Option<SessionId>,
-    /// Agents that rejected (or let time out) this customer while it waited.
-    rejected_by: HashSet<SessionId>,
+    /// Agents that passed this customer over (rejected it, or let its assignment time out)
+    /// while it waited.
+    passed_over_by: HashMap<SessionId, PassedOver>,
+}
+
+/// An agent passed a customer over: see the module documentation.
+struct PassedOver {
+    /// Identifies `hold`'s timer.
+    tick: u64,
+    /// While set, automatic assignment does not offer the customer to this agent; its timer
+    /// clears it after `call_timeout_secs`.
+    hold: Option<AbortHandle>,
 }
 
 impl Customer {
     fn queuing_time(&self) -> i64 {
         secs_since(self.since)
+    }
+
+    fn passed_over(&self, agent: SessionId) -> bool {
+        self.passed_over_by.contains_key(&agent)
+    }
+
+    /// `agent` passed it over, but long enough ago to be offered it again.
+    fn may_come_back_to(&self, agent: SessionId) -> bool {
+        self.passed_over_by
+            .get(&agent)
+            .is_some_and(|p| p.hold.is_none())
+    }
+}
+
+impl Drop for Customer {
+    /// Leaving the queue (in any way) stops its timers.
+    fn drop(&mut self) {
+        for p in self.passed_over_by.values() {
+            if let Some(hold) = &p.hold {
+                hold.abort();
+            }
+        }
     }
 }
 
@@ -288,15 +331,13 @@ impl TenantQueues {
     }
 
     /// Withdraws the agent's pending assignment, if any: the customer stays in place without
-    /// assignment (remembering the rejection if `rejected`), the agent is free, and is told
-    /// (`CancelAssignUser`) if `tell`.
-    fn withdraw_assignment(&mut self, agent: SessionId, tell: bool, rejected: bool) {
+    /// assignment, the agent is free, and is told (`CancelAssignUser`) if `tell`. Returns
+    /// the customer's session if it is still queued.
+    fn withdraw_assignment(&mut self, agent: SessionId, tell: bool) -> Option<SessionId> {
         let tick = self.next_tick();
-        let Some(a) = self.agents.get_mut(&agent) else {
-            return;
-        };
+        let a = self.agents.get_mut(&agent)?;
         let AgentState::Assigned { .. } = a.state else {
-            return;
+            return None;
         };
         let AgentState::Assigned {
             user,
@@ -318,15 +359,12 @@ impl TenantQueues {
                 },
             ));
         }
-        if let Some((qi, ci)) = self.find_customer(customer) {
-            let c = &mut self.queues[qi].customers[ci];
-            if c.assigned_to == Some(agent) {
-                c.assigned_to = None;
-                if rejected {
-                    c.rejected_by.insert(agent);
-                }
-            }
+        let (qi, ci) = self.find_customer(customer)?;
+        let c = &mut self.queues[qi].customers[ci];
+        if c.assigned_to == Some(agent) {
+            c.assigned_to = None;
         }
+        Some(customer)
     }
 
     /// Removes a customer from its queue, withdrawing its pending assignment (the agent is
@@ -463,7 +501,7 @@ impl Queues {
                     since: Instant::now(),
                     usr_ext_dat,
                     assigned_to: None,
-                    rejected_by: HashSet::new(),
+                    passed_over_by: HashMap::new(),
                 });
                 Ok(Value::Null)
             }
@@ -488,7 +526,7 @@ impl Queues {
                 let agent = self.serving_agent(t, me, que_id)?;
                 match agent.state {
                     AgentState::Assigned { ref user, .. } if user.que_id == que_id => {
-                        t.withdraw_assignment(me, true, false)
+                        t.withdraw_assignment(me, true);
                     }
                     AgentState::Serving { que_id: q, .. } if q == que_id => {
                         self.end_service(t, me, false)
@@ -510,7 +548,7 @@ impl Queues {
                 t.queue_index(que_id)?;
                 self.serving_agent(t, me, que_id)?;
                 self.pending_assignment(t, me, que_id, &user_id)?;
-                t.withdraw_assignment(me, false, true);
+                self.pass_over(t, me, false);
                 Ok(Value::Null)
             }
             other => unreachable!("not a queue request: {}", other.op()),
@@ -580,7 +618,8 @@ impl Queues {
     }
 
     /// ReqAssignUser: the agent's pending assignment again, or (after ending its service)
-    /// the earliest waiting customer of its queues it did not reject.
+    /// the earliest waiting customer of its queues it did not pass over, else the earliest
+    /// one it did (a customer never waits while an agent asks).
     fn req_assign(&self, t: &mut TenantQueues, me: SessionId) -> Result<QueueUser, ErrorCode> {
         let agent = t.agents.get(&me).ok_or(ErrorCode::QueServiceNotStart)?;
         match &agent.state {
@@ -595,21 +634,71 @@ impl Queues {
             AgentState::Free => {}
         }
         let agent = &t.agents[&me];
-        let found = t.queues.iter().enumerate().find_map(|(qi, q)| {
-            if !agent.serving.contains_key(&q.info.que_id) {
-                return None;
-            }
-            q.customers
-                .iter()
-                .position(|c| {
-                    c.assigned_to.is_none()
-                        && !c.rejected_by.contains(&me)
-                        && c.handle.user_id() != agent.handle.user_id()
-                })
-                .map(|ci| (qi, ci))
-        });
-        let (qi, ci) = found.ok_or(ErrorCode::QueNoUser)?;
+        let earliest = |also_passed_over: bool| {
+            t.queues.iter().enumerate().find_map(|(qi, q)| {
+                if !agent.serving.contains_key(&q.info.que_id) {
+                    return None;
+                }
+                q.customers
+                    .iter()
+                    .position(|c| {
+                        c.assigned_to.is_none()
+                            && (also_passed_over || !c.passed_over(me))
+                            && c.handle.user_id() != agent.handle.user_id()
+                    })
+                    .map(|ci| (qi, ci))
+            })
+        };
+        let (qi, ci) = earliest(false)
+            .or_else(|| earliest(true))
+            .ok_or(ErrorCode::QueNoUser)?;
         Ok(self.assign(t, qi, ci, me))
+    }
+
+    /// The agent passes over the customer of its pending assignment: a rejection, or (if
+    /// `timed_out`) no answer in time, and then the agent is told `CancelAssignUser`.
+    /// Automatic assignment holds that customer back from this agent for
+    /// `call_timeout_secs`, for another agent to take it.
+    fn pass_over(&self, t: &mut TenantQueues, agent: SessionId, timed_out: bool) {
+        let Some(customer) = t.withdraw_assignment(agent, timed_out) else {
+            return;
+        };
+        let tick = t.next_tick();
+        let tenant = t.tenant.clone();
+        let hold =
+            self.after_timeout(move |queues| queues.hold_over(&tenant, customer, agent, tick));
+        let (qi, ci) = t
+            .find_customer(customer)
+            .expect("withdraw_assignment found it");
+        let old = t.queues[qi].customers[ci].passed_over_by.insert(
+            agent,
+            PassedOver {
+                tick,
+                hold: Some(hold),
+            },
+        );
+        if let Some(PassedOver {
+            hold: Some(old_hold),
+            ..
+        }) = old
+        {
+            old_hold.abort();
+        }
+    }
+
+    /// The hold started at `tick` on offering `customer` to `agent` is over: automatic
+    /// assignment may offer it to that agent again.
+    fn hold_over(&self, tenant: &str, customer: SessionId, agent: SessionId, tick: u64) {
+        self.transact(tenant, None, |t| {
+            if let Some((qi, ci)) = t.find_customer(customer) {
+                let c = &mut t.queues[qi].customers[ci];
+                if let Some(p) = c.passed_over_by.get_mut(&agent) {
+                    if p.tick == tick {
+                        p.hold = None;
+                    }
+                }
+            }
+        });
     }
 
     /// Assigns customer `ci` of queue `qi` to agent `agent` (free) and starts the answer
@@ -673,6 +762,21 @@ impl Queues {
             })
             .map(|(sid, _)| *sid)
             .collect();
+        // First the agents that never passed a customer over, then those it may come back to.
+        for coming_back in [false, true] {
+            self.assign_round(t, &mut available, coming_back);
+        }
+    }
+
+    /// One round of [`Queues::auto_assign`]: each waiting customer, in order, goes to the
+    /// best of the `available` agents that never passed it over (or, if `coming_back`, that
+    /// passed it over long enough ago).
+    fn assign_round(
+        &self,
+        t: &mut TenantQueues,
+        available: &mut HashSet<SessionId>,
+        coming_back: bool,
+    ) {
         for qi in 0..t.queues.len() {
             let que_id = t.queues[qi].info.que_id;
             for ci in 0..t.queues[qi].customers.len() {
@@ -687,8 +791,13 @@ impl Queues {
                     .agents
                     .iter()
                     .filter(|(sid, a)| {
+                        let eligible = if coming_back {
+                            c.may_come_back_to(**sid)
+                        } else {
+                            !c.passed_over(**sid)
+                        };
                         available.contains(sid)
-                            && !c.rejected_by.contains(sid)
+                            && eligible
                             && a.handle.user_id() != c.handle.user_id()
                     })
                     .filter_map(|(sid, a)| {
@@ -709,25 +818,30 @@ impl Queues {
 
     /// A timer that calls [`Queues::expired`] after `call_timeout_secs`.
     fn start_timer(&self, tenant: Arc<str>, agent: SessionId, tick: u64) -> AbortHandle {
+        self.after_timeout(move |queues| queues.expired(&tenant, agent, tick))
+    }
+
+    /// A timer that runs `then` after `call_timeout_secs` (unless the server is gone).
+    fn after_timeout(&self, then: impl FnOnce(&Queues) + Send + 'static) -> AbortHandle {
         let me = self.me.clone();
         let after = self.timeout;
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             if let Some(queues) = me.upgrade() {
-                queues.expired(&tenant, agent, tick);
+                then(&queues);
             }
         })
         .abort_handle()
     }
 
     /// The timer started at `tick` for `agent` fired: an assignment still pending is
-    /// cancelled (as a rejection, and the agent is told); a service still without a call
-    /// ends.
+    /// cancelled (the agent passed the customer over, and is told); a service still without
+    /// a call ends.
     fn expired(&self, tenant: &str, agent: SessionId, tick: u64) {
         self.transact(tenant, None, |t| {
             match t.agents.get(&agent).map(|a| &a.state) {
                 Some(AgentState::Assigned { tick: at, .. }) if *at == tick => {
-                    t.withdraw_assignment(agent, true, true)
+                    self.pass_over(t, agent, true)
                 }
                 Some(AgentState::Serving {
                     tick: at,
@@ -737,6 +851,18 @@ impl Queues {
                 _ => {}
             }
         });
+    }
+
+    /// Whether `agent` is in service with a customer other than `other`: then it is busy
+    /// for calls from `other` (its own customer may still call it, and it may call them).
+    pub fn serves_other_than(&self, agent: &SessionHandle, other: &SessionHandle) -> bool {
+        let Some(state) = self.tenants.get(agent.tenant()) else {
+            return false;
+        };
+        let t = state.lock().unwrap();
+        t.agents.get(&agent.session_id()).is_some_and(|a| {
+            matches!(a.state, AgentState::Serving { customer, .. } if customer != other.session_id())
+        })
     }
 
     /// Something that may free agents changed (e.g. a DND value): re-runs the assignment.
@@ -803,7 +929,7 @@ impl Queues {
                 self.end_service(t, agent, false);
             }
             if t.agents.contains_key(&me) {
-                t.withdraw_assignment(me, false, false);
+                t.withdraw_assignment(me, false);
                 self.end_service(t, me, true);
                 t.agents.remove(&me);
             }

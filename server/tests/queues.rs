@@ -41,6 +41,7 @@ const QUE_NOUSER: i32 = ErrorCode::QueNoUser as i32;
 const QUE_USER_CANCELLED: i32 = ErrorCode::QueUserCancelled as i32;
 const QUE_SERVICE_NOT_START: i32 = ErrorCode::QueServiceNotStart as i32;
 const ALREADY_OTHERQUE: i32 = ErrorCode::AlreadyOtherQue as i32;
+const ERR_BUSY: i32 = ErrorCode::ErrBusy as i32;
 
 /// acme's queues, processed in the order support (prio 0), sales (prio 1), vip (prio 1, id 3).
 const SUPPORT: i32 = 2;
@@ -473,11 +474,13 @@ async fn dnd_agents_get_customers_only_on_request() {
         "c1",
         "same again"
     );
-    // Rejected customers are skipped on request too.
+    // A rejected customer comes after the others...
     assert_eq!(agent.reject(SALES, "c1").await, 0);
     assert_eq!(agent.req_assign().await.unwrap().user_id, "c2");
     assert_eq!(agent.reject(SALES, "c2").await, 0);
-    assert_eq!(agent.req_assign().await, Err(QUE_NOUSER));
+    // ...but nobody waits while the agent asks: then the rejected ones, in queue order.
+    assert_eq!(agent.req_assign().await.unwrap().user_id, "c1");
+    assert_eq!(agent.reject(SALES, "c1").await, 0);
     assert!(agent.sync().await.is_empty());
 
     // DND off while a customer waits: it is assigned at once.
@@ -563,6 +566,143 @@ async fn a_rejected_customer_goes_to_another_agent() {
         picky.sync().await,
         strs(&["auto q1 c2", "status q1 a2 w2 s0"])
     );
+    server.shutdown().await;
+}
+
+/// The least time the server holds a passed-over customer back from that agent, as a client
+/// measures it from the reply or event that ended the assignment.
+fn held_back_long_enough(since: tokio::time::Instant) {
+    let waited = since.elapsed();
+    assert!(
+        waited >= Duration::from_millis(CALL_TIMEOUT_SECS * 1000 - 200),
+        "offered again after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_asking_gets_the_customer_it_let_time_out() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut agent = Client::acme(addr, "agent").await;
+    agent.set_dnd(1).await;
+    assert_eq!(agent.start_service(SALES, 0).await, 0);
+    let mut c1 = Client::acme(addr, "c1").await;
+    assert_eq!(c1.start_queuing(SALES).await, 0);
+    assert_eq!(agent.req_assign().await.unwrap().user_id, "c1");
+    agent.sync().await;
+    // Not answered in time: withdrawn.
+    assert_eq!(agent.next_event().await, "cancel q1 c1");
+    assert_eq!(agent.accept(SALES, "c1").await, QUE_USER_CANCELLED);
+    // c1 is the only one waiting and this the only agent: asking brings it, not QUE_NOUSER.
+    assert_eq!(agent.req_assign().await.unwrap().user_id, "c1");
+    assert_eq!(agent.accept(SALES, "c1").await, 0);
+    assert_eq!(c1.sync().await.last().unwrap(), "not_queuing");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_customer_let_time_out_is_offered_again_to_the_only_agent() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut agent = Client::acme(addr, "agent").await;
+    assert_eq!(agent.start_service(SALES, 0).await, 0);
+    let mut c1 = Client::acme(addr, "c1").await;
+    assert_eq!(c1.start_queuing(SALES).await, 0);
+    assert_eq!(
+        agent.sync().await,
+        strs(&["status q1 a1 w0 s0", "auto q1 c1", "status q1 a1 w1 s0"])
+    );
+    assert_eq!(agent.next_event().await, "cancel q1 c1");
+    let cancelled = tokio::time::Instant::now();
+    assert!(
+        agent.sync().await.is_empty(),
+        "not offered again at once: another agent could take it meanwhile"
+    );
+    // Nobody else took it within call_timeout_secs: it comes back, without being asked.
+    assert_eq!(agent.next_event().await, "auto q1 c1");
+    held_back_long_enough(cancelled);
+    assert_eq!(agent.accept(SALES, "c1").await, 0);
+    assert_eq!(c1.sync().await.last().unwrap(), "not_queuing");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rejected_customer_comes_back_to_the_only_agent() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut agent = Client::acme(addr, "agent").await;
+    assert_eq!(agent.start_service(SALES, 0).await, 0);
+    let mut c1 = Client::acme(addr, "c1").await;
+    assert_eq!(c1.start_queuing(SALES).await, 0);
+    assert!(agent.sync().await.contains(&"auto q1 c1".to_string()));
+    assert_eq!(agent.reject(SALES, "c1").await, 0);
+    let rejected = tokio::time::Instant::now();
+    assert!(agent.sync().await.is_empty(), "not offered again at once");
+    assert_eq!(agent.next_event().await, "auto q1 c1");
+    held_back_long_enough(rejected);
+    // Rejected again; asking brings it at once.
+    assert_eq!(agent.reject(SALES, "c1").await, 0);
+    assert_eq!(agent.req_assign().await.unwrap().user_id, "c1");
+    assert_eq!(agent.accept(SALES, "c1").await, 0);
+    assert_eq!(c1.sync().await.last().unwrap(), "not_queuing");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_passed_over_customer_goes_to_the_other_agent_first() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut best = Client::acme(addr, "best").await;
+    let mut other = Client::acme(addr, "other").await;
+    assert_eq!(best.start_service(SALES, 0).await, 0);
+    assert_eq!(other.start_service(SALES, 5).await, 0);
+    let mut c1 = Client::acme(addr, "c1").await;
+    assert_eq!(c1.start_queuing(SALES).await, 0);
+    assert!(best.sync().await.contains(&"auto q1 c1".to_string()));
+    // best rejects: c1 goes to the other agent, though best has the better priority.
+    assert_eq!(best.reject(SALES, "c1").await, 0);
+    assert_eq!(other.sync().await.last().unwrap(), "auto q1 c1");
+    assert!(best.sync().await.is_empty());
+    // The other lets it time out: now it comes back to best, not to the other.
+    assert_eq!(other.next_event().await, "cancel q1 c1");
+    assert_eq!(best.next_event().await, "auto q1 c1");
+    assert_eq!(best.accept(SALES, "c1").await, 0);
+    assert_eq!(
+        other.sync().await,
+        strs(&["status q1 a2 w0 s1"]),
+        "the other agent was not offered c1 again"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_agent_in_service_is_busy_for_other_callers() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut agent = Client::acme(addr, "agent").await;
+    assert_eq!(agent.start_service(SALES, 0).await, 0);
+    let mut c1 = Client::acme(addr, "c1").await;
+    assert_eq!(c1.start_queuing(SALES).await, 0);
+    assert_eq!(agent.accept(SALES, "c1").await, 0);
+    let mut outsider = Client::acme(addr, "outsider").await;
+    let call = |id: &str, callee: &str| json!({"op": "call", "call_id": id, "callee": callee, "meet_obj": "", "usr_ext_dat": ""});
+    // Serving c1: busy for everyone else, calls and invitations alike.
+    assert_eq!(outsider.code(call("o1", "agent")).await, ERR_BUSY);
+    let invite = json!({"op": "invite", "invite_id": "o2", "invitee": "agent", "meet_obj": ""});
+    assert_eq!(outsider.code(invite).await, ERR_BUSY);
+    assert!(agent.sync().await.iter().all(|e| !e.starts_with("call_in")));
+    // Its customer still reaches it.
+    assert_eq!(c1.code(call("k1", "agent")).await, 0);
+    assert_eq!(agent.next_event().await, "call_in k1");
+    let answer = json!({"op": "accept_call", "call_id": "k1", "meet_obj": "", "usr_ext_dat": ""});
+    assert_eq!(agent.code(answer).await, 0);
+    let hangup = json!({"op": "hangup_call", "call_id": "k1", "usr_ext_dat": ""});
+    assert_eq!(c1.code(hangup).await, 0);
+    // The call ended, so did the service: the agent takes calls again.
+    assert_eq!(agent.next_event().await, "call_hungup k1");
+    assert_eq!(outsider.code(call("o3", "agent")).await, 0);
+    assert_eq!(agent.next_event().await, "status q1 a1 w0 s0");
+    assert_eq!(agent.next_event().await, "call_in o3");
     server.shutdown().await;
 }
 

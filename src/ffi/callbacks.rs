@@ -337,7 +337,8 @@ pub struct CRVideo_Callbacks {
         ),
     >,
     /// To an agent: the assignment of `usrID` was withdrawn (not answered in time, the customer
-    /// left, or the agent stopped serving the queue).
+    /// left, or the agent stopped serving the queue). A customer not answered in time is
+    /// handled as after `CRVideo_RejectAssignUser`: other agents first, this one again later.
     pub CancelAssignUser:
         Option<unsafe extern "C" fn(userData: *mut c_void, queID: c_int, usrID: *const c_char)>,
 

@@ -15,9 +15,9 @@ use crate::instance;
 /// is not initialised. Exactly one of these follows, carrying that ID: `CallSuccess(callID,
 /// cookie)` once the callee is ringing (it got `NotifyCallIn`), or `CallFail(callID, sdkErr,
 /// cookie)`: `CRVIDEOSDK_ERR_OFFLINE`, `CRVIDEOSDK_ERR_USER_NOT_FOUND` (never logged in),
-/// `CRVIDEOSDK_ERR_BUSY` (in another call, or do-not-disturb on), `CRVIDEOSDK_ERR_CALL_EXIST`
-/// (this user is already in a call), `CRVIDEOSDK_PARAM_ERR` (calling yourself, a bad
-/// argument), `CRVIDEOSDK_NOT_LOGIN`.
+/// `CRVIDEOSDK_ERR_BUSY` (in another call, do-not-disturb on, or a queue agent serving another
+/// customer), `CRVIDEOSDK_ERR_CALL_EXIST` (this user is already in a call),
+/// `CRVIDEOSDK_PARAM_ERR` (calling yourself, a bad argument), `CRVIDEOSDK_NOT_LOGIN`.
 ///
 /// Afterwards the caller gets `NotifyCallAccepted`, `NotifyCallRejected`
 /// (`CRVIDEOSDK_ERR_REFUSE`, or `CRVIDEOSDK_ERR_NOANSWER` after the server's

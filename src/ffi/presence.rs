@@ -27,8 +27,8 @@ pub unsafe extern "C" fn CRVideo_SetDNDStatus(DNDStatus: c_int, cookie: *const c
 ///
 /// Returns 0, then `GetUserStatusSuccess(usersStatusJson, cookie)` follows with a JSON array
 /// of UserStatusObj (`[{"userID":"alice","userStatus":1,"DNDType":0}]`, sorted by userID;
-/// userStatus 1 idle, 2 busy in a call, 3 in a meeting), or `GetUserStatusFail(sdkErr,
-/// cookie)`. Errors without callback as for `CRVideo_SetDNDStatus`.
+/// userStatus 1 idle, 2 busy in a call or serving a queue customer, 3 in a meeting), or
+/// `GetUserStatusFail(sdkErr, cookie)`. Errors without callback as for `CRVideo_SetDNDStatus`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_GetUserStatus(cookie: *const c_char) -> c_int {
     guard(|| {

@@ -146,12 +146,14 @@ pub unsafe extern "C" fn CRVideo_StopService(queID: c_int, cookie: *const c_char
 }
 
 /// Agent: ask for the next customer now (the way agents with do-not-disturb on get
-/// customers; also ends the agent's current service).
+/// customers; also ends the agent's current service). The earliest waiting customer this agent
+/// did not reject or let time out comes first; if there is none, the earliest one it did: a
+/// customer never waits while an agent of its queue asks.
 ///
 /// Returns 0, then `ReqAssignUserRslt(sdkErr, queUserJson, cookie)`: 0 with the assigned
 /// QueueUser (answer it with `CRVideo_AcceptAssignUser` / `CRVideo_RejectAssignUser`),
-/// `CRVIDEOSDK_QUE_NOUSER` (nobody waits) or `CRVIDEOSDK_QUE_SERVICE_NOT_START` (serving no
-/// queue). Errors without callback as for `CRVideo_StartQueuing`.
+/// `CRVIDEOSDK_QUE_NOUSER` (nobody waits unassigned) or `CRVIDEOSDK_QUE_SERVICE_NOT_START`
+/// (serving no queue). Errors without callback as for `CRVideo_StartQueuing`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_ReqAssignUser(cookie: *const c_char) -> c_int {
     guard(|| {
@@ -163,6 +165,7 @@ pub unsafe extern "C" fn CRVideo_ReqAssignUser(cookie: *const c_char) -> c_int {
 
 /// Agent: take the customer `usrID` assigned from queue `queID`: they leave the queue, and the
 /// agent is in service (busy) until a call between them ends. Call them with `CRVideo_Call`.
+/// While in service, calls and invitations from other users get `CRVIDEOSDK_ERR_BUSY`.
 ///
 /// Returns 0, then `ResponseAssignUserRslt(sdkErr, cookie)`: 0,
 /// `CRVIDEOSDK_QUE_SERVICE_NOT_START`, or `CRVIDEOSDK_QUE_USER_CANCELLED` (the assignment is
@@ -178,7 +181,9 @@ pub unsafe extern "C" fn CRVideo_AcceptAssignUser(
 }
 
 /// Agent: decline the customer `usrID` assigned from queue `queID`; they keep their place
-/// at the head of the queue and go to another agent.
+/// at the head of the queue and go to another agent. If no other agent takes them within the
+/// server's `call_timeout_secs`, they are offered to this agent again (and `ReqAssignUser` may
+/// return them at any time, after the customers it did not decline).
 ///
 /// Returns 0, then `ResponseAssignUserRslt(sdkErr, cookie)`; errors as for
 /// `CRVideo_AcceptAssignUser`.
