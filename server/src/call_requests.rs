@@ -86,6 +86,7 @@ impl Session {
         let shared = &self.shared;
         let tenant = handle.tenant();
         let timer_shared = Arc::clone(shared);
+        let timer_tenant = handle.tenant_arc();
         shared.calls.place(
             &shared.directory,
             handle,
@@ -94,7 +95,8 @@ impl Session {
             move |id, after: Duration| {
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    timer_shared.calls.no_answer(&timer_shared.directory, &id);
+                    let directory = &timer_shared.directory;
+                    timer_shared.calls.no_answer(directory, timer_tenant, &id);
                 })
                 .abort_handle()
             },

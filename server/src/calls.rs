@@ -70,12 +70,20 @@ pub struct Placement {
     pub usr_ext_dat: String,
 }
 
+/// A call's key: its tenant and its ID. IDs are chosen by the callers' SDKs, so each tenant
+/// has its own (one tenant can neither take nor probe another's).
+type CallKey = (Arc<str>, String);
+
+fn call_key(party: &SessionHandle, id: &str) -> CallKey {
+    (party.tenant_arc(), id.to_owned())
+}
+
 #[derive(Default)]
 struct Table {
-    calls: HashMap<String, Call>,
+    calls: HashMap<CallKey, Call>,
     /// (tenant, user) → the call that makes them busy.
     busy: HashMap<(Arc<str>, Arc<str>), String>,
-    /// Session → the calls it is a party of.
+    /// Session → the calls it is a party of (of its tenant).
     by_session: HashMap<SessionId, Vec<String>>,
 }
 
@@ -115,7 +123,8 @@ impl Calls {
     /// Places a call or invitation from `caller`. On success `ack` runs (the reply), then
     /// an invitation's inviter is told it rings, then the callee gets `CallIn`. `is_known`
     /// tells whether a user ID was ever seen (for `ERR_USER_NOT_FOUND`). `on_timeout` is
-    /// spawned to end the call if still ringing after `call_timeout_secs`.
+    /// spawned to end the call if still ringing after `call_timeout_secs` (it calls
+    /// [`Calls::no_answer`] with the caller's tenant and the ID).
     pub fn place(
         &self,
         directory: &Directory,
@@ -126,7 +135,9 @@ impl Calls {
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
-        if !valid_call_id(&p.id) || table.calls.contains_key(&p.id) || p.callee == caller.user_id()
+        if !valid_call_id(&p.id)
+            || table.calls.contains_key(&call_key(caller, &p.id))
+            || p.callee == caller.user_id()
         {
             return Err(ErrorCode::ParamErr);
         }
@@ -167,7 +178,7 @@ impl Calls {
                 .or_default()
                 .push(p.id.clone());
         }
-        table.calls.insert(p.id.clone(), call);
+        table.calls.insert(call_key(caller, &p.id), call);
         if p.kind == Kind::Call {
             self.queues.call_placed(caller, &callee);
         }
@@ -196,7 +207,7 @@ impl Calls {
         let mut table = self.table.lock().unwrap();
         let call = table
             .calls
-            .get_mut(id)
+            .get_mut(&call_key(handle, id))
             .filter(|c| c.callee.session_id() == handle.session_id() && c.stage == Stage::Ringing)
             .ok_or(ErrorCode::InvalidCallId)?;
         call.stage = Stage::Accepted;
@@ -230,13 +241,13 @@ impl Calls {
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
-        let ringing_for_me = table.calls.get(id).is_some_and(|c| {
+        let ringing_for_me = table.calls.get(&call_key(handle, id)).is_some_and(|c| {
             c.callee.session_id() == handle.session_id() && c.stage == Stage::Ringing
         });
         if !ringing_for_me {
             return Err(ErrorCode::InvalidCallId);
         }
-        let call = end(&mut table, directory, id, None);
+        let call = end(&mut table, directory, &call_key(handle, id), None);
         ack();
         let frame = match call.kind {
             Kind::Call => event(Event::CallRejected {
@@ -261,14 +272,15 @@ impl Calls {
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
+        let key = call_key(handle, id);
         if !table
             .calls
-            .get(id)
+            .get(&key)
             .is_some_and(|c| c.is_party(handle.session_id()))
         {
             return Err(ErrorCode::InvalidCallId);
         }
-        let call = end(&mut table, directory, id, None);
+        let call = end(&mut table, directory, &key, None);
         ack();
         tell_other_party(&call, id, handle.session_id(), Ending::HungUp, usr_ext_dat);
         self.tell_queues_ended(&call);
@@ -284,7 +296,8 @@ impl Calls {
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
-        let mine = table.calls.get(id).is_some_and(|c| {
+        let key = call_key(handle, id);
+        let mine = table.calls.get(&key).is_some_and(|c| {
             c.kind == Kind::Invite
                 && c.caller.session_id() == handle.session_id()
                 && c.stage == Stage::Ringing
@@ -292,23 +305,24 @@ impl Calls {
         if !mine {
             return Err(ErrorCode::InvalidCallId);
         }
-        let call = end(&mut table, directory, id, None);
+        let call = end(&mut table, directory, &key, None);
         ack();
         let _ = call.callee.send(&hung_up(id, String::new()));
         Ok(())
     }
 
-    /// The no-answer timer of call `id` fired: if it still rings, it ends.
-    pub fn no_answer(&self, directory: &Directory, id: &str) {
+    /// The no-answer timer of call `id` of `tenant` fired: if it still rings, it ends.
+    pub fn no_answer(&self, directory: &Directory, tenant: Arc<str>, id: &str) {
         let mut table = self.table.lock().unwrap();
+        let key = (tenant, id.to_owned());
         if !table
             .calls
-            .get(id)
+            .get(&key)
             .is_some_and(|c| c.stage == Stage::Ringing)
         {
             return;
         }
-        let call = end(&mut table, directory, id, None);
+        let call = end(&mut table, directory, &key, None);
         let to_caller = match call.kind {
             Kind::Call => event(Event::CallRejected {
                 call_id: id.to_owned(),
@@ -331,10 +345,11 @@ impl Calls {
             .remove(&handle.session_id())
             .unwrap_or_default();
         for id in ids {
-            if !table.calls.contains_key(&id) {
+            let key = call_key(handle, &id);
+            if !table.calls.contains_key(&key) {
                 continue;
             }
-            let call = end(&mut table, directory, &id, Some(handle.session_id()));
+            let call = end(&mut table, directory, &key, Some(handle.session_id()));
             tell_other_party(
                 &call,
                 &id,
@@ -358,10 +373,16 @@ impl Calls {
 
 /// Removes a call from the table and frees its parties (presence back to not-in-call,
 /// except for `leaving`, which is going offline anyway).
-fn end(table: &mut Table, directory: &Directory, id: &str, leaving: Option<SessionId>) -> Call {
+fn end(
+    table: &mut Table,
+    directory: &Directory,
+    key: &CallKey,
+    leaving: Option<SessionId>,
+) -> Call {
+    let id = key.1.as_str();
     let mut call = table
         .calls
-        .remove(id)
+        .remove(key)
         .expect("caller checked the call exists");
     if let Some(timer) = call.no_answer_timer.take() {
         timer.abort();

@@ -501,3 +501,35 @@ async fn subscribers_do_not_see_another_tenants_changes() {
     assert_eq!(s.cal.code(json!({"op": "set_dnd", "dnd": 1})).await, 0);
     assert!(matches!(s.amy.event().await, Event::UserStatus(u) if u.user_id == "cal"));
 }
+
+#[tokio::test]
+async fn call_and_transfer_ids_are_per_tenant() {
+    // IDs are chosen by the SDKs: another tenant using the same ones neither is refused
+    // (which would tell it they are in use) nor touches the first tenant's call or transfer.
+    let mut s = Scene::new().await;
+    s.ringing_call("same").await;
+    s.offered_transfer("same").await;
+    let server_addr = s._server.local_addr();
+    let mut gus = login(server_addr, "globex", "gus").await;
+    let call = json!({"op": "call", "call_id": "same", "callee": "gus", "meet_obj": "",
+        "usr_ext_dat": ""});
+    assert_eq!(s.gben.code(call).await, 0);
+    assert!(matches!(gus.event().await, Event::CallIn { call_id, .. } if call_id == "same"));
+    let offer = json!({"op": "transfer_offer", "transfer_id": "same", "target": "gus",
+        "kind": "buffer", "name": "", "total": 5});
+    assert_eq!(s.gben.code(offer).await, 0);
+    assert!(matches!(gus.event().await, Event::TransferOffered { .. }));
+    // globex ends its own call and transfer; acme's go on.
+    let hangup = json!({"op": "hangup_call", "call_id": "same", "usr_ext_dat": ""});
+    assert_eq!(s.gben.code(hangup.clone()).await, 0);
+    let cancel = json!({"op": "transfer_cancel", "transfer_id": "same"});
+    assert_eq!(s.gben.code(cancel.clone()).await, 0);
+    s.parties_heard_nothing().await;
+    assert_eq!(s.amy.code(hangup).await, 0);
+    assert!(matches!(s.ben.event().await, Event::CallHungup { .. }));
+    assert_eq!(s.amy.code(cancel).await, 0);
+    assert!(matches!(
+        s.ben.event().await,
+        Event::TransferCancelled { .. }
+    ));
+}
