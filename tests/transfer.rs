@@ -316,6 +316,131 @@ fn a_senders_name_never_escapes_tmp_dir() {
     assert_eq!(files_in(&bob.tmp.path), vec!["passwd"]);
 }
 
+/// The path and original name in the receiver's `n`th NotifyFileData from mallory.
+fn landed_from_mallory(receiver: &Peer, n: usize) -> (PathBuf, String) {
+    let line = receiver.wait_nth(|l| l.starts_with("NotifyFileData\tmallory\t"), n);
+    let mut fields = line.split('\t').skip(2);
+    let path = PathBuf::from(fields.next().unwrap());
+    (path, fields.next().unwrap().to_owned())
+}
+
+#[test]
+fn a_name_too_long_for_the_file_system_is_shortened_keeping_its_extension() {
+    let server = start_server();
+    let bob = user("bob", server.addr());
+    // 800 bytes of UTF-8 before the extension: no file system takes that as one name (no
+    // real SDK on Unix could have sent it, but one on Windows could send 127 emoji).
+    let name = format!("{}.txt", "😀".repeat(200));
+    let data = b"smile";
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", &name, data, 5, data),
+        0,
+        "the receiver stored it"
+    );
+    let (path, org_name) = landed_from_mallory(&bob, 1);
+    assert_eq!(org_name, name, "the app is told the name it was sent under");
+    assert_eq!(path.parent().unwrap(), bob.tmp.path);
+    let landed = path.file_name().unwrap().to_str().unwrap();
+    assert!(landed.len() <= 255, "{} bytes", landed.len());
+    let stem = landed.strip_suffix(".txt").expect("the extension is kept");
+    assert!(!stem.is_empty() && name.starts_with(stem), "{landed}");
+    assert_eq!(std::fs::read(&path).unwrap(), data);
+    assert_eq!(files_in(&bob.tmp.path), vec![landed.to_owned()]);
+}
+
+#[cfg(unix)]
+#[test]
+fn planted_partial_files_are_neither_used_nor_touched() {
+    use std::os::unix::fs::symlink;
+    let server = start_server();
+    let bob = user("bob", server.addr());
+    let elsewhere = TempDir::new("victim");
+    let victim = elsewhere.path.join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    // Where this SDK used to write transfer `raw-transfer-1` (its process and the transfer
+    // ID, both known to others): a link to a file elsewhere, then a file.
+    let old_name = bob
+        .tmp
+        .path
+        .join(format!(".crvideo-{}-raw-transfer-1.part", bob.pid()));
+    symlink(&victim, &old_name).unwrap();
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "a.bin", b"one", 3, b"one"),
+        0
+    );
+    let (first, _) = landed_from_mallory(&bob, 1);
+    assert_eq!(first, bob.tmp.path.join("a.bin"));
+    assert_eq!(std::fs::read(&first).unwrap(), b"one");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    assert_eq!(std::fs::read_link(&old_name).unwrap(), victim);
+    std::fs::remove_file(&old_name).unwrap();
+    std::fs::write(&old_name, b"planted").unwrap();
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "b.bin", b"two", 3, b"two"),
+        0
+    );
+    let (second, _) = landed_from_mallory(&bob, 2);
+    assert_eq!(second, bob.tmp.path.join("b.bin"));
+    assert_eq!(std::fs::read(&second).unwrap(), b"two");
+    assert_eq!(std::fs::read(&old_name).unwrap(), b"planted");
+    // Nothing else: no partial file left.
+    let old = old_name.file_name().unwrap().to_str().unwrap();
+    assert_eq!(files_in(&bob.tmp.path), vec![old, "a.bin", "b.bin"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn links_at_the_destination_name_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let server = start_server();
+    let bob = user("bob", server.addr());
+    let elsewhere = TempDir::new("victim");
+    let victim = elsewhere.path.join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    // A link to a file elsewhere, and a dangling one (following it would create a file).
+    symlink(&victim, bob.tmp.path.join("x.bin")).unwrap();
+    let absent = elsewhere.path.join("created");
+    symlink(&absent, bob.tmp.path.join("y.bin")).unwrap();
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "x.bin", b"one", 3, b"one"),
+        0
+    );
+    assert_eq!(
+        landed_from_mallory(&bob, 1),
+        (bob.tmp.path.join("x (2).bin"), "x.bin".to_owned())
+    );
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "y.bin", b"two", 3, b"two"),
+        0
+    );
+    assert_eq!(
+        landed_from_mallory(&bob, 2),
+        (bob.tmp.path.join("y (2).bin"), "y.bin".to_owned())
+    );
+    assert_eq!(
+        std::fs::read(bob.tmp.path.join("x (2).bin")).unwrap(),
+        b"one"
+    );
+    assert_eq!(
+        std::fs::read(bob.tmp.path.join("y (2).bin")).unwrap(),
+        b"two"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    assert!(!absent.exists());
+    assert_eq!(
+        std::fs::read_link(bob.tmp.path.join("x.bin")).unwrap(),
+        victim
+    );
+    assert_eq!(
+        std::fs::read_link(bob.tmp.path.join("y.bin")).unwrap(),
+        absent
+    );
+    assert_eq!(
+        files_in(&bob.tmp.path),
+        vec!["x (2).bin", "x.bin", "y (2).bin", "y.bin"]
+    );
+}
+
 #[test]
 fn damaged_or_truncated_data_is_never_a_success() {
     let server = start_server();
