@@ -334,7 +334,8 @@ typedef struct CRVideo_Callbacks {
     void (*NotifyBufferData)(void *userData, const char *sourceUserId, const uint8_t *data, size_t len);
     /**
      * A file arrived complete and verified at `tmpFile` (in `tmpDir`); the app moves or
-     * deletes it. `orgFileName` is the sender's base name.
+     * deletes it. `orgFileName` is the sender's base name, in full (a name too long for the
+     * file system is shortened in `tmpFile`, its extension kept).
      */
     void (*NotifyFileData)(void *userData, const char *sourceUserId, const char *tmpFile, const char *orgFileName);
     /**

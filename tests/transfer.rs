@@ -59,6 +59,16 @@ fn user(name: &str, addr: std::net::SocketAddr) -> User {
 }
 
 fn user_with(name: &str, addr: std::net::SocketAddr, extra: &str) -> User {
+    user_with_env(name, addr, extra, &[])
+}
+
+/// A user whose process gets more environment variables.
+fn user_with_env(
+    name: &str,
+    addr: std::net::SocketAddr,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> User {
     let tmp = TempDir::new(&format!("tmp-{name}"));
     // Without resuming, so that a killed peer is gone at once.
     let extra = format!(
@@ -67,7 +77,7 @@ fn user_with(name: &str, addr: std::net::SocketAddr, extra: &str) -> User {
         if extra.is_empty() { "" } else { "," }
     );
     User {
-        peer: Peer::login_with(name, addr, &extra, "demo", "demo123", name),
+        peer: Peer::login_with_env(name, addr, &extra, env, "demo", "demo123", name),
         tmp,
     }
 }
@@ -316,6 +326,131 @@ fn a_senders_name_never_escapes_tmp_dir() {
     assert_eq!(files_in(&bob.tmp.path), vec!["passwd"]);
 }
 
+/// The path and original name in the receiver's `n`th NotifyFileData from mallory.
+fn landed_from_mallory(receiver: &Peer, n: usize) -> (PathBuf, String) {
+    let line = receiver.wait_nth(|l| l.starts_with("NotifyFileData\tmallory\t"), n);
+    let mut fields = line.split('\t').skip(2);
+    let path = PathBuf::from(fields.next().unwrap());
+    (path, fields.next().unwrap().to_owned())
+}
+
+#[test]
+fn a_name_too_long_for_the_file_system_is_shortened_keeping_its_extension() {
+    let server = start_server();
+    let bob = user("bob", server.addr());
+    // 800 bytes of UTF-8 before the extension: no file system takes that as one name (no
+    // real SDK on Unix could have sent it, but one on Windows could send 127 emoji).
+    let name = format!("{}.txt", "😀".repeat(200));
+    let data = b"smile";
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", &name, data, 5, data),
+        0,
+        "the receiver stored it"
+    );
+    let (path, org_name) = landed_from_mallory(&bob, 1);
+    assert_eq!(org_name, name, "the app is told the name it was sent under");
+    assert_eq!(path.parent().unwrap(), bob.tmp.path);
+    let landed = path.file_name().unwrap().to_str().unwrap();
+    assert!(landed.len() <= 255, "{} bytes", landed.len());
+    let stem = landed.strip_suffix(".txt").expect("the extension is kept");
+    assert!(!stem.is_empty() && name.starts_with(stem), "{landed}");
+    assert_eq!(std::fs::read(&path).unwrap(), data);
+    assert_eq!(files_in(&bob.tmp.path), vec![landed.to_owned()]);
+}
+
+#[cfg(unix)]
+#[test]
+fn planted_partial_files_are_neither_used_nor_touched() {
+    use std::os::unix::fs::symlink;
+    let server = start_server();
+    let bob = user("bob", server.addr());
+    let elsewhere = TempDir::new("victim");
+    let victim = elsewhere.path.join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    // Where this SDK used to write transfer `raw-transfer-1` (its process and the transfer
+    // ID, both known to others): a link to a file elsewhere, then a file.
+    let old_name = bob
+        .tmp
+        .path
+        .join(format!(".crvideo-{}-raw-transfer-1.part", bob.pid()));
+    symlink(&victim, &old_name).unwrap();
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "a.bin", b"one", 3, b"one"),
+        0
+    );
+    let (first, _) = landed_from_mallory(&bob, 1);
+    assert_eq!(first, bob.tmp.path.join("a.bin"));
+    assert_eq!(std::fs::read(&first).unwrap(), b"one");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    assert_eq!(std::fs::read_link(&old_name).unwrap(), victim);
+    std::fs::remove_file(&old_name).unwrap();
+    std::fs::write(&old_name, b"planted").unwrap();
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "b.bin", b"two", 3, b"two"),
+        0
+    );
+    let (second, _) = landed_from_mallory(&bob, 2);
+    assert_eq!(second, bob.tmp.path.join("b.bin"));
+    assert_eq!(std::fs::read(&second).unwrap(), b"two");
+    assert_eq!(std::fs::read(&old_name).unwrap(), b"planted");
+    // Nothing else: no partial file left.
+    let old = old_name.file_name().unwrap().to_str().unwrap();
+    assert_eq!(files_in(&bob.tmp.path), vec![old, "a.bin", "b.bin"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn links_at_the_destination_name_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let server = start_server();
+    let bob = user("bob", server.addr());
+    let elsewhere = TempDir::new("victim");
+    let victim = elsewhere.path.join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    // A link to a file elsewhere, and a dangling one (following it would create a file).
+    symlink(&victim, bob.tmp.path.join("x.bin")).unwrap();
+    let absent = elsewhere.path.join("created");
+    symlink(&absent, bob.tmp.path.join("y.bin")).unwrap();
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "x.bin", b"one", 3, b"one"),
+        0
+    );
+    assert_eq!(
+        landed_from_mallory(&bob, 1),
+        (bob.tmp.path.join("x (2).bin"), "x.bin".to_owned())
+    );
+    assert_eq!(
+        raw_transfer(server.addr(), "bob", "y.bin", b"two", 3, b"two"),
+        0
+    );
+    assert_eq!(
+        landed_from_mallory(&bob, 2),
+        (bob.tmp.path.join("y (2).bin"), "y.bin".to_owned())
+    );
+    assert_eq!(
+        std::fs::read(bob.tmp.path.join("x (2).bin")).unwrap(),
+        b"one"
+    );
+    assert_eq!(
+        std::fs::read(bob.tmp.path.join("y (2).bin")).unwrap(),
+        b"two"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    assert!(!absent.exists());
+    assert_eq!(
+        std::fs::read_link(bob.tmp.path.join("x.bin")).unwrap(),
+        victim
+    );
+    assert_eq!(
+        std::fs::read_link(bob.tmp.path.join("y.bin")).unwrap(),
+        absent
+    );
+    assert_eq!(
+        files_in(&bob.tmp.path),
+        vec!["x (2).bin", "x.bin", "y (2).bin", "y.bin"]
+    );
+}
+
 #[test]
 fn damaged_or_truncated_data_is_never_a_success() {
     let server = start_server();
@@ -502,23 +637,60 @@ fn several_transfers_at_once_both_ways_and_commands_pass_them() {
     }
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
+/// A field of /proc/<pid>/status, in KiB.
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
 
 #[test]
 fn a_slow_receiving_app_slows_the_sender_and_bounds_memory() {
-    let server = start_server();
-    let mut alice = user("alice", server.addr());
-    let mut bob = user("bob", server.addr());
-    assert_eq!(bob.cmd(&["slow", "250"]), 0);
     const BUFFERS: usize = 16;
     const LEN: usize = 16 * 1024 * 1024;
+    const MIB: u64 = 1024;
+    // What bob's SDK may hold at once, by design (src/client/transfer/mod.rs):
+    // - UNDELIVERED_DATA_LIMIT (64 MiB) of buffers waiting for the app or being
+    //   assembled: beyond it, buffers other than the oldest get no more credit;
+    // - credit granted before that still arrives: at most SESSION_CREDIT_BYTES (8 MiB)
+    //   over all transfers (the sinks' queued chunks are within it: credit is granted only
+    //   for consumed bytes, one window of WINDOW_BYTES per transfer at most);
+    // - the oldest incoming buffer keeps getting credit (held-back transfers must not wait
+    //   on each other) and completes: one more buffer (LEN). The next one becomes the
+    //   oldest once that one is done, and chunks still arriving can release it before the
+    //   app consumes anything: one more LEN.
+    // Growth that is not data (threads the transfers wake, frame and read buffers,
+    // allocator bookkeeping) is a few MiB; 16 are allowed. Measured: 81-88 MiB of growth
+    // (5-6 buffers completed during the stall), also with two runs of this file at once.
+    // A receiver that buffered without bound would take all 256 MiB the sender has while
+    // its app is stalled (less what the app takes meanwhile): with the undelivered-data
+    // check disabled this test saw +229 MiB and 11 buffers completed.
+    // (In KiB, as /proc reports.)
+    const LEN_KIB: u64 = LEN as u64 / 1024;
+    const DATA_KIB: u64 = 64 * MIB + 8 * MIB + 2 * LEN_KIB;
+    const BOUND_KIB: u64 = DATA_KIB + 16 * MIB;
+    let server = start_server();
+    let mut alice = user("alice", server.addr());
+    // Large blocks go back to the system when freed, so that bob's RSS follows what his
+    // SDK holds: glibc otherwise raises this threshold as blocks are freed and keeps freed
+    // 16 MiB buffers mapped for reuse, and the growth came to nearly twice the data held.
+    let mut bob = user_with_env(
+        "bob",
+        server.addr(),
+        "",
+        &[("MALLOC_MMAP_THRESHOLD_", "131072")],
+    );
+    // The app stalls on its first buffer (and likely the second: it reads the delay when
+    // a callback starts), then keeps up. Meanwhile a bounded receiver stops the sender; an
+    // unbounded one takes what the sender has (the longer the stall, the more: its length
+    // decides how surely this test catches that, not whether a correct SDK passes).
+    assert_eq!(bob.cmd(&["slow", "3000"]), 0);
+    // Growth from here: reset bob's peak RSS to his RSS now.
+    std::fs::write(format!("/proc/{}/clear_refs", bob.pid()), "5").unwrap();
+    let baseline = proc_status_kib(bob.pid(), "VmRSS");
     let ids: Vec<String> = (0..BUFFERS)
         .map(|i| {
             alice.cmd_text(&[
@@ -530,6 +702,13 @@ fn a_slow_receiving_app_slows_the_sender_and_bounds_memory() {
             ])
         })
         .collect();
+    bob.wait_line(|l| l.starts_with("NotifyBufferData"));
+    let done_while_stalled = alice
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("SendBufferRlst"))
+        .count();
+    assert_eq!(bob.cmd(&["slow", "0"]), 0);
     for (i, id) in ids.iter().enumerate() {
         alice.expect(&format!("SendBufferRlst\t{id}\t0\tslow"));
         bob.expect(&format!(
@@ -537,12 +716,29 @@ fn a_slow_receiving_app_slows_the_sender_and_bounds_memory() {
             fnv1a(&pattern(LEN, i as u32))
         ));
     }
-    // 256 MiB went through a receiver whose app took 250 ms per buffer; its SDK held about
-    // the undelivered-data limit (64 MiB) plus the buffer being assembled and what was in
-    // flight, not everything the sender had.
-    let peak = peak_rss_kib(bob.pid());
-    eprintln!("receiver peak RSS: {} MiB", peak / 1024);
-    assert!(peak < 180 * 1024, "receiver peaked at {} MiB", peak / 1024);
+    let peak = proc_status_kib(bob.pid(), "VmHWM");
+    let growth = peak.saturating_sub(baseline);
+    eprintln!(
+        "receiver RSS: {} MiB before, peak {} MiB (+{} MiB, bound {} MiB); {done_while_stalled} of \
+         {BUFFERS} buffers sent while the app was stalled",
+        baseline / MIB,
+        peak / MIB,
+        growth / MIB,
+        BOUND_KIB / MIB
+    );
+    // The sender was held back: while the app had taken one buffer, the receiver can have
+    // completed no more than it may hold, plus that one.
+    let most = (DATA_KIB + LEN_KIB) / LEN_KIB;
+    assert!(
+        done_while_stalled as u64 <= most,
+        "{done_while_stalled} buffers completed while the app was stalled (at most {most})"
+    );
+    assert!(
+        growth < BOUND_KIB,
+        "the receiver grew by {} MiB (bound {} MiB)",
+        growth / MIB,
+        BOUND_KIB / MIB
+    );
     // In order, each once.
     let got: Vec<&str> = bob
         .lines()

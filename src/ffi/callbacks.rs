@@ -269,7 +269,8 @@ pub struct CRVideo_Callbacks {
         ),
     >,
     /// A file arrived complete and verified at `tmpFile` (in `tmpDir`); the app moves or
-    /// deletes it. `orgFileName` is the sender's base name.
+    /// deletes it. `orgFileName` is the sender's base name, in full (a name too long for the
+    /// file system is shortened in `tmpFile`, its extension kept).
     pub NotifyFileData: Option<
         unsafe extern "C" fn(
             userData: *mut c_void,

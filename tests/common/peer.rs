@@ -75,11 +75,17 @@ pub struct Peer {
 impl Peer {
     /// Starts a peer and initialises its SDK with `params` (JSON).
     pub fn start(name: &str, params: &str) -> Peer {
+        Peer::start_with_env(name, params, &[])
+    }
+
+    /// As [`Peer::start`], with more environment variables for the process.
+    pub fn start_with_env(name: &str, params: &str, env: &[(&str, &str)]) -> Peer {
         // `cargo test` puts target/debug before deps/ in LD_LIBRARY_PATH, which beats the
         // rpath: a library left there by an earlier `cargo build` would be loaded instead of
         // this build's.
         let mut child = Command::new(build_c_program("peer"))
             .env_remove("LD_LIBRARY_PATH")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -131,9 +137,22 @@ impl Peer {
         password: &str,
         user: &str,
     ) -> Peer {
+        Peer::login_with_env(name, addr, extra, &[], tenant, password, user)
+    }
+
+    /// As [`Peer::login_with`], with more environment variables for the process.
+    pub fn login_with_env(
+        name: &str,
+        addr: impl std::fmt::Display,
+        extra: &str,
+        env: &[(&str, &str)],
+        tenant: &str,
+        password: &str,
+        user: &str,
+    ) -> Peer {
         let sep = if extra.is_empty() { "" } else { "," };
         let params = format!(r#"{{"serverAddr":"{addr}","timeoutMs":10000{sep}{extra}}}"#);
-        let mut peer = Peer::start(name, &params);
+        let mut peer = Peer::start_with_env(name, &params, env);
         assert_eq!(
             peer.cmd(&["login", tenant, password, user, user, "login"]),
             0

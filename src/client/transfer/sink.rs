@@ -14,7 +14,7 @@
 //! and leaves nothing on disk when it returns.
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::names::{partial_path, reserve_unique};
+use super::names::{create_partial, reserve_unique};
 use crate::client::Internal;
 use crate::ErrorCode;
 
@@ -104,12 +104,7 @@ impl Sink {
         internal: UnboundedSender<Internal>,
     ) -> Result<Sink, ErrorCode> {
         std::fs::create_dir_all(tmp_dir).map_err(|_| ErrorCode::FileWriteErr)?;
-        let partial = partial_path(tmp_dir, transfer_id);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&partial)
-            .map_err(|_| ErrorCode::FileWriteErr)?;
+        let (file, partial) = create_partial(tmp_dir).map_err(|_| ErrorCode::FileWriteErr)?;
         let store = Store::File {
             file,
             partial,
@@ -384,7 +379,10 @@ mod tests {
             let partial = dir.join("partial");
             std::fs::write(&partial, b"").unwrap();
             // Every write to /dev/full fails (ENOSPC), like a full disk.
-            let file = OpenOptions::new().write(true).open("/dev/full").unwrap();
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
             let store = Store::File {
                 file,
                 partial: partial.clone(),
