@@ -5,8 +5,9 @@
 //! is refreshed when it differs, so a developer only has to commit it; in CI it is left
 //! alone, so a stale committed header fails the test.
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crvideo_proto::ErrorCode;
 
@@ -20,16 +21,18 @@ fn main() {
     // The cdylib's SONAME, so that installed copies can be versioned (see cmake/README.md):
     // `libcrvideosdk.so.0.MINOR` while the version is 0.x (Cargo's semver treats 0.1 -> 0.2
     // as breaking; cargo-c names 0.x libraries the same way), `libcrvideosdk.so.MAJOR` from 1.0.
-    // Release builds only: an executable linked against a library with a SONAME looks for a
-    // file of that name at run time, which cargo does not create, so the tests and the demo,
-    // which link against target/debug directly, would no longer start.
+    // An executable linked against a library with a SONAME asks for a file of that name at
+    // run time, and cargo only creates `libcrvideosdk.so`; so the versioned name is made here
+    // as a symlink beside it in target/<profile>/, for programs linked against the build tree
+    // (`cc app.c -Ltarget/release -lcrvideosdk`). It dangles until the library is linked.
+    // Release builds only: the tests link against the debug library in target/debug/deps/,
+    // and without a SONAME it needs no second name there.
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
         && std::env::var("PROFILE").as_deref() == Ok("release")
     {
-        println!(
-            "cargo:rustc-cdylib-link-arg=-Wl,-soname,libcrvideosdk.so.{}",
-            soversion()
-        );
+        let soname = format!("libcrvideosdk.so.{}", soversion());
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+        link_soname_beside_library(&out_dir, &soname);
     }
 
     let mut config =
@@ -53,6 +56,36 @@ fn main() {
         if std::fs::read(&committed).ok().as_deref() != Some(fresh.as_slice()) {
             std::fs::write(&committed, fresh).expect("write include/CRVideoSDK.h");
         }
+    }
+}
+
+/// Makes `profile_dir/soname -> libcrvideosdk.so`, where profile_dir is the directory cargo
+/// puts the library in: OUT_DIR is `<target>/<profile>/build/crvideosdk-<hash>/out`.
+fn link_soname_beside_library(out_dir: &Path, soname: &str) {
+    let build_dir = out_dir.ancestors().nth(2);
+    let profile_dir = match build_dir {
+        Some(build) if build.file_name() == Some(OsStr::new("build")) => build.parent(),
+        _ => None,
+    };
+    let Some(profile_dir) = profile_dir else {
+        println!(
+            "cargo:warning=unexpected OUT_DIR {}: no {soname} made beside libcrvideosdk.so",
+            out_dir.display()
+        );
+        return;
+    };
+    let link = profile_dir.join(soname);
+    let target = Path::new("libcrvideosdk.so");
+    if std::fs::read_link(&link).ok().as_deref() == Some(target) {
+        return;
+    }
+    let _ = std::fs::remove_file(&link);
+    #[cfg(unix)]
+    let made = std::os::unix::fs::symlink(target, &link);
+    #[cfg(not(unix))]
+    let made: std::io::Result<()> = Err(std::io::ErrorKind::Unsupported.into());
+    if let Err(e) = made {
+        println!("cargo:warning=cannot make {}: {e}", link.display());
     }
 }
 

@@ -14,9 +14,10 @@
 #                          target/release/libcrvideosdk.so exists, else debug)
 #
 # A library with a SONAME (release builds: libcrvideosdk.so.0.1) is found at run time under
-# that name, which cargo does not create; so the shared target points at a symlink named
-# after the SONAME in <consumer build dir>/CRVideoSDK-build-tree/, and CMake's build RPATH
-# takes the executables there.
+# that name. build.rs links it beside target/release/libcrvideosdk.so, but the library may
+# come from deps/ (see below), which has no such link; so the shared target points at a
+# symlink named after the SONAME in <consumer build dir>/CRVideoSDK-build-tree/, and CMake's
+# build RPATH takes the executables there.
 
 if(CMAKE_VERSION VERSION_LESS 3.14)
   set(CRVideoSDK_FOUND FALSE)

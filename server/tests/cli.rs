@@ -100,13 +100,24 @@ fn start_with_config(config: &std::path::Path, data_dir: &std::path::Path) -> (C
     ])
 }
 
+/// `kill -SIG PID`, without running `kill`, which minimal systems lack (procps).
 fn signal(child: &Child, sig: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let signal = match sig {
+        "TERM" => libc::SIGTERM,
+        "INT" => libc::SIGINT,
+        "HUP" => libc::SIGHUP,
+        "KILL" => libc::SIGKILL,
+        _ => panic!("unknown signal {sig}"),
+    };
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(
+        rc,
+        0,
+        "kill -{sig} {pid}: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 fn assert_one_config_error(stderr: &str, path: &str, problem: &str) {
