@@ -238,12 +238,25 @@ fn hash_password_output_verifies() {
 
 /// The server's runtime threads (named `crvideo-worker`) right after it started.
 #[cfg(target_os = "linux")]
-fn worker_threads_of(child: &Child) -> usize {
-    std::fs::read_dir(format!("/proc/{}/task", child.id()))
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|comm| comm.trim_end() == "crvideo-worker")
-        .count()
+/// The threads named crvideo-worker, once as many as `expected` are named or a few seconds
+/// passed: a new thread names itself when it starts, which may be after the server said it
+/// was listening.
+fn worker_threads_of(child: &Child, expected: usize) -> usize {
+    let count = || {
+        std::fs::read_dir(format!("/proc/{}/task", child.id()))
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|comm| comm.trim_end() == "crvideo-worker")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n = count();
+        if n >= expected || Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -260,7 +273,7 @@ fn worker_threads_sets_how_many_threads_run_sessions() {
         let (mut child, line) = start_with_config(&path, &dir.0);
         assert!(line.starts_with("listening on "), "{line}");
         assert_eq!(
-            worker_threads_of(&child),
+            worker_threads_of(&child, workers),
             workers,
             "worker_threads = {workers}"
         );
@@ -270,7 +283,7 @@ fn worker_threads_sets_how_many_threads_run_sessions() {
     // 0 (the default): one per CPU.
     let (mut child, _) = start_server(&["--listen", "127.0.0.1:0"]);
     let cpus = std::thread::available_parallelism().unwrap().get();
-    assert_eq!(worker_threads_of(&child), cpus);
+    assert_eq!(worker_threads_of(&child, cpus), cpus);
     signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child), 0);
 }
