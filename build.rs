@@ -1,9 +1,17 @@
-//! Generates `include/CRVideoSDK.h` with cbindgen.
+//! Generates what repeats the C API from the Rust sources:
 //!
-//! The header is always generated into `OUT_DIR`; the test `header_is_current` compares it
-//! with the committed `include/CRVideoSDK.h`. Outside CI (env `CI` unset) the committed copy
-//! is refreshed when it differs, so a developer only has to commit it; in CI it is left
-//! alone, so a stale committed header fails the test.
+//! - `include/CRVideoSDK.h`, with cbindgen;
+//! - from the one list of callbacks, `CRVideo_Callbacks` in `src/ffi/callbacks.rs` (see
+//!   [`callback_table`]): the SDK's `Event` enum and the `invoke` table that calls C (into
+//!   `OUT_DIR`, included by `src/event.rs` and `src/ffi/invoke.rs`), the test harness's
+//!   recording callbacks (`OUT_DIR`, included by `tests/common`), the C test programs'
+//!   recorder `tests/c/recorder.h`, and the C++ layer's callback sections of
+//!   `include/CRVideoSDK.hpp` (between `<generated …>` markers).
+//!
+//! Everything is generated into `OUT_DIR`. The committed copies (the two headers and the C
+//! recorder) are compared with it by the tests in `tests/header.rs`; outside CI (env `CI`
+//! unset) they are refreshed when they differ, so a developer only has to commit them; in
+//! CI they are left alone, so a stale committed copy fails its test.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -50,12 +58,20 @@ fn main() {
         generated.display()
     );
 
-    if std::env::var_os("CI").is_none() {
-        let committed = crate_dir.join("include").join("CRVideoSDK.h");
-        let fresh = std::fs::read(&generated).unwrap();
-        if std::fs::read(&committed).ok().as_deref() != Some(fresh.as_slice()) {
-            std::fs::write(&committed, fresh).expect("write include/CRVideoSDK.h");
-        }
+    refresh_committed(&generated, &crate_dir.join("include").join("CRVideoSDK.h"));
+
+    callback_table::generate(&crate_dir, &out_dir);
+}
+
+/// Outside CI, makes the committed copy `committed` equal to the fresh `generated` one.
+fn refresh_committed(generated: &Path, committed: &Path) {
+    if std::env::var_os("CI").is_some() {
+        return;
+    }
+    let fresh = std::fs::read(generated).unwrap();
+    if std::fs::read(committed).ok().as_deref() != Some(fresh.as_slice()) {
+        std::fs::write(committed, fresh)
+            .unwrap_or_else(|e| panic!("write {}: {e}", committed.display()));
     }
 }
 
@@ -169,3 +185,541 @@ const MEETING_CONSTANTS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// Everything generated from `CRVideo_Callbacks`, the one list of callbacks. Adding a
+/// callback is adding a member there (with its doc comment); the rest follows.
+mod callback_table {
+    use std::fmt::Write as _;
+    use std::path::Path;
+
+    /// A member of `CRVideo_Callbacks`.
+    pub struct Callback {
+        pub name: String,
+        /// Its doc comment, line by line.
+        pub doc: Vec<String>,
+        /// The `// heading` line comment above it in the source, if any (a group of
+        /// callbacks in the C++ layer).
+        pub heading: Option<String>,
+        /// Its arguments after `userData`.
+        pub params: Vec<Param>,
+    }
+
+    pub struct Param {
+        /// The name in C (`usrID`).
+        pub c_name: String,
+        pub kind: Kind,
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// `const char *`: UTF-8, never NULL.
+        Text,
+        /// `int`.
+        Int,
+        /// `int64_t`.
+        I64,
+        /// `const uint8_t *name, size_t len`: two C arguments, one value.
+        Bytes,
+    }
+
+    impl Param {
+        /// The name in Rust (`usr_id`).
+        pub fn rust_name(&self) -> String {
+            snake_case(&self.c_name)
+        }
+    }
+
+    /// `usrID` → `usr_id`, `elementIDs` → `element_ids`, `sourceUserId` → `source_user_id`.
+    pub fn snake_case(name: &str) -> String {
+        let name = name.replace("IDs", "Ids").replace("ID", "Id");
+        let mut out = String::new();
+        let mut prev_lower = false;
+        for c in name.chars() {
+            if c.is_ascii_uppercase() && prev_lower {
+                out.push('_');
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    pub fn generate(crate_dir: &Path, out_dir: &Path) {
+        let source = crate_dir.join("src/ffi/callbacks.rs");
+        let text = std::fs::read_to_string(&source).expect("src/ffi/callbacks.rs");
+        let callbacks = read(&text);
+        let write = |name: &str, text: String| {
+            std::fs::write(out_dir.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        };
+        write("event.rs", rust_event(&callbacks));
+        write("invoke.rs", rust_invoke(&callbacks));
+        write("recording_callbacks.rs", rust_recorder(&callbacks));
+        write("recorder.h", c_recorder(&callbacks));
+        super::refresh_committed(
+            &out_dir.join("recorder.h"),
+            &crate_dir.join("tests/c/recorder.h"),
+        );
+        let hpp_path = crate_dir.join("include/CRVideoSDK.hpp");
+        let hpp = std::fs::read_to_string(&hpp_path).expect("include/CRVideoSDK.hpp");
+        write("CRVideoSDK.hpp", cpp_layer(&hpp, &callbacks));
+        super::refresh_committed(&out_dir.join("CRVideoSDK.hpp"), &hpp_path);
+        for (var, file) in [
+            ("CRVIDEOSDK_GENERATED_HPP", "CRVideoSDK.hpp"),
+            ("CRVIDEOSDK_GENERATED_C_RECORDER", "recorder.h"),
+        ] {
+            println!("cargo:rustc-env={var}={}", out_dir.join(file).display());
+        }
+    }
+
+    /// The members of `CRVideo_Callbacks` after `size`, in order.
+    pub fn read(text: &str) -> Vec<Callback> {
+        let file = syn::parse_file(text).expect("src/ffi/callbacks.rs parses");
+        let table = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Struct(s) if s.ident == "CRVideo_Callbacks" => Some(s),
+                _ => None,
+            })
+            .expect("struct CRVideo_Callbacks");
+        let headings = headings(text);
+        let mut callbacks = Vec::new();
+        for field in &table.fields {
+            let name = field.ident.as_ref().expect("named members").to_string();
+            if name == "size" {
+                continue;
+            }
+            let function = option_fn(&field.ty)
+                .unwrap_or_else(|| panic!("{name}: not an Option<unsafe extern \"C\" fn(..)>"));
+            let mut args = function.inputs.iter().map(|arg| {
+                let c_name = arg.name.as_ref().expect("named arguments").0.to_string();
+                (c_name, type_name(&arg.ty))
+            });
+            let first = args.next();
+            assert!(
+                matches!(&first, Some((n, t)) if n == "userData" && t == "*mut c_void"),
+                "{name}: the first argument must be `userData: *mut c_void`"
+            );
+            let mut params = Vec::new();
+            while let Some((c_name, ty)) = args.next() {
+                let kind = match ty.as_str() {
+                    "*const c_char" => Kind::Text,
+                    "c_int" => Kind::Int,
+                    "i64" => Kind::I64,
+                    "*const u8" => {
+                        let len = args.next().map(|(_, t)| t);
+                        assert_eq!(len.as_deref(), Some("usize"), "{name}: data without length");
+                        Kind::Bytes
+                    }
+                    other => panic!("{name}: argument {c_name} of unsupported type {other}"),
+                };
+                params.push(Param { c_name, kind });
+            }
+            let doc = field
+                .attrs
+                .iter()
+                .filter_map(|attr| match &attr.meta {
+                    syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => Some(s.value().trim().to_owned()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            let heading = headings
+                .iter()
+                .find(|(member, _)| *member == name)
+                .map(|(_, h)| h.clone());
+            callbacks.push(Callback {
+                name,
+                doc,
+                heading,
+                params,
+            });
+        }
+        callbacks
+    }
+
+    /// (member, heading) for each `// heading` line comment directly above a member's doc.
+    fn headings(text: &str) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut pending: Option<String> = None;
+        for line in text.lines().map(str::trim) {
+            if let Some(comment) = line.strip_prefix("// ") {
+                pending = Some(comment.to_owned());
+            } else if let Some(rest) = line.strip_prefix("pub ") {
+                let member = rest.split(':').next().unwrap_or("").trim().to_owned();
+                if let Some(heading) = pending.take() {
+                    found.push((member, heading));
+                }
+            } else if line.is_empty() {
+                pending = None;
+            }
+        }
+        found
+    }
+
+    fn option_fn(ty: &syn::Type) -> Option<&syn::TypeBareFn> {
+        let syn::Type::Path(path) = ty else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        if last.ident != "Option" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        match args.args.first()? {
+            syn::GenericArgument::Type(syn::Type::BareFn(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// `*const c_char`, `c_int`, … (the last path segment, with the pointer kind).
+    fn type_name(ty: &syn::Type) -> String {
+        match ty {
+            syn::Type::Ptr(p) => {
+                let kind = if p.mutability.is_some() {
+                    "*mut"
+                } else {
+                    "*const"
+                };
+                format!("{kind} {}", type_name(&p.elem))
+            }
+            syn::Type::Path(p) => p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
+            _ => "?".into(),
+        }
+    }
+
+    const HEADER: &str = "// Generated by build.rs from CRVideo_Callbacks (src/ffi/callbacks.rs).";
+
+    fn rust_type(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Text => "String",
+            Kind::Int => "i32",
+            Kind::I64 => "i64",
+            Kind::Bytes => "Vec<u8>",
+        }
+    }
+
+    /// `Name { a, b }` or `Name`.
+    fn rust_pattern(cb: &Callback) -> String {
+        if cb.params.is_empty() {
+            return cb.name.clone();
+        }
+        let fields: Vec<String> = cb.params.iter().map(Param::rust_name).collect();
+        format!("{} {{ {} }}", cb.name, fields.join(", "))
+    }
+
+    fn rust_doc(out: &mut String, doc: &[String], indent: &str) {
+        for line in doc {
+            writeln!(
+                out,
+                "{indent}///{}{line}",
+                if line.is_empty() { "" } else { " " }
+            )
+            .unwrap();
+        }
+    }
+
+    fn rust_event(callbacks: &[Callback]) -> String {
+        let mut out = format!("{HEADER}\n\n");
+        out.push_str(
+            "/// Something the app is told about, in Rust form: one variant per member of\n\
+             /// `CRVideo_Callbacks`, its fields the member's arguments.\n\
+             #[derive(Debug, Clone, PartialEq)]\npub enum Event {\n",
+        );
+        for cb in callbacks {
+            rust_doc(&mut out, &cb.doc, "    ");
+            if cb.params.is_empty() {
+                writeln!(out, "    {},", cb.name).unwrap();
+                continue;
+            }
+            writeln!(out, "    {} {{", cb.name).unwrap();
+            for p in &cb.params {
+                writeln!(out, "        {}: {},", p.rust_name(), rust_type(p.kind)).unwrap();
+            }
+            out.push_str("    },\n");
+        }
+        out.push_str(
+            "    /// Several events from one outcome; queued as its members, in order.\n    \
+             Batch(Vec<Event>),\n}\n",
+        );
+        out
+    }
+
+    fn rust_invoke(callbacks: &[Callback]) -> String {
+        let mut out = format!("{HEADER}\n\n");
+        out.push_str(
+            "/// Calls the member of `table` that `event` is for, if set, with `user_data` and the\n\
+             /// event's fields as C arguments.\n///\n/// # Safety\n\
+             /// The members of `table` must be functions with the signatures of the header.\n\
+             pub(crate) unsafe fn invoke(\n    table: &CRVideo_Callbacks,\n    \
+             user_data: *mut c_void,\n    event: &Event,\n) {\n    match event {\n",
+        );
+        for cb in callbacks {
+            let mut args = vec!["user_data".to_owned()];
+            for p in &cb.params {
+                let name = p.rust_name();
+                args.push(match p.kind {
+                    Kind::Text => format!("c_str({name}).as_ptr()"),
+                    Kind::Int | Kind::I64 => format!("*{name}"),
+                    Kind::Bytes => format!("{name}.as_ptr(), {name}.len()"),
+                });
+            }
+            writeln!(
+                out,
+                "        Event::{} => {{\n            if let Some(f) = table.{} {{\n                \
+                 f({});\n            }}\n        }}",
+                rust_pattern(cb),
+                cb.name,
+                args.join(", ")
+            )
+            .unwrap();
+        }
+        out.push_str("        // Split up when queued: never delivered as such.\n        Event::Batch(_) => {}\n    }\n}\n");
+        out
+    }
+
+    /// For the tests: `recording_callbacks()`, a table whose every member calls
+    /// `record(member, event)`; the includer defines `record`, `arg_text(*const c_char)` and
+    /// `arg_bytes(*const u8, usize)`.
+    fn rust_recorder(callbacks: &[Callback]) -> String {
+        let mut out = format!("{HEADER}\n\n");
+        for cb in callbacks {
+            let mut params = vec!["_user_data: *mut c_void".to_owned()];
+            let mut fields = Vec::new();
+            for p in &cb.params {
+                let (c, rust) = (&p.c_name, p.rust_name());
+                match p.kind {
+                    Kind::Text => {
+                        params.push(format!("{c}: *const c_char"));
+                        fields.push(format!("{rust}: arg_text({c})"));
+                    }
+                    Kind::Int | Kind::I64 => {
+                        let ty = if p.kind == Kind::Int { "c_int" } else { "i64" };
+                        params.push(format!("{c}: {ty}"));
+                        fields.push(match rust == *c {
+                            true => rust,
+                            false => format!("{rust}: {c}"),
+                        });
+                    }
+                    Kind::Bytes => {
+                        params.push(format!("{c}: *const u8, len: usize"));
+                        fields.push(format!("{rust}: arg_bytes({c}, len)"));
+                    }
+                }
+            }
+            let value = if fields.is_empty() {
+                format!("crvideosdk::Event::{}", cb.name)
+            } else {
+                format!("crvideosdk::Event::{} {{ {} }}", cb.name, fields.join(", "))
+            };
+            writeln!(
+                out,
+                "#[allow(non_snake_case)]\nunsafe extern \"C\" fn record_{}({}) {{\n    \
+                 record(\"{}\", {value});\n}}\n",
+                cb.name,
+                params.join(", "),
+                cb.name
+            )
+            .unwrap();
+        }
+        out.push_str(
+            "/// A table with every member set to a function that records its event.\n\
+             pub fn recording_callbacks() -> CRVideo_Callbacks {\n    CRVideo_Callbacks {\n        \
+             size: std::mem::size_of::<CRVideo_Callbacks>(),\n",
+        );
+        for cb in callbacks {
+            writeln!(out, "        {0}: Some(record_{0}),", cb.name).unwrap();
+        }
+        out.push_str("    }\n}\n");
+        out
+    }
+
+    fn c_recorder(callbacks: &[Callback]) -> String {
+        let mut out = String::from(
+            "/* recorder.h: one function per member of CRVideo_Callbacks that prints its event as\n \
+             * a line: the member's name, then each argument, TAB-separated (text as is, numbers in\n \
+             * decimal, data as its length and its 64-bit FNV-1a hash in 16 hex digits).\n \
+             * Generated by build.rs from CRVideo_Callbacks (src/ffi/callbacks.rs); do not edit.\n \
+             * The including file defines emit(fmt, ...), fnv1a(data, len) and\n \
+             * before_callback(name) first. */\n\n",
+        );
+        for cb in callbacks {
+            let mut params = vec!["void *ud".to_owned()];
+            let mut format = cb.name.clone();
+            let mut values = Vec::new();
+            for p in &cb.params {
+                let c = &p.c_name;
+                match p.kind {
+                    Kind::Text => {
+                        params.push(format!("const char *{c}"));
+                        format.push_str("\\t%s");
+                        values.push(c.clone());
+                    }
+                    Kind::Int => {
+                        params.push(format!("int {c}"));
+                        format.push_str("\\t%d");
+                        values.push(c.clone());
+                    }
+                    Kind::I64 => {
+                        params.push(format!("int64_t {c}"));
+                        format.push_str("\\t%lld");
+                        values.push(format!("(long long){c}"));
+                    }
+                    Kind::Bytes => {
+                        params.push(format!("const uint8_t *{c}, size_t len"));
+                        format.push_str("\\t%lu\\t%016llx");
+                        values.push("(unsigned long)len".into());
+                        values.push(format!("fnv1a({c}, len)"));
+                    }
+                }
+            }
+            let values: String = values.iter().map(|v| format!(", {v}")).collect();
+            writeln!(
+                out,
+                "static void rec_{name}({params}) {{\n    (void)ud;\n    \
+                 before_callback(\"{name}\");\n    emit(\"{format}\"{values});\n}}",
+                name = cb.name,
+                params = params.join(", ")
+            )
+            .unwrap();
+        }
+        out.push_str("\n/* Sets every member of `cbs` to its recording function. */\n");
+        out.push_str("static void recorder_register(CRVideo_Callbacks *cbs) {\n");
+        for cb in callbacks {
+            writeln!(out, "    cbs->{0} = rec_{0};", cb.name).unwrap();
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// `hpp` with its three generated regions made anew.
+    fn cpp_layer(hpp: &str, callbacks: &[Callback]) -> String {
+        let mut out = hpp.to_owned();
+        for (region, body) in [
+            ("virtual methods", cpp_virtuals(callbacks)),
+            ("trampolines", cpp_trampolines(callbacks)),
+            ("table", cpp_table(callbacks)),
+        ] {
+            out = replace_region(&out, region, &body);
+        }
+        out
+    }
+
+    /// Replaces the lines between `// <generated: REGION>` and `// </generated>`.
+    fn replace_region(text: &str, region: &str, body: &str) -> String {
+        let open = format!("// <generated: {region}>");
+        let start = text
+            .find(&open)
+            .unwrap_or_else(|| panic!("CRVideoSDK.hpp: no `{open}` marker"));
+        let body_start = start + text[start..].find('\n').expect("a line") + 1;
+        let end = body_start
+            + text[body_start..]
+                .find("// </generated>")
+                .unwrap_or_else(|| panic!("CRVideoSDK.hpp: `{open}` is not closed"));
+        let end = text[..end].rfind('\n').map_or(end, |i| i + 1);
+        format!("{}{body}{}", &text[..body_start], &text[end..])
+    }
+
+    fn cpp_doc(out: &mut String, doc: &[String]) {
+        for line in doc {
+            writeln!(
+                out,
+                "    ///{}{line}",
+                if line.is_empty() { "" } else { " " }
+            )
+            .unwrap();
+        }
+    }
+
+    fn cpp_virtuals(callbacks: &[Callback]) -> String {
+        let mut out = String::new();
+        for cb in callbacks {
+            if let Some(heading) = &cb.heading {
+                let gap = if out.is_empty() { "" } else { "\n" };
+                writeln!(out, "{gap}    // {heading}").unwrap();
+            }
+            cpp_doc(&mut out, &cb.doc);
+            let params: Vec<String> = cb
+                .params
+                .iter()
+                .map(|p| {
+                    let c = &p.c_name;
+                    match p.kind {
+                        Kind::Text => format!("std::string_view /*{c}*/"),
+                        Kind::Int => format!("int /*{c}*/"),
+                        Kind::I64 => format!("int64_t /*{c}*/"),
+                        Kind::Bytes => format!("const uint8_t* /*{c}*/, size_t /*len*/"),
+                    }
+                })
+                .collect();
+            writeln!(
+                out,
+                "    virtual void {}({}) {{}}",
+                cb.name,
+                params.join(", ")
+            )
+            .unwrap();
+        }
+        out
+    }
+
+    fn cpp_trampolines(callbacks: &[Callback]) -> String {
+        let mut out = String::new();
+        for cb in callbacks {
+            let mut params = vec!["void* ud".to_owned()];
+            let mut args = Vec::new();
+            for p in &cb.params {
+                let c = &p.c_name;
+                match p.kind {
+                    Kind::Text => {
+                        params.push(format!("const char* {c}"));
+                        args.push(format!("view({c})"));
+                    }
+                    Kind::Int => {
+                        params.push(format!("int {c}"));
+                        args.push(c.clone());
+                    }
+                    Kind::I64 => {
+                        params.push(format!("int64_t {c}"));
+                        args.push(c.clone());
+                    }
+                    Kind::Bytes => {
+                        params.push(format!("const uint8_t* {c}, size_t len"));
+                        args.push(c.clone());
+                        args.push("len".into());
+                    }
+                }
+            }
+            writeln!(
+                out,
+                "    static void {name}({params}) {{\n        \
+                 deliver(ud, [&](Callbacks& c) {{ c.{name}({args}); }});\n    }}",
+                name = cb.name,
+                params = params.join(", "),
+                args = args.join(", ")
+            )
+            .unwrap();
+        }
+        out
+    }
+
+    fn cpp_table(callbacks: &[Callback]) -> String {
+        let mut out = String::new();
+        for cb in callbacks {
+            writeln!(out, "        t.{0} = &{0};", cb.name).unwrap();
+        }
+        out
+    }
+}

@@ -83,167 +83,213 @@ public:
     Callbacks& operator=(const Callbacks&) = default;
     virtual ~Callbacks() = default;
 
+    // <generated: virtual methods>
     // Login and session
-    /** Login succeeded; `usrID` is the user's ID (assigned by the server if privAcnt was ""). */
+    /// Login succeeded; `usrID` is the user's ID (the one the server assigned when
+    /// `privAcnt` was empty).
     virtual void LoginSuccess(std::string_view /*usrID*/, std::string_view /*cookie*/) {}
-    /** Login failed with `sdkErr`. */
+    /// Login failed with `sdkErr` (e.g. `CRVIDEOSDK_ANCTPSWD_ERR`,
+    /// `CRVIDEOSDK_CREATE_CONN_FAILED`, `CRVIDEOSDK_LOGINSTATE_ERROR`).
     virtual void LoginFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
-    /** The session ended without logout (KICKOUT_BY_RELOGIN, CONNECTIONLOST). */
+    /// The session ended without `CRVideo_Logout`: `CRVIDEOSDK_KICKOUT_BY_RELOGIN` or
+    /// `CRVIDEOSDK_CONNECTIONLOST`. Pending requests fail after this event.
     virtual void LineOff(int /*sdkErr*/) {}
 
     // Presence
+    /// `CRVideo_SetDNDStatus` succeeded.
     virtual void SetDNDStatusSuccess(std::string_view /*cookie*/) {}
+    /// `CRVideo_SetDNDStatus` failed.
     virtual void SetDNDStatusFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
-    /** `usersStatusJson`: a JSON array of UserStatusObj. */
-    virtual void GetUserStatusSuccess(std::string_view /*usersStatusJson*/,
-                                      std::string_view /*cookie*/) {}
+    /// `CRVideo_GetUserStatus` result: a JSON array of UserStatusObj.
+    virtual void GetUserStatusSuccess(std::string_view /*usersStatusJson*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_GetUserStatus` failed.
     virtual void GetUserStatusFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_StartUserStatusNotify` result.
     virtual void StartUserStatusNotifyRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
-    /** One UserStatusObj; `cookie` is the one given to startUserStatusNotify(). */
-    virtual void NotifyUserStatus(std::string_view /*userStatusJson*/,
-                                  std::string_view /*cookie*/) {}
+    /// A user's status changed: one UserStatusObj; `cookie` is StartUserStatusNotify's.
+    virtual void NotifyUserStatus(std::string_view /*userStatusJson*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_StopUserStatusNotify` result.
     virtual void StopUserStatusNotifyRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
 
     // Meetings
-    /** The new MeetInfoObj. */
-    virtual void CreateMeetingSuccess(std::string_view /*meetObjJson*/,
-                                      std::string_view /*cookie*/) {}
+    /// `CRVideo_CreateMeeting` succeeded: the new MeetInfoObj.
+    virtual void CreateMeetingSuccess(std::string_view /*meetObjJson*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_CreateMeeting` failed.
     virtual void CreateMeetingFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_DestroyMeeting` result.
     virtual void DestroyMeetingRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
-    /** A JSON array of MeetInfoObj. */
-    virtual void GetMeetingsSuccess(std::string_view /*meetingsJson*/,
-                                    std::string_view /*cookie*/) {}
+    /// `CRVideo_GetMeetings` result: a JSON array of MeetInfoObj.
+    virtual void GetMeetingsSuccess(std::string_view /*meetingsJson*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_GetMeetings` failed.
     virtual void GetMeetingsFail(int /*sdkErr*/, std::string_view /*cookie*/) {}
 
     // Calls and invitations: results of this user's requests
-    /** The callee is ringing. */
+    /// The callee was reached and is ringing.
     virtual void CallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
-    virtual void CallFail(std::string_view /*callID*/, int /*sdkErr*/,
-                          std::string_view /*cookie*/) {}
+    /// The call could not be placed.
+    virtual void CallFail(std::string_view /*callID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_AcceptCall` succeeded.
     virtual void AcceptCallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
-    virtual void AcceptCallFail(std::string_view /*callID*/, int /*sdkErr*/,
-                                std::string_view /*cookie*/) {}
+    /// `CRVideo_AcceptCall` failed.
+    virtual void AcceptCallFail(std::string_view /*callID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_RejectCall` succeeded.
     virtual void RejectCallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
-    virtual void RejectCallFail(std::string_view /*callID*/, int /*sdkErr*/,
-                                std::string_view /*cookie*/) {}
+    /// `CRVideo_RejectCall` failed.
+    virtual void RejectCallFail(std::string_view /*callID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_HungupCall` succeeded.
     virtual void HangupCallSuccess(std::string_view /*callID*/, std::string_view /*cookie*/) {}
-    virtual void HangupCallFail(std::string_view /*callID*/, int /*sdkErr*/,
-                                std::string_view /*cookie*/) {}
-    virtual void ClientInviteRslt(std::string_view /*inviteID*/, int /*sdkErr*/,
-                                  std::string_view /*cookie*/) {}
-    virtual void ClientCancelInviteRslt(std::string_view /*inviteID*/, int /*sdkErr*/,
-                                        std::string_view /*cookie*/) {}
+    /// `CRVideo_HungupCall` failed.
+    virtual void HangupCallFail(std::string_view /*callID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_ClientInvite` result.
+    virtual void ClientInviteRslt(std::string_view /*inviteID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_ClientCancelInvite` result.
+    virtual void ClientCancelInviteRslt(std::string_view /*inviteID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
 
     // Transparent channel: results of this user's requests
-    virtual void SendCmdRlst(std::string_view /*taskID*/, int /*sdkErr*/,
-                             std::string_view /*cookie*/) {}
-    virtual void SendBufferRlst(std::string_view /*taskID*/, int /*sdkErr*/,
-                                std::string_view /*cookie*/) {}
-    virtual void SendFileRlst(std::string_view /*taskID*/, std::string_view /*fileName*/,
-                              int /*sdkErr*/, std::string_view /*cookie*/) {}
-    /** Bytes the receiver holds so far, rising to `totalLen`. */
-    virtual void SendProgress(std::string_view /*taskID*/, int64_t /*sendedLen*/,
-                              int64_t /*totalLen*/, std::string_view /*cookie*/) {}
-    /** `cookie` is the cancelled task's. */
-    virtual void CancelSendRlst(std::string_view /*taskID*/, int /*sdkErr*/,
-                                std::string_view /*cookie*/) {}
+    /// `CRVideo_SendCmd` result.
+    virtual void SendCmdRlst(std::string_view /*taskID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_SendBuffer` result.
+    virtual void SendBufferRlst(std::string_view /*taskID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_SendFile` result.
+    virtual void SendFileRlst(std::string_view /*taskID*/, std::string_view /*fileName*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// Progress of a `CRVideo_SendBuffer` / `CRVideo_SendFile` task, in bytes.
+    virtual void SendProgress(std::string_view /*taskID*/, int64_t /*sendedLen*/, int64_t /*totalLen*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_CancelSend` result; `cookie` is the cancelled task's.
+    virtual void CancelSendRlst(std::string_view /*taskID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
 
     // Calls and invitations: what others do
-    /** Someone calls or invites this user; answer with acceptCall()/rejectCall(). */
-    virtual void NotifyCallIn(std::string_view /*callID*/, std::string_view /*meetObjJson*/,
-                              std::string_view /*callerID*/, std::string_view /*usrExtDat*/) {}
-    virtual void NotifyCallAccepted(std::string_view /*callID*/,
-                                    std::string_view /*meetObjJson*/,
-                                    std::string_view /*usrExtDat*/) {}
-    /** CRVIDEOSDK_ERR_REFUSE or CRVIDEOSDK_ERR_NOANSWER. */
-    virtual void NotifyCallRejected(std::string_view /*callID*/, int /*sdkErr*/,
-                                    std::string_view /*usrExtDat*/) {}
+    /// Someone calls (or invites) this user; `meetObjJson` is the meeting they propose.
+    virtual void NotifyCallIn(std::string_view /*callID*/, std::string_view /*meetObjJson*/, std::string_view /*callerID*/, std::string_view /*usrExtDat*/) {}
+    /// The callee accepted this user's call.
+    virtual void NotifyCallAccepted(std::string_view /*callID*/, std::string_view /*meetObjJson*/, std::string_view /*usrExtDat*/) {}
+    /// The call was rejected (`CRVIDEOSDK_ERR_REFUSE`) or not answered (`CRVIDEOSDK_ERR_NOANSWER`).
+    virtual void NotifyCallRejected(std::string_view /*callID*/, int /*sdkErr*/, std::string_view /*usrExtDat*/) {}
+    /// The other side hung up.
     virtual void NotifyCallHungup(std::string_view /*callID*/, std::string_view /*usrExtDat*/) {}
-    /** 0 ringing, 1 accepted, 2 rejected, 3 no answer, 4 hung up. */
+    /// Status of an invitation this user placed: 0 ringing, 1 accepted, 2 rejected,
+    /// 3 no answer, 4 hung up.
     virtual void NotifyInviteStatus(std::string_view /*inviteID*/, int /*status*/) {}
 
     // Transparent channel: what others send (binary-safe)
-    virtual void NotifyCmdData(std::string_view /*sourceUserId*/, const uint8_t* /*data*/,
-                               size_t /*len*/) {}
-    virtual void NotifyBufferData(std::string_view /*sourceUserId*/, const uint8_t* /*data*/,
-                                  size_t /*len*/) {}
-    /** A complete, verified file at `tmpFile`: yours to move or delete. */
-    virtual void NotifyFileData(std::string_view /*sourceUserId*/, std::string_view /*tmpFile*/,
-                                std::string_view /*orgFileName*/) {}
+    /// A command arrived (`CRVideo_SendCmd` of `sourceUserId`); binary-safe.
+    virtual void NotifyCmdData(std::string_view /*sourceUserId*/, const uint8_t* /*data*/, size_t /*len*/) {}
+    /// A buffer arrived (`CRVideo_SendBuffer` of `sourceUserId`); binary-safe.
+    virtual void NotifyBufferData(std::string_view /*sourceUserId*/, const uint8_t* /*data*/, size_t /*len*/) {}
+    /// A file arrived complete and verified at `tmpFile` (in `tmpDir`); the app moves or
+    /// deletes it. `orgFileName` is the sender's base name, in full (a name too long for the
+    /// file system is shortened in `tmpFile`, its extension kept).
+    virtual void NotifyFileData(std::string_view /*sourceUserId*/, std::string_view /*tmpFile*/, std::string_view /*orgFileName*/) {}
+    /// An incoming transfer was cancelled (or its sender went offline); nothing of it is kept.
     virtual void NotifyCancelSend(std::string_view /*taskID*/) {}
 
     // Call-center queues
+    /// `CRVideo_InitQueueDat` result; after 0 the queue getters answer.
     virtual void InitQueueDatRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
-    /** One QueueStatus JSON object. */
+    /// A queue's counts changed: one QueueStatus (`{"queID":1,"agent_num":2,"wait_num":3,
+    /// "srv_num":1}`). Reaches the queue's agents and waiting customers, and answers
+    /// `CRVideo_RefreshAllQueueStatus`.
     virtual void QueueStatusChanged(std::string_view /*queStatusJson*/) {}
-    /** One QueuingInfo JSON object (queID -1: no longer queuing). */
+    /// This customer's place in its queue changed: one QueuingInfo (`{"queID":1,"position":0,
+    /// "queuingTime":17}`; `queID` -1: no longer queuing).
     virtual void QueuingInfoChanged(std::string_view /*queuingInfoJson*/) {}
+    /// `CRVideo_StartQueuing` result.
     virtual void StartQueuingRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_StopQueuing` result.
     virtual void StopQueuingRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_StartService` result.
     virtual void StartServiceRslt(int /*queID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_StopService` result.
     virtual void StopServiceRslt(int /*queID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// `CRVideo_AcceptAssignUser` / `CRVideo_RejectAssignUser` result.
     virtual void ResponseAssignUserRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
-    /** One QueueUser JSON object: answer with Mgr::acceptAssignUser / rejectAssignUser. */
+    /// To an agent: a customer was assigned automatically (one QueueUser:
+    /// `{"queID":1,"usrID":"bob","name":"Bob","queuingTime":17,"usrExtDat":""}`). Answer with
+    /// `CRVideo_AcceptAssignUser` or `CRVideo_RejectAssignUser` within the server's
+    /// `call_timeout_secs`, else `CancelAssignUser` follows.
     virtual void AutoAssignUser(std::string_view /*queUserJson*/) {}
-    virtual void ReqAssignUserRslt(int /*sdkErr*/, std::string_view /*queUserJson*/,
-                                   std::string_view /*cookie*/) {}
+    /// `CRVideo_ReqAssignUser` result: the assigned QueueUser (`""` on failure).
+    virtual void ReqAssignUserRslt(int /*sdkErr*/, std::string_view /*queUserJson*/, std::string_view /*cookie*/) {}
+    /// To an agent: the assignment of `usrID` was withdrawn (not answered in time, the customer
+    /// left, or the agent stopped serving the queue). A customer not answered in time is
+    /// handled as after `CRVideo_RejectAssignUser`: other agents first, this one again later.
     virtual void CancelAssignUser(int /*queID*/, std::string_view /*usrID*/) {}
 
     // Meeting room
+    /// `CRVideo_EnterMeeting` result. After 0 the room's state follows, then live changes.
     virtual void EnterMeetingRslt(int /*sdkErr*/) {}
+    /// Another member entered the meeting this user is in.
     virtual void UserEnterMeeting(std::string_view /*userID*/) {}
+    /// Another member left the meeting (exit, or connection lost).
     virtual void UserLeftMeeting(std::string_view /*userID*/) {}
+    /// `CRVideo_StopMeeting` result.
     virtual void StopMeetingRslt(int /*sdkErr*/) {}
+    /// The meeting was stopped by its creator (or destroyed): this user is out of it.
     virtual void MeetingStopped() {}
-    /** This user's connection was lost while in a meeting (before LineOff). */
+    /// This user's connection was lost while in a meeting (comes before `LineOff`).
     virtual void MeetingDropped() {}
-    virtual void AudioStatusChanged(std::string_view /*userID*/, int /*oldStatus*/,
-                                    int /*newStatus*/) {}
-    virtual void VideoStatusChanged(std::string_view /*userID*/, int /*oldStatus*/,
-                                    int /*newStatus*/) {}
-    virtual void SendIMmsgRlst(std::string_view /*taskID*/, int /*sdkErr*/,
-                               std::string_view /*cookie*/) {}
-    virtual void NotifyIMmsg(std::string_view /*fromUserID*/, std::string_view /*text*/,
-                             int64_t /*sendTime*/) {}
+    /// A member's audio status changed (0 unknown, 1 no device, 2 closed, 3 open, 4 opening).
+    virtual void AudioStatusChanged(std::string_view /*userID*/, int /*oldStatus*/, int /*newStatus*/) {}
+    /// A member's video status changed (the same values).
+    virtual void VideoStatusChanged(std::string_view /*userID*/, int /*oldStatus*/, int /*newStatus*/) {}
+    /// `CRVideo_SendIMmsg` result.
+    virtual void SendIMmsgRlst(std::string_view /*taskID*/, int /*sdkErr*/, std::string_view /*cookie*/) {}
+    /// A text message from `fromUserID`; `sendTime` is the server's time (seconds since 1970).
+    virtual void NotifyIMmsg(std::string_view /*fromUserID*/, std::string_view /*text*/, int64_t /*sendTime*/) {}
+    /// `CRVideo_StartScreenShare` result: 0, `CRVIDEOSDK_ERR_BUSY` (another member shares).
     virtual void StartScreenShareRslt(int /*sdkErr*/) {}
+    /// `CRVideo_StopScreenShare` result: 0, `CRVIDEOSDK_API_NO_PERMISSION` (another member
+    /// shares).
     virtual void StopScreenShareRslt(int /*sdkErr*/) {}
+    /// Another member started sharing their screen (also on entry while someone shares).
     virtual void NotifyScreenShareStarted() {}
+    /// The sharer stopped sharing (or left the meeting).
     virtual void NotifyScreenShareStopped() {}
+    /// The sharer `operId` gave the control right of their screen to `targetId`.
     virtual void NotifyGiveCtrlRight(std::string_view /*operId*/, std::string_view /*targetId*/) {}
-    virtual void NotifyReleaseCtrlRight(std::string_view /*operId*/,
-                                        std::string_view /*targetId*/) {}
+    /// The sharer `operId` took the control right back from `targetId` (also when the share
+    /// ends or `targetId` leaves).
+    virtual void NotifyReleaseCtrlRight(std::string_view /*operId*/, std::string_view /*targetId*/) {}
+    /// Another member switched the meeting's page (`CRVIDEOSDK_MAINPAGE_*`, page ID).
     virtual void NotifySwitchToPage(int /*mainPage*/, std::string_view /*pageID*/) {}
+    /// Another member set the video-wall mode.
     virtual void NotifyVideoWallMode(int /*mode*/) {}
-    virtual void NotifyMainVideoChanged(std::string_view /*operId*/,
-                                        std::string_view /*targetId*/) {}
-    /** Connection quality while in a meeting, 0-10 (10 best), on change. */
+    /// `operId` made `targetId`'s video the main one.
+    virtual void NotifyMainVideoChanged(std::string_view /*operId*/, std::string_view /*targetId*/) {}
+    /// This user's connection quality while in a meeting, 0–10 (10 best), from the heartbeat
+    /// round trips and unanswered pings; once known after entering, then on each change.
     virtual void NetStateChanged(int /*level*/) {}
-    /** On entering: the open whiteboards (a JSON array of BoardObj). */
+
+    // Whiteboards
+    /// On entering a meeting (after `EnterMeetingRslt(0)`): its open whiteboards, a JSON
+    /// array of BoardObj in order of creation (`[]` when none).
     virtual void NotifyInitBoards(std::string_view /*boardsJson*/) {}
-    /** On entering: one per board page with elements (a JSON array, in the meeting's order). */
-    virtual void NotifyInitBoardPageDat(std::string_view /*boardID*/, int /*pageNo*/,
-                                        std::string_view /*imgID*/,
-                                        std::string_view /*elementsJson*/,
-                                        std::string_view /*operatorID*/) {}
-    virtual void NotifyCreateBoard(std::string_view /*boardJson*/,
-                                   std::string_view /*operatorID*/) {}
+    /// On entering, after `NotifyInitBoards`: once per board page that has elements, a JSON
+    /// array of them in the meeting's order; `operatorID` changed the page last; `imgID` is
+    /// the page's background image (always "": images are not part of this SDK).
+    virtual void NotifyInitBoardPageDat(std::string_view /*boardID*/, int /*pageNo*/, std::string_view /*imgID*/, std::string_view /*elementsJson*/, std::string_view /*operatorID*/) {}
+    /// A member (this user too) opened a whiteboard (`boardJson` a BoardObj).
+    virtual void NotifyCreateBoard(std::string_view /*boardJson*/, std::string_view /*operatorID*/) {}
+    /// A member (this user too) closed a whiteboard; its elements are gone.
     virtual void NotifyCloseBoard(std::string_view /*boardID*/, std::string_view /*operatorID*/) {}
-    virtual void NotifyAddBoardElement(std::string_view /*boardID*/, int /*pageNo*/,
-                                       std::string_view /*elementJson*/,
-                                       std::string_view /*operatorID*/) {}
-    virtual void NotifyModifyBoardElement(std::string_view /*boardID*/, int /*pageNo*/,
-                                          std::string_view /*elementJson*/,
-                                          std::string_view /*operatorID*/) {}
-    /** elementIDs joined by ';'. */
-    virtual void NotifyDelBoardElement(std::string_view /*boardID*/, int /*pageNo*/,
-                                       std::string_view /*elementIDs*/,
-                                       std::string_view /*operatorID*/) {}
-    virtual void NotifyMouseHotSpot(std::string_view /*boardID*/, int /*x*/, int /*y*/,
-                                    std::string_view /*operatorID*/) {}
-    /** The connection was lost; the SDK is resuming the session (see the C header). */
+    /// A member (this user too: the confirmation) added an element to a board page.
+    virtual void NotifyAddBoardElement(std::string_view /*boardID*/, int /*pageNo*/, std::string_view /*elementJson*/, std::string_view /*operatorID*/) {}
+    /// A member (this user too) replaced an element; it keeps its place in the page's order.
+    virtual void NotifyModifyBoardElement(std::string_view /*boardID*/, int /*pageNo*/, std::string_view /*elementJson*/, std::string_view /*operatorID*/) {}
+    /// A member (this user too) deleted elements of a board page (IDs joined by `;`).
+    virtual void NotifyDelBoardElement(std::string_view /*boardID*/, int /*pageNo*/, std::string_view /*elementIDs*/, std::string_view /*operatorID*/) {}
+    /// Another member's pointer on a board.
+    virtual void NotifyMouseHotSpot(std::string_view /*boardID*/, int /*x*/, int /*y*/, std::string_view /*operatorID*/) {}
+
+    // Connection
+    /// The connection was lost; the SDK is reconnecting and will resume the session (the
+    /// user stays online, in its meeting and calls) within the resume window
+    /// (`resumeWindowMs`). Calls made meanwhile are sent once it is back. Transfers and
+    /// commands in flight ended with `CRVIDEOSDK_CONNECTIONLOST`.
     virtual void Reconnecting() {}
-    /** The session resumed on a new connection. */
+    /// The session resumed on a new connection after `Reconnecting`: nothing was lost or
+    /// repeated. If it cannot resume, `LineOff(CRVIDEOSDK_CONNECTIONLOST)` comes instead.
     virtual void Reconnected() {}
+    // </generated>
 };
 
 namespace detail {
@@ -280,6 +326,7 @@ struct Trampolines {
         }
     }
 
+    // <generated: trampolines>
     static void LoginSuccess(void* ud, const char* usrID, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.LoginSuccess(view(usrID), view(cookie)); });
     }
@@ -295,8 +342,8 @@ struct Trampolines {
     static void SetDNDStatusFail(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.SetDNDStatusFail(sdkErr, view(cookie)); });
     }
-    static void GetUserStatusSuccess(void* ud, const char* json, const char* cookie) {
-        deliver(ud, [&](Callbacks& c) { c.GetUserStatusSuccess(view(json), view(cookie)); });
+    static void GetUserStatusSuccess(void* ud, const char* usersStatusJson, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.GetUserStatusSuccess(view(usersStatusJson), view(cookie)); });
     }
     static void GetUserStatusFail(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.GetUserStatusFail(sdkErr, view(cookie)); });
@@ -304,14 +351,14 @@ struct Trampolines {
     static void StartUserStatusNotifyRslt(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.StartUserStatusNotifyRslt(sdkErr, view(cookie)); });
     }
-    static void NotifyUserStatus(void* ud, const char* json, const char* cookie) {
-        deliver(ud, [&](Callbacks& c) { c.NotifyUserStatus(view(json), view(cookie)); });
+    static void NotifyUserStatus(void* ud, const char* userStatusJson, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyUserStatus(view(userStatusJson), view(cookie)); });
     }
     static void StopUserStatusNotifyRslt(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.StopUserStatusNotifyRslt(sdkErr, view(cookie)); });
     }
-    static void CreateMeetingSuccess(void* ud, const char* json, const char* cookie) {
-        deliver(ud, [&](Callbacks& c) { c.CreateMeetingSuccess(view(json), view(cookie)); });
+    static void CreateMeetingSuccess(void* ud, const char* meetObjJson, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.CreateMeetingSuccess(view(meetObjJson), view(cookie)); });
     }
     static void CreateMeetingFail(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.CreateMeetingFail(sdkErr, view(cookie)); });
@@ -319,8 +366,8 @@ struct Trampolines {
     static void DestroyMeetingRslt(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.DestroyMeetingRslt(sdkErr, view(cookie)); });
     }
-    static void GetMeetingsSuccess(void* ud, const char* json, const char* cookie) {
-        deliver(ud, [&](Callbacks& c) { c.GetMeetingsSuccess(view(json), view(cookie)); });
+    static void GetMeetingsSuccess(void* ud, const char* meetingsJson, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.GetMeetingsSuccess(view(meetingsJson), view(cookie)); });
     }
     static void GetMeetingsFail(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.GetMeetingsFail(sdkErr, view(cookie)); });
@@ -335,74 +382,49 @@ struct Trampolines {
         deliver(ud, [&](Callbacks& c) { c.AcceptCallSuccess(view(callID), view(cookie)); });
     }
     static void AcceptCallFail(void* ud, const char* callID, int sdkErr, const char* cookie) {
-        deliver(ud,
-                [&](Callbacks& c) { c.AcceptCallFail(view(callID), sdkErr, view(cookie)); });
+        deliver(ud, [&](Callbacks& c) { c.AcceptCallFail(view(callID), sdkErr, view(cookie)); });
     }
     static void RejectCallSuccess(void* ud, const char* callID, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.RejectCallSuccess(view(callID), view(cookie)); });
     }
     static void RejectCallFail(void* ud, const char* callID, int sdkErr, const char* cookie) {
-        deliver(ud,
-                [&](Callbacks& c) { c.RejectCallFail(view(callID), sdkErr, view(cookie)); });
+        deliver(ud, [&](Callbacks& c) { c.RejectCallFail(view(callID), sdkErr, view(cookie)); });
     }
     static void HangupCallSuccess(void* ud, const char* callID, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.HangupCallSuccess(view(callID), view(cookie)); });
     }
     static void HangupCallFail(void* ud, const char* callID, int sdkErr, const char* cookie) {
-        deliver(ud,
-                [&](Callbacks& c) { c.HangupCallFail(view(callID), sdkErr, view(cookie)); });
+        deliver(ud, [&](Callbacks& c) { c.HangupCallFail(view(callID), sdkErr, view(cookie)); });
     }
-    static void ClientInviteRslt(void* ud, const char* inviteID, int sdkErr,
-                                 const char* cookie) {
-        deliver(ud,
-                [&](Callbacks& c) { c.ClientInviteRslt(view(inviteID), sdkErr, view(cookie)); });
+    static void ClientInviteRslt(void* ud, const char* inviteID, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.ClientInviteRslt(view(inviteID), sdkErr, view(cookie)); });
     }
-    static void ClientCancelInviteRslt(void* ud, const char* inviteID, int sdkErr,
-                                       const char* cookie) {
-        deliver(ud, [&](Callbacks& c) {
-            c.ClientCancelInviteRslt(view(inviteID), sdkErr, view(cookie));
-        });
+    static void ClientCancelInviteRslt(void* ud, const char* inviteID, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.ClientCancelInviteRslt(view(inviteID), sdkErr, view(cookie)); });
     }
     static void SendCmdRlst(void* ud, const char* taskID, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.SendCmdRlst(view(taskID), sdkErr, view(cookie)); });
     }
     static void SendBufferRlst(void* ud, const char* taskID, int sdkErr, const char* cookie) {
-        deliver(ud,
-                [&](Callbacks& c) { c.SendBufferRlst(view(taskID), sdkErr, view(cookie)); });
+        deliver(ud, [&](Callbacks& c) { c.SendBufferRlst(view(taskID), sdkErr, view(cookie)); });
     }
-    static void SendFileRlst(void* ud, const char* taskID, const char* fileName, int sdkErr,
-                             const char* cookie) {
-        deliver(ud, [&](Callbacks& c) {
-            c.SendFileRlst(view(taskID), view(fileName), sdkErr, view(cookie));
-        });
+    static void SendFileRlst(void* ud, const char* taskID, const char* fileName, int sdkErr, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.SendFileRlst(view(taskID), view(fileName), sdkErr, view(cookie)); });
     }
-    static void SendProgress(void* ud, const char* taskID, int64_t sendedLen, int64_t totalLen,
-                             const char* cookie) {
-        deliver(ud, [&](Callbacks& c) {
-            c.SendProgress(view(taskID), sendedLen, totalLen, view(cookie));
-        });
+    static void SendProgress(void* ud, const char* taskID, int64_t sendedLen, int64_t totalLen, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.SendProgress(view(taskID), sendedLen, totalLen, view(cookie)); });
     }
     static void CancelSendRlst(void* ud, const char* taskID, int sdkErr, const char* cookie) {
-        deliver(ud,
-                [&](Callbacks& c) { c.CancelSendRlst(view(taskID), sdkErr, view(cookie)); });
+        deliver(ud, [&](Callbacks& c) { c.CancelSendRlst(view(taskID), sdkErr, view(cookie)); });
     }
-    static void NotifyCallIn(void* ud, const char* callID, const char* meetObjJson,
-                             const char* callerID, const char* usrExtDat) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyCallIn(view(callID), view(meetObjJson), view(callerID), view(usrExtDat));
-        });
+    static void NotifyCallIn(void* ud, const char* callID, const char* meetObjJson, const char* callerID, const char* usrExtDat) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCallIn(view(callID), view(meetObjJson), view(callerID), view(usrExtDat)); });
     }
-    static void NotifyCallAccepted(void* ud, const char* callID, const char* meetObjJson,
-                                   const char* usrExtDat) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyCallAccepted(view(callID), view(meetObjJson), view(usrExtDat));
-        });
+    static void NotifyCallAccepted(void* ud, const char* callID, const char* meetObjJson, const char* usrExtDat) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCallAccepted(view(callID), view(meetObjJson), view(usrExtDat)); });
     }
-    static void NotifyCallRejected(void* ud, const char* callID, int sdkErr,
-                                   const char* usrExtDat) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyCallRejected(view(callID), sdkErr, view(usrExtDat));
-        });
+    static void NotifyCallRejected(void* ud, const char* callID, int sdkErr, const char* usrExtDat) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCallRejected(view(callID), sdkErr, view(usrExtDat)); });
     }
     static void NotifyCallHungup(void* ud, const char* callID, const char* usrExtDat) {
         deliver(ud, [&](Callbacks& c) { c.NotifyCallHungup(view(callID), view(usrExtDat)); });
@@ -410,19 +432,14 @@ struct Trampolines {
     static void NotifyInviteStatus(void* ud, const char* inviteID, int status) {
         deliver(ud, [&](Callbacks& c) { c.NotifyInviteStatus(view(inviteID), status); });
     }
-    static void NotifyCmdData(void* ud, const char* sourceUserId, const uint8_t* data,
-                              size_t len) {
+    static void NotifyCmdData(void* ud, const char* sourceUserId, const uint8_t* data, size_t len) {
         deliver(ud, [&](Callbacks& c) { c.NotifyCmdData(view(sourceUserId), data, len); });
     }
-    static void NotifyBufferData(void* ud, const char* sourceUserId, const uint8_t* data,
-                                 size_t len) {
+    static void NotifyBufferData(void* ud, const char* sourceUserId, const uint8_t* data, size_t len) {
         deliver(ud, [&](Callbacks& c) { c.NotifyBufferData(view(sourceUserId), data, len); });
     }
-    static void NotifyFileData(void* ud, const char* sourceUserId, const char* tmpFile,
-                               const char* orgFileName) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyFileData(view(sourceUserId), view(tmpFile), view(orgFileName));
-        });
+    static void NotifyFileData(void* ud, const char* sourceUserId, const char* tmpFile, const char* orgFileName) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyFileData(view(sourceUserId), view(tmpFile), view(orgFileName)); });
     }
     static void NotifyCancelSend(void* ud, const char* taskID) {
         deliver(ud, [&](Callbacks& c) { c.NotifyCancelSend(view(taskID)); });
@@ -430,11 +447,11 @@ struct Trampolines {
     static void InitQueueDatRslt(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.InitQueueDatRslt(sdkErr, view(cookie)); });
     }
-    static void QueueStatusChanged(void* ud, const char* json) {
-        deliver(ud, [&](Callbacks& c) { c.QueueStatusChanged(view(json)); });
+    static void QueueStatusChanged(void* ud, const char* queStatusJson) {
+        deliver(ud, [&](Callbacks& c) { c.QueueStatusChanged(view(queStatusJson)); });
     }
-    static void QueuingInfoChanged(void* ud, const char* json) {
-        deliver(ud, [&](Callbacks& c) { c.QueuingInfoChanged(view(json)); });
+    static void QueuingInfoChanged(void* ud, const char* queuingInfoJson) {
+        deliver(ud, [&](Callbacks& c) { c.QueuingInfoChanged(view(queuingInfoJson)); });
     }
     static void StartQueuingRslt(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.StartQueuingRslt(sdkErr, view(cookie)); });
@@ -451,11 +468,11 @@ struct Trampolines {
     static void ResponseAssignUserRslt(void* ud, int sdkErr, const char* cookie) {
         deliver(ud, [&](Callbacks& c) { c.ResponseAssignUserRslt(sdkErr, view(cookie)); });
     }
-    static void AutoAssignUser(void* ud, const char* json) {
-        deliver(ud, [&](Callbacks& c) { c.AutoAssignUser(view(json)); });
+    static void AutoAssignUser(void* ud, const char* queUserJson) {
+        deliver(ud, [&](Callbacks& c) { c.AutoAssignUser(view(queUserJson)); });
     }
-    static void ReqAssignUserRslt(void* ud, int sdkErr, const char* json, const char* cookie) {
-        deliver(ud, [&](Callbacks& c) { c.ReqAssignUserRslt(sdkErr, view(json), view(cookie)); });
+    static void ReqAssignUserRslt(void* ud, int sdkErr, const char* queUserJson, const char* cookie) {
+        deliver(ud, [&](Callbacks& c) { c.ReqAssignUserRslt(sdkErr, view(queUserJson), view(cookie)); });
     }
     static void CancelAssignUser(void* ud, int queID, const char* usrID) {
         deliver(ud, [&](Callbacks& c) { c.CancelAssignUser(queID, view(usrID)); });
@@ -523,13 +540,8 @@ struct Trampolines {
     static void NotifyInitBoards(void* ud, const char* boardsJson) {
         deliver(ud, [&](Callbacks& c) { c.NotifyInitBoards(view(boardsJson)); });
     }
-    static void NotifyInitBoardPageDat(void* ud, const char* boardID, int pageNo,
-                                       const char* imgID, const char* elementsJson,
-                                       const char* operatorID) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyInitBoardPageDat(view(boardID), pageNo, view(imgID), view(elementsJson),
-                                     view(operatorID));
-        });
+    static void NotifyInitBoardPageDat(void* ud, const char* boardID, int pageNo, const char* imgID, const char* elementsJson, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyInitBoardPageDat(view(boardID), pageNo, view(imgID), view(elementsJson), view(operatorID)); });
     }
     static void NotifyCreateBoard(void* ud, const char* boardJson, const char* operatorID) {
         deliver(ud, [&](Callbacks& c) { c.NotifyCreateBoard(view(boardJson), view(operatorID)); });
@@ -537,26 +549,16 @@ struct Trampolines {
     static void NotifyCloseBoard(void* ud, const char* boardID, const char* operatorID) {
         deliver(ud, [&](Callbacks& c) { c.NotifyCloseBoard(view(boardID), view(operatorID)); });
     }
-    static void NotifyAddBoardElement(void* ud, const char* boardID, int pageNo,
-                                      const char* elementJson, const char* operatorID) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyAddBoardElement(view(boardID), pageNo, view(elementJson), view(operatorID));
-        });
+    static void NotifyAddBoardElement(void* ud, const char* boardID, int pageNo, const char* elementJson, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyAddBoardElement(view(boardID), pageNo, view(elementJson), view(operatorID)); });
     }
-    static void NotifyModifyBoardElement(void* ud, const char* boardID, int pageNo,
-                                         const char* elementJson, const char* operatorID) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyModifyBoardElement(view(boardID), pageNo, view(elementJson), view(operatorID));
-        });
+    static void NotifyModifyBoardElement(void* ud, const char* boardID, int pageNo, const char* elementJson, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyModifyBoardElement(view(boardID), pageNo, view(elementJson), view(operatorID)); });
     }
-    static void NotifyDelBoardElement(void* ud, const char* boardID, int pageNo,
-                                      const char* elementIDs, const char* operatorID) {
-        deliver(ud, [&](Callbacks& c) {
-            c.NotifyDelBoardElement(view(boardID), pageNo, view(elementIDs), view(operatorID));
-        });
+    static void NotifyDelBoardElement(void* ud, const char* boardID, int pageNo, const char* elementIDs, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyDelBoardElement(view(boardID), pageNo, view(elementIDs), view(operatorID)); });
     }
-    static void NotifyMouseHotSpot(void* ud, const char* boardID, int x, int y,
-                                   const char* operatorID) {
+    static void NotifyMouseHotSpot(void* ud, const char* boardID, int x, int y, const char* operatorID) {
         deliver(ud, [&](Callbacks& c) { c.NotifyMouseHotSpot(view(boardID), x, y, view(operatorID)); });
     }
     static void Reconnecting(void* ud) {
@@ -565,12 +567,14 @@ struct Trampolines {
     static void Reconnected(void* ud) {
         deliver(ud, [&](Callbacks& c) { c.Reconnected(); });
     }
+    // </generated>
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
      * CRVideoSDK.h may add stay NULL, i.e. skipped). */
     static CRVideo_Callbacks table() noexcept {
         CRVideo_Callbacks t{};
         t.size = sizeof(CRVideo_Callbacks);
+        // <generated: table>
         t.LoginSuccess = &LoginSuccess;
         t.LoginFail = &LoginFail;
         t.LineOff = &LineOff;
@@ -651,6 +655,7 @@ struct Trampolines {
         t.NotifyMouseHotSpot = &NotifyMouseHotSpot;
         t.Reconnecting = &Reconnecting;
         t.Reconnected = &Reconnected;
+        // </generated>
         return t;
     }
 };

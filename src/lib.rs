@@ -4,6 +4,8 @@
 //! [`ffi`] and is the only place with `extern "C"`. Behind it:
 //!
 //! - [`instance`]: the one SDK instance of the process (Init/Uninit, its threads);
+//! - [`event`]: [`Event`], what the app is told, one variant per callback (generated from
+//!   `CRVideo_Callbacks`);
 //! - [`dispatch`]: the event queue and the one thread that runs the app's callbacks;
 //! - [`client`]: the engine on a tokio runtime: connection, session state, requests;
 //! - [`params`]: parsing of the Init parameters and server address lists.
@@ -14,8 +16,11 @@
 
 pub mod client;
 pub mod dispatch;
+pub mod event;
 pub mod ffi;
 pub mod instance;
 pub mod params;
+
+pub use event::Event;
 
 pub use crvideo_proto::ErrorCode;

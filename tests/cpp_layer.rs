@@ -12,7 +12,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::peer::Peer;
+use common::peer::{data_line, fnv1a, Peer};
 use common::server_process::{ServerProcess, TempDir};
 use common::PATIENCE;
 use parking_lot::{Condvar, Mutex};
@@ -239,12 +239,6 @@ impl Drop for Program {
     }
 }
 
-fn fnv1a(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
 /// The issue's acceptance: "A C++ app overriding three virtual methods logs in and receives
 /// a call".
 #[test]
@@ -326,8 +320,12 @@ fn mgr_returns_ids_and_exceptions_thrown_by_overrides_are_swallowed() {
         "NotifyCallIn\t{invite}\t{{\"ID\":1,\"pswd\":\"\"}}\tcppuser\t"
     ));
     bob.expect(&format!("NotifyCallHungup\t{invite}\t"));
-    bob.expect("NotifyCmdData\tcppuser\t0001feff");
-    bob.expect("NotifyCmdData\tcppuser\t6869007468657265");
+    bob.expect(&data_line(
+        "NotifyCmdData",
+        "cppuser",
+        &[0x00, 0x01, 0xfe, 0xff],
+    ));
+    bob.expect(&data_line("NotifyCmdData", "cppuser", b"hi\0there"));
     let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
     bob.expect(&format!(
         "NotifyBufferData\tcppuser\t100000\t{:016x}",

@@ -23,6 +23,27 @@ fn header_is_current() {
     );
 }
 
+/// The files generated from CRVideo_Callbacks that are committed: each equals what the code
+/// generates now.
+#[test]
+fn files_generated_from_the_callback_table_are_current() {
+    for (committed, generated) in [
+        ("include/CRVideoSDK.hpp", env!("CRVIDEOSDK_GENERATED_HPP")),
+        (
+            "tests/c/recorder.h",
+            env!("CRVIDEOSDK_GENERATED_C_RECORDER"),
+        ),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(committed);
+        let committed_text = std::fs::read_to_string(&path).unwrap();
+        let generated_text = std::fs::read_to_string(generated).unwrap();
+        assert!(
+            committed_text == generated_text,
+            "{committed} differs from what the code generates: build outside CI (or copy {generated}) and commit it"
+        );
+    }
+}
+
 #[test]
 fn header_has_guards_cpp_linkage_and_version_macros() {
     let h = committed_header();

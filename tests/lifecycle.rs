@@ -157,7 +157,7 @@ fn null_and_invalid_utf8_arguments_are_param_err_without_callback() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::LoginSuccess {
-            user: "u1".into(),
+            usr_id: "u1".into(),
             cookie: "".into()
         }
     );
@@ -194,7 +194,7 @@ fn only_the_members_inside_size_are_used() {
     assert_eq!(
         RECORDER.events(),
         vec![Ev::LoginSuccess {
-            user: "sized".into(),
+            usr_id: "sized".into(),
             cookie: "ck".into()
         }]
     );
@@ -221,7 +221,7 @@ fn poll_mode_runs_callbacks_on_the_polling_thread() {
     assert_eq!(
         records[0].ev,
         Ev::LoginSuccess {
-            user: "poller".into(),
+            usr_id: "poller".into(),
             cookie: "c".into()
         }
     );
@@ -232,7 +232,7 @@ fn poll_mode_runs_callbacks_on_the_polling_thread() {
     assert_eq!(
         RECORDER.events()[1],
         Ev::LoginFail {
-            code: 9,
+            sdk_err: 9,
             cookie: "again".into()
         }
     );
@@ -260,7 +260,8 @@ fn cookies_are_capped() {
     };
     assert!(!id.is_null());
     unsafe { CRVideo_FreeString(id) };
-    RECORDER.wait_for(|e| matches!(e, Ev::CallFail { code: 5, cookie, .. } if cookie.is_empty()));
+    RECORDER
+        .wait_for(|e| matches!(e, Ev::CallFail { sdk_err: 5, cookie, .. } if cookie.is_empty()));
     CRVideo_Uninit();
     // The default is 4096 bytes.
     init(&format!(r#"{{"serverAddr":"{}"}}"#, server.addr()));

@@ -30,7 +30,7 @@ fn login_success_then_logout() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::LoginSuccess {
-            user: "alice".into(),
+            usr_id: "alice".into(),
             cookie: "cookie-1".into()
         }
     );
@@ -62,15 +62,15 @@ fn wrong_password_and_unknown_tenant_are_anctpswd_err() {
         events,
         vec![
             Ev::LoginFail {
-                code: 7,
+                sdk_err: 7,
                 cookie: "c1".into()
             },
             Ev::LoginFail {
-                code: 7,
+                sdk_err: 7,
                 cookie: "c2".into()
             },
             Ev::LoginFail {
-                code: 7,
+                sdk_err: 7,
                 cookie: "c3".into()
             },
         ]
@@ -90,14 +90,14 @@ fn login_while_logging_in_or_logged_in_is_loginstate_error() {
     let events = RECORDER.wait_count(2);
     assert!(
         events.contains(&Ev::LoginFail {
-            code: 9,
+            sdk_err: 9,
             cookie: "second".into()
         }),
         "{events:?}"
     );
     assert!(
         events.contains(&Ev::LoginSuccess {
-            user: "alice".into(),
+            usr_id: "alice".into(),
             cookie: "first".into()
         }),
         "{events:?}"
@@ -106,7 +106,7 @@ fn login_while_logging_in_or_logged_in_is_loginstate_error() {
     assert_eq!(
         RECORDER.wait_count(3)[2],
         Ev::LoginFail {
-            code: 9,
+            sdk_err: 9,
             cookie: "third".into()
         }
     );
@@ -139,11 +139,11 @@ fn relogin_elsewhere_kicks_the_older_session() {
     assert_eq!(code, 0);
     assert_eq!(
         RECORDER.wait_for(|e| matches!(e, Ev::LineOff { .. })),
-        Ev::LineOff { code: 10 }
+        Ev::LineOff { sdk_err: 10 }
     );
     assert_eq!(server.online_users("demo"), vec!["alice".to_string()]);
     // The kick is the only LineOff: the closing socket must not add CONNECTIONLOST.
-    RECORDER.assert_none_within(dead_window() * 2, |e| *e == Ev::LineOff { code: 207 });
+    RECORDER.assert_none_within(dead_window() * 2, |e| *e == Ev::LineOff { sdk_err: 207 });
     assert_eq!(CRVideo_Logout(), NOT_LOGIN);
     CRVideo_Uninit();
 }
@@ -160,7 +160,7 @@ fn unreachable_server_is_create_conn_failed() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::LoginFail {
-            code: 203,
+            sdk_err: 203,
             cookie: "c".into()
         }
     );
@@ -203,7 +203,7 @@ fn a_server_that_never_answers_fails_within_the_timeout() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::LoginFail {
-            code: 203,
+            sdk_err: 203,
             cookie: "c".into()
         }
     );
@@ -224,7 +224,7 @@ fn a_login_without_reply_is_noserver_rsp() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::LoginFail {
-            code: 202,
+            sdk_err: 202,
             cookie: "c".into()
         }
     );
@@ -240,7 +240,7 @@ fn protocol_version_mismatch_is_reported() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::LoginFail {
-            code: 4,
+            sdk_err: 4,
             cookie: "c".into()
         }
     );
@@ -261,7 +261,7 @@ fn killed_server_gives_connectionlost() {
     server.child.wait().unwrap();
     assert_eq!(
         RECORDER.wait_for(|e| matches!(e, Ev::LineOff { .. })),
-        Ev::LineOff { code: 207 }
+        Ev::LineOff { sdk_err: 207 }
     );
     assert!(!RECORDER.events().contains(&Ev::Reconnecting));
     assert_eq!(CRVideo_Logout(), NOT_LOGIN);
@@ -283,7 +283,7 @@ fn frozen_server_is_noticed_by_heartbeat() {
         unsafe { crvideosdk::ffi::presence::CRVideo_SetDNDStatus(0, cookie.as_ptr()) },
         0
     );
-    RECORDER.wait_for(|e| matches!(e, Ev::DndOk { .. }));
+    RECORDER.wait_for(|e| matches!(e, Ev::SetDNDStatusSuccess { .. }));
     // SIGSTOP keeps the socket open but silent: only the heartbeat can tell.
     server.signal("STOP");
     let started = Instant::now();
@@ -299,7 +299,7 @@ fn frozen_server_is_noticed_by_heartbeat() {
     // The frozen server cannot take the session back: once the window is over, LineOff.
     assert_eq!(
         RECORDER.wait_for(|e| matches!(e, Ev::LineOff { .. })),
-        Ev::LineOff { code: 207 }
+        Ev::LineOff { sdk_err: 207 }
     );
     assert!(started.elapsed() >= Duration::from_secs(1));
     assert!(!RECORDER.events().contains(&Ev::Reconnected));
@@ -360,11 +360,11 @@ fn callbacks_run_on_one_sdk_thread_in_event_order() {
         // each round has its success and its refusal.
         let round = i / 2;
         let ok = Ev::LoginSuccess {
-            user: "alice".into(),
+            usr_id: "alice".into(),
             cookie: format!("ok{round}"),
         };
         let dup = Ev::LoginFail {
-            code: 9,
+            sdk_err: 9,
             cookie: format!("dup{round}"),
         };
         assert!(r.ev == ok || r.ev == dup, "{i}: {:?}", r.ev);
@@ -389,7 +389,7 @@ fn api_calls_from_inside_a_callback_work() {
     assert_eq!(
         events[1],
         Ev::LoginSuccess {
-            user: "bob".into(),
+            usr_id: "bob".into(),
             cookie: "second".into()
         }
     );
@@ -430,7 +430,7 @@ fn uninit_and_logout_fail_a_login_in_progress() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::LoginFail {
-            code: NOT_LOGIN,
+            sdk_err: NOT_LOGIN,
             cookie: "by-logout".into()
         }
     );
@@ -440,7 +440,7 @@ fn uninit_and_logout_fail_a_login_in_progress() {
     assert_eq!(
         RECORDER.events()[1],
         Ev::LoginFail {
-            code: NOT_LOGIN,
+            sdk_err: NOT_LOGIN,
             cookie: "by-uninit".into()
         }
     );
@@ -478,7 +478,7 @@ fn uninit_from_inside_a_callback() {
     let events = RECORDER.events();
     assert!(
         !events.contains(&Ev::LoginFail {
-            code: 9,
+            sdk_err: 9,
             cookie: "late".into()
         }),
         "{events:?}"

@@ -221,8 +221,8 @@ fn meeting_and_call_calls_through_the_in_process_sdk() {
     assert_eq!(
         RECORDER.wait_count(1)[0],
         Ev::CallFail {
-            id: id_text,
-            code: 12,
+            call_id: id_text,
+            sdk_err: 12,
             cookie: "c1".into()
         }
     );
@@ -246,8 +246,8 @@ fn meeting_and_call_calls_through_the_in_process_sdk() {
     unsafe { CRVideo_FreeString(id) };
     RECORDER.wait_for(|e| {
         *e == Ev::CallFail {
-            id: id_text.clone(),
-            code: 5,
+            call_id: id_text.clone(),
+            sdk_err: 5,
             cookie: "c2".into(),
         }
     });
@@ -259,9 +259,9 @@ fn meeting_and_call_calls_through_the_in_process_sdk() {
         .to_owned();
     unsafe { CRVideo_FreeString(id) };
     RECORDER.wait_for(|e| {
-        *e == Ev::InviteRslt {
-            id: id_text.clone(),
-            code: 5,
+        *e == Ev::ClientInviteRslt {
+            invite_id: id_text.clone(),
+            sdk_err: 5,
             cookie: "c3".into(),
         }
     });
@@ -298,8 +298,11 @@ fn meeting_and_call_calls_through_the_in_process_sdk() {
         unsafe { CRVideo_CreateMeeting(subject.as_ptr(), 1, std::ptr::null()) },
         0
     );
-    match RECORDER.wait_for(|e| matches!(e, Ev::MeetingCreated { .. })) {
-        Ev::MeetingCreated { json, cookie } => {
+    match RECORDER.wait_for(|e| matches!(e, Ev::CreateMeetingSuccess { .. })) {
+        Ev::CreateMeetingSuccess {
+            meet_obj_json: json,
+            cookie,
+        } => {
             assert_eq!(cookie, "");
             let m: Value = serde_json::from_str(&json).unwrap();
             assert_eq!(m["creator"], "alice");

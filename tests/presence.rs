@@ -40,8 +40,13 @@ fn notify_stop(cookie: &str) -> i32 {
 fn alice_list(cookie: &str) -> String {
     assert_eq!(get_status(cookie), 0);
     let wanted = cookie.to_string();
-    match RECORDER.wait_for(|e| matches!(e, Ev::StatusList { cookie, .. } if *cookie == wanted)) {
-        Ev::StatusList { json, .. } => json,
+    match RECORDER
+        .wait_for(|e| matches!(e, Ev::GetUserStatusSuccess { cookie, .. } if *cookie == wanted))
+    {
+        Ev::GetUserStatusSuccess {
+            users_status_json: json,
+            ..
+        } => json,
         _ => unreachable!(),
     }
 }
@@ -50,7 +55,10 @@ fn notifications(events: &[Ev]) -> Vec<(String, String)> {
     events
         .iter()
         .filter_map(|e| match e {
-            Ev::Notify { json, cookie } => Some((json.clone(), cookie.clone())),
+            Ev::NotifyUserStatus {
+                user_status_json: json,
+                cookie,
+            } => Some((json.clone(), cookie.clone())),
             _ => None,
         })
         .collect()
@@ -69,7 +77,7 @@ fn wait_notifications(n: usize) -> Vec<(String, String)> {
 fn dnd_results(events: &[Ev]) -> usize {
     events
         .iter()
-        .filter(|e| matches!(e, Ev::DndOk { .. }))
+        .filter(|e| matches!(e, Ev::SetDNDStatusSuccess { .. }))
         .count()
 }
 
@@ -77,9 +85,11 @@ fn subscribe_alice(cookie: &str) {
     assert_eq!(notify_start(cookie), 0);
     let wanted = cookie.to_string();
     assert_eq!(
-        RECORDER.wait_for(|e| matches!(e, Ev::NotifyStart { cookie, .. } if *cookie == wanted)),
-        Ev::NotifyStart {
-            code: 0,
+        RECORDER.wait_for(
+            |e| matches!(e, Ev::StartUserStatusNotifyRslt { cookie, .. } if *cookie == wanted)
+        ),
+        Ev::StartUserStatusNotifyRslt {
+            sdk_err: 0,
             cookie: cookie.into()
         }
     );
@@ -181,9 +191,9 @@ fn stop_ends_notifications_and_stop_without_start_is_harmless() {
     login_ok("alice");
     assert_eq!(notify_stop("never-started"), 0);
     assert_eq!(
-        RECORDER.wait_for(|e| matches!(e, Ev::NotifyStop { .. })),
-        Ev::NotifyStop {
-            code: 0,
+        RECORDER.wait_for(|e| matches!(e, Ev::StopUserStatusNotifyRslt { .. })),
+        Ev::StopUserStatusNotifyRslt {
+            sdk_err: 0,
             cookie: "never-started".into()
         }
     );
@@ -198,8 +208,8 @@ fn stop_ends_notifications_and_stop_without_start_is_harmless() {
 
     assert_eq!(notify_stop("stop"), 0);
     RECORDER.wait_for(|e| {
-        *e == Ev::NotifyStop {
-            code: 0,
+        *e == Ev::StopUserStatusNotifyRslt {
+            sdk_err: 0,
             cookie: "stop".into(),
         }
     });
@@ -242,7 +252,7 @@ fn dnd_takes_any_int() {
     for value in [i32::MIN, -1, 0, 3, i32::MAX] {
         assert_eq!(set_dnd(value, &format!("v{value}")), 0);
         let wanted = format!("v{value}");
-        RECORDER.wait_for(|e| matches!(e, Ev::DndOk { cookie } if *cookie == wanted));
+        RECORDER.wait_for(|e| matches!(e, Ev::SetDNDStatusSuccess { cookie } if *cookie == wanted));
         assert_eq!(
             alice_list(&format!("l{value}")),
             format!("[{}]", st("alice", 1, value))
@@ -251,7 +261,7 @@ fn dnd_takes_any_int() {
     // NULL cookie is "".
     assert_eq!(unsafe { CRVideo_SetDNDStatus(4, std::ptr::null()) }, 0);
     RECORDER.wait_for(|e| {
-        *e == Ev::DndOk {
+        *e == Ev::SetDNDStatusSuccess {
             cookie: String::new(),
         }
     });
@@ -367,7 +377,7 @@ fn a_slow_callback_is_not_a_slow_subscriber() {
     let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
     let gate = parking_lot::Mutex::new(Some(gate_rx));
     set_hook(move |e| {
-        if matches!(e, Ev::Notify { .. }) {
+        if matches!(e, Ev::NotifyUserStatus { .. }) {
             // The first notification blocks until the test opens the gate.
             if let Some(rx) = gate.lock().take() {
                 let _ = rx.recv_timeout(PATIENCE);
@@ -408,13 +418,18 @@ fn too_many_requests_are_refused_with_a_code_not_a_disconnect() {
     let events = RECORDER.wait_until(|events| {
         events
             .iter()
-            .filter(|e| matches!(e, Ev::DndOk { .. } | Ev::DndFail { .. }))
+            .filter(|e| {
+                matches!(
+                    e,
+                    Ev::SetDNDStatusSuccess { .. } | Ev::SetDNDStatusFail { .. }
+                )
+            })
             .count()
             == 6
     });
     let refused = events
         .iter()
-        .filter(|e| matches!(e, Ev::DndFail { code: 2000, .. }))
+        .filter(|e| matches!(e, Ev::SetDNDStatusFail { sdk_err: 2000, .. }))
         .count();
     assert!(refused >= 2, "{events:?}");
     // Still logged in: no LineOff, and the session answers once the bucket refills.

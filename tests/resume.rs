@@ -162,7 +162,7 @@ fn transfers_in_flight_end_with_connection_lost_and_new_ones_work() {
     // The session goes on: a command gets through.
     let cmd = alice.cmd_text(&["send_cmd", "bob", "68690a", "c"]);
     alice.expect(&format!("SendCmdRlst\t{cmd}\t0\tc"));
-    bob.wait_line(|l| l.starts_with("NotifyCmdData\talice\t68690a"));
+    bob.expect(&common::peer::data_line("NotifyCmdData", "alice", b"hi\n"));
 }
 
 #[test]

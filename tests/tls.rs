@@ -88,7 +88,7 @@ fn verified_tls_and_every_way_it_must_fail() {
     assert_eq!(
         login_via(&format!("wss://localhost:{port}"), &trust),
         Ev::LoginSuccess {
-            user: "tls-user".into(),
+            usr_id: "tls-user".into(),
             cookie: "c".into()
         }
     );
@@ -96,7 +96,7 @@ fn verified_tls_and_every_way_it_must_fail() {
     assert_eq!(
         login_via(&format!("wss://127.0.0.1:{port}"), &trust),
         Ev::LoginFail {
-            code: SSL_ERR,
+            sdk_err: SSL_ERR,
             cookie: "c".into()
         }
     );
@@ -104,7 +104,7 @@ fn verified_tls_and_every_way_it_must_fail() {
     assert_eq!(
         login_via(&format!("wss://localhost:{port}"), ""),
         Ev::LoginFail {
-            code: SSL_ERR,
+            sdk_err: SSL_ERR,
             cookie: "c".into()
         }
     );
@@ -114,7 +114,7 @@ fn verified_tls_and_every_way_it_must_fail() {
     assert_eq!(
         login_via(&format!("wss://localhost:{port}"), &other_trust),
         Ev::LoginFail {
-            code: SSL_ERR,
+            sdk_err: SSL_ERR,
             cookie: "c".into()
         }
     );
@@ -130,7 +130,7 @@ fn verified_tls_and_every_way_it_must_fail() {
     assert_eq!(
         login_via(&url, &trust),
         Ev::LoginFail {
-            code: SSL_ERR,
+            sdk_err: SSL_ERR,
             cookie: "c".into()
         }
     );
@@ -141,7 +141,7 @@ fn verified_tls_and_every_way_it_must_fail() {
     assert_eq!(
         login_via(&url, &trust),
         Ev::LoginFail {
-            code: SSL_ERR,
+            sdk_err: SSL_ERR,
             cookie: "c".into()
         }
     );

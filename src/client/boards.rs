@@ -60,7 +60,7 @@ impl BoardsCopy {
                     page_no: page.page_no,
                     img_id: String::new(),
                     elements_json: format!("[{}]", page.elements.join(",")),
-                    oper: page.operator.clone(),
+                    operator_id: page.operator.clone(),
                 });
             }
             copy.boards.push(BoardCopy {
@@ -174,7 +174,10 @@ impl BoardsCopy {
                     obj: board,
                     pages: HashMap::new(),
                 });
-                Event::NotifyCreateBoard { board_json, oper }
+                Event::NotifyCreateBoard {
+                    board_json,
+                    operator_id: oper,
+                }
             }
             WireEvent::BoardClosed { board_id, oper } => {
                 if let Some(i) = self.boards.iter().position(|b| b.obj.board_id == board_id) {
@@ -182,7 +185,10 @@ impl BoardsCopy {
                     let freed: usize = board.pages.values().flat_map(|p| p.values()).sum();
                     self.bytes = self.bytes.saturating_sub(freed);
                 }
-                Event::NotifyCloseBoard { board_id, oper }
+                Event::NotifyCloseBoard {
+                    board_id,
+                    operator_id: oper,
+                }
             }
             WireEvent::Element {
                 board_id,
@@ -203,14 +209,14 @@ impl BoardsCopy {
                         board_id,
                         page_no,
                         element_json,
-                        oper,
+                        operator_id: oper,
                     }
                 } else {
                     Event::NotifyAddBoardElement {
                         board_id,
                         page_no,
                         element_json,
-                        oper,
+                        operator_id: oper,
                     }
                 }
             }
@@ -228,7 +234,7 @@ impl BoardsCopy {
                     board_id,
                     page_no,
                     element_ids: element_ids.join(&ELEMENT_ID_SEPARATOR.to_string()),
-                    oper,
+                    operator_id: oper,
                 }
             }
             WireEvent::MouseHotSpot {
@@ -241,7 +247,7 @@ impl BoardsCopy {
                 board_id,
                 x,
                 y,
-                oper,
+                operator_id: oper,
             },
             other => return Err(other),
         })

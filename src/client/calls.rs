@@ -32,7 +32,7 @@ pub fn call(
             Ok(_) => Event::CallSuccess { call_id, cookie },
             Err(code) => Event::CallFail {
                 call_id,
-                code,
+                sdk_err: code,
                 cookie,
             },
         })
@@ -56,7 +56,7 @@ pub fn accept(
             Ok(_) => Event::AcceptCallSuccess { call_id, cookie },
             Err(code) => Event::AcceptCallFail {
                 call_id,
-                code,
+                sdk_err: code,
                 cookie,
             },
         })
@@ -74,7 +74,7 @@ pub fn reject(call_id: String, usr_ext_dat: String, cookie: String) -> RequestSp
             Ok(_) => Event::RejectCallSuccess { call_id, cookie },
             Err(code) => Event::RejectCallFail {
                 call_id,
-                code,
+                sdk_err: code,
                 cookie,
             },
         })
@@ -92,7 +92,7 @@ pub fn hang_up(call_id: String, usr_ext_dat: String, cookie: String) -> RequestS
             Ok(_) => Event::HangupCallSuccess { call_id, cookie },
             Err(code) => Event::HangupCallFail {
                 call_id,
-                code,
+                sdk_err: code,
                 cookie,
             },
         })
@@ -109,7 +109,7 @@ pub fn invite(invite_id: String, invitee: String, meet_obj: String, cookie: Stri
     RequestSpec::new(request, move |_, result| {
         Some(Event::ClientInviteRslt {
             invite_id,
-            code: result.err().unwrap_or(0),
+            sdk_err: result.err().unwrap_or(0),
             cookie,
         })
     })
@@ -123,7 +123,7 @@ pub fn cancel_invite(invite_id: String, cookie: String) -> RequestSpec {
     RequestSpec::new(request, move |_, result| {
         Some(Event::ClientCancelInviteRslt {
             invite_id,
-            code: result.err().unwrap_or(0),
+            sdk_err: result.err().unwrap_or(0),
             cookie,
         })
     })
@@ -139,7 +139,7 @@ pub fn on_event(event: WireEvent) -> Option<Event> {
             usr_ext_dat,
         } => Event::NotifyCallIn {
             call_id,
-            meet_obj,
+            meet_obj_json: meet_obj,
             caller_id: caller,
             usr_ext_dat,
         },
@@ -149,7 +149,7 @@ pub fn on_event(event: WireEvent) -> Option<Event> {
             usr_ext_dat,
         } => Event::NotifyCallAccepted {
             call_id,
-            meet_obj,
+            meet_obj_json: meet_obj,
             usr_ext_dat,
         },
         WireEvent::CallRejected {
@@ -158,7 +158,7 @@ pub fn on_event(event: WireEvent) -> Option<Event> {
             usr_ext_dat,
         } => Event::NotifyCallRejected {
             call_id,
-            code,
+            sdk_err: code,
             usr_ext_dat,
         },
         WireEvent::CallHungup {

@@ -141,7 +141,7 @@ impl Engine {
             } => {
                 if !matches!(self.state, State::Idle) {
                     self.events.push(Event::LoginFail {
-                        code: ErrorCode::LoginStateError.code(),
+                        sdk_err: ErrorCode::LoginStateError.code(),
                         cookie,
                     });
                     return;
@@ -288,10 +288,16 @@ impl Engine {
                         self.net = Default::default();
                         self.config.rooms.lock().me = user_id.clone();
                         self.online.store(true, Ordering::SeqCst);
-                        self.events.push(Event::LoginSuccess { user_id, cookie });
+                        self.events.push(Event::LoginSuccess {
+                            usr_id: user_id,
+                            cookie,
+                        });
                         self.enable_resume();
                     }
-                    Err(code) => self.events.push(Event::LoginFail { code, cookie }),
+                    Err(code) => self.events.push(Event::LoginFail {
+                        sdk_err: code,
+                        cookie,
+                    }),
                 }
             }
             Internal::Frame { conn, frame } => {
@@ -417,7 +423,12 @@ impl Engine {
         if self.config.rooms.lock().room.take().is_some() {
             self.events.push(Event::MeetingDropped);
         }
-        drop(self.end_session(code, Some(Event::LineOff { code: code.code() })));
+        drop(self.end_session(
+            code,
+            Some(Event::LineOff {
+                sdk_err: code.code(),
+            }),
+        ));
     }
 
     /// Returns to Idle. A login in progress fails with `NOT_LOGIN`; pending requests fail
@@ -429,7 +440,7 @@ impl Engine {
             State::LoggingIn { cookie, task, .. } => {
                 task.abort();
                 self.events.push(Event::LoginFail {
-                    code: ErrorCode::NotLogin.code(),
+                    sdk_err: ErrorCode::NotLogin.code(),
                     cookie,
                 });
                 None

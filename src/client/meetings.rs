@@ -20,10 +20,13 @@ pub fn create(subject: String, with_password: bool, cookie: String) -> RequestSp
     RequestSpec::new(request, move |_, result| {
         Some(match result.and_then(parse::<MeetInfo>) {
             Ok(meeting) => Event::CreateMeetingSuccess {
-                json: serde_json::to_string(&meeting).expect("meetings serialise"),
+                meet_obj_json: serde_json::to_string(&meeting).expect("meetings serialise"),
                 cookie,
             },
-            Err(code) => Event::CreateMeetingFail { code, cookie },
+            Err(code) => Event::CreateMeetingFail {
+                sdk_err: code,
+                cookie,
+            },
         })
     })
 }
@@ -32,7 +35,7 @@ pub fn create(subject: String, with_password: bool, cookie: String) -> RequestSp
 pub fn destroy(meet_id: i32, cookie: String) -> RequestSpec {
     RequestSpec::new(Request::DestroyMeeting { meet_id }, move |_, result| {
         Some(Event::DestroyMeetingRslt {
-            code: result.err().unwrap_or(0),
+            sdk_err: result.err().unwrap_or(0),
             cookie,
         })
     })
@@ -43,10 +46,13 @@ pub fn list(cookie: String) -> RequestSpec {
     RequestSpec::new(Request::GetMeetings, move |_, result| {
         Some(match result.and_then(parse::<MeetingList>) {
             Ok(list) => Event::GetMeetingsSuccess {
-                json: serde_json::to_string(&list.meetings).expect("meetings serialise"),
+                meetings_json: serde_json::to_string(&list.meetings).expect("meetings serialise"),
                 cookie,
             },
-            Err(code) => Event::GetMeetingsFail { code, cookie },
+            Err(code) => Event::GetMeetingsFail {
+                sdk_err: code,
+                cookie,
+            },
         })
     })
 }

@@ -80,7 +80,7 @@ mod tests {
     fn handler(tag: i32) -> ReplyHandler {
         Box::new(move |_, r| {
             Some(Event::LineOff {
-                code: r.map(|_| tag).unwrap_or_else(|c| tag * 1000 + c),
+                sdk_err: r.map(|_| tag).unwrap_or_else(|c| tag * 1000 + c),
             })
         })
     }
@@ -104,15 +104,18 @@ mod tests {
         let answered: Vec<_> = p.take(2).into_iter().collect();
         assert_eq!(
             run(answered, Ok(Value::Null)),
-            vec![Event::LineOff { code: 2 }]
+            vec![Event::LineOff { sdk_err: 2 }]
         );
         assert!(p.take(2).is_none(), "answered twice");
         let expired = p.expired(now + Duration::from_millis(1500));
-        assert_eq!(run(expired, Err(202)), vec![Event::LineOff { code: 1202 }]);
+        assert_eq!(
+            run(expired, Err(202)),
+            vec![Event::LineOff { sdk_err: 1202 }]
+        );
         assert_eq!(p.next_deadline(), Some(now + Duration::from_secs(3)));
         assert_eq!(
             run(p.drain(), Err(207)),
-            vec![Event::LineOff { code: 3207 }]
+            vec![Event::LineOff { sdk_err: 3207 }]
         );
         assert!(p.is_empty());
         assert_eq!(p.next_deadline(), None);
@@ -128,7 +131,7 @@ mod tests {
         let tags: Vec<i32> = run(p.drain(), Ok(Value::Null))
             .into_iter()
             .map(|e| match e {
-                Event::LineOff { code } => code,
+                Event::LineOff { sdk_err: code } => code,
                 _ => unreachable!(),
             })
             .collect();

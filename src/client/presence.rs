@@ -11,7 +11,10 @@ pub fn set_dnd(dnd: i32, cookie: String) -> RequestSpec {
     RequestSpec::new(Request::SetDnd { dnd }, move |_, result| {
         Some(match result {
             Ok(_) => Event::SetDNDStatusSuccess { cookie },
-            Err(code) => Event::SetDNDStatusFail { code, cookie },
+            Err(code) => Event::SetDNDStatusFail {
+                sdk_err: code,
+                cookie,
+            },
         })
     })
 }
@@ -24,10 +27,13 @@ pub fn get_user_status(cookie: String) -> RequestSpec {
         });
         Some(match list {
             Ok(list) => Event::GetUserStatusSuccess {
-                json: serde_json::to_string(&list.users).expect("statuses serialise"),
+                users_status_json: serde_json::to_string(&list.users).expect("statuses serialise"),
                 cookie,
             },
-            Err(code) => Event::GetUserStatusFail { code, cookie },
+            Err(code) => Event::GetUserStatusFail {
+                sdk_err: code,
+                cookie,
+            },
         })
     })
 }
@@ -44,7 +50,10 @@ pub fn start_notify(cookie: String) -> RequestSpec {
                 }
                 Err(code) => code,
             };
-            Some(Event::StartUserStatusNotifyRslt { code, cookie })
+            Some(Event::StartUserStatusNotifyRslt {
+                sdk_err: code,
+                cookie,
+            })
         },
     )
 }
@@ -61,7 +70,10 @@ pub fn stop_notify(cookie: String) -> RequestSpec {
                 }
                 Err(code) => code,
             };
-            Some(Event::StopUserStatusNotifyRslt { code, cookie })
+            Some(Event::StopUserStatusNotifyRslt {
+                sdk_err: code,
+                cookie,
+            })
         },
     )
 }
@@ -70,7 +82,7 @@ pub fn stop_notify(cookie: String) -> RequestSpec {
 pub fn on_user_status(local: &SessionLocal, status: UserStatus) -> Option<Event> {
     let cookie = local.status_cookie.clone()?;
     Some(Event::NotifyUserStatus {
-        json: serde_json::to_string(&status).expect("statuses serialise"),
+        user_status_json: serde_json::to_string(&status).expect("statuses serialise"),
         cookie,
     })
 }

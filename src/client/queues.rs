@@ -60,7 +60,10 @@ pub fn init(cache: SharedQueueCache, cookie: String) -> RequestSpec {
             }
             Err(code) => code,
         };
-        Some(Event::InitQueueDatRslt { code, cookie })
+        Some(Event::InitQueueDatRslt {
+            sdk_err: code,
+            cookie,
+        })
     })
 }
 
@@ -78,7 +81,9 @@ pub fn refresh(cache: SharedQueueCache) -> RequestSpec {
         Some(Event::Batch(
             events
                 .into_iter()
-                .map(|json| Event::QueueStatusChanged { json })
+                .map(|json| Event::QueueStatusChanged {
+                    que_status_json: json,
+                })
                 .collect(),
         ))
     })
@@ -93,7 +98,7 @@ pub fn start_queuing(que_id: i32, usr_ext_dat: String, cookie: String) -> Reques
         },
         move |_, result| {
             Some(Event::StartQueuingRslt {
-                code: result.err().unwrap_or(0),
+                sdk_err: result.err().unwrap_or(0),
                 cookie,
             })
         },
@@ -104,7 +109,7 @@ pub fn start_queuing(que_id: i32, usr_ext_dat: String, cookie: String) -> Reques
 pub fn stop_queuing(cookie: String) -> RequestSpec {
     RequestSpec::new(Request::StopQueuing, move |_, result| {
         Some(Event::StopQueuingRslt {
-            code: result.err().unwrap_or(0),
+            sdk_err: result.err().unwrap_or(0),
             cookie,
         })
     })
@@ -126,7 +131,7 @@ pub fn start_service(
             }
             Some(Event::StartServiceRslt {
                 que_id,
-                code,
+                sdk_err: code,
                 cookie,
             })
         },
@@ -142,7 +147,7 @@ pub fn stop_service(cache: SharedQueueCache, que_id: i32, cookie: String) -> Req
         }
         Some(Event::StopServiceRslt {
             que_id,
-            code,
+            sdk_err: code,
             cookie,
         })
     })
@@ -153,13 +158,13 @@ pub fn req_assign_user(cookie: String) -> RequestSpec {
     RequestSpec::new(Request::ReqAssignUser, move |_, result| {
         Some(match result.and_then(parse::<QueueUser>) {
             Ok(user) => Event::ReqAssignUserRslt {
-                code: 0,
-                json: to_json(&user),
+                sdk_err: 0,
+                que_user_json: to_json(&user),
                 cookie,
             },
             Err(code) => Event::ReqAssignUserRslt {
-                code,
-                json: String::new(),
+                sdk_err: code,
+                que_user_json: String::new(),
                 cookie,
             },
         })
@@ -180,7 +185,7 @@ pub fn respond_assign_user(
     };
     RequestSpec::new(request, move |_, result| {
         Some(Event::ResponseAssignUserRslt {
-            code: result.err().unwrap_or(0),
+            sdk_err: result.err().unwrap_or(0),
             cookie,
         })
     })
@@ -193,19 +198,24 @@ pub fn on_event(cache: &SharedQueueCache, event: WireEvent) -> Result<Event, Wir
         WireEvent::QueueStatus(status) => {
             let json = to_json(&status);
             cache.lock().statuses.insert(status.que_id, status);
-            Event::QueueStatusChanged { json }
+            Event::QueueStatusChanged {
+                que_status_json: json,
+            }
         }
         WireEvent::QueuingInfo(info) => {
             let json = to_json(&info);
             cache.lock().queuing = info;
-            Event::QueuingInfoChanged { json }
+            Event::QueuingInfoChanged {
+                queuing_info_json: json,
+            }
         }
         WireEvent::AutoAssignUser(user) => Event::AutoAssignUser {
-            json: to_json(&user),
+            que_user_json: to_json(&user),
         },
-        WireEvent::CancelAssignUser { que_id, user_id } => {
-            Event::CancelAssignUser { que_id, user_id }
-        }
+        WireEvent::CancelAssignUser { que_id, user_id } => Event::CancelAssignUser {
+            que_id,
+            usr_id: user_id,
+        },
         other => return Err(other),
     })
 }

@@ -154,10 +154,10 @@ pub fn enter(cache: SharedRoomCache, meet_id: i32, pswd: String) -> RequestSpec 
     RequestSpec::new(Request::EnterMeeting { meet_id, pswd }, move |_, result| {
         let state = match result.and_then(parse::<RoomState>) {
             Ok(state) => state,
-            Err(code) => return Some(Event::EnterMeetingRslt { code }),
+            Err(code) => return Some(Event::EnterMeetingRslt { sdk_err: code }),
         };
         let (boards, board_events) = BoardsCopy::from_state(&state.boards);
-        let mut events = vec![Event::EnterMeetingRslt { code: 0 }];
+        let mut events = vec![Event::EnterMeetingRslt { sdk_err: 0 }];
         events.extend(board_events);
         events.extend(state_events(&state));
         let mut cache = cache.lock();
@@ -182,8 +182,8 @@ fn state_events(state: &RoomState) -> Vec<Event> {
     if let Some(sharer) = &state.sharer {
         events.push(Event::NotifyScreenShareStarted);
         events.extend(state.ctrl.iter().map(|target| Event::NotifyGiveCtrlRight {
-            oper: sharer.clone(),
-            target: target.clone(),
+            oper_id: sharer.clone(),
+            target_id: target.clone(),
         }));
     }
     if let Some(PageState { main_page, page_id }) = state.page.clone() {
@@ -193,7 +193,10 @@ fn state_events(state: &RoomState) -> Vec<Event> {
         events.push(Event::NotifyVideoWallMode { mode });
     }
     if let Some(MainVideo { oper, target }) = state.main_video.clone() {
-        events.push(Event::NotifyMainVideoChanged { oper, target });
+        events.push(Event::NotifyMainVideoChanged {
+            oper_id: oper,
+            target_id: target,
+        });
     }
     events
 }
@@ -209,7 +212,7 @@ pub fn start_share(cache: SharedRoomCache) -> RequestSpec {
                 room.sharer = Some(me);
             }
         }
-        Some(Event::StartScreenShareRslt { code })
+        Some(Event::StartScreenShareRslt { sdk_err: code })
     })
 }
 
@@ -224,7 +227,7 @@ pub fn stop_share(cache: SharedRoomCache) -> RequestSpec {
                 room.end_share(&me);
             }
         }
-        Some(Event::StopScreenShareRslt { code })
+        Some(Event::StopScreenShareRslt { sdk_err: code })
     })
 }
 
@@ -271,7 +274,7 @@ pub fn stop(cache: SharedRoomCache) -> RequestSpec {
         if code == 0 {
             cache.lock().room = None;
         }
-        Some(Event::StopMeetingRslt { code })
+        Some(Event::StopMeetingRslt { sdk_err: code })
     })
 }
 
@@ -299,7 +302,7 @@ pub fn send_im(task_id: String, text: String, to: String, cookie: String) -> Req
         let code = result.and_then(parse::<ImSent>).err().unwrap_or(0);
         Some(Event::SendIMmsgRlst {
             task_id,
-            code,
+            sdk_err: code,
             cookie,
         })
     })
@@ -352,8 +355,16 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Even
                 }
             }
             Some(match kind {
-                MediaKind::Audio => Event::AudioStatusChanged { user_id, old, new },
-                MediaKind::Video => Event::VideoStatusChanged { user_id, old, new },
+                MediaKind::Audio => Event::AudioStatusChanged {
+                    user_id,
+                    old_status: old,
+                    new_status: new,
+                },
+                MediaKind::Video => Event::VideoStatusChanged {
+                    user_id,
+                    old_status: old,
+                    new_status: new,
+                },
             })
         }
         WireEvent::Im {
@@ -361,7 +372,7 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Even
             text,
             send_time,
         } => Some(Event::NotifyIMmsg {
-            from,
+            from_user_id: from,
             text,
             send_time,
         }),
@@ -377,18 +388,25 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Even
             r.ctrl.retain(|c| *c != target);
             if give {
                 r.ctrl.push(target.clone());
-                Event::NotifyGiveCtrlRight { oper, target }
+                Event::NotifyGiveCtrlRight {
+                    oper_id: oper,
+                    target_id: target,
+                }
             } else {
-                Event::NotifyReleaseCtrlRight { oper, target }
+                Event::NotifyReleaseCtrlRight {
+                    oper_id: oper,
+                    target_id: target,
+                }
             }
         }),
         WireEvent::Page(PageState { main_page, page_id }) => {
             Some(Event::NotifySwitchToPage { main_page, page_id })
         }
         WireEvent::VideoWallMode { mode } => Some(Event::NotifyVideoWallMode { mode }),
-        WireEvent::MainVideo(MainVideo { oper, target }) => {
-            Some(Event::NotifyMainVideoChanged { oper, target })
-        }
+        WireEvent::MainVideo(MainVideo { oper, target }) => Some(Event::NotifyMainVideoChanged {
+            oper_id: oper,
+            target_id: target,
+        }),
         other => return Err(other),
     })
 }

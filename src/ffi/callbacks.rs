@@ -19,6 +19,7 @@ pub struct CRVideo_Callbacks {
     /// `sizeof(CRVideo_Callbacks)` as the caller compiled it.
     pub size: usize,
 
+    // Login and session
     /// Login succeeded; `usrID` is the user's ID (the one the server assigned when
     /// `privAcnt` was empty).
     pub LoginSuccess: Option<
@@ -32,6 +33,7 @@ pub struct CRVideo_Callbacks {
     /// `CRVIDEOSDK_CONNECTIONLOST`. Pending requests fail after this event.
     pub LineOff: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
 
+    // Presence
     /// `CRVideo_SetDNDStatus` succeeded.
     pub SetDNDStatusSuccess:
         Option<unsafe extern "C" fn(userData: *mut c_void, cookie: *const c_char)>,
@@ -64,6 +66,7 @@ pub struct CRVideo_Callbacks {
     pub StopUserStatusNotifyRslt:
         Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
 
+    // Meetings
     /// `CRVideo_CreateMeeting` succeeded: the new MeetInfoObj.
     pub CreateMeetingSuccess: Option<
         unsafe extern "C" fn(
@@ -90,6 +93,7 @@ pub struct CRVideo_Callbacks {
     pub GetMeetingsFail:
         Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
 
+    // Calls and invitations: results of this user's requests
     /// The callee was reached and is ringing.
     pub CallSuccess: Option<
         unsafe extern "C" fn(userData: *mut c_void, callID: *const c_char, cookie: *const c_char),
@@ -161,6 +165,7 @@ pub struct CRVideo_Callbacks {
         ),
     >,
 
+    // Transparent channel: results of this user's requests
     /// `CRVideo_SendCmd` result.
     pub SendCmdRlst: Option<
         unsafe extern "C" fn(
@@ -209,6 +214,7 @@ pub struct CRVideo_Callbacks {
         ),
     >,
 
+    // Calls and invitations: what others do
     /// Someone calls (or invites) this user; `meetObjJson` is the meeting they propose.
     pub NotifyCallIn: Option<
         unsafe extern "C" fn(
@@ -250,6 +256,7 @@ pub struct CRVideo_Callbacks {
     pub NotifyInviteStatus:
         Option<unsafe extern "C" fn(userData: *mut c_void, inviteID: *const c_char, status: c_int)>,
 
+    // Transparent channel: what others send (binary-safe)
     /// A command arrived (`CRVideo_SendCmd` of `sourceUserId`); binary-safe.
     pub NotifyCmdData: Option<
         unsafe extern "C" fn(
@@ -283,6 +290,7 @@ pub struct CRVideo_Callbacks {
     pub NotifyCancelSend:
         Option<unsafe extern "C" fn(userData: *mut c_void, taskID: *const c_char)>,
 
+    // Call-center queues
     /// `CRVideo_InitQueueDat` result; after 0 the queue getters answer.
     pub InitQueueDatRslt:
         Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
@@ -343,6 +351,7 @@ pub struct CRVideo_Callbacks {
     pub CancelAssignUser:
         Option<unsafe extern "C" fn(userData: *mut c_void, queID: c_int, usrID: *const c_char)>,
 
+    // Meeting room
     /// `CRVideo_EnterMeeting` result. After 0 the room's state follows, then live changes.
     pub EnterMeetingRslt: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
     /// Another member entered the meeting this user is in.
@@ -422,6 +431,7 @@ pub struct CRVideo_Callbacks {
     /// This user's connection quality while in a meeting, 0–10 (10 best), from the heartbeat
     /// round trips and unanswered pings; once known after entering, then on each change.
     pub NetStateChanged: Option<unsafe extern "C" fn(userData: *mut c_void, level: c_int)>,
+    // Whiteboards
     /// On entering a meeting (after `EnterMeetingRslt(0)`): its open whiteboards, a JSON
     /// array of BoardObj in order of creation (`[]` when none).
     pub NotifyInitBoards:
@@ -495,6 +505,7 @@ pub struct CRVideo_Callbacks {
             operatorID: *const c_char,
         ),
     >,
+    // Connection
     /// The connection was lost; the SDK is reconnecting and will resume the session (the
     /// user stays online, in its meeting and calls) within the resume window
     /// (`resumeWindowMs`). Calls made meanwhile are sent once it is back. Transfers and

@@ -44,7 +44,7 @@ pub unsafe extern "C" fn CRVideo_Call(
         },
         |call_id, code| Event::CallFail {
             call_id,
-            code,
+            sdk_err: code,
             cookie: fail_cookie,
         },
     )
@@ -148,7 +148,7 @@ pub unsafe extern "C" fn CRVideo_ClientInvite(
         },
         |invite_id, code| Event::ClientInviteRslt {
             invite_id,
-            code,
+            sdk_err: code,
             cookie: fail_cookie,
         },
     )

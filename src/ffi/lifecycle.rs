@@ -7,7 +7,7 @@ use once_cell::sync::Lazy;
 
 use super::callbacks::CRVideo_Callbacks;
 use super::{arg_str, guard, opt_str};
-use crate::dispatch::UserData;
+use crate::ffi::invoke::Registered;
 use crate::params::{parse_server_list, DispatchMode};
 use crate::{instance, ErrorCode};
 
@@ -79,7 +79,10 @@ pub unsafe extern "C" fn CRVideo_SetCallbacks(
             return Err(ErrorCode::ParamErr);
         }
         let table = CRVideo_Callbacks::copy_from_prefix(cbs).ok_or(ErrorCode::ParamErr)?;
-        instance.dispatcher.set_callbacks(table, UserData(userData));
+        let registered = Registered::new(table, userData);
+        instance
+            .dispatcher
+            .set_sink(std::sync::Arc::new(move |event| registered.deliver(event)));
         Ok(())
     })
 }

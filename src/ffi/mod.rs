@@ -16,6 +16,7 @@
 pub mod boards;
 pub mod callbacks;
 pub mod calls;
+mod invoke;
 pub mod lifecycle;
 pub mod meetings;
 pub mod presence;

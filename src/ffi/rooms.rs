@@ -170,7 +170,7 @@ pub unsafe extern "C" fn CRVideo_SendIMmsg(
         },
         |task_id, code| Event::SendIMmsgRlst {
             task_id,
-            code,
+            sdk_err: code,
             cookie: fail_cookie,
         },
     )

@@ -66,7 +66,7 @@ pub unsafe extern "C" fn CRVideo_SendCmd(
         },
         |task_id, code| Event::SendCmdRlst {
             task_id,
-            code,
+            sdk_err: code,
             cookie: fail_cookie,
         },
     )
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
         },
         |task_id, code| Event::SendBufferRlst {
             task_id,
-            code,
+            sdk_err: code,
             cookie: fail_cookie,
         },
     )
@@ -170,7 +170,7 @@ pub unsafe extern "C" fn CRVideo_SendFile(
         |task_id, code| Event::SendFileRlst {
             task_id,
             file_name: fail_path,
-            code,
+            sdk_err: code,
             cookie: fail_cookie,
         },
     )

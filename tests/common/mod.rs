@@ -55,64 +55,8 @@ pub fn serial() -> MutexGuard<'static, ()> {
     guard
 }
 
-/// What a callback reported.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ev {
-    LoginSuccess {
-        user: String,
-        cookie: String,
-    },
-    LoginFail {
-        code: i32,
-        cookie: String,
-    },
-    LineOff {
-        code: i32,
-    },
-    Reconnecting,
-    Reconnected,
-    DndOk {
-        cookie: String,
-    },
-    DndFail {
-        code: i32,
-        cookie: String,
-    },
-    StatusList {
-        json: String,
-        cookie: String,
-    },
-    StatusFail {
-        code: i32,
-        cookie: String,
-    },
-    NotifyStart {
-        code: i32,
-        cookie: String,
-    },
-    Notify {
-        json: String,
-        cookie: String,
-    },
-    NotifyStop {
-        code: i32,
-        cookie: String,
-    },
-    MeetingCreated {
-        json: String,
-        cookie: String,
-    },
-    CallFail {
-        id: String,
-        code: i32,
-        cookie: String,
-    },
-    InviteRslt {
-        id: String,
-        code: i32,
-        cookie: String,
-    },
-}
+/// What a callback reported: the SDK's own event type, built back from the C arguments.
+pub use crvideosdk::Event as Ev;
 
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -232,7 +176,8 @@ impl Recorder {
     }
 }
 
-unsafe fn s(p: *const c_char) -> String {
+/// A callback's text argument.
+unsafe fn arg_text(p: *const c_char) -> String {
     assert!(!p.is_null(), "the SDK passed a NULL string to a callback");
     CStr::from_ptr(p)
         .to_str()
@@ -240,125 +185,21 @@ unsafe fn s(p: *const c_char) -> String {
         .to_owned()
 }
 
-unsafe extern "C" fn on_login_success(_: *mut c_void, usr: *const c_char, cookie: *const c_char) {
-    RECORDER.push(Ev::LoginSuccess {
-        user: s(usr),
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_login_fail(_: *mut c_void, code: c_int, cookie: *const c_char) {
-    RECORDER.push(Ev::LoginFail {
-        code,
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_line_off(_: *mut c_void, code: c_int) {
-    RECORDER.push(Ev::LineOff { code });
-}
-unsafe extern "C" fn on_reconnecting(_: *mut c_void) {
-    RECORDER.push(Ev::Reconnecting);
-}
-unsafe extern "C" fn on_reconnected(_: *mut c_void) {
-    RECORDER.push(Ev::Reconnected);
-}
-
-unsafe extern "C" fn on_dnd_ok(_: *mut c_void, cookie: *const c_char) {
-    RECORDER.push(Ev::DndOk { cookie: s(cookie) });
-}
-unsafe extern "C" fn on_dnd_fail(_: *mut c_void, code: c_int, cookie: *const c_char) {
-    RECORDER.push(Ev::DndFail {
-        code,
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_status_list(_: *mut c_void, json: *const c_char, cookie: *const c_char) {
-    RECORDER.push(Ev::StatusList {
-        json: s(json),
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_status_fail(_: *mut c_void, code: c_int, cookie: *const c_char) {
-    RECORDER.push(Ev::StatusFail {
-        code,
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_notify_start(_: *mut c_void, code: c_int, cookie: *const c_char) {
-    RECORDER.push(Ev::NotifyStart {
-        code,
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_notify(_: *mut c_void, json: *const c_char, cookie: *const c_char) {
-    RECORDER.push(Ev::Notify {
-        json: s(json),
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_notify_stop(_: *mut c_void, code: c_int, cookie: *const c_char) {
-    RECORDER.push(Ev::NotifyStop {
-        code,
-        cookie: s(cookie),
-    });
-}
-
-unsafe extern "C" fn on_meeting_created(
-    _: *mut c_void,
-    json: *const c_char,
-    cookie: *const c_char,
-) {
-    RECORDER.push(Ev::MeetingCreated {
-        json: s(json),
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_call_fail(
-    _: *mut c_void,
-    id: *const c_char,
-    code: c_int,
-    cookie: *const c_char,
-) {
-    RECORDER.push(Ev::CallFail {
-        id: s(id),
-        code,
-        cookie: s(cookie),
-    });
-}
-unsafe extern "C" fn on_invite_rslt(
-    _: *mut c_void,
-    id: *const c_char,
-    code: c_int,
-    cookie: *const c_char,
-) {
-    RECORDER.push(Ev::InviteRslt {
-        id: s(id),
-        code,
-        cookie: s(cookie),
-    });
-}
-
-/// The recording callback table.
-pub fn recording_callbacks() -> CRVideo_Callbacks {
-    CRVideo_Callbacks {
-        size: std::mem::size_of::<CRVideo_Callbacks>(),
-        LoginSuccess: Some(on_login_success),
-        LoginFail: Some(on_login_fail),
-        LineOff: Some(on_line_off),
-        Reconnecting: Some(on_reconnecting),
-        Reconnected: Some(on_reconnected),
-        SetDNDStatusSuccess: Some(on_dnd_ok),
-        SetDNDStatusFail: Some(on_dnd_fail),
-        GetUserStatusSuccess: Some(on_status_list),
-        GetUserStatusFail: Some(on_status_fail),
-        StartUserStatusNotifyRslt: Some(on_notify_start),
-        NotifyUserStatus: Some(on_notify),
-        StopUserStatusNotifyRslt: Some(on_notify_stop),
-        CreateMeetingSuccess: Some(on_meeting_created),
-        CallFail: Some(on_call_fail),
-        ClientInviteRslt: Some(on_invite_rslt),
-        ..Default::default()
+/// A callback's data argument.
+unsafe fn arg_bytes(data: *const u8, len: usize) -> Vec<u8> {
+    match len {
+        0 => Vec::new(),
+        _ => std::slice::from_raw_parts(data, len).to_vec(),
     }
 }
+
+fn record(_member: &str, event: Ev) {
+    RECORDER.push(event);
+}
+
+// `recording_callbacks()`: every member of CRVideo_Callbacks records its event (generated by
+// build.rs from CRVideo_Callbacks).
+include!(concat!(env!("OUT_DIR"), "/recording_callbacks.rs"));
 
 pub fn cstr(s: &str) -> CString {
     CString::new(s).unwrap()
@@ -408,7 +249,7 @@ pub fn login_ok(user: &str) -> String {
     assert_eq!(login("demo", "demo123", user, user, "ck"), 0);
     let events = RECORDER.wait_count(before + 1);
     match &events[before] {
-        Ev::LoginSuccess { user, .. } => user.clone(),
+        Ev::LoginSuccess { usr_id, .. } => usr_id.clone(),
         other => panic!("login of {user:?} gave {other:?}"),
     }
 }

@@ -289,3 +289,16 @@ impl Drop for Peer {
         let _ = self.child.wait();
     }
 }
+
+/// FNV-1a-64 of `data`: how the peer prints received data (tests/c/recorder.h).
+pub fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The line a peer prints for a data callback (`NotifyCmdData`, `NotifyBufferData`) from
+/// `source` carrying `data`.
+pub fn data_line(member: &str, source: &str, data: &[u8]) -> String {
+    format!("{member}\t{source}\t{}\t{:016x}", data.len(), fnv1a(data))
+}

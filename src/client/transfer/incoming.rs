@@ -133,11 +133,14 @@ impl Incoming {
             source, sink, name, ..
         } = self;
         match sink.take() {
-            Received::Buffer(data) => Event::NotifyBufferData { source, data },
+            Received::Buffer(data) => Event::NotifyBufferData {
+                source_user_id: source,
+                data,
+            },
             Received::File(path) => Event::NotifyFileData {
-                source,
+                source_user_id: source,
                 tmp_file: path.to_string_lossy().into_owned(),
-                org_name: name,
+                org_file_name: name,
             },
         }
     }

@@ -93,8 +93,11 @@ impl Engine {
         self.events.undelivered_data() as u64 + assembling > UNDELIVERED_DATA_LIMIT as u64
     }
 
-    /// The incoming buffer transfer that arrived first: it always gets credit, so held-back
-    /// transfers finish one after another instead of all waiting on each other.
+    /// The incoming buffer transfer that arrived first: it gets credit while the app has less
+    /// than [`UNDELIVERED_DATA_LIMIT`] of finished data waiting, whatever is being assembled,
+    /// so held-back transfers finish one after another instead of all waiting on each
+    /// other. (Not whatever the app has waiting: then, while the app stalls, each buffer
+    /// finished would make the next one the oldest, and all would be taken in.)
     fn oldest_buffer(&self) -> Option<&str> {
         let incoming = &self.local.transfers.incoming;
         incoming
@@ -116,7 +119,7 @@ impl Engine {
             move |_: &mut SessionLocal, result: Result<serde_json::Value, i32>| {
                 Some(Event::SendCmdRlst {
                     task_id,
-                    code: result.err().unwrap_or(0),
+                    sdk_err: result.err().unwrap_or(0),
                     cookie,
                 })
             },
@@ -167,7 +170,7 @@ impl Engine {
         let Some(outgoing) = self.local.transfers.outgoing.get_mut(&task_id) else {
             self.events.push(Event::CancelSendRlst {
                 task_id,
-                code: ErrorCode::TransIdInvalid.code(),
+                sdk_err: ErrorCode::TransIdInvalid.code(),
                 cookie: String::new(),
             });
             return;
@@ -192,7 +195,7 @@ impl Engine {
                 }
                 Some(Event::CancelSendRlst {
                     task_id,
-                    code,
+                    sdk_err: code,
                     cookie,
                 })
             },
@@ -204,7 +207,7 @@ impl Engine {
         match decode_data(&data) {
             Ok(DataFrame::Command { id, peer, payload }) => {
                 self.events.push(Event::NotifyCmdData {
-                    source: peer.to_owned(),
+                    source_user_id: peer.to_owned(),
                     data: payload.to_vec(),
                 });
                 if self.app_is_behind() {
@@ -431,10 +434,15 @@ impl Engine {
         });
     }
 
-    /// Grants the credit an incoming transfer has earned, unless it is a buffer (other than
-    /// the oldest) and the app is behind: then it waits for [`Engine::release_held`].
+    /// Grants the credit an incoming transfer has earned, unless it is a buffer and the app
+    /// is behind (the oldest buffer: the app has the limit's worth of finished data waiting):
+    /// then it waits for [`Engine::release_held`].
     fn grant_credit(&mut self, transfer_id: &str) {
-        let hold = self.app_is_behind() && self.oldest_buffer() != Some(transfer_id);
+        let hold = if self.oldest_buffer() == Some(transfer_id) {
+            self.events.undelivered_data() >= UNDELIVERED_DATA_LIMIT
+        } else {
+            self.app_is_behind()
+        };
         let Some(incoming) = self.local.transfers.incoming.get_mut(transfer_id) else {
             return;
         };

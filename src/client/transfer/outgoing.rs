@@ -57,12 +57,12 @@ impl Outgoing {
             Some(file_name) => Event::SendFileRlst {
                 task_id: task_id.to_owned(),
                 file_name: file_name.clone(),
-                code,
+                sdk_err: code,
                 cookie: self.cookie.clone(),
             },
             None => Event::SendBufferRlst {
                 task_id: task_id.to_owned(),
-                code,
+                sdk_err: code,
                 cookie: self.cookie.clone(),
             },
         }
@@ -78,8 +78,8 @@ impl Outgoing {
         self.reported = Some(received);
         Some(Event::SendProgress {
             task_id: task_id.to_owned(),
-            sent: received as i64,
-            total: self.total as i64,
+            sended_len: received as i64,
+            total_len: self.total as i64,
             cookie: self.cookie.clone(),
         })
     }
