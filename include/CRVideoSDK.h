@@ -544,12 +544,6 @@ extern "C" {
 char *CRVideo_CreateBoard(const char *title, int width, int height, int pageCount);
 
 /**
- * Why this thread's last `CRVideo_CreateBoard` returned NULL (a `CRVIDEOSDK_*` code), or 0
- * when it succeeded.
- */
-int CRVideo_GetLastError(void);
-
-/**
  * Closes whiteboard `boardID`, dropping its elements. Every member, this one included, gets
  * `NotifyCloseBoard(boardID, operatorID)`. No result callback.
  *
@@ -611,6 +605,13 @@ int CRVideo_DelBoardElement(const char *boardID, int pageNo, const char *element
  * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
  */
 int CRVideo_SetMouseHotSpot(const char *boardID, int pageNo, int x, int y);
+
+/**
+ * Why this thread's last call that returns a string (`CRVideo_CreateBoard`,
+ * `CRVideo_GetAllMembers`, the queue getters, `CRVideo_Call`, …) returned NULL: a
+ * `CRVIDEOSDK_*` code; 0 when it returned a string.
+ */
+int CRVideo_GetLastError(void);
 
 /**
  * Calls `calledUserID`, proposing the meeting `meetObjJson` (NULL or "" for none; else a

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::{channel, error::TrySendError, unbounded_channel, Sender};
 
 use crate::client::connect::TlsSettings;
 use crate::client::queues::SharedQueueCache;
@@ -32,7 +32,8 @@ pub struct Instance {
     pub queues: SharedQueueCache,
     /// The SDK's copy of the meeting room (kept by the engine).
     pub rooms: SharedRoomCache,
-    commands: UnboundedSender<Command>,
+    /// To the engine; bounded ([`COMMAND_QUEUE`]).
+    commands: Sender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
     dispatch_thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -42,6 +43,11 @@ static CURRENT: RwLock<Option<Arc<Instance>>> = RwLock::new(None);
 /// Dispatch threads whose Uninit ran inside one of their own callbacks: they end as soon as
 /// that callback returns, and the next Init or Uninit joins them.
 static LINGERING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Commands the app may have handed to the engine and the engine not yet taken. The engine
+/// takes them as fast as it can; an app calling in a loop faster than that for this long
+/// gets `TOO_FREQUENT` instead of growing the SDK's memory without bound.
+pub const COMMAND_QUEUE: usize = 16 * 1024;
 
 /// How long Logout waits for the engine to acknowledge (it answers at once unless the
 /// process is starved).
@@ -61,10 +67,6 @@ pub fn init(params_json: &str) -> Result<(), ErrorCode> {
     }
     join_lingering();
     install_logging(params.log_level.as_deref());
-    crate::ffi::MAX_COOKIE_BYTES.store(
-        params.max_cookie_bytes,
-        std::sync::atomic::Ordering::Relaxed,
-    );
     *current = Some(Arc::new(Instance::start(params)?));
     Ok(())
 }
@@ -107,6 +109,30 @@ fn install_logging(level: Option<&str>) {
         .try_init();
 }
 
+/// Queues `command`: `TOO_FREQUENT` when the queue is full, `NOT_INIT` when the engine is
+/// gone.
+fn queue(commands: &Sender<Command>, command: Command) -> Result<(), ErrorCode> {
+    commands.try_send(command).map_err(|e| match e {
+        TrySendError::Full(_) => ErrorCode::TooFrequent,
+        TrySendError::Closed(_) => ErrorCode::NotInit,
+    })
+}
+
+/// Queues `command`, retrying while the queue is full. (Not `blocking_send`: that panics on
+/// a thread that runs a tokio runtime, which an app's thread may.)
+fn send_waiting(commands: &Sender<Command>, mut command: Command) -> Result<(), ErrorCode> {
+    loop {
+        match commands.try_send(command) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Closed(_)) => return Err(ErrorCode::NotInit),
+            Err(TrySendError::Full(back)) => {
+                command = back;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+}
+
 impl Instance {
     fn start(params: SdkParams) -> Result<Instance, ErrorCode> {
         let dispatcher = Arc::new(Dispatcher::default());
@@ -116,7 +142,7 @@ impl Instance {
             .enable_all()
             .build()
             .map_err(|_| ErrorCode::NetworkInitFailed)?;
-        let (commands, command_rx) = unbounded_channel();
+        let (commands, command_rx) = channel(COMMAND_QUEUE);
         let (internal, internal_rx) = unbounded_channel();
         let online = Arc::new(AtomicBool::new(false));
         let queues = SharedQueueCache::default();
@@ -149,7 +175,7 @@ impl Instance {
                 match spawned {
                     Ok(handle) => Some(handle),
                     Err(_) => {
-                        let _ = commands.send(Command::Shutdown);
+                        let _ = send_waiting(&commands, Command::Shutdown);
                         let _ = io_thread.join();
                         return Err(ErrorCode::InnerErr);
                     }
@@ -169,9 +195,16 @@ impl Instance {
         })
     }
 
-    /// Hands a command to the engine; `NOT_INIT` once the engine has stopped.
+    /// Hands a command to the engine: `TOO_FREQUENT` when [`COMMAND_QUEUE`] commands wait
+    /// already, `NOT_INIT` once the engine has stopped.
     pub fn send(&self, command: Command) -> Result<(), ErrorCode> {
-        self.commands.send(command).map_err(|_| ErrorCode::NotInit)
+        queue(&self.commands, command)
+    }
+
+    /// Hands a command that must not be refused (Logout, Shutdown) to the engine, waiting
+    /// for room if the queue is full (the engine never waits for the app, so room comes).
+    fn send_waiting(&self, command: Command) -> Result<(), ErrorCode> {
+        send_waiting(&self.commands, command)
     }
 
     /// Sends a request of the logged-in session: `NOT_LOGIN` at once when not logged in
@@ -202,7 +235,7 @@ impl Instance {
     /// `CRVideo_Logout`: returns once the session is over (0) or `NOT_LOGIN`.
     pub fn logout(&self) -> Result<(), ErrorCode> {
         let (done, answer) = sync_channel(1);
-        self.send(Command::Logout { done })?;
+        self.send_waiting(Command::Logout { done })?;
         match answer.recv_timeout(ENGINE_ACK) {
             Ok(0) => Ok(()),
             Ok(code) => Err(ErrorCode::from_code(code).unwrap_or(ErrorCode::InnerErr)),
@@ -216,7 +249,7 @@ impl Instance {
     /// wait for that callback: queued events are dropped, and the dispatch thread ends when
     /// the callback returns.
     fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown);
+        let _ = self.send_waiting(Command::Shutdown);
         if let Some(io) = self.io_thread.lock().take() {
             let _ = io.join();
         }
@@ -234,5 +267,36 @@ impl Instance {
             // Poll mode: the caller's thread runs what is left.
             None => self.dispatcher.run_until_closed(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_queue_is_bounded_but_logout_and_shutdown_wait_for_room() {
+        let (commands, mut engine) = channel(2);
+        assert_eq!(queue(&commands, Command::Shutdown), Ok(()));
+        assert_eq!(queue(&commands, Command::Shutdown), Ok(()));
+        assert_eq!(
+            queue(&commands, Command::Shutdown),
+            Err(ErrorCode::TooFrequent)
+        );
+        // A command that must not be refused waits until the engine took one.
+        let taker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let taken = engine.blocking_recv().is_some();
+            (taken, engine)
+        });
+        assert_eq!(send_waiting(&commands, Command::Shutdown), Ok(()));
+        let (taken, engine) = taker.join().unwrap();
+        assert!(taken);
+        drop(engine);
+        assert_eq!(queue(&commands, Command::Shutdown), Err(ErrorCode::NotInit));
+        assert_eq!(
+            send_waiting(&commands, Command::Shutdown),
+            Err(ErrorCode::NotInit)
+        );
     }
 }

@@ -271,3 +271,44 @@ fn cookies_are_capped() {
     );
     CRVideo_Uninit();
 }
+
+/// Every export that returns a string returns NULL only with a reason for
+/// `CRVideo_GetLastError`, and a string resets it.
+#[test]
+fn string_results_are_null_only_with_a_reason() {
+    use crvideosdk::ffi::boards::CRVideo_CreateElementID;
+    use crvideosdk::ffi::boundary::CRVideo_GetLastError;
+    use crvideosdk::ffi::queues::CRVideo_GetAllQueueInfo;
+    use crvideosdk::ffi::rooms::CRVideo_GetAllMembers;
+    let _g = serial();
+    let not_init = crvideosdk::ErrorCode::NotInit.code();
+    let target = cstr("someone");
+    let call =
+        || unsafe { crvideosdk::ffi::calls::CRVideo_Call(target.as_ptr(), null(), null(), null()) };
+    // Before Init: a getter, an ID request.
+    for made in [CRVideo_GetAllMembers(), CRVideo_GetAllQueueInfo(), call()] {
+        assert!(made.is_null());
+        assert_eq!(CRVideo_GetLastError(), not_init);
+    }
+    // A string, and the reason is gone (element IDs need no Init).
+    let id = CRVideo_CreateElementID();
+    assert!(!id.is_null());
+    assert_eq!(CRVideo_GetLastError(), 0);
+    unsafe { CRVideo_FreeString(id) };
+    // The reason is per thread.
+    assert!(CRVideo_GetAllMembers().is_null());
+    let other = std::thread::spawn(|| CRVideo_GetLastError())
+        .join()
+        .unwrap();
+    assert_eq!((CRVideo_GetLastError(), other), (not_init, 0));
+    init("{}");
+    let members = CRVideo_GetAllMembers();
+    assert!(!members.is_null());
+    assert_eq!(CRVideo_GetLastError(), 0);
+    assert_eq!(
+        unsafe { std::ffi::CStr::from_ptr(members) }.to_str(),
+        Ok("[]")
+    );
+    unsafe { CRVideo_FreeString(members) };
+    CRVideo_Uninit();
+}

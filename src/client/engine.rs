@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crvideo_proto::{encode, ClientFrame, Event as WireEvent, Request, ServerFrame};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -100,7 +100,7 @@ impl Engine {
     /// Runs until `Shutdown` (or every API handle is gone), then ends the session.
     pub async fn run(
         mut self,
-        mut commands: UnboundedReceiver<Command>,
+        mut commands: Receiver<Command>,
         mut internal: UnboundedReceiver<Internal>,
     ) {
         // Partial files of receivers that crashed earlier in this tmpDir (off this thread).

@@ -3,23 +3,16 @@
 //! ...) to every member, this one included, is the confirmation, and the copy changes only
 //! with those echoes.
 
-use std::cell::Cell;
-use std::ffi::{c_char, c_int, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ffi::{c_char, c_int};
 
 use crvideo_proto::{BoardObj, Request};
 
 use super::room_signals::send_signal;
 use super::rooms::room_request;
-use super::{arg_str, guard, opt_str};
+use super::{arg_str, opt_str, returns_code, returns_string};
 use crate::client::calls::new_id;
 use crate::client::rooms::{self, RoomCache};
 use crate::{instance, ErrorCode};
-
-thread_local! {
-    /// The error of this thread's last `CRVideo_CreateBoard` (0 after a success).
-    static LAST_ERROR: Cell<c_int> = const { Cell::new(0) };
-}
 
 /// Checks a board operation against the copy, then sends its request with no result
 /// callback (a refusal by the server — a concurrent change made it invalid — is logged).
@@ -45,7 +38,7 @@ pub unsafe extern "C" fn CRVideo_CreateBoard(
     height: c_int,
     pageCount: c_int,
 ) -> *mut c_char {
-    let made = catch_unwind(AssertUnwindSafe(|| {
+    returns_string(|| {
         instance::current()?;
         let board = BoardObj {
             board_id: new_id(),
@@ -62,20 +55,7 @@ pub unsafe extern "C" fn CRVideo_CreateBoard(
             Ok(Some(rooms::create_board(shared.clone(), board)))
         })?;
         Ok(board_id)
-    }))
-    .unwrap_or(Err(ErrorCode::InnerErr));
-    let code = made.as_ref().err().map_or(0, |e| e.code());
-    LAST_ERROR.with(|last| last.set(code));
-    made.ok()
-        .and_then(|id| CString::new(id).ok())
-        .map_or(std::ptr::null_mut(), CString::into_raw)
-}
-
-/// Why this thread's last `CRVideo_CreateBoard` returned NULL (a `CRVIDEOSDK_*` code), or 0
-/// when it succeeded.
-#[no_mangle]
-pub extern "C" fn CRVideo_GetLastError() -> c_int {
-    LAST_ERROR.with(Cell::get)
+    })
 }
 
 /// Closes whiteboard `boardID`, dropping its elements. Every member, this one included, gets
@@ -85,7 +65,7 @@ pub extern "C" fn CRVideo_GetLastError() -> c_int {
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_CloseBoard(boardID: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         instance::current()?;
         let board_id = arg_str(boardID)?.to_owned();
         send_board_request(|cache| {
@@ -100,10 +80,7 @@ pub unsafe extern "C" fn CRVideo_CloseBoard(boardID: *const c_char) -> c_int {
 /// `CRVideo_FreeString`. NULL only if the system's random source fails.
 #[no_mangle]
 pub extern "C" fn CRVideo_CreateElementID() -> *mut c_char {
-    catch_unwind(new_id)
-        .ok()
-        .and_then(|id| CString::new(id).ok())
-        .map_or(std::ptr::null_mut(), CString::into_raw)
+    returns_string(|| Ok(new_id()))
 }
 
 /// Adds (`modify` false) or replaces an element (checked against the SDK's copy).
@@ -113,7 +90,7 @@ unsafe fn set_element(
     element_json: *const c_char,
     modify: bool,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         instance::current()?;
         let board_id = arg_str(board_id)?.to_owned();
         let element = arg_str(element_json)?.to_owned();
@@ -179,7 +156,7 @@ pub unsafe extern "C" fn CRVideo_DelBoardElement(
     pageNo: c_int,
     elementIDs: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         instance::current()?;
         let board_id = arg_str(boardID)?.to_owned();
         let ids = arg_str(elementIDs)?;
@@ -207,7 +184,7 @@ pub unsafe extern "C" fn CRVideo_SetMouseHotSpot(
     x: c_int,
     y: c_int,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         instance::current()?;
         let board_id = arg_str(boardID)?.to_owned();
         send_board_request(|cache| {

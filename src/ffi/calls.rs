@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{arg_str, cookie_arg, guard, guard_id, meet_obj_arg, opt_str};
+use super::{arg_str, cookie_arg, meet_obj_arg, opt_str, returns_code, returns_id};
 use crate::client::{calls, Command};
 use crate::dispatch::Event;
 use crate::instance;
@@ -30,22 +30,20 @@ pub unsafe extern "C" fn CRVideo_Call(
     usrExtDat: *const c_char,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = cookie_arg(cookie);
-    let fail_cookie = cookie.clone().unwrap_or_default();
-    guard_id(
+    returns_id(
         calls::new_id,
-        |instance, id| {
-            let cookie = cookie?;
+        cookie,
+        |instance, id, cookie| {
             let callee = arg_str(calledUserID)?.to_owned();
             let meet_obj = meet_obj_arg(meetObjJson)?;
             let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
             let spec = calls::call(id.to_owned(), callee, meet_obj, usr_ext_dat, cookie);
             instance.send(Command::Request(spec))
         },
-        |call_id, code| Event::CallFail {
+        |call_id, code, cookie| Event::CallFail {
             call_id,
             sdk_err: code,
-            cookie: fail_cookie,
+            cookie,
         },
     )
 }
@@ -64,12 +62,12 @@ pub unsafe extern "C" fn CRVideo_AcceptCall(
     usrExtDat: *const c_char,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let call_id = arg_str(callID)?.to_owned();
         let meet_obj = meet_obj_arg(meetObjJson)?;
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(calls::accept(call_id, meet_obj, usr_ext_dat, cookie))
     })
 }
@@ -85,11 +83,11 @@ pub unsafe extern "C" fn CRVideo_RejectCall(
     usrExtDat: *const c_char,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let call_id = arg_str(callID)?.to_owned();
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(calls::reject(call_id, usr_ext_dat, cookie))
     })
 }
@@ -106,11 +104,11 @@ pub unsafe extern "C" fn CRVideo_HungupCall(
     usrExtDat: *const c_char,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let call_id = arg_str(callID)?.to_owned();
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(calls::hang_up(call_id, usr_ext_dat, cookie))
     })
 }
@@ -131,12 +129,10 @@ pub unsafe extern "C" fn CRVideo_ClientInvite(
     meetObjJson: *const c_char,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = cookie_arg(cookie);
-    let fail_cookie = cookie.clone().unwrap_or_default();
-    guard_id(
+    returns_id(
         calls::new_id,
-        |instance, id| {
-            let cookie = cookie?;
+        cookie,
+        |instance, id, cookie| {
             let invitee = arg_str(called)?.to_owned();
             let meet_obj = meet_obj_arg(meetObjJson)?;
             instance.send(Command::Request(calls::invite(
@@ -146,10 +142,10 @@ pub unsafe extern "C" fn CRVideo_ClientInvite(
                 cookie,
             )))
         },
-        |invite_id, code| Event::ClientInviteRslt {
+        |invite_id, code, cookie| Event::ClientInviteRslt {
             invite_id,
             sdk_err: code,
-            cookie: fail_cookie,
+            cookie,
         },
     )
 }
@@ -164,10 +160,10 @@ pub unsafe extern "C" fn CRVideo_ClientCancelInvite(
     inviteID: *const c_char,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let invite_id = arg_str(inviteID)?.to_owned();
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(calls::cancel_invite(invite_id, cookie))
     })
 }

@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use once_cell::sync::Lazy;
 
 use super::callbacks::CRVideo_Callbacks;
-use super::{arg_str, guard, opt_str};
+use super::{arg_str, opt_str, returns_code};
 use crate::ffi::invoke::Registered;
 use crate::params::{parse_server_list, DispatchMode};
 use crate::{instance, ErrorCode};
@@ -28,7 +28,7 @@ use crate::{instance, ErrorCode};
 /// 0 and changes nothing.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_Init(sdkParamsJson: *const c_char) -> c_int {
-    guard(|| instance::init(opt_str(sdkParamsJson)?))
+    returns_code(|| instance::init(opt_str(sdkParamsJson)?))
 }
 
 /// Shuts the SDK down: logs out if logged in, stops the network, delivers the callbacks
@@ -41,7 +41,7 @@ pub unsafe extern "C" fn CRVideo_Init(sdkParamsJson: *const c_char) -> c_int {
 /// next `CRVideo_Init`.
 #[no_mangle]
 pub extern "C" fn CRVideo_Uninit() {
-    let _ = guard(|| {
+    let _ = returns_code(|| {
         instance::uninit();
         Ok(())
     });
@@ -54,7 +54,7 @@ pub extern "C" fn CRVideo_Uninit() {
 /// `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_SetServerAddr(addrList: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let servers = parse_server_list(arg_str(addrList)?)?;
         instance.set_servers(servers);
@@ -73,7 +73,7 @@ pub unsafe extern "C" fn CRVideo_SetCallbacks(
     cbs: *const CRVideo_Callbacks,
     userData: *mut c_void,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         if cbs.is_null() {
             return Err(ErrorCode::ParamErr);
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn CRVideo_SetCallbacks(
 #[no_mangle]
 pub extern "C" fn CRVideo_PollEvents(timeoutMs: c_int) -> c_int {
     let mut ran = 0usize;
-    let code = guard(|| {
+    let code = returns_code(|| {
         let instance = instance::current()?;
         if instance.params.dispatch != DispatchMode::Poll || timeoutMs < 0 {
             return Err(ErrorCode::ParamErr);

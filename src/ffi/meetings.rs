@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 
 use crvideo_proto::MAX_SUBJECT_CHARS;
 
-use super::{arg_str, cookie_arg, guard};
+use super::{arg_str, cookie_arg, returns_code};
 use crate::client::meetings;
 use crate::{instance, ErrorCode};
 
@@ -22,13 +22,13 @@ pub unsafe extern "C" fn CRVideo_CreateMeeting(
     createPswd: c_int,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let subject = arg_str(meetSubject)?;
         if subject.chars().count() > MAX_SUBJECT_CHARS {
             return Err(ErrorCode::ParamErr);
         }
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(meetings::create(subject.to_owned(), createPswd > 0, cookie))
     })
 }
@@ -41,9 +41,9 @@ pub unsafe extern "C" fn CRVideo_CreateMeeting(
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_DestroyMeeting(meetID: c_int, cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(meetings::destroy(meetID, cookie))
     })
 }
@@ -55,9 +55,9 @@ pub unsafe extern "C" fn CRVideo_DestroyMeeting(meetID: c_int, cookie: *const c_
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_GetMeetings(cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(meetings::list(cookie))
     })
 }

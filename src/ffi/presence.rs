@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{cookie_arg, guard};
+use super::{cookie_arg, returns_code};
 use crate::client::presence;
 use crate::instance;
 
@@ -15,9 +15,9 @@ use crate::instance;
 /// (cookie not UTF-8) with no callback.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_SetDNDStatus(DNDStatus: c_int, cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(presence::set_dnd(DNDStatus, cookie))
     })
 }
@@ -31,9 +31,9 @@ pub unsafe extern "C" fn CRVideo_SetDNDStatus(DNDStatus: c_int, cookie: *const c
 /// `GetUserStatusFail(sdkErr, cookie)`. Errors without callback as for `CRVideo_SetDNDStatus`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_GetUserStatus(cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(presence::get_user_status(cookie))
     })
 }
@@ -48,9 +48,9 @@ pub unsafe extern "C" fn CRVideo_GetUserStatus(cookie: *const c_char) -> c_int {
 /// `CRVideo_SetDNDStatus`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_StartUserStatusNotify(cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(presence::start_notify(cookie))
     })
 }
@@ -62,9 +62,9 @@ pub unsafe extern "C" fn CRVideo_StartUserStatusNotify(cookie: *const c_char) ->
 /// `CRVideo_SetDNDStatus`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_StopUserStatusNotify(cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(presence::stop_notify(cookie))
     })
 }

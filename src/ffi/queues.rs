@@ -1,23 +1,19 @@
 //! Call-center queue exports: queue data, customers (queuing) and agents (service).
 
-use std::ffi::{c_char, c_int, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ffi::{c_char, c_int};
 
-use super::{arg_str, cookie_arg, guard, opt_str};
+use super::{arg_str, cookie_arg, opt_str, returns_code, returns_string};
 use crate::client::queues::{self, QueueCache};
 use crate::instance;
 
-/// A JSON string from the SDK's queue data: NULL only when not initialised (or on an internal
-/// failure). Free it with `CRVideo_FreeString`.
+/// A JSON string from the SDK's queue data: NULL only when not initialised. Free it with
+/// `CRVideo_FreeString`.
 fn queue_json(read: impl FnOnce(&QueueCache) -> String) -> *mut c_char {
-    let made = catch_unwind(AssertUnwindSafe(|| {
-        let instance = instance::current().ok()?;
+    returns_string(|| {
+        let instance = instance::current()?;
         let json = read(&instance.queues.lock());
-        CString::new(json).ok()
-    }));
-    made.ok()
-        .flatten()
-        .map_or(std::ptr::null_mut(), CString::into_raw)
+        Ok(json)
+    })
 }
 
 /// Loads the tenant's queues (configured on the server) into the SDK, for the getters below.
@@ -26,9 +22,9 @@ fn queue_json(read: impl FnOnce(&QueueCache) -> String) -> *mut c_char {
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_InitQueueDat(cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(queues::init(instance.queues.clone(), cookie))
     })
 }
@@ -37,7 +33,7 @@ pub unsafe extern "C" fn CRVideo_InitQueueDat(cookie: *const c_char) -> c_int {
 /// no other result callback). Returns 0, `CRVIDEOSDK_NOT_LOGIN` or `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_RefreshAllQueueStatus() -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         instance.request(queues::refresh(instance.queues.clone()))
     })
@@ -87,10 +83,10 @@ pub unsafe extern "C" fn CRVideo_StartQueuing(
     usrExtDat: *const c_char,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let usr_ext_dat = opt_str(usrExtDat)?.to_owned();
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(queues::start_queuing(queID, usr_ext_dat, cookie))
     })
 }
@@ -101,9 +97,9 @@ pub unsafe extern "C" fn CRVideo_StartQueuing(
 /// `CRVideo_StartQueuing`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_StopQueuing(cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(queues::stop_queuing(cookie))
     })
 }
@@ -120,9 +116,9 @@ pub unsafe extern "C" fn CRVideo_StartService(
     priority: c_int,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(queues::start_service(
             instance.queues.clone(),
             queID,
@@ -138,9 +134,9 @@ pub unsafe extern "C" fn CRVideo_StartService(
 /// `CRVIDEOSDK_QUE_SERVICE_NOT_START`. Errors without callback as for `CRVideo_StartQueuing`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_StopService(queID: c_int, cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(queues::stop_service(instance.queues.clone(), queID, cookie))
     })
 }
@@ -156,9 +152,9 @@ pub unsafe extern "C" fn CRVideo_StopService(queID: c_int, cookie: *const c_char
 /// (serving no queue). Errors without callback as for `CRVideo_StartQueuing`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_ReqAssignUser(cookie: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(queues::req_assign_user(cookie))
     })
 }
@@ -202,10 +198,10 @@ unsafe fn respond(
     user: *const c_char,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let user = arg_str(user)?.to_owned();
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         instance.request(queues::respond_assign_user(accept, que_id, user, cookie))
     })
 }

@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_int};
 use crvideo_proto::Request;
 
 use super::rooms::room_request;
-use super::{arg_str, guard, opt_str};
+use super::{arg_str, opt_str, returns_code};
 use crate::client::rooms::{self, RoomCache};
 use crate::{instance, ErrorCode};
 
@@ -26,7 +26,7 @@ pub(super) fn send_signal(
 /// `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_StartScreenShare() -> c_int {
-    guard(|| {
+    returns_code(|| {
         room_request(|cache, shared| {
             cache.room()?;
             Ok(Some(rooms::start_share(shared.clone())))
@@ -42,7 +42,7 @@ pub extern "C" fn CRVideo_StartScreenShare() -> c_int {
 /// `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_StopScreenShare() -> c_int {
-    guard(|| {
+    returns_code(|| {
         room_request(|cache, shared| {
             cache.room()?;
             Ok(Some(rooms::stop_share(shared.clone())))
@@ -52,7 +52,7 @@ pub extern "C" fn CRVideo_StopScreenShare() -> c_int {
 
 /// Gives or takes back a control right (checked against the SDK's copy of the room).
 unsafe fn set_ctrl_right(user_id: *const c_char, give: bool) -> c_int {
-    guard(|| {
+    returns_code(|| {
         instance::current()?;
         let user_id = arg_str(user_id)?.to_owned();
         send_signal(|cache| {
@@ -91,7 +91,7 @@ pub unsafe extern "C" fn CRVideo_ReleaseCtrlRight(userID: *const c_char) -> c_in
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_SwitchToPage(mainPage: c_int, pageID: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         instance::current()?;
         let page_id = opt_str(pageID)?.to_owned();
         send_signal(|cache| {
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn CRVideo_SwitchToPage(mainPage: c_int, pageID: *const c_
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_SetVideoWallMode(mode: c_int) -> c_int {
-    guard(|| {
+    returns_code(|| {
         send_signal(|cache| {
             cache.room()?;
             if mode < 0 {
@@ -131,7 +131,7 @@ pub extern "C" fn CRVideo_SetVideoWallMode(mode: c_int) -> c_int {
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_SetMainVideo(userID: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         instance::current()?;
         let user_id = arg_str(userID)?.to_owned();
         send_signal(|cache| {

@@ -1,11 +1,10 @@
 //! Meeting-room exports (signalling): enter, exit, stop, members, audio/video, text messages.
 
-use std::ffi::{c_char, c_int, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ffi::{c_char, c_int};
 
 use crvideo_proto::{MediaKind, MAX_IM_CHARS, MEDIA_CLOSED, MEDIA_OPEN};
 
-use super::{arg_str, cookie_arg, guard, guard_id, opt_str};
+use super::{arg_str, opt_str, returns_code, returns_id, returns_string};
 use crate::client::calls::new_id;
 use crate::client::rooms::{self, RoomCache, SharedRoomCache};
 use crate::client::{Command, RequestSpec};
@@ -22,7 +21,7 @@ use crate::{instance, ErrorCode};
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_EnterMeeting(meetID: c_int, pswd: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let pswd = opt_str(pswd)?.to_owned();
         instance.request(rooms::enter(instance.rooms.clone(), meetID, pswd))
@@ -35,7 +34,7 @@ pub unsafe extern "C" fn CRVideo_EnterMeeting(meetID: c_int, pswd: *const c_char
 /// Returns 0, `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN` or `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_ExitMeeting() -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         instance.require_login()?;
         instance
@@ -55,7 +54,7 @@ pub extern "C" fn CRVideo_ExitMeeting() -> c_int {
 /// callback: `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_StopMeeting() -> c_int {
-    guard(|| {
+    returns_code(|| {
         room_request(|cache, shared| {
             cache.room()?;
             Ok(Some(rooms::stop(shared.clone())))
@@ -84,19 +83,16 @@ pub(super) fn room_request(
 /// initialised. Free with `CRVideo_FreeString`.
 #[no_mangle]
 pub extern "C" fn CRVideo_GetAllMembers() -> *mut c_char {
-    let made = catch_unwind(AssertUnwindSafe(|| {
-        let instance = instance::current().ok()?;
+    returns_string(|| {
+        let instance = instance::current()?;
         let json = instance.rooms.lock().members_json();
-        CString::new(json).ok()
-    }));
-    made.ok()
-        .flatten()
-        .map_or(std::ptr::null_mut(), CString::into_raw)
+        Ok(json)
+    })
 }
 
 /// Sets a member's audio or video status (checked against the SDK's copy of the room).
 unsafe fn set_media(user_id: *const c_char, kind: MediaKind, status: i32) -> c_int {
-    guard(|| {
+    returns_code(|| {
         room_request(|cache, _| {
             let user_id = arg_str(user_id)?.to_owned();
             let changes = cache.check_media(&user_id, kind, status)?;
@@ -148,12 +144,10 @@ pub unsafe extern "C" fn CRVideo_SendIMmsg(
     toUserID: *const c_char,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = cookie_arg(cookie);
-    let fail_cookie = cookie.clone().unwrap_or_default();
-    guard_id(
+    returns_id(
         new_id,
-        |instance, id| {
-            let cookie = cookie?;
+        cookie,
+        |instance, id, cookie| {
             let text = arg_str(text)?.to_owned();
             let to = opt_str(toUserID)?.to_owned();
             if text.chars().count() > MAX_IM_CHARS {
@@ -168,10 +162,10 @@ pub unsafe extern "C" fn CRVideo_SendIMmsg(
                 cookie,
             )))
         },
-        |task_id, code| Event::SendIMmsgRlst {
+        |task_id, code, cookie| Event::SendIMmsgRlst {
             task_id,
             sdk_err: code,
-            cookie: fail_cookie,
+            cookie,
         },
     )
 }

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 
 use crvideo_proto::LoginRequest;
 
-use super::{arg_str, cookie_arg, guard};
+use super::{arg_str, cookie_arg, returns_code};
 use crate::client::Command;
 use crate::{instance, ErrorCode};
 
@@ -31,7 +31,7 @@ pub unsafe extern "C" fn CRVideo_Login(
     privAuthCode: *const c_char,
     cookie: *const c_char,
 ) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let login = LoginRequest {
             tenant: arg_str(authAcnt)?.to_owned(),
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn CRVideo_Login(
             user_id: arg_str(privAcnt)?.to_owned(),
             auth_code: arg_str(privAuthCode)?.to_owned(),
         };
-        let cookie = cookie_arg(cookie)?;
+        let cookie = cookie_arg(&instance, cookie)?;
         let servers = instance.servers();
         if servers.is_empty() {
             return Err(ErrorCode::NoServerInfo);
@@ -62,5 +62,5 @@ pub unsafe extern "C" fn CRVideo_Login(
 /// `CRVIDEOSDK_NOT_INIT`. May be called from inside a callback.
 #[no_mangle]
 pub extern "C" fn CRVideo_Logout() -> c_int {
-    guard(|| instance::current()?.logout())
+    returns_code(|| instance::current()?.logout())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crvideo_proto::{TransferKind, MAX_CMD_BYTES};
 
-use super::{arg_str, cookie_arg, guard, guard_id, opt_str};
+use super::{arg_str, opt_str, returns_code, returns_id};
 use crate::client::calls::new_id;
 use crate::client::transfer::filling::FillingBuffer;
 use crate::client::transfer::{Outgoing, Source};
@@ -42,12 +42,10 @@ pub unsafe extern "C" fn CRVideo_SendCmd(
     len: usize,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = cookie_arg(cookie);
-    let fail_cookie = cookie.clone().unwrap_or_default();
-    guard_id(
+    returns_id(
         new_id,
-        |instance, id| {
-            let cookie = cookie?;
+        cookie,
+        |instance, id, cookie| {
             let target = arg_str(targetUserId)?.to_owned();
             // No user has so long an ID, and a command frame could not name it.
             if target.len() > usize::from(u8::MAX) {
@@ -64,10 +62,10 @@ pub unsafe extern "C" fn CRVideo_SendCmd(
                 cookie,
             })
         },
-        |task_id, code| Event::SendCmdRlst {
+        |task_id, code, cookie| Event::SendCmdRlst {
             task_id,
             sdk_err: code,
-            cookie: fail_cookie,
+            cookie,
         },
     )
 }
@@ -93,12 +91,10 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
     len: usize,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = cookie_arg(cookie);
-    let fail_cookie = cookie.clone().unwrap_or_default();
-    guard_id(
+    returns_id(
         new_id,
-        |instance, id| {
-            let cookie = cookie?;
+        cookie,
+        |instance, id, cookie| {
             let target = arg_str(targetUserId)?.to_owned();
             let payload = bytes_arg(data, len)?;
             if payload.len() as u64 > instance.params.max_buffer_bytes {
@@ -120,10 +116,10 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
             copy.fill(payload);
             Ok(())
         },
-        |task_id, code| Event::SendBufferRlst {
+        |task_id, code, cookie| Event::SendBufferRlst {
             task_id,
             sdk_err: code,
-            cookie: fail_cookie,
+            cookie,
         },
     )
 }
@@ -143,16 +139,12 @@ pub unsafe extern "C" fn CRVideo_SendFile(
     fileName: *const c_char,
     cookie: *const c_char,
 ) -> *mut c_char {
-    let cookie = cookie_arg(cookie);
-    let fail_cookie = cookie.clone().unwrap_or_default();
-    let path = opt_str(fileName).unwrap_or_default().to_owned();
-    let fail_path = path.clone();
-    guard_id(
+    returns_id(
         new_id,
-        |instance, id| {
-            let cookie = cookie?;
+        cookie,
+        |instance, id, cookie| {
             let target = arg_str(targetUserId)?.to_owned();
-            arg_str(fileName)?;
+            let path = arg_str(fileName)?.to_owned();
             let (file, total) = open_for_sending(&path).ok_or(ErrorCode::SendFileFileInError)?;
             let name = std::path::Path::new(&path)
                 .file_name()
@@ -167,11 +159,11 @@ pub unsafe extern "C" fn CRVideo_SendFile(
                 outgoing: Box::new(outgoing),
             })
         },
-        |task_id, code| Event::SendFileRlst {
+        |task_id, code, cookie| Event::SendFileRlst {
             task_id,
-            file_name: fail_path,
+            file_name: opt_str(fileName).unwrap_or_default().to_owned(),
             sdk_err: code,
-            cookie: fail_cookie,
+            cookie,
         },
     )
 }
@@ -192,7 +184,7 @@ fn open_for_sending(path: &str) -> Option<(std::fs::File, u64)> {
 /// Without callback: `CRVIDEOSDK_PARAM_ERR`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_CancelSend(taskID: *const c_char) -> c_int {
-    guard(|| {
+    returns_code(|| {
         let instance = instance::current()?;
         let task_id = arg_str(taskID)?.to_owned();
         instance.require_login()?;
