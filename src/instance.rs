@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{channel, error::TrySendError, unbounded_channel, Sender}
 
 use crate::client::connect::TlsSettings;
 use crate::client::queues::SharedQueueCache;
+use crate::client::room_calls::RoomCall;
 use crate::client::rooms::SharedRoomCache;
 use crate::client::{Command, Engine, EngineConfig, RequestSpec};
 use crate::dispatch::{self, Dispatcher};
@@ -213,6 +214,17 @@ impl Instance {
     pub fn request(&self, spec: RequestSpec) -> Result<(), ErrorCode> {
         self.require_login()?;
         self.send(Command::Request(spec))
+    }
+
+    /// A call on the meeting room: judged against the SDK's copy (its error returned at
+    /// once), then its request, if it changes anything, sent.
+    pub fn room_call(&self, call: RoomCall) -> Result<(), ErrorCode> {
+        self.require_login()?;
+        let spec = call.judge(&mut self.rooms.lock(), &self.rooms)?;
+        match spec {
+            Some(spec) => self.request(spec),
+            None => Ok(()),
+        }
     }
 
     /// `NOT_LOGIN` unless logged in.

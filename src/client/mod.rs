@@ -16,6 +16,7 @@ pub mod pending;
 pub mod presence;
 pub mod queues;
 mod resume;
+pub mod room_calls;
 pub mod rooms;
 pub mod tls;
 pub mod transfer;

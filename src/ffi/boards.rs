@@ -5,22 +5,12 @@
 
 use std::ffi::{c_char, c_int};
 
-use crvideo_proto::{BoardObj, Request};
+use crvideo_proto::BoardObj;
 
-use super::room_signals::send_signal;
-use super::rooms::room_request;
 use super::{arg_str, opt_str, returns_code, returns_string};
 use crate::client::calls::new_id;
-use crate::client::rooms::{self, RoomCache};
-use crate::{instance, ErrorCode};
-
-/// Checks a board operation against the copy, then sends its request with no result
-/// callback (a refusal by the server — a concurrent change made it invalid — is logged).
-fn send_board_request(
-    check: impl FnOnce(&RoomCache) -> Result<Request, ErrorCode>,
-) -> Result<(), ErrorCode> {
-    send_signal(|cache| check(cache).map(Some))
-}
+use crate::client::room_calls::RoomCall;
+use crate::instance;
 
 /// Opens a whiteboard of `pageCount` pages (1–1000) of `width` × `height` (1–32768) titled
 /// `title` (NULL = "", at most 256 characters). Every member, this one included, gets
@@ -39,7 +29,7 @@ pub unsafe extern "C" fn CRVideo_CreateBoard(
     pageCount: c_int,
 ) -> *mut c_char {
     returns_string(|| {
-        instance::current()?;
+        let instance = instance::current()?;
         let board = BoardObj {
             board_id: new_id(),
             title: opt_str(title)?.to_owned(),
@@ -48,12 +38,7 @@ pub unsafe extern "C" fn CRVideo_CreateBoard(
             page_count: pageCount,
         };
         let board_id = board.board_id.clone();
-        room_request(|cache, shared| {
-            let boards = &mut cache.room_mut()?.boards;
-            boards.check_create(&board)?;
-            boards.create_pending(board.clone());
-            Ok(Some(rooms::create_board(shared.clone(), board)))
-        })?;
+        instance.room_call(RoomCall::CreateBoard(board))?;
         Ok(board_id)
     })
 }
@@ -66,12 +51,8 @@ pub unsafe extern "C" fn CRVideo_CreateBoard(
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_CloseBoard(boardID: *const c_char) -> c_int {
     returns_code(|| {
-        instance::current()?;
-        let board_id = arg_str(boardID)?.to_owned();
-        send_board_request(|cache| {
-            cache.room()?.boards.check_close(&board_id)?;
-            Ok(Request::CloseBoard { board_id })
-        })
+        let instance = instance::current()?;
+        instance.room_call(RoomCall::CloseBoard(arg_str(boardID)?.to_owned()))
     })
 }
 
@@ -91,18 +72,12 @@ unsafe fn set_element(
     modify: bool,
 ) -> c_int {
     returns_code(|| {
-        instance::current()?;
-        let board_id = arg_str(board_id)?.to_owned();
-        let element = arg_str(element_json)?.to_owned();
-        send_board_request(|cache| {
-            let boards = &cache.room()?.boards;
-            boards.check_element(&board_id, page_no, &element, modify)?;
-            Ok(Request::SetBoardElement {
-                board_id,
-                page_no,
-                element,
-                modify,
-            })
+        let instance = instance::current()?;
+        instance.room_call(RoomCall::SetElement {
+            board_id: arg_str(board_id)?.to_owned(),
+            page_no,
+            element: arg_str(element_json)?.to_owned(),
+            modify,
         })
     })
 }
@@ -157,16 +132,11 @@ pub unsafe extern "C" fn CRVideo_DelBoardElement(
     elementIDs: *const c_char,
 ) -> c_int {
     returns_code(|| {
-        instance::current()?;
-        let board_id = arg_str(boardID)?.to_owned();
-        let ids = arg_str(elementIDs)?;
-        send_board_request(|cache| {
-            let element_ids = cache.room()?.boards.check_delete(&board_id, pageNo, ids)?;
-            Ok(Request::DelBoardElements {
-                board_id,
-                page_no: pageNo,
-                element_ids,
-            })
+        let instance = instance::current()?;
+        instance.room_call(RoomCall::DelElements {
+            board_id: arg_str(boardID)?.to_owned(),
+            page_no: pageNo,
+            ids: arg_str(elementIDs)?.to_owned(),
         })
     })
 }
@@ -185,16 +155,12 @@ pub unsafe extern "C" fn CRVideo_SetMouseHotSpot(
     y: c_int,
 ) -> c_int {
     returns_code(|| {
-        instance::current()?;
-        let board_id = arg_str(boardID)?.to_owned();
-        send_board_request(|cache| {
-            cache.room()?.boards.check_hot_spot(&board_id, pageNo)?;
-            Ok(Request::SetMouseHotSpot {
-                board_id,
-                page_no: pageNo,
-                x,
-                y,
-            })
+        let instance = instance::current()?;
+        instance.room_call(RoomCall::MouseHotSpot {
+            board_id: arg_str(boardID)?.to_owned(),
+            page_no: pageNo,
+            x,
+            y,
         })
     })
 }

@@ -3,20 +3,9 @@
 
 use std::ffi::{c_char, c_int};
 
-use crvideo_proto::Request;
-
-use super::rooms::room_request;
 use super::{arg_str, opt_str, returns_code};
-use crate::client::rooms::{self, RoomCache};
-use crate::{instance, ErrorCode};
-
-/// Checks `check` against the SDK's copy of the room, then sends its request (if any) with
-/// no result callback.
-pub(super) fn send_signal(
-    check: impl FnOnce(&RoomCache) -> Result<Option<Request>, ErrorCode>,
-) -> Result<(), ErrorCode> {
-    room_request(|cache, _| Ok(check(cache)?.map(rooms::signal)))
-}
+use crate::client::room_calls::RoomCall;
+use crate::instance;
 
 /// Starts sharing this member's screen (the signalling: who shares; the pixels are not part
 /// of this SDK). The other members get `NotifyScreenShareStarted`.
@@ -26,12 +15,7 @@ pub(super) fn send_signal(
 /// `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_StartScreenShare() -> c_int {
-    returns_code(|| {
-        room_request(|cache, shared| {
-            cache.room()?;
-            Ok(Some(rooms::start_share(shared.clone())))
-        })
-    })
+    returns_code(|| instance::current()?.room_call(RoomCall::StartScreenShare))
 }
 
 /// Stops this member's screen share. Control rights given are taken back first (every
@@ -42,23 +26,15 @@ pub extern "C" fn CRVideo_StartScreenShare() -> c_int {
 /// `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_StopScreenShare() -> c_int {
-    returns_code(|| {
-        room_request(|cache, shared| {
-            cache.room()?;
-            Ok(Some(rooms::stop_share(shared.clone())))
-        })
-    })
+    returns_code(|| instance::current()?.room_call(RoomCall::StopScreenShare))
 }
 
 /// Gives or takes back a control right (checked against the SDK's copy of the room).
 unsafe fn set_ctrl_right(user_id: *const c_char, give: bool) -> c_int {
     returns_code(|| {
-        instance::current()?;
+        let instance = instance::current()?;
         let user_id = arg_str(user_id)?.to_owned();
-        send_signal(|cache| {
-            let changes = cache.check_ctrl(&user_id, give)?;
-            Ok(changes.then_some(Request::SetCtrlRight { user_id, give }))
-        })
+        instance.room_call(RoomCall::CtrlRight { user_id, give })
     })
 }
 
@@ -92,14 +68,11 @@ pub unsafe extern "C" fn CRVideo_ReleaseCtrlRight(userID: *const c_char) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_SwitchToPage(mainPage: c_int, pageID: *const c_char) -> c_int {
     returns_code(|| {
-        instance::current()?;
+        let instance = instance::current()?;
         let page_id = opt_str(pageID)?.to_owned();
-        send_signal(|cache| {
-            cache.check_page(mainPage)?;
-            Ok(Some(Request::SwitchToPage {
-                main_page: mainPage,
-                page_id,
-            }))
+        instance.room_call(RoomCall::SwitchToPage {
+            main_page: mainPage,
+            page_id,
         })
     })
 }
@@ -112,15 +85,7 @@ pub unsafe extern "C" fn CRVideo_SwitchToPage(mainPage: c_int, pageID: *const c_
 /// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_SetVideoWallMode(mode: c_int) -> c_int {
-    returns_code(|| {
-        send_signal(|cache| {
-            cache.room()?;
-            if mode < 0 {
-                return Err(ErrorCode::ParamErr);
-            }
-            Ok(Some(Request::SetVideoWallMode { mode }))
-        })
-    })
+    returns_code(|| instance::current()?.room_call(RoomCall::VideoWallMode(mode)))
 }
 
 /// Makes member `userID`'s video the meeting's main video: every member gets
@@ -132,11 +97,7 @@ pub extern "C" fn CRVideo_SetVideoWallMode(mode: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_SetMainVideo(userID: *const c_char) -> c_int {
     returns_code(|| {
-        instance::current()?;
-        let user_id = arg_str(userID)?.to_owned();
-        send_signal(|cache| {
-            cache.check_main_video(&user_id)?;
-            Ok(Some(Request::SetMainVideo { user_id }))
-        })
+        let instance = instance::current()?;
+        instance.room_call(RoomCall::MainVideo(arg_str(userID)?.to_owned()))
     })
 }

@@ -2,14 +2,14 @@
 
 use std::ffi::{c_char, c_int};
 
-use crvideo_proto::{MediaKind, MAX_IM_CHARS, MEDIA_CLOSED, MEDIA_OPEN};
+use crvideo_proto::{MediaKind, MEDIA_CLOSED, MEDIA_OPEN};
 
 use super::{arg_str, opt_str, returns_code, returns_id, returns_string};
 use crate::client::calls::new_id;
-use crate::client::rooms::{self, RoomCache, SharedRoomCache};
-use crate::client::{Command, RequestSpec};
+use crate::client::room_calls::RoomCall;
+use crate::client::rooms;
 use crate::dispatch::Event;
-use crate::{instance, ErrorCode};
+use crate::instance;
 
 /// Enters the live room of meeting `meetID` with its password `pswd` (NULL or "" when it
 /// has none).
@@ -34,17 +34,7 @@ pub unsafe extern "C" fn CRVideo_EnterMeeting(meetID: c_int, pswd: *const c_char
 /// Returns 0, `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN` or `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_ExitMeeting() -> c_int {
-    returns_code(|| {
-        let instance = instance::current()?;
-        instance.require_login()?;
-        instance
-            .rooms
-            .lock()
-            .room
-            .take()
-            .ok_or(ErrorCode::NotInMeeting)?;
-        instance.request(rooms::exit())
-    })
+    returns_code(|| instance::current()?.room_call(RoomCall::ExitMeeting))
 }
 
 /// Ends the meeting for everyone (its creator only): every other member gets
@@ -54,27 +44,7 @@ pub extern "C" fn CRVideo_ExitMeeting() -> c_int {
 /// callback: `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
 #[no_mangle]
 pub extern "C" fn CRVideo_StopMeeting() -> c_int {
-    returns_code(|| {
-        room_request(|cache, shared| {
-            cache.room()?;
-            Ok(Some(rooms::stop(shared.clone())))
-        })
-    })
-}
-
-/// The path of the room functions: logged in, then `make` judges the call against the SDK's
-/// copy of the room (`NOT_INMEETING`, `PARAM_ERR`, ...) and gives the request to send, or
-/// None when the call changes nothing (0, nothing sent).
-pub(super) fn room_request(
-    make: impl FnOnce(&mut RoomCache, &SharedRoomCache) -> Result<Option<RequestSpec>, ErrorCode>,
-) -> Result<(), ErrorCode> {
-    let instance = instance::current()?;
-    instance.require_login()?;
-    let spec = make(&mut instance.rooms.lock(), &instance.rooms)?;
-    match spec {
-        Some(spec) => instance.request(spec),
-        None => Ok(()),
-    }
+    returns_code(|| instance::current()?.room_call(RoomCall::StopMeeting))
 }
 
 /// The members of the meeting this user is in, a JSON array of MemberInfo
@@ -93,10 +63,12 @@ pub extern "C" fn CRVideo_GetAllMembers() -> *mut c_char {
 /// Sets a member's audio or video status (checked against the SDK's copy of the room).
 unsafe fn set_media(user_id: *const c_char, kind: MediaKind, status: i32) -> c_int {
     returns_code(|| {
-        room_request(|cache, _| {
-            let user_id = arg_str(user_id)?.to_owned();
-            let changes = cache.check_media(&user_id, kind, status)?;
-            Ok(changes.then(|| rooms::set_media(user_id, kind, status)))
+        let instance = instance::current()?;
+        let user_id = arg_str(user_id)?.to_owned();
+        instance.room_call(RoomCall::SetMedia {
+            user_id,
+            kind,
+            status,
         })
     })
 }
@@ -148,19 +120,12 @@ pub unsafe extern "C" fn CRVideo_SendIMmsg(
         new_id,
         cookie,
         |instance, id, cookie| {
-            let text = arg_str(text)?.to_owned();
-            let to = opt_str(toUserID)?.to_owned();
-            if text.chars().count() > MAX_IM_CHARS {
-                return Err(ErrorCode::ParamErr);
-            }
-            instance.require_login()?;
-            instance.rooms.lock().check_im(&to)?;
-            instance.send(Command::Request(rooms::send_im(
-                id.to_owned(),
-                text,
-                to,
+            instance.room_call(RoomCall::SendIm {
+                task_id: id.to_owned(),
+                text: arg_str(text)?.to_owned(),
+                to: opt_str(toUserID)?.to_owned(),
                 cookie,
-            )))
+            })
         },
         |task_id, code, cookie| Event::SendIMmsgRlst {
             task_id,
