@@ -163,10 +163,9 @@ impl BoardsCopy {
         self.page(board_id, page_no).map(|_| ())
     }
 
-    /// Applies a board event from the server and returns the app event for it; `Err` gives
-    /// back events that are not about boards.
-    pub fn on_event(&mut self, event: WireEvent) -> Result<Event, WireEvent> {
-        Ok(match event {
+    /// Applies a board event from the server and returns the app event for it.
+    pub fn on_event(&mut self, event: WireEvent) -> Option<Event> {
+        Some(match event {
             WireEvent::BoardCreated { board, oper } => {
                 let board_json = serde_json::to_string(&board).expect("a board serialises");
                 self.drop_pending(&board.board_id);
@@ -249,7 +248,8 @@ impl BoardsCopy {
                 y,
                 operator_id: oper,
             },
-            other => return Err(other),
+            // The engine routes only board events here.
+            _ => return None,
         })
     }
 

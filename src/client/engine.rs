@@ -377,31 +377,56 @@ impl Engine {
         }
     }
 
+    /// Routes an event of the server to its part, by one match on its kind.
     fn on_server_event(&mut self, event: WireEvent) {
+        use WireEvent as W;
         match event {
-            WireEvent::Kicked { code } => {
+            W::Kicked { code } => {
                 let code = ErrorCode::from_code(code).unwrap_or(ErrorCode::ForcedCloseConnection);
                 tracing::warn!("session ended by the server: {code}");
                 self.line_off(code);
             }
-            WireEvent::UserStatus(status) => {
+            W::UserStatus(status) => {
                 self.events
                     .extend(presence::on_user_status(&self.local, status));
             }
-            WireEvent::Unknown => tracing::debug!("ignoring an unknown server event"),
-            other => {
-                let Some(other) = self.on_transfer_event(other) else {
-                    return;
-                };
-                let other = match super::rooms::on_event(&self.config.rooms, other) {
-                    Ok(event) => return self.events.extend(event),
-                    Err(other) => other,
-                };
-                match super::queues::on_event(&self.config.queues, other) {
-                    Ok(event) => self.events.push(event),
-                    Err(call_event) => self.events.extend(calls::on_event(call_event)),
-                }
-            }
+            W::CallIn { .. }
+            | W::CallAccepted { .. }
+            | W::CallRejected { .. }
+            | W::CallHungup { .. }
+            | W::InviteStatus { .. } => self.events.extend(calls::on_event(event)),
+            W::TransferOffered { .. }
+            | W::TransferCredit { .. }
+            | W::TransferEnd { .. }
+            | W::TransferResult { .. }
+            | W::TransferCancelled { .. } => self.on_transfer_event(event),
+            W::QueueStatus(_)
+            | W::QueuingInfo(_)
+            | W::AutoAssignUser(_)
+            | W::CancelAssignUser { .. } => self
+                .events
+                .extend(super::queues::on_event(&self.config.queues, event)),
+            W::MemberEntered(_)
+            | W::MemberLeft { .. }
+            | W::MeetingStopped
+            | W::MediaChanged { .. }
+            | W::Im { .. }
+            | W::ShareStarted { .. }
+            | W::ShareStopped { .. }
+            | W::CtrlRight { .. }
+            | W::Page(_)
+            | W::VideoWallMode { .. }
+            | W::MainVideo(_) => self
+                .events
+                .extend(super::rooms::on_event(&self.config.rooms, event)),
+            W::BoardCreated { .. }
+            | W::BoardClosed { .. }
+            | W::Element { .. }
+            | W::ElementsDeleted { .. }
+            | W::MouseHotSpot { .. } => self
+                .events
+                .extend(super::rooms::on_board_event(&self.config.rooms, event)),
+            W::Unknown => tracing::debug!("ignoring an unknown server event"),
         }
     }
 

@@ -191,10 +191,9 @@ pub fn respond_assign_user(
     })
 }
 
-/// The app event for a queue event from the server (updating the cache); `Err` gives back
-/// other events.
-pub fn on_event(cache: &SharedQueueCache, event: WireEvent) -> Result<Event, WireEvent> {
-    Ok(match event {
+/// The app event for a queue event from the server (updating the cache).
+pub fn on_event(cache: &SharedQueueCache, event: WireEvent) -> Option<Event> {
+    Some(match event {
         WireEvent::QueueStatus(status) => {
             let json = to_json(&status);
             cache.lock().statuses.insert(status.que_id, status);
@@ -216,7 +215,8 @@ pub fn on_event(cache: &SharedQueueCache, event: WireEvent) -> Result<Event, Wir
             que_id,
             usr_id: user_id,
         },
-        other => return Err(other),
+        // The engine routes only queue events here.
+        _ => return None,
     })
 }
 

@@ -308,22 +308,18 @@ pub fn send_im(task_id: String, text: String, to: String, cookie: String) -> Req
     })
 }
 
-/// The app event for a room event from the server (updating the copy); `Err` gives back
-/// other events.
-pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Event>, WireEvent> {
+/// The app event for a board event from the server (updating the copy's boards); none for
+/// one arriving after this user left.
+pub fn on_board_event(cache: &SharedRoomCache, event: WireEvent) -> Option<Event> {
     let mut cache = cache.lock();
-    // Board events update the copy's boards; one arriving after this user left is dropped.
-    let in_room = cache.room.is_some();
-    let mut left_boards = BoardsCopy::default();
-    let boards = cache
-        .room
-        .as_mut()
-        .map_or(&mut left_boards, |r| &mut r.boards);
-    let event = match boards.on_event(event) {
-        Ok(app_event) => return Ok(in_room.then_some(app_event)),
-        Err(other) => other,
-    };
-    Ok(match event {
+    let room = cache.room.as_mut()?;
+    room.boards.on_event(event)
+}
+
+/// The app event for a room event from the server (updating the copy), if the app is told.
+pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Option<Event> {
+    let mut cache = cache.lock();
+    match event {
         WireEvent::MemberEntered(member) => {
             let user_id = member.user_id.clone();
             let room = cache.room.as_mut();
@@ -407,6 +403,7 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Result<Option<Even
             oper_id: oper,
             target_id: target,
         }),
-        other => return Err(other),
-    })
+        // The engine routes only room events here.
+        _ => None,
+    }
 }

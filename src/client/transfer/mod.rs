@@ -239,8 +239,8 @@ impl Engine {
         }
     }
 
-    /// Transfer events from the server; other events are not handled here.
-    pub(crate) fn on_transfer_event(&mut self, event: WireEvent) -> Option<WireEvent> {
+    /// A transfer event from the server (the engine routes them here).
+    pub(crate) fn on_transfer_event(&mut self, event: WireEvent) {
         match event {
             WireEvent::TransferOffered {
                 transfer_id,
@@ -303,9 +303,9 @@ impl Engine {
                     });
                 }
             }
-            other => return Some(other),
+            // The engine routes only transfer events here.
+            _ => {}
         }
-        None
     }
 
     fn on_credit(&mut self, transfer_id: String, bytes: u64, received: u64) {
