@@ -14,7 +14,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc::{channel, error::TrySendError, unbounded_channel, Sender};
 
-use crate::client::connect::TlsSettings;
+use crate::client::handshake::TlsSettings;
 use crate::client::queues::SharedQueueCache;
 use crate::client::room_calls::RoomCall;
 use crate::client::rooms::SharedRoomCache;

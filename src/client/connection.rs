@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::connect::WsStream;
+use super::handshake::WsStream;
 use super::Internal;
 use crvideo_proto::HelloOk;
 

@@ -10,8 +10,8 @@ use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::connect::{connect_and_login, FIRST_SESSION_REQUEST_ID};
 use super::connection::{Connection, Lanes, Link};
+use super::handshake::{connect_and_login, FIRST_SESSION_REQUEST_ID};
 use super::pending::{Pending, ReplyHandler};
 use super::{calls, presence, Command, Internal, RequestSpec, SessionLocal};
 use crate::dispatch::{Dispatcher, Event};
@@ -46,7 +46,7 @@ pub struct EngineConfig {
     /// The SDK's copy of the meeting room.
     pub rooms: super::rooms::SharedRoomCache,
     /// The TLS settings for `wss://` servers, made at the first use.
-    pub tls: super::connect::TlsSettings,
+    pub tls: super::handshake::TlsSettings,
     /// How long a lost session may be resumed (`resumeWindowMs`; zero: never).
     pub resume_window: Duration,
 }
@@ -271,7 +271,7 @@ impl Engine {
                 };
                 match result {
                     Ok(established) => {
-                        let super::connect::Established {
+                        let super::handshake::Established {
                             ws,
                             hello,
                             login,

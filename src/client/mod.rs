@@ -7,9 +7,9 @@
 
 pub mod boards;
 pub mod calls;
-pub mod connect;
 mod connection;
 pub(crate) mod engine;
+pub mod handshake;
 pub mod meetings;
 mod net_state;
 pub mod pending;
@@ -105,7 +105,7 @@ pub enum Internal {
     /// A login attempt finished.
     LoginDone {
         attempt: u64,
-        result: Result<Box<connect::Established>, i32>,
+        result: Result<Box<handshake::Established>, i32>,
     },
     /// A frame arrived on connection `conn`.
     Frame { conn: u64, frame: ServerFrame },
@@ -135,6 +135,6 @@ pub enum Internal {
     /// cannot be resumed (`Err(code)`).
     Resumed {
         attempt: u64,
-        result: Result<Box<connect::Resumed>, i32>,
+        result: Result<Box<handshake::Resumed>, i32>,
     },
 }

@@ -18,9 +18,9 @@ use futures_util::SinkExt;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::connect::{self, TlsSettings};
 use super::connection::Connection;
 use super::engine::{Engine, State};
+use super::handshake::{self, TlsSettings};
 use super::{Internal, RequestSpec, SessionLocal};
 use crate::dispatch::Event;
 use crate::params::ServerAddr;
@@ -78,7 +78,7 @@ async fn reconnect(
         }
         tokio::time::sleep_until(wake.into()).await;
         let left = deadline.saturating_duration_since(Instant::now());
-        let tried = connect::resume(&server, &tls, ticket.token.clone(), received);
+        let tried = handshake::resume(&server, &tls, ticket.token.clone(), received);
         match tokio::time::timeout(left.min(ATTEMPT_TIMEOUT), tried).await {
             Ok(Ok(resumed)) => break Ok(Box::new(resumed)),
             Ok(Err(Ok(code))) => {
@@ -184,7 +184,7 @@ impl Engine {
         let tls = self.config.tls.clone();
         Some(tokio::spawn(async move {
             let _ = tokio::time::timeout(GOODBYE_BUDGET, async {
-                let Ok(resumed) = connect::resume(&server, &tls, ticket.token, received).await
+                let Ok(resumed) = handshake::resume(&server, &tls, ticket.token, received).await
                 else {
                     return;
                 };
@@ -201,7 +201,11 @@ impl Engine {
     }
 
     /// A reconnect task ended.
-    pub(super) fn on_resumed(&mut self, attempt: u64, result: Result<Box<connect::Resumed>, i32>) {
+    pub(super) fn on_resumed(
+        &mut self,
+        attempt: u64,
+        result: Result<Box<handshake::Resumed>, i32>,
+    ) {
         if !matches!(&self.state, State::Reconnecting { attempt: a, .. } if *a == attempt) {
             return;
         }
@@ -214,7 +218,7 @@ impl Engine {
             }
             (Ok(_), None) => return self.line_off(ErrorCode::ConnectionLost),
         };
-        let connect::Resumed {
+        let handshake::Resumed {
             ws,
             hello,
             server_received,

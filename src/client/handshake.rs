@@ -1,4 +1,5 @@
-//! Establishing a session: try the servers in order, `hello`, then `login`.
+//! Establishing a session (the handshakes before a connection carries one): try the
+//! servers in order, WebSocket and TLS, `hello`, then `login` or `resume`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
