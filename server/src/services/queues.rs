@@ -40,7 +40,7 @@
 //! else (rather than `QUE_NOUSER`) the earliest one it did.
 //!
 //! Accepting takes the customer out of the queue and puts the agent *in service* (presence
-//! busy; calls from others than its customer are refused as busy, see [`crate::calls`])
+//! busy; calls from others than its customer are refused as busy, see [`crate::services::calls`])
 //! until a call between the two ends after having been placed, either goes offline, the
 //! agent stops serving that queue or asks for the next customer, or no call between them
 //! was placed within `call_timeout_secs`.
@@ -61,8 +61,9 @@ use serde_json::Value;
 use tokio::task::AbortHandle;
 
 use crate::config::TenantConfig;
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
+use crate::directory::handle::SessionHandle;
+use crate::directory::local::Directory;
+use crate::directory::outbound::SessionId;
 
 /// The queues of every tenant.
 pub struct Queues {
@@ -941,8 +942,8 @@ impl Queues {
 mod tests {
     use super::*;
     use crate::config::QueueConfig;
-    use crate::directory::WantedId;
-    use crate::link::{Outbound, Outbox, SessionLink};
+    use crate::directory::local::WantedId;
+    use crate::directory::outbound::{Outbound, Outbox, SessionLink};
     use crvideo_proto::USER_BUSY;
 
     /// A logged-in session whose outbound queue the test can read.

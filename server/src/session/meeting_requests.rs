@@ -1,11 +1,11 @@
-//! Meeting-room requests of a session; the room state is in [`crate::rooms`].
+//! Meeting-room requests of a session; the room state is in [`crate::services::rooms`].
 
 use crvideo_proto::{ErrorCode, Reply, Request};
 
-use crate::directory::SessionHandle;
-use crate::link::Stop;
-use crate::meetings;
-use crate::rooms::{EnterError, Lookup};
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::Stop;
+use crate::services::meetings;
+use crate::services::rooms::{EnterError, Lookup};
 use crate::session::Session;
 
 /// Store lookups an enter tries while meetings keep being destroyed under it.

@@ -1,6 +1,6 @@
 //! The whiteboards of a meeting room: boards in order of creation, each page's elements in
 //! one order. Every board request is judged and applied here under the room table's lock
-//! (see [`crate::rooms`]), so the room has one order of operations and every member, sent
+//! (see [`crate::services::rooms`]), so the room has one order of operations and every member, sent
 //! the same events in that order, ends with the same elements in the same order.
 //!
 //! An operation a concurrent one made invalid on its way (adding an ID that now exists,
@@ -15,7 +15,7 @@ use crvideo_proto::boards::{
 use crvideo_proto::{BoardObj, BoardState, ErrorCode, Event, PageElements, Request};
 use indexmap::IndexMap;
 
-use crate::room_signals::Audience;
+use super::signals::Audience;
 
 /// The boards of one room.
 #[derive(Debug, Default)]

@@ -14,9 +14,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tracing::{debug, info, warn};
 
 use crate::auth;
-use crate::directory::{SessionHandle, WantedId};
-use crate::link::Stop;
-use crate::meetings;
+use crate::directory::handle::SessionHandle;
+use crate::directory::local::WantedId;
+use crate::directory::outbound::Stop;
+use crate::services::meetings;
 use crate::session::{Phase, Session};
 
 /// The `server` field of the hello reply.
@@ -371,7 +372,7 @@ impl Session {
 
     /// Keeps this session for up to `window_ms` (within the server's `resume_window_ms`)
     /// after its connection is lost. From the reply on, both sides count the session's text
-    /// frames (see [`crate::resume`]).
+    /// frames (see [`crate::session::resumable`]).
     fn enable_resume(&mut self, re: u64, window_ms: u64) -> Option<Stop> {
         let window_ms = window_ms.min(self.shared.config.resume_window_ms);
         if window_ms == 0 || self.resume.is_some() {
@@ -381,8 +382,8 @@ impl Session {
             };
             return self.reply(Reply::ok(re, ResumeInfo { token, window_ms }));
         }
-        let token = crate::resume::new_token();
-        self.shared.resumable.register(&token, self.link.clone());
+        let token = crate::session::resumable::new_token();
+        self.resumable.register(&token, self.link.clone());
         self.resume = Some((token.clone(), Duration::from_millis(window_ms)));
         let stop = self.reply(Reply::ok(re, ResumeInfo { token, window_ms }));
         self.link.queue_start_counting();
@@ -393,7 +394,7 @@ impl Session {
     /// `resume` on a new connection: takes over the parked session of `token` if it can
     /// send again what the client missed (`received` counts what it got).
     async fn resume(&mut self, re: u64, token: &str, received: u64) -> Option<Stop> {
-        let mut taken = match self.shared.resumable.take(token).await {
+        let mut taken = match self.resumable.take(token).await {
             Ok(taken) => taken,
             Err(code) => {
                 info!(peer = %self.peer(), session = self.id(), "resume refused: {code}");
@@ -403,7 +404,7 @@ impl Session {
         let resend = taken.replay.lock().unwrap().after(received);
         let Some(resend) = resend else {
             info!(peer = %self.peer(), session = taken.id(), "resume refused: what the client missed is no longer kept");
-            taken.leave_directory();
+            taken.go_offline();
             return self.reply(Reply::err(re, ErrorCode::ConnectionLost));
         };
         let reply = Reply::ok(

@@ -1,9 +1,9 @@
-//! Queue requests of a session; the state machine is in [`crate::queues`].
+//! Queue requests of a session; the state machine is in [`crate::services::queues`].
 
 use crvideo_proto::{Reply, Request};
 
-use crate::directory::SessionHandle;
-use crate::link::Stop;
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::Stop;
 use crate::session::Session;
 
 impl Session {

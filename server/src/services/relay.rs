@@ -4,7 +4,7 @@
 //! The server never looks into payloads and never buffers more than the flow control allows:
 //! a command is relayed at once and answered when the target's SDK acknowledges it; a
 //! transfer's chunks are forwarded as they come, in the receiver's bulk lane (see
-//! [`crate::link`]), within the credit the receiver's SDK grants the sender's SDK.
+//! [`crate::directory::outbound`]), within the credit the receiver's SDK grants the sender's SDK.
 //!
 //! One table under one lock. Every transition sends its notifications (and runs the
 //! requester's `ack`, which queues its reply) while holding the lock, so the parties see the
@@ -27,8 +27,9 @@ use crvideo_proto::{
 };
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
+use crate::directory::handle::SessionHandle;
+use crate::directory::local::Directory;
+use crate::directory::outbound::SessionId;
 
 /// A command relayed to its target, waiting for the target's acknowledgement.
 struct PendingCmd {
@@ -517,8 +518,8 @@ fn cancelled(id: &str) -> ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::WantedId;
-    use crate::link::{Outbound, Outbox, SessionLink};
+    use crate::directory::local::WantedId;
+    use crate::directory::outbound::{Outbound, Outbox, SessionLink};
     use crvideo_proto::data::{decode_data, encode_chunk, DataFrame};
 
     /// A logged-in session whose outbound lanes the test can read.

@@ -3,7 +3,9 @@
 use crvideo_proto::{ErrorCode, MeetInfo, MAX_SUBJECT_CHARS};
 use rusqlite::OptionalExtension;
 
-use crate::store::{Store, StoreError};
+pub mod store;
+
+use store::{Store, StoreError};
 
 /// Meeting IDs are random 8-digit numbers: positive, fit an `int`, not sequential.
 const ID_RANGE: std::ops::RangeInclusive<i32> = 10_000_000..=99_999_999;
@@ -148,7 +150,7 @@ pub async fn get(
     store: &Store,
     tenant: &str,
     id: i32,
-) -> Result<Option<crate::rooms::MeetingRow>, ErrorCode> {
+) -> Result<Option<crate::services::rooms::MeetingRow>, ErrorCode> {
     let tenant = tenant.to_owned();
     store
         .run(move |t| {
@@ -156,7 +158,7 @@ pub async fn get(
                 "SELECT pswd, creator FROM meetings WHERE tenant = ?1 AND id = ?2",
                 rusqlite::params![tenant, id],
                 |row| {
-                    Ok(crate::rooms::MeetingRow {
+                    Ok(crate::services::rooms::MeetingRow {
                         pswd: row.get(0)?,
                         creator: row.get(1)?,
                     })

@@ -1,11 +1,11 @@
 //! The shared signals of a meeting room: screen-share owner, control right, current page,
-//! video-wall mode, main video, and the whiteboards (judged in [`crate::boards`]). Each request is judged and applied to the room's state
-//! here, returning the events it causes; [`crate::rooms`] sends them after the reply, under
+//! video-wall mode, main video, and the whiteboards (judged in [`boards`]). Each request is judged and applied to the room's state
+//! here, returning the events it causes; [`crate::services::rooms`] sends them after the reply, under
 //! its lock, like every other room change.
 
 use crvideo_proto::{ErrorCode, Event, MainVideo, PageState, Request, MAINPAGE_MAX};
 
-use crate::rooms::Room;
+use super::Room;
 
 /// Who gets an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ fn ctrl_event(oper: &str, target: String, give: bool) -> Event {
 
 /// Judges and applies a signal `request` by member `me` to `room`: the events to send after
 /// the reply, or the error to reply with (the state is then unchanged).
-pub fn apply(
+pub(crate) fn apply(
     room: &mut Room,
     me: &str,
     request: Request,

@@ -8,7 +8,7 @@
 //!
 //! A user is in at most one call at a time (ringing or talking), as caller or callee. An
 //! invitation makes only the invitee busy: an inviter may invite several people. A queue
-//! agent in service (see [`crate::queues`]) is busy for everyone but its customer.
+//! agent in service (see [`crate::services::queues`]) is busy for everyone but its customer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,9 +20,10 @@ use crvideo_proto::{
 };
 use tokio::task::AbortHandle;
 
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
-use crate::queues::Queues;
+use crate::directory::handle::SessionHandle;
+use crate::directory::local::Directory;
+use crate::directory::outbound::SessionId;
+use crate::services::queues::Queues;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -9,103 +9,15 @@
 //! and never buffers without bound.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use crvideo_proto::{
-    encode, ErrorCode, Event, ServerFrame, UserStatus, USER_BUSY, USER_IDLE, USER_IN_MEETING,
-    USER_OFFLINE,
+    encode, Event, ServerFrame, UserStatus, USER_BUSY, USER_IDLE, USER_IN_MEETING, USER_OFFLINE,
 };
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::link::{SessionGone, SessionId, SessionLink, Stop};
-
-/// A logged-in session: who it is and how to reach it.
-#[derive(Clone)]
-pub struct SessionHandle {
-    link: SessionLink,
-    tenant: Arc<str>,
-    user_id: Arc<str>,
-    /// The nickname given at login.
-    nickname: Arc<str>,
-}
-
-impl SessionHandle {
-    pub fn new(
-        link: SessionLink,
-        tenant: Arc<str>,
-        user_id: Arc<str>,
-        nickname: Arc<str>,
-    ) -> SessionHandle {
-        SessionHandle {
-            link,
-            tenant,
-            user_id,
-            nickname,
-        }
-    }
-
-    pub fn session_id(&self) -> SessionId {
-        self.link.id()
-    }
-
-    pub fn tenant(&self) -> &str {
-        &self.tenant
-    }
-
-    pub fn user_id(&self) -> &str {
-        &self.user_id
-    }
-
-    /// The nickname given at login (shown to queue agents).
-    pub fn nickname(&self) -> &str {
-        &self.nickname
-    }
-
-    pub fn tenant_arc(&self) -> Arc<str> {
-        self.tenant.clone()
-    }
-
-    pub fn user_id_arc(&self) -> Arc<str> {
-        self.user_id.clone()
-    }
-
-    pub fn peer(&self) -> SocketAddr {
-        self.link.peer()
-    }
-
-    /// What this session has queued for sending.
-    pub fn queued_bytes(&self) -> crate::link::QueuedBytes {
-        self.link.queued_bytes()
-    }
-
-    /// Queues a frame for this session's client (never blocks).
-    pub fn send(&self, frame: &ServerFrame) -> Result<(), SessionGone> {
-        self.link.send(frame)
-    }
-
-    /// Queues a raw message in the control lane (never blocks; a full queue ends the session).
-    pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
-        self.link.send_message(message)
-    }
-
-    /// Queues a message in the bulk lane, behind every queued control frame (never blocks; a
-    /// full lane ends the session).
-    pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
-        self.link.send_bulk(message)
-    }
-
-    /// Ends the session: the client is told why (`Event::Kicked { code }`), then closed.
-    pub fn kick(&self, code: ErrorCode) {
-        let _ = self.send(&ServerFrame::Event(Event::Kicked { code: code.code() }));
-        let reason = match code {
-            ErrorCode::KickoutByRelogin => "logged in elsewhere",
-            _ => "kicked",
-        };
-        self.link.stop(Stop::close(CloseCode::Normal, reason));
-    }
-}
+use super::handle::SessionHandle;
+use super::outbound::{SessionId, SessionLink};
 
 /// The live state of one tenant: who is online with which presence, and who subscribed to
 /// presence changes. One lock per tenant: a change and its fan-out to every subscriber happen
@@ -121,7 +33,7 @@ struct Entry {
     handle: SessionHandle,
     /// Ringing or talking.
     in_call: bool,
-    /// A queue agent serving a customer (see [`crate::queues`]).
+    /// A queue agent serving a customer (see [`crate::services::queues`]).
     in_service: bool,
     in_meeting: bool,
     dnd: i32,
@@ -402,6 +314,8 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::outbound::Stop;
+    use crvideo_proto::ErrorCode;
 
     fn link(id: SessionId) -> SessionLink {
         SessionLink::new(id, "127.0.0.1:1".parse().unwrap()).0
@@ -456,7 +370,7 @@ mod tests {
         let (h, _) = dir.register("t", WantedId::Given("u"), "nick", l);
         h.kick(ErrorCode::KickoutByRelogin);
         match rx.try_recv().unwrap() {
-            crate::link::Outbound::Message(m) => {
+            crate::directory::outbound::Outbound::Message(m) => {
                 assert_eq!(
                     m.to_text().unwrap(),
                     r#"{"t":"event","ev":"kicked","code":10}"#
@@ -470,7 +384,7 @@ mod tests {
     /// A logged-in session whose outbound queue the test can read.
     struct Probe {
         handle: SessionHandle,
-        rx: crate::link::Outbox,
+        rx: crate::directory::outbound::Outbox,
     }
 
     impl Probe {
@@ -483,7 +397,7 @@ mod tests {
         /// Everything queued so far, as text.
         fn drain(&mut self) -> Vec<String> {
             let mut out = Vec::new();
-            while let Ok(crate::link::Outbound::Message(m)) = self.rx.try_recv() {
+            while let Ok(crate::directory::outbound::Outbound::Message(m)) = self.rx.try_recv() {
                 out.push(m.to_text().unwrap().to_string());
             }
             out
@@ -586,7 +500,7 @@ mod tests {
         let (slow, _) = dir.register("t", WantedId::Given("slow"), "nick", l);
         dir.subscribe(&slow, || {});
         let ben = Probe::login(&dir, "t", "ben", 2);
-        for i in 0..crate::link::OUTBOUND_CAPACITY as i32 + 10 {
+        for i in 0..crate::directory::outbound::OUTBOUND_CAPACITY as i32 + 10 {
             dir.set_dnd(&ben.handle, i + 1, || {});
         }
         assert!(matches!(*stop.borrow(), Some(Stop::Abort { .. })));

@@ -1,13 +1,13 @@
-//! Call and invitation requests of a session; the state machine is in [`crate::calls`].
+//! Call and invitation requests of a session; the state machine is in [`crate::services::calls`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crvideo_proto::{Reply, Request};
 
-use crate::calls::{Kind, Placement};
-use crate::directory::SessionHandle;
-use crate::link::Stop;
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::Stop;
+use crate::services::calls::{Kind, Placement};
 use crate::session::Session;
 
 impl Session {

@@ -1,5 +1,5 @@
 //! Transparent-channel requests and binary frames of a session; the state is in
-//! [`crate::relay`].
+//! [`crate::services::relay`].
 //!
 //! One-way messages (credit, end of data, abort, command acknowledgement) are normally sent
 //! with id 0 and then never answered, errors included (they are logged at debug). Sent with
@@ -11,9 +11,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Bytes;
 use tracing::{debug, warn};
 
-use crate::directory::SessionHandle;
-use crate::link::Stop;
-use crate::relay::Offer;
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::Stop;
+use crate::services::relay::Offer;
 use crate::session::{Phase, Session};
 
 impl Session {

@@ -2,8 +2,8 @@
 //! video status), entering, leaving, stopping, media status and IM.
 //!
 //! The meetings themselves (ID, password, creator) are in the store (see
-//! [`crate::meetings`]); a room exists in memory only while it has members. Rooms are keyed
-//! by (tenant, meeting ID), so tenants never mix.
+//! [`crate::services::meetings`]); a room exists in memory only while it has members. Rooms
+//! are keyed by (tenant, meeting ID), so tenants never mix.
 //!
 //! One table for the whole server under one lock. Every transition — the requester's reply
 //! (`ack`) first, then the events it sends to the members — happens under that lock, so all
@@ -12,8 +12,7 @@
 //! the reverse.
 //!
 //! A session is in at most one room. The shared signals (screen share, control right, page,
-//! video wall, main video) are judged in [`crate::room_signals`], the whiteboards in
-//! [`crate::boards`].
+//! video wall, main video) are judged in [`signals`], the whiteboards in [`boards`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,10 +23,14 @@ use crvideo_proto::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::boards::Boards;
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
-use crate::room_signals::{self, Audience, Signals};
+pub mod boards;
+pub mod signals;
+
+use crate::directory::handle::SessionHandle;
+use crate::directory::local::Directory;
+use crate::directory::outbound::SessionId;
+use boards::Boards;
+use signals::{Audience, Signals};
 
 /// Highest audio / video status value (`AOPENING` / `VOPENING`).
 const MAX_MEDIA_STATUS: i32 = 4;
@@ -347,7 +350,7 @@ impl Rooms {
     }
 
     /// A shared signal (screen share, control right, page, video wall, main video; see
-    /// [`room_signals::apply`]): `ack` (the reply), then the events it causes.
+    /// [`signals::apply`]): `ack` (the reply), then the events it causes.
     pub fn signal(
         &self,
         handle: &SessionHandle,
@@ -357,7 +360,7 @@ impl Rooms {
         let mut table = self.table.lock().unwrap();
         let key = table.room_of(handle)?;
         let room = table.rooms.get_mut(&key).expect("a member's room exists");
-        let events = room_signals::apply(room, handle.user_id(), request)?;
+        let events = signals::apply(room, handle.user_id(), request)?;
         ack();
         for (event, audience) in events {
             let except = match audience {

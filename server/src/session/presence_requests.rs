@@ -1,10 +1,10 @@
 //! Presence requests: DND, the status list, and status subscriptions. The state and the
-//! fan-out live in the [`Directory`](crate::directory::Directory).
+//! fan-out live in the [`Directory`](crate::directory::local::Directory).
 
 use crvideo_proto::{ErrorCode, Reply, UserStatusList};
 
-use crate::directory::SessionHandle;
-use crate::link::Stop;
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::Stop;
 use crate::session::Session;
 
 impl Session {
