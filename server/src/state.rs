@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::{Config, TenantConfig};
-use crate::directory::local::Directory;
+use crate::directory::local::LocalDirectory;
 use crate::directory::outbound::{SessionId, TenantBudget};
+use crate::directory::Directory;
 use crate::services::calls::Calls;
 use crate::services::meetings;
 use crate::services::meetings::store::Store;
@@ -27,7 +28,7 @@ pub(crate) struct Shared {
     pub config: Config,
     /// Tenants by account.
     pub tenants: HashMap<String, TenantConfig>,
-    pub directory: Arc<Directory>,
+    pub directory: Arc<dyn Directory>,
     /// Tenant passwords that passed the argon2 check (see `auth::VerifiedPasswords`).
     pub verified: crate::auth::VerifiedPasswords,
     pub calls: Calls,
@@ -65,7 +66,7 @@ impl Shared {
         known: Vec<(String, String)>,
     ) -> Shared {
         let known_users = known.iter().map(|(t, u)| Shared::known_key(t, u)).collect();
-        let directory = Arc::new(Directory::new());
+        let directory: Arc<dyn Directory> = Arc::new(LocalDirectory::new());
         let outbound_budgets = tenants
             .keys()
             .map(|account| {

@@ -21,8 +21,8 @@ use crvideo_proto::{
 use tokio::task::AbortHandle;
 
 use crate::directory::handle::SessionHandle;
-use crate::directory::local::Directory;
 use crate::directory::outbound::SessionId;
+use crate::directory::{Activity, Directory};
 use crate::services::queues::Queues;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +128,7 @@ impl Calls {
     /// [`Calls::no_answer`] with the caller's tenant and the ID).
     pub fn place(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         caller: &SessionHandle,
         p: Placement,
         is_known: impl FnOnce(&str) -> bool,
@@ -170,7 +170,7 @@ impl Calls {
         };
         for party in call.busy_parties() {
             table.busy.insert(busy_key(party), p.id.clone());
-            directory.set_in_call(party, true);
+            directory.set_activity(party, Activity::Call, true);
         }
         for party in [&call.caller, &call.callee] {
             table
@@ -235,7 +235,7 @@ impl Calls {
     /// The callee rejects a ringing call or invitation.
     pub fn reject(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         id: &str,
         usr_ext_dat: String,
@@ -266,7 +266,7 @@ impl Calls {
     /// Either party ends a call at any stage.
     pub fn hang_up(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         id: &str,
         usr_ext_dat: String,
@@ -291,7 +291,7 @@ impl Calls {
     /// The inviter withdraws a ringing invitation.
     pub fn cancel_invite(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         id: &str,
         ack: impl FnOnce(),
@@ -313,7 +313,7 @@ impl Calls {
     }
 
     /// The no-answer timer of call `id` of `tenant` fired: if it still rings, it ends.
-    pub fn no_answer(&self, directory: &Directory, tenant: Arc<str>, id: &str) {
+    pub fn no_answer(&self, directory: &dyn Directory, tenant: Arc<str>, id: &str) {
         let mut table = self.table.lock().unwrap();
         let key = (tenant, id.to_owned());
         if !table
@@ -339,7 +339,7 @@ impl Calls {
 
     /// A session is going away: it hangs up all its calls. Its own presence is left alone
     /// (it goes offline next).
-    pub fn leave(&self, directory: &Directory, handle: &SessionHandle) {
+    pub fn leave(&self, directory: &dyn Directory, handle: &SessionHandle) {
         let mut table = self.table.lock().unwrap();
         let ids = table
             .by_session
@@ -376,7 +376,7 @@ impl Calls {
 /// except for `leaving`, which is going offline anyway).
 fn end(
     table: &mut Table,
-    directory: &Directory,
+    directory: &dyn Directory,
     key: &CallKey,
     leaving: Option<SessionId>,
 ) -> Call {
@@ -394,7 +394,7 @@ fn end(
             table.busy.remove(&key);
         }
         if Some(party.session_id()) != leaving {
-            directory.set_in_call(party, false);
+            directory.set_activity(party, Activity::Call, false);
         }
     }
     for party in [&call.caller, &call.callee] {

@@ -62,8 +62,8 @@ use tokio::task::AbortHandle;
 
 use crate::config::TenantConfig;
 use crate::directory::handle::SessionHandle;
-use crate::directory::local::Directory;
 use crate::directory::outbound::SessionId;
+use crate::directory::{Activity, Directory};
 
 /// The queues of every tenant.
 pub struct Queues {
@@ -71,7 +71,7 @@ pub struct Queues {
     tenants: HashMap<Arc<str>, Mutex<TenantQueues>>,
     /// Unanswered assignments, and services without a call, end after this.
     timeout: Duration,
-    directory: Arc<Directory>,
+    directory: Arc<dyn Directory>,
     /// For the timers' tasks.
     me: Weak<Queues>,
 }
@@ -405,7 +405,7 @@ impl Queues {
     /// The queues of the configured tenants. `timeout` is `call_timeout_secs`.
     pub fn new(
         tenants: &[TenantConfig],
-        directory: Arc<Directory>,
+        directory: Arc<dyn Directory>,
         timeout: Duration,
     ) -> Arc<Queues> {
         Arc::new_cyclic(|me| Queues {
@@ -611,7 +611,8 @@ impl Queues {
             timer: Some(timer),
             tick,
         };
-        self.directory.set_in_service(&agent.handle, true);
+        self.directory
+            .set_activity(&agent.handle, Activity::Service, true);
         if let Some((qi, ci)) = t.find_customer(customer) {
             t.queues[qi].customers.remove(ci);
         }
@@ -745,7 +746,8 @@ impl Queues {
             a.state = AgentState::Free;
             a.free_since = tick;
             if !leaving {
-                self.directory.set_in_service(&a.handle, false);
+                self.directory
+                    .set_activity(&a.handle, Activity::Service, false);
             }
         }
     }
@@ -942,8 +944,9 @@ impl Queues {
 mod tests {
     use super::*;
     use crate::config::QueueConfig;
-    use crate::directory::local::WantedId;
+    use crate::directory::local::LocalDirectory;
     use crate::directory::outbound::{Outbound, Outbox, SessionLink};
+    use crate::directory::WantedId;
     use crvideo_proto::USER_BUSY;
 
     /// A logged-in session whose outbound queue the test can read.
@@ -953,7 +956,7 @@ mod tests {
     }
 
     impl Probe {
-        fn login(dir: &Directory, user: &str, id: SessionId) -> Probe {
+        fn login(dir: &dyn Directory, user: &str, id: SessionId) -> Probe {
             let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
             let (handle, _) = dir.register("t", WantedId::Given(user), user, l);
             Probe { handle, rx }
@@ -980,7 +983,7 @@ mod tests {
         }
     }
 
-    fn setup() -> (Arc<Directory>, Arc<Queues>) {
+    fn setup() -> (Arc<dyn Directory>, Arc<Queues>) {
         let mut tenant = TenantConfig::with_password("t", "pw");
         tenant.queues = vec![QueueConfig {
             id: 1,
@@ -988,7 +991,7 @@ mod tests {
             desc: String::new(),
             prio: 0,
         }];
-        let dir = Arc::new(Directory::new());
+        let dir: Arc<dyn Directory> = Arc::new(LocalDirectory::new());
         let queues = Queues::new(&[tenant], dir.clone(), Duration::from_secs(30));
         (dir, queues)
     }
@@ -1018,8 +1021,8 @@ mod tests {
     #[tokio::test]
     async fn a_rejected_head_does_not_block_the_customers_behind_it() {
         let (dir, queues) = setup();
-        let mut agent = Probe::login(&dir, "agent", 1);
-        let (c1, c2) = (Probe::login(&dir, "c1", 2), Probe::login(&dir, "c2", 3));
+        let mut agent = Probe::login(&*dir, "agent", 1);
+        let (c1, c2) = (Probe::login(&*dir, "c1", 2), Probe::login(&*dir, "c2", 3));
         serve(&queues, &agent);
         queue_up(&queues, &c1);
         let reject = Request::RejectAssignUser {
@@ -1043,7 +1046,7 @@ mod tests {
     #[tokio::test]
     async fn nobody_is_assigned_to_themselves() {
         let (dir, queues) = setup();
-        let mut both = Probe::login(&dir, "both", 1);
+        let mut both = Probe::login(&*dir, "both", 1);
         serve(&queues, &both);
         queue_up(&queues, &both);
         assert_eq!(
@@ -1060,17 +1063,17 @@ mod tests {
     #[tokio::test]
     async fn a_session_replaced_by_a_relogin_leaves_cleanly() {
         let (dir, queues) = setup();
-        let old = Probe::login(&dir, "agent", 1);
-        let mut other = Probe::login(&dir, "other", 2);
-        let mut c = Probe::login(&dir, "c", 3);
+        let old = Probe::login(&*dir, "agent", 1);
+        let mut other = Probe::login(&*dir, "other", 2);
+        let mut c = Probe::login(&*dir, "c", 3);
         serve(&queues, &old);
         queue_up(&queues, &c);
-        dir.set_dnd(&other.handle, 1, || {});
+        dir.set_dnd(&other.handle, 1, &mut || {});
         serve(&queues, &other);
-        dir.set_dnd(&other.handle, 0, || {});
+        dir.set_dnd(&other.handle, 0, &mut || {});
         queues.reassign("t");
         // The relogin: the old session is no longer free for customers...
-        let new = Probe::login(&dir, "agent", 4);
+        let new = Probe::login(&*dir, "agent", 4);
         c.drain();
         other.drain();
         // ...and its late cleanup hands its customer on.
@@ -1087,8 +1090,8 @@ mod tests {
     #[tokio::test]
     async fn a_served_customer_going_offline_frees_the_agent() {
         let (dir, queues) = setup();
-        let mut agent = Probe::login(&dir, "agent", 1);
-        let c = Probe::login(&dir, "c", 2);
+        let mut agent = Probe::login(&*dir, "agent", 1);
+        let c = Probe::login(&*dir, "c", 2);
         serve(&queues, &agent);
         queue_up(&queues, &c);
         let accept = Request::AcceptAssignUser {

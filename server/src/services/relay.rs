@@ -28,8 +28,8 @@ use crvideo_proto::{
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 use crate::directory::handle::SessionHandle;
-use crate::directory::local::Directory;
 use crate::directory::outbound::SessionId;
+use crate::directory::Directory;
 
 /// A command relayed to its target, waiting for the target's acknowledgement.
 struct PendingCmd {
@@ -186,7 +186,7 @@ impl Relay {
     /// `TOO_FREQUENT` (the sender has `max_cmds_in_flight` commands awaiting acknowledgement).
     pub fn command(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         sender: &SessionHandle,
         re: u64,
         target: &str,
@@ -247,7 +247,7 @@ impl Relay {
     /// `TOO_FREQUENT` (the sender already sends `max_transfers_per_user` transfers).
     pub fn offer(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         sender: &SessionHandle,
         offer: Offer,
         ack: impl FnOnce(),
@@ -518,8 +518,9 @@ fn cancelled(id: &str) -> ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::local::WantedId;
+    use crate::directory::local::LocalDirectory;
     use crate::directory::outbound::{Outbound, Outbox, SessionLink};
+    use crate::directory::WantedId;
     use crvideo_proto::data::{decode_data, encode_chunk, DataFrame};
 
     /// A logged-in session whose outbound lanes the test can read.
@@ -529,7 +530,7 @@ mod tests {
     }
 
     impl Probe {
-        fn login(dir: &Directory, tenant: &str, user: &str, id: SessionId) -> Probe {
+        fn login(dir: &LocalDirectory, tenant: &str, user: &str, id: SessionId) -> Probe {
             let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
             let (handle, _) = dir.register(tenant, WantedId::Given(user), "nick", l);
             Probe { handle, rx }
@@ -572,7 +573,7 @@ mod tests {
             max_cmds_in_flight: 3,
             ..Default::default()
         };
-        let (dir, relay) = (Directory::new(), Relay::with_limits(&limits));
+        let (dir, relay) = (LocalDirectory::new(), Relay::with_limits(&limits));
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         let cat = Probe::login(&dir, "t", "cat", 3);
@@ -617,7 +618,7 @@ mod tests {
 
     #[test]
     fn transfer_ids_are_per_tenant() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         let mut xia = Probe::login(&dir, "u", "xia", 3);
@@ -649,7 +650,7 @@ mod tests {
 
     #[test]
     fn command_waits_for_the_ack_of_its_receiver() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         relay
@@ -689,7 +690,7 @@ mod tests {
 
     #[test]
     fn leaving_sessions_release_their_commands() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let ben = Probe::login(&dir, "t", "ben", 2);
         relay.command(&dir, &amy.handle, 3, "ben", b"a").unwrap();
@@ -704,7 +705,7 @@ mod tests {
 
     #[test]
     fn transfer_flow_keeps_its_order() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         let mut acked = false;
@@ -776,7 +777,7 @@ mod tests {
 
     #[test]
     fn cancel_abort_and_leave_tell_the_other_party() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         for id in ["c", "ra", "sa", "sl", "rl"] {
@@ -831,7 +832,7 @@ mod tests {
 
     #[test]
     fn transfer_to_oneself_tells_both_sides() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         relay
             .offer(&dir, &amy.handle, offer("s", "amy"), || {})

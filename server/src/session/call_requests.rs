@@ -18,7 +18,7 @@ impl Session {
         request: Request,
     ) -> Option<Stop> {
         let shared = self.shared.clone();
-        let (calls, directory) = (&shared.calls, &shared.directory);
+        let (calls, directory) = (&shared.calls, &*shared.directory);
         let mut stop = None;
         let ack = || stop = self.reply(Reply::ok(re, ()));
         let result = match request {
@@ -88,14 +88,14 @@ impl Session {
         let timer_shared = Arc::clone(shared);
         let timer_tenant = handle.tenant_arc();
         shared.calls.place(
-            &shared.directory,
+            &*shared.directory,
             handle,
             placement,
             |user| shared.is_known_user(tenant, user),
             move |id, after: Duration| {
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    let directory = &timer_shared.directory;
+                    let directory = &*timer_shared.directory;
                     timer_shared.calls.no_answer(directory, timer_tenant, &id);
                 })
                 .abort_handle()

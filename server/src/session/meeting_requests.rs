@@ -19,7 +19,7 @@ impl Session {
         request: Request,
     ) -> Option<Stop> {
         let shared = self.shared.clone();
-        let (rooms, directory) = (&shared.rooms, &shared.directory);
+        let (rooms, directory) = (&shared.rooms, &*shared.directory);
         let mut stop = None;
         let result = match request {
             Request::EnterMeeting { meet_id, pswd } => {
@@ -83,7 +83,7 @@ impl Session {
             };
             let mut stop = None;
             let entered = shared.rooms.enter(
-                &shared.directory,
+                &*shared.directory,
                 handle,
                 Lookup {
                     meet_id,

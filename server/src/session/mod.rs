@@ -95,9 +95,9 @@ impl Session {
             // are told), then its calls end (the other parties are told), then its room,
             // then it goes offline.
             self.shared.queues.leave(handle);
-            self.shared.calls.leave(&self.shared.directory, handle);
+            self.shared.calls.leave(&*self.shared.directory, handle);
             // It leaves its meeting room (the other members are told).
-            self.shared.rooms.leave(&self.shared.directory, handle);
+            self.shared.rooms.leave(&*self.shared.directory, handle);
             let removed = self.shared.directory.remove(
                 handle.tenant(),
                 handle.user_id(),

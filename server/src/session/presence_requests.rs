@@ -1,5 +1,5 @@
 //! Presence requests: DND, the status list, and status subscriptions. The state and the
-//! fan-out live in the [`Directory`](crate::directory::local::Directory).
+//! fan-out live in the [`Directory`](crate::directory::Directory).
 
 use crvideo_proto::{ErrorCode, Reply, UserStatusList};
 
@@ -13,7 +13,7 @@ impl Session {
         let applied = self
             .shared
             .directory
-            .set_dnd(handle, dnd, || stop = self.reply(Reply::ok(re, ())));
+            .set_dnd(handle, dnd, &mut || stop = self.reply(Reply::ok(re, ())));
         if applied {
             // DND off may make an agent free for customers.
             self.shared.queues.reassign(handle.tenant());
@@ -34,7 +34,7 @@ impl Session {
         let subscribed = self
             .shared
             .directory
-            .subscribe(handle, || stop = self.reply(Reply::ok(re, ())));
+            .subscribe(handle, &mut || stop = self.reply(Reply::ok(re, ())));
         if subscribed {
             stop
         } else {
@@ -46,7 +46,7 @@ impl Session {
         let mut stop = None;
         self.shared
             .directory
-            .unsubscribe(handle, || stop = self.reply(Reply::ok(re, ())));
+            .unsubscribe(handle, &mut || stop = self.reply(Reply::ok(re, ())));
         stop
     }
 }

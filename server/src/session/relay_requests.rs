@@ -52,7 +52,7 @@ impl Session {
                 }
                 match shared
                     .relay
-                    .command(&shared.directory, handle, id, peer, payload)
+                    .command(&*shared.directory, handle, id, peer, payload)
                 {
                     Ok(()) => None,
                     Err(code) => {
@@ -92,7 +92,7 @@ impl Session {
         request: Request,
     ) -> Option<Stop> {
         let shared = self.shared.clone();
-        let (relay, directory) = (&shared.relay, &shared.directory);
+        let (relay, directory) = (&shared.relay, &*shared.directory);
         let mut stop = None;
         let ack = || stop = self.reply(Reply::ok(re, ()));
         let op = request.op();

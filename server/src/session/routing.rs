@@ -15,8 +15,8 @@ use tracing::{debug, info, warn};
 
 use crate::auth;
 use crate::directory::handle::SessionHandle;
-use crate::directory::local::WantedId;
 use crate::directory::outbound::Stop;
+use crate::directory::WantedId;
 use crate::services::meetings;
 use crate::session::{Phase, Session};
 
@@ -146,7 +146,7 @@ impl Session {
                     let shared = &self.shared;
                     shared
                         .rooms
-                        .meeting_destroyed(&shared.directory, tenant, meet_id);
+                        .meeting_destroyed(&*shared.directory, tenant, meet_id);
                 }
                 self.reply(Reply::from_result(re, destroyed))
             }

@@ -27,8 +27,8 @@ pub mod boards;
 pub mod signals;
 
 use crate::directory::handle::SessionHandle;
-use crate::directory::local::Directory;
 use crate::directory::outbound::SessionId;
+use crate::directory::{Activity, Directory};
 use boards::Boards;
 use signals::{Audience, Signals};
 
@@ -162,7 +162,7 @@ impl Rooms {
     /// `MemberEntered`.
     pub fn enter(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         lookup: Lookup,
         pswd: &str,
@@ -217,7 +217,7 @@ impl Rooms {
         });
         let state = room.state();
         table.by_session.insert(handle.session_id(), key.clone());
-        directory.set_in_meeting(handle, true);
+        directory.set_activity(handle, Activity::Meeting, true);
         ack(state);
         let room = &table.rooms[&key];
         room.broadcast(Event::MemberEntered(info), Some(handle.session_id()));
@@ -227,7 +227,7 @@ impl Rooms {
     /// `handle` leaves its room: `ack` (the reply), then the others get `MemberLeft`.
     pub fn exit(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
@@ -243,7 +243,7 @@ impl Rooms {
     /// `MeetingStopped`; everyone is out and the room's state is dropped.
     pub fn stop(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
@@ -261,7 +261,7 @@ impl Rooms {
     /// Meeting `meet_id` of `tenant` was destroyed: if its room is live, every member gets
     /// `MeetingStopped` and is out. Call it after the store removed the meeting and before
     /// the destroyer's reply.
-    pub fn meeting_destroyed(&self, directory: &Directory, tenant: &str, meet_id: i32) {
+    pub fn meeting_destroyed(&self, directory: &dyn Directory, tenant: &str, meet_id: i32) {
         let mut table = self.table.lock().unwrap();
         table.destroyed += 1;
         let key: RoomKey = (Arc::from(tenant), meet_id);
@@ -374,7 +374,7 @@ impl Rooms {
 
     /// A session is going away: it leaves its room (the others get `MemberLeft`). Its own
     /// presence is left alone (it goes offline next).
-    pub fn leave(&self, directory: &Directory, handle: &SessionHandle) {
+    pub fn leave(&self, directory: &dyn Directory, handle: &SessionHandle) {
         let mut table = self.table.lock().unwrap();
         if table.by_session.contains_key(&handle.session_id()) {
             let session = handle.session_id();
@@ -402,7 +402,7 @@ impl Rooms {
 /// Removes `session` from its room (which must exist): [`remove_member_then`] without a reply.
 fn remove_member(
     table: &mut Table,
-    directory: &Directory,
+    directory: &dyn Directory,
     session: SessionId,
     leaving: Option<SessionId>,
 ) {
@@ -414,7 +414,7 @@ fn remove_member(
 /// leaving drops the room.
 fn remove_member_then(
     table: &mut Table,
-    directory: &Directory,
+    directory: &dyn Directory,
     session: SessionId,
     leaving: Option<SessionId>,
     ack: impl FnOnce(),
@@ -429,7 +429,7 @@ fn remove_member_then(
     // Its share ends and its control right goes before the others hear it left.
     let signals = room.signals.member_leaving(&member.info.user_id);
     if leaving != Some(session) {
-        directory.set_in_meeting(&member.handle, false);
+        directory.set_activity(&member.handle, Activity::Meeting, false);
     }
     ack();
     if room.members.is_empty() {
@@ -449,11 +449,11 @@ fn remove_member_then(
 
 /// Drops the room `key` (if live): every member is out, presence back to not-in-meeting.
 /// Returns the room so the caller can tell its (former) members.
-fn close_room(table: &mut Table, directory: &Directory, key: &RoomKey) -> Option<Room> {
+fn close_room(table: &mut Table, directory: &dyn Directory, key: &RoomKey) -> Option<Room> {
     let room = table.rooms.remove(key)?;
     for m in &room.members {
         table.by_session.remove(&m.handle.session_id());
-        directory.set_in_meeting(&m.handle, false);
+        directory.set_activity(&m.handle, Activity::Meeting, false);
     }
     Some(room)
 }
