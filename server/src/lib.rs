@@ -18,5 +18,5 @@ pub use harness::BackgroundServer;
 pub use server::Server;
 /// For the fuzz targets (`fuzz/`): the depth check every text frame passes first.
 #[doc(hidden)]
-pub use session::routing::json_depth_exceeds;
-pub use session::routing::SERVER_AGENT;
+pub use session::json_depth::json_depth_exceeds;
+pub use session::login::SERVER_AGENT;

@@ -54,10 +54,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crvideo_proto::{
-    ErrorCode, Event, QueueInfo, QueueList, QueueStatus, QueueUser, QueuingInfo, Request,
-    ServerFrame,
+    ErrorCode, Event, QueueInfo, QueueList, QueueStatus, QueueUser, QueuingInfo, ServerFrame,
 };
-use serde_json::Value;
 use tokio::task::AbortHandle;
 
 use crate::config::TenantConfig;
@@ -186,10 +184,6 @@ fn secs_since(since: Instant) -> i64 {
 fn send(to: &SessionHandle, e: Event) {
     // A session that cannot take it is being ended anyway.
     let _ = to.send(&ServerFrame::Event(e));
-}
-
-fn to_value(data: impl serde::Serialize) -> Value {
-    serde_json::to_value(data).unwrap_or(Value::Null)
 }
 
 impl TenantQueues {
@@ -446,17 +440,177 @@ impl Queues {
         true
     }
 
-    /// Handles a queue request of `who`; `respond` gets the reply data or the error, under
-    /// the lock, before any event the request causes.
-    pub fn request(
+    /// `QueueInit`: the tenant's queues and their counts.
+    pub fn queue_init(
         &self,
         who: &SessionHandle,
-        request: Request,
-        respond: impl FnOnce(Result<Value, ErrorCode>),
+        respond: impl FnOnce(Result<QueueList, ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            Ok(QueueList {
+                queues: t.infos(),
+                statuses: t.statuses(),
+            })
+        })
+    }
+
+    /// `QueueRefresh`: the counts of the tenant's queues.
+    pub fn queue_refresh(
+        &self,
+        who: &SessionHandle,
+        respond: impl FnOnce(Result<QueueList, ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            Ok(QueueList {
+                queues: Vec::new(),
+                statuses: t.statuses(),
+            })
+        })
+    }
+
+    /// `who` waits in queue `que_id` as a customer (again in the same queue: nothing
+    /// happens; in another one: `ALREADY_OTHERQUE`).
+    pub fn start_queuing(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        usr_ext_dat: String,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            let qi = t.queue_index(que_id)?;
+            if let Some((qj, _)) = t.find_customer(who.session_id()) {
+                return if qj == qi {
+                    Ok(())
+                } else {
+                    Err(ErrorCode::AlreadyOtherQue)
+                };
+            }
+            t.queues[qi].customers.push(Customer {
+                handle: who.clone(),
+                since: Instant::now(),
+                usr_ext_dat,
+                assigned_to: None,
+                passed_over_by: HashMap::new(),
+            });
+            Ok(())
+        })
+    }
+
+    /// `who` leaves the queue it waits in, if any.
+    pub fn stop_queuing(&self, who: &SessionHandle, respond: impl FnOnce(Result<(), ErrorCode>)) {
+        self.request(who, respond, |t| {
+            t.remove_customer(who.session_id());
+            Ok(())
+        })
+    }
+
+    /// `who` serves queue `que_id` as an agent with `priority` (lower first).
+    pub fn start_service(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        priority: i32,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            t.queue_index(que_id)?;
+            let tick = t.next_tick();
+            let agent = t.agents.entry(who.session_id()).or_insert_with(|| Agent {
+                handle: who.clone(),
+                serving: BTreeMap::new(),
+                state: AgentState::Free,
+                free_since: tick,
+            });
+            agent.serving.insert(que_id, priority);
+            Ok(())
+        })
+    }
+
+    /// `who` stops serving queue `que_id`: its pending assignment from that queue is
+    /// withdrawn, its service of a customer of it ends.
+    pub fn stop_service(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            let me = who.session_id();
+            t.queue_index(que_id)?;
+            let agent = self.serving_agent(t, me, que_id)?;
+            match agent.state {
+                AgentState::Assigned { ref user, .. } if user.que_id == que_id => {
+                    t.withdraw_assignment(me, true);
+                }
+                AgentState::Serving { que_id: q, .. } if q == que_id => {
+                    self.end_service(t, me, false)
+                }
+                _ => {}
+            }
+            let agent = t.agents.get_mut(&me).expect("checked above");
+            agent.serving.remove(&que_id);
+            if agent.serving.is_empty() {
+                t.agents.remove(&me);
+            }
+            Ok(())
+        })
+    }
+
+    /// `ReqAssignUser`: see [`Queues::req_assign`].
+    pub fn req_assign_user(
+        &self,
+        who: &SessionHandle,
+        respond: impl FnOnce(Result<QueueUser, ErrorCode>),
+    ) {
+        self.request(who, respond, |t| self.req_assign(t, who.session_id()))
+    }
+
+    /// The agent `who` accepts its pending assignment of (`que_id`, `user_id`): the
+    /// customer leaves the queue and the agent serves it.
+    pub fn accept_assign_user(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        user_id: &str,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            self.accept(t, who.session_id(), que_id, user_id)
+        })
+    }
+
+    /// The agent `who` rejects its pending assignment of (`que_id`, `user_id`): it passes
+    /// the customer over.
+    pub fn reject_assign_user(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        user_id: &str,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            let me = who.session_id();
+            t.queue_index(que_id)?;
+            self.serving_agent(t, me, que_id)?;
+            self.pending_assignment(t, me, que_id, user_id)?;
+            self.pass_over(t, me, false);
+            Ok(())
+        })
+    }
+
+    /// Runs a request of `who` as one transition of its tenant's queues: `change` judges
+    /// and applies it, and `respond` gets its result under the lock, before any event it
+    /// causes.
+    fn request<T>(
+        &self,
+        who: &SessionHandle,
+        respond: impl FnOnce(Result<T, ErrorCode>),
+        change: impl FnOnce(&mut TenantQueues) -> Result<T, ErrorCode>,
     ) {
         let mut respond = Some(respond);
         let done = self.transact(who.tenant(), None, |t| {
-            let result = self.apply(t, who, request);
+            let result = change(t);
             if let Some(respond) = respond.take() {
                 respond(result);
             }
@@ -466,93 +620,6 @@ impl Queues {
             if let Some(respond) = respond.take() {
                 respond(Err(ErrorCode::QueIdInvalid));
             }
-        }
-    }
-
-    fn apply(
-        &self,
-        t: &mut TenantQueues,
-        who: &SessionHandle,
-        request: Request,
-    ) -> Result<Value, ErrorCode> {
-        let me = who.session_id();
-        match request {
-            Request::QueueInit => Ok(to_value(QueueList {
-                queues: t.infos(),
-                statuses: t.statuses(),
-            })),
-            Request::QueueRefresh => Ok(to_value(QueueList {
-                queues: Vec::new(),
-                statuses: t.statuses(),
-            })),
-            Request::StartQueuing {
-                que_id,
-                usr_ext_dat,
-            } => {
-                let qi = t.queue_index(que_id)?;
-                if let Some((qj, _)) = t.find_customer(me) {
-                    return if qj == qi {
-                        Ok(Value::Null)
-                    } else {
-                        Err(ErrorCode::AlreadyOtherQue)
-                    };
-                }
-                t.queues[qi].customers.push(Customer {
-                    handle: who.clone(),
-                    since: Instant::now(),
-                    usr_ext_dat,
-                    assigned_to: None,
-                    passed_over_by: HashMap::new(),
-                });
-                Ok(Value::Null)
-            }
-            Request::StopQueuing => {
-                t.remove_customer(me);
-                Ok(Value::Null)
-            }
-            Request::StartService { que_id, priority } => {
-                t.queue_index(que_id)?;
-                let tick = t.next_tick();
-                let agent = t.agents.entry(me).or_insert_with(|| Agent {
-                    handle: who.clone(),
-                    serving: BTreeMap::new(),
-                    state: AgentState::Free,
-                    free_since: tick,
-                });
-                agent.serving.insert(que_id, priority);
-                Ok(Value::Null)
-            }
-            Request::StopService { que_id } => {
-                t.queue_index(que_id)?;
-                let agent = self.serving_agent(t, me, que_id)?;
-                match agent.state {
-                    AgentState::Assigned { ref user, .. } if user.que_id == que_id => {
-                        t.withdraw_assignment(me, true);
-                    }
-                    AgentState::Serving { que_id: q, .. } if q == que_id => {
-                        self.end_service(t, me, false)
-                    }
-                    _ => {}
-                }
-                let agent = t.agents.get_mut(&me).expect("checked above");
-                agent.serving.remove(&que_id);
-                if agent.serving.is_empty() {
-                    t.agents.remove(&me);
-                }
-                Ok(Value::Null)
-            }
-            Request::ReqAssignUser => self.req_assign(t, me).map(to_value),
-            Request::AcceptAssignUser { que_id, user_id } => {
-                self.accept(t, me, que_id, &user_id).map(|()| Value::Null)
-            }
-            Request::RejectAssignUser { que_id, user_id } => {
-                t.queue_index(que_id)?;
-                self.serving_agent(t, me, que_id)?;
-                self.pending_assignment(t, me, que_id, &user_id)?;
-                self.pass_over(t, me, false);
-                Ok(Value::Null)
-            }
-            other => unreachable!("not a queue request: {}", other.op()),
         }
     }
 
@@ -996,26 +1063,21 @@ mod tests {
         (dir, queues)
     }
 
-    fn req(queues: &Queues, who: &Probe, request: Request) -> Result<Value, ErrorCode> {
+    /// What a request answered (every request is answered).
+    fn answer<T>(
+        request: impl FnOnce(&mut dyn FnMut(Result<T, ErrorCode>)),
+    ) -> Result<T, ErrorCode> {
         let mut result = None;
-        queues.request(&who.handle, request, |r| result = Some(r));
+        request(&mut |r| result = Some(r));
         result.expect("always answered")
     }
 
     fn queue_up(queues: &Queues, who: &Probe) {
-        let start = Request::StartQueuing {
-            que_id: 1,
-            usr_ext_dat: String::new(),
-        };
-        req(queues, who, start).unwrap();
+        answer(|r| queues.start_queuing(&who.handle, 1, String::new(), r)).unwrap();
     }
 
     fn serve(queues: &Queues, who: &Probe) {
-        let start = Request::StartService {
-            que_id: 1,
-            priority: 0,
-        };
-        req(queues, who, start).unwrap();
+        answer(|r| queues.start_service(&who.handle, 1, 0, r)).unwrap();
     }
 
     #[tokio::test]
@@ -1025,11 +1087,7 @@ mod tests {
         let (c1, c2) = (Probe::login(&*dir, "c1", 2), Probe::login(&*dir, "c2", 3));
         serve(&queues, &agent);
         queue_up(&queues, &c1);
-        let reject = Request::RejectAssignUser {
-            que_id: 1,
-            user_id: "c1".into(),
-        };
-        req(&queues, &agent, reject).unwrap();
+        answer(|r| queues.reject_assign_user(&agent.handle, 1, "c1", r)).unwrap();
         queue_up(&queues, &c2);
         assert_eq!(
             agent.drain(),
@@ -1050,7 +1108,7 @@ mod tests {
         serve(&queues, &both);
         queue_up(&queues, &both);
         assert_eq!(
-            req(&queues, &both, Request::ReqAssignUser),
+            answer(|r| queues.req_assign_user(&both.handle, r)),
             Err(ErrorCode::QueNoUser)
         );
         assert_eq!(
@@ -1081,7 +1139,7 @@ mod tests {
         assert_eq!(other.drain(), vec!["auto c", "status a1 w1 s0"]);
         assert_eq!(c.drain(), vec!["status a1 w1 s0"]);
         assert_eq!(
-            req(&queues, &new, Request::ReqAssignUser),
+            answer(|r| queues.req_assign_user(&new.handle, r)),
             Err(ErrorCode::QueServiceNotStart),
             "the new session serves nothing"
         );
@@ -1094,11 +1152,7 @@ mod tests {
         let c = Probe::login(&*dir, "c", 2);
         serve(&queues, &agent);
         queue_up(&queues, &c);
-        let accept = Request::AcceptAssignUser {
-            que_id: 1,
-            user_id: "c".into(),
-        };
-        req(&queues, &agent, accept).unwrap();
+        answer(|r| queues.accept_assign_user(&agent.handle, 1, "c", r)).unwrap();
         assert_eq!(dir.statuses("t")[0].status, USER_BUSY);
         agent.drain();
         queues.leave(&c.handle);

@@ -4,12 +4,14 @@
 pub(crate) mod call_requests;
 pub(crate) mod connection;
 pub(crate) mod heartbeat;
+pub(crate) mod json_depth;
+pub(crate) mod login;
 pub(crate) mod meeting_requests;
 pub(crate) mod prelogin;
-pub(crate) mod presence_requests;
-pub(crate) mod queue_requests;
 pub(crate) mod relay_requests;
+pub(crate) mod replies;
 pub(crate) mod resumable;
+pub(crate) mod resume;
 pub(crate) mod routing;
 pub(crate) mod writer;
 
@@ -31,6 +33,7 @@ use resumable::Resumable;
 use writer::Replay;
 
 /// Where a session is in its life.
+#[derive(Clone)]
 pub(crate) enum Phase {
     /// Connected; the first request must be `hello`.
     AwaitHello,
@@ -82,6 +85,14 @@ impl Session {
 
     pub fn id(&self) -> u64 {
         self.link.id()
+    }
+
+    /// This connection asked to log in (or resume): from now on it no longer gives way to
+    /// newer connections (see [`prelogin`]).
+    pub(crate) fn logging_in(&self) {
+        if let Some(ticket) = &self.prelogin {
+            ticket.logging_in();
+        }
     }
 
     /// Takes this session out of everything it is part of (once logged in: queues, calls,

@@ -40,6 +40,13 @@ fn store_failed(e: StoreError) -> ErrorCode {
     ErrorCode::ServerException
 }
 
+/// A meeting as the store has it, what entering its room needs of it.
+#[derive(Debug, Clone)]
+pub struct MeetingRow {
+    pub pswd: String,
+    pub creator: String,
+}
+
 /// How many meetings may exist (`limits.max_meetings_per_user` / `_per_tenant`).
 #[derive(Debug, Clone, Copy)]
 pub struct Caps {
@@ -146,11 +153,7 @@ pub async fn destroy(store: &Store, tenant: &str, user: &str, id: i32) -> Result
 }
 
 /// Meeting `id` of `tenant`, if it exists: its password and creator.
-pub async fn get(
-    store: &Store,
-    tenant: &str,
-    id: i32,
-) -> Result<Option<crate::services::rooms::MeetingRow>, ErrorCode> {
+pub async fn get(store: &Store, tenant: &str, id: i32) -> Result<Option<MeetingRow>, ErrorCode> {
     let tenant = tenant.to_owned();
     store
         .run(move |t| {
@@ -158,7 +161,7 @@ pub async fn get(
                 "SELECT pswd, creator FROM meetings WHERE tenant = ?1 AND id = ?2",
                 rusqlite::params![tenant, id],
                 |row| {
-                    Ok(crate::services::rooms::MeetingRow {
+                    Ok(MeetingRow {
                         pswd: row.get(0)?,
                         creator: row.get(1)?,
                     })

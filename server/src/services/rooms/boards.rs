@@ -1,7 +1,7 @@
 //! The whiteboards of a meeting room: boards in order of creation, each page's elements in
 //! one order. Every board request is judged and applied here under the room table's lock
-//! (see [`crate::services::rooms`]), so the room has one order of operations and every member, sent
-//! the same events in that order, ends with the same elements in the same order.
+//! (see [`Rooms`](super::Rooms)), so the room has one order of operations and every member,
+//! sent the same events in that order, ends with the same elements in the same order.
 //!
 //! An operation a concurrent one made invalid on its way (adding an ID that now exists,
 //! changing or deleting one that is gone) is refused to its sender and nobody else hears of
@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, HashSet};
 use crvideo_proto::boards::{
     check_board, check_page, element_id, MAX_BOARDS_PER_MEETING, MAX_MEETING_BOARD_BYTES,
 };
-use crvideo_proto::{BoardObj, BoardState, ErrorCode, Event, PageElements, Request};
+use crvideo_proto::{BoardObj, BoardState, ErrorCode, Event, PageElements};
 use indexmap::IndexMap;
 
-use super::signals::Audience;
+use super::audience::{Audience, Fanout};
 
 /// The boards of one room.
 #[derive(Debug, Default)]
@@ -77,120 +77,131 @@ impl Boards {
         Ok(board.pages.entry(page_no).or_default())
     }
 
-    /// Judges and applies board `request` by member `me`: the events to send after the
-    /// reply, or the error to reply with (nothing changed then).
-    pub fn apply(
+    /// `me` opens a whiteboard.
+    pub fn create(&mut self, me: &str, board: BoardObj) -> Result<Fanout, ErrorCode> {
+        check_board(&board)?;
+        if self.board(&board.board_id).is_ok() {
+            return Err(ErrorCode::ParamErr);
+        }
+        if self.boards.len() >= MAX_BOARDS_PER_MEETING {
+            return Err(ErrorCode::OutOfMem);
+        }
+        self.boards.push(Board {
+            obj: board.clone(),
+            pages: BTreeMap::new(),
+        });
+        let oper = me.to_owned();
+        Ok(to_all(Event::BoardCreated { board, oper }))
+    }
+
+    /// `me` closes a whiteboard, dropping its elements.
+    pub fn close(&mut self, me: &str, board_id: String) -> Result<Fanout, ErrorCode> {
+        let board = self.boards.remove(self.board(&board_id)?);
+        let freed: usize = board.pages.values().map(Page::bytes).sum();
+        self.bytes -= freed;
+        let oper = me.to_owned();
+        Ok(to_all(Event::BoardClosed { board_id, oper }))
+    }
+
+    /// `me` adds an element to a page (or, if `modify`, replaces one).
+    pub fn set_element(
         &mut self,
         me: &str,
-        request: Request,
-    ) -> Result<Vec<(Event, Audience)>, ErrorCode> {
+        board_id: String,
+        page_no: i32,
+        element: String,
+        modify: bool,
+    ) -> Result<Fanout, ErrorCode> {
+        let id = element_id(&element)?;
+        let held = self.bytes;
+        let page = self.page(&board_id, page_no)?;
+        let old = page.elements.get(&id).map(String::len);
+        if old.is_some() != modify {
+            return Err(ErrorCode::ParamErr);
+        }
+        let bytes = held - old.unwrap_or(0) + element.len();
+        if bytes > MAX_MEETING_BOARD_BYTES {
+            return Err(ErrorCode::OutOfMem);
+        }
         let oper = me.to_owned();
-        let event = match request {
-            Request::CreateBoard { board } => {
-                check_board(&board)?;
-                if self.board(&board.board_id).is_ok() {
-                    return Err(ErrorCode::ParamErr);
-                }
-                if self.boards.len() >= MAX_BOARDS_PER_MEETING {
-                    return Err(ErrorCode::OutOfMem);
-                }
-                self.boards.push(Board {
-                    obj: board.clone(),
-                    pages: BTreeMap::new(),
-                });
-                Event::BoardCreated { board, oper }
-            }
-            Request::CloseBoard { board_id } => {
-                let board = self.boards.remove(self.board(&board_id)?);
-                let freed: usize = board.pages.values().map(Page::bytes).sum();
-                self.bytes -= freed;
-                Event::BoardClosed { board_id, oper }
-            }
-            Request::SetBoardElement {
-                board_id,
-                page_no,
-                element,
-                modify,
-            } => {
-                let id = element_id(&element)?;
-                let held = self.bytes;
-                let page = self.page(&board_id, page_no)?;
-                let old = page.elements.get(&id).map(String::len);
-                if old.is_some() != modify {
-                    return Err(ErrorCode::ParamErr);
-                }
-                let bytes = held - old.unwrap_or(0) + element.len();
-                if bytes > MAX_MEETING_BOARD_BYTES {
-                    return Err(ErrorCode::OutOfMem);
-                }
-                // A new ID goes last; a replaced one keeps its place.
-                page.elements.insert(id, element.clone());
-                page.operator = oper.clone();
-                self.bytes = bytes;
-                Event::Element {
-                    board_id,
-                    page_no,
-                    element,
-                    modify,
-                    oper,
-                }
-            }
-            Request::DelBoardElements {
-                board_id,
-                page_no,
-                element_ids,
-            } => {
-                let page = self.page(&board_id, page_no)?;
-                // The IDs on the page, each once, in the request's order.
-                let mut seen = HashSet::new();
-                let deleted: Vec<String> = element_ids
-                    .into_iter()
-                    .filter(|id| page.elements.contains_key(id) && seen.insert(id.clone()))
-                    .collect();
-                if deleted.is_empty() {
-                    return Err(ErrorCode::ParamErr);
-                }
-                // One pass keeping the others' order: removing one at a time would shift
-                // the rest of the page for each (quadratic, under the lock every meeting
-                // shares: seconds for a large page deleted oldest first).
-                let mut freed = 0;
-                page.elements.retain(|id, e| {
-                    let gone = seen.contains(id);
-                    if gone {
-                        freed += e.len();
-                    }
-                    !gone
-                });
-                page.operator = oper.clone();
-                self.bytes -= freed;
-                Event::ElementsDeleted {
-                    board_id,
-                    page_no,
-                    element_ids: deleted,
-                    oper,
-                }
-            }
-            Request::SetMouseHotSpot {
-                board_id,
-                page_no,
-                x,
-                y,
-            } => {
-                let board = &self.boards[self.board(&board_id)?];
-                check_page(page_no, board.obj.page_count)?;
-                let event = Event::MouseHotSpot {
-                    board_id,
-                    page_no,
-                    x,
-                    y,
-                    oper,
-                };
-                return Ok(vec![(event, Audience::Others)]);
-            }
-            other => unreachable!("not a board request: {}", other.op()),
-        };
-        Ok(vec![(event, Audience::All)])
+        // A new ID goes last; a replaced one keeps its place.
+        page.elements.insert(id, element.clone());
+        page.operator = oper.clone();
+        self.bytes = bytes;
+        Ok(to_all(Event::Element {
+            board_id,
+            page_no,
+            element,
+            modify,
+            oper,
+        }))
     }
+
+    /// `me` deletes elements of a page.
+    pub fn delete_elements(
+        &mut self,
+        me: &str,
+        board_id: String,
+        page_no: i32,
+        element_ids: Vec<String>,
+    ) -> Result<Fanout, ErrorCode> {
+        let page = self.page(&board_id, page_no)?;
+        // The IDs on the page, each once, in the request's order.
+        let mut seen = HashSet::new();
+        let deleted: Vec<String> = element_ids
+            .into_iter()
+            .filter(|id| page.elements.contains_key(id) && seen.insert(id.clone()))
+            .collect();
+        if deleted.is_empty() {
+            return Err(ErrorCode::ParamErr);
+        }
+        // One pass keeping the others' order: removing one at a time would shift
+        // the rest of the page for each (quadratic, under the lock every meeting
+        // shares: seconds for a large page deleted oldest first).
+        let mut freed = 0;
+        page.elements.retain(|id, e| {
+            let gone = seen.contains(id);
+            if gone {
+                freed += e.len();
+            }
+            !gone
+        });
+        let oper = me.to_owned();
+        page.operator = oper.clone();
+        self.bytes -= freed;
+        Ok(to_all(Event::ElementsDeleted {
+            board_id,
+            page_no,
+            element_ids: deleted,
+            oper,
+        }))
+    }
+
+    /// `me` points at a spot of a page: the others see it, nothing is kept.
+    pub fn mouse_hot_spot(
+        &self,
+        me: &str,
+        board_id: String,
+        page_no: i32,
+        x: i32,
+        y: i32,
+    ) -> Result<Fanout, ErrorCode> {
+        let board = &self.boards[self.board(&board_id)?];
+        check_page(page_no, board.obj.page_count)?;
+        let event = Event::MouseHotSpot {
+            board_id,
+            page_no,
+            x,
+            y,
+            oper: me.to_owned(),
+        };
+        Ok(vec![(event, Audience::Others)])
+    }
+}
+
+/// A board change every member hears of, the requester too.
+fn to_all(event: Event) -> Fanout {
+    vec![(event, Audience::All)]
 }
 
 impl Page {
@@ -204,62 +215,65 @@ impl Page {
 mod tests {
     use super::*;
 
-    fn board(id: &str, pages: i32) -> Request {
-        Request::CreateBoard {
-            board: BoardObj {
-                board_id: id.into(),
-                title: "t".into(),
-                width: 100,
-                height: 100,
-                page_count: pages,
-            },
+    fn board(id: &str, pages: i32) -> BoardObj {
+        BoardObj {
+            board_id: id.into(),
+            title: "t".into(),
+            width: 100,
+            height: 100,
+            page_count: pages,
         }
     }
 
-    fn add(board_id: &str, page_no: i32, id: &str, modify: bool) -> Request {
-        Request::SetBoardElement {
-            board_id: board_id.into(),
-            page_no,
-            element: format!(r#"{{"elementID":"{id}","v":{}}}"#, modify as u8),
-            modify,
-        }
+    /// `who` adds (or, if `modify`, replaces) element `id` on a page.
+    fn add(
+        boards: &mut Boards,
+        who: &str,
+        (board_id, page_no): (&str, i32),
+        id: &str,
+        modify: bool,
+    ) -> Result<Fanout, ErrorCode> {
+        let element = format!(r#"{{"elementID":"{id}","v":{}}}"#, modify as u8);
+        boards.set_element(who, board_id.into(), page_no, element, modify)
     }
 
     #[test]
     fn elements_keep_one_order_and_invalid_operations_change_nothing() {
         let mut boards = Boards::default();
-        boards.apply("amy", board("b", 2)).unwrap();
-        assert_eq!(boards.apply("amy", board("b", 1)), Err(ErrorCode::ParamErr));
+        boards.create("amy", board("b", 2)).unwrap();
+        assert_eq!(
+            boards.create("amy", board("b", 1)),
+            Err(ErrorCode::ParamErr)
+        );
         for id in ["e1", "e2", "e3"] {
-            boards.apply("amy", add("b", 1, id, false)).unwrap();
+            add(&mut boards, "amy", ("b", 1), id, false).unwrap();
         }
         assert_eq!(
-            boards.apply("bob", add("b", 1, "e2", false)),
+            add(&mut boards, "bob", ("b", 1), "e2", false),
             Err(ErrorCode::ParamErr)
         );
         assert_eq!(
-            boards.apply("bob", add("b", 1, "e9", true)),
+            add(&mut boards, "bob", ("b", 1), "e9", true),
             Err(ErrorCode::ParamErr)
         );
         assert_eq!(
-            boards.apply("bob", add("b", 2, "e9", false)),
+            add(&mut boards, "bob", ("b", 2), "e9", false),
             Err(ErrorCode::ParamErr)
         );
         assert_eq!(
-            boards.apply("bob", add("x", 0, "e9", false)),
+            add(&mut boards, "bob", ("x", 0), "e9", false),
             Err(ErrorCode::ParamErr)
         );
-        boards.apply("bob", add("b", 1, "e1", true)).unwrap();
-        let del = Request::DelBoardElements {
-            board_id: "b".into(),
-            page_no: 1,
-            element_ids: vec!["e2".into(), "gone".into()],
-        };
-        let events = boards.apply("bob", del.clone()).unwrap();
+        add(&mut boards, "bob", ("b", 1), "e1", true).unwrap();
+        let del = || vec!["e2".to_string(), "gone".to_string()];
+        let events = boards.delete_elements("bob", "b".into(), 1, del()).unwrap();
         assert!(
             matches!(&events[0].0, Event::ElementsDeleted { element_ids, .. } if element_ids == &["e2"])
         );
-        assert_eq!(boards.apply("bob", del), Err(ErrorCode::ParamErr));
+        assert_eq!(
+            boards.delete_elements("bob", "b".into(), 1, del()),
+            Err(ErrorCode::ParamErr)
+        );
 
         let state = boards.state();
         assert_eq!(state.len(), 1);
@@ -270,14 +284,7 @@ mod tests {
             vec![r#"{"elementID":"e1","v":1}"#, r#"{"elementID":"e3","v":0}"#]
         );
         assert_eq!(boards.bytes, boards.boards[0].pages[&1].bytes());
-        boards
-            .apply(
-                "amy",
-                Request::CloseBoard {
-                    board_id: "b".into(),
-                },
-            )
-            .unwrap();
+        boards.close("amy", "b".into()).unwrap();
         assert_eq!((boards.state().len(), boards.bytes), (0, 0));
     }
 
@@ -285,23 +292,17 @@ mod tests {
     fn the_meeting_budget_is_kept() {
         let mut boards = Boards::default();
         for i in 0..MAX_BOARDS_PER_MEETING {
-            boards.apply("amy", board(&format!("b{i}"), 1)).unwrap();
+            boards.create("amy", board(&format!("b{i}"), 1)).unwrap();
         }
         assert_eq!(
-            boards.apply("amy", board("one-more", 1)),
+            boards.create("amy", board("one-more", 1)),
             Err(ErrorCode::OutOfMem)
         );
         let pad = "x".repeat(60_000);
         let mut added = 0;
         let refused = loop {
             let element = format!(r#"{{"elementID":"e{added}","pad":"{pad}"}}"#);
-            let request = Request::SetBoardElement {
-                board_id: "b0".into(),
-                page_no: 0,
-                element,
-                modify: false,
-            };
-            match boards.apply("amy", request) {
+            match boards.set_element("amy", "b0".into(), 0, element, false) {
                 Ok(_) => added += 1,
                 Err(code) => break code,
             }
@@ -317,22 +318,15 @@ mod tests {
     #[test]
     fn a_large_delete_keeps_the_order_of_the_rest() {
         let mut boards = Boards::default();
-        boards.apply("amy", board("b", 1)).unwrap();
+        boards.create("amy", board("b", 1)).unwrap();
         for i in 0..10_000 {
-            boards
-                .apply("amy", add("b", 0, &format!("e{i}"), false))
-                .unwrap();
+            add(&mut boards, "amy", ("b", 0), &format!("e{i}"), false).unwrap();
         }
         // The older half, oldest first, with a repeat and an unknown ID.
         let mut ids: Vec<String> = (0..5_000).map(|i| format!("e{i}")).collect();
         ids.push("e0".into());
         ids.push("nope".into());
-        let del = Request::DelBoardElements {
-            board_id: "b".into(),
-            page_no: 0,
-            element_ids: ids,
-        };
-        let events = boards.apply("bob", del).unwrap();
+        let events = boards.delete_elements("bob", "b".into(), 0, ids).unwrap();
         let Event::ElementsDeleted { element_ids, .. } = &events[0].0 else {
             panic!("{events:?}")
         };

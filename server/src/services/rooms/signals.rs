@@ -1,20 +1,11 @@
 //! The shared signals of a meeting room: screen-share owner, control right, current page,
-//! video-wall mode, main video, and the whiteboards (judged in [`boards`]). Each request is judged and applied to the room's state
-//! here, returning the events it causes; [`crate::services::rooms`] sends them after the reply, under
-//! its lock, like every other room change.
+//! video-wall mode, main video. Each change is judged and applied here, returning the events
+//! it causes; [`Rooms`](super::Rooms) sends them after the reply, under its lock, like every
+//! other room change.
 
-use crvideo_proto::{ErrorCode, Event, MainVideo, PageState, Request, MAINPAGE_MAX};
+use crvideo_proto::{ErrorCode, Event, MainVideo, PageState, MAINPAGE_MAX};
 
-use super::Room;
-
-/// Who gets an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    /// Every member, the requester too.
-    All,
-    /// Every member but the requester.
-    Others,
-}
+use super::audience::{Audience, Fanout};
 
 /// The shared signals' part of a room's state.
 #[derive(Debug, Default, Clone)]
@@ -28,8 +19,95 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// `me` starts sharing its screen (again: nothing happens).
+    pub fn start_share(&mut self, me: &str) -> Result<Fanout, ErrorCode> {
+        Ok(match self.sharer.as_deref() {
+            Some(sharer) if sharer == me => Vec::new(),
+            Some(_) => return Err(ErrorCode::ErrBusy),
+            None => {
+                self.sharer = Some(me.to_owned());
+                let started = Event::ShareStarted {
+                    user_id: me.to_owned(),
+                };
+                vec![(started, Audience::Others)]
+            }
+        })
+    }
+
+    /// `me` stops sharing its screen (nobody sharing: nothing happens).
+    pub fn stop_share(&mut self, me: &str) -> Result<Fanout, ErrorCode> {
+        Ok(match self.sharer.as_deref() {
+            None => Vec::new(),
+            Some(sharer) if sharer != me => return Err(ErrorCode::ApiNoPermission),
+            Some(_) => self.end_share(me),
+        })
+    }
+
+    /// The sharer `me` gives or takes back the control right of member `user_id`
+    /// (`is_member`: whether it is in the room).
+    pub fn set_ctrl_right(
+        &mut self,
+        me: &str,
+        user_id: String,
+        give: bool,
+        is_member: bool,
+    ) -> Result<Fanout, ErrorCode> {
+        if self.sharer.as_deref() != Some(me) {
+            return Err(ErrorCode::ApiNoPermission);
+        }
+        if user_id == me || !is_member {
+            return Err(ErrorCode::ParamErr);
+        }
+        let held = self.ctrl.iter().position(|c| *c == user_id);
+        match (give, held) {
+            (true, None) => self.ctrl.push(user_id.clone()),
+            (false, Some(i)) => {
+                self.ctrl.remove(i);
+            }
+            _ => return Ok(Vec::new()),
+        }
+        Ok(vec![(ctrl_event(me, user_id, give), Audience::All)])
+    }
+
+    /// The room's current page.
+    pub fn switch_to_page(&mut self, main_page: i32, page_id: String) -> Result<Fanout, ErrorCode> {
+        if !(0..=MAINPAGE_MAX).contains(&main_page) {
+            return Err(ErrorCode::ParamErr);
+        }
+        let page = PageState { main_page, page_id };
+        self.page = Some(page.clone());
+        Ok(vec![(Event::Page(page), Audience::Others)])
+    }
+
+    /// The room's video-wall mode.
+    pub fn set_video_wall_mode(&mut self, mode: i32) -> Result<Fanout, ErrorCode> {
+        if mode < 0 {
+            return Err(ErrorCode::ParamErr);
+        }
+        self.wall_mode = Some(mode);
+        Ok(vec![(Event::VideoWallMode { mode }, Audience::Others)])
+    }
+
+    /// `me` makes member `user_id` (`is_member`: whether it is in the room) the main video.
+    pub fn set_main_video(
+        &mut self,
+        me: &str,
+        user_id: String,
+        is_member: bool,
+    ) -> Result<Fanout, ErrorCode> {
+        if !is_member {
+            return Err(ErrorCode::ParamErr);
+        }
+        let main = MainVideo {
+            oper: me.to_owned(),
+            target: user_id,
+        };
+        self.main_video = Some(main.clone());
+        Ok(vec![(Event::MainVideo(main), Audience::All)])
+    }
+
     /// Releases every control right and ends the share of `sharer` (it stopped or left).
-    fn end_share(&mut self, sharer: &str) -> Vec<(Event, Audience)> {
+    fn end_share(&mut self, sharer: &str) -> Fanout {
         let mut events: Vec<_> = std::mem::take(&mut self.ctrl)
             .into_iter()
             .map(|target| (ctrl_event(sharer, target, false), Audience::All))
@@ -71,83 +149,4 @@ fn ctrl_event(oper: &str, target: String, give: bool) -> Event {
         target,
         give,
     }
-}
-
-/// Judges and applies a signal `request` by member `me` to `room`: the events to send after
-/// the reply, or the error to reply with (the state is then unchanged).
-pub(crate) fn apply(
-    room: &mut Room,
-    me: &str,
-    request: Request,
-) -> Result<Vec<(Event, Audience)>, ErrorCode> {
-    let is_member = |room: &Room, user_id: &str| room.member_by_user(user_id).is_some();
-    let signals = &mut room.signals;
-    Ok(match request {
-        Request::StartScreenShare => match signals.sharer.as_deref() {
-            Some(sharer) if sharer == me => Vec::new(),
-            Some(_) => return Err(ErrorCode::ErrBusy),
-            None => {
-                signals.sharer = Some(me.to_owned());
-                let started = Event::ShareStarted {
-                    user_id: me.to_owned(),
-                };
-                vec![(started, Audience::Others)]
-            }
-        },
-        Request::StopScreenShare => match signals.sharer.as_deref() {
-            None => Vec::new(),
-            Some(sharer) if sharer != me => return Err(ErrorCode::ApiNoPermission),
-            Some(_) => signals.end_share(me),
-        },
-        Request::SetCtrlRight { user_id, give } => {
-            if signals.sharer.as_deref() != Some(me) {
-                return Err(ErrorCode::ApiNoPermission);
-            }
-            if user_id == me || !is_member(room, &user_id) {
-                return Err(ErrorCode::ParamErr);
-            }
-            let signals = &mut room.signals;
-            let held = signals.ctrl.iter().position(|c| *c == user_id);
-            match (give, held) {
-                (true, None) => signals.ctrl.push(user_id.clone()),
-                (false, Some(i)) => {
-                    signals.ctrl.remove(i);
-                }
-                _ => return Ok(Vec::new()),
-            }
-            vec![(ctrl_event(me, user_id, give), Audience::All)]
-        }
-        Request::SwitchToPage { main_page, page_id } => {
-            if !(0..=MAINPAGE_MAX).contains(&main_page) {
-                return Err(ErrorCode::ParamErr);
-            }
-            let page = PageState { main_page, page_id };
-            signals.page = Some(page.clone());
-            vec![(Event::Page(page), Audience::Others)]
-        }
-        Request::SetVideoWallMode { mode } => {
-            if mode < 0 {
-                return Err(ErrorCode::ParamErr);
-            }
-            signals.wall_mode = Some(mode);
-            vec![(Event::VideoWallMode { mode }, Audience::Others)]
-        }
-        Request::SetMainVideo { user_id } => {
-            if !is_member(room, &user_id) {
-                return Err(ErrorCode::ParamErr);
-            }
-            let main = MainVideo {
-                oper: me.to_owned(),
-                target: user_id,
-            };
-            room.signals.main_video = Some(main.clone());
-            vec![(Event::MainVideo(main), Audience::All)]
-        }
-        board @ (Request::CreateBoard { .. }
-        | Request::CloseBoard { .. }
-        | Request::SetBoardElement { .. }
-        | Request::DelBoardElements { .. }
-        | Request::SetMouseHotSpot { .. }) => return room.boards.apply(me, board),
-        other => unreachable!("not a room signal: {}", other.op()),
-    })
 }
