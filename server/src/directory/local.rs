@@ -8,6 +8,10 @@
 //! and fans changes out to subscribers. A subscriber that does not read has its bounded
 //! outbound queue fill up; it is then dropped and its session ended, so fan-out never blocks
 //! and never buffers without bound.
+//!
+//! Lock order (the server's one order: see the [crate] documentation): a tenant's lock comes
+//! after every service's, and under it only session lanes are used (the fan-out). The map of
+//! tenants is held alone, only to find a tenant's state.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

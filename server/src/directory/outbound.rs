@@ -3,11 +3,12 @@
 //!
 //! The control lane carries replies, events and relayed commands; the bulk lane carries
 //! relayed transfer chunks (and each transfer's end of data, which must follow its chunks).
-//! The writer always sends what the control lane holds before the
-//! next bulk frame, so a reply or a command is never stuck behind bulk data.
+//! The writer always sends what the control lane holds before the next bulk frame, so a
+//! reply or a command is never stuck behind bulk data.
 //!
-//! Nothing ever waits on a session: sending never blocks. Both lanes are bounded, and the
-//! control lane counts two kinds of frames apart:
+//! Nothing ever waits on a session: sending never blocks, and it comes last in the server's
+//! lock order (see the [crate] documentation), so any lock may be held while sending. Both
+//! lanes are bounded, and the control lane counts two kinds of frames apart:
 //!
 //! - **Pushed** frames (events, relayed commands, pings: what others cause) are bounded per
 //!   session in frames ([`OUTBOUND_CAPACITY`]) and bytes (`limits.max_outbound_bytes`), and

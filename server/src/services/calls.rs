@@ -3,8 +3,9 @@
 //! One table for the whole server under one lock. Every transition — and the events it
 //! sends to both parties, and the requester's reply (`ack`) — happens under that lock, so
 //! the parties see each call's events in the order the transitions happened, each once.
-//! Lock order: this table, then the queues (told when a call is placed or ends), then the
-//! directory (presence); never the reverse.
+//! Lock order (the server's one order: see the [crate] documentation): this table first;
+//! under it the queues (told when a call is placed or ends), the directory (presence) and
+//! session lanes; never the reverse.
 //!
 //! A user is in at most one call at a time (ringing or talking), as caller or callee. An
 //! invitation makes only the invitee busy: an inviter may invite several people. A queue

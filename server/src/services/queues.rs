@@ -8,8 +8,10 @@
 //! assignments it enables and the position and status notifications it causes — happens
 //! under the tenant's lock, so every session sees its queue events in the order the
 //! transitions happened, each once (an agent never sees a `CancelAssignUser` before the
-//! `AutoAssignUser` it cancels). Lock order: calls, then queues, then the directory; the
-//! queues never call into the calls.
+//! `AutoAssignUser` it cancels). Lock order (the server's one order: see the [crate]
+//! documentation): the calls' table may be held when a tenant's queues are taken (a call
+//! placed or ended); under a tenant's queues, the directory and session lanes; the queues
+//! never call into the calls.
 //!
 //! **Customers** wait in one queue at a time, in arrival order. A customer's position is its
 //! index among the queue's customers (assigned-but-not-accepted ones included); it gets a
@@ -557,7 +559,9 @@ impl Queues {
         })
     }
 
-    /// `ReqAssignUser`: see [`Queues::req_assign`].
+    /// `ReqAssignUser`: the agent `who`'s pending assignment again, or (after ending its
+    /// service) the earliest waiting customer of its queues it did not pass over, else the
+    /// earliest one it did.
     pub fn req_assign_user(
         &self,
         who: &SessionHandle,

@@ -4,14 +4,16 @@
 //! The server never looks into payloads and never buffers more than the flow control allows:
 //! a command is relayed at once and answered when the target's SDK acknowledges it; a
 //! transfer's chunks are forwarded as they come, in the receiver's bulk lane (see
-//! [`crate::directory::outbound`]), within the credit the receiver's SDK grants the sender's SDK.
+//! [`crate::directory::outbound`]), within the credit the receiver's SDK grants the sender's
+//! SDK.
 //!
 //! One table under one lock. Every transition sends its notifications (and runs the
 //! requester's `ack`, which queues its reply) while holding the lock, so the parties see the
 //! transitions of one transfer in one order: e.g. a sender never gets credit after the
 //! result of its transfer, and a receiver whose completion was accepted never hears the
-//! transfer was cancelled. Lock order: this table, then the directory and the session links;
-//! the directory never calls back into here.
+//! transfer was cancelled. Lock order (the server's one order: see the [crate]
+//! documentation): this table, then the directory and session lanes; the directory never
+//! calls back into here.
 //!
 //! A transfer's end of data ([`Event::TransferEnd`]) travels in the receiver's bulk lane,
 //! behind the chunks it follows; everything else travels in the control lanes. Chunks still

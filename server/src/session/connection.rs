@@ -1,5 +1,6 @@
-//! One connection from accept to close: WebSocket handshake, the read loop (requests,
-//! heartbeat, stop requests, server shutdown), leaving the directory, the closing handshake.
+//! One connection from accept to close: the TLS and WebSocket handshakes, the read loop
+//! (requests, heartbeat, stop requests, server shutdown), then going offline and the closing
+//! handshake, or parking the session for its client to resume it on a new connection.
 //!
 //! Reading and writing are independent: replies, events and relayed data go through the
 //! bounded queues of [`SessionLink`] to a writer task, so a client that does not read never

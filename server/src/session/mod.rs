@@ -1,5 +1,9 @@
-//! One connection from accept to close, and the session it carries: the read loop, the
-//! routing of its requests, login, resume, the writer of its outbound lanes.
+//! One connection from accept to close, and the session it carries: [`connection`] (the
+//! handshakes, the read loop, how it ends), [`routing`] (each request's checks and its one
+//! route), [`replies`], [`login`], [`resume`] with [`resumable`] (sessions that outlive their
+//! connection), the requests that need several services ([`meeting_requests`],
+//! [`call_requests`], [`relay_requests`] with binary frames), [`heartbeat`], [`prelogin`]
+//! (connections not logged in yet), and [`writer`] (the task that drains its outbound lanes).
 
 pub(crate) mod call_requests;
 pub(crate) mod connection;

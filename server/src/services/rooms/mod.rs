@@ -8,12 +8,13 @@
 //! One table for the whole server under one lock. Every transition — the requester's reply
 //! (`ack`) first, then the events it sends to the members — happens under that lock, so all
 //! members see a room's changes in the same order, each once, and a reply always precedes the
-//! events its request caused. Lock order: this table, then the directory (presence); never
-//! the reverse.
+//! events its request caused. Lock order (the server's one order: see the [crate]
+//! documentation): this table, then the directory (presence) and session lanes; never the
+//! reverse.
 //!
 //! A session is in at most one room. Changes to a room's shared state are judged in
 //! [`signals`] (screen share, control right, page, video wall, main video) and [`boards`]
-//! (whiteboards), which return the events to send; [`room`] holds one room.
+//! (whiteboards), which return the events to send; `room` holds one room.
 
 mod audience;
 pub mod boards;
