@@ -308,7 +308,7 @@ impl fmt::Debug for TenantConfig {
     }
 }
 
-/// A service queue of a tenant (see [`crate::queues`]). Queues are processed in `prio`
+/// A service queue of a tenant (see [`crate::services::queues`]). Queues are processed in `prio`
 /// order (lower first), then by `id`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,45 +1,51 @@
 //! `crvideo-server`: the server the CRVideo SDK talks to over WebSocket.
 //!
-//! This version: tenants, hello / login / logout, relogin kicks the older session, heartbeat.
+//! The parts, each using only those before it: [`config`], [`auth`], [`tls`], [`logging`],
+//! `throttle` (settings and checks); [`directory`] (who is online, their presence, and the
+//! outbound lanes that reach a session: the seam between services and sessions); [`services`]
+//! (calls, queues, relay, rooms, meetings and their store); `state` (what every session
+//! shares); `session` (one connection: its read loop, the routing of its requests, login,
+//! resume, its writer); `server` (the listener and accept loop: [`Server`]). `harness`
+//! ([`BackgroundServer`]) is for tests only.
 //!
-//! Layout: [`config`] (settings, TOML), [`auth`] (passwords, user IDs), [`directory`] (who is
-//! online, how to reach them), [`link`] (a session's outbound queues and stop signal),
-//! [`relay`] (the transparent channel: commands and bulk transfers), [`queues`] (call-center
-//! queues: customers, agents, the assignment engine), [`rooms`] (live meeting rooms), and the private modules `server` (listener, accept loop), `session` (one connection),
-//! `requests`, `call_requests`, `relay_requests`, `queue_requests`, `room_requests` (request handlers), `heartbeat`, `background` ([`BackgroundServer`]).
+//! # Lock order
+//!
+//! State shared between sessions sits under `std` mutexes, never held across an `.await`. A
+//! change, its reply and the events it causes happen under the lock of the state it changes,
+//! so everyone sees one order of changes. While holding a lock, code takes only locks that
+//! come later in this one order:
+//!
+//! 1. the calls' table (one for the server);
+//! 2. a tenant's queues (one per tenant): the calls tell them when a call is placed or ends;
+//! 3. the rooms' table (one for the server);
+//! 4. the relay's table (one for the server);
+//! 5. a tenant's directory state (one per tenant): presence and its fan-out;
+//! 6. a session's outbound lanes and stop signal (one per session): queuing never waits.
+//!
+//! Nothing calls back up the list: the queues never call the calls, the directory calls no
+//! service. Rooms and relay are never held with each other or with 1 and 2; their places
+//! only make the list one order. The directory's map of tenants is held alone, only to find
+//! a tenant's state. Every other lock is taken alone, or with only lanes under it: the
+//! resumable sessions (which stop a session's old connection), connections not logged in,
+//! login back-off and turns, verified passwords, known users.
 
 pub mod auth;
-mod background;
-mod boards;
-mod call_requests;
-pub mod calls;
 pub mod config;
 pub mod directory;
-mod heartbeat;
-pub mod link;
+mod harness;
 pub mod logging;
-pub mod meetings;
-mod prelogin;
-mod presence;
-mod queue_requests;
-pub mod queues;
-pub mod relay;
-mod relay_requests;
-mod requests;
-mod resume;
-mod room_requests;
-mod room_signals;
-pub mod rooms;
 mod server;
+pub mod services;
 mod session;
-pub mod store;
+mod shutdown;
+mod state;
 mod throttle;
 pub mod tls;
 
-pub use background::BackgroundServer;
 pub use config::{Config, ConfigError, QueueConfig, TenantConfig};
+pub use harness::BackgroundServer;
+pub use server::Server;
 /// For the fuzz targets (`fuzz/`): the depth check every text frame passes first.
 #[doc(hidden)]
-pub use requests::json_depth_exceeds;
-pub use requests::SERVER_AGENT;
-pub use server::Server;
+pub use session::json_depth::json_depth_exceeds;
+pub use session::login::SERVER_AGENT;

@@ -377,7 +377,7 @@ async fn large_replies_unread_hold_back_reading_instead_of_piling_up() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let window = crvideo_server::link::REPLY_WINDOW_BYTES;
+    let window = crvideo_server::directory::outbound::REPLY_WINDOW_BYTES;
     assert!(most < window + 64 * 1024, "{most} bytes of replies queued");
     // Once the client reads, every reply comes, in order.
     let mut next = first;

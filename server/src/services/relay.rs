@@ -4,14 +4,16 @@
 //! The server never looks into payloads and never buffers more than the flow control allows:
 //! a command is relayed at once and answered when the target's SDK acknowledges it; a
 //! transfer's chunks are forwarded as they come, in the receiver's bulk lane (see
-//! [`crate::link`]), within the credit the receiver's SDK grants the sender's SDK.
+//! [`crate::directory::outbound`]), within the credit the receiver's SDK grants the sender's
+//! SDK.
 //!
 //! One table under one lock. Every transition sends its notifications (and runs the
 //! requester's `ack`, which queues its reply) while holding the lock, so the parties see the
 //! transitions of one transfer in one order: e.g. a sender never gets credit after the
 //! result of its transfer, and a receiver whose completion was accepted never hears the
-//! transfer was cancelled. Lock order: this table, then the directory and the session links;
-//! the directory never calls back into here.
+//! transfer was cancelled. Lock order (the server's one order: see the [crate]
+//! documentation): this table, then the directory and session lanes; the directory never
+//! calls back into here.
 //!
 //! A transfer's end of data ([`Event::TransferEnd`]) travels in the receiver's bulk lane,
 //! behind the chunks it follows; everything else travels in the control lanes. Chunks still
@@ -27,8 +29,9 @@ use crvideo_proto::{
 };
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::SessionId;
+use crate::directory::Directory;
 
 /// A command relayed to its target, waiting for the target's acknowledgement.
 struct PendingCmd {
@@ -185,7 +188,7 @@ impl Relay {
     /// `TOO_FREQUENT` (the sender has `max_cmds_in_flight` commands awaiting acknowledgement).
     pub fn command(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         sender: &SessionHandle,
         re: u64,
         target: &str,
@@ -246,7 +249,7 @@ impl Relay {
     /// `TOO_FREQUENT` (the sender already sends `max_transfers_per_user` transfers).
     pub fn offer(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         sender: &SessionHandle,
         offer: Offer,
         ack: impl FnOnce(),
@@ -517,8 +520,9 @@ fn cancelled(id: &str) -> ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::local::LocalDirectory;
+    use crate::directory::outbound::{Outbound, Outbox, SessionLink};
     use crate::directory::WantedId;
-    use crate::link::{Outbound, Outbox, SessionLink};
     use crvideo_proto::data::{decode_data, encode_chunk, DataFrame};
 
     /// A logged-in session whose outbound lanes the test can read.
@@ -528,7 +532,7 @@ mod tests {
     }
 
     impl Probe {
-        fn login(dir: &Directory, tenant: &str, user: &str, id: SessionId) -> Probe {
+        fn login(dir: &LocalDirectory, tenant: &str, user: &str, id: SessionId) -> Probe {
             let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
             let (handle, _) = dir.register(tenant, WantedId::Given(user), "nick", l);
             Probe { handle, rx }
@@ -571,7 +575,7 @@ mod tests {
             max_cmds_in_flight: 3,
             ..Default::default()
         };
-        let (dir, relay) = (Directory::new(), Relay::with_limits(&limits));
+        let (dir, relay) = (LocalDirectory::new(), Relay::with_limits(&limits));
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         let cat = Probe::login(&dir, "t", "cat", 3);
@@ -616,7 +620,7 @@ mod tests {
 
     #[test]
     fn transfer_ids_are_per_tenant() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         let mut xia = Probe::login(&dir, "u", "xia", 3);
@@ -648,7 +652,7 @@ mod tests {
 
     #[test]
     fn command_waits_for_the_ack_of_its_receiver() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         relay
@@ -688,7 +692,7 @@ mod tests {
 
     #[test]
     fn leaving_sessions_release_their_commands() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let ben = Probe::login(&dir, "t", "ben", 2);
         relay.command(&dir, &amy.handle, 3, "ben", b"a").unwrap();
@@ -703,7 +707,7 @@ mod tests {
 
     #[test]
     fn transfer_flow_keeps_its_order() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         let mut acked = false;
@@ -775,7 +779,7 @@ mod tests {
 
     #[test]
     fn cancel_abort_and_leave_tell_the_other_party() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         for id in ["c", "ra", "sa", "sl", "rl"] {
@@ -830,7 +834,7 @@ mod tests {
 
     #[test]
     fn transfer_to_oneself_tells_both_sides() {
-        let (dir, relay) = (Directory::new(), Relay::new());
+        let (dir, relay) = (LocalDirectory::new(), Relay::new());
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         relay
             .offer(&dir, &amy.handle, offer("s", "amy"), || {})

@@ -3,11 +3,12 @@
 //!
 //! The control lane carries replies, events and relayed commands; the bulk lane carries
 //! relayed transfer chunks (and each transfer's end of data, which must follow its chunks).
-//! The writer always sends what the control lane holds before the
-//! next bulk frame, so a reply or a command is never stuck behind bulk data.
+//! The writer always sends what the control lane holds before the next bulk frame, so a
+//! reply or a command is never stuck behind bulk data.
 //!
-//! Nothing ever waits on a session: sending never blocks. Both lanes are bounded, and the
-//! control lane counts two kinds of frames apart:
+//! Nothing ever waits on a session: sending never blocks, and it comes last in the server's
+//! lock order (see the [crate] documentation), so any lock may be held while sending. Both
+//! lanes are bounded, and the control lane counts two kinds of frames apart:
 //!
 //! - **Pushed** frames (events, relayed commands, pings: what others cause) are bounded per
 //!   session in frames ([`OUTBOUND_CAPACITY`]) and bytes (`limits.max_outbound_bytes`), and
@@ -25,13 +26,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crvideo_proto::ServerFrame;
-use futures_util::stream::SplitSink;
-use futures_util::{Sink, SinkExt};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Pushed control frames a session may have queued for sending before it counts as not
 /// reading.
@@ -167,8 +165,6 @@ struct Control {
 /// Identifies one connection for the server's lifetime (never reused).
 pub type SessionId = u64;
 
-pub(crate) type WsSink = SplitSink<WebSocketStream<crate::tls::Conn>, Message>;
-
 /// What the writer task is asked to do.
 pub(crate) enum Outbound {
     /// Send this message.
@@ -176,24 +172,10 @@ pub(crate) enum Outbound {
     /// Send a Close frame and stop writing.
     Close(CloseFrame),
     /// From here on, text frames are the session's resumable stream: counted and kept
-    /// until the client acknowledges them (see [`Replay`]).
+    /// until the client acknowledges them (see [`crate::session::writer::Replay`]).
     StartCounting,
     /// Stop writing and give the sink back (the connection moves to another session).
     Release,
-}
-
-/// Text frames written to the client and not yet acknowledged (resumable sessions).
-pub type Replay = crvideo_proto::replay::Replay<Message>;
-
-/// Unacknowledged frames kept at most (clients acknowledge every heartbeat and every
-/// [`crvideo_proto::RESUME_ACK_EVERY`] frames, so this is reached only by a stuck client).
-pub const REPLAY_MAX_FRAMES: usize = 4096;
-/// Unacknowledged bytes kept at most.
-pub const REPLAY_MAX_BYTES: usize = 32 << 20;
-
-/// An empty replay with the server's bounds.
-pub fn new_replay() -> Replay {
-    Replay::new(REPLAY_MAX_FRAMES, REPLAY_MAX_BYTES)
 }
 
 /// Why and how a session must end.
@@ -232,15 +214,33 @@ impl Stop {
     }
 }
 
-/// The receiving ends of a session's two lanes, drained by [`run_writer`].
+/// The receiving ends of a session's two lanes, drained by the session's writer (see
+/// [`crate::session::writer`]).
 pub(crate) struct Outbox {
     control: mpsc::UnboundedReceiver<Control>,
     bulk: mpsc::UnboundedReceiver<Message>,
     /// Shared with the links: what the lanes hold.
     queued: Arc<Queued>,
+    /// False once every sender of the bulk lane is gone.
+    bulk_open: bool,
 }
 
 impl Outbox {
+    /// The next item, waiting for one: control frames before bulk ones. None once the
+    /// control lane is closed (every link is gone).
+    pub(crate) async fn next(&mut self) -> Option<Outbound> {
+        loop {
+            tokio::select! {
+                biased;
+                control = self.control.recv() => return control.map(|c| self.took_control(c)),
+                bulk = self.bulk.recv(), if self.bulk_open => match bulk {
+                    Some(message) => return Some(self.took_bulk(message)),
+                    None => self.bulk_open = false,
+                },
+            }
+        }
+    }
+
     /// The next queued item without waiting: control frames first, then bulk ones.
     #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Result<Outbound, mpsc::error::TryRecvError> {
@@ -254,7 +254,7 @@ impl Outbox {
     }
 
     /// The next item ready now, control first.
-    fn ready(&mut self) -> Option<Outbound> {
+    pub(crate) fn ready(&mut self) -> Option<Outbound> {
         match self.control.try_recv() {
             Ok(control) => Some(self.took_control(control)),
             Err(_) => {
@@ -328,6 +328,7 @@ impl SessionLink {
             control: control_rx,
             bulk: bulk_rx,
             queued,
+            bulk_open: true,
         };
         (link, outbox, stop_rx)
     }
@@ -497,89 +498,6 @@ impl SessionLink {
     }
 }
 
-/// The writer task: first `resend` (frames the client missed when it resumes), then what is
-/// queued, control frames before bulk ones, batching what is ready before each flush. Each
-/// text frame is recorded in `replay` before it is written. Returns the sink after sending
-/// a Close frame (so the session can finish the closing handshake) or on `Release`, or
-/// `None` if writing failed (the session is told to stop).
-pub(crate) async fn run_writer<S, O>(
-    mut sink: S,
-    mut outbox: O,
-    link: SessionLink,
-    replay: Arc<std::sync::Mutex<Replay>>,
-    resend: Vec<Message>,
-) -> Option<S>
-where
-    S: Sink<Message, Error = WsError> + Unpin,
-    O: std::ops::DerefMut<Target = Outbox>,
-{
-    if !resend.is_empty() {
-        for message in resend {
-            if let Err(e) = sink.feed(message).await {
-                return write_failed(&link, e);
-            }
-        }
-        // Out now, not with whatever is written next (maybe a heartbeat later).
-        if let Err(e) = sink.flush().await {
-            return write_failed(&link, e);
-        }
-    }
-    let outbox = &mut *outbox;
-    let mut bulk_open = true;
-    loop {
-        let first = tokio::select! {
-            biased;
-            control = outbox.control.recv() => match control {
-                Some(control) => outbox.took_control(control),
-                None => return Some(sink),
-            },
-            bulk = outbox.bulk.recv(), if bulk_open => match bulk {
-                Some(message) => outbox.took_bulk(message),
-                None => {
-                    bulk_open = false;
-                    continue;
-                }
-            },
-        };
-        let mut next = Some(first);
-        while let Some(out) = next.take() {
-            match out {
-                Outbound::Message(message) => {
-                    if message.is_text() {
-                        replay.lock().unwrap().record(&message, message.len());
-                    }
-                    if let Err(e) = sink.feed(message).await {
-                        return write_failed(&link, e);
-                    }
-                }
-                Outbound::StartCounting => replay.lock().unwrap().start_counting(),
-                Outbound::Release => {
-                    if let Err(e) = sink.flush().await {
-                        return write_failed(&link, e);
-                    }
-                    return Some(sink);
-                }
-                Outbound::Close(frame) => {
-                    if let Err(e) = sink.send(Message::Close(Some(frame))).await {
-                        return write_failed(&link, e);
-                    }
-                    return Some(sink);
-                }
-            }
-            next = outbox.ready();
-        }
-        if let Err(e) = sink.flush().await {
-            return write_failed(&link, e);
-        }
-    }
-}
-
-fn write_failed<S>(link: &SessionLink, e: WsError) -> Option<S> {
-    tracing::debug!(peer = %link.peer, session = link.id, "write failed: {e}");
-    link.stop(Stop::lost(format!("write failed: {e}")));
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,128 +639,5 @@ mod tests {
         }
         assert!(hog_stop.borrow().is_some());
         assert!(queued <= TENANT_FAIR_SHARE_BYTES + 64 * 1024, "{queued}");
-    }
-
-    /// A sink that records what it is sent and lets the test act on each message.
-    struct Recorder<F: FnMut(&Message)> {
-        sent: Vec<Message>,
-        on_send: F,
-    }
-
-    impl<F: FnMut(&Message) + Unpin> Sink<Message> for Recorder<F> {
-        type Error = WsError;
-
-        fn poll_ready(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), WsError>> {
-            std::task::Poll::Ready(Ok(()))
-        }
-
-        fn start_send(self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), WsError> {
-            let this = self.get_mut();
-            (this.on_send)(&item);
-            this.sent.push(item);
-            Ok(())
-        }
-
-        fn poll_flush(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), WsError>> {
-            std::task::Poll::Ready(Ok(()))
-        }
-
-        fn poll_close(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), WsError>> {
-            std::task::Poll::Ready(Ok(()))
-        }
-    }
-
-    fn labels(sent: &[Message]) -> Vec<String> {
-        sent.iter()
-            .map(|m| match m {
-                Message::Text(t) => t.to_string(),
-                Message::Binary(b) => format!("b{}", b[0]),
-                Message::Close(_) => "close".into(),
-                other => format!("{other:?}"),
-            })
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn control_frames_overtake_queued_bulk_frames() {
-        let (link, outbox, _stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
-        for i in 0..3u8 {
-            link.send_bulk(Message::binary(vec![i])).unwrap();
-        }
-        link.send_message(Message::text("c0")).unwrap();
-        // A control frame queued while bulk frames wait is the next frame written.
-        let during = link.clone();
-        let mut pushed = false;
-        let sink = Recorder {
-            sent: Vec::new(),
-            on_send: move |m: &Message| {
-                if !pushed && m.is_binary() {
-                    pushed = true;
-                    during.send_message(Message::text("c1")).unwrap();
-                }
-            },
-        };
-        link.queue_close(CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        });
-        let sink = run_writer(
-            sink,
-            Box::new(outbox),
-            link.clone(),
-            Arc::new(new_replay().into()),
-            Vec::new(),
-        )
-        .await
-        .unwrap();
-        let sent = labels(&sink.sent);
-        // The Close frame was queued in the control lane before c1, so the writer stops
-        // there: bulk frames still queued are not sent after a Close.
-        assert_eq!(sent, vec!["c0", "close"]);
-
-        let (link, outbox, _stop) = SessionLink::new(2, "127.0.0.1:1".parse().unwrap());
-        for i in 0..3u8 {
-            link.send_bulk(Message::binary(vec![i])).unwrap();
-        }
-        link.send_message(Message::text("c0")).unwrap();
-        let during = link.clone();
-        let mut seen = 0;
-        let sink = Recorder {
-            sent: Vec::new(),
-            on_send: move |m: &Message| {
-                if m.is_binary() {
-                    seen += 1;
-                    if seen == 1 {
-                        during.send_message(Message::text("c1")).unwrap();
-                    }
-                    if seen == 3 {
-                        during.queue_close(CloseFrame {
-                            code: CloseCode::Normal,
-                            reason: "".into(),
-                        });
-                    }
-                }
-            },
-        };
-        let sink = run_writer(
-            sink,
-            Box::new(outbox),
-            link.clone(),
-            Arc::new(new_replay().into()),
-            Vec::new(),
-        )
-        .await
-        .unwrap();
-        let sent = labels(&sink.sent);
-        assert_eq!(sent, vec!["c0", "b0", "c1", "b1", "b2", "close"]);
     }
 }

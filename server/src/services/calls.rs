@@ -3,12 +3,13 @@
 //! One table for the whole server under one lock. Every transition — and the events it
 //! sends to both parties, and the requester's reply (`ack`) — happens under that lock, so
 //! the parties see each call's events in the order the transitions happened, each once.
-//! Lock order: this table, then the queues (told when a call is placed or ends), then the
-//! directory (presence); never the reverse.
+//! Lock order (the server's one order: see the [crate] documentation): this table first;
+//! under it the queues (told when a call is placed or ends), the directory (presence) and
+//! session lanes; never the reverse.
 //!
 //! A user is in at most one call at a time (ringing or talking), as caller or callee. An
 //! invitation makes only the invitee busy: an inviter may invite several people. A queue
-//! agent in service (see [`crate::queues`]) is busy for everyone but its customer.
+//! agent in service (see [`crate::services::queues`]) is busy for everyone but its customer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,9 +21,10 @@ use crvideo_proto::{
 };
 use tokio::task::AbortHandle;
 
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
-use crate::queues::Queues;
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::SessionId;
+use crate::directory::{Activity, Directory};
+use crate::services::queues::Queues;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -127,7 +129,7 @@ impl Calls {
     /// [`Calls::no_answer`] with the caller's tenant and the ID).
     pub fn place(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         caller: &SessionHandle,
         p: Placement,
         is_known: impl FnOnce(&str) -> bool,
@@ -169,7 +171,7 @@ impl Calls {
         };
         for party in call.busy_parties() {
             table.busy.insert(busy_key(party), p.id.clone());
-            directory.set_in_call(party, true);
+            directory.set_activity(party, Activity::Call, true);
         }
         for party in [&call.caller, &call.callee] {
             table
@@ -234,7 +236,7 @@ impl Calls {
     /// The callee rejects a ringing call or invitation.
     pub fn reject(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         id: &str,
         usr_ext_dat: String,
@@ -265,7 +267,7 @@ impl Calls {
     /// Either party ends a call at any stage.
     pub fn hang_up(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         id: &str,
         usr_ext_dat: String,
@@ -290,7 +292,7 @@ impl Calls {
     /// The inviter withdraws a ringing invitation.
     pub fn cancel_invite(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         id: &str,
         ack: impl FnOnce(),
@@ -312,7 +314,7 @@ impl Calls {
     }
 
     /// The no-answer timer of call `id` of `tenant` fired: if it still rings, it ends.
-    pub fn no_answer(&self, directory: &Directory, tenant: Arc<str>, id: &str) {
+    pub fn no_answer(&self, directory: &dyn Directory, tenant: Arc<str>, id: &str) {
         let mut table = self.table.lock().unwrap();
         let key = (tenant, id.to_owned());
         if !table
@@ -338,7 +340,7 @@ impl Calls {
 
     /// A session is going away: it hangs up all its calls. Its own presence is left alone
     /// (it goes offline next).
-    pub fn leave(&self, directory: &Directory, handle: &SessionHandle) {
+    pub fn leave(&self, directory: &dyn Directory, handle: &SessionHandle) {
         let mut table = self.table.lock().unwrap();
         let ids = table
             .by_session
@@ -375,7 +377,7 @@ impl Calls {
 /// except for `leaving`, which is going offline anyway).
 fn end(
     table: &mut Table,
-    directory: &Directory,
+    directory: &dyn Directory,
     key: &CallKey,
     leaving: Option<SessionId>,
 ) -> Call {
@@ -393,7 +395,7 @@ fn end(
             table.busy.remove(&key);
         }
         if Some(party.session_id()) != leaving {
-            directory.set_in_call(party, false);
+            directory.set_activity(party, Activity::Call, false);
         }
     }
     for party in [&call.caller, &call.callee] {

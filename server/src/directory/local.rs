@@ -1,4 +1,5 @@
-//! The live directory: who is logged in, per tenant, and how to reach their session.
+//! [`LocalDirectory`], the [`Directory`] of one process: who is logged in, per tenant, and
+//! how to reach their session.
 //!
 //! Entries are keyed by (tenant, user ID) and remember the session ID, so a late cleanup of
 //! an old session can never remove the entry of the session that replaced it.
@@ -7,105 +8,22 @@
 //! and fans changes out to subscribers. A subscriber that does not read has its bounded
 //! outbound queue fill up; it is then dropped and its session ended, so fan-out never blocks
 //! and never buffers without bound.
+//!
+//! Lock order (the server's one order: see the [crate] documentation): a tenant's lock comes
+//! after every service's, and under it only session lanes are used (the fan-out). The map of
+//! tenants is held alone, only to find a tenant's state.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use crvideo_proto::{
-    encode, ErrorCode, Event, ServerFrame, UserStatus, USER_BUSY, USER_IDLE, USER_IN_MEETING,
-    USER_OFFLINE,
+    encode, Event, ServerFrame, UserStatus, USER_BUSY, USER_IDLE, USER_IN_MEETING, USER_OFFLINE,
 };
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::link::{SessionGone, SessionId, SessionLink, Stop};
-
-/// A logged-in session: who it is and how to reach it.
-#[derive(Clone)]
-pub struct SessionHandle {
-    link: SessionLink,
-    tenant: Arc<str>,
-    user_id: Arc<str>,
-    /// The nickname given at login.
-    nickname: Arc<str>,
-}
-
-impl SessionHandle {
-    pub fn new(
-        link: SessionLink,
-        tenant: Arc<str>,
-        user_id: Arc<str>,
-        nickname: Arc<str>,
-    ) -> SessionHandle {
-        SessionHandle {
-            link,
-            tenant,
-            user_id,
-            nickname,
-        }
-    }
-
-    pub fn session_id(&self) -> SessionId {
-        self.link.id()
-    }
-
-    pub fn tenant(&self) -> &str {
-        &self.tenant
-    }
-
-    pub fn user_id(&self) -> &str {
-        &self.user_id
-    }
-
-    /// The nickname given at login (shown to queue agents).
-    pub fn nickname(&self) -> &str {
-        &self.nickname
-    }
-
-    pub fn tenant_arc(&self) -> Arc<str> {
-        self.tenant.clone()
-    }
-
-    pub fn user_id_arc(&self) -> Arc<str> {
-        self.user_id.clone()
-    }
-
-    pub fn peer(&self) -> SocketAddr {
-        self.link.peer()
-    }
-
-    /// What this session has queued for sending.
-    pub fn queued_bytes(&self) -> crate::link::QueuedBytes {
-        self.link.queued_bytes()
-    }
-
-    /// Queues a frame for this session's client (never blocks).
-    pub fn send(&self, frame: &ServerFrame) -> Result<(), SessionGone> {
-        self.link.send(frame)
-    }
-
-    /// Queues a raw message in the control lane (never blocks; a full queue ends the session).
-    pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
-        self.link.send_message(message)
-    }
-
-    /// Queues a message in the bulk lane, behind every queued control frame (never blocks; a
-    /// full lane ends the session).
-    pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
-        self.link.send_bulk(message)
-    }
-
-    /// Ends the session: the client is told why (`Event::Kicked { code }`), then closed.
-    pub fn kick(&self, code: ErrorCode) {
-        let _ = self.send(&ServerFrame::Event(Event::Kicked { code: code.code() }));
-        let reason = match code {
-            ErrorCode::KickoutByRelogin => "logged in elsewhere",
-            _ => "kicked",
-        };
-        self.link.stop(Stop::close(CloseCode::Normal, reason));
-    }
-}
+use super::handle::SessionHandle;
+use super::outbound::{SessionId, SessionLink};
+use super::{Activity, Directory, WantedId};
 
 /// The live state of one tenant: who is online with which presence, and who subscribed to
 /// presence changes. One lock per tenant: a change and its fan-out to every subscriber happen
@@ -121,7 +39,7 @@ struct Entry {
     handle: SessionHandle,
     /// Ringing or talking.
     in_call: bool,
-    /// A queue agent serving a customer (see [`crate::queues`]).
+    /// A queue agent serving a customer (see [`crate::services::queues`]).
     in_service: bool,
     in_meeting: bool,
     dnd: i32,
@@ -166,24 +84,16 @@ impl TenantState {
     }
 }
 
-/// Who is online, per tenant, with their presence.
+/// Who is online, per tenant, with their presence: every session of this process.
 #[derive(Default)]
-pub struct Directory {
+pub struct LocalDirectory {
     /// Tenants are never removed: there are only as many as the config names.
     tenants: Mutex<HashMap<Arc<str>, Arc<Mutex<TenantState>>>>,
 }
 
-/// The user ID a login asks for.
-pub enum WantedId<'a> {
-    /// This exact ID (a relogin replaces the session holding it).
-    Given(&'a str),
-    /// Any ID not online in the tenant, made by the given generator.
-    Assign(&'a mut dyn FnMut() -> String),
-}
-
-impl Directory {
-    pub fn new() -> Directory {
-        Directory::default()
+impl LocalDirectory {
+    pub fn new() -> LocalDirectory {
+        LocalDirectory::default()
     }
 
     /// The tenant's state and its interned name, created on first use.
@@ -202,12 +112,51 @@ impl Directory {
         self.tenants.lock().unwrap().get(tenant).cloned()
     }
 
-    /// Registers a session as (tenant, user) with its nickname, online and idle with DND off, and tells the
-    /// tenant's subscribers (once, also for a relogin). Returns the new handle and the handle
-    /// it replaced, if any (already removed, subscription included: the caller kicks it).
-    /// Atomic: two logins racing for the same user leave exactly one entry, and an assigned
-    /// ID is unique in the tenant.
-    pub fn register(
+    /// Applies `change` to the session's entry; `ack`, then publishes it if anything changed.
+    fn update(
+        &self,
+        handle: &SessionHandle,
+        ack: impl FnOnce(),
+        change: impl FnOnce(&mut Entry),
+    ) -> bool {
+        let Some(state) = self.existing(handle.tenant()) else {
+            return false;
+        };
+        let mut state = state.lock().unwrap();
+        let Some(entry) = state.entry_of(handle) else {
+            return false;
+        };
+        let before = entry.status();
+        change(entry);
+        let after = entry.status();
+        ack();
+        if after != before {
+            state.publish(after);
+        }
+        true
+    }
+
+    /// Every live session (e.g. to notify all at shutdown).
+    pub fn all_sessions(&self) -> Vec<SessionHandle> {
+        let tenants: Vec<_> = self.tenants.lock().unwrap().values().cloned().collect();
+        tenants
+            .iter()
+            .flat_map(|t| {
+                let state = t.lock().unwrap();
+                state
+                    .users
+                    .values()
+                    .map(|e| e.handle.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+/// Each method takes its tenant's lock once, and a change's `ack` and its fan-out to the
+/// subscribers happen under it.
+impl Directory for LocalDirectory {
+    fn register(
         &self,
         tenant: &str,
         wanted: WantedId<'_>,
@@ -242,9 +191,7 @@ impl Directory {
         (handle, replaced)
     }
 
-    /// Removes (tenant, user) if it is still the given session, and tells the subscribers
-    /// the user is offline. True if removed.
-    pub fn remove(&self, tenant: &str, user_id: &str, session: SessionId) -> bool {
+    fn remove(&self, tenant: &str, user_id: &str, session: SessionId) -> bool {
         let Some(state) = self.existing(tenant) else {
             return false;
         };
@@ -264,72 +211,35 @@ impl Directory {
         removed
     }
 
-    /// Sets the session's DND value. `ack` runs under the tenant lock before the change is
-    /// published (so the requester's reply precedes the notifications). False if the session
-    /// was replaced meanwhile (nothing changed, `ack` not run).
-    pub fn set_dnd(&self, handle: &SessionHandle, dnd: i32, ack: impl FnOnce()) -> bool {
-        self.update(handle, ack, |entry| entry.dnd = dnd)
-    }
-
-    /// Marks the session as in a call (ringing or talking) or not: status 2 while in one.
-    /// False if the session was replaced meanwhile.
-    pub fn set_in_call(&self, handle: &SessionHandle, in_call: bool) -> bool {
-        self.update(handle, || {}, |entry| entry.in_call = in_call)
-    }
-
-    /// Marks the session as serving a queue's customer or not: status 2 while serving.
-    /// False if the session was replaced meanwhile.
-    pub fn set_in_service(&self, handle: &SessionHandle, in_service: bool) -> bool {
-        self.update(handle, || {}, |entry| entry.in_service = in_service)
-    }
-
-    /// The session's DND value and whether it is in a call; None if it is no longer
-    /// registered (offline, or replaced by a relogin).
-    pub fn availability(&self, handle: &SessionHandle) -> Option<(i32, bool)> {
-        let state = self.existing(handle.tenant())?;
-        let mut state = state.lock().unwrap();
-        state.entry_of(handle).map(|e| (e.dnd, e.in_call))
-    }
-
-    /// Marks the session as in a meeting or not: status 3 while in one (and not in a call).
-    pub fn set_in_meeting(&self, handle: &SessionHandle, in_meeting: bool) -> bool {
-        self.update(handle, || {}, |entry| entry.in_meeting = in_meeting)
-    }
-
-    /// The session of (tenant, user) and its DND value, if online.
-    pub fn lookup(&self, tenant: &str, user_id: &str) -> Option<(SessionHandle, i32)> {
+    fn lookup(&self, tenant: &str, user_id: &str) -> Option<(SessionHandle, i32)> {
         let state = self.existing(tenant)?;
         let state = state.lock().unwrap();
         state.users.get(user_id).map(|e| (e.handle.clone(), e.dnd))
     }
 
-    /// Applies `change` to the session's entry; publishes it if anything changed.
-    fn update(
-        &self,
-        handle: &SessionHandle,
-        ack: impl FnOnce(),
-        change: impl FnOnce(&mut Entry),
-    ) -> bool {
-        let Some(state) = self.existing(handle.tenant()) else {
-            return false;
-        };
-        let mut state = state.lock().unwrap();
-        let Some(entry) = state.entry_of(handle) else {
-            return false;
-        };
-        let before = entry.status();
-        change(entry);
-        let after = entry.status();
-        ack();
-        if after != before {
-            state.publish(after);
-        }
-        true
+    fn set_dnd(&self, handle: &SessionHandle, dnd: i32, ack: &mut dyn FnMut()) -> bool {
+        self.update(handle, ack, |entry| entry.dnd = dnd)
     }
 
-    /// Subscribes the session to the tenant's presence changes. `ack` runs under the tenant
-    /// lock, so the reply precedes every notification. False if the session was replaced.
-    pub fn subscribe(&self, handle: &SessionHandle, ack: impl FnOnce()) -> bool {
+    fn set_activity(&self, handle: &SessionHandle, activity: Activity, on: bool) -> bool {
+        self.update(
+            handle,
+            || {},
+            |entry| match activity {
+                Activity::Call => entry.in_call = on,
+                Activity::Service => entry.in_service = on,
+                Activity::Meeting => entry.in_meeting = on,
+            },
+        )
+    }
+
+    fn availability(&self, handle: &SessionHandle) -> Option<(i32, bool)> {
+        let state = self.existing(handle.tenant())?;
+        let mut state = state.lock().unwrap();
+        state.entry_of(handle).map(|e| (e.dnd, e.in_call))
+    }
+
+    fn subscribe(&self, handle: &SessionHandle, ack: &mut dyn FnMut()) -> bool {
         let Some(state) = self.existing(handle.tenant()) else {
             return false;
         };
@@ -344,8 +254,7 @@ impl Directory {
         true
     }
 
-    /// Ends the session's subscription (if any); no notification follows `ack`.
-    pub fn unsubscribe(&self, handle: &SessionHandle, ack: impl FnOnce()) {
+    fn unsubscribe(&self, handle: &SessionHandle, ack: &mut dyn FnMut()) {
         match self.existing(handle.tenant()) {
             Some(state) => {
                 let mut state = state.lock().unwrap();
@@ -356,8 +265,7 @@ impl Directory {
         }
     }
 
-    /// The presence of every online user of `tenant`, sorted by user ID.
-    pub fn statuses(&self, tenant: &str) -> Vec<UserStatus> {
+    fn statuses(&self, tenant: &str) -> Vec<UserStatus> {
         let Some(state) = self.existing(tenant) else {
             return Vec::new();
         };
@@ -366,42 +274,13 @@ impl Directory {
         list.sort_by(|a, b| a.user_id.cmp(&b.user_id));
         list
     }
-
-    /// The session of (tenant, user), if online.
-    pub fn get(&self, tenant: &str, user_id: &str) -> Option<SessionHandle> {
-        let state = self.existing(tenant)?;
-        let state = state.lock().unwrap();
-        state.users.get(user_id).map(|e| e.handle.clone())
-    }
-
-    /// Sorted IDs of the users of `tenant` with a live session.
-    pub fn online_users(&self, tenant: &str) -> Vec<String> {
-        self.statuses(tenant)
-            .into_iter()
-            .map(|s| s.user_id)
-            .collect()
-    }
-
-    /// Every live session (e.g. to notify all at shutdown).
-    pub fn all_sessions(&self) -> Vec<SessionHandle> {
-        let tenants: Vec<_> = self.tenants.lock().unwrap().values().cloned().collect();
-        tenants
-            .iter()
-            .flat_map(|t| {
-                let state = t.lock().unwrap();
-                state
-                    .users
-                    .values()
-                    .map(|e| e.handle.clone())
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::outbound::Stop;
+    use crvideo_proto::ErrorCode;
 
     fn link(id: SessionId) -> SessionLink {
         SessionLink::new(id, "127.0.0.1:1".parse().unwrap()).0
@@ -409,7 +288,7 @@ mod tests {
 
     #[test]
     fn register_replace_remove() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         let (a, old) = dir.register("t1", WantedId::Given("alice"), "nick", link(1));
         assert!(old.is_none());
         assert_eq!(a.user_id(), "alice");
@@ -428,7 +307,7 @@ mod tests {
 
     #[test]
     fn tenants_are_isolated() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         dir.register("t1", WantedId::Given("bob"), "nick", link(1));
         dir.register("t2", WantedId::Given("bob"), "nick", link(2));
         dir.register("t1", WantedId::Given("amy"), "nick", link(3));
@@ -440,7 +319,7 @@ mod tests {
 
     #[test]
     fn assigned_ids_skip_online_ones() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         dir.register("t", WantedId::Given("usr_1"), "nick", link(1));
         let mut candidates = vec!["usr_2".to_string(), "usr_1".to_string()];
         let mut generate = move || candidates.pop().unwrap();
@@ -452,11 +331,11 @@ mod tests {
     #[test]
     fn kick_queues_the_event_and_requests_a_close() {
         let (l, mut rx, stop) = SessionLink::new(9, "127.0.0.1:1".parse().unwrap());
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         let (h, _) = dir.register("t", WantedId::Given("u"), "nick", l);
         h.kick(ErrorCode::KickoutByRelogin);
         match rx.try_recv().unwrap() {
-            crate::link::Outbound::Message(m) => {
+            crate::directory::outbound::Outbound::Message(m) => {
                 assert_eq!(
                     m.to_text().unwrap(),
                     r#"{"t":"event","ev":"kicked","code":10}"#
@@ -470,11 +349,11 @@ mod tests {
     /// A logged-in session whose outbound queue the test can read.
     struct Probe {
         handle: SessionHandle,
-        rx: crate::link::Outbox,
+        rx: crate::directory::outbound::Outbox,
     }
 
     impl Probe {
-        fn login(dir: &Directory, tenant: &str, user: &str, id: SessionId) -> Probe {
+        fn login(dir: &LocalDirectory, tenant: &str, user: &str, id: SessionId) -> Probe {
             let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
             let (handle, _) = dir.register(tenant, WantedId::Given(user), "nick", l);
             Probe { handle, rx }
@@ -483,7 +362,7 @@ mod tests {
         /// Everything queued so far, as text.
         fn drain(&mut self) -> Vec<String> {
             let mut out = Vec::new();
-            while let Ok(crate::link::Outbound::Message(m)) = self.rx.try_recv() {
+            while let Ok(crate::directory::outbound::Outbound::Message(m)) = self.rx.try_recv() {
                 out.push(m.to_text().unwrap().to_string());
             }
             out
@@ -498,21 +377,24 @@ mod tests {
 
     #[test]
     fn every_change_reaches_every_subscriber_once_in_order() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
-        assert!(dir.subscribe(&amy.handle, || {}));
-        assert!(dir.subscribe(&ben.handle, || {}));
+        assert!(dir.subscribe(&amy.handle, &mut || {}));
+        assert!(dir.subscribe(&ben.handle, &mut || {}));
         let cat = Probe::login(&dir, "t", "cat", 3);
-        assert!(dir.set_dnd(&cat.handle, 7, || {}));
-        assert!(dir.set_dnd(&cat.handle, 7, || {}), "no change: no event");
-        assert!(dir.set_in_call(&cat.handle, true));
+        assert!(dir.set_dnd(&cat.handle, 7, &mut || {}));
         assert!(
-            dir.set_in_meeting(&cat.handle, true),
+            dir.set_dnd(&cat.handle, 7, &mut || {}),
+            "no change: no event"
+        );
+        assert!(dir.set_activity(&cat.handle, Activity::Call, true));
+        assert!(
+            dir.set_activity(&cat.handle, Activity::Meeting, true),
             "no change: busy outranks meeting"
         );
-        assert!(dir.set_in_call(&cat.handle, false));
-        assert!(dir.set_in_meeting(&cat.handle, false));
+        assert!(dir.set_activity(&cat.handle, Activity::Call, false));
+        assert!(dir.set_activity(&cat.handle, Activity::Meeting, false));
         assert!(dir.remove("t", "cat", 3));
         assert!(!dir.remove("t", "cat", 3), "removed once");
         let expected = vec![
@@ -529,12 +411,12 @@ mod tests {
 
     #[test]
     fn relogin_is_one_event_and_ends_the_old_subscription() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut old = Probe::login(&dir, "t", "ben", 2);
-        dir.subscribe(&amy.handle, || {});
-        dir.subscribe(&old.handle, || {});
-        dir.set_dnd(&old.handle, 1, || {});
+        dir.subscribe(&amy.handle, &mut || {});
+        dir.subscribe(&old.handle, &mut || {});
+        dir.set_dnd(&old.handle, 1, &mut || {});
         amy.drain();
         old.drain();
         let new = Probe::login(&dir, "t", "ben", 3);
@@ -544,8 +426,10 @@ mod tests {
             "the replaced session is no subscriber"
         );
         // The old session is gone for every purpose; its late cleanup changes nothing.
-        assert!(!dir.set_dnd(&old.handle, 5, || panic!("no ack for a replaced session")));
-        assert!(!dir.subscribe(&old.handle, || {}));
+        assert!(!dir.set_dnd(&old.handle, 5, &mut || panic!(
+            "no ack for a replaced session"
+        )));
+        assert!(!dir.subscribe(&old.handle, &mut || {}));
         assert!(!dir.remove("t", "ben", 2));
         assert!(amy.drain().is_empty());
         assert_eq!(
@@ -561,33 +445,33 @@ mod tests {
 
     #[test]
     fn ack_precedes_the_notification_and_unsubscribe_stops_them() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let link = amy.handle.link.clone();
-        let ack = || link.send_message(Message::text("ack")).unwrap();
-        assert!(dir.subscribe(&amy.handle, ack));
-        let ack = || link.send_message(Message::text("ack")).unwrap();
-        assert!(dir.set_dnd(&amy.handle, 2, ack));
+        let mut ack = || link.send_message(Message::text("ack")).unwrap();
+        assert!(dir.subscribe(&amy.handle, &mut ack));
+        assert!(dir.set_dnd(&amy.handle, 2, &mut ack));
         assert_eq!(
             amy.drain(),
             vec!["ack".to_string(), "ack".to_string(), ev("amy", 1, 2)]
         );
-        let ack = || link.send_message(Message::text("bye")).unwrap();
-        dir.unsubscribe(&amy.handle, ack);
-        dir.unsubscribe(&amy.handle, || {});
+        dir.unsubscribe(&amy.handle, &mut || {
+            link.send_message(Message::text("bye")).unwrap();
+        });
+        dir.unsubscribe(&amy.handle, &mut || {});
         Probe::login(&dir, "t", "ben", 2);
         assert_eq!(amy.drain(), vec!["bye".to_string()]);
     }
 
     #[test]
     fn a_subscriber_that_does_not_read_is_dropped() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         let (l, _rx, stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
         let (slow, _) = dir.register("t", WantedId::Given("slow"), "nick", l);
-        dir.subscribe(&slow, || {});
+        dir.subscribe(&slow, &mut || {});
         let ben = Probe::login(&dir, "t", "ben", 2);
-        for i in 0..crate::link::OUTBOUND_CAPACITY as i32 + 10 {
-            dir.set_dnd(&ben.handle, i + 1, || {});
+        for i in 0..crate::directory::outbound::OUTBOUND_CAPACITY as i32 + 10 {
+            dir.set_dnd(&ben.handle, i + 1, &mut || {});
         }
         assert!(matches!(*stop.borrow(), Some(Stop::Abort { .. })));
         assert!(dir.tenants.lock().unwrap()["t"]
@@ -599,11 +483,11 @@ mod tests {
 
     #[test]
     fn presence_does_not_cross_tenants() {
-        let dir = Directory::new();
+        let dir = LocalDirectory::new();
         let mut amy = Probe::login(&dir, "t1", "amy", 1);
-        dir.subscribe(&amy.handle, || {});
+        dir.subscribe(&amy.handle, &mut || {});
         let bob = Probe::login(&dir, "t2", "bob", 2);
-        dir.set_dnd(&bob.handle, 1, || {});
+        dir.set_dnd(&bob.handle, 1, &mut || {});
         dir.remove("t2", "bob", 2);
         assert!(amy.drain().is_empty());
         assert_eq!(dir.statuses("t1").len(), 1);

@@ -1,5 +1,6 @@
-//! One connection from accept to close: WebSocket handshake, the read loop (requests,
-//! heartbeat, stop requests, server shutdown), leaving the directory, the closing handshake.
+//! One connection from accept to close: the TLS and WebSocket handshakes, the read loop
+//! (requests, heartbeat, stop requests, server shutdown), then going offline and the closing
+//! handshake, or parking the session for its client to resume it on a new connection.
 //!
 //! Reading and writing are independent: replies, events and relayed data go through the
 //! bounded queues of [`SessionLink`] to a writer task, so a client that does not read never
@@ -25,13 +26,17 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tracing::{debug, info, warn};
 
-use crate::directory::SessionHandle;
-use crate::heartbeat::{Heartbeat, MISSED_BEATS};
-use crate::link::{run_writer, LinkLimits, Outbox, Replay, SessionLink, Stop, WsSink};
-use crate::prelogin::Ticket;
-use crate::server::{shutdown_requested, Shared};
+use crate::directory::outbound::{LinkLimits, SessionLink, Stop};
+use crate::shutdown::shutdown_requested;
+use crate::state::Shared;
 use crate::throttle::TokenBucket;
 use crate::tls::Conn;
+
+use super::heartbeat::{Heartbeat, MISSED_BEATS};
+use super::prelogin::Ticket;
+use super::resumable::Resumable;
+use super::writer::{run_writer, WsSink};
+use super::{Phase, Session};
 
 /// Longest time a client may take to complete the TLS and WebSocket handshakes.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,49 +45,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 type WsStream = SplitStream<WebSocketStream<Conn>>;
-
-/// Where a session is in its life.
-pub(crate) enum Phase {
-    /// Connected; the first request must be `hello`.
-    AwaitHello,
-    /// Hello done; waiting for a successful `login`.
-    AwaitLogin,
-    /// Logged in and registered in the directory.
-    LoggedIn(SessionHandle),
-}
-
-/// The state of one session, shared by the read loop and the request handlers. It lives as
-/// long as its connection, or longer when its client enabled resuming (see
-/// [`crate::resume`]): then it may be parked and carried on by another connection.
-pub(crate) struct Session {
-    pub shared: Arc<Shared>,
-    pub link: SessionLink,
-    pub phase: Phase,
-    /// Requests (text frames with an id) allowed (`limits.requests_per_sec`).
-    pub requests: TokenBucket,
-    /// Commands allowed (`limits.cmds_per_sec`).
-    pub commands: TokenBucket,
-    /// The outbound lanes the link fills, drained by the current connection's writer.
-    pub outbox: Arc<tokio::sync::Mutex<Outbox>>,
-    /// Text frames written and not yet acknowledged (resumable sessions).
-    pub replay: Arc<std::sync::Mutex<Replay>>,
-    /// Stop requests for this session (see [`SessionLink::stop`]).
-    pub stop_rx: watch::Receiver<Option<Stop>>,
-    /// Resuming, once enabled: the token and the window granted.
-    pub resume: Option<(String, Duration)>,
-    /// Whether the client's text frames are counted (from the one after `enable_resume`).
-    pub counting: bool,
-    /// The client's text frames counted.
-    pub received: u64,
-    /// A parked session this connection takes over (set by `resume`), with the frames to
-    /// send again first.
-    pub take_over: Option<(Box<Session>, Vec<Message>)>,
-    /// Until logged in: this connection's place among those not logged in (see
-    /// [`crate::prelogin`]).
-    pub prelogin: Option<Ticket>,
-    /// Until logged in: when the connection is closed if it has not logged in by then.
-    pub login_deadline: Instant,
-}
 
 /// How the read loop ended.
 enum End {
@@ -97,6 +59,7 @@ enum End {
 /// Serves one accepted TCP connection until it is over.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
+    resumable: Arc<Resumable<Session>>,
     tcp: TcpStream,
     peer: SocketAddr,
     ticket: Ticket,
@@ -165,12 +128,13 @@ pub(crate) async fn serve(
     let commands = TokenBucket::new(limits.cmds_per_sec, limits.cmd_burst);
     let mut session = Session {
         shared,
+        resumable,
         link,
         phase: Phase::AwaitHello,
         requests,
         commands,
         outbox: Arc::new(tokio::sync::Mutex::new(outbound)),
-        replay: Arc::new(std::sync::Mutex::new(crate::link::new_replay())),
+        replay: Arc::new(std::sync::Mutex::new(super::writer::new_replay())),
         stop_rx,
         resume: None,
         counting: false,
@@ -204,10 +168,7 @@ pub(crate) async fn serve(
                 // Resumable again, and a resume arriving before a next loss is noticed takes
                 // it over as for the first one.
                 if let Some((token, _)) = &session.resume {
-                    session
-                        .shared
-                        .resumable
-                        .register(token, session.link.clone());
+                    session.resumable.register(token, session.link.clone());
                 }
                 writer = session.spawn_writer(sink, resend);
             }
@@ -224,7 +185,7 @@ pub(crate) async fn serve(
                 return;
             }
             end => {
-                session.leave_directory();
+                session.go_offline();
                 let grace = CLOSE_GRACE.min(heartbeat_period(&session.shared) * MISSED_BEATS);
                 finish(&session.link, stream, stream_ok, &mut writer, end, grace).await;
                 writer.abort();
@@ -255,14 +216,6 @@ fn check_path(request: &Request, response: Response) -> Result<Response, ErrorRe
 }
 
 impl Session {
-    pub fn peer(&self) -> SocketAddr {
-        self.link.peer()
-    }
-
-    pub fn id(&self) -> u64 {
-        self.link.id()
-    }
-
     /// Starts the writer of this session's lanes on a connection's `sink`, sending
     /// `resend` first.
     fn spawn_writer(&self, sink: WsSink, resend: Vec<Message>) -> JoinHandle<Option<WsSink>> {
@@ -276,8 +229,23 @@ impl Session {
     /// Parks this session (resume enabled, connection lost) until its client resumes it.
     fn park(self, shutdown: watch::Receiver<bool>) {
         let (token, window) = self.resume.clone().expect("parked sessions enabled resume");
-        let resumable = self.shared.resumable.clone();
-        resumable.park(token, window, self, shutdown);
+        // What stops the parked session from now on (a relogin, an overflowing queue); the
+        // stop that lost the connection is spent.
+        self.link.clear_stop();
+        let mut stopped = self.stop_rx.clone();
+        stopped.borrow_and_update();
+        let resumable = self.resumable.clone();
+        resumable.park(
+            token,
+            window,
+            self,
+            stopped,
+            shutdown,
+            |mut session, why| {
+                info!(session = session.id(), "{why}: ending the session");
+                session.go_offline();
+            },
+        );
     }
 
     /// The payload of this side's pings: the client's text frames counted so far, so the
@@ -301,7 +269,8 @@ impl Session {
         loop {
             let dead_at = heartbeat.dead_at();
             // Replies to this client's requests are not bounded by ending the session (see
-            // `crate::link`): while too many wait to be sent, no further request is read.
+            // `crate::directory::outbound`): while too many wait to be sent, no further request
+            // is read.
             let backlogged = self.link.replies_backlogged();
             tokio::select! {
                 biased;
@@ -398,39 +367,6 @@ impl Session {
                     warn!(%peer, session, "no heartbeat for {:?}: peer is dead, dropping it", heartbeat.dead_after());
                     return End::Stop(Stop::lost("heartbeat timeout"));
                 }
-            }
-        }
-    }
-
-    /// Removes this session from the directory, if it is (still) registered.
-    pub(crate) fn leave_directory(&mut self) {
-        if let Some((token, _)) = &self.resume {
-            self.shared.resumable.forget(token);
-        }
-        if let Phase::LoggedIn(handle) = &self.phase {
-            // It leaves its queue or stops serving them (the agents and customers involved
-            // are told), then its calls end (the other parties are told), then its room,
-            // then it goes offline.
-            self.shared.queues.leave(handle);
-            self.shared.calls.leave(&self.shared.directory, handle);
-            // It leaves its meeting room (the other members are told).
-            self.shared.rooms.leave(&self.shared.directory, handle);
-            let removed = self.shared.directory.remove(
-                handle.tenant(),
-                handle.user_id(),
-                handle.session_id(),
-            );
-            // Then its commands and transfers end (the other parties are told). After the
-            // directory: nothing new can be addressed to it any more.
-            self.shared.relay.leave(handle);
-            if removed {
-                info!(
-                    peer = %self.peer(),
-                    session = self.id(),
-                    tenant = handle.tenant(),
-                    user = handle.user_id(),
-                    "offline"
-                );
             }
         }
     }

@@ -1,5 +1,6 @@
-//! [`BackgroundServer`]: a [`Server`] on its own tokio runtime in a background thread, for
-//! synchronous (test) code.
+//! A test harness, not part of serving: [`BackgroundServer`] runs a [`Server`] on its own
+//! tokio runtime in a background thread, for synchronous code (the SDK's tests start one per
+//! test). The `crvideo-server` command never uses it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,10 +11,11 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::config::Config;
-use crate::server::{Server, Shared};
+use crate::server::Server;
+use crate::state::Shared;
 
-/// A server running on its own runtime in a background thread. Stopped (cleanly) by
-/// [`BackgroundServer::stop`] or when dropped.
+/// Test harness: a server running on its own runtime in a background thread. Stopped
+/// (cleanly) by [`BackgroundServer::stop`] or when dropped.
 pub struct BackgroundServer {
     addr: SocketAddr,
     shared: Arc<Shared>,

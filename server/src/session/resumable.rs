@@ -3,9 +3,9 @@
 //! meeting room, calls and queues) while *parked* here; events for it keep queuing in its
 //! outbound lanes. A new connection that says `resume` with the session's token takes it
 //! over: each side sends again the text frames the other did not count (see
-//! [`crate::link::Replay`]) and the session goes on. When the window passes, or the session
-//! is stopped meanwhile (a relogin elsewhere, its queue overflowing), it ends as if its
-//! connection had just closed.
+//! [`Replay`](super::writer::Replay)) and the session goes on. When the window passes, or
+//! the session is stopped meanwhile (a relogin elsewhere, its queue overflowing), it ends as
+//! if its connection had just closed.
 //!
 //! Bulk transfers and commands do not survive a lost connection: they end when it is lost
 //! (their other parties are told), so nothing half-sent is ever resumed.
@@ -17,39 +17,50 @@ use std::time::Duration;
 use crvideo_proto::ErrorCode;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
-use tracing::info;
 
-use crate::link::{SessionLink, Stop};
-use crate::server::shutdown_requested;
-use crate::session::Session;
+use crate::directory::outbound::{SessionLink, Stop};
+use crate::shutdown::shutdown_requested;
 
 /// How long `resume` waits for a session whose old connection is not yet known to be lost
 /// (the client noticed first) to be parked.
 const TAKE_OVER_WAIT: Duration = Duration::from_secs(3);
 
-/// The sessions that may be resumed, by token.
-#[derive(Default)]
-pub(crate) struct Resumable {
-    inner: Mutex<Inner>,
+/// The sessions that may be resumed, by token. `S` is the parked session (a
+/// [`Session`](super::Session)); this table only keeps it, so it does not need to know it.
+pub(crate) struct Resumable<S> {
+    inner: Mutex<Inner<S>>,
     /// Wakes the resumes waiting in [`Resumable::take`] when a session is parked or ends.
     changed: Notify,
 }
 
-#[derive(Default)]
-struct Inner {
+struct Inner<S> {
     /// Sessions with resume enabled and a connection.
     live: HashMap<String, SessionLink>,
     /// Sessions waiting for their client.
-    parked: HashMap<String, Parked>,
+    parked: HashMap<String, Parked<S>>,
     /// Parked sessions ended by a relogin elsewhere, until their window would have passed:
     /// their client's resume is told so (not just "no such session").
     kicked: HashMap<String, Instant>,
     next_generation: u64,
 }
 
-struct Parked {
-    session: Box<Session>,
+struct Parked<S> {
+    session: Box<S>,
     generation: u64,
+}
+
+impl<S> Default for Resumable<S> {
+    fn default() -> Resumable<S> {
+        Resumable {
+            inner: Mutex::new(Inner {
+                live: HashMap::new(),
+                parked: HashMap::new(),
+                kicked: HashMap::new(),
+                next_generation: 0,
+            }),
+            changed: Notify::new(),
+        }
+    }
 }
 
 /// A fresh session token: 128 random bits as 32 hex digits.
@@ -59,7 +70,7 @@ pub(crate) fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Resumable {
+impl<S: Send + 'static> Resumable<S> {
     /// `link`'s session enabled resume with `token`.
     pub fn register(&self, token: &str, link: SessionLink) {
         let mut inner = self.inner.lock().unwrap();
@@ -76,20 +87,19 @@ impl Resumable {
         self.changed.notify_waiters();
     }
 
-    /// Parks `session` (its connection is lost) for `window`; it ends unless resumed
-    /// within it. `shutdown`: the server's stop signal (parked sessions end with it).
+    /// Parks `session` (its connection is lost) for `window`; unless resumed within it,
+    /// `end` ends it, with the reason. `stopped`: the session's stop requests from now on
+    /// (a relogin, an overflowing queue; the stop that lost the connection already seen);
+    /// `shutdown`: the server's stop signal (parked sessions end with it).
     pub fn park(
         self: &Arc<Self>,
         token: String,
         window: Duration,
-        session: Session,
+        session: S,
+        mut stopped: watch::Receiver<Option<Stop>>,
         mut shutdown: watch::Receiver<bool>,
+        end: impl FnOnce(S, &'static str) + Send + 'static,
     ) {
-        // What stops the parked session from now on (a relogin, an overflowing queue); the
-        // stop that lost the connection is spent.
-        session.link.clear_stop();
-        let mut stopped = session.stop_rx.clone();
-        stopped.borrow_and_update();
         let generation = {
             let mut inner = self.inner.lock().unwrap();
             inner.live.remove(&token);
@@ -129,9 +139,8 @@ impl Resumable {
                     _ => None,
                 }
             };
-            if let Some(mut parked) = ended {
-                info!(session = parked.session.id(), "{why}: ending the session");
-                parked.session.leave_directory();
+            if let Some(parked) = ended {
+                end(*parked.session, why);
             }
         });
     }
@@ -140,7 +149,7 @@ impl Resumable {
     /// one (its old connection not yet known to be lost) is stopped and taken once parked.
     /// Errors: `KICKOUT_BY_RELOGIN` (it was ended by a login elsewhere while parked),
     /// `CONNECTIONLOST` (no such session: ended, never existed).
-    pub async fn take(&self, token: &str) -> Result<Session, ErrorCode> {
+    pub async fn take(&self, token: &str) -> Result<S, ErrorCode> {
         let deadline = tokio::time::Instant::now() + TAKE_OVER_WAIT;
         loop {
             // Registered before looking, so a park between the look and the wait wakes it.

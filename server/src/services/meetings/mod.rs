@@ -3,7 +3,9 @@
 use crvideo_proto::{ErrorCode, MeetInfo, MAX_SUBJECT_CHARS};
 use rusqlite::OptionalExtension;
 
-use crate::store::{Store, StoreError};
+pub mod store;
+
+use store::{Store, StoreError};
 
 /// Meeting IDs are random 8-digit numbers: positive, fit an `int`, not sequential.
 const ID_RANGE: std::ops::RangeInclusive<i32> = 10_000_000..=99_999_999;
@@ -36,6 +38,13 @@ fn now_secs() -> i64 {
 fn store_failed(e: StoreError) -> ErrorCode {
     tracing::error!("meetings: {e}");
     ErrorCode::ServerException
+}
+
+/// A meeting as the store has it, what entering its room needs of it.
+#[derive(Debug, Clone)]
+pub struct MeetingRow {
+    pub pswd: String,
+    pub creator: String,
 }
 
 /// How many meetings may exist (`limits.max_meetings_per_user` / `_per_tenant`).
@@ -144,11 +153,7 @@ pub async fn destroy(store: &Store, tenant: &str, user: &str, id: i32) -> Result
 }
 
 /// Meeting `id` of `tenant`, if it exists: its password and creator.
-pub async fn get(
-    store: &Store,
-    tenant: &str,
-    id: i32,
-) -> Result<Option<crate::rooms::MeetingRow>, ErrorCode> {
+pub async fn get(store: &Store, tenant: &str, id: i32) -> Result<Option<MeetingRow>, ErrorCode> {
     let tenant = tenant.to_owned();
     store
         .run(move |t| {
@@ -156,7 +161,7 @@ pub async fn get(
                 "SELECT pswd, creator FROM meetings WHERE tenant = ?1 AND id = ?2",
                 rusqlite::params![tenant, id],
                 |row| {
-                    Ok(crate::rooms::MeetingRow {
+                    Ok(MeetingRow {
                         pswd: row.get(0)?,
                         creator: row.get(1)?,
                     })

@@ -8,8 +8,10 @@
 //! assignments it enables and the position and status notifications it causes — happens
 //! under the tenant's lock, so every session sees its queue events in the order the
 //! transitions happened, each once (an agent never sees a `CancelAssignUser` before the
-//! `AutoAssignUser` it cancels). Lock order: calls, then queues, then the directory; the
-//! queues never call into the calls.
+//! `AutoAssignUser` it cancels). Lock order (the server's one order: see the [crate]
+//! documentation): the calls' table may be held when a tenant's queues are taken (a call
+//! placed or ended); under a tenant's queues, the directory and session lanes; the queues
+//! never call into the calls.
 //!
 //! **Customers** wait in one queue at a time, in arrival order. A customer's position is its
 //! index among the queue's customers (assigned-but-not-accepted ones included); it gets a
@@ -40,7 +42,7 @@
 //! else (rather than `QUE_NOUSER`) the earliest one it did.
 //!
 //! Accepting takes the customer out of the queue and puts the agent *in service* (presence
-//! busy; calls from others than its customer are refused as busy, see [`crate::calls`])
+//! busy; calls from others than its customer are refused as busy, see [`crate::services::calls`])
 //! until a call between the two ends after having been placed, either goes offline, the
 //! agent stops serving that queue or asks for the next customer, or no call between them
 //! was placed within `call_timeout_secs`.
@@ -54,15 +56,14 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crvideo_proto::{
-    ErrorCode, Event, QueueInfo, QueueList, QueueStatus, QueueUser, QueuingInfo, Request,
-    ServerFrame,
+    ErrorCode, Event, QueueInfo, QueueList, QueueStatus, QueueUser, QueuingInfo, ServerFrame,
 };
-use serde_json::Value;
 use tokio::task::AbortHandle;
 
 use crate::config::TenantConfig;
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::SessionId;
+use crate::directory::{Activity, Directory};
 
 /// The queues of every tenant.
 pub struct Queues {
@@ -70,7 +71,7 @@ pub struct Queues {
     tenants: HashMap<Arc<str>, Mutex<TenantQueues>>,
     /// Unanswered assignments, and services without a call, end after this.
     timeout: Duration,
-    directory: Arc<Directory>,
+    directory: Arc<dyn Directory>,
     /// For the timers' tasks.
     me: Weak<Queues>,
 }
@@ -185,10 +186,6 @@ fn secs_since(since: Instant) -> i64 {
 fn send(to: &SessionHandle, e: Event) {
     // A session that cannot take it is being ended anyway.
     let _ = to.send(&ServerFrame::Event(e));
-}
-
-fn to_value(data: impl serde::Serialize) -> Value {
-    serde_json::to_value(data).unwrap_or(Value::Null)
 }
 
 impl TenantQueues {
@@ -404,7 +401,7 @@ impl Queues {
     /// The queues of the configured tenants. `timeout` is `call_timeout_secs`.
     pub fn new(
         tenants: &[TenantConfig],
-        directory: Arc<Directory>,
+        directory: Arc<dyn Directory>,
         timeout: Duration,
     ) -> Arc<Queues> {
         Arc::new_cyclic(|me| Queues {
@@ -445,17 +442,179 @@ impl Queues {
         true
     }
 
-    /// Handles a queue request of `who`; `respond` gets the reply data or the error, under
-    /// the lock, before any event the request causes.
-    pub fn request(
+    /// `QueueInit`: the tenant's queues and their counts.
+    pub fn queue_init(
         &self,
         who: &SessionHandle,
-        request: Request,
-        respond: impl FnOnce(Result<Value, ErrorCode>),
+        respond: impl FnOnce(Result<QueueList, ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            Ok(QueueList {
+                queues: t.infos(),
+                statuses: t.statuses(),
+            })
+        })
+    }
+
+    /// `QueueRefresh`: the counts of the tenant's queues.
+    pub fn queue_refresh(
+        &self,
+        who: &SessionHandle,
+        respond: impl FnOnce(Result<QueueList, ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            Ok(QueueList {
+                queues: Vec::new(),
+                statuses: t.statuses(),
+            })
+        })
+    }
+
+    /// `who` waits in queue `que_id` as a customer (again in the same queue: nothing
+    /// happens; in another one: `ALREADY_OTHERQUE`).
+    pub fn start_queuing(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        usr_ext_dat: String,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            let qi = t.queue_index(que_id)?;
+            if let Some((qj, _)) = t.find_customer(who.session_id()) {
+                return if qj == qi {
+                    Ok(())
+                } else {
+                    Err(ErrorCode::AlreadyOtherQue)
+                };
+            }
+            t.queues[qi].customers.push(Customer {
+                handle: who.clone(),
+                since: Instant::now(),
+                usr_ext_dat,
+                assigned_to: None,
+                passed_over_by: HashMap::new(),
+            });
+            Ok(())
+        })
+    }
+
+    /// `who` leaves the queue it waits in, if any.
+    pub fn stop_queuing(&self, who: &SessionHandle, respond: impl FnOnce(Result<(), ErrorCode>)) {
+        self.request(who, respond, |t| {
+            t.remove_customer(who.session_id());
+            Ok(())
+        })
+    }
+
+    /// `who` serves queue `que_id` as an agent with `priority` (lower first).
+    pub fn start_service(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        priority: i32,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            t.queue_index(que_id)?;
+            let tick = t.next_tick();
+            let agent = t.agents.entry(who.session_id()).or_insert_with(|| Agent {
+                handle: who.clone(),
+                serving: BTreeMap::new(),
+                state: AgentState::Free,
+                free_since: tick,
+            });
+            agent.serving.insert(que_id, priority);
+            Ok(())
+        })
+    }
+
+    /// `who` stops serving queue `que_id`: its pending assignment from that queue is
+    /// withdrawn, its service of a customer of it ends.
+    pub fn stop_service(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            let me = who.session_id();
+            t.queue_index(que_id)?;
+            let agent = self.serving_agent(t, me, que_id)?;
+            match agent.state {
+                AgentState::Assigned { ref user, .. } if user.que_id == que_id => {
+                    t.withdraw_assignment(me, true);
+                }
+                AgentState::Serving { que_id: q, .. } if q == que_id => {
+                    self.end_service(t, me, false)
+                }
+                _ => {}
+            }
+            let agent = t.agents.get_mut(&me).expect("checked above");
+            agent.serving.remove(&que_id);
+            if agent.serving.is_empty() {
+                t.agents.remove(&me);
+            }
+            Ok(())
+        })
+    }
+
+    /// `ReqAssignUser`: the agent `who`'s pending assignment again, or (after ending its
+    /// service) the earliest waiting customer of its queues it did not pass over, else the
+    /// earliest one it did.
+    pub fn req_assign_user(
+        &self,
+        who: &SessionHandle,
+        respond: impl FnOnce(Result<QueueUser, ErrorCode>),
+    ) {
+        self.request(who, respond, |t| self.req_assign(t, who.session_id()))
+    }
+
+    /// The agent `who` accepts its pending assignment of (`que_id`, `user_id`): the
+    /// customer leaves the queue and the agent serves it.
+    pub fn accept_assign_user(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        user_id: &str,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            self.accept(t, who.session_id(), que_id, user_id)
+        })
+    }
+
+    /// The agent `who` rejects its pending assignment of (`que_id`, `user_id`): it passes
+    /// the customer over.
+    pub fn reject_assign_user(
+        &self,
+        who: &SessionHandle,
+        que_id: i32,
+        user_id: &str,
+        respond: impl FnOnce(Result<(), ErrorCode>),
+    ) {
+        self.request(who, respond, |t| {
+            let me = who.session_id();
+            t.queue_index(que_id)?;
+            self.serving_agent(t, me, que_id)?;
+            self.pending_assignment(t, me, que_id, user_id)?;
+            self.pass_over(t, me, false);
+            Ok(())
+        })
+    }
+
+    /// Runs a request of `who` as one transition of its tenant's queues: `change` judges
+    /// and applies it, and `respond` gets its result under the lock, before any event it
+    /// causes.
+    fn request<T>(
+        &self,
+        who: &SessionHandle,
+        respond: impl FnOnce(Result<T, ErrorCode>),
+        change: impl FnOnce(&mut TenantQueues) -> Result<T, ErrorCode>,
     ) {
         let mut respond = Some(respond);
         let done = self.transact(who.tenant(), None, |t| {
-            let result = self.apply(t, who, request);
+            let result = change(t);
             if let Some(respond) = respond.take() {
                 respond(result);
             }
@@ -465,93 +624,6 @@ impl Queues {
             if let Some(respond) = respond.take() {
                 respond(Err(ErrorCode::QueIdInvalid));
             }
-        }
-    }
-
-    fn apply(
-        &self,
-        t: &mut TenantQueues,
-        who: &SessionHandle,
-        request: Request,
-    ) -> Result<Value, ErrorCode> {
-        let me = who.session_id();
-        match request {
-            Request::QueueInit => Ok(to_value(QueueList {
-                queues: t.infos(),
-                statuses: t.statuses(),
-            })),
-            Request::QueueRefresh => Ok(to_value(QueueList {
-                queues: Vec::new(),
-                statuses: t.statuses(),
-            })),
-            Request::StartQueuing {
-                que_id,
-                usr_ext_dat,
-            } => {
-                let qi = t.queue_index(que_id)?;
-                if let Some((qj, _)) = t.find_customer(me) {
-                    return if qj == qi {
-                        Ok(Value::Null)
-                    } else {
-                        Err(ErrorCode::AlreadyOtherQue)
-                    };
-                }
-                t.queues[qi].customers.push(Customer {
-                    handle: who.clone(),
-                    since: Instant::now(),
-                    usr_ext_dat,
-                    assigned_to: None,
-                    passed_over_by: HashMap::new(),
-                });
-                Ok(Value::Null)
-            }
-            Request::StopQueuing => {
-                t.remove_customer(me);
-                Ok(Value::Null)
-            }
-            Request::StartService { que_id, priority } => {
-                t.queue_index(que_id)?;
-                let tick = t.next_tick();
-                let agent = t.agents.entry(me).or_insert_with(|| Agent {
-                    handle: who.clone(),
-                    serving: BTreeMap::new(),
-                    state: AgentState::Free,
-                    free_since: tick,
-                });
-                agent.serving.insert(que_id, priority);
-                Ok(Value::Null)
-            }
-            Request::StopService { que_id } => {
-                t.queue_index(que_id)?;
-                let agent = self.serving_agent(t, me, que_id)?;
-                match agent.state {
-                    AgentState::Assigned { ref user, .. } if user.que_id == que_id => {
-                        t.withdraw_assignment(me, true);
-                    }
-                    AgentState::Serving { que_id: q, .. } if q == que_id => {
-                        self.end_service(t, me, false)
-                    }
-                    _ => {}
-                }
-                let agent = t.agents.get_mut(&me).expect("checked above");
-                agent.serving.remove(&que_id);
-                if agent.serving.is_empty() {
-                    t.agents.remove(&me);
-                }
-                Ok(Value::Null)
-            }
-            Request::ReqAssignUser => self.req_assign(t, me).map(to_value),
-            Request::AcceptAssignUser { que_id, user_id } => {
-                self.accept(t, me, que_id, &user_id).map(|()| Value::Null)
-            }
-            Request::RejectAssignUser { que_id, user_id } => {
-                t.queue_index(que_id)?;
-                self.serving_agent(t, me, que_id)?;
-                self.pending_assignment(t, me, que_id, &user_id)?;
-                self.pass_over(t, me, false);
-                Ok(Value::Null)
-            }
-            other => unreachable!("not a queue request: {}", other.op()),
         }
     }
 
@@ -610,7 +682,8 @@ impl Queues {
             timer: Some(timer),
             tick,
         };
-        self.directory.set_in_service(&agent.handle, true);
+        self.directory
+            .set_activity(&agent.handle, Activity::Service, true);
         if let Some((qi, ci)) = t.find_customer(customer) {
             t.queues[qi].customers.remove(ci);
         }
@@ -744,7 +817,8 @@ impl Queues {
             a.state = AgentState::Free;
             a.free_since = tick;
             if !leaving {
-                self.directory.set_in_service(&a.handle, false);
+                self.directory
+                    .set_activity(&a.handle, Activity::Service, false);
             }
         }
     }
@@ -941,8 +1015,9 @@ impl Queues {
 mod tests {
     use super::*;
     use crate::config::QueueConfig;
+    use crate::directory::local::LocalDirectory;
+    use crate::directory::outbound::{Outbound, Outbox, SessionLink};
     use crate::directory::WantedId;
-    use crate::link::{Outbound, Outbox, SessionLink};
     use crvideo_proto::USER_BUSY;
 
     /// A logged-in session whose outbound queue the test can read.
@@ -952,7 +1027,7 @@ mod tests {
     }
 
     impl Probe {
-        fn login(dir: &Directory, user: &str, id: SessionId) -> Probe {
+        fn login(dir: &dyn Directory, user: &str, id: SessionId) -> Probe {
             let (l, rx, _stop) = SessionLink::new(id, "127.0.0.1:1".parse().unwrap());
             let (handle, _) = dir.register("t", WantedId::Given(user), user, l);
             Probe { handle, rx }
@@ -979,7 +1054,7 @@ mod tests {
         }
     }
 
-    fn setup() -> (Arc<Directory>, Arc<Queues>) {
+    fn setup() -> (Arc<dyn Directory>, Arc<Queues>) {
         let mut tenant = TenantConfig::with_password("t", "pw");
         tenant.queues = vec![QueueConfig {
             id: 1,
@@ -987,45 +1062,36 @@ mod tests {
             desc: String::new(),
             prio: 0,
         }];
-        let dir = Arc::new(Directory::new());
+        let dir: Arc<dyn Directory> = Arc::new(LocalDirectory::new());
         let queues = Queues::new(&[tenant], dir.clone(), Duration::from_secs(30));
         (dir, queues)
     }
 
-    fn req(queues: &Queues, who: &Probe, request: Request) -> Result<Value, ErrorCode> {
+    /// What a request answered (every request is answered).
+    fn answer<T>(
+        request: impl FnOnce(&mut dyn FnMut(Result<T, ErrorCode>)),
+    ) -> Result<T, ErrorCode> {
         let mut result = None;
-        queues.request(&who.handle, request, |r| result = Some(r));
+        request(&mut |r| result = Some(r));
         result.expect("always answered")
     }
 
     fn queue_up(queues: &Queues, who: &Probe) {
-        let start = Request::StartQueuing {
-            que_id: 1,
-            usr_ext_dat: String::new(),
-        };
-        req(queues, who, start).unwrap();
+        answer(|r| queues.start_queuing(&who.handle, 1, String::new(), r)).unwrap();
     }
 
     fn serve(queues: &Queues, who: &Probe) {
-        let start = Request::StartService {
-            que_id: 1,
-            priority: 0,
-        };
-        req(queues, who, start).unwrap();
+        answer(|r| queues.start_service(&who.handle, 1, 0, r)).unwrap();
     }
 
     #[tokio::test]
     async fn a_rejected_head_does_not_block_the_customers_behind_it() {
         let (dir, queues) = setup();
-        let mut agent = Probe::login(&dir, "agent", 1);
-        let (c1, c2) = (Probe::login(&dir, "c1", 2), Probe::login(&dir, "c2", 3));
+        let mut agent = Probe::login(&*dir, "agent", 1);
+        let (c1, c2) = (Probe::login(&*dir, "c1", 2), Probe::login(&*dir, "c2", 3));
         serve(&queues, &agent);
         queue_up(&queues, &c1);
-        let reject = Request::RejectAssignUser {
-            que_id: 1,
-            user_id: "c1".into(),
-        };
-        req(&queues, &agent, reject).unwrap();
+        answer(|r| queues.reject_assign_user(&agent.handle, 1, "c1", r)).unwrap();
         queue_up(&queues, &c2);
         assert_eq!(
             agent.drain(),
@@ -1042,11 +1108,11 @@ mod tests {
     #[tokio::test]
     async fn nobody_is_assigned_to_themselves() {
         let (dir, queues) = setup();
-        let mut both = Probe::login(&dir, "both", 1);
+        let mut both = Probe::login(&*dir, "both", 1);
         serve(&queues, &both);
         queue_up(&queues, &both);
         assert_eq!(
-            req(&queues, &both, Request::ReqAssignUser),
+            answer(|r| queues.req_assign_user(&both.handle, r)),
             Err(ErrorCode::QueNoUser)
         );
         assert_eq!(
@@ -1059,17 +1125,17 @@ mod tests {
     #[tokio::test]
     async fn a_session_replaced_by_a_relogin_leaves_cleanly() {
         let (dir, queues) = setup();
-        let old = Probe::login(&dir, "agent", 1);
-        let mut other = Probe::login(&dir, "other", 2);
-        let mut c = Probe::login(&dir, "c", 3);
+        let old = Probe::login(&*dir, "agent", 1);
+        let mut other = Probe::login(&*dir, "other", 2);
+        let mut c = Probe::login(&*dir, "c", 3);
         serve(&queues, &old);
         queue_up(&queues, &c);
-        dir.set_dnd(&other.handle, 1, || {});
+        dir.set_dnd(&other.handle, 1, &mut || {});
         serve(&queues, &other);
-        dir.set_dnd(&other.handle, 0, || {});
+        dir.set_dnd(&other.handle, 0, &mut || {});
         queues.reassign("t");
         // The relogin: the old session is no longer free for customers...
-        let new = Probe::login(&dir, "agent", 4);
+        let new = Probe::login(&*dir, "agent", 4);
         c.drain();
         other.drain();
         // ...and its late cleanup hands its customer on.
@@ -1077,7 +1143,7 @@ mod tests {
         assert_eq!(other.drain(), vec!["auto c", "status a1 w1 s0"]);
         assert_eq!(c.drain(), vec!["status a1 w1 s0"]);
         assert_eq!(
-            req(&queues, &new, Request::ReqAssignUser),
+            answer(|r| queues.req_assign_user(&new.handle, r)),
             Err(ErrorCode::QueServiceNotStart),
             "the new session serves nothing"
         );
@@ -1086,15 +1152,11 @@ mod tests {
     #[tokio::test]
     async fn a_served_customer_going_offline_frees_the_agent() {
         let (dir, queues) = setup();
-        let mut agent = Probe::login(&dir, "agent", 1);
-        let c = Probe::login(&dir, "c", 2);
+        let mut agent = Probe::login(&*dir, "agent", 1);
+        let c = Probe::login(&*dir, "c", 2);
         serve(&queues, &agent);
         queue_up(&queues, &c);
-        let accept = Request::AcceptAssignUser {
-            que_id: 1,
-            user_id: "c".into(),
-        };
-        req(&queues, &agent, accept).unwrap();
+        answer(|r| queues.accept_assign_user(&agent.handle, 1, "c", r)).unwrap();
         assert_eq!(dir.statuses("t")[0].status, USER_BUSY);
         agent.drain();
         queues.leave(&c.handle);

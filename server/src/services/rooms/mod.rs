@@ -2,92 +2,45 @@
 //! video status), entering, leaving, stopping, media status and IM.
 //!
 //! The meetings themselves (ID, password, creator) are in the store (see
-//! [`crate::meetings`]); a room exists in memory only while it has members. Rooms are keyed
-//! by (tenant, meeting ID), so tenants never mix.
+//! [`crate::services::meetings`]); a room exists in memory only while it has members. Rooms
+//! are keyed by (tenant, meeting ID), so tenants never mix.
 //!
 //! One table for the whole server under one lock. Every transition — the requester's reply
 //! (`ack`) first, then the events it sends to the members — happens under that lock, so all
 //! members see a room's changes in the same order, each once, and a reply always precedes the
-//! events its request caused. Lock order: this table, then the directory (presence); never
-//! the reverse.
+//! events its request caused. Lock order (the server's one order: see the [crate]
+//! documentation): this table, then the directory (presence) and session lanes; never the
+//! reverse.
 //!
-//! A session is in at most one room. The shared signals (screen share, control right, page,
-//! video wall, main video) are judged in [`crate::room_signals`], the whiteboards in
-//! [`crate::boards`].
+//! A session is in at most one room. Changes to a room's shared state are judged in
+//! [`signals`] (screen share, control right, page, video wall, main video) and [`boards`]
+//! (whiteboards), which return the events to send; `room` holds one room.
+
+mod audience;
+pub mod boards;
+mod room;
+pub mod signals;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crvideo_proto::{
-    encode, ErrorCode, Event, ImSent, MediaKind, MemberInfo, RoomState, ServerFrame, MAX_IM_CHARS,
-    MEDIA_CLOSED,
+    BoardObj, ErrorCode, Event, ImSent, MediaKind, MemberInfo, RoomState, ServerFrame,
+    MAX_IM_CHARS, MEDIA_CLOSED,
 };
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::boards::Boards;
-use crate::directory::{Directory, SessionHandle};
-use crate::link::SessionId;
-use crate::room_signals::{self, Audience, Signals};
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::SessionId;
+use crate::directory::{Activity, Directory};
+use crate::services::meetings::MeetingRow;
+use audience::{Audience, Fanout};
+use room::{Member, Room};
 
 /// Highest audio / video status value (`AOPENING` / `VOPENING`).
 const MAX_MEDIA_STATUS: i32 = 4;
 
 /// (tenant, meeting ID).
 type RoomKey = (Arc<str>, i32);
-
-/// One member of a room.
-struct Member {
-    handle: SessionHandle,
-    info: MemberInfo,
-}
-
-/// The live state of one meeting.
-pub(crate) struct Room {
-    meet_id: i32,
-    /// The meeting's creator (from the store): may stop the room and set others' media.
-    creator: String,
-    /// In order of entry.
-    members: Vec<Member>,
-    pub(crate) signals: Signals,
-    pub(crate) boards: Boards,
-}
-
-impl Room {
-    fn position(&self, session: SessionId) -> Option<usize> {
-        self.members
-            .iter()
-            .position(|m| m.handle.session_id() == session)
-    }
-
-    pub(crate) fn member_by_user(&self, user_id: &str) -> Option<usize> {
-        self.members.iter().position(|m| m.info.user_id == user_id)
-    }
-
-    /// Sends `event` to every member except `except`: encoded once, and every member's
-    /// copy shares those bytes (as presence's fan-out does).
-    fn broadcast(&self, event: Event, except: Option<SessionId>) {
-        let message = Message::text(encode(&ServerFrame::Event(event)));
-        for m in &self.members {
-            if Some(m.handle.session_id()) != except {
-                let _ = m.handle.send_message(message.clone());
-            }
-        }
-    }
-
-    fn state(&self) -> RoomState {
-        RoomState {
-            meet_id: self.meet_id,
-            creator: self.creator.clone(),
-            members: self.members.iter().map(|m| m.info.clone()).collect(),
-            sharer: self.signals.sharer.clone(),
-            ctrl: self.signals.ctrl.clone(),
-            page: self.signals.page.clone(),
-            wall_mode: self.signals.wall_mode,
-            main_video: self.signals.main_video.clone(),
-            boards: self.boards.state(),
-        }
-    }
-}
 
 #[derive(Default)]
 struct Table {
@@ -104,13 +57,6 @@ impl Table {
         let key = self.by_session.get(&handle.session_id());
         key.cloned().ok_or(ErrorCode::NotInMeeting)
     }
-}
-
-/// A meeting as the store has it, what entering needs of it.
-#[derive(Debug, Clone)]
-pub struct MeetingRow {
-    pub pswd: String,
-    pub creator: String,
 }
 
 /// What a store lookup found of a meeting to enter (see [`Rooms::enter`]).
@@ -159,7 +105,7 @@ impl Rooms {
     /// `MemberEntered`.
     pub fn enter(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         lookup: Lookup,
         pswd: &str,
@@ -201,20 +147,17 @@ impl Rooms {
             audio_status: MEDIA_CLOSED,
             video_status: MEDIA_CLOSED,
         };
-        let room = table.rooms.entry(key.clone()).or_insert_with(|| Room {
-            meet_id,
-            creator: row.creator,
-            members: Vec::new(),
-            signals: Signals::default(),
-            boards: Boards::default(),
-        });
+        let room = table
+            .rooms
+            .entry(key.clone())
+            .or_insert_with(|| Room::new(meet_id, row.creator));
         room.members.push(Member {
             handle: handle.clone(),
             info: info.clone(),
         });
         let state = room.state();
         table.by_session.insert(handle.session_id(), key.clone());
-        directory.set_in_meeting(handle, true);
+        directory.set_activity(handle, Activity::Meeting, true);
         ack(state);
         let room = &table.rooms[&key];
         room.broadcast(Event::MemberEntered(info), Some(handle.session_id()));
@@ -224,7 +167,7 @@ impl Rooms {
     /// `handle` leaves its room: `ack` (the reply), then the others get `MemberLeft`.
     pub fn exit(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
@@ -240,7 +183,7 @@ impl Rooms {
     /// `MeetingStopped`; everyone is out and the room's state is dropped.
     pub fn stop(
         &self,
-        directory: &Directory,
+        directory: &dyn Directory,
         handle: &SessionHandle,
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
@@ -258,7 +201,7 @@ impl Rooms {
     /// Meeting `meet_id` of `tenant` was destroyed: if its room is live, every member gets
     /// `MeetingStopped` and is out. Call it after the store removed the meeting and before
     /// the destroyer's reply.
-    pub fn meeting_destroyed(&self, directory: &Directory, tenant: &str, meet_id: i32) {
+    pub fn meeting_destroyed(&self, directory: &dyn Directory, tenant: &str, meet_id: i32) {
         let mut table = self.table.lock().unwrap();
         table.destroyed += 1;
         let key: RoomKey = (Arc::from(tenant), meet_id);
@@ -346,23 +289,163 @@ impl Rooms {
         Ok(())
     }
 
-    /// A shared signal (screen share, control right, page, video wall, main video; see
-    /// [`room_signals::apply`]): `ack` (the reply), then the events it causes.
-    pub fn signal(
+    /// `me` starts sharing its screen: `ack`, then the others get `ShareStarted`.
+    pub fn start_screen_share(
         &self,
-        handle: &SessionHandle,
-        request: crvideo_proto::Request,
+        me: &SessionHandle,
         ack: impl FnOnce(),
     ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| room.signals.start_share(me))
+    }
+
+    /// `me` stops sharing: `ack`, then the control rights it gave are released and the
+    /// others get `ShareStopped`.
+    pub fn stop_screen_share(
+        &self,
+        me: &SessionHandle,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| room.signals.stop_share(me))
+    }
+
+    /// The sharer `me` gives or takes back member `user_id`'s control right: `ack`, then
+    /// every member gets `CtrlRight`.
+    pub fn set_ctrl_right(
+        &self,
+        me: &SessionHandle,
+        user_id: String,
+        give: bool,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| {
+            let is_member = room.member_by_user(&user_id).is_some();
+            room.signals.set_ctrl_right(me, user_id, give, is_member)
+        })
+    }
+
+    /// `me` switches everyone's page: `ack`, then the others get `Page`.
+    pub fn switch_to_page(
+        &self,
+        me: &SessionHandle,
+        main_page: i32,
+        page_id: String,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, _| {
+            room.signals.switch_to_page(main_page, page_id)
+        })
+    }
+
+    /// `me` sets the video-wall mode: `ack`, then the others get `VideoWallMode`.
+    pub fn set_video_wall_mode(
+        &self,
+        me: &SessionHandle,
+        mode: i32,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, _| room.signals.set_video_wall_mode(mode))
+    }
+
+    /// `me` makes member `user_id`'s video the main one: `ack`, then every member gets
+    /// `MainVideo`.
+    pub fn set_main_video(
+        &self,
+        me: &SessionHandle,
+        user_id: String,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| {
+            let is_member = room.member_by_user(&user_id).is_some();
+            room.signals.set_main_video(me, user_id, is_member)
+        })
+    }
+
+    /// `me` opens a whiteboard: `ack`, then every member gets `BoardCreated`.
+    pub fn create_board(
+        &self,
+        me: &SessionHandle,
+        board: BoardObj,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| room.boards.create(me, board))
+    }
+
+    /// `me` closes a whiteboard: `ack`, then every member gets `BoardClosed`.
+    pub fn close_board(
+        &self,
+        me: &SessionHandle,
+        board_id: String,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| room.boards.close(me, board_id))
+    }
+
+    /// `me` adds or replaces an element of a whiteboard page: `ack`, then every member gets
+    /// `Element`.
+    pub fn set_board_element(
+        &self,
+        me: &SessionHandle,
+        board_id: String,
+        page_no: i32,
+        element: String,
+        modify: bool,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| {
+            room.boards
+                .set_element(me, board_id, page_no, element, modify)
+        })
+    }
+
+    /// `me` deletes elements of a whiteboard page: `ack`, then every member gets
+    /// `ElementsDeleted`.
+    pub fn del_board_elements(
+        &self,
+        me: &SessionHandle,
+        board_id: String,
+        page_no: i32,
+        element_ids: Vec<String>,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| {
+            room.boards
+                .delete_elements(me, board_id, page_no, element_ids)
+        })
+    }
+
+    /// `me` points at a spot of a whiteboard page: `ack`, then the others get
+    /// `MouseHotSpot`.
+    pub fn set_mouse_hot_spot(
+        &self,
+        me: &SessionHandle,
+        board_id: String,
+        page_no: i32,
+        x: i32,
+        y: i32,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| {
+            room.boards.mouse_hot_spot(me, board_id, page_no, x, y)
+        })
+    }
+
+    /// A change to the shared state of `me`'s room, which `judge` makes (given the room and
+    /// `me`'s user ID) or refuses: `ack` (the reply), then the events it causes.
+    fn change(
+        &self,
+        me: &SessionHandle,
+        ack: impl FnOnce(),
+        judge: impl FnOnce(&mut Room, &str) -> Result<Fanout, ErrorCode>,
+    ) -> Result<(), ErrorCode> {
         let mut table = self.table.lock().unwrap();
-        let key = table.room_of(handle)?;
+        let key = table.room_of(me)?;
         let room = table.rooms.get_mut(&key).expect("a member's room exists");
-        let events = room_signals::apply(room, handle.user_id(), request)?;
+        let events = judge(room, me.user_id())?;
         ack();
         for (event, audience) in events {
             let except = match audience {
                 Audience::All => None,
-                Audience::Others => Some(handle.session_id()),
+                Audience::Others => Some(me.session_id()),
             };
             room.broadcast(event, except);
         }
@@ -371,7 +454,7 @@ impl Rooms {
 
     /// A session is going away: it leaves its room (the others get `MemberLeft`). Its own
     /// presence is left alone (it goes offline next).
-    pub fn leave(&self, directory: &Directory, handle: &SessionHandle) {
+    pub fn leave(&self, directory: &dyn Directory, handle: &SessionHandle) {
         let mut table = self.table.lock().unwrap();
         if table.by_session.contains_key(&handle.session_id()) {
             let session = handle.session_id();
@@ -399,7 +482,7 @@ impl Rooms {
 /// Removes `session` from its room (which must exist): [`remove_member_then`] without a reply.
 fn remove_member(
     table: &mut Table,
-    directory: &Directory,
+    directory: &dyn Directory,
     session: SessionId,
     leaving: Option<SessionId>,
 ) {
@@ -411,7 +494,7 @@ fn remove_member(
 /// leaving drops the room.
 fn remove_member_then(
     table: &mut Table,
-    directory: &Directory,
+    directory: &dyn Directory,
     session: SessionId,
     leaving: Option<SessionId>,
     ack: impl FnOnce(),
@@ -426,7 +509,7 @@ fn remove_member_then(
     // Its share ends and its control right goes before the others hear it left.
     let signals = room.signals.member_leaving(&member.info.user_id);
     if leaving != Some(session) {
-        directory.set_in_meeting(&member.handle, false);
+        directory.set_activity(&member.handle, Activity::Meeting, false);
     }
     ack();
     if room.members.is_empty() {
@@ -446,11 +529,11 @@ fn remove_member_then(
 
 /// Drops the room `key` (if live): every member is out, presence back to not-in-meeting.
 /// Returns the room so the caller can tell its (former) members.
-fn close_room(table: &mut Table, directory: &Directory, key: &RoomKey) -> Option<Room> {
+fn close_room(table: &mut Table, directory: &dyn Directory, key: &RoomKey) -> Option<Room> {
     let room = table.rooms.remove(key)?;
     for m in &room.members {
         table.by_session.remove(&m.handle.session_id());
-        directory.set_in_meeting(&m.handle, false);
+        directory.set_activity(&m.handle, Activity::Meeting, false);
     }
     Some(room)
 }

@@ -1,20 +1,19 @@
-//! Transparent-channel requests and binary frames of a session; the state is in
-//! [`crate::relay`].
+//! The transparent channel as a session sees it: its binary frames (commands, transfer
+//! chunks), and how its requests are answered. The state is in [`crate::services::relay`].
 //!
 //! One-way messages (credit, end of data, abort, command acknowledgement) are normally sent
 //! with id 0 and then never answered, errors included (they are logged at debug). Sent with
 //! an id they are answered like any request: 0, or `TRANSID_INVALID` when they did not apply.
 
 use crvideo_proto::data::{decode_data, DataFrame};
-use crvideo_proto::{ErrorCode, Reply, Request};
+use crvideo_proto::{ErrorCode, Reply};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Bytes;
 use tracing::{debug, warn};
 
-use crate::directory::SessionHandle;
-use crate::link::Stop;
-use crate::relay::Offer;
-use crate::session::{Phase, Session};
+use super::{Phase, Session};
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::Stop;
 
 impl Session {
     /// Handles one binary frame: a command or a transfer chunk from a logged-in session.
@@ -52,7 +51,7 @@ impl Session {
                 }
                 match shared
                     .relay
-                    .command(&shared.directory, handle, id, peer, payload)
+                    .command(&*shared.directory, handle, id, peer, payload)
                 {
                     Ok(()) => None,
                     Err(code) => {
@@ -84,70 +83,29 @@ impl Session {
         }
     }
 
-    /// A transparent-channel request of a logged-in session.
-    pub(crate) fn relay_request(
-        &mut self,
+    /// Answers transparent-channel request `re` (`op`) of `me` like [`Session::acked`], and
+    /// logs a refusal.
+    pub(crate) fn relayed(
+        &self,
         re: u64,
-        handle: &SessionHandle,
-        request: Request,
+        me: &SessionHandle,
+        op: &str,
+        serve: impl FnOnce(&mut dyn FnMut()) -> Result<(), ErrorCode>,
     ) -> Option<Stop> {
-        let shared = self.shared.clone();
-        let (relay, directory) = (&shared.relay, &shared.directory);
-        let mut stop = None;
-        let ack = || stop = self.reply(Reply::ok(re, ()));
-        let op = request.op();
-        let result = match request {
-            Request::TransferOffer {
-                transfer_id,
-                target,
-                kind,
-                name,
-                total,
-            } => relay.offer(
-                directory,
-                handle,
-                Offer {
-                    transfer_id,
-                    target,
-                    kind,
-                    name,
-                    total,
-                },
-                ack,
-            ),
-            Request::TransferComplete { transfer_id } => relay.complete(handle, &transfer_id, ack),
-            Request::TransferCancel { transfer_id } => relay.cancel(handle, &transfer_id, ack),
-            Request::TransferCredit {
-                transfer_id,
-                bytes,
-                received,
-            } => one_way(relay.credit(handle, &transfer_id, bytes, received), ack),
-            Request::TransferEnd {
-                transfer_id,
-                digest,
-            } => one_way(relay.end(handle, &transfer_id, digest), ack),
-            Request::TransferAbort { transfer_id, code } => {
-                one_way(relay.abort(handle, &transfer_id, code), ack)
-            }
-            Request::CmdAck { relay_id } => one_way(relay.cmd_ack(handle, relay_id), ack),
-            other => unreachable!("not a relay request: {}", other.op()),
-        };
-        match result {
-            Ok(()) => stop,
-            Err(code) => {
+        self.acked(re, |ack| {
+            serve(ack).inspect_err(|code| {
                 debug!(
                     session = self.id(),
-                    user = handle.user_id(),
+                    user = me.user_id(),
                     "{op} (id {re}) refused: {code}"
-                );
-                self.reply(Reply::err(re, code))
-            }
-        }
+                )
+            })
+        })
     }
 }
 
 /// The result of a one-way message: `ack` if it applied, else `TRANSID_INVALID`.
-fn one_way(applied: bool, ack: impl FnOnce()) -> Result<(), ErrorCode> {
+pub(crate) fn one_way(applied: bool, ack: impl FnOnce()) -> Result<(), ErrorCode> {
     if applied {
         ack();
         Ok(())

@@ -15,7 +15,7 @@
 //!   which log in right after connecting, get through a flood of idle ones; if every ticket
 //!   is logging in, the new connection is closed;
 //! - a ticket's connection has `login_timeout_ms` from its WebSocket upgrade to log in (see
-//!   `crate::session`).
+//!   [`connection`](super::connection)).
 //!
 //! Logged-in sessions hold no ticket: these bounds leave the rest of the file descriptors to
 //! them.

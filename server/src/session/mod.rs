@@ -1,0 +1,135 @@
+//! One connection from accept to close, and the session it carries: [`connection`] (the
+//! handshakes, the read loop, how it ends), [`routing`] (each request's checks and its one
+//! route), [`replies`], [`login`], [`resume`] with [`resumable`] (sessions that outlive their
+//! connection), the requests that need several services ([`meeting_requests`],
+//! [`call_requests`], [`relay_requests`] with binary frames), [`heartbeat`], [`prelogin`]
+//! (connections not logged in yet), and [`writer`] (the task that drains its outbound lanes).
+
+pub(crate) mod call_requests;
+pub(crate) mod connection;
+pub(crate) mod heartbeat;
+pub(crate) mod json_depth;
+pub(crate) mod login;
+pub(crate) mod meeting_requests;
+pub(crate) mod prelogin;
+pub(crate) mod relay_requests;
+pub(crate) mod replies;
+pub(crate) mod resumable;
+pub(crate) mod resume;
+pub(crate) mod routing;
+pub(crate) mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tracing::info;
+
+use crate::directory::handle::SessionHandle;
+use crate::directory::outbound::{Outbox, SessionLink, Stop};
+use crate::state::Shared;
+use crate::throttle::TokenBucket;
+use prelogin::Ticket;
+use resumable::Resumable;
+use writer::Replay;
+
+/// Where a session is in its life.
+#[derive(Clone)]
+pub(crate) enum Phase {
+    /// Connected; the first request must be `hello`.
+    AwaitHello,
+    /// Hello done; waiting for a successful `login`.
+    AwaitLogin,
+    /// Logged in and registered in the directory.
+    LoggedIn(SessionHandle),
+}
+
+/// The state of one session, shared by the read loop and the request handlers. It lives as
+/// long as its connection, or longer when its client enabled resuming (see
+/// [`resumable`]): then it may be parked and carried on by another connection.
+pub(crate) struct Session {
+    pub shared: Arc<Shared>,
+    /// The sessions that may be resumed (this one too, once it enabled resuming).
+    pub resumable: Arc<Resumable<Session>>,
+    pub link: SessionLink,
+    pub phase: Phase,
+    /// Requests (text frames with an id) allowed (`limits.requests_per_sec`).
+    pub requests: TokenBucket,
+    /// Commands allowed (`limits.cmds_per_sec`).
+    pub commands: TokenBucket,
+    /// The outbound lanes the link fills, drained by the current connection's writer.
+    pub outbox: Arc<tokio::sync::Mutex<Outbox>>,
+    /// Text frames written and not yet acknowledged (resumable sessions).
+    pub replay: Arc<std::sync::Mutex<Replay>>,
+    /// Stop requests for this session (see [`SessionLink::stop`]).
+    pub stop_rx: watch::Receiver<Option<Stop>>,
+    /// Resuming, once enabled: the token and the window granted.
+    pub resume: Option<(String, Duration)>,
+    /// Whether the client's text frames are counted (from the one after `enable_resume`).
+    pub counting: bool,
+    /// The client's text frames counted.
+    pub received: u64,
+    /// A parked session this connection takes over (set by `resume`), with the frames to
+    /// send again first.
+    pub take_over: Option<(Box<Session>, Vec<Message>)>,
+    /// Until logged in: this connection's place among those not logged in (see
+    /// [`prelogin`]).
+    pub prelogin: Option<Ticket>,
+    /// Until logged in: when the connection is closed if it has not logged in by then.
+    pub login_deadline: Instant,
+}
+
+impl Session {
+    pub fn peer(&self) -> SocketAddr {
+        self.link.peer()
+    }
+
+    pub fn id(&self) -> u64 {
+        self.link.id()
+    }
+
+    /// This connection asked to log in (or resume): from now on it no longer gives way to
+    /// newer connections (see [`prelogin`]).
+    pub(crate) fn logging_in(&self) {
+        if let Some(ticket) = &self.prelogin {
+            ticket.logging_in();
+        }
+    }
+
+    /// Takes this session out of everything it is part of (once logged in: queues, calls,
+    /// room, directory, relay), and forgets its resume token.
+    pub(crate) fn go_offline(&mut self) {
+        if let Some((token, _)) = &self.resume {
+            self.resumable.forget(token);
+        }
+        if let Phase::LoggedIn(handle) = &self.phase {
+            // It leaves its queue or stops serving them (the agents and customers involved
+            // are told), then its calls end (the other parties are told), then its room,
+            // then it goes offline.
+            self.shared.queues.leave(handle);
+            self.shared.calls.leave(&*self.shared.directory, handle);
+            // It leaves its meeting room (the other members are told).
+            self.shared.rooms.leave(&*self.shared.directory, handle);
+            let removed = self.shared.directory.remove(
+                handle.tenant(),
+                handle.user_id(),
+                handle.session_id(),
+            );
+            // Then its commands and transfers end (the other parties are told). After the
+            // directory: nothing new can be addressed to it any more.
+            self.shared.relay.leave(handle);
+            if removed {
+                info!(
+                    peer = %self.peer(),
+                    session = self.id(),
+                    tenant = handle.tenant(),
+                    user = handle.user_id(),
+                    "offline"
+                );
+            }
+        }
+    }
+}
