@@ -52,22 +52,23 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use clap::{CommandFactory, Parser};
+use crvideo_bench::report::{Latency, Table};
 use crvideo_bench::{
     cpu_secs, log_tail, machine_busy_secs, mem_total_mib, peak_rss_kib, raise_fd_limit, rss_kib,
     run_load_generator, start_crvideo, stop_child, tcp_listen_overflows, BenchResult, ChildGuard,
-    Latency, TempDir, BENCH_PASSWORD, BENCH_TENANT,
+    Conn, ServerArgs, TempDir, BENCH_PASSWORD, BENCH_TENANT,
 };
 use crvideo_proto::data::{decode_data, encode_command, DataFrame};
 use crvideo_proto::replay::Replay;
 use crvideo_proto::{
     decode, encode, ClientFrame, ErrorCode, Event, LoginOk, LoginRequest, Reply, Request,
-    ResumeInfo, Resumed, ServerFrame, PROTOCOL_VERSION, RESUME_ACK_EVERY, WS_PATH,
+    ResumeInfo, Resumed, ServerFrame, PROTOCOL_VERSION, RESUME_ACK_EVERY,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::time::{interval_at, sleep_until, timeout, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
@@ -86,130 +87,101 @@ type Ws = WebSocketStream<TcpStream>;
 // ---------------------------------------------------------------------------------------
 // Command line.
 
+/// A soak run of crvideo-server (see docs/BENCHMARKS.md).
+#[derive(Parser)]
+#[command(args_override_self = true)]
 struct Args {
-    server_bin: PathBuf,
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Logged-in clients (at least 2).
+    #[arg(long, default_value_t = 2000)]
     clients: usize,
+    /// Operations per second, over all clients (0 < rate <= 100000).
+    #[arg(long, default_value_t = 200.0)]
     rate: f64,
+    #[arg(long, default_value_t = 60)]
     warmup_secs: u64,
+    #[arg(long, default_value_t = 180)]
     duration_secs: u64,
+    /// Seconds between two samples of the server's RSS.
+    #[arg(long, default_value_t = 5)]
     sample_secs: u64,
+    /// Clients subscribed to presence.
+    #[arg(long, default_value_t = 50)]
     subscribers: usize,
+    /// Bytes of a SendCmd.
+    #[arg(long, default_value_t = 1024)]
     cmd_bytes: usize,
+    /// Weights of the operations (those not named: 0).
+    #[arg(long, default_value = "relogin=10,presence=30,call=20,cmd=35,resume=5", value_parser = parse_mix)]
     mix: [u32; OP_KINDS],
+    /// Allowed growth of the server's RSS after the warm-up, in percent.
+    #[arg(long, default_value_t = 10.0)]
     rss_tolerance_pct: f64,
+    #[arg(long, default_value_t = 64)]
     login_in_flight: usize,
+    /// Seed of the operation schedule.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Where to keep the server's log.
+    #[arg(long)]
     server_log: Option<PathBuf>,
+    /// Unexpected errors printed at most.
+    #[arg(long, default_value_t = 50)]
     max_error_lines: usize,
+    #[arg(long, default_value_t = 5000)]
     heartbeat_ms: u64,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: soak [--server-bin PATH] [--clients 2000] [--rate 200] [--warmup-secs 60] \
-         [--duration-secs 180] [--sample-secs 5] [--subscribers 50] [--cmd-bytes 1024] \
-         [--mix relogin=10,presence=30,call=20,cmd=35,resume=5] [--rss-tolerance-pct 10] \
-         [--login-in-flight 64] [--seed 1] [--server-log PATH] [--max-error-lines 50] \
-         [--heartbeat-ms 5000]"
-    );
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/release/crvideo-server"),
-        clients: 2000,
-        rate: 200.0,
-        warmup_secs: 60,
-        duration_secs: 180,
-        sample_secs: 5,
-        subscribers: 50,
-        cmd_bytes: 1024,
-        mix: [10, 30, 20, 35, 5],
-        rss_tolerance_pct: 10.0,
-        login_in_flight: 64,
-        seed: 1,
-        server_log: None,
-        max_error_lines: 50,
-        heartbeat_ms: 5000,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage());
-        fn number<T: std::str::FromStr>(s: &str) -> T {
-            s.trim().parse().unwrap_or_else(|_| {
-                eprintln!("soak: not a number: {s:?}");
-                usage()
-            })
-        }
-        match arg.as_str() {
-            "--server-bin" => args.server_bin = PathBuf::from(value()),
-            "--clients" => args.clients = number(&value()),
-            "--rate" => args.rate = number(&value()),
-            "--warmup-secs" => args.warmup_secs = number(&value()),
-            "--duration-secs" => args.duration_secs = number(&value()),
-            "--sample-secs" => args.sample_secs = number(&value()),
-            "--subscribers" => args.subscribers = number(&value()),
-            "--cmd-bytes" => args.cmd_bytes = number(&value()),
-            "--mix" => args.mix = parse_mix(&value()),
-            "--rss-tolerance-pct" => args.rss_tolerance_pct = number(&value()),
-            "--login-in-flight" => args.login_in_flight = number(&value()),
-            "--seed" => args.seed = number(&value()),
-            "--server-log" => args.server_log = Some(PathBuf::from(value())),
-            "--max-error-lines" => args.max_error_lines = number(&value()),
-            "--heartbeat-ms" => args.heartbeat_ms = number(&value()),
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("soak: unknown argument {other:?}");
-                usage()
-            }
-        }
+impl Args {
+    fn checked() -> Args {
+        let args = Args::parse();
+        let problem = if args.clients < 2 {
+            "--clients must be at least 2"
+        } else if !(args.rate > 0.0 && args.rate <= 100_000.0) {
+            "--rate must be in (0, 100000]"
+        } else if args.duration_secs == 0 || args.sample_secs == 0 {
+            "--duration-secs and --sample-secs must be positive"
+        } else if args.subscribers > args.clients {
+            "--subscribers must not exceed --clients"
+        } else if args.cmd_bytes > crvideo_proto::MAX_CMD_BYTES {
+            "--cmd-bytes must not exceed 51200"
+        } else if args.heartbeat_ms < 100 {
+            "--heartbeat-ms must be at least 100"
+        } else if args.login_in_flight == 0 {
+            "--login-in-flight must be positive"
+        } else {
+            return args;
+        };
+        Args::command()
+            .error(clap::error::ErrorKind::ValueValidation, problem)
+            .exit()
     }
-    let problem = if args.clients < 2 {
-        Some("--clients must be at least 2")
-    } else if !(args.rate > 0.0 && args.rate <= 100_000.0) {
-        Some("--rate must be in (0, 100000]")
-    } else if args.duration_secs == 0 || args.sample_secs == 0 {
-        Some("--duration-secs and --sample-secs must be positive")
-    } else if args.subscribers > args.clients {
-        Some("--subscribers must not exceed --clients")
-    } else if args.cmd_bytes > crvideo_proto::MAX_CMD_BYTES {
-        Some("--cmd-bytes must not exceed 51200")
-    } else if args.heartbeat_ms < 100 {
-        Some("--heartbeat-ms must be at least 100")
-    } else if args.login_in_flight == 0 {
-        Some("--login-in-flight must be positive")
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
-        eprintln!("soak: {problem}");
-        usage()
-    }
-    args
 }
 
 /// `relogin=10,presence=30,...`: weights of the operation kinds (those not named: 0).
-fn parse_mix(text: &str) -> [u32; OP_KINDS] {
+fn parse_mix(text: &str) -> Result<[u32; OP_KINDS], String> {
     let mut mix = [0; OP_KINDS];
     for part in text.split(',').filter(|p| !p.trim().is_empty()) {
-        let (name, weight) = part.split_once('=').unwrap_or_else(|| usage());
+        let (name, weight) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not NAME=WEIGHT"))?;
         let Some(kind) = OpKind::ALL.iter().find(|k| k.name() == name.trim()) else {
-            eprintln!("soak: unknown operation {name:?} in --mix");
-            usage()
+            return Err(format!("unknown operation {name:?}"));
         };
-        mix[*kind as usize] = weight.trim().parse().unwrap_or_else(|_| usage());
+        mix[*kind as usize] = weight
+            .trim()
+            .parse()
+            .map_err(|_| format!("not a weight: {weight:?}"))?;
     }
     if mix.iter().all(|&w| w == 0) {
-        eprintln!("soak: --mix gives every operation weight 0");
-        usage()
+        return Err("every operation has weight 0".into());
     }
-    mix
+    Ok(mix)
 }
 
 fn main() {
-    let args = parse_args();
+    let args = Args::checked();
     let fd_limit = raise_fd_limit();
     run_load_generator("soak", run(args, fd_limit));
 }
@@ -842,21 +814,7 @@ impl Client {
     /// A new WebSocket connection to the server.
     async fn open(&self) -> Result<Ws, String> {
         let addr = self.sh.addr;
-        let opened = async {
-            let tcp = TcpStream::connect(addr)
-                .await
-                .map_err(|e| format!("connect: {e}"))?;
-            let _ = tcp.set_nodelay(true);
-            let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
-            let (ws, _) = tokio_tungstenite::client_async_with_config(
-                format!("ws://{addr}{WS_PATH}"),
-                tcp,
-                Some(config),
-            )
-            .await
-            .map_err(|e| format!("WebSocket handshake: {e}"))?;
-            Ok(ws)
-        };
+        let opened = async { Ok(Conn::connect(addr, STEP_TIMEOUT).await?.into_parts().0) };
         timeout(STEP_TIMEOUT, opened)
             .await
             .map_err(|_| format!("connecting took over {STEP_TIMEOUT:?}"))?
@@ -1432,12 +1390,7 @@ fn slope_kib_per_min(samples: &[Sample]) -> f64 {
 // The run.
 
 async fn run(args: Args, fd_limit: u64) -> BenchResult<()> {
-    if !args.server_bin.is_file() {
-        return Err(format!(
-            "no server binary at {} (cargo build --release -p crvideo-server, or --server-bin)",
-            args.server_bin.display()
-        ));
-    }
+    args.server.check()?;
     if (fd_limit as usize) < args.clients + 256 {
         return Err(format!(
             "open-file limit {fd_limit} is too low for {} connections (raise ulimit -n)",
@@ -1449,7 +1402,7 @@ async fn run(args: Args, fd_limit: u64) -> BenchResult<()> {
         "heartbeat_ms = {}\nresume_window_ms = {RESUME_WINDOW_MS}\ncall_timeout_secs = 30",
         args.heartbeat_ms
     );
-    let (mut server, addr) = start_crvideo(&args.server_bin, dir.path(), &extra)?;
+    let (mut server, addr) = start_crvideo(&args.server.server_bin, dir.path(), &extra)?;
     let pid = server.pid();
     let outcome = soak(&args, &mut server, addr, fd_limit).await;
     let stopped = stop_child(&mut server);
@@ -1700,18 +1653,17 @@ async fn soak(
         steady.failed.iter().sum::<u64>(),
         steady.skipped
     );
-    println!("\n| operation | issued | done | failed | done/s |");
-    println!("|---|---:|---:|---:|---:|");
+    println!();
+    let ops = Table::header(&["operation", "issued", "done", "failed", "done/s"]);
     for kind in OpKind::ALL {
         let k = kind as usize;
-        println!(
-            "| {} | {} | {} | {} | {:.1} |",
-            kind.name(),
-            steady.issued[k],
-            steady.done[k],
-            steady.failed[k],
-            steady.done[k] as f64 / steady_secs
-        );
+        ops.row(&[
+            kind.name().to_string(),
+            steady.issued[k].to_string(),
+            steady.done[k].to_string(),
+            steady.failed[k].to_string(),
+            format!("{:.1}", steady.done[k] as f64 / steady_secs),
+        ]);
     }
     println!("\nLatency in the steady phase (ms; nearest-rank percentiles):\n");
     println!("| what | n | p50 | p99 | max | over 1 s | measured |");
