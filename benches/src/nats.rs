@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_nats::{Client, ConnectOptions, Message, Subscriber};
+use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::BenchResult;
@@ -34,12 +35,29 @@ pub async fn connect(addr: SocketAddr, within: Duration) -> BenchResult<Client> 
     connect_with(addr, options(within), within).await
 }
 
-/// PING, then wait for the PONG: everything sent before has been processed.
+/// Waits until everything queued on `client` is written to its socket (async-nats's flush:
+/// it does not wait for the server).
 pub async fn flush(client: &Client, within: Duration) -> BenchResult<()> {
     tokio::time::timeout(within, client.flush())
         .await
-        .map_err(|_| format!("no PONG from nats-server within {within:?}"))?
+        .map_err(|_| format!("nats flush took over {within:?}"))?
         .map_err(|e| format!("nats flush: {e}"))
+}
+
+/// Waits until nats-server has processed everything `client` sent before (what a PING and
+/// its PONG did in the NATS protocol): a message to a subject only this client subscribes
+/// to comes back.
+pub async fn sync(client: &Client, within: Duration) -> BenchResult<()> {
+    let subject = client.new_inbox();
+    let mut echo = client
+        .subscribe(subject.clone())
+        .await
+        .map_err(|e| format!("nats subscribe: {e}"))?;
+    publish(client, &subject, None, Bytes::new()).await?;
+    next(&mut echo, within).await?;
+    echo.unsubscribe()
+        .await
+        .map_err(|e| format!("nats unsubscribe: {e}"))
 }
 
 /// Subscribes to `subject` and waits until the server has processed it.
@@ -52,7 +70,7 @@ pub async fn subscribe(
         .subscribe(subject.to_owned())
         .await
         .map_err(|e| format!("nats subscribe: {e}"))?;
-    flush(client, within).await?;
+    sync(client, within).await?;
     Ok(subscriber)
 }
 
@@ -71,7 +89,7 @@ pub async fn publish(
     client: &Client,
     subject: &str,
     reply_to: Option<&str>,
-    payload: bytes::Bytes,
+    payload: Bytes,
 ) -> BenchResult<()> {
     let sent = match reply_to {
         Some(reply) => {

@@ -659,7 +659,7 @@ async fn nats_phases(
         subscriptions.push(subscription.map_err(|e| format!("nats subscribe: {e}"))?);
     }
     for (c, subscription) in clients[..subscribers].iter_mut().zip(subscriptions) {
-        nats::flush(&c.client, STEP_TIMEOUT).await?;
+        nats::sync(&c.client, STEP_TIMEOUT).await?;
         c.reader = Some(tokio::spawn(nats_reader(subscription, ctx.clone())));
     }
     let rss_after_kib = settle_then_rss(pid).await?;
