@@ -658,11 +658,17 @@ async fn nats_phases(
         let subscription = c.client.subscribe(NATS_SUBJECT).await;
         subscriptions.push(subscription.map_err(|e| format!("nats subscribe: {e}"))?);
     }
+    for c in &clients[..subscribers] {
+        nats::flush(&c.client, STEP_TIMEOUT).await?;
+    }
+    // The server has the subscriptions after the settle; its RSS is read before nats::sync
+    // proves it (sync's extra subscription and message per client are not part of the
+    // figure, as the PINGs of the NATS protocol were not).
+    let rss_after_kib = settle_then_rss(pid).await?;
     for (c, subscription) in clients[..subscribers].iter_mut().zip(subscriptions) {
         nats::sync(&c.client, STEP_TIMEOUT).await?;
         c.reader = Some(tokio::spawn(nats_reader(subscription, ctx.clone())));
     }
-    let rss_after_kib = settle_then_rss(pid).await?;
     ctx.health()?;
 
     let cpu_before = cpu_secs(pid)?;
