@@ -64,7 +64,7 @@ const CREATE_WARMUP: usize = 10;
 /// Call setup and meeting creates on crvideo-server, against nats-server request/reply and
 /// SQLite commits (see docs/BENCHMARKS.md).
 #[derive(Parser)]
-#[command(args_override_self = true)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -51,7 +51,7 @@ const SETTLE: Duration = Duration::from_millis(500);
 
 /// Presence load on crvideo-server against nats-server (see docs/BENCHMARKS.md).
 #[derive(Parser)]
-#[command(args_override_self = true)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

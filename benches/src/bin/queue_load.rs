@@ -73,7 +73,7 @@ const PEER_WARMUP: usize = 100;
 
 /// Call-center queue load on crvideo-server (see docs/BENCHMARKS.md). `--rate 0` or `--slow-customers 0` skips that scenario.
 #[derive(Parser)]
-#[command(args_override_self = true)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

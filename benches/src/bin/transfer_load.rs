@@ -73,7 +73,7 @@ const NATS_TIMEOUT: Duration = Duration::from_secs(30);
 /// SendCmd round trips and SendBuffer/SendFile throughput between two SDK processes
 /// through crvideo-server, against nats-server and iperf3 (see docs/BENCHMARKS.md).
 #[derive(Parser)]
-#[command(args_override_self = true)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,

@@ -61,7 +61,7 @@ enum Mode {
 
 /// Meeting-room benchmarks of one meeting on crvideo-server (see docs/BENCHMARKS.md).
 #[derive(Parser)]
-#[command(args_override_self = true)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
     /// What to measure.
     #[arg(long, value_enum, default_value_t = Mode::Im)]

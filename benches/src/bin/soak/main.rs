@@ -97,7 +97,7 @@ use schedule::*;
 
 /// A soak run of crvideo-server (see docs/BENCHMARKS.md).
 #[derive(Parser)]
-#[command(args_override_self = true)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
     #[command(flatten)]
     server: ServerArgs,
