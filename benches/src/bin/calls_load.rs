@@ -32,15 +32,19 @@
 //! Client and server share the machine's cores; see docs/BENCHMARKS.md.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_nats::{Client, Subscriber};
+use bytes::Bytes;
+use clap::Parser;
+use crvideo_bench::report::{ratio, summary_heading, Latency, Table};
 use crvideo_bench::{
-    cpu_secs, filesystem_of, log_tail, mem_total_mib, raise_fd_limit, ratio, rss_kib,
-    run_load_generator, start_crvideo, start_nats, stop_child, BenchResult, ChildGuard, Latency,
-    NatsConn, TempDir, WsConn,
+    cpu_secs, filesystem_of, log_tail, login, mem_total_mib, nats, positive, raise_fd_limit,
+    rss_kib, run_load_generator, start_crvideo, start_nats, stop_child, BenchResult, ChildGuard,
+    Conn, NatsArgs, ServerArgs, TempDir,
 };
 use crvideo_proto::{encode, ClientFrame, Event, MeetInfo, Request, ServerFrame};
 use futures_util::StreamExt;
@@ -57,87 +61,49 @@ const MEET_OBJ: &str = r#"{"ID":36526251,"pswd":"123456"}"#;
 /// Meetings created before the measured ones (first WAL writes, page allocation).
 const CREATE_WARMUP: usize = 10;
 
+/// Call setup and meeting creates on crvideo-server, against nats-server request/reply and
+/// SQLite commits (see docs/BENCHMARKS.md).
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
-    server_bin: PathBuf,
-    nats_bin: String,
-    skip_nats: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// Sequential calls of one pair (and sequential NATS requests).
+    #[arg(long, default_value = "10000", value_parser = positive)]
     calls: usize,
+    /// Calls (and NATS requests) before the measured sequential ones.
+    #[arg(long, default_value_t = 100)]
     warmup: usize,
+    /// Caller/callee pairs calling at once (and NATS requester/responder pairs).
+    #[arg(long, default_value = "500", value_parser = positive)]
     pairs: usize,
+    /// Calls of each pair.
+    #[arg(long, default_value = "20", value_parser = positive)]
     calls_per_pair: usize,
+    /// Sequential meeting creates from one client.
+    #[arg(long, default_value = "1000", value_parser = positive)]
     creates: usize,
+    /// Clients creating meetings at once (and SQLite rows per transaction).
+    #[arg(long, default_value = "64", value_parser = positive)]
     create_clients: usize,
+    /// Meeting creates of all those clients together.
+    #[arg(long, default_value = "5000", value_parser = positive)]
     concurrent_creates: usize,
+    /// Sequential SQLite INSERT+COMMIT transactions.
+    #[arg(long, default_value = "1000", value_parser = positive)]
     sqlite_commits: usize,
+    /// Bytes of a NATS request.
+    #[arg(long, default_value = "100", value_parser = positive)]
     payload: usize,
+    /// Logins (NATS: connections) in flight while the pairs connect.
+    #[arg(long, default_value = "256", value_parser = positive)]
     in_flight: usize,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: calls_load [--server-bin PATH] [--calls 10000] [--pairs 500] \
-         [--calls-per-pair 20] [--warmup 100] [--creates 1000] [--create-clients 64] \
-         [--concurrent-creates 5000] [--sqlite-commits 1000] [--payload 100] \
-         [--in-flight 256] [--nats-bin nats-server] [--skip-nats]"
-    );
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/release/crvideo-server"),
-        nats_bin: "nats-server".into(),
-        skip_nats: false,
-        calls: 10_000,
-        warmup: 100,
-        pairs: 500,
-        calls_per_pair: 20,
-        creates: 1000,
-        create_clients: 64,
-        concurrent_creates: 5000,
-        sqlite_commits: 1000,
-        payload: 100,
-        in_flight: 256,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage());
-        let number = |s: &str| -> usize {
-            s.trim().parse().ok().filter(|&n| n > 0).unwrap_or_else(|| {
-                eprintln!("calls_load: not a positive number: {s:?}");
-                usage()
-            })
-        };
-        match arg.as_str() {
-            "--server-bin" => args.server_bin = PathBuf::from(value()),
-            "--nats-bin" => args.nats_bin = value(),
-            "--skip-nats" => args.skip_nats = true,
-            "--calls" => args.calls = number(&value()),
-            "--warmup" => {
-                let v = value();
-                args.warmup = v.trim().parse().unwrap_or_else(|_| usage());
-            }
-            "--pairs" => args.pairs = number(&value()),
-            "--calls-per-pair" => args.calls_per_pair = number(&value()),
-            "--creates" => args.creates = number(&value()),
-            "--create-clients" => args.create_clients = number(&value()),
-            "--concurrent-creates" => args.concurrent_creates = number(&value()),
-            "--sqlite-commits" => args.sqlite_commits = number(&value()),
-            "--payload" => args.payload = number(&value()),
-            "--in-flight" => args.in_flight = number(&value()),
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("calls_load: unknown argument {other:?}");
-                usage()
-            }
-        }
-    }
-    args
-}
-
 fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let fd_limit = raise_fd_limit();
     run_load_generator("calls_load", run_all(&args, fd_limit));
 }
@@ -192,12 +158,7 @@ struct Results {
 }
 
 async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
-    if !args.server_bin.is_file() {
-        return Err(format!(
-            "no server binary at {} (cargo build --release -p crvideo-server, or --server-bin)",
-            args.server_bin.display()
-        ));
-    }
+    args.server.check()?;
     let connections = 2 * args.pairs.max(args.create_clients);
     if (fd_limit as usize) < connections + 64 {
         return Err(format!(
@@ -234,7 +195,7 @@ async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
     let mut results = Results::default();
     println!("\n== crvideo-server ==");
     let (mut server, addr) = start_crvideo(
-        &args.server_bin,
+        &args.server.server_bin,
         dir.path(),
         "heartbeat_ms = 5000\ncall_timeout_secs = 60",
     )?;
@@ -272,11 +233,11 @@ async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
     results.sqlite_seq = seq;
     results.sqlite_batched = batched;
 
-    if !args.skip_nats {
+    if !args.nats.skip_nats {
         println!("\n== nats-server request/reply ==");
         let nats_dir = TempDir::new("calls-nats")?;
         let (mut nats, addr) =
-            tokio::task::block_in_place(|| start_nats(&args.nats_bin, nats_dir.path()))?;
+            tokio::task::block_in_place(|| start_nats(&args.nats.nats_bin, nats_dir.path()))?;
         let outcome = nats_phases(args, &mut nats, addr).await;
         let stopped = stop_child(&mut nats);
         match outcome {
@@ -322,11 +283,11 @@ async fn crvideo_phases(
     let me = std::process::id();
 
     // The tenant's first login pays argon2; later ones hit the server's cache.
-    drop(WsConn::login(addr, "warmup", AGENT, STEP_TIMEOUT).await?);
+    drop(login(addr, "warmup", AGENT, STEP_TIMEOUT).await?);
 
     // Sequential calls: one pair.
-    let caller = WsConn::login(addr, &caller_id(0), AGENT, STEP_TIMEOUT).await?;
-    let callee = WsConn::login(addr, &callee_id(0), AGENT, STEP_TIMEOUT).await?;
+    let caller = login(addr, &caller_id(0), AGENT, STEP_TIMEOUT).await?;
+    let callee = login(addr, &callee_id(0), AGENT, STEP_TIMEOUT).await?;
     let answering = tokio::spawn(callee_loop(callee, args.warmup + args.calls));
     let mut caller = caller;
     let mut warm = CallSamples::default();
@@ -351,8 +312,8 @@ async fn crvideo_phases(
     // Concurrent calls: `pairs` pairs at once.
     let logins = futures_util::stream::iter(0..args.pairs)
         .map(|i| async move {
-            let caller = WsConn::login(addr, &caller_id(i), AGENT, STEP_TIMEOUT).await?;
-            let callee = WsConn::login(addr, &callee_id(i), AGENT, STEP_TIMEOUT).await?;
+            let caller = login(addr, &caller_id(i), AGENT, STEP_TIMEOUT).await?;
+            let callee = login(addr, &callee_id(i), AGENT, STEP_TIMEOUT).await?;
             BenchResult::Ok((caller, callee))
         })
         .buffered(args.in_flight.div_ceil(2).max(1))
@@ -421,7 +382,7 @@ async fn crvideo_phases(
     );
 
     // Meeting creates, sequential.
-    let mut creator = WsConn::login(addr, "m0000", AGENT, STEP_TIMEOUT).await?;
+    let mut creator = login(addr, "m0000", AGENT, STEP_TIMEOUT).await?;
     for _ in 0..CREATE_WARMUP {
         create_meeting(&mut creator).await?;
     }
@@ -447,7 +408,7 @@ async fn crvideo_phases(
     // Meeting creates from `create_clients` clients at once.
     let mut creators = Vec::with_capacity(args.create_clients);
     for i in 0..args.create_clients {
-        creators.push(WsConn::login(addr, &format!("m{:04}", i + 1), AGENT, STEP_TIMEOUT).await?);
+        creators.push(login(addr, &format!("m{:04}", i + 1), AGENT, STEP_TIMEOUT).await?);
     }
     let start = Arc::new(Barrier::new(args.create_clients + 1));
     let left = Arc::new(AtomicUsize::new(args.concurrent_creates));
@@ -502,7 +463,7 @@ struct CallSamples {
 /// Places `count` calls to `callee`, one after another: call, wait for the reply and for
 /// `call_accepted`, hang up, wait for that reply.
 async fn caller_calls(
-    conn: &mut WsConn,
+    conn: &mut Conn,
     callee: &str,
     count: usize,
     samples: &mut CallSamples,
@@ -511,7 +472,7 @@ async fn caller_calls(
         let id = call_id(NEXT_CALL.fetch_add(1, Ordering::Relaxed));
         let t0 = Instant::now();
         let re = conn
-            .send(Request::Call {
+            .send_request(Request::Call {
                 call_id: id.clone(),
                 callee: callee.into(),
                 meet_obj: MEET_OBJ.into(),
@@ -538,7 +499,7 @@ async fn caller_calls(
         }
         samples.setup.push(accepted.unwrap_or(t0) - t0);
         samples.reply.push(replied.unwrap_or(t0) - t0);
-        conn.request(
+        conn.request_ok(
             Request::HangupCall {
                 call_id: id,
                 usr_ext_dat: String::new(),
@@ -551,7 +512,7 @@ async fn caller_calls(
 }
 
 /// Answers every `call_in` with `accept_call`; returns after `calls` calls were hung up.
-async fn callee_loop(mut conn: WsConn, calls: usize) -> BenchResult<()> {
+async fn callee_loop(mut conn: Conn, calls: usize) -> BenchResult<()> {
     let mut hung_up = 0;
     let mut ringing: Option<String> = None;
     while hung_up < calls {
@@ -562,7 +523,7 @@ async fn callee_loop(mut conn: WsConn, calls: usize) -> BenchResult<()> {
                 if let Some(old) = ringing.replace(call_id.clone()) {
                     return Err(format!("call_in {call_id} while {old} was not hung up"));
                 }
-                conn.send(Request::AcceptCall {
+                conn.send_request(Request::AcceptCall {
                     call_id,
                     meet_obj,
                     usr_ext_dat: String::new(),
@@ -595,10 +556,10 @@ async fn join_callee(handle: JoinHandle<BenchResult<()>>) -> BenchResult<()> {
 }
 
 /// Creates one meeting; returns the time to its reply (it is then committed to disk).
-async fn create_meeting(conn: &mut WsConn) -> BenchResult<Duration> {
+async fn create_meeting(conn: &mut Conn) -> BenchResult<Duration> {
     let t0 = Instant::now();
     let reply = conn
-        .request(
+        .request_ok(
             Request::CreateMeeting {
                 subject: "bench meeting".into(),
                 with_password: true,
@@ -808,58 +769,48 @@ async fn nats_phases(
     Ok((seq, conc))
 }
 
+/// One NATS connection and its subscription.
+type NatsEnd = (Client, Subscriber);
+
 /// A requester (subscribed to its inbox `_INBOX.i`) and a responder (subscribed to `req.i`).
-async fn nats_pair(addr: SocketAddr, i: usize) -> BenchResult<(NatsConn, NatsConn)> {
-    let mut requester = NatsConn::connect(addr, STEP_TIMEOUT).await?;
-    requester
-        .subscribe(&format!("_INBOX.{i}"), STEP_TIMEOUT)
-        .await?;
-    let mut responder = NatsConn::connect(addr, STEP_TIMEOUT).await?;
-    responder
-        .subscribe(&format!("req.{i}"), STEP_TIMEOUT)
-        .await?;
-    Ok((requester, responder))
+async fn nats_pair(addr: SocketAddr, i: usize) -> BenchResult<(NatsEnd, NatsEnd)> {
+    let requester = nats::connect(addr, STEP_TIMEOUT).await?;
+    let inbox = nats::subscribe(&requester, &format!("_INBOX.{i}"), STEP_TIMEOUT).await?;
+    let responder = nats::connect(addr, STEP_TIMEOUT).await?;
+    let requests = nats::subscribe(&responder, &format!("req.{i}"), STEP_TIMEOUT).await?;
+    Ok(((requester, inbox), (responder, requests)))
 }
 
 /// Echoes `count` requests to their reply subjects.
-async fn nats_responder(mut conn: NatsConn, count: usize) -> BenchResult<()> {
-    let mut out = Vec::with_capacity(256);
+async fn nats_responder((client, mut requests): NatsEnd, count: usize) -> BenchResult<()> {
     for _ in 0..count {
-        let msg = conn.next_msg(CALLEE_TIMEOUT).await?;
+        let msg = nats::next(&mut requests, CALLEE_TIMEOUT).await?;
         let reply_to = msg
-            .reply_to
+            .reply
             .ok_or_else(|| format!("request on {} without a reply subject", msg.subject))?;
-        out.clear();
-        out.extend_from_slice(format!("PUB {reply_to} {}\r\n", msg.payload.len()).as_bytes());
-        out.extend_from_slice(&msg.payload);
-        out.extend_from_slice(b"\r\n");
-        conn.send(&out).await?;
+        nats::publish(&client, reply_to.as_str(), None, msg.payload).await?;
     }
-    Ok(())
+    // The last reply out before the connection closes.
+    nats::flush(&client, CALLEE_TIMEOUT).await
 }
 
 /// `count` requests to `req.i`, one after another; pushes each round trip.
 async fn nats_requests(
-    conn: &mut NatsConn,
+    (client, replies): &mut NatsEnd,
     i: usize,
     count: usize,
     payload: usize,
     rtts: &mut Vec<Duration>,
 ) -> BenchResult<()> {
-    let inbox = format!("_INBOX.{i}");
-    let mut out = Vec::with_capacity(payload + 64);
+    let (subject, inbox) = (format!("req.{i}"), format!("_INBOX.{i}"));
     for n in 0..count {
         // The payload is the request number, zero-padded to `payload` bytes.
-        let body = format!("{n:0>payload$}");
-        out.clear();
-        out.extend_from_slice(format!("PUB req.{i} {inbox} {}\r\n", body.len()).as_bytes());
-        out.extend_from_slice(body.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        let body = Bytes::from(format!("{n:0>payload$}"));
         let t0 = Instant::now();
-        conn.send(&out).await?;
-        let msg = conn.next_msg(STEP_TIMEOUT).await?;
+        nats::publish(client, &subject, Some(&inbox), body.clone()).await?;
+        let msg = nats::next(replies, STEP_TIMEOUT).await?;
         let rtt = t0.elapsed();
-        if msg.subject != inbox || msg.payload != body.as_bytes() {
+        if msg.subject.as_str() != inbox || msg.payload != body {
             return Err(format!("request {n}: wrong reply on {}", msg.subject));
         }
         rtts.push(rtt);
@@ -911,23 +862,31 @@ fn print_creates(system: &str, shape: &str, s: &CreateStats) {
 }
 
 fn print_summary(args: &Args, r: &Results, fs: &str) {
-    println!("\n## Summary (markdown)\n");
+    summary_heading();
     println!("Filesystem of the data dirs: {fs}\n");
-    println!("| call setup | calls | p50 ms | p99 ms | max ms | calls/s | call reply p50 ms | server CPU us/call |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let calls = Table::header(&[
+        "call setup",
+        "calls",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "calls/s",
+        "call reply p50 ms",
+        "server CPU us/call",
+    ]);
     let call_row = |name: &str, s: &CallStats| {
-        println!(
-            "| {name} | {} | {:.3} | {:.3} | {:.2} | {:.0} | {} | {:.1} |",
-            s.calls,
-            s.setup.p50_ms,
-            s.setup.p99_ms,
-            s.setup.max_ms,
-            s.per_sec(),
+        calls.row(&[
+            name.to_string(),
+            s.calls.to_string(),
+            format!("{:.3}", s.setup.p50_ms),
+            format!("{:.3}", s.setup.p99_ms),
+            format!("{:.2}", s.setup.max_ms),
+            format!("{:.0}", s.per_sec()),
             s.reply
                 .map(|l| format!("{:.3}", l.p50_ms))
                 .unwrap_or_else(|| "–".into()),
-            s.server_cpu_secs * 1e6 / s.calls.max(1) as f64
-        )
+            format!("{:.1}", s.server_cpu_secs * 1e6 / s.calls.max(1) as f64),
+        ])
     };
     call_row("crvideo, sequential (1 pair)", &r.seq);
     if let Some(n) = &r.nats_seq {
@@ -939,30 +898,43 @@ fn print_summary(args: &Args, r: &Results, fs: &str) {
     }
     if let (Some(ns), Some(nc)) = (&r.nats_seq, &r.nats_conc) {
         println!("\nRatios crvideo call setup / NATS round trip (below 1 is better for crvideo; calls/s: above 1 is better):\n");
-        println!("| shape | p50 / 1× rtt | p99 / 1× rtt | p50 / 2× rtt | p99 / 2× rtt | calls/s / requests/s |");
-        println!("|---|---:|---:|---:|---:|---:|");
+        let ratios = Table::header(&[
+            "shape",
+            "p50 / 1× rtt",
+            "p99 / 1× rtt",
+            "p50 / 2× rtt",
+            "p99 / 2× rtt",
+            "calls/s / requests/s",
+        ]);
         for (name, ours, nats) in [("sequential", &r.seq, ns), ("concurrent", &r.conc, nc)] {
-            println!(
-                "| {name} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
-                ratio(ours.setup.p50_ms, nats.setup.p50_ms),
-                ratio(ours.setup.p99_ms, nats.setup.p99_ms),
-                ratio(ours.setup.p50_ms, 2.0 * nats.setup.p50_ms),
-                ratio(ours.setup.p99_ms, 2.0 * nats.setup.p99_ms),
-                ratio(ours.per_sec(), nats.per_sec())
-            );
+            ratios.row(&[
+                name.to_string(),
+                format!("{:.2}", ratio(ours.setup.p50_ms, nats.setup.p50_ms)),
+                format!("{:.2}", ratio(ours.setup.p99_ms, nats.setup.p99_ms)),
+                format!("{:.2}", ratio(ours.setup.p50_ms, 2.0 * nats.setup.p50_ms)),
+                format!("{:.2}", ratio(ours.setup.p99_ms, 2.0 * nats.setup.p99_ms)),
+                format!("{:.2}", ratio(ours.per_sec(), nats.per_sec())),
+            ]);
         }
     }
-    println!("\n| meeting creates | creates | creates/s | p50 ms | p99 ms | max ms |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!();
+    let creates = Table::header(&[
+        "meeting creates",
+        "creates",
+        "creates/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+    ]);
     let create_row = |name: &str, s: &CreateStats| {
-        println!(
-            "| {name} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
-            s.creates,
-            s.per_sec(),
-            s.latency.p50_ms,
-            s.latency.p99_ms,
-            s.latency.max_ms
-        )
+        creates.row(&[
+            name.to_string(),
+            s.creates.to_string(),
+            format!("{:.0}", s.per_sec()),
+            format!("{:.2}", s.latency.p50_ms),
+            format!("{:.2}", s.latency.p99_ms),
+            format!("{:.2}", s.latency.max_ms),
+        ])
     };
     create_row("crvideo, sequential (1 client)", &r.create_seq);
     create_row(

@@ -19,34 +19,28 @@
 //! Client and server share the machine's cores; see docs/BENCHMARKS.md.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_nats::{Client, Event as NatsEvent, Subscriber};
+use bytes::Bytes;
+use clap::Parser;
+use crvideo_bench::report::{ratio, summary_heading, Latency, Table};
 use crvideo_bench::{
-    await_stdout_line, cpu_secs, free_port, log_tail, mem_total_mib, raise_fd_limit, ratio,
-    rss_kib, run_load_generator, stderr_file, stop_child, tcp_listen_overflows, wait_for_port,
-    BenchResult, ChildGuard, Latency, TempDir,
+    at_least, cpu_secs, log_tail, login, mem_total_mib, nats, positive, raise_fd_limit, rss_kib,
+    run_load_generator, start_crvideo, start_nats, stop_child, tcp_listen_overflows, BenchResult,
+    ChildGuard, Fanout, NatsArgs, ServerArgs, TempDir,
 };
-use crvideo_proto::{
-    decode, encode, ClientFrame, Event, LoginOk, LoginRequest, Reply, Request, ServerFrame,
-    UserStatus, PROTOCOL_VERSION, WS_PATH,
-};
+use crvideo_proto::{decode, encode, ClientFrame, Event, Reply, Request, ServerFrame, UserStatus};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Mutex, Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-const TENANT: &str = "bench";
-const PASSWORD: &str = "bench-pw";
 const HEARTBEAT_MS: u64 = 5000;
 const NATS_SUBJECT: &str = "presence";
 /// Longest wait for one reply, one PONG, or one change to reach all subscribers.
@@ -55,73 +49,30 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// allocations still in flight (log lines, tasks finishing) settle.
 const SETTLE: Duration = Duration::from_millis(500);
 
+/// Presence load on crvideo-server against nats-server (see docs/BENCHMARKS.md).
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
-    server_bin: PathBuf,
-    nats_bin: String,
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// Users of each run (comma-separated or repeated; at least 2 each) [default: 1000,10000]
+    #[arg(long, value_delimiter = ',', value_parser = at_least(2))]
     users: Vec<usize>,
+    /// DND changes, one at a time.
+    #[arg(long, default_value = "100", value_parser = positive)]
     changes: usize,
+    /// Logins (NATS: connections) in flight.
+    #[arg(long, default_value = "256", value_parser = positive)]
     in_flight: usize,
-    skip_nats: bool,
-}
-
-fn usage() -> ! {
-    eprintln!(
-        "usage: presence_load [--server-bin PATH] [--users N[,N...]]... [--changes 100] \
-         [--in-flight 256] [--nats-bin nats-server] [--skip-nats]"
-    );
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/release/crvideo-server"),
-        nats_bin: "nats-server".into(),
-        users: Vec::new(),
-        changes: 100,
-        in_flight: 256,
-        skip_nats: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage());
-        let number = |s: &str| -> usize {
-            s.trim().parse().ok().filter(|&n| n > 0).unwrap_or_else(|| {
-                eprintln!("presence_load: not a positive number: {s:?}");
-                usage()
-            })
-        };
-        match arg.as_str() {
-            "--server-bin" => args.server_bin = PathBuf::from(value()),
-            "--nats-bin" => args.nats_bin = value(),
-            "--users" => {
-                let list = value();
-                args.users.extend(list.split(',').map(number));
-            }
-            "--changes" => args.changes = number(&value()),
-            "--in-flight" => args.in_flight = number(&value()),
-            "--skip-nats" => args.skip_nats = true,
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("presence_load: unknown argument {other:?}");
-                usage()
-            }
-        }
-    }
-    if args.users.is_empty() {
-        args.users = vec![1000, 10_000];
-    }
-    for &n in &args.users {
-        if n < 2 {
-            eprintln!("presence_load: --users must be at least 2");
-            usage()
-        }
-    }
-    args
 }
 
 fn main() {
-    let args = parse_args();
+    let mut args = Args::parse();
+    if args.users.is_empty() {
+        args.users = vec![1000, 10_000];
+    }
     let fd_limit = raise_fd_limit();
     run_load_generator("presence_load", run_all(&args, fd_limit));
 }
@@ -160,12 +111,7 @@ impl RunResult {
 }
 
 async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
-    if !args.server_bin.is_file() {
-        return Err(format!(
-            "no server binary at {} (cargo build --release -p crvideo-server, or --server-bin)",
-            args.server_bin.display()
-        ));
-    }
+    args.server.check()?;
     let max_n = args.users.iter().copied().max().unwrap_or(0);
     if (fd_limit as usize) < max_n + 64 {
         return Err(format!(
@@ -184,7 +130,7 @@ async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
         println!("\n== N = {n} ==");
         let ours = run_crvideo(args, n).await?;
         print_result("crvideo-server", &ours);
-        let nats = if args.skip_nats {
+        let nats = if args.nats.skip_nats {
             None
         } else {
             let nats = run_nats(args, n).await?;
@@ -234,20 +180,28 @@ fn print_result(system: &str, r: &RunResult) {
 }
 
 fn print_summary(rows: &[(RunResult, Option<RunResult>)]) {
-    println!("\n## Summary (markdown)\n");
-    println!("| system | users | subscribers | logins/s | RSS/user KiB | fan-out p50 ms | fan-out p99 ms | fan-out max ms |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    summary_heading();
+    let table = Table::header(&[
+        "system",
+        "users",
+        "subscribers",
+        "logins/s",
+        "RSS/user KiB",
+        "fan-out p50 ms",
+        "fan-out p99 ms",
+        "fan-out max ms",
+    ]);
     let line = |name: &str, r: &RunResult| {
-        println!(
-            "| {name} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            r.users,
-            r.subscribers,
-            r.logins_per_sec,
-            r.rss_per_user_kib(),
-            r.fanout_all.p50_ms,
-            r.fanout_all.p99_ms,
-            r.fanout_all.max_ms
-        )
+        table.row(&[
+            name.to_string(),
+            r.users.to_string(),
+            r.subscribers.to_string(),
+            format!("{:.0}", r.logins_per_sec),
+            format!("{:.2}", r.rss_per_user_kib()),
+            format!("{:.2}", r.fanout_all.p50_ms),
+            format!("{:.2}", r.fanout_all.p99_ms),
+            format!("{:.2}", r.fanout_all.max_ms),
+        ])
     };
     for (ours, nats) in rows {
         line("crvideo-server", ours);
@@ -257,18 +211,31 @@ fn print_summary(rows: &[(RunResult, Option<RunResult>)]) {
     }
     if rows.iter().any(|(_, n)| n.is_some()) {
         println!("\nRatios crvideo/nats (logins/s: above 1 is better for crvideo; RSS and delays: below 1 is better):\n");
-        println!("| users | logins/s | RSS/user | fan-out p50 | fan-out p99 |");
-        println!("|---:|---:|---:|---:|---:|");
+        let ratios = Table::numbers(&[
+            "users",
+            "logins/s",
+            "RSS/user",
+            "fan-out p50",
+            "fan-out p99",
+        ]);
         for (ours, nats) in rows {
             if let Some(nats) = nats {
-                println!(
-                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} |",
-                    ours.users,
-                    ratio(ours.logins_per_sec, nats.logins_per_sec),
-                    ratio(ours.rss_per_user_kib(), nats.rss_per_user_kib()),
-                    ratio(ours.fanout_all.p50_ms, nats.fanout_all.p50_ms),
-                    ratio(ours.fanout_all.p99_ms, nats.fanout_all.p99_ms)
-                );
+                ratios.row(&[
+                    ours.users.to_string(),
+                    format!("{:.2}", ratio(ours.logins_per_sec, nats.logins_per_sec)),
+                    format!(
+                        "{:.2}",
+                        ratio(ours.rss_per_user_kib(), nats.rss_per_user_kib())
+                    ),
+                    format!(
+                        "{:.2}",
+                        ratio(ours.fanout_all.p50_ms, nats.fanout_all.p50_ms)
+                    ),
+                    format!(
+                        "{:.2}",
+                        ratio(ours.fanout_all.p99_ms, nats.fanout_all.p99_ms)
+                    ),
+                ]);
             }
         }
     }
@@ -291,70 +258,6 @@ fn print_summary(rows: &[(RunResult, Option<RunResult>)]) {
                 "> 250: MISSED"
             }
         );
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Fan-out bookkeeping, shared by both systems.
-
-/// Counts, per change, how many subscribers have received it, and when the first and the
-/// last of them did.
-struct Fanout {
-    expected: usize,
-    counts: Vec<AtomicUsize>,
-    first: Vec<OnceLock<Instant>>,
-    done: Vec<OnceLock<Instant>>,
-    notify: Notify,
-    /// Messages that belong to no change (should stay 0).
-    stray: AtomicUsize,
-}
-
-impl Fanout {
-    fn new(changes: usize, expected: usize) -> Fanout {
-        Fanout {
-            expected,
-            counts: (0..changes).map(|_| AtomicUsize::new(0)).collect(),
-            first: (0..changes).map(|_| OnceLock::new()).collect(),
-            done: (0..changes).map(|_| OnceLock::new()).collect(),
-            notify: Notify::new(),
-            stray: AtomicUsize::new(0),
-        }
-    }
-
-    /// One subscriber has parsed change `change`.
-    fn arrived(&self, change: usize) {
-        let Some(count) = self.counts.get(change) else {
-            self.stray.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let now = Instant::now();
-        let n = count.fetch_add(1, Ordering::AcqRel) + 1;
-        if n == 1 {
-            let _ = self.first[change].set(now);
-        }
-        if n == self.expected {
-            let _ = self.done[change].set(now);
-            self.notify.notify_one();
-        }
-    }
-
-    /// When the first and the last subscriber got change `change`.
-    async fn wait(&self, change: usize) -> BenchResult<(Instant, Instant)> {
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let notified = self.notify.notified();
-            if let Some(done) = self.done[change].get() {
-                let first = *self.first[change].get().unwrap_or(done);
-                return Ok((first, *done));
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(format!(
-                    "change {change}: only {} of {} subscribers got it within {STEP_TIMEOUT:?}",
-                    self.counts[change].load(Ordering::Relaxed),
-                    self.expected
-                ));
-            }
-        }
     }
 }
 
@@ -473,16 +376,6 @@ impl WsClient {
         }
         Ok(reply)
     }
-
-    async fn request(&mut self, request: Request) -> BenchResult<Reply> {
-        let op = request.op();
-        let id = self.send(request).await?;
-        let reply = self.reply(id).await?;
-        if reply.code != 0 {
-            return Err(format!("{op} failed with code {}", reply.code));
-        }
-        Ok(reply)
-    }
 }
 
 impl Drop for WsClient {
@@ -497,49 +390,17 @@ fn user_id(i: usize) -> String {
 
 /// Connects, says hello and logs in as `user`; returns at the `LoginOk`.
 async fn ws_login(addr: SocketAddr, user: String, ctx: Arc<RunCtx>) -> BenchResult<WsClient> {
-    let tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = tcp.set_nodelay(true);
-    // The client's buffers are its own business; small ones keep the load generator lean.
-    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(
-        format!("ws://{addr}{WS_PATH}"),
-        tcp,
-        Some(config),
-    )
-    .await
-    .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    let conn = login(addr, &user, "crvideo-bench/presence_load", STEP_TIMEOUT).await?;
+    let (ws, next_id) = conn.into_parts();
     let (sink, stream) = ws.split();
     let (tx, replies) = mpsc::unbounded_channel();
     let reader = tokio::spawn(ws_reader(stream, tx, ctx));
-    let mut client = WsClient {
+    Ok(WsClient {
         sink,
         replies,
-        next_id: 1,
+        next_id,
         reader,
-    };
-    client
-        .request(Request::Hello {
-            version: PROTOCOL_VERSION,
-            agent: "crvideo-bench/presence_load".into(),
-        })
-        .await?;
-    let ok: LoginOk = client
-        .request(Request::Login(LoginRequest {
-            tenant: TENANT.into(),
-            password: PASSWORD.into(),
-            nickname: user.clone(),
-            user_id: user.clone(),
-            auth_code: String::new(),
-        }))
-        .await?
-        .into_result()
-        .map_err(|code| format!("login reply: code {code}"))?;
-    if ok.user_id != user {
-        return Err(format!("logged in as {:?}, wanted {user:?}", ok.user_id));
-    }
-    Ok(client)
+    })
 }
 
 /// The read side of one connection for the rest of the run: keeps tungstenite answering
@@ -573,43 +434,18 @@ async fn ws_reader(
 fn on_status(ctx: &RunCtx, status: &UserStatus) {
     let change = (status.dnd as usize).wrapping_sub(1);
     match ctx.changers.get(change) {
-        Some(who) if *who == status.user_id => ctx.fanout.arrived(change),
+        Some(who) if *who == status.user_id => ctx.fanout.arrived(Some(change)),
         _ => {
             ctx.fanout.stray.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-fn start_crvideo(args: &Args, dir: &TempDir) -> BenchResult<(ChildGuard, SocketAddr)> {
-    let config_path = dir.path().join("server.toml");
-    std::fs::write(
-        &config_path,
-        format!(
-            "listen = \"127.0.0.1:0\"\nheartbeat_ms = {HEARTBEAT_MS}\n\n[[tenants]]\naccount = \"{TENANT}\"\npassword = \"{PASSWORD}\"\n"
-        ),
-    )
-    .map_err(|e| format!("cannot write the server config: {e}"))?;
-    let mut command = Command::new(&args.server_bin);
-    command
-        .arg("--config")
-        .arg(&config_path)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr_file(dir.path(), "server.log")?);
-    let mut server = ChildGuard::spawn("crvideo-server", command)?;
-    let addr = await_stdout_line(&mut server, "listening on ", Duration::from_secs(30))?;
-    let addr = addr
-        .trim()
-        .parse()
-        .map_err(|e| format!("server printed a bad address {addr:?}: {e}"))?;
-    Ok((server, addr))
-}
-
 async fn run_crvideo(args: &Args, n: usize) -> BenchResult<RunResult> {
     let dir = TempDir::new("crvideo")?;
-    let (mut server, addr) = start_crvideo(args, &dir)?;
+    // An empty `[limits]`: the server's default limits, as a stock configuration has them.
+    let config = format!("heartbeat_ms = {HEARTBEAT_MS}\n[limits]\n");
+    let (mut server, addr) = start_crvideo(&args.server.server_bin, dir.path(), &config)?;
     let result = crvideo_phases(args, n, &mut server, addr).await;
     let stopped = stop_child(&mut server);
     match result {
@@ -687,7 +523,7 @@ async fn crvideo_phases(
                 dnd: change as i32 + 1,
             })
             .await?;
-        let (first_at, done_at) = ctx.fanout.wait(change).await?;
+        let (first_at, done_at) = ctx.fanout.wait(change, STEP_TIMEOUT).await?;
         let reply = client.reply(id).await?;
         if reply.code != 0 {
             return Err(format!("set_dnd failed with code {}", reply.code));
@@ -722,142 +558,58 @@ async fn crvideo_phases(
 }
 
 // ---------------------------------------------------------------------------------------
-// nats-server: a minimal client of its text protocol.
+// nats-server
 
-/// One NATS connection: the shared write half (the read task answers PINGs) and the PONGs
-/// its read task forwards.
+/// One NATS connection and, for a subscriber, the task reading its subscription.
 struct NatsClient {
-    write: Arc<Mutex<OwnedWriteHalf>>,
-    pongs: mpsc::UnboundedReceiver<()>,
-    reader: JoinHandle<()>,
-}
-
-impl NatsClient {
-    async fn send(&self, bytes: &[u8]) -> BenchResult<()> {
-        self.write
-            .lock()
-            .await
-            .write_all(bytes)
-            .await
-            .map_err(|e| format!("nats write: {e}"))
-    }
-
-    async fn pong(&mut self) -> BenchResult<()> {
-        tokio::time::timeout(STEP_TIMEOUT, self.pongs.recv())
-            .await
-            .map_err(|_| format!("no PONG within {STEP_TIMEOUT:?}"))?
-            .ok_or_else(|| "nats connection closed".to_string())
-    }
+    client: Client,
+    reader: Option<JoinHandle<()>>,
 }
 
 impl Drop for NatsClient {
     fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-/// Connects, reads INFO, sends CONNECT and a PING; returns at the PONG (the server has
-/// then processed the CONNECT).
-async fn nats_connect(addr: SocketAddr, ctx: Arc<RunCtx>) -> BenchResult<NatsClient> {
-    let tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = tcp.set_nodelay(true);
-    let (read, write) = tcp.into_split();
-    let mut read = BufReader::with_capacity(4096, read);
-    let mut line = Vec::new();
-    tokio::time::timeout(STEP_TIMEOUT, read.read_until(b'\n', &mut line))
-        .await
-        .map_err(|_| "no INFO from nats-server")?
-        .map_err(|e| format!("nats read: {e}"))?;
-    if !line.starts_with(b"INFO ") {
-        return Err(format!(
-            "expected INFO, got {:?}",
-            String::from_utf8_lossy(&line)
-        ));
-    }
-    let write = Arc::new(Mutex::new(write));
-    let (tx, pongs) = mpsc::unbounded_channel();
-    let reader = tokio::spawn(nats_reader(read, write.clone(), tx, ctx));
-    let mut client = NatsClient {
-        write,
-        pongs,
-        reader,
-    };
-    client
-        .send(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPING\r\n")
-        .await?;
-    client.pong().await?;
-    Ok(client)
-}
-
-async fn nats_reader(
-    mut read: BufReader<OwnedReadHalf>,
-    write: Arc<Mutex<OwnedWriteHalf>>,
-    pongs: mpsc::UnboundedSender<()>,
-    ctx: Arc<RunCtx>,
-) {
-    let mut line = Vec::with_capacity(128);
-    let mut payload = Vec::with_capacity(64);
-    loop {
-        line.clear();
-        match read.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+        if let Some(reader) = &self.reader {
+            reader.abort();
         }
-        if line.starts_with(b"MSG ") {
-            // MSG <subject> <sid> [reply-to] <#bytes>\r\n<payload>\r\n
-            let len = std::str::from_utf8(&line)
-                .ok()
-                .and_then(|l| l.split_whitespace().last())
-                .and_then(|n| n.parse::<usize>().ok());
-            let Some(len) = len else {
-                ctx.errors.fetch_add(1, Ordering::Relaxed);
-                break;
-            };
-            payload.resize(len + 2, 0);
-            if read.read_exact(&mut payload).await.is_err() {
-                break;
-            }
-            match std::str::from_utf8(&payload[..len])
-                .ok()
-                .and_then(|s| s.parse::<usize>().ok())
-            {
-                Some(change) => ctx.fanout.arrived(change),
-                None => {
-                    ctx.fanout.stray.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Connects (returns at the PONG after CONNECT); errors the server reports count in `ctx`.
+async fn nats_connect(addr: SocketAddr, ctx: Arc<RunCtx>) -> BenchResult<NatsClient> {
+    let options = nats::options(STEP_TIMEOUT)
+        .read_buffer_capacity(4096)
+        .event_callback(move |event| {
+            let ctx = ctx.clone();
+            async move {
+                if matches!(
+                    event,
+                    NatsEvent::ServerError(_) | NatsEvent::SlowConsumer(_)
+                ) {
+                    ctx.errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
-        } else if line.starts_with(b"PING") {
-            if write.lock().await.write_all(b"PONG\r\n").await.is_err() {
-                break;
-            }
-        } else if line.starts_with(b"PONG") {
-            let _ = pongs.send(());
-        } else if line.starts_with(b"-ERR") {
-            ctx.errors.fetch_add(1, Ordering::Relaxed);
-        }
-        // +OK and INFO updates: nothing to do.
+        });
+    let client = nats::connect_with(addr, options, STEP_TIMEOUT).await?;
+    Ok(NatsClient {
+        client,
+        reader: None,
+    })
+}
+
+/// Reads one subscriber's messages for the rest of the run: each names its change.
+async fn nats_reader(mut subscription: Subscriber, ctx: Arc<RunCtx>) {
+    while let Some(msg) = subscription.next().await {
+        let change = std::str::from_utf8(&msg.payload).ok();
+        ctx.fanout.arrived(change.and_then(|s| s.parse().ok()));
     }
     ctx.closed.fetch_add(1, Ordering::Relaxed);
 }
 
 async fn run_nats(args: &Args, n: usize) -> BenchResult<RunResult> {
     let dir = TempDir::new("nats")?;
-    let port = free_port()?;
-    let mut command = Command::new(&args.nats_bin);
-    command
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr_file(dir.path(), "nats.log")?);
-    let mut nats = ChildGuard::spawn("nats-server", command)?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let result = async {
-        tokio::task::block_in_place(|| wait_for_port(addr, Duration::from_secs(10)))?;
-        nats_phases(args, n, &mut nats, addr).await
-    }
-    .await;
+    let (mut nats, addr) =
+        tokio::task::block_in_place(|| start_nats(&args.nats.nats_bin, dir.path()))?;
+    let result = nats_phases(args, n, &mut nats, addr).await;
     let stopped = stop_child(&mut nats);
     match result {
         Ok(r) => {
@@ -901,26 +653,33 @@ async fn nats_phases(
     let login_cpu_secs = cpu_secs(pid)? - cpu_before;
     let listen_overflows = tcp_listen_overflows().saturating_sub(overflows_before);
 
-    let sub = format!("SUB {NATS_SUBJECT} 1\r\nPING\r\n");
-    for client in &clients[..subscribers] {
-        client.send(sub.as_bytes()).await?;
+    let mut subscriptions = Vec::with_capacity(subscribers);
+    for c in &clients[..subscribers] {
+        let subscription = c.client.subscribe(NATS_SUBJECT).await;
+        subscriptions.push(subscription.map_err(|e| format!("nats subscribe: {e}"))?);
     }
-    for client in &mut clients[..subscribers] {
-        client.pong().await?;
+    for c in &clients[..subscribers] {
+        nats::flush(&c.client, STEP_TIMEOUT).await?;
     }
+    // The server has the subscriptions after the settle; its RSS is read before nats::sync
+    // proves it (sync's extra subscription and message per client are not part of the
+    // figure, as the PINGs of the NATS protocol were not).
     let rss_after_kib = settle_then_rss(pid).await?;
+    for (c, subscription) in clients[..subscribers].iter_mut().zip(subscriptions) {
+        nats::sync(&c.client, STEP_TIMEOUT).await?;
+        c.reader = Some(tokio::spawn(nats_reader(subscription, ctx.clone())));
+    }
     ctx.health()?;
 
     let cpu_before = cpu_secs(pid)?;
     let mut all = Vec::with_capacity(args.changes);
     let mut first = Vec::with_capacity(args.changes);
     for change in 0..args.changes {
-        let client = &clients[subscribers + change % changer_pool];
-        let body = change.to_string();
-        let publish = format!("PUB {NATS_SUBJECT} {}\r\n{body}\r\n", body.len());
+        let client = &clients[subscribers + change % changer_pool].client;
+        let body = Bytes::from(change.to_string());
         let sent = Instant::now();
-        client.send(publish.as_bytes()).await?;
-        let (first_at, done_at) = ctx.fanout.wait(change).await?;
+        nats::publish(client, NATS_SUBJECT, None, body).await?;
+        let (first_at, done_at) = ctx.fanout.wait(change, STEP_TIMEOUT).await?;
         all.push(done_at - sent);
         first.push(first_at - sent);
     }

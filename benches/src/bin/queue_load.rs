@@ -40,14 +40,16 @@
 //! Client and server share the machine's cores; see docs/BENCHMARKS.md.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use crvideo_bench::report::{ratio, summary_heading, Latency, Table};
 use crvideo_bench::{
-    cpu_secs, log_tail, mem_total_mib, raise_fd_limit, ratio, rss_kib, run_load_generator,
-    start_crvideo_with_tenant, stop_child, BenchResult, ChildGuard, Latency, TempDir, WsConn,
+    cpu_secs, log_tail, login, mem_total_mib, positive, raise_fd_limit, rss_kib,
+    run_load_generator, start_crvideo_with_tenant, stop_child, BenchResult, ChildGuard, Conn,
+    ServerArgs, TempDir,
 };
 use crvideo_proto::{decode, Event, QueueUser, Request, ServerFrame};
 use futures_util::StreamExt;
@@ -69,75 +71,40 @@ const TENANT_CONFIG: &str = "[[tenants.queues]]\nid = 1\nname = \"q\"\ndesc = \"
 /// Samples of the peer before the measured ones.
 const PEER_WARMUP: usize = 100;
 
+/// Call-center queue load on crvideo-server (see docs/BENCHMARKS.md). `--rate 0` or `--slow-customers 0` skips that scenario.
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
-    server_bin: PathBuf,
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Agents serving the queue.
+    #[arg(long, default_value = "50", value_parser = positive)]
     agents: usize,
+    /// Customers of the burst and rate scenarios.
+    #[arg(long, default_value = "1000", value_parser = positive)]
     customers: usize,
-    rate: f64,
+    /// Customers per second of the rate scenario (0: skip it).
+    #[arg(long, default_value_t = 500)]
+    rate: usize,
+    /// Customers of the slow scenario (0: skip it).
+    #[arg(long, default_value_t = 500)]
     slow_customers: usize,
+    /// Milliseconds between two customers of the slow scenario.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     slow_interval_ms: u64,
+    /// Samples of the set_dnd -> user_status peer.
+    #[arg(long, default_value = "2000", value_parser = positive)]
     peer_samples: usize,
+    /// Logins in flight.
+    #[arg(long, default_value = "64", value_parser = positive)]
     in_flight: usize,
+    /// Leave out the slow scenario's untimed round trip before start_queuing.
+    #[arg(long)]
     cold: bool,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: queue_load [--server-bin PATH] [--agents 50] [--customers 1000] [--rate 500] \
-         [--slow-customers 500] [--slow-interval-ms 20] [--peer-samples 2000] [--in-flight 64] [--cold]\n\
-         (--rate 0 or --slow-customers 0 skips that scenario)"
-    );
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/release/crvideo-server"),
-        agents: 50,
-        customers: 1000,
-        rate: 500.0,
-        slow_customers: 500,
-        slow_interval_ms: 20,
-        peer_samples: 2000,
-        in_flight: 64,
-        cold: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage());
-        let number = |s: &str, zero_ok: bool| -> usize {
-            s.trim()
-                .parse()
-                .ok()
-                .filter(|&n| zero_ok || n > 0)
-                .unwrap_or_else(|| {
-                    eprintln!("queue_load: not a valid number: {s:?}");
-                    usage()
-                })
-        };
-        match arg.as_str() {
-            "--server-bin" => args.server_bin = PathBuf::from(value()),
-            "--agents" => args.agents = number(&value(), false),
-            "--customers" => args.customers = number(&value(), false),
-            "--rate" => args.rate = number(&value(), true) as f64,
-            "--slow-customers" => args.slow_customers = number(&value(), true),
-            "--slow-interval-ms" => args.slow_interval_ms = number(&value(), false) as u64,
-            "--peer-samples" => args.peer_samples = number(&value(), false),
-            "--in-flight" => args.in_flight = number(&value(), false),
-            "--cold" => args.cold = true,
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("queue_load: unknown argument {other:?}");
-                usage()
-            }
-        }
-    }
-    args
-}
-
 fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let fd_limit = raise_fd_limit();
     run_load_generator("queue_load", run_all(&args, fd_limit));
 }
@@ -243,12 +210,7 @@ struct PeerResult {
 }
 
 async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
-    if !args.server_bin.is_file() {
-        return Err(format!(
-            "no server binary at {} (cargo build --release -p crvideo-server, or --server-bin)",
-            args.server_bin.display()
-        ));
-    }
+    args.server.check()?;
     let connections = args.agents + args.customers.max(args.slow_customers) + 4;
     if (fd_limit as usize) < connections + 64 {
         return Err(format!(
@@ -289,12 +251,12 @@ async fn run_all(args: &Args, fd_limit: u64) -> BenchResult<()> {
         prewarm: false,
     };
     results.push(on_fresh_server(args, burst, false).await?.0);
-    if args.rate > 0.0 {
+    if args.rate > 0 {
         let steady = Scenario {
             name: "rate",
             agents: args.agents,
             customers: args.customers,
-            arrival: Arrival::Every(Duration::from_secs_f64(1.0 / args.rate)),
+            arrival: Arrival::Every(Duration::from_secs_f64(1.0 / args.rate as f64)),
             prewarm: false,
         };
         results.push(on_fresh_server(args, steady, false).await?.0);
@@ -322,11 +284,15 @@ async fn on_fresh_server(
         }
     );
     let dir = TempDir::new("queue")?;
-    let (mut server, addr) =
-        start_crvideo_with_tenant(&args.server_bin, dir.path(), SERVER_CONFIG, TENANT_CONFIG)?;
+    let (mut server, addr) = start_crvideo_with_tenant(
+        &args.server.server_bin,
+        dir.path(),
+        SERVER_CONFIG,
+        TENANT_CONFIG,
+    )?;
     let outcome = async {
         // The tenant's first login pays argon2; later ones hit the server's cache.
-        drop(WsConn::login(addr, "warmup", AGENT_NAME, STEP_TIMEOUT).await?);
+        drop(login(addr, "warmup", AGENT_NAME, STEP_TIMEOUT).await?);
         let peer = if with_peer {
             let p = peer_dnd(addr, args.peer_samples).await?;
             println!(
@@ -385,10 +351,10 @@ async fn login_many(
     addr: SocketAddr,
     ids: Vec<String>,
     in_flight: usize,
-) -> BenchResult<Vec<WsConn>> {
+) -> BenchResult<Vec<Conn>> {
     futures_util::stream::iter(ids)
         .map(|id| async move {
-            WsConn::login(addr, &id, AGENT_NAME, STEP_TIMEOUT)
+            login(addr, &id, AGENT_NAME, STEP_TIMEOUT)
                 .await
                 .map_err(|e| format!("login {id}: {e}"))
         })
@@ -411,7 +377,7 @@ async fn run_scenario(
         login_many(addr, (0..s.agents).map(agent_id).collect(), args.in_flight).await?;
     for (i, agent) in agents.iter_mut().enumerate() {
         agent
-            .request(
+            .request_ok(
                 Request::StartService {
                     que_id: QUE_ID,
                     priority: 1,
@@ -523,7 +489,7 @@ async fn run_scenario(
 /// An agent: waits until every agent serves the queue, then takes customers until all
 /// `total` are assigned (or another agent failed).
 async fn agent_loop(
-    mut conn: WsConn,
+    mut conn: Conn,
     me: usize,
     n_agents: usize,
     total: usize,
@@ -601,7 +567,7 @@ async fn agent_loop(
                         return Ok(report);
                     }
                     // End the service and ask for the next customer.
-                    let id = conn.send(Request::ReqAssignUser).await?;
+                    let id = conn.send_request(Request::ReqAssignUser).await?;
                     pending = Some((id, false, Instant::now()));
                     None
                 } else if reply.code == QUE_NOUSER {
@@ -617,7 +583,7 @@ async fn agent_loop(
         };
         if let Some(user) = accept {
             let id = conn
-                .send(Request::AcceptAssignUser {
+                .send_request(Request::AcceptAssignUser {
                     que_id: user.que_id,
                     user_id: user.user_id.clone(),
                 })
@@ -631,20 +597,20 @@ async fn agent_loop(
 
 /// A customer: on `go`, queues; then reads (cheaply) until an agent took it.
 async fn customer_loop(
-    mut conn: WsConn,
+    mut conn: Conn,
     go: oneshot::Receiver<()>,
     prewarm: bool,
-) -> BenchResult<(WsConn, CustomerRecord)> {
+) -> BenchResult<(Conn, CustomerRecord)> {
     go.await.map_err(|_| "never started")?;
     if prewarm {
         // One round trip first, so that start_queuing is not the first request on a
         // connection idle since its login (that one costs ~0.15 ms more, client and server
         // waking up): the slow scenario measures the server's assignment path.
-        conn.request(Request::QueueRefresh, STEP_TIMEOUT).await?;
+        conn.request_ok(Request::QueueRefresh, STEP_TIMEOUT).await?;
     }
     let sent = Instant::now();
     let id = conn
-        .send(Request::StartQueuing {
+        .send_request(Request::StartQueuing {
             que_id: QUE_ID,
             usr_ext_dat: String::new(),
         })
@@ -790,17 +756,17 @@ fn analyse(
 
 /// `set_dnd` by one user → `user_status` at another, subscribed; sequential samples.
 async fn peer_dnd(addr: SocketAddr, samples: usize) -> BenchResult<PeerResult> {
-    let mut changer = WsConn::login(addr, "peer-changer", AGENT_NAME, STEP_TIMEOUT).await?;
-    let mut watcher = WsConn::login(addr, "peer-watcher", AGENT_NAME, STEP_TIMEOUT).await?;
+    let mut changer = login(addr, "peer-changer", AGENT_NAME, STEP_TIMEOUT).await?;
+    let mut watcher = login(addr, "peer-watcher", AGENT_NAME, STEP_TIMEOUT).await?;
     watcher
-        .request(Request::SubscribeStatus, STEP_TIMEOUT)
+        .request_ok(Request::SubscribeStatus, STEP_TIMEOUT)
         .await?;
     let mut latencies = Vec::with_capacity(samples);
     let mut replies = Vec::with_capacity(samples);
     for n in 0..PEER_WARMUP + samples {
         let dnd = (n % 2) as i32 + 1;
         let t0 = Instant::now();
-        let id = changer.send(Request::SetDnd { dnd }).await?;
+        let id = changer.send_request(Request::SetDnd { dnd }).await?;
         let t1 = loop {
             match watcher.next_frame(STEP_TIMEOUT).await? {
                 ServerFrame::Event(Event::UserStatus(st))
@@ -887,41 +853,56 @@ fn print_result(r: &ScenarioResult) {
 }
 
 fn print_summary(args: &Args, results: &[ScenarioResult], peer: Option<&PeerResult>) {
-    println!("\n## Summary (markdown)\n");
+    summary_heading();
     println!(
         "{} agents (all priority 1), one queue; t0 = start_queuing sent, t1 = agent received auto_assign_user / req_assign_user reply naming the customer.\n",
         args.agents
     );
-    println!("| scenario | customers | p50 ms | p99 ms | max ms | first {} arrivals p50 / p99 ms | assignments/s | auto / req | server CPU us/assignment | frames to customers | inversions |", args.agents);
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let first = format!("first {} arrivals p50 / p99 ms", args.agents);
+    let table = Table::header(&[
+        "scenario",
+        "customers",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        &first,
+        "assignments/s",
+        "auto / req",
+        "server CPU us/assignment",
+        "frames to customers",
+        "inversions",
+    ]);
     for r in results {
-        println!(
-            "| {} | {} | {:.3} | {:.3} | {:.2} | {:.3} / {:.3} | {:.0} | {} / {} | {:.0} | {} | {} of {} pairs |",
-            r.name,
-            r.customers,
-            r.all.p50_ms,
-            r.all.p99_ms,
-            r.all.max_ms,
-            r.first.p50_ms,
-            r.first.p99_ms,
-            r.per_sec(),
-            r.auto_n,
-            r.requested_n,
-            r.server_cpu_secs * 1e6 / r.customers as f64,
-            r.customer_frames,
-            r.inversions,
-            r.certain_pairs
-        );
+        table.row(&[
+            r.name.to_string(),
+            r.customers.to_string(),
+            format!("{:.3}", r.all.p50_ms),
+            format!("{:.3}", r.all.p99_ms),
+            format!("{:.2}", r.all.max_ms),
+            format!("{:.3} / {:.3}", r.first.p50_ms, r.first.p99_ms),
+            format!("{:.0}", r.per_sec()),
+            format!("{} / {}", r.auto_n, r.requested_n),
+            format!("{:.0}", r.server_cpu_secs * 1e6 / r.customers as f64),
+            r.customer_frames.to_string(),
+            format!("{} of {} pairs", r.inversions, r.certain_pairs),
+        ]);
     }
     if let Some(p) = peer {
-        println!(
-            "\n| peer: set_dnd -> user_status (1 subscriber) | samples | p50 ms | p99 ms | max ms |"
-        );
-        println!("|---|---:|---:|---:|---:|");
-        println!(
-            "| same server, idle | {} | {:.3} | {:.3} | {:.2} |",
-            p.samples, p.latency.p50_ms, p.latency.p99_ms, p.latency.max_ms
-        );
+        println!();
+        Table::header(&[
+            "peer: set_dnd -> user_status (1 subscriber)",
+            "samples",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+        ])
+        .row(&[
+            "same server, idle".to_string(),
+            p.samples.to_string(),
+            format!("{:.3}", p.latency.p50_ms),
+            format!("{:.3}", p.latency.p99_ms),
+            format!("{:.2}", p.latency.max_ms),
+        ]);
         if let Some(slow) = results.iter().find(|r| r.name == "slow") {
             println!(
                 "\nRatio uncontended start_queuing -> auto_assign_user / set_dnd -> user_status: p50 {:.2}, p99 {:.2}",

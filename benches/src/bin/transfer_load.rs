@@ -33,7 +33,7 @@
 //!   phase) and CPU time of the server, the sender and the receiver.
 //!
 //! Peers: nats-server request/reply with the same payload (requester and responder each on
-//! its own thread of this process, through the minimal NATS client of this crate; reply
+//! its own thread of this process, through the async-nats client; reply
 //! empty and echoed), nats-server publishing `--size` bytes in messages of the server's
 //! `max_payload` (1 MiB by default) to one subscriber, and `iperf3 -n` single-stream TCP on
 //! loopback. See docs/BENCHMARKS.md.
@@ -47,14 +47,20 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use clap::Parser;
+use crvideo_bench::report::{ratio, Latency};
 use crvideo_bench::{
-    cpu_secs, filesystem_of, free_port, log_tail, machine_busy_secs, mem_total_mib, nats_pub,
-    peak_rss_kib, percentile, ratio, reset_peak_rss, start_crvideo, start_nats_with, stderr_file,
-    BenchResult, ChildGuard, Latency, NatsConn, TempDir, BENCH_PASSWORD, BENCH_TENANT,
+    cpu_secs, filesystem_of, free_port, log_tail, machine_busy_secs, mem_total_mib, nats,
+    peak_rss_kib, positive, reset_peak_rss, start_crvideo, start_nats_with, stderr_file,
+    BenchResult, ChildGuard, NatsArgs, ServerArgs, TempDir, BENCH_PASSWORD, BENCH_TENANT,
 };
 use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
 use crvideosdk::ffi::{lifecycle, session, transfer};
 
+/// The child processes: one SDK each.
+#[path = "transfer_load/child.rs"]
+mod child;
 #[path = "transfer_load/relay_floor.rs"]
 mod relay_floor;
 
@@ -64,100 +70,58 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest wait for one NATS message.
 const NATS_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// SendCmd round trips and SendBuffer/SendFile throughput between two SDK processes
+/// through crvideo-server, against nats-server and iperf3 (see docs/BENCHMARKS.md).
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
-    server_bin: PathBuf,
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// Bytes of each whole SendBuffer and SendFile (and of the peers' transfers).
+    #[arg(long, default_value_t = 1 << 30, value_parser = clap::value_parser!(u64).range(1..))]
     size: u64,
+    /// Runs of each transfer (default of --buffer-runs and --file-runs).
+    #[arg(long, default_value = "3", value_parser = positive)]
     runs: usize,
+    /// Measured SendCmd round trips.
+    #[arg(long, default_value = "10000", value_parser = positive)]
     cmds: usize,
+    #[arg(long, default_value_t = 100)]
     cmd_warmup: usize,
+    #[arg(long, default_value_t = 1024)]
     cmd_bytes: usize,
+    /// SendBuffer pieces before the whole ones (0: none).
+    #[arg(long, default_value_t = 10)]
     pieces: usize,
+    #[arg(long, default_value_t = 100 << 20, value_parser = clap::value_parser!(u64).range(1..))]
     piece_bytes: u64,
+    /// Where the source file, the receiver's tmpDir and the server's data go (default: $TMPDIR).
+    #[arg(long)]
     work_dir: Option<PathBuf>,
-    nats_bin: String,
-    skip_nats: bool,
+    #[arg(long, default_value = "iperf3")]
     iperf3_bin: String,
+    #[arg(long)]
     skip_iperf: bool,
+    /// Skip the bare relay floor.
+    #[arg(long)]
     skip_floor: bool,
     /// The server's `worker_threads` (0: its default, one per CPU).
+    #[arg(long, default_value_t = 0)]
     server_workers: usize,
+    /// Drop the page cache before each SendFile (needs root).
+    #[arg(long)]
     drop_caches: bool,
+    /// Seconds to wait before the SendFile phase.
+    #[arg(long, default_value_t = 0)]
     pause_before_file: u64,
+    /// SendBuffer runs of --size (default --runs; 0 skips the phase).
+    #[arg(long)]
     buffer_runs: Option<usize>,
+    /// SendFile runs (default --runs; 0 skips the phase).
+    #[arg(long)]
     file_runs: Option<usize>,
-}
-
-fn usage() -> ! {
-    eprintln!(
-        "usage: transfer_load [--server-bin PATH] [--size BYTES] [--runs 3] [--cmds 10000] \
-         [--cmd-warmup 100] [--cmd-bytes 1024] [--pieces 10] [--piece-bytes 104857600] \
-         [--work-dir DIR] [--nats-bin nats-server] [--skip-nats] [--iperf3-bin iperf3] \
-         [--skip-iperf] [--skip-floor] [--server-workers N] [--drop-caches] \
-         [--pause-before-file SECS] [--buffer-runs N] [--file-runs N]"
-    );
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/release/crvideo-server"),
-        size: 1 << 30,
-        runs: 3,
-        cmds: 10_000,
-        cmd_warmup: 100,
-        cmd_bytes: 1024,
-        pieces: 10,
-        piece_bytes: 100 << 20,
-        work_dir: None,
-        nats_bin: "nats-server".into(),
-        skip_nats: false,
-        iperf3_bin: "iperf3".into(),
-        skip_iperf: false,
-        skip_floor: false,
-        server_workers: 0,
-        drop_caches: false,
-        pause_before_file: 0,
-        buffer_runs: None,
-        file_runs: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage());
-        let number = |s: &str| -> u64 {
-            s.trim().parse().ok().unwrap_or_else(|| {
-                eprintln!("transfer_load: not a number: {s:?}");
-                usage()
-            })
-        };
-        match arg.as_str() {
-            "--server-bin" => args.server_bin = PathBuf::from(value()),
-            "--size" => args.size = number(&value()).max(1),
-            "--runs" => args.runs = number(&value()).max(1) as usize,
-            "--cmds" => args.cmds = number(&value()).max(1) as usize,
-            "--cmd-warmup" => args.cmd_warmup = number(&value()) as usize,
-            "--cmd-bytes" => args.cmd_bytes = number(&value()) as usize,
-            "--pieces" => args.pieces = number(&value()) as usize,
-            "--piece-bytes" => args.piece_bytes = number(&value()).max(1),
-            "--work-dir" => args.work_dir = Some(PathBuf::from(value())),
-            "--nats-bin" => args.nats_bin = value(),
-            "--skip-nats" => args.skip_nats = true,
-            "--iperf3-bin" => args.iperf3_bin = value(),
-            "--skip-iperf" => args.skip_iperf = true,
-            "--skip-floor" => args.skip_floor = true,
-            "--server-workers" => args.server_workers = number(&value()) as usize,
-            "--drop-caches" => args.drop_caches = true,
-            "--pause-before-file" => args.pause_before_file = number(&value()),
-            "--buffer-runs" => args.buffer_runs = Some(number(&value()) as usize),
-            "--file-runs" => args.file_runs = Some(number(&value()) as usize),
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("transfer_load: unknown argument {other:?}");
-                usage()
-            }
-        }
-    }
-    args
 }
 
 fn main() {
@@ -173,458 +137,10 @@ fn main() {
         };
         std::process::exit(code);
     }
-    let args = parse_args();
+    let args = Args::parse();
     if let Err(e) = coordinate(&args) {
         eprintln!("transfer_load: {e}");
         std::process::exit(1);
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Child processes: one SDK each
-// ---------------------------------------------------------------------------------------
-
-mod child {
-    use super::*;
-
-    /// What reaches a child's main thread: a line from the coordinator or an SDK callback.
-    enum Msg {
-        Line(String),
-        StdinClosed,
-        LoginSuccess,
-        LoginFail(i32),
-        LineOff(i32),
-        Rlst {
-            kind: &'static str,
-            task: String,
-            code: i32,
-            at: Instant,
-        },
-        CmdData,
-        BufferData(usize),
-        FileData(String),
-        Cancelled(String),
-    }
-
-    static EVENTS: OnceLock<mpsc::Sender<Msg>> = OnceLock::new();
-
-    fn post(msg: Msg) {
-        if let Some(tx) = EVENTS.get() {
-            let _ = tx.send(msg);
-        }
-    }
-
-    /// # Safety
-    /// `p` is NULL or a NUL-terminated string (the SDK never passes NULL).
-    unsafe fn text(p: *const c_char) -> String {
-        if p.is_null() {
-            String::new()
-        } else {
-            CStr::from_ptr(p).to_string_lossy().into_owned()
-        }
-    }
-
-    unsafe extern "C" fn login_success(_: *mut c_void, _: *const c_char, _: *const c_char) {
-        post(Msg::LoginSuccess);
-    }
-    unsafe extern "C" fn login_fail(_: *mut c_void, code: c_int, _: *const c_char) {
-        post(Msg::LoginFail(code));
-    }
-    unsafe extern "C" fn line_off(_: *mut c_void, code: c_int) {
-        post(Msg::LineOff(code));
-    }
-    unsafe extern "C" fn send_cmd_rlst(
-        _: *mut c_void,
-        task: *const c_char,
-        code: c_int,
-        _: *const c_char,
-    ) {
-        let at = Instant::now();
-        post(Msg::Rlst {
-            kind: "cmd",
-            task: text(task),
-            code,
-            at,
-        });
-    }
-    unsafe extern "C" fn send_buffer_rlst(
-        _: *mut c_void,
-        task: *const c_char,
-        code: c_int,
-        _: *const c_char,
-    ) {
-        let at = Instant::now();
-        post(Msg::Rlst {
-            kind: "buffer",
-            task: text(task),
-            code,
-            at,
-        });
-    }
-    unsafe extern "C" fn send_file_rlst(
-        _: *mut c_void,
-        task: *const c_char,
-        _: *const c_char,
-        code: c_int,
-        _: *const c_char,
-    ) {
-        let at = Instant::now();
-        post(Msg::Rlst {
-            kind: "file",
-            task: text(task),
-            code,
-            at,
-        });
-    }
-    unsafe extern "C" fn notify_cmd(_: *mut c_void, _: *const c_char, _: *const u8, _: usize) {
-        post(Msg::CmdData);
-    }
-    unsafe extern "C" fn notify_buffer(_: *mut c_void, _: *const c_char, _: *const u8, len: usize) {
-        post(Msg::BufferData(len));
-    }
-    unsafe extern "C" fn notify_file(
-        _: *mut c_void,
-        _: *const c_char,
-        tmp_file: *const c_char,
-        _: *const c_char,
-    ) {
-        post(Msg::FileData(text(tmp_file)));
-    }
-    unsafe extern "C" fn notify_cancel(_: *mut c_void, task: *const c_char) {
-        post(Msg::Cancelled(text(task)));
-    }
-
-    fn callbacks() -> CRVideo_Callbacks {
-        CRVideo_Callbacks {
-            size: std::mem::size_of::<CRVideo_Callbacks>(),
-            LoginSuccess: Some(login_success),
-            LoginFail: Some(login_fail),
-            LineOff: Some(line_off),
-            SendCmdRlst: Some(send_cmd_rlst),
-            SendBufferRlst: Some(send_buffer_rlst),
-            SendFileRlst: Some(send_file_rlst),
-            NotifyCmdData: Some(notify_cmd),
-            NotifyBufferData: Some(notify_buffer),
-            NotifyFileData: Some(notify_file),
-            NotifyCancelSend: Some(notify_cancel),
-            ..Default::default()
-        }
-    }
-
-    fn cstring(s: &str) -> BenchResult<CString> {
-        CString::new(s).map_err(|_| format!("NUL in {s:?}"))
-    }
-
-    /// Takes ownership of an ID returned by the SDK.
-    fn take_id(p: *mut c_char) -> BenchResult<String> {
-        if p.is_null() {
-            return Err("the SDK returned no task ID (not initialised?)".into());
-        }
-        // SAFETY: a string the SDK returned, freed once with its own function.
-        unsafe {
-            let id = CStr::from_ptr(p).to_string_lossy().into_owned();
-            lifecycle::CRVideo_FreeString(p);
-            Ok(id)
-        }
-    }
-
-    struct Child {
-        rx: mpsc::Receiver<Msg>,
-        cmds_in: usize,
-        buffers_in: Vec<usize>,
-        files_in: Vec<String>,
-    }
-
-    impl Child {
-        /// The next message other than incoming data, which is counted on the way.
-        fn next(&mut self, within: Duration) -> BenchResult<Msg> {
-            let deadline = Instant::now() + within;
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let msg = self
-                    .rx
-                    .recv_timeout(left)
-                    .map_err(|_| format!("nothing from the SDK within {within:?}"))?;
-                match msg {
-                    Msg::CmdData => self.cmds_in += 1,
-                    Msg::BufferData(len) => self.buffers_in.push(len),
-                    Msg::FileData(path) => self.files_in.push(path),
-                    Msg::Cancelled(task) => return Err(format!("transfer {task} cancelled")),
-                    Msg::LineOff(code) => return Err(format!("LineOff({code})")),
-                    other => return Ok(other),
-                }
-            }
-        }
-
-        /// Waits for the result callback of `task`; returns its time.
-        fn result(&mut self, kind: &str, task: &str) -> BenchResult<Instant> {
-            match self.next(STEP_TIMEOUT)? {
-                Msg::Rlst {
-                    kind: k,
-                    task: t,
-                    code,
-                    at,
-                } if k == kind && t == task => {
-                    if code != 0 {
-                        return Err(format!("{kind} task {task} failed with code {code}"));
-                    }
-                    Ok(at)
-                }
-                Msg::Rlst { kind, task, .. } => {
-                    Err(format!("unexpected {kind} result for task {task}"))
-                }
-                _ => Err(format!(
-                    "unexpected message while waiting for {kind} {task}"
-                )),
-            }
-        }
-    }
-
-    pub fn run(argv: &[String]) -> BenchResult<()> {
-        let mut role = String::new();
-        let mut server = String::new();
-        let mut user = String::new();
-        let mut tmp_dir = String::new();
-        let mut max_buffer = 100u64 << 20;
-        let mut it = argv.iter();
-        role.push_str(it.next().ok_or("no role")?);
-        while let Some(arg) = it.next() {
-            let value = it.next().ok_or("missing value")?.clone();
-            match arg.as_str() {
-                "--server" => server = value,
-                "--user" => user = value,
-                "--tmp-dir" => tmp_dir = value,
-                "--max-buffer" => max_buffer = value.parse().map_err(|_| "bad --max-buffer")?,
-                other => return Err(format!("unknown child argument {other:?}")),
-            }
-        }
-
-        let (tx, rx) = mpsc::channel();
-        EVENTS.set(tx.clone()).map_err(|_| "events set twice")?;
-        std::thread::spawn(move || {
-            let stdin = std::io::stdin();
-            for line in stdin.lock().lines() {
-                match line {
-                    Ok(line) => {
-                        if tx.send(Msg::Line(line)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
-            let _ = tx.send(Msg::StdinClosed);
-        });
-
-        let params = serde_json::json!({
-            "serverAddr": server,
-            "tmpDir": tmp_dir,
-            "maxBufferBytes": max_buffer,
-            "logLevel": "warn",
-        })
-        .to_string();
-        let params = cstring(&params)?;
-        let cbs = callbacks();
-        // SAFETY: valid NUL-terminated strings and a full callbacks table, as the ABI asks.
-        unsafe {
-            let code = lifecycle::CRVideo_Init(params.as_ptr());
-            if code != 0 {
-                return Err(format!("CRVideo_Init: {code}"));
-            }
-            let code = lifecycle::CRVideo_SetCallbacks(&cbs, std::ptr::null_mut());
-            if code != 0 {
-                return Err(format!("CRVideo_SetCallbacks: {code}"));
-            }
-            let (tenant, pswd, nick) = (
-                cstring(BENCH_TENANT)?,
-                cstring(BENCH_PASSWORD)?,
-                cstring(&user)?,
-            );
-            let code = session::CRVideo_Login(
-                tenant.as_ptr(),
-                pswd.as_ptr(),
-                nick.as_ptr(),
-                nick.as_ptr(),
-                c"".as_ptr(),
-                c"login".as_ptr(),
-            );
-            if code != 0 {
-                return Err(format!("CRVideo_Login: {code}"));
-            }
-        }
-        let mut me = Child {
-            rx,
-            cmds_in: 0,
-            buffers_in: Vec::new(),
-            files_in: Vec::new(),
-        };
-        match me.next(Duration::from_secs(60))? {
-            Msg::LoginSuccess => {}
-            Msg::LoginFail(code) => return Err(format!("LoginFail({code})")),
-            _ => return Err("unexpected message before the login result".into()),
-        }
-        say(&format!("READY {role} {user}"));
-
-        loop {
-            let line = match me.next(Duration::from_secs(24 * 3600))? {
-                Msg::Line(line) => line,
-                Msg::StdinClosed => break,
-                _ => return Err("unexpected SDK message between commands".into()),
-            };
-            let f: Vec<&str> = line.split_whitespace().collect();
-            match f.as_slice() {
-                ["cmd", peer, count, warmup, bytes] => {
-                    let (count, warmup, bytes) = (num(count)?, num(warmup)?, num(bytes)?);
-                    send_cmds(&mut me, peer, count, warmup, bytes as usize)?;
-                }
-                ["buffer", peer, size, count] => {
-                    send_buffers(&mut me, peer, num(size)?, num(count)?)?;
-                }
-                ["file", peer, path] => send_file(&mut me, peer, path)?,
-                ["stats"] => {
-                    // Incoming data may still be on its way to the callbacks: drain briefly.
-                    while let Ok(msg) = me.rx.recv_timeout(Duration::from_millis(200)) {
-                        match msg {
-                            Msg::CmdData => me.cmds_in += 1,
-                            Msg::BufferData(len) => me.buffers_in.push(len),
-                            Msg::FileData(path) => me.files_in.push(path),
-                            _ => return Err("unexpected SDK message during stats".into()),
-                        }
-                    }
-                    let buffers: Vec<String> =
-                        me.buffers_in.iter().map(|n| n.to_string()).collect();
-                    let files: Vec<String> = me
-                        .files_in
-                        .iter()
-                        .map(|p| {
-                            let len = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                            format!("{p}={len}")
-                        })
-                        .collect();
-                    say(&format!(
-                        "STATS cmds={} buffers={} files={}",
-                        me.cmds_in,
-                        buffers.join(","),
-                        files.join(",")
-                    ));
-                    me.buffers_in.clear();
-                }
-                ["cleanup"] => {
-                    let n = me.files_in.len();
-                    for p in me.files_in.drain(..) {
-                        std::fs::remove_file(&p).map_err(|e| format!("remove {p}: {e}"))?;
-                    }
-                    say(&format!("CLEANED {n}"));
-                }
-                ["quit"] => break,
-                _ => return Err(format!("unknown command {line:?}")),
-            }
-        }
-        lifecycle::CRVideo_Uninit();
-        say("BYE");
-        Ok(())
-    }
-
-    fn num(s: &str) -> BenchResult<u64> {
-        s.parse().map_err(|_| format!("not a number: {s:?}"))
-    }
-
-    fn say(line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    }
-
-    fn send_cmds(
-        me: &mut Child,
-        peer: &str,
-        count: u64,
-        warmup: u64,
-        bytes: usize,
-    ) -> BenchResult<()> {
-        let peer = cstring(peer)?;
-        let payload = pseudo_random(bytes, 7);
-        let mut samples = Vec::with_capacity(count as usize);
-        let started = Instant::now();
-        for i in 0..warmup + count {
-            let t0 = Instant::now();
-            // SAFETY: valid strings; `payload` is `bytes` readable bytes.
-            let id = unsafe {
-                transfer::CRVideo_SendCmd(
-                    peer.as_ptr(),
-                    payload.as_ptr(),
-                    payload.len(),
-                    c"c".as_ptr(),
-                )
-            };
-            let id = take_id(id)?;
-            let t1 = me.result("cmd", &id)?;
-            if i >= warmup {
-                samples.push(t1 - t0);
-            }
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
-        us.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let mean = us.iter().sum::<f64>() / us.len().max(1) as f64;
-        say(&format!(
-            "CMD n={} p50_us={:.1} p99_us={:.1} max_us={:.1} mean_us={:.1} secs={:.3}",
-            us.len(),
-            percentile(&us, 0.5),
-            percentile(&us, 0.99),
-            us.last().copied().unwrap_or(0.0),
-            mean,
-            secs
-        ));
-        Ok(())
-    }
-
-    fn send_buffers(me: &mut Child, peer: &str, size: u64, count: u64) -> BenchResult<()> {
-        let peer = cstring(peer)?;
-        let data = pseudo_random(size as usize, 11);
-        let mut secs = Vec::new();
-        let mut call_secs = Vec::new();
-        for _ in 0..count {
-            let t0 = Instant::now();
-            // SAFETY: valid strings; `data` is `size` readable bytes.
-            let id = unsafe {
-                transfer::CRVideo_SendBuffer(
-                    peer.as_ptr(),
-                    data.as_ptr(),
-                    data.len(),
-                    c"b".as_ptr(),
-                )
-            };
-            let returned = Instant::now();
-            let id = take_id(id)?;
-            let t1 = me.result("buffer", &id)?;
-            secs.push(format!("{:.4}", (t1 - t0).as_secs_f64()));
-            call_secs.push(format!("{:.4}", (returned - t0).as_secs_f64()));
-        }
-        drop(data);
-        say(&format!(
-            "BUFFER secs={} call_secs={}",
-            secs.join(","),
-            call_secs.join(",")
-        ));
-        Ok(())
-    }
-
-    fn send_file(me: &mut Child, peer: &str, path: &str) -> BenchResult<()> {
-        let peer = cstring(peer)?;
-        let file = cstring(path)?;
-        let t0 = Instant::now();
-        // SAFETY: valid strings.
-        let id = unsafe { transfer::CRVideo_SendFile(peer.as_ptr(), file.as_ptr(), c"f".as_ptr()) };
-        let returned = Instant::now();
-        let id = take_id(id)?;
-        let t1 = me.result("file", &id)?;
-        say(&format!(
-            "FILE secs={:.4} call_secs={:.4}",
-            (t1 - t0).as_secs_f64(),
-            (returned - t0).as_secs_f64()
-        ));
-        Ok(())
     }
 }
 
@@ -859,12 +375,7 @@ fn usage_row(label: &str, u: &PhaseUsage, bytes: u64) -> String {
 }
 
 fn coordinate(args: &Args) -> BenchResult<()> {
-    if !args.server_bin.is_file() {
-        return Err(format!(
-            "no server binary at {} (build it: cargo build --release -p crvideo-server)",
-            args.server_bin.display()
-        ));
-    }
+    args.server.check()?;
     let scratch;
     let work: PathBuf = match &args.work_dir {
         Some(dir) => {
@@ -909,7 +420,7 @@ fn coordinate(args: &Args) -> BenchResult<()> {
 
     // --- crvideo: server and the two SDK processes ---
     let workers = format!("worker_threads = {}", args.server_workers);
-    let (mut server, addr) = start_crvideo(&args.server_bin, &server_dir, &workers)?;
+    let (mut server, addr) = start_crvideo(&args.server.server_bin, &server_dir, &workers)?;
     let max_buffer = args.size.max(args.piece_bytes);
     let mut rx = SdkProc::spawn("rx", "receiver", addr, &rx_dir, max_buffer, &work)?;
     let mut tx = SdkProc::spawn("tx", "sender", addr, &tx_dir, max_buffer, &work)?;
@@ -1013,7 +524,7 @@ fn coordinate(args: &Args) -> BenchResult<()> {
     // --- peers ---
     let mut nats_cmd = None;
     let mut nats_bulk = None;
-    if !args.skip_nats {
+    if !args.nats.skip_nats {
         println!("\n== nats-server ==");
         let dir = TempDir::new("transfer-nats")?;
         match nats_peer(args, dir.path()) {
@@ -1379,13 +890,13 @@ fn nats_handed_off(
     let (ready_tx, ready) = mpsc::channel::<()>();
     let io = on_thread(move || {
         Box::pin(async move {
-            let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-            conn.subscribe("_INBOX.h", NATS_TIMEOUT).await?;
+            let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+            let mut inbox = nats::subscribe(&conn, "_INBOX.h", NATS_TIMEOUT).await?;
             let _ = ready_tx.send(());
-            let out = nats_pub("req", Some("_INBOX.h"), &pseudo_random(bytes, 7));
+            let out = Bytes::from(pseudo_random(bytes, 7));
             while to_send.recv().await.is_some() {
-                conn.send(&out).await?;
-                let msg = conn.next_msg(NATS_TIMEOUT).await?;
+                nats::publish(&conn, "req", Some("_INBOX.h"), out.clone()).await?;
+                let msg = nats::next(&mut inbox, NATS_TIMEOUT).await?;
                 if !msg.payload.is_empty() {
                     return Err(format!("reply of {} bytes", msg.payload.len()));
                 }
@@ -1455,20 +966,16 @@ fn block_on<T>(f: impl std::future::Future<Output = BenchResult<T>>) -> BenchRes
 }
 
 fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
-    let (mut nats, addr) = start_nats_with(&args.nats_bin, dir, &[])?;
+    let (mut nats, addr) = start_nats_with(&args.nats.nats_bin, dir, &[])?;
     let pid = nats.pid();
     let info = block_on(async move {
-        let probe = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-        Ok(probe.info().to_owned())
+        let probe = nats::connect(addr, NATS_TIMEOUT).await?;
+        Ok(probe.server_info())
     })?;
-    let info: serde_json::Value =
-        serde_json::from_str(&info).map_err(|e| format!("INFO {info:?}: {e}"))?;
-    let max_payload = info["max_payload"]
-        .as_u64()
-        .ok_or("no max_payload in INFO")?;
+    let max_payload = info.max_payload as u64;
     println!(
         "nats-server {} pid {pid}: max_payload {max_payload} B (messages of that size)",
-        info["version"].as_str().unwrap_or("?")
+        info.version
     );
 
     let mut cmd = Vec::new();
@@ -1478,16 +985,17 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         let (ready_tx, ready) = mpsc::channel::<()>();
         let answering = on_thread(move || {
             Box::pin(async move {
-                let mut responder = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                responder.subscribe("req", NATS_TIMEOUT).await?;
+                let responder = nats::connect(addr, NATS_TIMEOUT).await?;
+                let mut requests = nats::subscribe(&responder, "req", NATS_TIMEOUT).await?;
                 let _ = ready_tx.send(());
                 for _ in 0..total {
-                    let msg = responder.next_msg(NATS_TIMEOUT).await?;
-                    let reply_to = msg.reply_to.ok_or("request without a reply subject")?;
-                    let body: &[u8] = if echo { &msg.payload } else { &[] };
-                    responder.send(&nats_pub(&reply_to, None, body)).await?;
+                    let msg = nats::next(&mut requests, NATS_TIMEOUT).await?;
+                    let reply_to = msg.reply.ok_or("request without a reply subject")?;
+                    let body = if echo { msg.payload } else { Bytes::new() };
+                    nats::publish(&responder, reply_to.as_str(), None, body).await?;
                 }
-                Ok(())
+                // The last reply out before the connection closes.
+                nats::flush(&responder, NATS_TIMEOUT).await
             })
         });
         ready
@@ -1507,9 +1015,9 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         }
         let requesting = on_thread(move || {
             Box::pin(async move {
-                let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                conn.subscribe("_INBOX.r", NATS_TIMEOUT).await?;
-                let out = nats_pub("req", Some("_INBOX.r"), &pseudo_random(bytes, 7));
+                let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+                let mut inbox = nats::subscribe(&conn, "_INBOX.r", NATS_TIMEOUT).await?;
+                let out = Bytes::from(pseudo_random(bytes, 7));
                 let mut samples = Vec::with_capacity(count);
                 let mut started = Instant::now();
                 for i in 0..warmup + count {
@@ -1517,8 +1025,8 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
                         started = Instant::now();
                     }
                     let t0 = Instant::now();
-                    conn.send(&out).await?;
-                    let msg = conn.next_msg(NATS_TIMEOUT).await?;
+                    nats::publish(&conn, "req", Some("_INBOX.r"), out.clone()).await?;
+                    let msg = nats::next(&mut inbox, NATS_TIMEOUT).await?;
                     let t1 = Instant::now();
                     if msg.payload.len() != if echo { bytes } else { 0 } {
                         return Err(format!("reply of {} bytes", msg.payload.len()));
@@ -1560,12 +1068,12 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
         let (ready_tx, ready) = mpsc::channel::<()>();
         let receiving = on_thread(move || {
             Box::pin(async move {
-                let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                conn.subscribe("bulk", NATS_TIMEOUT).await?;
+                let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+                let mut bulk = nats::subscribe(&conn, "bulk", NATS_TIMEOUT).await?;
                 let _ = ready_tx.send(());
                 let mut got = 0u64;
                 while got < bytes {
-                    got += conn.next_msg(NATS_TIMEOUT).await?.payload.len() as u64;
+                    got += nats::next(&mut bulk, NATS_TIMEOUT).await?.payload.len() as u64;
                 }
                 let done = Instant::now();
                 let t0 = start_rx.recv().map_err(|_| "no start time")?;
@@ -1577,14 +1085,14 @@ fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
             .map_err(|_| "the subscriber did not subscribe")?;
         let publishing = on_thread(move || {
             Box::pin(async move {
-                let mut conn = NatsConn::connect(addr, NATS_TIMEOUT).await?;
-                let out = nats_pub("bulk", None, &pseudo_random(msg_bytes, run as u64 + 3));
+                let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+                let out = Bytes::from(pseudo_random(msg_bytes, run as u64 + 3));
                 let t0 = Instant::now();
                 let _ = start_tx.send(t0);
                 for _ in 0..messages {
-                    conn.send(&out).await?;
+                    nats::publish(&conn, "bulk", None, out.clone()).await?;
                 }
-                conn.ping(NATS_TIMEOUT).await?;
+                nats::flush(&conn, NATS_TIMEOUT).await?;
                 Ok(())
             })
         });

@@ -1,21 +1,13 @@
-//! A raw protocol client and a test server setup shared by the security tests (authz,
-//! limits, tokens, tls, secrets).
+//! The raw protocol client (`crvideo-testkit`) and a test server setup shared by the
+//! security tests (authz, limits, tokens, tls, secrets).
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crvideo_proto::{Event, Reply, ServerFrame, PROTOCOL_VERSION};
 use crvideo_server::{Config, TenantConfig};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::time::{timeout, timeout_at, Instant};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Bytes, Message};
-use tokio_tungstenite::WebSocketStream;
+use tokio::time::{timeout, Instant};
 
 /// argon2id of "pw" with tiny parameters (m=8 KiB, t=1): keeps the tests fast.
 pub const HASH_OF_PW: &str =
@@ -26,10 +18,9 @@ pub const HASH_OF_S3CRET: &str =
 /// The token secret of tenant "tok" (password "pw").
 pub const TOKEN_SECRET: &str = "tok-secret-0123456789-abcdefghij";
 
-/// Generous bound for anything that should happen "soon".
-pub const PATIENCE: Duration = Duration::from_secs(10);
-/// How long to watch for something that must not arrive.
-pub const QUIET: Duration = Duration::from_millis(300);
+// Not every test uses both (like the rest of this module: see `allow(dead_code)` above).
+#[allow(unused_imports)]
+pub use crvideo_testkit::{PATIENCE, QUIET};
 
 pub fn data_dir(tag: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -66,18 +57,8 @@ pub fn config(tag: &str) -> Config {
     }
 }
 
-/// What arrived and was not consumed yet.
-pub enum Incoming {
-    Frame(ServerFrame),
-    Binary(Bytes),
-}
-
-/// A raw protocol client over any stream (TCP, TLS).
-pub struct Client<S = TcpStream> {
-    pub ws: WebSocketStream<S>,
-    next_id: u64,
-    pending: VecDeque<Incoming>,
-}
+/// The raw protocol client, shared with the benches.
+pub type Client<S = TcpStream> = crvideo_testkit::Conn<S>;
 
 /// Connects over plain TCP.
 pub async fn connect(addr: SocketAddr) -> Client {
@@ -91,176 +72,6 @@ pub async fn connect_from(addr: SocketAddr, from: IpAddr) -> Client {
     socket.bind(SocketAddr::new(from, 0)).unwrap();
     let tcp = socket.connect(addr).await.unwrap();
     Client::over(tcp, &format!("ws://{addr}/crvideo")).await
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
-    pub async fn over(stream: S, url: &str) -> Client<S> {
-        let (ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
-        Client {
-            ws,
-            next_id: 1,
-            pending: VecDeque::new(),
-        }
-    }
-
-    /// A client over a WebSocket the test used directly (e.g. split and reunited).
-    pub fn from_parts(ws: WebSocketStream<S>) -> Client<S> {
-        Client {
-            ws,
-            next_id: 1_000_000,
-            pending: VecDeque::new(),
-        }
-    }
-
-    pub async fn send(&mut self, frame: Value) {
-        self.ws
-            .send(Message::text(frame.to_string()))
-            .await
-            .unwrap();
-    }
-
-    pub async fn send_text(&mut self, text: String) {
-        self.ws.send(Message::text(text)).await.unwrap();
-    }
-
-    pub async fn send_binary(&mut self, frame: Vec<u8>) {
-        self.ws.send(Message::binary(frame)).await.unwrap();
-    }
-
-    pub fn next_id(&mut self) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
-    /// The next frame from the server (pings skipped), or None when the connection ends.
-    async fn read(&mut self, deadline: Instant) -> Option<Incoming> {
-        loop {
-            let msg = timeout_at(deadline, self.ws.next()).await.ok()??.ok()?;
-            match msg {
-                Message::Text(t) => {
-                    return Some(Incoming::Frame(crvideo_proto::decode(t.as_str()).unwrap()))
-                }
-                Message::Binary(b) => return Some(Incoming::Binary(b)),
-                Message::Close(_) => return None,
-                _ => continue,
-            }
-        }
-    }
-
-    /// Sends `{"id": <fresh>, ...request}` and returns the reply to it; events and binary
-    /// frames arriving meanwhile are kept for [`Client::event`].
-    pub async fn request(&mut self, request: Value) -> Reply {
-        let id = self.next_id();
-        let mut frame = request;
-        frame["id"] = json!(id);
-        self.send(frame).await;
-        self.reply_to(id).await
-    }
-
-    /// The reply to request `id` (kept events stay kept).
-    pub async fn reply_to(&mut self, id: u64) -> Reply {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            match self.read(deadline).await {
-                Some(Incoming::Frame(ServerFrame::Reply(r))) if r.re == id => return r,
-                Some(Incoming::Frame(ServerFrame::Reply(r))) => {
-                    panic!("reply to {} while waiting for {id}", r.re)
-                }
-                Some(other) => self.pending.push_back(other),
-                None => panic!("connection ended while waiting for reply {id}"),
-            }
-        }
-    }
-
-    /// The reply code of `request`.
-    pub async fn code(&mut self, request: Value) -> i32 {
-        self.request(request).await.code
-    }
-
-    /// The next event (kept ones first).
-    pub async fn event(&mut self) -> Event {
-        match self.next_incoming().await {
-            Some(Incoming::Frame(ServerFrame::Event(e))) => e,
-            Some(Incoming::Frame(other)) => panic!("expected an event, got {other:?}"),
-            Some(Incoming::Binary(b)) => panic!("expected an event, got {} bytes", b.len()),
-            None => panic!("connection ended while waiting for an event"),
-        }
-    }
-
-    /// The next binary frame (kept ones first).
-    pub async fn binary(&mut self) -> Bytes {
-        match self.next_incoming().await {
-            Some(Incoming::Binary(b)) => b,
-            Some(Incoming::Frame(f)) => panic!("expected a binary frame, got {f:?}"),
-            None => panic!("connection ended while waiting for a binary frame"),
-        }
-    }
-
-    /// The next kept or arriving frame (None: the connection ended, or nothing came in
-    /// [`PATIENCE`]).
-    async fn next_incoming(&mut self) -> Option<Incoming> {
-        match self.pending.pop_front() {
-            Some(i) => Some(i),
-            None => self.read(Instant::now() + PATIENCE).await,
-        }
-    }
-
-    /// Asserts nothing (event, reply, binary) arrives for [`QUIET`].
-    pub async fn quiet(&mut self) {
-        if let Some(i) = self.pending.pop_front() {
-            panic!("unexpected {}", describe(&i));
-        }
-        let deadline = Instant::now() + QUIET;
-        if let Some(i) = self.read(deadline).await {
-            panic!("unexpected {}", describe(&i));
-        }
-    }
-
-    /// Reads until the server closes; returns its Close frame (None if the connection just
-    /// ended).
-    pub async fn closed(&mut self) -> Option<CloseFrame> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let next = timeout_at(deadline, self.ws.next())
-                .await
-                .expect("connection not closed in time");
-            match next {
-                Some(Ok(Message::Close(frame))) => return frame,
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => return None,
-            }
-        }
-    }
-
-    pub async fn hello(&mut self) {
-        let r = self
-            .request(json!({"op": "hello", "version": PROTOCOL_VERSION, "agent": "test"}))
-            .await;
-        assert_eq!(r.code, 0);
-    }
-
-    /// A login; returns the reply.
-    pub async fn login_reply(
-        &mut self,
-        tenant: &str,
-        password: &str,
-        user: &str,
-        auth_code: &str,
-    ) -> Reply {
-        self.request(
-            json!({"op": "login", "tenant": tenant, "password": password,
-            "nickname": "Nick", "user_id": user, "auth_code": auth_code}),
-        )
-        .await
-    }
-}
-
-fn describe(i: &Incoming) -> String {
-    match i {
-        Incoming::Frame(f) => format!("{f:?}"),
-        Incoming::Binary(b) => format!("binary frame of {} bytes", b.len()),
-    }
 }
 
 /// Connects, says hello and logs in (the password of acme and tok is "pw", of globex

@@ -32,9 +32,11 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_nats::{Client, Subscriber};
+use crvideo_bench::report::{ratio, Latency};
 use crvideo_bench::{
-    cpu_secs, log_tail, machine_busy_secs, ratio, start_crvideo_with_tenant, start_nats,
-    stop_child, BenchResult, Latency, NatsConn, TempDir, WsConn,
+    cpu_secs, log_tail, login, machine_busy_secs, nats, start_crvideo_with_tenant, start_nats,
+    stop_child, BenchResult, Conn as WsConn, TempDir,
 };
 use crvideo_proto::{BoardObj, MeetInfo, Reply, Request, ServerFrame};
 use tokio::sync::Notify;
@@ -277,7 +279,8 @@ impl Tracker {
 /// A member's connection: crvideo or nats.
 enum Conn {
     Ws(WsConn),
-    Nats(NatsConn),
+    /// A publishing connection, and a member's subscription to the board's subject.
+    Nats(Client, Option<Subscriber>),
 }
 
 /// What a member read.
@@ -291,7 +294,7 @@ impl Conn {
     async fn add(&mut self, element: String) -> BenchResult<()> {
         match self {
             Conn::Ws(ws) => {
-                ws.send(Request::SetBoardElement {
+                ws.send_request(Request::SetBoardElement {
                     board_id: BOARD_ID.into(),
                     page_no: 0,
                     element,
@@ -299,9 +302,8 @@ impl Conn {
                 })
                 .await?;
             }
-            Conn::Nats(nats) => {
-                let msg = format!("PUB {NATS_SUBJECT} {}\r\n{element}\r\n", element.len());
-                nats.send(msg.as_bytes()).await?;
+            Conn::Nats(client, _) => {
+                nats::publish(client, NATS_SUBJECT, None, element.into()).await?;
             }
         }
         Ok(())
@@ -310,17 +312,16 @@ impl Conn {
     async fn delete(&mut self, element_ids: Vec<String>) -> BenchResult<()> {
         match self {
             Conn::Ws(ws) => {
-                ws.send(Request::DelBoardElements {
+                ws.send_request(Request::DelBoardElements {
                     board_id: BOARD_ID.into(),
                     page_no: 0,
                     element_ids,
                 })
                 .await?;
             }
-            Conn::Nats(nats) => {
+            Conn::Nats(client, _) => {
                 let payload = serde_json::json!({ "deleted": element_ids }).to_string();
-                let msg = format!("PUB {NATS_SUBJECT} {}\r\n{payload}\r\n", payload.len());
-                nats.send(msg.as_bytes()).await?;
+                nats::publish(client, NATS_SUBJECT, None, payload.into()).await?;
             }
         }
         Ok(())
@@ -345,8 +346,9 @@ impl Conn {
                     .map(|(a, seq)| Incoming::Element(a, seq))
                     .ok_or_else(|| format!("an element event without a bench ID: {text:?}"))
             }
-            Conn::Nats(nats) => {
-                let msg = nats.next_msg(within).await?;
+            Conn::Nats(_, subscription) => {
+                let subscription = subscription.as_mut().ok_or("a publisher does not read")?;
+                let msg = nats::next(subscription, within).await?;
                 let payload = String::from_utf8_lossy(&msg.payload);
                 Ok(find_element(&payload, NATS_MARKER)
                     .map_or(Incoming::Other, |(a, seq)| Incoming::Element(a, seq)))
@@ -355,7 +357,7 @@ impl Conn {
     }
 }
 /// When a drawer's add stops counting against its window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Ack {
     /// When every other member has read its echo (the default: no member falls behind by
     /// more than the drawers' windows together).
@@ -516,7 +518,7 @@ pub(crate) async fn run(args: &Args) -> BenchResult<()> {
     );
     let ours = run_crvideo(args).await?;
     print_result("crvideo-server", &ours);
-    if args.skip_nats {
+    if args.nats.skip_nats {
         return Ok(());
     }
     let nats = run_nats(args).await?;
@@ -583,7 +585,8 @@ async fn run_crvideo(args: &Args) -> BenchResult<BoardResult> {
         "heartbeat_ms = 30000\nmax_meeting_members = {}",
         args.members
     );
-    let (mut server, addr) = start_crvideo_with_tenant(&args.server_bin, dir.path(), &config, "")?;
+    let (mut server, addr) =
+        start_crvideo_with_tenant(&args.server.server_bin, dir.path(), &config, "")?;
     let result = crvideo_phases(args, server.pid(), addr).await;
     let stopped = stop_child(&mut server);
     result.map_err(|e| {
@@ -595,9 +598,9 @@ async fn run_crvideo(args: &Args) -> BenchResult<BoardResult> {
 }
 
 async fn crvideo_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<BoardResult> {
-    let mut first = WsConn::login(addr, "m0", AGENT, STEP_TIMEOUT).await?;
+    let mut first = login(addr, "m0", AGENT, STEP_TIMEOUT).await?;
     let meeting: MeetInfo = first
-        .request(
+        .request_ok(
             Request::CreateMeeting {
                 subject: "bench board".into(),
                 with_password: false,
@@ -611,9 +614,9 @@ async fn crvideo_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<
         meet_id: meeting.id,
         pswd: String::new(),
     };
-    first.request(enter.clone(), STEP_TIMEOUT).await?;
+    first.request_ok(enter.clone(), STEP_TIMEOUT).await?;
     first
-        .request(Request::CreateBoard { board: board_obj() }, STEP_TIMEOUT)
+        .request_ok(Request::CreateBoard { board: board_obj() }, STEP_TIMEOUT)
         .await
         .map_err(|e| format!("create_board: {e}"))?;
     let t = Tracker::new(args.members, args.drawers);
@@ -625,9 +628,9 @@ async fn crvideo_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<
         t.clone(),
     ))];
     for i in 1..args.members {
-        let mut conn = WsConn::login(addr, &format!("m{i}"), AGENT, STEP_TIMEOUT).await?;
+        let mut conn = login(addr, &format!("m{i}"), AGENT, STEP_TIMEOUT).await?;
         // The reply comes first; the room's events after it are the member task's.
-        let id = conn.send(enter.clone()).await?;
+        let id = conn.send_request(enter.clone()).await?;
         loop {
             let text = conn.next_text(STEP_TIMEOUT).await?;
             if is_reply(&text) {
@@ -728,7 +731,7 @@ async fn measure(
 
 async fn run_nats(args: &Args) -> BenchResult<BoardResult> {
     let dir = TempDir::new("meeting-board-nats")?;
-    let (mut nats, addr) = start_nats(&args.nats_bin, dir.path())?;
+    let (mut nats, addr) = start_nats(&args.nats.nats_bin, dir.path())?;
     let result = nats_phases(args, nats.pid(), addr).await;
     let stopped = stop_child(&mut nats);
     result.map_err(|e| format!("nats-server: {e} ({stopped})"))
@@ -739,19 +742,19 @@ async fn nats_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<Boa
     let a = draw_args(args);
     let mut tasks = Vec::with_capacity(args.members);
     for i in 0..args.members {
-        let mut conn = NatsConn::connect(addr, STEP_TIMEOUT).await?;
-        conn.subscribe(NATS_SUBJECT, STEP_TIMEOUT).await?;
+        let conn = nats::connect(addr, STEP_TIMEOUT).await?;
+        let subscription = nats::subscribe(&conn, NATS_SUBJECT, STEP_TIMEOUT).await?;
         tasks.push(tokio::spawn(member(
-            Conn::Nats(conn),
+            Conn::Nats(conn, Some(subscription)),
             i,
             a.clone(),
             t.clone(),
         )));
     }
     for i in 0..args.drawers {
-        let conn = NatsConn::connect(addr, STEP_TIMEOUT).await?;
+        let conn = nats::connect(addr, STEP_TIMEOUT).await?;
         tasks.push(tokio::spawn(publisher(
-            Conn::Nats(conn),
+            Conn::Nats(conn, None),
             i,
             a.clone(),
             t.clone(),

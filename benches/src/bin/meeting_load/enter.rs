@@ -28,9 +28,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crvideo_bench::report::Latency;
 use crvideo_bench::{
-    cpu_secs, log_tail, start_crvideo_with_tenant, stop_child, BenchResult, Latency, TempDir,
-    WsConn,
+    cpu_secs, log_tail, login, start_crvideo_with_tenant, stop_child, BenchResult, Conn, TempDir,
 };
 use crvideo_proto::{encode, MeetInfo, Reply, Request, RoomState, ServerFrame};
 
@@ -82,12 +82,12 @@ impl Probe {
     }
 }
 
-async fn probe_loop(mut conn: WsConn, p: Arc<Probe>) {
+async fn probe_loop(mut conn: Conn, p: Arc<Probe>) {
     while !p.stop.load(Ordering::Relaxed) {
         let at = p.base.elapsed().as_nanos() as u64;
         let t0 = Instant::now();
         let sent = conn
-            .request(
+            .request_ok(
                 Request::SendIm {
                     text: "p".into(),
                     to: String::new(),
@@ -116,7 +116,8 @@ pub(crate) async fn run(args: &Args) -> BenchResult<()> {
         "heartbeat_ms = 30000\nmax_meeting_members = {}",
         args.members
     );
-    let (mut server, addr) = start_crvideo_with_tenant(&args.server_bin, dir.path(), &config, "")?;
+    let (mut server, addr) =
+        start_crvideo_with_tenant(&args.server.server_bin, dir.path(), &config, "")?;
     let result = phases(args, server.pid(), addr).await;
     let stopped = stop_child(&mut server);
     result.map_err(|e| {
@@ -127,9 +128,9 @@ pub(crate) async fn run(args: &Args) -> BenchResult<()> {
     })
 }
 
-async fn create_meeting(conn: &mut WsConn, subject: &str) -> BenchResult<i32> {
+async fn create_meeting(conn: &mut Conn, subject: &str) -> BenchResult<i32> {
     let meeting: MeetInfo = conn
-        .request(
+        .request_ok(
             Request::CreateMeeting {
                 subject: subject.into(),
                 with_password: false,
@@ -150,9 +151,9 @@ fn enter(meet_id: i32) -> Request {
 }
 
 /// Sends `request` and reads up to its reply (skipping events): the reply's text.
-async fn reply_text(conn: &mut WsConn, request: Request) -> BenchResult<String> {
+async fn reply_text(conn: &mut Conn, request: Request) -> BenchResult<String> {
     let op = request.op();
-    let id = conn.send(request).await?;
+    let id = conn.send_request(request).await?;
     loop {
         let text = conn.next_text(STEP_TIMEOUT).await?;
         if is_reply(&text) {
@@ -165,7 +166,7 @@ async fn reply_text(conn: &mut WsConn, request: Request) -> BenchResult<String> 
 }
 
 /// A member that only reads: counts the element events it gets.
-async fn reader(mut conn: WsConn, elements: Arc<AtomicU64>) {
+async fn reader(mut conn: Conn, elements: Arc<AtomicU64>) {
     while let Ok(text) = conn.next_text(Duration::from_secs(3600)).await {
         if text.contains(r#""ev":"element","#) {
             elements.fetch_add(1, Ordering::Relaxed);
@@ -174,9 +175,11 @@ async fn reader(mut conn: WsConn, elements: Arc<AtomicU64>) {
 }
 
 async fn phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<()> {
-    let mut probe_conn = WsConn::login(addr, "probe", AGENT, STEP_TIMEOUT).await?;
+    let mut probe_conn = login(addr, "probe", AGENT, STEP_TIMEOUT).await?;
     let probe_room = create_meeting(&mut probe_conn, "probe").await?;
-    probe_conn.request(enter(probe_room), STEP_TIMEOUT).await?;
+    probe_conn
+        .request_ok(enter(probe_room), STEP_TIMEOUT)
+        .await?;
     let probe = Arc::new(Probe {
         base: Instant::now(),
         samples: Mutex::new(Vec::new()),
@@ -186,17 +189,17 @@ async fn phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<()> {
     let probe_task = tokio::spawn(probe_loop(probe_conn, probe.clone()));
 
     let last = args.members - 1;
-    let mut joiner = WsConn::login(addr, &format!("m{last}"), AGENT, STEP_TIMEOUT).await?;
+    let mut joiner = login(addr, &format!("m{last}"), AGENT, STEP_TIMEOUT).await?;
     let empty = create_meeting(&mut joiner, "empty").await?;
     let into_empty = cycles(args, &mut joiner, empty, 1, 0, pid).await?;
 
-    let mut first = WsConn::login(addr, "m0", AGENT, STEP_TIMEOUT).await?;
+    let mut first = login(addr, "m0", AGENT, STEP_TIMEOUT).await?;
     let meet_id = create_meeting(&mut first, "bench board").await?;
-    first.request(enter(meet_id), STEP_TIMEOUT).await?;
+    first.request_ok(enter(meet_id), STEP_TIMEOUT).await?;
     let mut readers = Vec::new();
     let mut counts = Vec::new();
     for i in 1..last {
-        let mut conn = WsConn::login(addr, &format!("m{i}"), AGENT, STEP_TIMEOUT).await?;
+        let mut conn = login(addr, &format!("m{i}"), AGENT, STEP_TIMEOUT).await?;
         reply_text(&mut conn, enter(meet_id)).await?;
         let count = Arc::new(AtomicU64::new(0));
         readers.push(tokio::spawn(reader(conn, count.clone())));
@@ -214,7 +217,7 @@ async fn phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<()> {
             let element = stroke(0, sent as u64, POINTS);
             bytes += element.len();
             let id = first
-                .send(Request::SetBoardElement {
+                .send_request(Request::SetBoardElement {
                     board_id: BOARD_ID.into(),
                     page_no: 0,
                     element,
@@ -356,7 +359,7 @@ async fn phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<()> {
 /// members and `elements` board elements.
 async fn cycles(
     args: &Args,
-    joiner: &mut WsConn,
+    joiner: &mut Conn,
     meet_id: i32,
     members: usize,
     elements: usize,

@@ -32,24 +32,26 @@ mod board;
 mod enter;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use clap::{CommandFactory, Parser};
+use crvideo_bench::report::{ratio, Latency};
 use crvideo_bench::{
-    cpu_secs, log_tail, raise_fd_limit, ratio, run_load_generator, start_crvideo_with_tenant,
-    start_nats, stop_child, BenchResult, Latency, NatsConn, TempDir, WsConn,
+    at_least, cpu_secs, log_tail, login, nats, raise_fd_limit, run_load_generator,
+    start_crvideo_with_tenant, start_nats, stop_child, BenchResult, Conn, Fanout, NatsArgs,
+    ServerArgs, TempDir,
 };
 use crvideo_proto::{Event, MeetInfo, Request, ServerFrame};
-use tokio::sync::Notify;
 
 const AGENT: &str = "crvideo-bench/meeting_load";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const SUBJECT: &str = "room";
 
 /// What to measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Mode {
     Im,
     Board,
@@ -57,130 +59,72 @@ enum Mode {
     All,
 }
 
+/// Meeting-room benchmarks of one meeting on crvideo-server (see docs/BENCHMARKS.md).
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
+    /// What to measure.
+    #[arg(long, value_enum, default_value_t = Mode::Im)]
     mode: Mode,
-    server_bin: PathBuf,
-    nats_bin: String,
-    skip_nats: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// Members of the meeting.
+    #[arg(long, default_value_t = 100, value_parser = at_least(2))]
     members: usize,
+    /// im: measured messages.
+    #[arg(long, default_value_t = 1000, value_parser = at_least(1))]
     messages: usize,
+    /// im: messages before the measured ones.
+    #[arg(long, default_value_t = 50)]
     warmup: usize,
-    /// Board mode: members adding elements, and each one's unacknowledged adds at most.
+    /// board: members adding elements.
+    #[arg(long, default_value_t = 10, value_parser = at_least(1))]
     drawers: usize,
+    /// board: each drawer's unacknowledged adds at most.
+    #[arg(long, default_value_t = 16, value_parser = at_least(1))]
     window: usize,
+    /// board: which echoes acknowledge an add.
+    #[arg(long, value_enum, default_value_t = board::Ack::All)]
     ack: board::Ack,
+    /// board: seconds of drawing before the measured ones.
+    #[arg(long, default_value_t = 2)]
     board_warmup_secs: u64,
+    /// board: measured seconds of drawing.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     board_secs: u64,
-    /// Board mode: a drawer deletes its oldest `delete_batch` elements once it holds `keep`.
+    /// board: a drawer deletes its oldest `--delete-batch` elements once it holds this many.
+    #[arg(long, default_value_t = 512, value_parser = at_least(1))]
     keep: usize,
+    #[arg(long, default_value_t = 128, value_parser = at_least(1))]
     delete_batch: usize,
-    /// Enter mode: elements on the board, and enter/exit cycles of the late joiner.
+    /// enter: elements on the board.
+    #[arg(long, default_value_t = 10_000, value_parser = at_least(2))]
     elements: usize,
+    /// enter: enter/exit cycles of the late joiner.
+    #[arg(long, default_value_t = 100, value_parser = at_least(1))]
     cycles: usize,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: meeting_load [--mode im|board|enter|all] [--server-bin PATH] [--members 100] \
-         [--nats-bin nats-server] [--skip-nats]\n\
-         \x20 im:    [--messages 1000] [--warmup 50]\n\
-         \x20 board: [--drawers 10] [--window 16] [--ack all|own] [--board-warmup-secs 2] \
-         [--board-secs 10] [--keep 512] [--delete-batch 128]\n\
-         \x20 enter: [--elements 10000] [--cycles 100]"
-    );
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        mode: Mode::Im,
-        server_bin: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/release/crvideo-server"),
-        nats_bin: "nats-server".into(),
-        skip_nats: false,
-        members: 100,
-        messages: 1000,
-        warmup: 50,
-        drawers: 10,
-        window: 16,
-        ack: board::Ack::All,
-        board_warmup_secs: 2,
-        board_secs: 10,
-        keep: 512,
-        delete_batch: 128,
-        elements: 10_000,
-        cycles: 100,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage());
-        let number = |s: &str, min: usize| -> usize {
-            s.trim()
-                .parse()
-                .ok()
-                .filter(|&n| n >= min)
-                .unwrap_or_else(|| {
-                    eprintln!("meeting_load: not a number >= {min}: {s:?}");
-                    usage()
-                })
+impl Args {
+    fn checked() -> Args {
+        let args = Args::parse();
+        let problem = if args.drawers >= args.members {
+            "--drawers must be below --members (one member only counts)"
+        } else if args.delete_batch > args.keep {
+            "--delete-batch must not exceed --keep"
+        } else {
+            return args;
         };
-        match arg.as_str() {
-            "--mode" => {
-                args.mode = match value().as_str() {
-                    "im" => Mode::Im,
-                    "board" => Mode::Board,
-                    "enter" => Mode::Enter,
-                    "all" => Mode::All,
-                    other => {
-                        eprintln!("meeting_load: unknown mode {other:?}");
-                        usage()
-                    }
-                }
-            }
-            "--server-bin" => args.server_bin = PathBuf::from(value()),
-            "--nats-bin" => args.nats_bin = value(),
-            "--skip-nats" => args.skip_nats = true,
-            "--members" => args.members = number(&value(), 2),
-            "--messages" => args.messages = number(&value(), 1),
-            "--warmup" => args.warmup = number(&value(), 0),
-            "--drawers" => args.drawers = number(&value(), 1),
-            "--window" => args.window = number(&value(), 1),
-            "--ack" => {
-                args.ack = match value().as_str() {
-                    "all" => board::Ack::All,
-                    "own" => board::Ack::Own,
-                    other => {
-                        eprintln!("meeting_load: --ack all|own, not {other:?}");
-                        usage()
-                    }
-                }
-            }
-            "--board-warmup-secs" => args.board_warmup_secs = number(&value(), 0) as u64,
-            "--board-secs" => args.board_secs = number(&value(), 1) as u64,
-            "--keep" => args.keep = number(&value(), 1),
-            "--delete-batch" => args.delete_batch = number(&value(), 1),
-            "--elements" => args.elements = number(&value(), 2),
-            "--cycles" => args.cycles = number(&value(), 1),
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("meeting_load: unknown argument {other:?}");
-                usage()
-            }
-        }
+        Args::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, problem)
+            .exit()
     }
-    if args.drawers >= args.members {
-        eprintln!("meeting_load: --drawers must be below --members (one member only counts)");
-        usage()
-    }
-    if args.delete_batch > args.keep {
-        eprintln!("meeting_load: --delete-batch must not exceed --keep");
-        usage()
-    }
-    args
 }
 
 fn main() {
-    let args = parse_args();
+    let args = Args::checked();
     raise_fd_limit();
     run_load_generator("meeting_load", async {
         if matches!(args.mode, Mode::Im | Mode::All) {
@@ -202,68 +146,10 @@ fn main() {
     });
 }
 
-/// Arrivals of each message at the receivers.
-struct Fanout {
-    receivers: usize,
-    counts: Vec<AtomicUsize>,
-    first: Vec<OnceLock<Instant>>,
-    last: Vec<OnceLock<Instant>>,
-    all_in: Notify,
-    /// Frames a receiver could not place (an error if not 0).
-    stray: AtomicUsize,
-}
-
-impl Fanout {
-    fn new(messages: usize, receivers: usize) -> Arc<Fanout> {
-        Arc::new(Fanout {
-            receivers,
-            counts: (0..messages).map(|_| AtomicUsize::new(0)).collect(),
-            first: (0..messages).map(|_| OnceLock::new()).collect(),
-            last: (0..messages).map(|_| OnceLock::new()).collect(),
-            all_in: Notify::new(),
-            stray: AtomicUsize::new(0),
-        })
-    }
-
-    /// A receiver got message `text` (`m<index>`).
-    fn arrived(&self, text: &[u8]) {
-        let index = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| t.strip_prefix('m'))
-            .and_then(|i| i.parse::<usize>().ok())
-            .filter(|&i| i < self.counts.len());
-        let Some(i) = index else {
-            self.stray.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let now = Instant::now();
-        let n = self.counts[i].fetch_add(1, Ordering::AcqRel) + 1;
-        if n == 1 {
-            let _ = self.first[i].set(now);
-        }
-        if n == self.receivers {
-            let _ = self.last[i].set(now);
-            self.all_in.notify_one();
-        }
-    }
-
-    /// Waits until message `i` reached every receiver; returns (first, last) arrival.
-    async fn wait(&self, i: usize) -> BenchResult<(Instant, Instant)> {
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let notified = self.all_in.notified();
-            if let Some(&last) = self.last[i].get() {
-                return Ok((*self.first[i].get().expect("first before last"), last));
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(format!(
-                    "message {i} reached {} of {} receivers within {STEP_TIMEOUT:?}",
-                    self.counts[i].load(Ordering::Relaxed),
-                    self.receivers
-                ));
-            }
-        }
-    }
+/// The index of IM `m<index>`.
+fn im_index(text: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(text).ok()?;
+    text.strip_prefix('m')?.parse().ok()
 }
 
 #[derive(Debug, Default)]
@@ -286,7 +172,7 @@ async fn run_all(args: &Args) -> BenchResult<()> {
     );
     let ours = run_crvideo(args).await?;
     print_result("crvideo-server", &ours, true);
-    let nats = if args.skip_nats {
+    let nats = if args.nats.skip_nats {
         None
     } else {
         let nats = run_nats(args).await?;
@@ -332,7 +218,8 @@ async fn run_crvideo(args: &Args) -> BenchResult<RunResult> {
         "heartbeat_ms = 30000\nmax_meeting_members = {}",
         args.members
     );
-    let (mut server, addr) = start_crvideo_with_tenant(&args.server_bin, dir.path(), &config, "")?;
+    let (mut server, addr) =
+        start_crvideo_with_tenant(&args.server.server_bin, dir.path(), &config, "")?;
     let result = crvideo_phases(args, server.pid(), addr).await;
     let stopped = stop_child(&mut server);
     result.map_err(|e| {
@@ -344,9 +231,9 @@ async fn run_crvideo(args: &Args) -> BenchResult<RunResult> {
 }
 
 async fn crvideo_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<RunResult> {
-    let mut sender = WsConn::login(addr, "m0", AGENT, STEP_TIMEOUT).await?;
+    let mut sender = login(addr, "m0", AGENT, STEP_TIMEOUT).await?;
     let meeting: MeetInfo = sender
-        .request(
+        .request_ok(
             Request::CreateMeeting {
                 subject: "bench room".into(),
                 with_password: false,
@@ -362,15 +249,15 @@ async fn crvideo_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<
     };
     let mut enters = Vec::with_capacity(args.members);
     let t0 = Instant::now();
-    sender.request(enter.clone(), STEP_TIMEOUT).await?;
+    sender.request_ok(enter.clone(), STEP_TIMEOUT).await?;
     enters.push(t0.elapsed());
     let total = args.warmup + args.messages;
-    let fanout = Fanout::new(total, args.members - 1);
+    let fanout = Arc::new(Fanout::new(total, args.members - 1));
     let mut receivers = Vec::with_capacity(args.members - 1);
     for i in 1..args.members {
-        let mut conn = WsConn::login(addr, &format!("m{i}"), AGENT, STEP_TIMEOUT).await?;
+        let mut conn = login(addr, &format!("m{i}"), AGENT, STEP_TIMEOUT).await?;
         let t0 = Instant::now();
-        conn.request(enter.clone(), STEP_TIMEOUT).await?;
+        conn.request_ok(enter.clone(), STEP_TIMEOUT).await?;
         enters.push(t0.elapsed());
         receivers.push(tokio::spawn(receive_ims(conn, fanout.clone())));
     }
@@ -385,12 +272,12 @@ async fn crvideo_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<
         }
         let sent = Instant::now();
         let id = sender
-            .send(Request::SendIm {
+            .send_request(Request::SendIm {
                 text: format!("m{i}"),
                 to: String::new(),
             })
             .await?;
-        let (first, last) = fanout.wait(i).await?;
+        let (first, last) = fanout.wait(i, STEP_TIMEOUT).await?;
         await_reply(&mut sender, id).await?;
         if i >= args.warmup {
             to_last.push(last - sent);
@@ -417,7 +304,7 @@ async fn crvideo_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<
 }
 
 /// Reads the sender's frames up to the reply `id` (code 0), skipping the room's events.
-async fn await_reply(conn: &mut WsConn, id: u64) -> BenchResult<()> {
+async fn await_reply(conn: &mut Conn, id: u64) -> BenchResult<()> {
     loop {
         match conn.next_frame(STEP_TIMEOUT).await? {
             ServerFrame::Reply(reply) if reply.re == id => {
@@ -433,10 +320,10 @@ async fn await_reply(conn: &mut WsConn, id: u64) -> BenchResult<()> {
 }
 
 /// A receiver: records every `im` event; other events (members entering) are skipped.
-async fn receive_ims(mut conn: WsConn, fanout: Arc<Fanout>) {
+async fn receive_ims(mut conn: Conn, fanout: Arc<Fanout>) {
     while let Ok(frame) = conn.next_frame(Duration::from_secs(3600)).await {
         match frame {
-            ServerFrame::Event(Event::Im { text, .. }) => fanout.arrived(text.as_bytes()),
+            ServerFrame::Event(Event::Im { text, .. }) => fanout.arrived(im_index(text.as_bytes())),
             ServerFrame::Event(_) => {}
             ServerFrame::Reply(_) => {
                 fanout.stray.fetch_add(1, Ordering::Relaxed);
@@ -447,7 +334,7 @@ async fn receive_ims(mut conn: WsConn, fanout: Arc<Fanout>) {
 
 async fn run_nats(args: &Args) -> BenchResult<RunResult> {
     let dir = TempDir::new("meeting-nats")?;
-    let (mut nats, addr) = start_nats(&args.nats_bin, dir.path())?;
+    let (mut nats, addr) = start_nats(&args.nats.nats_bin, dir.path())?;
     let result = nats_phases(args, nats.pid(), addr).await;
     let stopped = stop_child(&mut nats);
     result.map_err(|e| format!("nats-server: {e} ({stopped})"))
@@ -455,20 +342,20 @@ async fn run_nats(args: &Args) -> BenchResult<RunResult> {
 
 async fn nats_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<RunResult> {
     let total = args.warmup + args.messages;
-    let fanout = Fanout::new(total, args.members - 1);
+    let fanout = Arc::new(Fanout::new(total, args.members - 1));
     let mut receivers = Vec::with_capacity(args.members - 1);
     for _ in 1..args.members {
-        let mut conn = NatsConn::connect(addr, STEP_TIMEOUT).await?;
-        conn.send(format!("SUB {SUBJECT} 1\r\n").as_bytes()).await?;
-        conn.ping(STEP_TIMEOUT).await?;
+        let conn = nats::connect(addr, STEP_TIMEOUT).await?;
+        let mut room = nats::subscribe(&conn, SUBJECT, STEP_TIMEOUT).await?;
         let fanout = fanout.clone();
         receivers.push(tokio::spawn(async move {
-            while let Ok(msg) = conn.next_msg(Duration::from_secs(3600)).await {
-                fanout.arrived(&msg.payload);
+            let _conn = conn;
+            while let Ok(msg) = nats::next(&mut room, Duration::from_secs(3600)).await {
+                fanout.arrived(im_index(&msg.payload));
             }
         }));
     }
-    let mut publisher = NatsConn::connect(addr, STEP_TIMEOUT).await?;
+    let publisher = nats::connect(addr, STEP_TIMEOUT).await?;
     let cpu_before = cpu_secs(pid)?;
     let (mut to_last, mut to_first) = (Vec::new(), Vec::new());
     let mut measured_from = Instant::now();
@@ -476,12 +363,10 @@ async fn nats_phases(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<Run
         if i == args.warmup {
             measured_from = Instant::now();
         }
-        let payload = format!("m{i}");
+        let payload = Bytes::from(format!("m{i}"));
         let sent = Instant::now();
-        publisher
-            .send(format!("PUB {SUBJECT} {}\r\n{payload}\r\n", payload.len()).as_bytes())
-            .await?;
-        let (first, last) = fanout.wait(i).await?;
+        nats::publish(&publisher, SUBJECT, None, payload).await?;
+        let (first, last) = fanout.wait(i, STEP_TIMEOUT).await?;
         if i >= args.warmup {
             to_last.push(last - sent);
             to_first.push(first - sent);

@@ -1,0 +1,125 @@
+//! Starting the systems under test: crvideo-server with a temporary config, nats-server on a
+//! free port.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::child::{await_stdout_line, stderr_file, ChildGuard};
+use crate::BenchResult;
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (for peers that cannot listen on
+/// port 0 and tell which port they got).
+pub fn free_port() -> BenchResult<u16> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot bind a probe port: {e}"))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| format!("probe port: {e}"))?
+        .port();
+    Ok(port)
+}
+
+/// Waits until something accepts TCP connections at `addr`.
+pub fn wait_for_port(addr: SocketAddr, within: Duration) -> BenchResult<()> {
+    let deadline = Instant::now() + within;
+    loop {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("nothing listens on {addr} after {within:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The `[limits]` of a load generator's server: rates, connections not logged in yet per
+/// address, commands in flight and meetings beyond what one real client may use.
+pub const BENCH_LIMITS: &str = "\n[limits]\nrequests_per_sec = 1000000\nrequest_burst = 1000000\n\
+    cmds_per_sec = 1000000\ncmd_burst = 1000000\nmax_cmds_in_flight = 1000000\n\
+    max_prelogin_connections = 1000000\nmax_prelogin_per_address = 1000000\n\
+    max_meetings_per_user = 1000000\nmax_meetings_per_tenant = 1000000\n";
+
+/// Tenant and password of the temporary server config written by [`start_crvideo`].
+pub const BENCH_TENANT: &str = "bench";
+pub const BENCH_PASSWORD: &str = "bench-pw";
+
+/// Starts `server_bin` with a config in `dir` (`listen = 127.0.0.1:0`, `data_dir = dir/data`,
+/// tenant [`BENCH_TENANT`], then the lines of `extra_config`), its log in `dir/server.log`;
+/// returns at its `listening on` line.
+pub fn start_crvideo(
+    server_bin: &Path,
+    dir: &Path,
+    extra_config: &str,
+) -> BenchResult<(ChildGuard, SocketAddr)> {
+    start_crvideo_with_tenant(server_bin, dir, extra_config, "")
+}
+
+/// [`start_crvideo`] with `tenant_config` appended after the tenant's keys (sub-tables of
+/// the tenant, e.g. `[[tenants.queues]]` entries).
+pub fn start_crvideo_with_tenant(
+    server_bin: &Path,
+    dir: &Path,
+    extra_config: &str,
+    tenant_config: &str,
+) -> BenchResult<(ChildGuard, SocketAddr)> {
+    let config_path = dir.join("server.toml");
+    let data_dir = dir.join("data");
+    // Load generators send far more than the per-session rate limits allow a real client,
+    // and connect thousands of users from one address at once.
+    let limits = if extra_config.contains("[limits]") {
+        ""
+    } else {
+        BENCH_LIMITS
+    };
+    std::fs::write(
+        &config_path,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_config}\n\n[[tenants]]\naccount = \"{BENCH_TENANT}\"\npassword = \"{BENCH_PASSWORD}\"\n{tenant_config}\n{limits}",
+            data_dir.display().to_string()
+        ),
+    )
+    .map_err(|e| format!("cannot write the server config: {e}"))?;
+    let mut command = Command::new(server_bin);
+    command
+        .arg("--config")
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr_file(dir, "server.log")?);
+    let mut server = ChildGuard::spawn("crvideo-server", command)?;
+    let addr = await_stdout_line(&mut server, "listening on ", Duration::from_secs(30))?;
+    let addr = addr
+        .trim()
+        .parse()
+        .map_err(|e| format!("server printed a bad address {addr:?}: {e}"))?;
+    Ok((server, addr))
+}
+
+/// Starts `nats-server -a 127.0.0.1 -p <free port>`, its log in `dir/nats.log`; returns once
+/// it accepts connections.
+pub fn start_nats(nats_bin: &str, dir: &Path) -> BenchResult<(ChildGuard, SocketAddr)> {
+    start_nats_with(nats_bin, dir, &[])
+}
+
+/// [`start_nats`] with extra command-line arguments (e.g. `--max_payload`).
+pub fn start_nats_with(
+    nats_bin: &str,
+    dir: &Path,
+    extra_args: &[&str],
+) -> BenchResult<(ChildGuard, SocketAddr)> {
+    let port = free_port()?;
+    let mut command = Command::new(nats_bin);
+    command
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .args(extra_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_file(dir, "nats.log")?);
+    let nats = ChildGuard::spawn("nats-server", command)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for_port(addr, Duration::from_secs(10))?;
+    Ok((nats, addr))
+}
