@@ -184,6 +184,10 @@ const MEETING_CONSTANTS: &[(&str, &[&str])] = &[
             "MAINPAGE_WHITEBOARD",
         ],
     ),
+    (
+        "Image formats (VFMT) of the video and screen functions: I420; B,G,R,A bytes; R,G,B,A bytes.",
+        &["VFMT_YUV420P", "VFMT_ARGB32", "VFMT_RGBA32"],
+    ),
 ];
 
 /// Everything generated from `CRVideo_Callbacks`, the one list of callbacks. Adding a

@@ -162,6 +162,11 @@
 #define CRVIDEOSDK_MAINPAGE_SHARE 1
 #define CRVIDEOSDK_MAINPAGE_WHITEBOARD 2
 
+/* Image formats (VFMT) of the video and screen functions: I420; B,G,R,A bytes; R,G,B,A bytes. */
+#define CRVIDEOSDK_VFMT_YUV420P 0
+#define CRVIDEOSDK_VFMT_ARGB32 1
+#define CRVIDEOSDK_VFMT_RGBA32 2
+
 
 /**
  * The app's callbacks. Set `size` to `sizeof(CRVideo_Callbacks)`; the SDK reads only the
@@ -524,7 +529,55 @@ typedef struct CRVideo_Callbacks {
      * repeated. If it cannot resume, `LineOff(CRVIDEOSDK_CONNECTIONLOST)` comes instead.
      */
     void (*Reconnected)(void *userData);
+    /**
+     * A new picture of `userID`'s camera `videoID` (one this user watches, see
+     * `CRVideo_SetWatchVideos`) was decoded; `frmTime` is the sender's timestamp of it
+     * (`CRVideo_InputCustomVideoDat`'s `timeStampMs`). Coalesced: no further one for this
+     * video until the app took a picture with `CRVideo_GetVideoImg` (a slow app skips
+     * pictures, it never queues them).
+     */
+    void (*NotifyVideoData)(void *userData, const char *userID, int videoID, int64_t frmTime);
+    /**
+     * `userID`'s cameras changed (created, destroyed; this user's own, and those of the
+     * other members of the meeting, on entering too): see `CRVideo_GetAllVideoInfo`.
+     */
+    void (*VideoDevChanged)(void *userData, const char *userID);
+    /**
+     * `userID`'s default camera is `videoID` now (0: it has none).
+     */
+    void (*DefVideoChanged)(void *userData, const char *userID, int videoID);
+    /**
+     * The shared screen changed within `left`, `top`, `width`, `height` (the bounding box
+     * of the changed pixels since the picture the app last took); take it with
+     * `CRVideo_GetShareScreenDecodeImg`. Coalesced: no further one until the app took a
+     * picture (then the next one covers everything that changed since).
+     */
+    void (*NotifyScreenShareData)(void *userData, const char *userID, int left, int top, int width, int height);
+    /**
+     * To the sharer, after `CRVideo_SetCustomizeCatchScreen(1)`: time for the next screen
+     * image (`CRVideo_SetCustomizeScreenImg`), at the share's `maxFPS` while sharing; not
+     * again until the app gave one.
+     */
+    void (*NotifyCatchScreen)(void *userData);
+    /**
+     * The shared screen's size, when first known and whenever it changes.
+     */
+    void (*NotifyShareRectChanged)(void *userData, int width, int height);
 } CRVideo_Callbacks;
+
+/**
+ * A picture handed to the app: `len` bytes at `data` in `format` (`CRVIDEOSDK_VFMT_*`),
+ * `width`×`height`, `frameTime` the sender's timestamp (ms). Allocated by the SDK; free it
+ * with `CRVideo_FreeVideoImg`.
+ */
+typedef struct CRVideo_VideoImg {
+    int format;
+    int width;
+    int height;
+    int64_t frameTime;
+    size_t len;
+    uint8_t *data;
+} CRVideo_VideoImg;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1178,6 +1231,134 @@ char *CRVideo_SendFile(const char *targetUserId, const char *fileName, const cha
  * Without callback: `CRVIDEOSDK_PARAM_ERR`, `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
  */
 int CRVideo_CancelSend(const char *taskID);
+
+/**
+ * Creates a custom camera of this user that the app feeds with
+ * `CRVideo_InputCustomVideoDat`: `camName` (1–255 bytes), `pixFmt` one of
+ * `CRVIDEOSDK_VFMT_*`, `width`×`height` even, 16×16 to 3840×2160; `extParamsJson` NULL or
+ * `{"fps":15,"maxKbps":1000}` (the defaults; fps 1–60, maxKbps 50–20000). Its ID (1–255) is
+ * written to `*outVideoID`. At most 5 cameras per user. Works before login and outside
+ * meetings (the local preview: `CRVideo_GetVideoImg` with this user's ID or ""); cameras
+ * end at `CRVideo_DestroyCustomVideoDev`, Logout or Uninit.
+ *
+ * Returns 0, then `VideoDevChanged(userID)` (to this user, and to the other members when
+ * in a meeting) and, for the user's first camera, `DefVideoChanged(userID, videoID)`.
+ * `CRVIDEOSDK_PARAM_ERR`: NULL name or `outVideoID`, unknown format, bad size or params,
+ * a sixth camera. `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_CreateCustomVideoDev(const char *camName, int pixFmt, int width, int height, const char *extParamsJson, int *outVideoID);
+
+/**
+ * Ends this user's camera `videoID`: `VideoDevChanged` as for creation, and a new
+ * `DefVideoChanged` when it was the default (the next camera, or 0).
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such camera), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_DestroyCustomVideoDev(int videoID);
+
+/**
+ * One picture of camera `videoID`: exactly `width*height*3/2` (I420) or `width*height*4`
+ * bytes in the camera's format and size; `timeStampMs` is what receivers get as
+ * `frmTime`. The bytes are copied before it returns. Pictures leave the SDK (encoded) only
+ * while this user is in a meeting with its video open (`CRVideo_OpenVideo`); a picture
+ * given before the previous one was encoded replaces it.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such camera, NULL data, wrong length),
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_InputCustomVideoDat(int videoID, const uint8_t *data, size_t len, int64_t timeStampMs);
+
+/**
+ * Makes camera `videoID` this user's default: `DefVideoChanged(userID, videoID)` to this
+ * user and, in a meeting, to the others (nothing when it already is).
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (no such camera), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetDefaultVideo(int videoID);
+
+/**
+ * The default camera of `userID` (this user's own with its ID or "", or a member of the
+ * meeting): its ID, or 0 when it has none, is not known here, or the SDK is not
+ * initialised.
+ */
+int CRVideo_GetDefaultVideo(const char *userID);
+
+/**
+ * The cameras of `userID` (this user's own with its ID or "", or a member of the
+ * meeting): `[{"userID":"bob","videoID":1,"videoName":"cam"}]`, `[]` for a user without
+ * cameras or not known here. NULL with `CRVideo_GetLastError()` `CRVIDEOSDK_PARAM_ERR`
+ * (NULL userID) or `CRVIDEOSDK_NOT_INIT`. Free with `CRVideo_FreeString`.
+ */
+char *CRVideo_GetAllVideoInfo(const char *userID);
+
+/**
+ * Which videos this user receives in meetings: a JSON array of `"userID.videoID"`
+ * (`["bob.1","carol.2"]`), `[]` for none, NULL for every open one (the default). Kept
+ * across meetings until changed; a video newly watched starts at a key frame.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (not an array of such strings), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetWatchVideos(const char *videosJson);
+
+/**
+ * The newest picture of `userID`'s camera `videoID` (another member's, decoded; or this
+ * user's own with its ID or "": the local preview) in `format` (`CRVIDEOSDK_VFMT_*`),
+ * scaled down (never up, the aspect kept, sizes even) to fit `maxWidth`×`maxHeight` when
+ * those are > 0. `*out` receives it; free it with `CRVideo_FreeVideoImg`. Taking a
+ * picture re-arms `NotifyVideoData` for that video.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (NULL userID or out, unknown format, a camera not
+ * known here), `CRVIDEOSDK_ERR_DATA` (no picture yet), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_GetVideoImg(const char *userID, int videoID, int format, int maxWidth, int maxHeight, struct CRVideo_VideoImg **out);
+
+/**
+ * Frees a picture from `CRVideo_GetVideoImg` (NULL is a no-op).
+ */
+void CRVideo_FreeVideoImg(struct CRVideo_VideoImg *img);
+
+/**
+ * The screen share's settings: `{"maxFPS":8,"maxKbps":800}` (the defaults; maxFPS 1–30,
+ * maxKbps 50–20000; a key left out keeps its value). The screen is encoded for screen
+ * content: sharp text and flat areas rather than motion.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (NULL, not such an object, a value out of range),
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetScreenShareCfg(const char *cfgJson);
+
+/**
+ * With `enable` non-zero, while this user shares its screen the SDK asks the app for each
+ * image with `NotifyCatchScreen()` at the share's `maxFPS` (not again before the app gave
+ * one with `CRVideo_SetCustomizeScreenImg`); with 0 it stops asking (images the app
+ * pushes on its own are still shared). The SDK captures nothing itself.
+ *
+ * Returns 0 or `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetCustomizeCatchScreen(int enable);
+
+/**
+ * The current screen image: `width`×`height` (even, 16×16 to 3840×2160) in `format`
+ * (`CRVIDEOSDK_VFMT_*`), `len` bytes, copied before it returns. While this user is the
+ * meeting's sharer (`CRVideo_StartScreenShare`), the area that changed since the previous
+ * image is encoded and sent (an unchanged image sends nothing); otherwise the image is
+ * kept and sent when the share starts.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown format, bad size, NULL data, a length that
+ * does not match), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetCustomizeScreenImg(int format, int width, int height, const uint8_t *data, size_t len);
+
+/**
+ * The newest picture of the shared screen (decoded; this user's own image when it is the
+ * sharer) in `format`, scaled down to fit `maxWidth`×`maxHeight` when those are > 0, into
+ * `*out` (free it with `CRVideo_FreeVideoImg`); `frameTime` is the sharer's clock (ms).
+ * Taking it re-arms `NotifyScreenShareData`.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown format, NULL out), `CRVIDEOSDK_ERR_DATA` (no
+ * share, or no picture yet), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_GetShareScreenDecodeImg(int format, int maxWidth, int maxHeight, struct CRVideo_VideoImg **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -289,6 +289,32 @@ public:
     /// The session resumed on a new connection after `Reconnecting`: nothing was lost or
     /// repeated. If it cannot resume, `LineOff(CRVIDEOSDK_CONNECTIONLOST)` comes instead.
     virtual void Reconnected() {}
+
+    // Video
+    /// A new picture of `userID`'s camera `videoID` (one this user watches, see
+    /// `CRVideo_SetWatchVideos`) was decoded; `frmTime` is the sender's timestamp of it
+    /// (`CRVideo_InputCustomVideoDat`'s `timeStampMs`). Coalesced: no further one for this
+    /// video until the app took a picture with `CRVideo_GetVideoImg` (a slow app skips
+    /// pictures, it never queues them).
+    virtual void NotifyVideoData(std::string_view /*userID*/, int /*videoID*/, int64_t /*frmTime*/) {}
+    /// `userID`'s cameras changed (created, destroyed; this user's own, and those of the
+    /// other members of the meeting, on entering too): see `CRVideo_GetAllVideoInfo`.
+    virtual void VideoDevChanged(std::string_view /*userID*/) {}
+    /// `userID`'s default camera is `videoID` now (0: it has none).
+    virtual void DefVideoChanged(std::string_view /*userID*/, int /*videoID*/) {}
+
+    // Screen pixels
+    /// The shared screen changed within `left`, `top`, `width`, `height` (the bounding box
+    /// of the changed pixels since the picture the app last took); take it with
+    /// `CRVideo_GetShareScreenDecodeImg`. Coalesced: no further one until the app took a
+    /// picture (then the next one covers everything that changed since).
+    virtual void NotifyScreenShareData(std::string_view /*userID*/, int /*left*/, int /*top*/, int /*width*/, int /*height*/) {}
+    /// To the sharer, after `CRVideo_SetCustomizeCatchScreen(1)`: time for the next screen
+    /// image (`CRVideo_SetCustomizeScreenImg`), at the share's `maxFPS` while sharing; not
+    /// again until the app gave one.
+    virtual void NotifyCatchScreen() {}
+    /// The shared screen's size, when first known and whenever it changes.
+    virtual void NotifyShareRectChanged(int /*width*/, int /*height*/) {}
     // </generated>
 };
 
@@ -567,6 +593,24 @@ struct Trampolines {
     static void Reconnected(void* ud) {
         deliver(ud, [&](Callbacks& c) { c.Reconnected(); });
     }
+    static void NotifyVideoData(void* ud, const char* userID, int videoID, int64_t frmTime) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyVideoData(view(userID), videoID, frmTime); });
+    }
+    static void VideoDevChanged(void* ud, const char* userID) {
+        deliver(ud, [&](Callbacks& c) { c.VideoDevChanged(view(userID)); });
+    }
+    static void DefVideoChanged(void* ud, const char* userID, int videoID) {
+        deliver(ud, [&](Callbacks& c) { c.DefVideoChanged(view(userID), videoID); });
+    }
+    static void NotifyScreenShareData(void* ud, const char* userID, int left, int top, int width, int height) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyScreenShareData(view(userID), left, top, width, height); });
+    }
+    static void NotifyCatchScreen(void* ud) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyCatchScreen(); });
+    }
+    static void NotifyShareRectChanged(void* ud, int width, int height) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyShareRectChanged(width, height); });
+    }
     // </generated>
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
@@ -655,6 +699,12 @@ struct Trampolines {
         t.NotifyMouseHotSpot = &NotifyMouseHotSpot;
         t.Reconnecting = &Reconnecting;
         t.Reconnected = &Reconnected;
+        t.NotifyVideoData = &NotifyVideoData;
+        t.VideoDevChanged = &VideoDevChanged;
+        t.DefVideoChanged = &DefVideoChanged;
+        t.NotifyScreenShareData = &NotifyScreenShareData;
+        t.NotifyCatchScreen = &NotifyCatchScreen;
+        t.NotifyShareRectChanged = &NotifyShareRectChanged;
         // </generated>
         return t;
     }
@@ -965,6 +1015,68 @@ public:
     }
     int setMouseHotSpot(std::string_view boardID, int pageNo, int x, int y) {
         return CRVideo_SetMouseHotSpot(detail::cstr(boardID).c_str(), pageNo, x, y);
+    }
+
+    // Video -----------------------------------------------------------------------------
+
+    /** A picture from getVideoImg, freed with CRVideo_FreeVideoImg when it goes. */
+    using VideoImg = std::unique_ptr<CRVideo_VideoImg, void (*)(CRVideo_VideoImg*)>;
+
+    /** CRVideo_CreateCustomVideoDev: the new camera's ID in *videoID; then VideoDevChanged
+        (and DefVideoChanged for the first camera). */
+    int createCustomVideoDev(std::string_view camName, int pixFmt, int width, int height,
+                             std::string_view extParamsJson, int* videoID) {
+        return CRVideo_CreateCustomVideoDev(detail::cstr(camName).c_str(), pixFmt, width, height,
+                                            detail::cstr(extParamsJson).c_str(), videoID);
+    }
+    int destroyCustomVideoDev(int videoID) { return CRVideo_DestroyCustomVideoDev(videoID); }
+    /** CRVideo_InputCustomVideoDat: one picture in the camera's format and size. */
+    int inputCustomVideoDat(int videoID, const uint8_t* data, size_t len, int64_t timeStampMs) {
+        return CRVideo_InputCustomVideoDat(videoID, data, len, timeStampMs);
+    }
+    int setDefaultVideo(int videoID) { return CRVideo_SetDefaultVideo(videoID); }
+    int getDefaultVideo(std::string_view userID) {
+        return CRVideo_GetDefaultVideo(detail::cstr(userID).c_str());
+    }
+    /** CRVideo_GetAllVideoInfo: a JSON array of {"userID","videoID","videoName"}. */
+    std::string getAllVideoInfo(std::string_view userID) {
+        return detail::take(CRVideo_GetAllVideoInfo(detail::cstr(userID).c_str()));
+    }
+    /** CRVideo_SetWatchVideos with a JSON array of "userID.videoID". */
+    int setWatchVideos(std::string_view videosJson) {
+        return CRVideo_SetWatchVideos(detail::cstr(videosJson).c_str());
+    }
+    /** CRVideo_SetWatchVideos(NULL): every open video. */
+    int watchAllVideos() { return CRVideo_SetWatchVideos(nullptr); }
+    /** CRVideo_GetVideoImg: the newest picture into *img (empty on failure). */
+    int getVideoImg(std::string_view userID, int videoID, int format, int maxWidth,
+                    int maxHeight, VideoImg* img) {
+        CRVideo_VideoImg* raw = nullptr;
+        int rc = CRVideo_GetVideoImg(detail::cstr(userID).c_str(), videoID, format, maxWidth,
+                                     maxHeight, &raw);
+        *img = VideoImg(raw, CRVideo_FreeVideoImg);
+        return rc;
+    }
+
+    // Screen pixels ---------------------------------------------------------------------
+
+    /** CRVideo_SetScreenShareCfg: {"maxFPS":8,"maxKbps":800}. */
+    int setScreenShareCfg(std::string_view cfgJson) {
+        return CRVideo_SetScreenShareCfg(detail::cstr(cfgJson).c_str());
+    }
+    /** CRVideo_SetCustomizeCatchScreen: NotifyCatchScreen at maxFPS while sharing. */
+    int setCustomizeCatchScreen(bool enable) { return CRVideo_SetCustomizeCatchScreen(enable); }
+    /** CRVideo_SetCustomizeScreenImg: the current screen image. */
+    int setCustomizeScreenImg(int format, int width, int height, const uint8_t* data,
+                              size_t len) {
+        return CRVideo_SetCustomizeScreenImg(format, width, height, data, len);
+    }
+    /** CRVideo_GetShareScreenDecodeImg: the shared screen into *img (empty on failure). */
+    int getShareScreenDecodeImg(int format, int maxWidth, int maxHeight, VideoImg* img) {
+        CRVideo_VideoImg* raw = nullptr;
+        int rc = CRVideo_GetShareScreenDecodeImg(format, maxWidth, maxHeight, &raw);
+        *img = VideoImg(raw, CRVideo_FreeVideoImg);
+        return rc;
     }
 
 private:

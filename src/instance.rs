@@ -33,6 +33,8 @@ pub struct Instance {
     pub queues: SharedQueueCache,
     /// The SDK's copy of the meeting room (kept by the engine).
     pub rooms: SharedRoomCache,
+    /// Cameras and received videos.
+    pub video: Arc<crate::video::Video>,
     /// To the engine; bounded ([`COMMAND_QUEUE`]).
     commands: Sender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
@@ -148,6 +150,7 @@ impl Instance {
         let online = Arc::new(AtomicBool::new(false));
         let queues = SharedQueueCache::default();
         let rooms = SharedRoomCache::default();
+        let video = Arc::new(crate::video::Video::new(dispatcher.clone(), rooms.clone()));
         let ca = match &params.ca_file {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,
@@ -160,6 +163,7 @@ impl Instance {
             rooms: rooms.clone(),
             tls: TlsSettings::new(ca),
             resume_window: params.resume_window,
+            video: video.clone(),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()
@@ -188,6 +192,7 @@ impl Instance {
             online,
             queues,
             rooms,
+            video,
             params,
             dispatcher,
             commands,
@@ -265,6 +270,7 @@ impl Instance {
         if let Some(io) = self.io_thread.lock().take() {
             let _ = io.join();
         }
+        self.video.shutdown();
         let dispatch_thread = self.dispatch_thread.lock().take();
         if dispatch::in_callback() {
             self.dispatcher.close_and_discard();

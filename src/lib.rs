@@ -20,6 +20,7 @@ pub mod event;
 pub mod ffi;
 pub mod instance;
 pub mod params;
+pub mod video;
 
 pub use event::Event;
 

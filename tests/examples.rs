@@ -228,3 +228,41 @@ fn meeting_room_host_and_guest() {
         "{guest}"
     );
 }
+
+#[test]
+fn video_meeting_sender_and_watcher() {
+    let exe = build(&example("video_meeting.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let mut organiser = Peer::login("carol", server.addr, "demo", "demo123", "carol");
+    assert_eq!(organiser.cmd(&["create_meeting", "video", "0", "m"]), 0);
+    let line = organiser.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    let meeting: serde_json::Value =
+        serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+    let id = meeting["ID"].to_string();
+    let addr = server.addr.to_string();
+    let out_dir = TempDir::new("video-example");
+    let sender = {
+        let (exe, addr, id) = (exe.clone(), addr.clone(), id.clone());
+        std::thread::spawn(move || stdout(&run(&exe, &[&addr, "alice", "send", &id])))
+    };
+    let dir = out_dir.path.to_str().unwrap();
+    let watcher = stdout(&run(&exe, &[&addr, "bob", "watch", &id, dir]));
+    let sender = sender.join().unwrap();
+    assert!(sender.contains("sending camera 1\n"), "{sender}");
+    assert!(sender.ends_with("done\n"), "{sender}");
+    assert!(watcher.ends_with("done\n"), "{watcher}");
+    for n in 0..3 {
+        let ppm = std::fs::read(out_dir.path.join(format!("frame-{n}.ppm"))).unwrap();
+        let header = b"P6\n640 360\n255\n";
+        assert_eq!(&ppm[..header.len()], header);
+        assert_eq!(ppm.len(), header.len() + 640 * 360 * 3);
+        // The picture: the gradient's green rises from top to bottom.
+        let green = |y: usize| ppm[header.len() + (y * 640 + 320) * 3 + 1];
+        assert!(
+            green(10) < 40 && green(350) > 200,
+            "frame {n}: {} .. {}",
+            green(10),
+            green(350)
+        );
+    }
+}

@@ -151,6 +151,21 @@ fn header_declares_the_contract() {
         "DelBoardElement",
         "SetMouseHotSpot",
         "GetLastError",
+        // Section 9, video.
+        "CreateCustomVideoDev",
+        "DestroyCustomVideoDev",
+        "InputCustomVideoDat",
+        "SetDefaultVideo",
+        "GetDefaultVideo",
+        "GetAllVideoInfo",
+        "SetWatchVideos",
+        "GetVideoImg",
+        "FreeVideoImg",
+        // Section 9, screen pixels.
+        "SetScreenShareCfg",
+        "SetCustomizeCatchScreen",
+        "SetCustomizeScreenImg",
+        "GetShareScreenDecodeImg",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -164,6 +179,9 @@ fn header_declares_the_contract() {
         ("AOPENING", 4),
         ("VNULL", 1),
         ("VOPEN", 3),
+        ("VFMT_YUV420P", 0),
+        ("VFMT_ARGB32", 1),
+        ("VFMT_RGBA32", 2),
     ] {
         let define = format!("#define CRVIDEOSDK_{name} {value}\n");
         assert!(h.contains(&define), "{define} missing");
@@ -251,12 +269,23 @@ fn header_declares_the_contract() {
         "NotifyMouseHotSpot",
         "Reconnecting",
         "Reconnected",
+        // Appended by video (API.md section 9).
+        "NotifyVideoData",
+        "VideoDevChanged",
+        "DefVideoChanged",
+        "NotifyScreenShareData",
+        "NotifyCatchScreen",
+        "NotifyShareRectChanged",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")
         .expect("struct")..];
     let body = &body[..body.find("} CRVideo_Callbacks;").unwrap()];
     assert!(body.contains("size_t size;"), "first member is size");
+    // The picture type, field for field.
+    assert!(h.contains(
+        "typedef struct CRVideo_VideoImg {\n    int format;\n    int width;\n    int height;\n    int64_t frameTime;\n    size_t len;\n    uint8_t *data;\n} CRVideo_VideoImg;"
+    ), "CRVideo_VideoImg");
     let mut last = 0;
     for cb in callbacks {
         let at = body

@@ -24,8 +24,11 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Libraries the SDK may need at run time: the C runtime and nothing else.
+/// Libraries the SDK may need at run time: the C runtime and the C++ runtime (OpenH264, the
+/// video codec, is C++; every Linux distribution installs libstdc++, apt itself needs it),
+/// and nothing else.
 const SYSTEM_LIBRARIES: &[&str] = &[
+    "libstdc++.so.6",
     "libc.so.6",
     "libm.so.6",
     "libgcc_s.so.1",

@@ -1,4 +1,4 @@
-//! Binary frames of the transparent channel: commands and bulk-transfer chunks.
+//! Binary frames: the transparent channel's commands and bulk-transfer chunks, and video.
 //!
 //! Payloads travel as raw bytes (no base64); a short binary header says what they are.
 //! Integers are big-endian.
@@ -6,6 +6,8 @@
 //! ```text
 //! command: 0x01 | id: u64 | peer_len: u8 | peer (UTF-8) | payload
 //! chunk:   0x02 | id_len: u8 | transfer_id (ASCII) | offset: u64 | payload
+//! video:   0x03 | flags: u8 | video_id: u8 | time_ms: i64 | user_len: u8 | user | payload
+//! screen:  0x04 | flags: u8 | left, top, width, height: u16 | time_ms: i64 | user_len: u8 | user | payload
 //! ```
 //!
 //! A command from a client names the target in `peer` and its request id in `id` (the
@@ -13,9 +15,20 @@
 //! or with an error). Relayed to the target, `peer` is the source and `id` the server's relay
 //! id, which the target acknowledges with [`Request::CmdAck`](crate::Request::CmdAck).
 //! A chunk is relayed unchanged from the sender to the receiver of its transfer.
+//!
+//! A video frame carries one encoded picture (H.264 Annex B) of the sender's camera
+//! `video_id`, stamped with the sender's time; bit 0 of `flags` marks a key frame (decodable
+//! alone). From a client `user` is empty; relayed, the server names the sender there.
+//!
+//! A screen frame is the same for the shared screen, plus the area that changed since the
+//! sharer's previous picture (the whole picture for a key frame sent on request).
 
 const COMMAND: u8 = 0x01;
 const CHUNK: u8 = 0x02;
+const VIDEO: u8 = 0x03;
+const SCREEN: u8 = 0x04;
+/// `flags` bit of a video frame that can be decoded alone.
+pub const VIDEO_KEY_FRAME: u8 = 0x01;
 
 /// A decoded binary frame; borrows from the frame's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +43,66 @@ pub enum DataFrame<'a> {
         offset: u64,
         payload: &'a [u8],
     },
+    Video(VideoFrame<'a>),
+    Screen(ScreenFrame<'a>),
+}
+
+/// One encoded picture of the shared screen (see the module's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenFrame<'a> {
+    pub key: bool,
+    /// The changed area: left, top, width, height.
+    pub rect: [u16; 4],
+    pub time_ms: i64,
+    /// The sharer (empty in a client's frame).
+    pub user: &'a str,
+    pub payload: &'a [u8],
+}
+
+impl ScreenFrame<'_> {
+    /// The frame as bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        assert!(self.user.len() <= u8::MAX as usize, "user IDs are short");
+        let mut frame = Vec::with_capacity(19 + self.user.len() + self.payload.len());
+        frame.push(SCREEN);
+        frame.push(if self.key { VIDEO_KEY_FRAME } else { 0 });
+        for v in self.rect {
+            frame.extend_from_slice(&v.to_be_bytes());
+        }
+        frame.extend_from_slice(&self.time_ms.to_be_bytes());
+        frame.push(self.user.len() as u8);
+        frame.extend_from_slice(self.user.as_bytes());
+        frame.extend_from_slice(self.payload);
+        frame
+    }
+}
+
+/// One encoded picture of a camera (see the module's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoFrame<'a> {
+    pub key: bool,
+    pub video_id: u8,
+    /// The sender's timestamp of the picture, in ms.
+    pub time_ms: i64,
+    /// The sender (empty in a client's frame).
+    pub user: &'a str,
+    pub payload: &'a [u8],
+}
+
+impl VideoFrame<'_> {
+    /// The frame as bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        assert!(self.user.len() <= u8::MAX as usize, "user IDs are short");
+        let mut frame = Vec::with_capacity(12 + self.user.len() + self.payload.len());
+        frame.push(VIDEO);
+        frame.push(if self.key { VIDEO_KEY_FRAME } else { 0 });
+        frame.push(self.video_id);
+        frame.extend_from_slice(&self.time_ms.to_be_bytes());
+        frame.push(self.user.len() as u8);
+        frame.extend_from_slice(self.user.as_bytes());
+        frame.extend_from_slice(self.payload);
+        frame
+    }
 }
 
 /// Why a binary frame could not be decoded.
@@ -95,6 +168,37 @@ pub fn decode_data(frame: &[u8]) -> Result<DataFrame<'_>, BadDataFrame> {
                 payload,
             })
         }
+        VIDEO => {
+            let [flags, video_id, ref rest @ ..] = *rest else {
+                return Err(BadDataFrame("truncated"));
+            };
+            let (time, rest) = take_u64(rest)?;
+            let (user, payload) = take_str(rest)?;
+            Ok(DataFrame::Video(VideoFrame {
+                key: flags & VIDEO_KEY_FRAME != 0,
+                video_id,
+                time_ms: time as i64,
+                user,
+                payload,
+            }))
+        }
+        SCREEN => {
+            let (&flags, rest) = rest.split_first().ok_or(BadDataFrame("truncated"))?;
+            if rest.len() < 8 {
+                return Err(BadDataFrame("truncated"));
+            }
+            let (r, rest) = rest.split_at(8);
+            let rect = [0, 2, 4, 6].map(|i| u16::from_be_bytes([r[i], r[i + 1]]));
+            let (time, rest) = take_u64(rest)?;
+            let (user, payload) = take_str(rest)?;
+            Ok(DataFrame::Screen(ScreenFrame {
+                key: flags & VIDEO_KEY_FRAME != 0,
+                rect,
+                time_ms: time as i64,
+                user,
+                payload,
+            }))
+        }
         _ => Err(BadDataFrame("unknown kind")),
     }
 }
@@ -152,6 +256,29 @@ mod tests {
                 payload: &[]
             })
         );
+    }
+
+    #[test]
+    fn video_frames_round_trip() {
+        let frame = VideoFrame {
+            key: true,
+            video_id: 3,
+            time_ms: -5,
+            user: "bob",
+            payload: &[0, 0, 0, 1, 0x67],
+        };
+        assert_eq!(decode_data(&frame.encode()), Ok(DataFrame::Video(frame)));
+        assert!(decode_data(&[VIDEO, 1]).is_err());
+        assert!(decode_data(&frame.encode()[..12]).is_err());
+        let screen = ScreenFrame {
+            key: false,
+            rect: [1, 2, 640, 65535],
+            time_ms: 9,
+            user: "",
+            payload: b"x",
+        };
+        assert_eq!(decode_data(&screen.encode()), Ok(DataFrame::Screen(screen)));
+        assert!(decode_data(&screen.encode()[..10]).is_err());
     }
 
     #[test]

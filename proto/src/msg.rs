@@ -214,6 +214,17 @@ pub enum Request {
         x: i32,
         y: i32,
     },
+    /// This member's cameras (the whole list, after each change while in the room; one-way
+    /// when sent with id 0). Reply: 0, `PARAM_ERR` (more than [`MAX_VIDEO_DEVS`], an ID 0
+    /// or twice), `NOT_INMEETING`. The other members get [`Event::VideoDevs`].
+    SetVideoDevs(MemberVideos),
+    /// Which videos this member receives: `None` every open one (the default), else those
+    /// named `userID.videoID`. Reply: 0, `NOT_INMEETING`.
+    SetWatchVideos { videos: Option<Vec<String>> },
+    /// This member lost frames of `user_id`'s camera `video_id` (0: the shared screen; it
+    /// could not decode them):
+    /// the sender is asked for a key frame ([`Event::KeyFrameRequest`]). One-way.
+    RequestKeyFrame { user_id: String, video_id: u8 },
     /// Keep this session for up to `window_ms` (capped by the server's
     /// `resume_window_ms`) when its connection is lost, so that the client can resume it
     /// on a new connection with [`Request::Resume`]. Reply data: [`ResumeInfo`].
@@ -298,6 +309,29 @@ pub struct RoomState {
     /// The open whiteboards in order of creation, each with its pages that have elements.
     #[serde(default)]
     pub boards: Vec<BoardState>,
+    /// The members' cameras (members without any are left out).
+    #[serde(default)]
+    pub videos: Vec<MemberVideos>,
+}
+
+/// Most cameras one user may have.
+pub const MAX_VIDEO_DEVS: usize = 5;
+
+/// One camera of a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoDev {
+    pub video_id: u8,
+    pub name: String,
+}
+
+/// A member's cameras and which one is its default (0: none).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MemberVideos {
+    /// The member (ignored in a request: the sender).
+    #[serde(default)]
+    pub user_id: String,
+    pub devs: Vec<VideoDev>,
+    pub default_video: u8,
 }
 
 /// The room's current page ([`Request::SwitchToPage`]).
@@ -384,6 +418,9 @@ impl Request {
             Request::SetBoardElement { .. } => "set_board_element",
             Request::DelBoardElements { .. } => "del_board_elements",
             Request::SetMouseHotSpot { .. } => "set_mouse_hot_spot",
+            Request::SetVideoDevs(_) => "set_video_devs",
+            Request::SetWatchVideos { .. } => "set_watch_videos",
+            Request::RequestKeyFrame { .. } => "request_key_frame",
             Request::EnableResume { .. } => "enable_resume",
             Request::Resume { .. } => "resume",
         }
@@ -757,6 +794,11 @@ pub enum Event {
         y: i32,
         oper: String,
     },
+    /// To the other members: a member's cameras changed.
+    VideoDevs(MemberVideos),
+    /// To a sender: a receiver needs a key frame of camera `video_id` (it joined, started
+    /// watching, or lost frames); `video_id` 0 is the shared screen.
+    KeyFrameRequest { video_id: u8 },
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,

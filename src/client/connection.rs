@@ -1,8 +1,8 @@
 //! A live session's connection: a reader task and a writer task around one WebSocket.
 //!
-//! The writer sends what the engine queues plus a ping every heartbeat. It has two lanes:
-//! control frames (requests, commands, flow control) always go before bulk chunks, so a
-//! command is never stuck behind a transfer. The reader forwards server frames to the engine
+//! The writer sends what the engine queues plus a ping every heartbeat. It has three lanes:
+//! control frames (requests, commands, flow control) always go first, then video frames,
+//! then bulk chunks, so a command is never stuck behind a transfer or a picture. The reader forwards server frames to the engine
 //! and reports the connection dead when nothing (frame, ping or pong) arrived for three
 //! heartbeats. Each ping carries its send time, so the reader can report the round trip of
 //! its pong (the writer reports each ping it sends): the engine derives the connection's
@@ -36,6 +36,10 @@ pub const CLOSE_FLUSH: Duration = Duration::from_secs(1);
 /// chunks of the transfers this is 2 MiB per connection).
 const BULK_LANE_FRAMES: usize = 8;
 
+/// Video frames queued ahead of the writer; a camera finding the lane full loses that
+/// picture (see `crate::video`).
+const MEDIA_LANE_FRAMES: usize = 32;
+
 /// Text frames written and not yet acknowledged by the server, at most this many...
 const REPLAY_MAX_FRAMES: usize = 8192;
 /// ... and this many bytes (a resume needing more fails: the session ends with LineOff).
@@ -56,18 +60,31 @@ pub struct Lanes {
     control: mpsc::UnboundedSender<Outgoing>,
     /// Drained by the current connection's writer.
     control_rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Outgoing>>>,
+    /// Video frames (never replayed: a resumed video restarts at a key frame); bounded,
+    /// and the cameras never wait for it.
+    pub media: mpsc::Sender<Message>,
+    media_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Message>>>,
     /// Text frames written and not yet acknowledged.
     pub replay: Arc<parking_lot::Mutex<Replay<Message>>>,
     /// The server's text frames counted (what this side acknowledges in its pings).
     pub received: Arc<AtomicU64>,
 }
 
+impl Default for Lanes {
+    fn default() -> Lanes {
+        Lanes::new()
+    }
+}
+
 impl Lanes {
     pub fn new() -> Lanes {
         let (control, control_rx) = mpsc::unbounded_channel();
+        let (media, media_rx) = mpsc::channel(MEDIA_LANE_FRAMES);
         Lanes {
             control,
             control_rx: Arc::new(tokio::sync::Mutex::new(control_rx)),
+            media,
+            media_rx: Arc::new(tokio::sync::Mutex::new(media_rx)),
             replay: Arc::new(parking_lot::Mutex::new(Replay::new(
                 REPLAY_MAX_FRAMES,
                 REPLAY_MAX_BYTES,
@@ -148,6 +165,7 @@ impl Connection {
         };
         let writer = Writer {
             control: lanes.control_rx.clone(),
+            media: lanes.media_rx.clone(),
             replay: lanes.replay.clone(),
             received: lanes.received.clone(),
             bulk: bulk_queue,
@@ -216,6 +234,7 @@ impl Pings {
 /// no sender of the control lane, so it ends (saying goodbye) when the session drops it.
 struct Writer {
     control: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Outgoing>>>,
+    media: Arc<tokio::sync::Mutex<mpsc::Receiver<Message>>>,
     replay: Arc<parking_lot::Mutex<Replay<Message>>>,
     received: Arc<AtomicU64>,
     bulk: mpsc::Receiver<Message>,
@@ -227,6 +246,7 @@ impl Writer {
     async fn run(mut self, mut sink: SplitSink<WsStream, Message>, resend: Vec<Message>) {
         // The previous connection's writer (aborted) let go of the lane.
         let mut control = self.control.clone().lock_owned().await;
+        let mut media = self.media.clone().lock_owned().await;
         if !resend.is_empty() {
             for message in resend {
                 if sink.feed(message).await.is_err() {
@@ -254,6 +274,7 @@ impl Writer {
                     None => break,
                 },
                 _ = ticker.tick() => self.pings.ping(self.received.load(Ordering::Relaxed)),
+                Some(message) = media.recv() => message,
                 Some(message) = self.bulk.recv() => message,
             };
             // Kept before it is written: if the connection dies meanwhile, a resume sends it

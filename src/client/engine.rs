@@ -49,6 +49,8 @@ pub struct EngineConfig {
     pub tls: super::handshake::TlsSettings,
     /// How long a lost session may be resumed (`resumeWindowMs`; zero: never).
     pub resume_window: Duration,
+    /// The SDK's video (cameras and received videos).
+    pub video: Arc<crate::video::Video>,
 }
 
 pub struct Engine {
@@ -124,6 +126,8 @@ impl Engine {
                     self.release_held();
                 }
             }
+            // The room copy may have changed (entered, left): the video follows it.
+            self.config.video.follow_room();
         }
         let writer = self.end_session(ErrorCode::NotLogin, None);
         self.closing.extend(writer);
@@ -282,6 +286,13 @@ impl Engine {
                         let lanes = Lanes::new();
                         let internal = self.internal.clone();
                         let conn = Connection::start(attempt, ws, &hello, internal, &lanes, vec![]);
+                        self.config.video.set_uplink(
+                            Some(crate::video::Uplink {
+                                control: lanes.clone(),
+                                media: lanes.media.clone(),
+                            }),
+                            false,
+                        );
                         self.lanes = Some(lanes);
                         self.server = Some(server);
                         self.state = State::Online { conn };
@@ -416,9 +427,17 @@ impl Engine {
             | W::CtrlRight { .. }
             | W::Page(_)
             | W::VideoWallMode { .. }
-            | W::MainVideo(_) => self
-                .events
-                .extend(super::rooms::on_event(&self.config.rooms, event)),
+            | W::MainVideo(_) => {
+                match &event {
+                    W::MemberLeft { user_id } => self.config.video.on_member_left(user_id),
+                    W::ShareStopped { user_id } => self.config.video.on_share_stopped(user_id),
+                    _ => {}
+                }
+                self.events
+                    .extend(super::rooms::on_event(&self.config.rooms, event))
+            }
+            W::VideoDevs(cams) => self.config.video.on_member_videos(cams),
+            W::KeyFrameRequest { video_id } => self.config.video.on_key_frame_request(video_id),
             W::BoardCreated { .. }
             | W::BoardClosed { .. }
             | W::Element { .. }
@@ -460,6 +479,7 @@ impl Engine {
     /// with `code` after `announce`. An online session says `logout` to the server first.
     /// Returns the closing writer, for a caller that wants to wait for the flush.
     fn end_session(&mut self, code: ErrorCode, announce: Option<Event>) -> Option<JoinHandle<()>> {
+        let announce_none = announce.is_none();
         let writer = match std::mem::replace(&mut self.state, State::Idle) {
             State::Idle => None,
             State::LoggingIn { cookie, task, .. } => {
@@ -501,6 +521,9 @@ impl Engine {
         self.end_transfers(code);
         self.config.queues.lock().end_session();
         *self.config.rooms.lock() = Default::default();
+        // A Logout or Uninit (nothing announced) also ends the cameras.
+        self.config.video.set_uplink(None, announce_none);
+        self.config.video.follow_room();
         self.local = SessionLocal::default();
         writer
     }

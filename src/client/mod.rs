@@ -7,7 +7,7 @@
 
 pub mod boards;
 pub mod calls;
-mod connection;
+pub mod connection;
 pub(crate) mod engine;
 pub mod handshake;
 pub mod meetings;

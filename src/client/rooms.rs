@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use crvideo_proto::{
-    BoardObj, Event as WireEvent, ImSent, MainVideo, MediaKind, MemberInfo, PageState, Request,
-    RoomState, MAINPAGE_MAX,
+    BoardObj, Event as WireEvent, ImSent, MainVideo, MediaKind, MemberInfo, MemberVideos,
+    PageState, Request, RoomState, MAINPAGE_MAX,
 };
 use parking_lot::Mutex;
 
@@ -41,6 +41,8 @@ pub struct Room {
     /// The members holding the sharer's control right.
     pub ctrl: Vec<String>,
     pub boards: BoardsCopy,
+    /// The members' cameras on entry, until the video takes them (`Video::follow_room`).
+    pub videos: Vec<MemberVideos>,
 }
 
 impl Room {
@@ -170,6 +172,7 @@ pub fn enter(cache: SharedRoomCache, meet_id: i32, pswd: String) -> RequestSpec 
             sharer: state.sharer,
             ctrl: state.ctrl,
             boards,
+            videos: state.videos,
         });
         Some(Event::Batch(events))
     })

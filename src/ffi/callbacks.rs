@@ -514,6 +514,48 @@ pub struct CRVideo_Callbacks {
     /// The session resumed on a new connection after `Reconnecting`: nothing was lost or
     /// repeated. If it cannot resume, `LineOff(CRVIDEOSDK_CONNECTIONLOST)` comes instead.
     pub Reconnected: Option<unsafe extern "C" fn(userData: *mut c_void)>,
+    // Video
+    /// A new picture of `userID`'s camera `videoID` (one this user watches, see
+    /// `CRVideo_SetWatchVideos`) was decoded; `frmTime` is the sender's timestamp of it
+    /// (`CRVideo_InputCustomVideoDat`'s `timeStampMs`). Coalesced: no further one for this
+    /// video until the app took a picture with `CRVideo_GetVideoImg` (a slow app skips
+    /// pictures, it never queues them).
+    pub NotifyVideoData: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            userID: *const c_char,
+            videoID: c_int,
+            frmTime: i64,
+        ),
+    >,
+    /// `userID`'s cameras changed (created, destroyed; this user's own, and those of the
+    /// other members of the meeting, on entering too): see `CRVideo_GetAllVideoInfo`.
+    pub VideoDevChanged: Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char)>,
+    /// `userID`'s default camera is `videoID` now (0: it has none).
+    pub DefVideoChanged:
+        Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char, videoID: c_int)>,
+    // Screen pixels
+    /// The shared screen changed within `left`, `top`, `width`, `height` (the bounding box
+    /// of the changed pixels since the picture the app last took); take it with
+    /// `CRVideo_GetShareScreenDecodeImg`. Coalesced: no further one until the app took a
+    /// picture (then the next one covers everything that changed since).
+    pub NotifyScreenShareData: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            userID: *const c_char,
+            left: c_int,
+            top: c_int,
+            width: c_int,
+            height: c_int,
+        ),
+    >,
+    /// To the sharer, after `CRVideo_SetCustomizeCatchScreen(1)`: time for the next screen
+    /// image (`CRVideo_SetCustomizeScreenImg`), at the share's `maxFPS` while sharing; not
+    /// again until the app gave one.
+    pub NotifyCatchScreen: Option<unsafe extern "C" fn(userData: *mut c_void)>,
+    /// The shared screen's size, when first known and whenever it changes.
+    pub NotifyShareRectChanged:
+        Option<unsafe extern "C" fn(userData: *mut c_void, width: c_int, height: c_int)>,
 }
 
 impl CRVideo_Callbacks {

@@ -27,6 +27,7 @@ pub mod room_signals;
 pub mod rooms;
 pub mod session;
 pub mod transfer;
+pub mod video;
 
 use std::ffi::{c_char, CStr};
 

@@ -405,6 +405,36 @@ static void rec_Reconnected(void *ud) {
     before_callback("Reconnected");
     emit("Reconnected");
 }
+static void rec_NotifyVideoData(void *ud, const char *userID, int videoID, int64_t frmTime) {
+    (void)ud;
+    before_callback("NotifyVideoData");
+    emit("NotifyVideoData\t%s\t%d\t%lld", userID, videoID, (long long)frmTime);
+}
+static void rec_VideoDevChanged(void *ud, const char *userID) {
+    (void)ud;
+    before_callback("VideoDevChanged");
+    emit("VideoDevChanged\t%s", userID);
+}
+static void rec_DefVideoChanged(void *ud, const char *userID, int videoID) {
+    (void)ud;
+    before_callback("DefVideoChanged");
+    emit("DefVideoChanged\t%s\t%d", userID, videoID);
+}
+static void rec_NotifyScreenShareData(void *ud, const char *userID, int left, int top, int width, int height) {
+    (void)ud;
+    before_callback("NotifyScreenShareData");
+    emit("NotifyScreenShareData\t%s\t%d\t%d\t%d\t%d", userID, left, top, width, height);
+}
+static void rec_NotifyCatchScreen(void *ud) {
+    (void)ud;
+    before_callback("NotifyCatchScreen");
+    emit("NotifyCatchScreen");
+}
+static void rec_NotifyShareRectChanged(void *ud, int width, int height) {
+    (void)ud;
+    before_callback("NotifyShareRectChanged");
+    emit("NotifyShareRectChanged\t%d\t%d", width, height);
+}
 
 /* Sets every member of `cbs` to its recording function. */
 static void recorder_register(CRVideo_Callbacks *cbs) {
@@ -488,4 +518,10 @@ static void recorder_register(CRVideo_Callbacks *cbs) {
     cbs->NotifyMouseHotSpot = rec_NotifyMouseHotSpot;
     cbs->Reconnecting = rec_Reconnecting;
     cbs->Reconnected = rec_Reconnected;
+    cbs->NotifyVideoData = rec_NotifyVideoData;
+    cbs->VideoDevChanged = rec_VideoDevChanged;
+    cbs->DefVideoChanged = rec_DefVideoChanged;
+    cbs->NotifyScreenShareData = rec_NotifyScreenShareData;
+    cbs->NotifyCatchScreen = rec_NotifyCatchScreen;
+    cbs->NotifyShareRectChanged = rec_NotifyShareRectChanged;
 }

@@ -44,7 +44,7 @@ pub fn build_c_program(name: &str) -> PathBuf {
         .arg("-L")
         .arg(&lib_dir)
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .args(["-lcrvideosdk", "-lpthread", "-o"])
+        .args(["-lcrvideosdk", "-lpthread", "-lm", "-o"])
         .arg(&exe)
         .output()
         .expect("run cc");

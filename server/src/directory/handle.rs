@@ -8,7 +8,7 @@ use crvideo_proto::{ErrorCode, Event, ServerFrame};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::outbound::{QueuedBytes, SessionGone, SessionId, SessionLink, Stop};
+use super::outbound::{MediaSent, QueuedBytes, SessionGone, SessionId, SessionLink, Stop};
 
 /// A logged-in session: who it is and how to reach it.
 #[derive(Clone)]
@@ -83,6 +83,11 @@ impl SessionHandle {
     /// full lane ends the session).
     pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
         self.link.send_bulk(message)
+    }
+
+    /// Queues a video frame in the media lane (never blocks; a full lane drops the frame).
+    pub fn send_media(&self, message: Message) -> Result<MediaSent, SessionGone> {
+        self.link.send_media(message)
     }
 
     /// Ends the session: the client is told why (`Event::Kicked { code }`), then closed.

@@ -1,10 +1,15 @@
-//! The way into one session from anywhere in the server: two outbound lanes of WebSocket
+//! The way into one session from anywhere in the server: three outbound lanes of WebSocket
 //! messages, drained by the session's writer task, and a stop signal.
 //!
-//! The control lane carries replies, events and relayed commands; the bulk lane carries
-//! relayed transfer chunks (and each transfer's end of data, which must follow its chunks).
-//! The writer always sends what the control lane holds before the next bulk frame, so a
-//! reply or a command is never stuck behind bulk data.
+//! The control lane carries replies, events and relayed commands; the media lane relayed
+//! video frames; the bulk lane relayed transfer chunks (and each transfer's end of data,
+//! which must follow its chunks). The writer always sends what the control lane holds
+//! first, then media, then bulk, so a reply or a command is never stuck behind data and a
+//! video frame never waits behind a file.
+//!
+//! The media lane is the one lane that loses frames instead of ending the session: over
+//! [`MEDIA_CAPACITY_BYTES`] a frame is refused ([`MediaSent::Dropped`]) and the relay skips
+//! that receiver's frames up to the next key frame.
 //!
 //! Nothing ever waits on a session: sending never blocks, and it comes last in the server's
 //! lock order (see the [crate] documentation), so any lock may be held while sending. Both
@@ -51,6 +56,18 @@ pub const TENANT_FAIR_SHARE_BYTES: usize = 1 << 20;
 /// counts as not reading. A receiver whose outstanding credit, over all its incoming
 /// transfers, stays within this is never dropped for it (the credit bounds what is in flight).
 pub const BULK_CAPACITY_BYTES: usize = 16 << 20;
+
+/// Bytes of video frames a session may have queued: about a second of a 720p camera at a
+/// generous bitrate. A receiver behind by more loses frames (see [`MediaSent::Dropped`]).
+pub const MEDIA_CAPACITY_BYTES: usize = 2 << 20;
+
+/// What became of a video frame offered to a session's media lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaSent {
+    Queued,
+    /// The lane is full: the frame was dropped (the session goes on).
+    Dropped,
+}
 
 /// What one queued frame costs beyond its bytes, so tiny frames count too.
 const FRAME_OVERHEAD: usize = 64;
@@ -107,6 +124,8 @@ pub struct QueuedBytes {
     pub pushed: usize,
     /// Relayed transfer chunks.
     pub bulk: usize,
+    /// Relayed video frames.
+    pub media: usize,
 }
 
 /// What a control frame is, for the lane's bounds.
@@ -128,6 +147,7 @@ struct Queued {
     pushed_frames: AtomicUsize,
     pushed_bytes: AtomicUsize,
     bulk_bytes: AtomicUsize,
+    media_bytes: AtomicUsize,
     /// The tenant's budget, once logged in.
     tenant: OnceLock<Arc<TenantBudget>>,
     /// Signalled when the writer takes a reply (see [`SessionLink::replies_drained`]).
@@ -218,21 +238,28 @@ impl Stop {
 /// [`crate::session::writer`]).
 pub(crate) struct Outbox {
     control: mpsc::UnboundedReceiver<Control>,
+    media: mpsc::UnboundedReceiver<Message>,
     bulk: mpsc::UnboundedReceiver<Message>,
     /// Shared with the links: what the lanes hold.
     queued: Arc<Queued>,
     /// False once every sender of the bulk lane is gone.
     bulk_open: bool,
+    /// False once every sender of the media lane is gone.
+    media_open: bool,
 }
 
 impl Outbox {
-    /// The next item, waiting for one: control frames before bulk ones. None once the
-    /// control lane is closed (every link is gone).
+    /// The next item, waiting for one: control frames, then media, then bulk ones. None
+    /// once the control lane is closed (every link is gone).
     pub(crate) async fn next(&mut self) -> Option<Outbound> {
         loop {
             tokio::select! {
                 biased;
                 control = self.control.recv() => return control.map(|c| self.took_control(c)),
+                media = self.media.recv(), if self.media_open => match media {
+                    Some(message) => return Some(self.took_media(message)),
+                    None => self.media_open = false,
+                },
                 bulk = self.bulk.recv(), if self.bulk_open => match bulk {
                     Some(message) => return Some(self.took_bulk(message)),
                     None => self.bulk_open = false,
@@ -241,27 +268,30 @@ impl Outbox {
         }
     }
 
-    /// The next queued item without waiting: control frames first, then bulk ones.
+    /// The next queued item without waiting: control frames first, then media, then bulk.
     #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Result<Outbound, mpsc::error::TryRecvError> {
-        match self.control.try_recv() {
-            Ok(control) => Ok(self.took_control(control)),
-            Err(_) => {
-                let message = self.bulk.try_recv()?;
-                Ok(self.took_bulk(message))
-            }
-        }
+        self.ready().ok_or(mpsc::error::TryRecvError::Empty)
     }
 
-    /// The next item ready now, control first.
+    /// The next item ready now, control first, then media, then bulk.
     pub(crate) fn ready(&mut self) -> Option<Outbound> {
-        match self.control.try_recv() {
-            Ok(control) => Some(self.took_control(control)),
-            Err(_) => {
-                let message = self.bulk.try_recv().ok()?;
-                Some(self.took_bulk(message))
-            }
+        if let Ok(control) = self.control.try_recv() {
+            return Some(self.took_control(control));
         }
+        if let Ok(message) = self.media.try_recv() {
+            return Some(self.took_media(message));
+        }
+        let message = self.bulk.try_recv().ok()?;
+        Some(self.took_bulk(message))
+    }
+
+    /// Accounts for a frame taken from the media lane.
+    fn took_media(&self, message: Message) -> Outbound {
+        self.queued
+            .media_bytes
+            .fetch_sub(cost(&message), Ordering::Relaxed);
+        Outbound::Message(message)
     }
 
     /// Accounts for an item taken from the control lane.
@@ -289,6 +319,7 @@ pub struct SessionLink {
     id: SessionId,
     peer: SocketAddr,
     control: mpsc::UnboundedSender<Control>,
+    media: mpsc::UnboundedSender<Message>,
     bulk: mpsc::UnboundedSender<Message>,
     queued: Arc<Queued>,
     limits: LinkLimits,
@@ -313,12 +344,14 @@ impl SessionLink {
         // Unbounded as channels, bounded by the counters in `queued`.
         let (control, control_rx) = mpsc::unbounded_channel();
         let (bulk, bulk_rx) = mpsc::unbounded_channel();
+        let (media, media_rx) = mpsc::unbounded_channel();
         let queued = Arc::new(Queued::default());
         let (stop, stop_rx) = watch::channel(None);
         let link = SessionLink {
             id,
             peer,
             control,
+            media,
             bulk,
             queued: queued.clone(),
             limits,
@@ -326,9 +359,11 @@ impl SessionLink {
         };
         let outbox = Outbox {
             control: control_rx,
+            media: media_rx,
             bulk: bulk_rx,
             queued,
             bulk_open: true,
+            media_open: true,
         };
         (link, outbox, stop_rx)
     }
@@ -415,6 +450,7 @@ impl SessionLink {
             replies: q.reply_bytes.load(Ordering::Relaxed),
             pushed: q.pushed_bytes.load(Ordering::Relaxed),
             bulk: q.bulk_bytes.load(Ordering::Relaxed),
+            media: q.media_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -451,6 +487,25 @@ impl SessionLink {
             bulk_bytes.fetch_sub(cost, Ordering::Relaxed);
             SessionGone
         })
+    }
+
+    /// Queues a video frame in the media lane, sent after the queued control frames and
+    /// before bulk ones. Over [`MEDIA_CAPACITY_BYTES`] the frame is dropped instead: the
+    /// client is slow, and loses frames rather than its session or others' quality.
+    pub fn send_media(&self, message: Message) -> Result<MediaSent, SessionGone> {
+        let cost = cost(&message);
+        let media_bytes = &self.queued.media_bytes;
+        if media_bytes.fetch_add(cost, Ordering::Relaxed) + cost > MEDIA_CAPACITY_BYTES {
+            media_bytes.fetch_sub(cost, Ordering::Relaxed);
+            return Ok(MediaSent::Dropped);
+        }
+        match self.media.send(message) {
+            Ok(()) => Ok(MediaSent::Queued),
+            Err(_) => {
+                media_bytes.fetch_sub(cost, Ordering::Relaxed);
+                Err(SessionGone)
+            }
+        }
     }
 
     /// Asks the session to end. The first request wins; later ones are ignored.
@@ -533,6 +588,33 @@ mod tests {
                 code: 10
             })),
             Err(SessionGone)
+        );
+    }
+
+    #[test]
+    fn a_full_media_lane_drops_frames_and_keeps_the_session() {
+        let (link, mut outbox, stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
+        let frame = || Message::binary(vec![0u8; MEDIA_CAPACITY_BYTES / 4]);
+        let mut queued = 0;
+        while link.send_media(frame()) == Ok(MediaSent::Queued) {
+            queued += 1;
+        }
+        assert_eq!(
+            queued, 3,
+            "a quarter of the lane each, with the per-frame overhead"
+        );
+        assert!(stop.borrow().is_none(), "a slow receiver keeps its session");
+        link.send(&ServerFrame::Event(crvideo_proto::Event::MeetingStopped))
+            .unwrap();
+        assert!(
+            matches!(outbox.try_recv(), Ok(Outbound::Message(m)) if m.is_text()),
+            "control frames go first"
+        );
+        assert!(matches!(outbox.try_recv(), Ok(Outbound::Message(m)) if m.is_binary()));
+        assert_eq!(
+            link.send_media(frame()),
+            Ok(MediaSent::Queued),
+            "room again"
         );
     }
 

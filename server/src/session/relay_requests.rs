@@ -16,7 +16,8 @@ use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::Stop;
 
 impl Session {
-    /// Handles one binary frame: a command or a transfer chunk from a logged-in session.
+    /// Handles one binary frame: a command, a transfer chunk or a video frame from a
+    /// logged-in session.
     /// Anything else (a frame before login, one that does not decode) ends the session.
     pub(crate) fn on_binary(&mut self, data: Bytes) -> Option<Stop> {
         let Phase::LoggedIn(handle) = &self.phase else {
@@ -64,6 +65,28 @@ impl Session {
                         self.reply(Reply::err(id, code))
                     }
                 }
+            }
+            Ok(DataFrame::Screen(frame)) => {
+                if !shared.rooms.relay_screen(handle, &frame) {
+                    debug!(
+                        session = self.id(),
+                        user = handle.user_id(),
+                        "dropping a screen frame: not the sharer of a room"
+                    );
+                }
+                None
+            }
+            Ok(DataFrame::Video(frame)) => {
+                if !shared.rooms.relay_video(handle, &frame) {
+                    // Normal for frames in flight when the video is closed or the member left.
+                    debug!(
+                        session = self.id(),
+                        user = handle.user_id(),
+                        "dropping a frame of camera {}: not an open video in a room",
+                        frame.video_id
+                    );
+                }
+                None
             }
             Ok(DataFrame::Chunk {
                 transfer_id,

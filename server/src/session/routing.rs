@@ -204,6 +204,20 @@ impl Session {
                 rooms.set_mouse_hot_spot(&me, board_id, page_no, x, y, ack)
             }),
 
+            (Request::SetVideoDevs(cams), LoggedIn(me)) => {
+                self.acked(re, |ack| rooms.set_video_devs(&me, cams, ack))
+            }
+            (Request::SetWatchVideos { videos }, LoggedIn(me)) => {
+                self.acked(re, |ack| rooms.set_watch_videos(&me, videos, ack))
+            }
+            (Request::RequestKeyFrame { user_id, video_id }, LoggedIn(me)) => {
+                self.acked(re, |ack| {
+                    rooms.request_key_frame(&me, &user_id, video_id)?;
+                    ack();
+                    Ok(())
+                })
+            }
+
             // Calls and invitations.
             (
                 Request::Call {

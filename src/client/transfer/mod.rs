@@ -202,7 +202,8 @@ impl Engine {
         ));
     }
 
-    /// A binary frame from the server: a command for the app, or a chunk of a transfer.
+    /// A binary frame from the server: a command for the app, a chunk of a transfer, or a
+    /// video frame.
     pub(crate) fn on_data(&mut self, data: Bytes) {
         match decode_data(&data) {
             Ok(DataFrame::Command { id, peer, payload }) => {
@@ -235,6 +236,8 @@ impl Engine {
                     Err(code) => self.fail_incoming(transfer_id.to_owned(), code),
                 }
             }
+            Ok(DataFrame::Video(frame)) => self.config.video.on_frame(&frame, &data),
+            Ok(DataFrame::Screen(frame)) => self.config.video.on_screen_frame(&frame, &data),
             Err(e) => tracing::warn!("ignoring a binary frame from the server: {e}"),
         }
     }

@@ -20,13 +20,15 @@ mod audience;
 pub mod boards;
 mod room;
 pub mod signals;
+mod video;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crvideo_proto::data::{ScreenFrame, VideoFrame};
 use crvideo_proto::{
-    BoardObj, ErrorCode, Event, ImSent, MediaKind, MemberInfo, RoomState, ServerFrame,
-    MAX_IM_CHARS, MEDIA_CLOSED,
+    BoardObj, ErrorCode, Event, ImSent, MediaKind, MemberInfo, MemberVideos, RoomState,
+    ServerFrame, MAX_IM_CHARS, MEDIA_CLOSED,
 };
 
 use crate::directory::handle::SessionHandle;
@@ -154,7 +156,9 @@ impl Rooms {
         room.members.push(Member {
             handle: handle.clone(),
             info: info.clone(),
+            video: Default::default(),
         });
+        room.video_entered(room.members.len() - 1);
         let state = room.state();
         table.by_session.insert(handle.session_id(), key.clone());
         directory.set_activity(handle, Activity::Meeting, true);
@@ -249,6 +253,75 @@ impl Rooms {
             );
         }
         Ok(())
+    }
+
+    /// `me`'s cameras are `cams` now: `ack`, then the others get `VideoDevs`.
+    pub fn set_video_devs(
+        &self,
+        me: &SessionHandle,
+        mut cams: MemberVideos,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        video::check_cams(&cams)?;
+        cams.user_id = me.user_id().to_owned();
+        self.with_member(me, |room, at| {
+            room.members[at].video.cams = cams.clone();
+            ack();
+            room.broadcast(Event::VideoDevs(cams), Some(me.session_id()));
+        })
+    }
+
+    /// `me` watches `videos` from now on (None: every video).
+    pub fn set_watch_videos(
+        &self,
+        me: &SessionHandle,
+        videos: Option<Vec<String>>,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.with_member(me, |room, at| {
+            room.set_watch(at, videos);
+            ack();
+        })
+    }
+
+    /// `me` could not decode `user_id`'s camera `video_id`: it waits for a key frame.
+    pub fn request_key_frame(
+        &self,
+        me: &SessionHandle,
+        user_id: &str,
+        video_id: u8,
+    ) -> Result<(), ErrorCode> {
+        self.with_member(me, |room, at| room.lost_video(at, user_id, video_id))
+    }
+
+    /// Relays a video frame of `me` to the members watching it. False if it was not (not
+    /// in a room, an unknown camera, video not open).
+    pub fn relay_video(&self, me: &SessionHandle, frame: &VideoFrame<'_>) -> bool {
+        self.with_member(me, |room, at| room.relay_video(at, frame))
+            .unwrap_or(false)
+    }
+
+    /// Relays a frame of `me`'s shared screen to the other members. False if it was not
+    /// (not in a room, not the sharer).
+    pub fn relay_screen(&self, me: &SessionHandle, frame: &ScreenFrame<'_>) -> bool {
+        self.with_member(me, |room, at| room.relay_screen(at, frame))
+            .unwrap_or(false)
+    }
+
+    /// Runs `f` on the room `me` is in, with `me`'s index there; `NOT_INMEETING` when not
+    /// in one.
+    fn with_member<R>(
+        &self,
+        me: &SessionHandle,
+        f: impl FnOnce(&mut Room, usize) -> R,
+    ) -> Result<R, ErrorCode> {
+        let mut table = self.table.lock().unwrap();
+        let key = table.room_of(me)?;
+        let room = table.rooms.get_mut(&key).expect("a member's room exists");
+        let at = room
+            .position(me.session_id())
+            .expect("a member is in its room");
+        Ok(f(room, at))
     }
 
     /// Sends an IM to member `to`, or to every other member when `to` is empty. `ack` runs

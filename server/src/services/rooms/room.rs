@@ -6,6 +6,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::boards::Boards;
 use super::signals::Signals;
+use super::video::MemberVideo;
 use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::SessionId;
 
@@ -13,6 +14,7 @@ use crate::directory::outbound::SessionId;
 pub(super) struct Member {
     pub handle: SessionHandle,
     pub info: MemberInfo,
+    pub video: MemberVideo,
 }
 
 /// The live state of one meeting.
@@ -71,6 +73,12 @@ impl Room {
             wall_mode: self.signals.wall_mode,
             main_video: self.signals.main_video.clone(),
             boards: self.boards.state(),
+            videos: self
+                .members
+                .iter()
+                .filter(|m| !m.video.cams.devs.is_empty())
+                .map(|m| m.video.cams.clone())
+                .collect(),
         }
     }
 }
