@@ -167,7 +167,17 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Stops a child from async code (the wait blocks this worker, not the runtime).
+/// Stops a child, from async code (the wait blocks this worker, not the runtime) or not.
 pub fn stop_child(child: &mut ChildGuard) -> String {
-    tokio::task::block_in_place(|| child.stop(Duration::from_secs(15)))
+    blocking(|| child.stop(Duration::from_secs(15)))
+}
+
+/// Runs blocking `f`: on a worker of a multi-thread runtime without stalling the runtime's
+/// other tasks, elsewhere as it is.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }

@@ -2,11 +2,11 @@
 //! free port.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::child::{await_stdout_line, stderr_file, ChildGuard};
+use crate::child::{await_stdout_line, blocking, log_tail, stderr_file, stop_child, ChildGuard};
 use crate::BenchResult;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for peers that cannot listen on
@@ -122,4 +122,64 @@ pub fn start_nats_with(
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_for_port(addr, Duration::from_secs(10))?;
     Ok((nats, addr))
+}
+
+/// A started server, under test or peer: its process, address and log.
+pub struct Server {
+    pub name: &'static str,
+    pub child: ChildGuard,
+    pub addr: SocketAddr,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// [`start_crvideo_with_tenant`] (log `dir/server.log`).
+    pub fn crvideo(bin: &Path, dir: &Path, config: &str, tenant: &str) -> BenchResult<Server> {
+        let (child, addr) = start_crvideo_with_tenant(bin, dir, config, tenant)?;
+        let log = dir.join("server.log");
+        Ok(Server {
+            name: "crvideo-server",
+            child,
+            addr,
+            log,
+        })
+    }
+
+    /// [`start_nats_with`] (log `dir/nats.log`), also from async code.
+    pub fn nats(bin: &str, dir: &Path, extra_args: &[&str]) -> BenchResult<Server> {
+        let (child, addr) = blocking(|| start_nats_with(bin, dir, extra_args))?;
+        let log = dir.join("nats.log");
+        Ok(Server {
+            name: "nats-server",
+            child,
+            addr,
+            log,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Stops the server after `result` of a run on it, and prints how it ended. An error, or
+    /// the server's exit before this, comes back naming the server, with how it ended and
+    /// the last lines of its log.
+    pub fn finish<T>(mut self, result: BenchResult<T>) -> BenchResult<T> {
+        let result = match result {
+            Ok(_) if !self.child.is_running() => Err("it exited during the run".into()),
+            r => r,
+        };
+        let stopped = stop_child(&mut self.child);
+        match result {
+            Ok(r) => {
+                println!("{stopped}");
+                Ok(r)
+            }
+            Err(e) => Err(format!(
+                "{}: {e}\n({stopped}; last lines of its log:)\n{}",
+                self.name,
+                log_tail(&self.log, 20)
+            )),
+        }
+    }
 }

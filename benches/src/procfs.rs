@@ -54,6 +54,31 @@ pub fn cpu_secs(pid: u32) -> BenchResult<f64> {
     Ok((ticks(14)? + ticks(15)?) / hz.max(1.0))
 }
 
+/// The CPU time processes use from a start on (see [`cpu_secs`]).
+pub struct CpuSince<const N: usize> {
+    pids: [u32; N],
+    start: [f64; N],
+}
+
+impl<const N: usize> CpuSince<N> {
+    pub fn start(pids: [u32; N]) -> BenchResult<Self> {
+        let mut start = [0.0; N];
+        for (s, &pid) in start.iter_mut().zip(&pids) {
+            *s = cpu_secs(pid)?;
+        }
+        Ok(CpuSince { pids, start })
+    }
+
+    /// Seconds of each process since the start.
+    pub fn used(&self) -> BenchResult<[f64; N]> {
+        let mut used = [0.0; N];
+        for ((u, &pid), s) in used.iter_mut().zip(&self.pids).zip(self.start) {
+            *u = cpu_secs(pid)? - s;
+        }
+        Ok(used)
+    }
+}
+
 /// CPU time the whole machine has spent busy so far (all cores, all processes), in seconds:
 /// user + nice + system + irq + softirq + steal of `/proc/stat`. Minus the CPU time of the
 /// processes under test, this shows how much else ran during a measurement.
@@ -111,6 +136,23 @@ pub fn raise_fd_limit() -> u64 {
         }
         limit.rlim_cur
     }
+}
+
+/// `N cores, M MiB RAM`: the machine a bench ran on.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {} MiB RAM", mem_total_mib())
+}
+
+/// [`raise_fd_limit`], then an error unless `connections` and 64 more files fit.
+pub fn fd_limit_for(connections: usize) -> BenchResult<u64> {
+    let limit = raise_fd_limit();
+    if (limit as usize) < connections + 64 {
+        return Err(format!(
+            "open-file limit {limit} is too low for {connections} connections (raise ulimit -n)"
+        ));
+    }
+    Ok(limit)
 }
 
 /// Total RAM of the machine, in MiB (`MemTotal` of `/proc/meminfo`).

@@ -1,6 +1,7 @@
 //! What every bench prints: latency summaries (percentiles from an HDR histogram),
-//! ratios against a peer, and markdown tables.
+//! ratios against a peer, result rows and markdown tables.
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -34,6 +35,24 @@ impl Latency {
             p99_ms: ms(0.99),
             max_ms: max.as_secs_f64() * 1e3,
         }
+    }
+}
+
+impl Latency {
+    /// `p50 X ms, p99 Y ms, max Z ms`, p50 and p99 with `digits` decimals, max with at most 2.
+    pub fn ms(&self, digits: usize) -> String {
+        let [p50, p99, max] = self.cells(1.0, digits);
+        format!("p50 {p50} ms, p99 {p99} ms, max {max} ms")
+    }
+
+    /// p50, p99 and max in units of `scale` ms (1e-3: µs), formatted as [`Latency::ms`] does.
+    fn cells(&self, scale: f64, digits: usize) -> [String; 3] {
+        let max_digits = digits.min(2);
+        [
+            format!("{:.digits$}", self.p50_ms / scale),
+            format!("{:.digits$}", self.p99_ms / scale),
+            format!("{:.max_digits$}", self.max_ms / scale),
+        ]
     }
 }
 
@@ -77,6 +96,100 @@ impl Table {
     }
 }
 
+/// `a / b` with 2 decimals (a ratio table's cell).
+pub fn ratio2(a: f64, b: f64) -> String {
+    format!("{:.2}", ratio(a, b))
+}
+
+/// One result: a label and named figures. [`Row::print`] shows it when it is measured, as
+/// `label: name value; ...`; [`table`] prints rows with the same columns as a markdown table
+/// for the summary. Figures added with [`Row::note`] are on the printed line only.
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    pub label: String,
+    /// Name, value, and whether it is a column of the table.
+    cells: Vec<(String, String, bool)>,
+}
+
+impl Row {
+    pub fn new(label: impl Into<String>) -> Row {
+        Row {
+            label: label.into(),
+            cells: Vec::new(),
+        }
+    }
+
+    /// A column of the table.
+    pub fn col(mut self, name: impl Into<String>, value: impl Display) -> Row {
+        self.cells.push((name.into(), value.to_string(), true));
+        self
+    }
+
+    /// A figure of the printed line only.
+    pub fn note(mut self, name: impl Into<String>, value: impl Display) -> Row {
+        self.cells.push((name.into(), value.to_string(), false));
+        self
+    }
+
+    /// Columns `{prefix}p50 ms`, `{prefix}p99 ms`, `{prefix}max ms` as [`Latency::ms`] formats them.
+    pub fn ms(self, prefix: &str, l: &Latency, digits: usize) -> Row {
+        self.latency(prefix, l, 1.0, "ms", digits)
+    }
+
+    /// The same in µs, with 1 decimal.
+    pub fn us(self, prefix: &str, l: &Latency) -> Row {
+        self.latency(prefix, l, 1e-3, "µs", 1)
+    }
+
+    fn latency(self, prefix: &str, l: &Latency, scale: f64, unit: &str, digits: usize) -> Row {
+        let [p50, p99, max] = l.cells(scale, digits);
+        self.col(format!("{prefix}p50 {unit}"), p50)
+            .col(format!("{prefix}p99 {unit}"), p99)
+            .col(format!("{prefix}max {unit}"), max)
+    }
+
+    /// The value of a figure (empty if there is none of that name).
+    pub fn get(&self, name: &str) -> &str {
+        let cell = self.cells.iter().find(|(n, _, _)| n == name);
+        cell.map_or("", |(_, v, _)| v)
+    }
+
+    /// Prints `label: name value; ...`, wrapped at 100 characters.
+    pub fn print(&self) {
+        let mut line = format!("{}:", self.label);
+        for (i, (name, value, _)) in self.cells.iter().enumerate() {
+            let cell = format!(
+                " {name} {value}{}",
+                if i + 1 < self.cells.len() { ";" } else { "" }
+            );
+            if line.len() + cell.len() > 100 && line.len() > 4 {
+                println!("{line}");
+                line = "   ".into();
+            }
+            line.push_str(&cell);
+        }
+        println!("{line}");
+    }
+}
+
+/// Prints `rows` as a markdown table: `first` heads the labels, the columns of the first row
+/// the rest (figures right-aligned).
+pub fn table<'a>(first: &str, rows: impl IntoIterator<Item = &'a Row>) {
+    let mut rows = rows.into_iter().peekable();
+    let Some(head) = rows.peek() else { return };
+    let columns = head.cells.iter().filter(|c| c.2).map(|c| c.0.as_str());
+    let columns: Vec<&str> = std::iter::once(first).chain(columns).collect();
+    let table = Table::header(&columns);
+    for row in rows {
+        let cells = row.cells.iter().filter(|c| c.2).map(|c| c.1.as_str());
+        table.row(
+            &std::iter::once(row.label.as_str())
+                .chain(cells)
+                .collect::<Vec<_>>(),
+        );
+    }
+}
+
 /// The markdown section the summaries start with.
 pub fn summary_heading() {
     println!("\n## Summary (markdown)\n");
@@ -94,5 +207,20 @@ mod tests {
         assert!((l.p99_ms - 99.0).abs() <= 0.1, "{l:?}");
         assert_eq!(l.max_ms, 100.0);
         assert_eq!(Latency::of(&[]).max_ms, 0.0);
+        assert_eq!(l.ms(3), "p50 50.004 ms, p99 99.025 ms, max 100.00 ms");
+    }
+
+    #[test]
+    fn row_cells() {
+        let l = Latency {
+            p50_ms: 0.1234,
+            p99_ms: 1.5,
+            max_ms: 2.0,
+        };
+        let row = Row::new("x").col("n", 3).note("seen", "yes").us("", &l);
+        assert_eq!(row.get("n"), "3");
+        assert_eq!(row.get("p50 µs"), "123.4");
+        assert_eq!(row.get("max µs"), "2000.0");
+        assert_eq!(row.get("none"), "");
     }
 }
