@@ -29,9 +29,9 @@ pub use peers::{
 };
 pub use procfs::{
     cpu_secs, fd_limit_for, filesystem_of, machine, machine_busy_secs, mem_total_mib, peak_rss_kib,
-    raise_fd_limit, reset_peak_rss, rss_kib, tcp_listen_overflows, CpuSince, Filesystem,
+    raise_fd_limit, reset_peak_rss, rss_kib, tcp_listen_overflows, CpuSince,
 };
-pub use tasks::{at_once, spawn_limited};
+pub use tasks::{at_once, join_tasks, spawn_limited};
 
 /// A result with a plain message as error: a bench reports and exits, it does not recover.
 pub type BenchResult<T> = Result<T, String>;

@@ -1,5 +1,5 @@
-//! What every bench prints: latency summaries (percentiles from an HDR histogram),
-//! ratios against a peer, result rows and markdown tables.
+//! What every bench prints: latency summaries (percentiles from an HDR histogram), ratios
+//! against a peer, result rows and markdown tables.
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -18,27 +18,23 @@ pub struct Latency {
 impl Latency {
     pub fn of(samples: &[Duration]) -> Latency {
         let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits are valid");
-        let mut max = Duration::ZERO;
-        for &sample in samples {
+        for sample in samples {
             let ns = sample.as_nanos().try_into().unwrap_or(u64::MAX / 4);
-            histogram
-                .record(ns)
-                .expect("an auto-resizing histogram records any duration");
-            max = max.max(sample);
+            let recorded = histogram.record(ns);
+            recorded.expect("an auto-resizing histogram records any duration");
         }
-        if histogram.is_empty() {
-            return Latency::default();
-        }
+        let max = samples.iter().max().copied().unwrap_or_default();
         let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1e6;
-        Latency {
-            p50_ms: ms(0.50),
-            p99_ms: ms(0.99),
-            max_ms: max.as_secs_f64() * 1e3,
+        match histogram.is_empty() {
+            true => Latency::default(),
+            false => Latency {
+                p50_ms: ms(0.50),
+                p99_ms: ms(0.99),
+                max_ms: max.as_secs_f64() * 1e3,
+            },
         }
     }
-}
 
-impl Latency {
     /// `p50 X ms, p99 Y ms, max Z ms`, p50 and p99 with `digits` decimals, max with at most 2.
     pub fn ms(&self, digits: usize) -> String {
         let [p50, p99, max] = self.cells(1.0, digits);
@@ -48,10 +44,11 @@ impl Latency {
     /// p50, p99 and max in units of `scale` ms (1e-3: µs), formatted as [`Latency::ms`] does.
     fn cells(&self, scale: f64, digits: usize) -> [String; 3] {
         let max_digits = digits.min(2);
+        let [p50, p99, max] = [self.p50_ms, self.p99_ms, self.max_ms].map(|v| v / scale);
         [
-            format!("{:.digits$}", self.p50_ms / scale),
-            format!("{:.digits$}", self.p99_ms / scale),
-            format!("{:.max_digits$}", self.max_ms / scale),
+            format!("{p50:.digits$}"),
+            format!("{p99:.digits$}"),
+            format!("{max:.max_digits$}"),
         ]
     }
 }
@@ -65,6 +62,16 @@ pub fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
+/// `a / b` with 2 decimals (a ratio table's cell).
+pub fn ratio2(a: f64, b: f64) -> String {
+    format!("{:.2}", ratio(a, b))
+}
+
+/// `x` with `digits` decimals.
+pub fn fixed(x: f64, digits: usize) -> String {
+    format!("{x:.digits$}")
+}
+
 /// A markdown table: the header row, its alignment row, then one line per [`Table::row`].
 pub struct Table;
 
@@ -72,20 +79,9 @@ impl Table {
     /// Prints the header of a table whose first column names the row (left-aligned) and
     /// whose other columns are numbers (right-aligned).
     pub fn header(columns: &[&str]) -> Table {
-        Table::print_header(columns, "---")
-    }
-
-    /// Prints the header of a table of numbers only (every column right-aligned).
-    pub fn numbers(columns: &[&str]) -> Table {
-        Table::print_header(columns, "---:")
-    }
-
-    fn print_header(columns: &[&str], first: &str) -> Table {
         println!("| {} |", columns.join(" | "));
-        let align: Vec<&str> = (0..columns.len())
-            .map(|i| if i == 0 { first } else { "---:" })
-            .collect();
-        println!("|{}|", align.join("|"));
+        let align: Vec<&str> = columns.iter().skip(1).map(|_| "---:").collect();
+        println!("|---|{}|", align.join("|"));
         Table
     }
 
@@ -94,11 +90,6 @@ impl Table {
         let cells: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
         println!("| {} |", cells.join(" | "));
     }
-}
-
-/// `a / b` with 2 decimals (a ratio table's cell).
-pub fn ratio2(a: f64, b: f64) -> String {
-    format!("{:.2}", ratio(a, b))
 }
 
 /// One result: a label and named figures. [`Row::print`] shows it when it is measured, as
@@ -143,25 +134,17 @@ impl Row {
 
     fn latency(self, prefix: &str, l: &Latency, scale: f64, unit: &str, digits: usize) -> Row {
         let [p50, p99, max] = l.cells(scale, digits);
-        self.col(format!("{prefix}p50 {unit}"), p50)
-            .col(format!("{prefix}p99 {unit}"), p99)
+        let row = self.col(format!("{prefix}p50 {unit}"), p50);
+        row.col(format!("{prefix}p99 {unit}"), p99)
             .col(format!("{prefix}max {unit}"), max)
-    }
-
-    /// The value of a figure (empty if there is none of that name).
-    pub fn get(&self, name: &str) -> &str {
-        let cell = self.cells.iter().find(|(n, _, _)| n == name);
-        cell.map_or("", |(_, v, _)| v)
     }
 
     /// Prints `label: name value; ...`, wrapped at 100 characters.
     pub fn print(&self) {
         let mut line = format!("{}:", self.label);
         for (i, (name, value, _)) in self.cells.iter().enumerate() {
-            let cell = format!(
-                " {name} {value}{}",
-                if i + 1 < self.cells.len() { ";" } else { "" }
-            );
+            let end = if i + 1 < self.cells.len() { ";" } else { "" };
+            let cell = format!(" {name} {value}{end}");
             if line.len() + cell.len() > 100 && line.len() > 4 {
                 println!("{line}");
                 line = "   ".into();
@@ -178,8 +161,7 @@ pub fn table<'a>(first: &str, rows: impl IntoIterator<Item = &'a Row>) {
     let mut rows = rows.into_iter().peekable();
     let Some(head) = rows.peek() else { return };
     let columns = head.cells.iter().filter(|c| c.2).map(|c| c.0.as_str());
-    let columns: Vec<&str> = std::iter::once(first).chain(columns).collect();
-    let table = Table::header(&columns);
+    let table = Table::header(&std::iter::once(first).chain(columns).collect::<Vec<_>>());
     for row in rows {
         let cells = row.cells.iter().filter(|c| c.2).map(|c| c.1.as_str());
         table.row(
@@ -208,19 +190,8 @@ mod tests {
         assert_eq!(l.max_ms, 100.0);
         assert_eq!(Latency::of(&[]).max_ms, 0.0);
         assert_eq!(l.ms(3), "p50 50.004 ms, p99 99.025 ms, max 100.00 ms");
-    }
-
-    #[test]
-    fn row_cells() {
-        let l = Latency {
-            p50_ms: 0.1234,
-            p99_ms: 1.5,
-            max_ms: 2.0,
-        };
         let row = Row::new("x").col("n", 3).note("seen", "yes").us("", &l);
-        assert_eq!(row.get("n"), "3");
-        assert_eq!(row.get("p50 µs"), "123.4");
-        assert_eq!(row.get("max µs"), "2000.0");
-        assert_eq!(row.get("none"), "");
+        let cells: Vec<&str> = row.cells.iter().map(|c| c.1.as_str()).collect();
+        assert_eq!(cells, ["3", "yes", "50004.0", "99024.9", "100000.0"]);
     }
 }

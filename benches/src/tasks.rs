@@ -20,22 +20,22 @@ where
     T: Send + 'static,
     Fut: Future<Output = BenchResult<T>> + Send + 'static,
 {
-    let limit = Arc::new(Semaphore::new(in_flight.max(1)));
-    let start = Instant::now();
-    let mut handles = Vec::with_capacity(count);
+    let (limit, start) = (Arc::new(Semaphore::new(in_flight.max(1))), Instant::now());
+    let mut tasks = Vec::with_capacity(count);
     for i in 0..count {
-        let permit = limit.clone().acquire_owned().await;
-        let permit = permit.map_err(|_| "semaphore closed")?;
-        let fut = job(i);
-        handles.push(tokio::spawn(async move {
-            let output = fut.await?;
-            let done = Instant::now();
+        let permit = limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| "semaphore closed")?;
+        let job = job(i);
+        tasks.push(tokio::spawn(async move {
+            let output = job.await?;
             drop(permit);
-            Ok((output, done))
+            Ok((output, Instant::now()))
         }));
     }
-    let (outputs, last) = join_all(handles).await?;
-    Ok((outputs, last.map_or(Duration::ZERO, |last| last - start)))
+    timed(start, tasks).await
 }
 
 /// Spawns `jobs`, which start together once `before` has run (e.g. a CPU reading). Returns
@@ -51,47 +51,46 @@ where
 {
     let jobs: Vec<Fut> = jobs.into_iter().collect();
     let start = Arc::new(Barrier::new(jobs.len() + 1));
-    let handles = jobs.into_iter().map(|job| {
+    let spawn = |job: Fut| {
         let start = start.clone();
         tokio::spawn(async move {
             start.wait().await;
-            let output = job.await?;
-            Ok((output, Instant::now()))
+            Ok((job.await?, Instant::now()))
         })
-    });
-    let handles: Vec<_> = handles.collect();
+    };
+    let tasks: Vec<_> = jobs.into_iter().map(spawn).collect();
     let before = before()?;
     start.wait().await;
-    let t0 = Instant::now();
-    let (outputs, last) = join_all(handles).await?;
+    let (outputs, time) = timed(Instant::now(), tasks).await?;
+    Ok((before, outputs, time))
+}
+
+/// Awaits tasks that tell when they ended: their outputs, and the time from `start` to the
+/// last end.
+async fn timed<T>(
+    start: Instant,
+    tasks: Vec<JoinHandle<BenchResult<(T, Instant)>>>,
+) -> BenchResult<(Vec<T>, Duration)> {
+    let outputs = join_tasks(tasks).await?;
+    let last = outputs.iter().map(|(_, end)| *end).max().unwrap_or(start);
     Ok((
-        before,
-        outputs,
-        last.map_or(Duration::ZERO, |last| last - t0),
+        outputs.into_iter().map(|(output, _)| output).collect(),
+        last - start,
     ))
 }
 
-/// Awaits tasks that report when they ended; returns the outputs in order and the latest
-/// end. The first error aborts the tasks not awaited yet.
-async fn join_all<T>(
-    mut handles: Vec<JoinHandle<BenchResult<(T, Instant)>>>,
-) -> BenchResult<(Vec<T>, Option<Instant>)> {
-    let mut outputs = Vec::with_capacity(handles.len());
-    let mut last = None;
-    for i in 0..handles.len() {
-        let joined = (&mut handles[i])
-            .await
-            .map_err(|e| format!("task {i}: {e}"));
-        match joined.and_then(|r| r) {
-            Ok((output, done)) => {
-                outputs.push(output);
-                last = last.max(Some(done));
-            }
+/// Awaits tasks in order; the first error aborts the tasks not awaited yet.
+pub async fn join_tasks<T>(mut tasks: Vec<JoinHandle<BenchResult<T>>>) -> BenchResult<Vec<T>> {
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for i in 0..tasks.len() {
+        let joined = (&mut tasks[i]).await.map_err(|e| format!("task {i}: {e}"));
+        match joined.and_then(|output| output) {
+            Ok(output) => outputs.push(output),
             Err(e) => {
-                handles[i..].iter().for_each(JoinHandle::abort);
+                tasks[i..].iter().for_each(JoinHandle::abort);
                 return Err(e);
             }
         }
     }
-    Ok((outputs, last))
+    Ok(outputs)
 }

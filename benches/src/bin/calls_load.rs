@@ -1,19 +1,15 @@
 //! Call setup and meeting creates on crvideo-server, against nats-server request/reply and
-//! SQLite itself. On one fresh server (temporary config and data dir):
-//! - call setup, sequential: one caller/callee pair, `--calls` calls one after another. The
-//!   caller sends `call` (t0), the callee answers `call_in` with `accept_call` at once, the
-//!   caller parses `call_accepted` (t1): setup = t1 − t0; also timed: the `call` reply. The
-//!   caller hangs up and waits for that reply before the next call.
-//! - call setup, concurrent: `--pairs` pairs at once, `--calls-per-pair` calls each.
-//! - meeting creates: from one client, each waiting for its reply, and from
-//!   `--create-clients` clients at once (`--concurrent-creates` in all).
+//! SQLite itself, on one fresh server:
+//! - call setup: the caller sends `call` (t0), the callee answers `call_in` with
+//!   `accept_call` at once, the caller parses `call_accepted` (t1); setup = t1 − t0, and the
+//!   `call` reply is timed too; then a hang-up. `--calls` calls of one pair one after another,
+//!   then `--pairs` pairs at once (`--calls-per-pair` each).
+//! - meeting creates: from one client, each waiting for its reply, then from
+//!   `--create-clients` clients at once.
 //!
-//! Peers: nats-server request/reply (a responder echoes `--payload` bytes to the reply
-//! subject; sequential and with `--pairs` pairs), and SQLite (the server's bundled library,
-//! WAL, synchronous=FULL, next to the server's data dir): one INSERT + COMMIT per
-//! transaction, then transactions of `--create-clients` rows (group commit's best case).
-//!
-//! See docs/BENCHMARKS.md.
+//! Peers: a NATS responder echoing `--payload` bytes to the reply subject (the same shapes),
+//! and SQLite (WAL, synchronous=FULL, next to the server's data dir): INSERT + COMMIT per
+//! row, then transactions of `--create-clients` rows. See docs/BENCHMARKS.md.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,11 +21,11 @@ use std::time::{Duration, Instant};
 use async_nats::{Client, Subscriber};
 use bytes::Bytes;
 use clap::Parser;
-use crvideo_bench::report::{ratio, ratio2, summary_heading, table, Latency, Row};
+use crvideo_bench::report::{fixed, ratio, ratio2, summary_heading, table, Latency, Row};
 use crvideo_bench::{
-    at_once, blocking, fd_limit_for, filesystem_of, login, machine, nats, positive, rss_kib,
-    run_load_generator, spawn_limited, BenchResult, Conn, CpuSince, NatsArgs, Server, ServerArgs,
-    TempDir,
+    at_once, blocking, fd_limit_for, filesystem_of, join_tasks, login, machine, nats, positive,
+    rss_kib, run_load_generator, spawn_limited, BenchResult, Conn, CpuSince, NatsArgs, Server,
+    ServerArgs, TempDir,
 };
 use crvideo_proto::{encode, ClientFrame, Event, MeetInfo, Request, ServerFrame};
 use tokio::task::JoinHandle;
@@ -96,113 +92,72 @@ struct Samples {
     reply: Vec<Duration>,
 }
 
-struct Calls {
-    calls: usize,
-    setup: Latency,
-    /// crvideo only: `call` → its reply.
-    reply: Option<Latency>,
-    /// From the start of the phase to the end of its last call (hang-up included).
-    secs: f64,
-    /// CPU seconds of the server and of this bench.
-    cpu: [f64; 2],
-}
+/// The calls of one phase: their printed row, setup latency and calls/s.
+struct Calls(Row, Latency, f64);
 
 impl Calls {
-    fn new(s: Samples, time: Duration, cpu: [f64; 2]) -> Calls {
-        Calls {
-            calls: s.setup.len(),
-            setup: Latency::of(&s.setup),
-            reply: (!s.reply.is_empty()).then(|| Latency::of(&s.reply)),
-            secs: time.as_secs_f64(),
-            cpu,
-        }
-    }
-
-    fn per_sec(&self) -> f64 {
-        self.calls as f64 / self.secs
-    }
-
-    fn row(&self, label: String) -> Row {
-        let per_call = |cpu: f64| format!("{:.1}", cpu * 1e6 / self.calls.max(1) as f64);
-        let reply = self.reply.as_ref();
-        Row::new(label)
-            .col("calls", self.calls)
-            .ms("", &self.setup, 3)
-            .col("calls/s", format!("{:.0}", self.per_sec()))
-            .col(
-                "call reply p50 ms",
-                reply.map_or("–".into(), |l| format!("{:.3}", l.p50_ms)),
-            )
-            .col("server CPU us/call", per_call(self.cpu[0]))
-            .note(
-                "call reply p99 ms",
-                reply.map_or("–".into(), |l| format!("{:.3}", l.p99_ms)),
-            )
-            .note("bench client CPU us/call", per_call(self.cpu[1]))
+    /// Prints and keeps the row of `samples` of `time`, with the CPU seconds of the server
+    /// and of this bench.
+    fn new(label: String, s: Samples, time: Duration, cpu: [f64; 2]) -> Calls {
+        let (n, setup) = (s.setup.len(), Latency::of(&s.setup));
+        let reply = (!s.reply.is_empty()).then(|| Latency::of(&s.reply));
+        let reply =
+            |q: fn(&Latency) -> f64| reply.as_ref().map_or("–".into(), |l| fixed(q(l), 3));
+        let per_sec = n as f64 / time.as_secs_f64();
+        let per_call = |cpu: f64| fixed(cpu * 1e6 / n.max(1) as f64, 1);
+        let row = Row::new(label)
+            .col("calls", n)
+            .ms("", &setup, 3)
+            .col("calls/s", fixed(per_sec, 0))
+            .col("call reply p50 ms", reply(|l| l.p50_ms))
+            .col("server CPU us/call", per_call(cpu[0]))
+            .note("call reply p99 ms", reply(|l| l.p99_ms))
+            .note("bench client CPU us/call", per_call(cpu[1]));
+        Calls(row, setup, per_sec)
     }
 }
 
-/// Meeting creates (SQLite: commits) of one phase.
-struct Creates {
+/// Meeting creates (SQLite: commits) of one phase: their printed row and creates/s.
+fn creates(
+    label: String,
     creates: usize,
-    latency: Latency,
-    secs: f64,
-    server_cpu: Option<f64>,
-}
-
-impl Creates {
-    fn new(creates: usize, latencies: &[Duration], time: Duration, cpu: Option<f64>) -> Creates {
-        let latency = Latency::of(latencies);
-        let (secs, server_cpu) = (time.as_secs_f64(), cpu);
-        Creates {
-            creates,
-            latency,
-            secs,
-            server_cpu,
-        }
+    lat: &[Duration],
+    time: Duration,
+    cpu: Option<f64>,
+) -> (Row, f64) {
+    let (secs, per_sec) = (time.as_secs_f64(), creates as f64 / time.as_secs_f64());
+    let mut row = Row::new(label)
+        .col("creates", creates)
+        .note("seconds", fixed(secs, 2))
+        .col("creates/s", fixed(per_sec, 0))
+        .ms("", &Latency::of(lat), 2);
+    if let Some(cpu) = cpu {
+        let per_create = fixed(cpu * 1e6 / creates.max(1) as f64, 0);
+        row = row.note("server CPU us/create", per_create);
     }
-
-    fn per_sec(&self) -> f64 {
-        self.creates as f64 / self.secs
-    }
-
-    fn row(&self, label: String) -> Row {
-        let mut row = Row::new(label)
-            .col("creates", self.creates)
-            .note("seconds", format!("{:.2}", self.secs))
-            .col("creates/s", format!("{:.0}", self.per_sec()))
-            .ms("", &self.latency, 2);
-        if let Some(cpu) = self.server_cpu {
-            let us = cpu * 1e6 / self.creates.max(1) as f64;
-            row = row.note("server CPU us/create", format!("{us:.0}"));
-        }
-        row
-    }
+    row.print();
+    (row, per_sec)
 }
 
 async fn run_all(args: Args) -> BenchResult<()> {
     args.server.check()?;
     let fd_limit = fd_limit_for(2 * args.pairs.max(args.create_clients))?;
     let dir = TempDir::new("calls")?;
-    let fs = filesystem_of(dir.path()).map_or("unknown".into(), |f| f.describe());
-    println!(
-        "machine: {}; open-file limit {fd_limit}; client runtime: 2 tokio workers",
-        machine()
-    );
+    let fs = filesystem_of(dir.path()).unwrap_or_else(|| "unknown".into());
+    let machine = machine();
+    println!("machine: {machine}; open-file limit {fd_limit}; client runtime: 2 tokio workers");
     println!("data dirs under {}: filesystem {fs}", dir.path().display());
-    let call = Request::Call {
-        call_id: call_id(0),
-        callee: callee_id(0),
-        meet_obj: MEET_OBJ.into(),
-        usr_ext_dat: String::new(),
+    let (call_id, callee, meet_obj, usr_ext_dat) =
+        (call_id(0), callee_id(0), MEET_OBJ.into(), String::new());
+    let request = Request::Call {
+        call_id,
+        callee,
+        meet_obj,
+        usr_ext_dat,
     };
-    let call_frame = encode(&ClientFrame {
-        id: 123,
-        request: call,
-    });
+    let call_frame = encode(&ClientFrame { id: 123, request }).len();
     println!(
-        "call frame: {} bytes; NATS request payload: {} bytes",
-        call_frame.len(),
+        "call frame: {call_frame} bytes; NATS request payload: {} bytes",
         args.payload
     );
 
@@ -221,66 +176,49 @@ async fn run_all(args: Args) -> BenchResult<()> {
         let nats_dir = TempDir::new("calls-nats")?;
         let server = Server::nats(&args.nats.nats_bin, nats_dir.path(), &[])?;
         let (pid, addr, payload) = (server.pid(), server.addr, args.payload);
-        let phases = call_phases(
-            &args,
-            "nats req/reply",
-            pid,
-            move |i| nats_pair(addr, i),
-            nats_responder,
-            move |end, i, count| nats_requests(end, i, count, payload),
-        );
+        let pair = move |i| nats_pair(addr, i);
+        let request = move |end, i, count| nats_requests(end, i, count, payload);
+        let phases = call_phases(&args, "nats req/reply", pid, pair, nats_responder, request);
         nats_calls = Some(server.finish(phases.await)?);
     }
 
     summary_heading();
     println!("Filesystem of the data dirs: {fs}\n");
-    let shapes = [
-        "sequential (1 pair)".into(),
-        format!("{} pairs at once", args.pairs),
-    ];
     let mut rows = Vec::new();
-    for (i, shape) in shapes.iter().enumerate() {
-        rows.push(calls[i].row(format!("crvideo, {shape}")));
-        if let Some(n) = &nats_calls {
-            rows.push(n[i].row(format!("nats req/reply, {shape}")));
-        }
+    for (i, ours) in calls.iter().enumerate() {
+        rows.push(&ours.0);
+        rows.extend(nats_calls.as_ref().map(|nats| &nats[i].0));
     }
-    table("call setup", &rows);
+    table("call setup", rows);
     if let Some(n) = &nats_calls {
         println!("\nRatios crvideo call setup / NATS round trip (below 1 is better for crvideo; calls/s: above 1 is better):\n");
         let ratios = ["sequential", "concurrent"]
             .iter()
-            .enumerate()
-            .map(|(i, shape)| {
-                let (ours, nats) = (&calls[i].setup, &n[i].setup);
+            .zip(calls.iter().zip(n))
+            .map(|(shape, (o, n))| {
+                let (ours, nats) = (o.1, n.1);
                 Row::new(*shape)
                     .col("p50 / 1× rtt", ratio2(ours.p50_ms, nats.p50_ms))
                     .col("p99 / 1× rtt", ratio2(ours.p99_ms, nats.p99_ms))
                     .col("p50 / 2× rtt", ratio2(ours.p50_ms, 2.0 * nats.p50_ms))
                     .col("p99 / 2× rtt", ratio2(ours.p99_ms, 2.0 * nats.p99_ms))
-                    .col(
-                        "calls/s / requests/s",
-                        ratio2(calls[i].per_sec(), n[i].per_sec()),
-                    )
+                    .col("calls/s / requests/s", ratio2(o.2, n.2))
             });
         table("shape", &ratios.collect::<Vec<_>>());
     }
     println!();
-    let k = args.create_clients;
-    let labels = [
-        "crvideo, sequential (1 client)".into(),
-        format!("crvideo, {k} clients at once"),
-        "SQLite INSERT+COMMIT, sequential".into(),
-        format!("SQLite, {k} rows per transaction (rows/s; latency per commit)"),
-    ];
-    let all = creates.iter().chain(&sqlite);
-    let rows: Vec<Row> = all.zip(labels).map(|(c, label)| c.row(label)).collect();
-    table("meeting creates", &rows);
+    table(
+        "meeting creates",
+        creates.iter().chain(&sqlite).map(|c| &c.0),
+    );
+    let ([ours_seq, ours_conc], [sqlite_seq, sqlite_rows]) =
+        (creates.map(|c| c.1), sqlite.map(|c| c.1));
     println!(
-        "\nRatios: crvideo sequential creates/s / SQLite commits/s = {:.2}; crvideo concurrent creates/s / SQLite sequential commits/s = {:.2}; / SQLite rows/s in transactions of {k} = {:.2}",
-        ratio(creates[0].per_sec(), sqlite[0].per_sec()),
-        ratio(creates[1].per_sec(), sqlite[0].per_sec()),
-        ratio(creates[1].per_sec(), sqlite[1].per_sec())
+        "\nRatios: crvideo sequential creates/s / SQLite commits/s = {:.2}; crvideo concurrent creates/s / SQLite sequential commits/s = {:.2}; / SQLite rows/s in transactions of {} = {:.2}",
+        ratio(ours_seq, sqlite_seq),
+        ratio(ours_conc, sqlite_seq),
+        args.create_clients,
+        ratio(ours_conc, sqlite_rows)
     );
     Ok(())
 }
@@ -326,61 +264,51 @@ where
     let cpu = CpuSince::start([pid, me])?;
     let t0 = Instant::now();
     let (samples, requester) = request(requester, 0, args.calls).await?;
-    let sequential = Calls::new(samples, t0.elapsed(), cpu.used()?);
-    join_all(vec![answering]).await?;
+    let label = format!("{system}, sequential (1 pair)");
+    let sequential = Calls::new(label, samples, t0.elapsed(), cpu.used()?);
+    sequential.0.print();
+    join_tasks(vec![answering]).await?;
     drop(requester);
-    sequential
-        .row(format!("{system}, sequential (1 pair)"))
-        .print();
 
-    let (pairs, _) = spawn_limited(args.pairs, args.in_flight.div_ceil(2), |i| {
+    let in_flight = args.in_flight.div_ceil(2);
+    let pairs = spawn_limited(args.pairs, in_flight, |i| {
         let pair = pair(i);
         async move { pair.await.map_err(|e| format!("pair {i}: {e}")) }
-    })
-    .await?;
-    let (jobs, responders): (Vec<_>, Vec<_>) = (pairs.into_iter().enumerate())
-        .map(|(i, (requester, responder))| {
-            let calls = request(requester, i, args.calls_per_pair);
-            let job = async move { calls.await.map_err(|e| format!("pair {i}: {e}")) };
-            (job, tokio::spawn(respond(responder, args.calls_per_pair)))
-        })
-        .unzip();
+    });
+    let (mut jobs, mut responders) = (Vec::new(), Vec::new());
+    for (i, (requester, responder)) in pairs.await?.0.into_iter().enumerate() {
+        let calls = request(requester, i, args.calls_per_pair);
+        jobs.push(async move { calls.await.map_err(|e| format!("pair {i}: {e}")) });
+        responders.push(tokio::spawn(respond(responder, args.calls_per_pair)));
+    }
     let outcome = at_once(jobs, || CpuSince::start([pid, me])).await;
     if outcome.is_err() {
         responders.iter().for_each(JoinHandle::abort);
     }
     let (cpu, ends, time) = outcome?;
-    let mut samples = Samples::default();
-    let mut keep = Vec::with_capacity(ends.len());
+    let (mut samples, mut keep) = (Samples::default(), Vec::new());
     for (s, end) in ends {
         samples.setup.extend(s.setup);
         samples.reply.extend(s.reply);
         keep.push(end);
     }
-    let concurrent = Calls::new(samples, time, cpu.used()?);
-    let rss = rss_kib(pid)?;
-    join_all(responders).await?;
-    drop(keep);
     let label = format!("{system}, {} pairs at once", args.pairs);
-    let row = concurrent
-        .row(label)
+    let mut concurrent = Calls::new(label, samples, time, cpu.used()?);
+    let rss = rss_kib(pid)?;
+    join_tasks(responders).await?;
+    drop(keep);
+    concurrent.0 = concurrent
+        .0
         .note("server RSS KiB with the pairs connected", rss);
-    row.print();
+    concurrent.0.print();
     Ok([sequential, concurrent])
-}
-
-async fn join_all(responders: Vec<JoinHandle<BenchResult<()>>>) -> BenchResult<()> {
-    for r in responders {
-        r.await.map_err(|e| format!("responder task: {e}"))??;
-    }
-    Ok(())
 }
 
 async fn crvideo_phases(
     args: &Args,
     pid: u32,
     addr: SocketAddr,
-) -> BenchResult<([Calls; 2], [Creates; 2])> {
+) -> BenchResult<([Calls; 2], [(Row, f64); 2])> {
     // The tenant's first login pays argon2; later ones hit the server's cache.
     drop(login(addr, "warmup", AGENT, STEP).await?);
     let pair = move |i| async move {
@@ -400,11 +328,10 @@ async fn crvideo_phases(
     for _ in 0..args.creates {
         latencies.push(create_meeting(&mut creator).await?);
     }
-    let sequential = Creates::new(args.creates, &latencies, t0.elapsed(), Some(cpu.used()?[0]));
+    let (time, [cpu]) = (t0.elapsed(), cpu.used()?);
+    let label = "crvideo, sequential (1 client)".into();
+    let sequential = creates(label, args.creates, &latencies, time, Some(cpu));
     drop(creator);
-    sequential
-        .row("crvideo, sequential (1 client)".into())
-        .print();
 
     // Meeting creates from `create_clients` clients at once, `concurrent_creates` in all.
     let mut creators = Vec::with_capacity(args.create_clients);
@@ -415,8 +342,7 @@ async fn crvideo_phases(
     let jobs = creators.into_iter().map(|mut conn| {
         let left = left.clone();
         async move {
-            let mut latencies = Vec::new();
-            let take = |n: usize| n.checked_sub(1);
+            let (mut latencies, take) = (Vec::new(), |n: usize| n.checked_sub(1));
             while left
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, take)
                 .is_ok()
@@ -427,11 +353,74 @@ async fn crvideo_phases(
         }
     });
     let (cpu, latencies, time) = at_once(jobs, || CpuSince::start([pid])).await?;
-    let latencies = latencies.concat();
-    let concurrent = Creates::new(latencies.len(), &latencies, time, Some(cpu.used()?[0]));
+    let (latencies, [cpu]) = (latencies.concat(), cpu.used()?);
     let label = format!("crvideo, {} clients at once", args.create_clients);
-    concurrent.row(label).print();
+    let concurrent = creates(label, latencies.len(), &latencies, time, Some(cpu));
     Ok((calls, [sequential, concurrent]))
+}
+
+/// The SQLite peer in `dir`: `--sqlite-commits` sequential INSERT+COMMIT transactions, then
+/// `--concurrent-creates` rows in transactions of `--create-clients`.
+fn sqlite_peer(args: &Args, dir: &Path) -> BenchResult<[(Row, f64); 2]> {
+    let e = |e: rusqlite::Error| format!("sqlite peer: {e}");
+    std::fs::create_dir_all(dir).map_err(|err| format!("sqlite peer dir: {err}"))?;
+    let mut conn = rusqlite::Connection::open(dir.join("peer.db")).map_err(e)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
+    // The server's meetings table.
+    conn.execute_batch(
+        "CREATE TABLE meetings (tenant TEXT NOT NULL, id INTEGER NOT NULL, subject TEXT NOT NULL,
+             pswd TEXT NOT NULL, creator TEXT NOT NULL, start_time INTEGER NOT NULL,
+             PRIMARY KEY (tenant, id));
+         CREATE UNIQUE INDEX meetings_id ON meetings (id);",
+    )
+    .map_err(e)?;
+    // IDs spread over the server's range like its random ones (a fixed LCG walk, no clash).
+    let mut next_id = 0u64;
+    // One transaction of `rows` rows; its time.
+    let mut commit = |rows: usize| -> BenchResult<Duration> {
+        let t = Instant::now();
+        let txn = conn.transaction().map_err(e)?;
+        for _ in 0..rows {
+            next_id += 1;
+            let id = 10_000_000 + (next_id.wrapping_mul(2_654_435_761) % 89_999_999) as i64;
+            let mut insert = txn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO meetings (tenant, id, subject, pswd, creator, start_time)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(e)?;
+            let values = (
+                "bench",
+                id,
+                "bench meeting",
+                "123456",
+                "m0000",
+                1_732_500_000i64,
+            );
+            insert.execute(values).map_err(e)?;
+        }
+        txn.commit().map_err(e)?;
+        Ok(t.elapsed())
+    };
+    for _ in 0..CREATE_WARMUP {
+        commit(1)?;
+    }
+    let (commits, t0) = (args.sqlite_commits, Instant::now());
+    let latencies = (0..commits)
+        .map(|_| commit(1))
+        .collect::<BenchResult<Vec<_>>>()?;
+    let label = "SQLite INSERT+COMMIT, sequential".into();
+    let sequential = creates(label, commits, &latencies, t0.elapsed(), None);
+    let (rows, batch, t0) = (args.concurrent_creates, args.create_clients, Instant::now());
+    let latencies = (0..rows.div_ceil(batch)).map(|i| commit(batch.min(rows - i * batch)));
+    let latencies = latencies.collect::<BenchResult<Vec<_>>>()?;
+    let time = t0.elapsed();
+    let label = format!("SQLite, {batch} rows per transaction (rows/s; latency per commit)");
+    let (row, per_sec) = creates(label, rows, &latencies, time, None);
+    let commits = per_sec / batch as f64;
+    println!("SQLite, {batch} rows per transaction: {commits:.0} commits/s");
+    Ok([sequential, (row, per_sec)])
 }
 
 /// Places `count` calls to callee i, one after another: call, wait for the reply and for
@@ -526,64 +515,6 @@ async fn create_meeting(conn: &mut Conn) -> BenchResult<Duration> {
         return Err(format!("create_meeting returned meeting ID {}", meeting.id));
     }
     Ok(took)
-}
-
-/// The SQLite peer in `dir`: `--sqlite-commits` sequential INSERT+COMMIT transactions, then
-/// `--concurrent-creates` rows in transactions of `--create-clients`.
-fn sqlite_peer(args: &Args, dir: &Path) -> BenchResult<[Creates; 2]> {
-    let e = |e: rusqlite::Error| format!("sqlite peer: {e}");
-    std::fs::create_dir_all(dir).map_err(|err| format!("sqlite peer dir: {err}"))?;
-    let mut conn = rusqlite::Connection::open(dir.join("peer.db")).map_err(e)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
-    // The server's meetings table.
-    conn.execute_batch(
-        "CREATE TABLE meetings (tenant TEXT NOT NULL, id INTEGER NOT NULL, subject TEXT NOT NULL,
-             pswd TEXT NOT NULL, creator TEXT NOT NULL, start_time INTEGER NOT NULL,
-             PRIMARY KEY (tenant, id));
-         CREATE UNIQUE INDEX meetings_id ON meetings (id);",
-    )
-    .map_err(e)?;
-    // IDs spread over the server's range like its random ones (a fixed LCG walk, no clash).
-    let mut next_id = 0u64;
-    // One transaction of `rows` rows; its time.
-    let mut commit =
-        |rows: usize| -> rusqlite::Result<Duration> {
-            let t = Instant::now();
-            let txn = conn.transaction()?;
-            for _ in 0..rows {
-                next_id += 1;
-                let id = 10_000_000 + (next_id.wrapping_mul(2_654_435_761) % 89_999_999) as i64;
-                txn.prepare_cached(
-                "INSERT OR IGNORE INTO meetings (tenant, id, subject, pswd, creator, start_time)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(("bench", id, "bench meeting", "123456", "m0000", 1_732_500_000i64))?;
-            }
-            txn.commit()?;
-            Ok(t.elapsed())
-        };
-    for _ in 0..CREATE_WARMUP {
-        commit(1).map_err(e)?;
-    }
-    let t0 = Instant::now();
-    let latencies = (0..args.sqlite_commits).map(|_| commit(1));
-    let latencies = latencies.collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
-    let sequential = Creates::new(args.sqlite_commits, &latencies, t0.elapsed(), None);
-    let (rows, batch) = (args.concurrent_creates, args.create_clients);
-    let t0 = Instant::now();
-    let latencies = (0..rows.div_ceil(batch)).map(|i| commit(batch.min(rows - i * batch)));
-    let latencies = latencies.collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
-    let batched = Creates::new(rows, &latencies, t0.elapsed(), None);
-    let label = "SQLite INSERT+COMMIT, sequential".to_string();
-    sequential.row(label).print();
-    let commits_per_sec = format!("{:.0}", batched.per_sec() / batch as f64);
-    let label = format!("SQLite, {batch} rows per transaction (rows/s)");
-    batched
-        .row(label)
-        .note("commits/s", commits_per_sec)
-        .print();
-    Ok([sequential, batched])
 }
 
 /// One NATS connection and its subscription.

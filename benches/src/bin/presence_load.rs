@@ -1,14 +1,10 @@
 //! Presence load: N users of one tenant log in on crvideo-server, half of them subscribe to
 //! presence, then `--changes` others change their DND one at a time; each change is timed
-//! until every subscriber has it. The same shape runs against nats-server (N connections,
-//! half SUB to one subject, PUBs one at a time). Per N, each on a fresh server:
-//! - logins/s: first connect to last `LoginOk` (nats: the PONG after CONNECT), at most
-//!   `--in-flight` outstanding;
-//! - server RSS per user: (VmRSS with all N in and N/2 subscribed − VmRSS before) / N;
-//! - fan-out delay: just before a change is sent → the last of the N/2 subscribers has
-//!   parsed it; p50/p99/max over the changes.
-//!
-//! See docs/BENCHMARKS.md.
+//! until every subscriber has parsed it. The same shape runs against nats-server (N
+//! connections, half SUB to one subject, PUBs one at a time). Per N, on a fresh server:
+//! logins/s (first connect to last `LoginOk`, nats: the PONG after CONNECT), server RSS per
+//! user ((VmRSS with all in and subscribed − VmRSS before) / N), and the fan-out delay (just
+//! before a change is sent → the last subscriber has it). See docs/BENCHMARKS.md.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +14,7 @@ use std::time::{Duration, Instant};
 use async_nats::{Event as NatsEvent, Subscriber};
 use bytes::Bytes;
 use clap::Parser;
-use crvideo_bench::report::{ratio2, summary_heading, table, Latency, Row};
+use crvideo_bench::report::{fixed, ratio2, summary_heading, table, Latency, Row};
 use crvideo_bench::{
     at_least, fd_limit_for, login, machine, nats, positive, rss_kib, run_load_generator,
     spawn_limited, tcp_listen_overflows, BenchResult, CpuSince, Fanout, NatsArgs, Server,
@@ -28,7 +24,7 @@ use crvideo_proto::{decode, encode, ClientFrame, Event, Reply, Request, ServerFr
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -66,132 +62,62 @@ fn main() {
 
 /// What one run (one system, one N) measured.
 struct Run {
-    system: &'static str,
+    row: Row,
     users: usize,
     subscribers: usize,
-    changes: usize,
-    login: Duration,
-    /// crvideo only: the tenant's very first login (pays argon2), in ms.
-    first_login_ms: Option<f64>,
-    /// Server RSS in KiB: before the logins, with all users, after the fan-out.
-    rss: [u64; 3],
-    /// Server CPU seconds of the logins and of the changes.
-    cpu: [f64; 2],
-    /// Connections the kernel dropped in the login phase because the server's listen queue
-    /// was full (each costs its client a SYN retransmission, 1 s).
-    overflows: u64,
-    all: Latency,
-    first: Latency,
-}
-
-impl Run {
-    fn logins_per_sec(&self) -> f64 {
-        self.users as f64 / self.login.as_secs_f64()
-    }
-
-    fn rss_per_user(&self) -> f64 {
-        (self.rss[1] as f64 - self.rss[0] as f64) / self.users as f64
-    }
-
-    fn row(&self) -> Row {
-        let changes = self.changes.max(1) as f64;
-        let mut row = Row::new(self.system)
-            .col("users", self.users)
-            .col("subscribers", self.subscribers)
-            .note("login s", format!("{:.2}", self.login.as_secs_f64()))
-            .col("logins/s", format!("{:.0}", self.logins_per_sec()));
-        if let Some(ms) = self.first_login_ms {
-            row = row.note("first login of the tenant ms", format!("{ms:.1}"));
-        }
-        row.note(
-            "server CPU us/login",
-            format!("{:.0}", self.cpu[0] * 1e6 / self.users as f64),
-        )
-        .note("listen-queue overflows", self.overflows)
-        .note(
-            "RSS KiB before / with all users / after fan-out",
-            format!("{} / {} / {}", self.rss[0], self.rss[1], self.rss[2]),
-        )
-        .col("RSS/user KiB", format!("{:.2}", self.rss_per_user()))
-        .ms("fan-out ", &self.all, 2)
-        .note("fan-out to the first subscriber", self.first.ms(2))
-        .note(
-            "server CPU per change ms",
-            format!("{:.2}", self.cpu[1] * 1e3 / changes),
-        )
-        .note(
-            "us per delivered message",
-            format!(
-                "{:.2}",
-                self.cpu[1] * 1e6 / (changes * self.subscribers.max(1) as f64)
-            ),
-        )
-    }
+    logins_per_sec: f64,
+    rss_per_user: f64,
+    fanout: Latency,
 }
 
 async fn run_all(args: Args) -> BenchResult<()> {
     args.server.check()?;
     let fd_limit = fd_limit_for(args.users.iter().copied().max().unwrap_or(0))?;
-    println!(
-        "machine: {}; open-file limit {fd_limit}; client runtime: 2 tokio workers, {} logins in flight, {} changes",
-        machine(),
-        args.in_flight,
-        args.changes
-    );
-    let mut runs = Vec::new();
+    let (machine, in_flight, changes) = (machine(), args.in_flight, args.changes);
+    println!("machine: {machine}; open-file limit {fd_limit}; client runtime: 2 tokio workers, {in_flight} logins in flight, {changes} changes");
+    let (mut ours, mut peers) = (Vec::new(), Vec::new());
     for &n in &args.users {
         println!("\n== N = {n} ==");
-        for nats in [false, true] {
-            if nats && args.nats.skip_nats {
-                continue;
-            }
-            let dir = TempDir::new("presence")?;
-            let server = if nats {
-                Server::nats(&args.nats.nats_bin, dir.path(), &[])?
-            } else {
-                // An empty `[limits]`: the server's default limits, as a stock config has them.
-                let config = "heartbeat_ms = 5000\n[limits]\n";
-                Server::crvideo(&args.server.server_bin, dir.path(), config, "")?
-            };
-            let run = phases(&args, n, server.pid(), server.addr, nats).await;
-            let run = server.finish(run.map_err(|e| format!("N={n}: {e}")))?;
-            run.row().print();
-            runs.push(run);
+        let dir = TempDir::new("presence")?;
+        // An empty `[limits]`: the server's default limits, as a stock config has them.
+        let config = "heartbeat_ms = 5000\n[limits]\n";
+        let server = Server::crvideo(&args.server.server_bin, dir.path(), config, "")?;
+        let run = phases(&args, n, server.pid(), server.addr, false).await;
+        ours.push(server.finish(run.map_err(|e| format!("N={n}: {e}")))?);
+        if !args.nats.skip_nats {
+            let dir = TempDir::new("presence-nats")?;
+            let server = Server::nats(&args.nats.nats_bin, dir.path(), &[])?;
+            let run = phases(&args, n, server.pid(), server.addr, true).await;
+            peers.push(server.finish(run.map_err(|e| format!("N={n}: {e}")))?);
         }
     }
 
     summary_heading();
-    table("system", &runs.iter().map(Run::row).collect::<Vec<_>>());
-    let ratios: Vec<Row> = (runs.windows(2))
-        .filter(|w| w[0].first_login_ms.is_some() && w[1].first_login_ms.is_none())
-        .map(|w| {
-            let (o, n) = (&w[0], &w[1]);
-            Row::new(o.users.to_string())
-                .col("logins/s", ratio2(o.logins_per_sec(), n.logins_per_sec()))
-                .col("RSS/user", ratio2(o.rss_per_user(), n.rss_per_user()))
-                .col("fan-out p50", ratio2(o.all.p50_ms, n.all.p50_ms))
-                .col("fan-out p99", ratio2(o.all.p99_ms, n.all.p99_ms))
-        })
-        .collect();
-    if !ratios.is_empty() {
+    let runs = ours
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| [Some(o), peers.get(i)]);
+    table("system", runs.flatten().map(|r| &r.row));
+    if !peers.is_empty() {
         println!("\nRatios crvideo/nats (logins/s: above 1 is better for crvideo; RSS and delays: below 1 is better):\n");
-        table("users", &ratios);
+        let ratios = ours.iter().zip(&peers).map(|(o, n)| {
+            Row::new(o.users.to_string())
+                .col("logins/s", ratio2(o.logins_per_sec, n.logins_per_sec))
+                .col("RSS/user", ratio2(o.rss_per_user, n.rss_per_user))
+                .col("fan-out p50", ratio2(o.fanout.p50_ms, n.fanout.p50_ms))
+                .col("fan-out p99", ratio2(o.fanout.p99_ms, n.fanout.p99_ms))
+        });
+        table("users", &ratios.collect::<Vec<_>>());
     }
     println!("\nTargets (issue): RSS <= 30 KiB/user at 10,000 users; p99 fan-out to 5,000 subscribers <= 250 ms.");
     let verdict = |met: bool, limit| match met {
         true => format!("<= {limit}: met"),
         false => format!("> {limit}: MISSED"),
     };
-    for r in runs.iter().filter(|r| r.first_login_ms.is_some()) {
-        println!(
-            "crvideo-server N={}: RSS/user {:.2} KiB ({}), p99 fan-out to {} subscribers {:.2} ms ({})",
-            r.users,
-            r.rss_per_user(),
-            verdict(r.rss_per_user() <= 30.0, 30),
-            r.subscribers,
-            r.all.p99_ms,
-            verdict(r.all.p99_ms <= 250.0, 250)
-        );
+    for r in &ours {
+        let (n, rss, subscribers, p99) = (r.users, r.rss_per_user, r.subscribers, r.fanout.p99_ms);
+        let (rss_met, p99_met) = (verdict(rss <= 30.0, 30), verdict(p99 <= 250.0, 250));
+        println!("crvideo-server N={n}: RSS/user {rss:.2} KiB ({rss_met}), p99 fan-out to {subscribers} subscribers {p99:.2} ms ({p99_met})");
     }
     Ok(())
 }
@@ -218,7 +144,7 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
     // one is done up front, outside the figures. NATS: one connection, made and closed too.
     let t0 = Instant::now();
     let mut warmup = connect(nats, addr, "warmup".into(), Ctx::new(0, 0, Vec::new())).await?;
-    let first_login_ms = (!nats).then(|| t0.elapsed().as_secs_f64() * 1e3);
+    let first_login_ms = t0.elapsed().as_secs_f64() * 1e3;
     if !nats {
         let id = warmup.send(Request::Logout).await?;
         warmup.reply_ok(id).await?;
@@ -228,10 +154,8 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
 
     let overflows = tcp_listen_overflows();
     let cpu = CpuSince::start([pid])?;
-    let (mut clients, login) = spawn_limited(n, args.in_flight, |i| {
-        connect(nats, addr, user_id(i), ctx.clone())
-    })
-    .await?;
+    let connect = |i| connect(nats, addr, user_id(i), ctx.clone());
+    let (mut clients, login) = spawn_limited(n, args.in_flight, connect).await?;
     let [login_cpu] = cpu.used()?;
     let overflows = tcp_listen_overflows().saturating_sub(overflows);
 
@@ -270,18 +194,13 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
     let (mut all, mut first) = (Vec::new(), Vec::new());
     for change in 0..args.changes {
         let client = &mut clients[changer(change)];
-        let body = Bytes::from(change.to_string());
+        let (body, dnd) = (Bytes::from(change.to_string()), change as i32 + 1);
         let sent = Instant::now();
         let id = match nats {
             true => nats::publish(client.nats(), SUBJECT, None, body)
                 .await
                 .map(|()| None),
-            false => client
-                .send(Request::SetDnd {
-                    dnd: change as i32 + 1,
-                })
-                .await
-                .map(Some),
+            false => client.send(Request::SetDnd { dnd }).await.map(Some),
         }?;
         let (first_at, done_at) = ctx.fanout.wait(change, STEP).await?;
         if let Some(id) = id {
@@ -293,22 +212,45 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
     let [fanout_cpu] = cpu.used()?;
     let rss_after = rss_kib(pid)?;
     ctx.health()?;
+
+    let (fanout, changes) = (Latency::of(&all), args.changes.max(1) as f64);
+    let logins_per_sec = n as f64 / login.as_secs_f64();
+    let rss_per_user = (rss_with_all as f64 - rss_before as f64) / n as f64;
+    let mut row = Row::new(if nats {
+        "nats-server"
+    } else {
+        "crvideo-server"
+    })
+    .col("users", n)
+    .col("subscribers", subscribers)
+    .note("login s", fixed(login.as_secs_f64(), 2))
+    .col("logins/s", fixed(logins_per_sec, 0));
+    if !nats {
+        row = row.note("first login of the tenant ms", fixed(first_login_ms, 1));
+    }
+    let rss = format!("{rss_before} / {rss_with_all} / {rss_after}");
+    let per_message = fanout_cpu * 1e6 / (changes * subscribers.max(1) as f64);
+    let row = row
+        .note("server CPU us/login", fixed(login_cpu * 1e6 / n as f64, 0))
+        .note("listen-queue overflows", overflows)
+        .note("RSS KiB before / with all users / after fan-out", rss)
+        .col("RSS/user KiB", fixed(rss_per_user, 2))
+        .ms("fan-out ", &fanout, 2)
+        .note("fan-out to the first subscriber", Latency::of(&first).ms(2))
+        .note(
+            "server CPU per change ms",
+            fixed(fanout_cpu * 1e3 / changes, 2),
+        )
+        .note("us per delivered message", fixed(per_message, 2));
+    row.print();
+    let (users, row) = (n, row);
     Ok(Run {
-        system: if nats {
-            "nats-server"
-        } else {
-            "crvideo-server"
-        },
-        users: n,
+        row,
+        users,
         subscribers,
-        changes: args.changes,
-        login,
-        first_login_ms,
-        rss: [rss_before, rss_with_all, rss_after],
-        cpu: [login_cpu, fanout_cpu],
-        overflows,
-        all: Latency::of(&all),
-        first: Latency::of(&first),
+        logins_per_sec,
+        rss_per_user,
+        fanout,
     })
 }
 
@@ -325,11 +267,12 @@ struct Ctx {
 
 impl Ctx {
     fn new(changes: usize, subscribers: usize, changers: Vec<String>) -> Arc<Ctx> {
+        let (fanout, closed, errors) = (Fanout::new(changes, subscribers), 0.into(), 0.into());
         Arc::new(Ctx {
-            fanout: Fanout::new(changes, subscribers),
+            fanout,
             changers,
-            closed: AtomicUsize::new(0),
-            errors: AtomicUsize::new(0),
+            closed,
+            errors,
         })
     }
 
@@ -338,9 +281,7 @@ impl Ctx {
         let errors = self.errors.load(Ordering::Relaxed);
         let stray = self.fanout.stray.load(Ordering::Relaxed);
         if closed + errors + stray > 0 {
-            return Err(format!(
-                "unhealthy run: {closed} connections closed early, {errors} errors, {stray} stray messages"
-            ));
+            return Err(format!("unhealthy run: {closed} connections closed early, {errors} errors, {stray} stray messages"));
         }
         Ok(())
     }
@@ -351,7 +292,7 @@ type Ws = WebSocketStream<TcpStream>;
 /// One connection: crvideo's write half, the replies its read task forwards and the next
 /// request ID, or a NATS client; and the task reading its events.
 struct Client {
-    ws: Option<(SplitSink<Ws, Message>, mpsc::UnboundedReceiver<Reply>, u64)>,
+    ws: Option<(SplitSink<Ws, Message>, UnboundedReceiver<Reply>, u64)>,
     nats: Option<async_nats::Client>,
     reader: Option<JoinHandle<()>>,
 }
@@ -366,30 +307,25 @@ impl Drop for Client {
 /// connects, returning at the PONG after CONNECT; errors the server reports count in `ctx`.
 async fn connect(nats: bool, addr: SocketAddr, user: String, ctx: Arc<Ctx>) -> BenchResult<Client> {
     if nats {
-        let options = nats::options(STEP)
-            .read_buffer_capacity(4096)
-            .event_callback(move |event| {
-                let ctx = ctx.clone();
-                async move {
-                    if matches!(
-                        event,
-                        NatsEvent::ServerError(_) | NatsEvent::SlowConsumer(_)
-                    ) {
-                        ctx.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-        let client = nats::connect_with(addr, options, STEP).await?;
+        let options = nats::options(STEP).read_buffer_capacity(4096);
+        let options = options.event_callback(move |event| {
+            let error = matches!(
+                event,
+                NatsEvent::ServerError(_) | NatsEvent::SlowConsumer(_)
+            );
+            ctx.errors.fetch_add(usize::from(error), Ordering::Relaxed);
+            async {}
+        });
+        let nats = Some(nats::connect_with(addr, options, STEP).await?);
         return Ok(Client {
             ws: None,
-            nats: Some(client),
+            nats,
             reader: None,
         });
     }
     let conn = login(addr, &user, "crvideo-bench/presence_load", STEP).await;
     let (ws, next_id) = conn.map_err(|e| format!("login {user}: {e}"))?.into_parts();
-    let (sink, stream) = ws.split();
-    let (tx, replies) = mpsc::unbounded_channel();
+    let ((sink, stream), (tx, replies)) = (ws.split(), unbounded_channel());
     let reader = Some(tokio::spawn(ws_reader(stream, tx, ctx)));
     Ok(Client {
         ws: Some((sink, replies, next_id)),
@@ -417,13 +353,11 @@ impl Client {
     /// Waits for the reply to request `id`, which must succeed.
     async fn reply_ok(&mut self, id: u64) -> BenchResult<()> {
         let (_, replies, _) = self.ws.as_mut().expect("a crvideo client");
-        let reply = tokio::time::timeout(STEP, replies.recv())
-            .await
-            .map_err(|_| format!("no reply to request {id} within {STEP:?}"))?
-            .ok_or("connection closed before the reply")?;
-        match (reply.re, reply.code) {
-            (re, 0) if re == id => Ok(()),
-            (re, code) => Err(format!(
+        let reply = tokio::time::timeout(STEP, replies.recv()).await;
+        let reply = reply.map_err(|_| format!("no reply to request {id} within {STEP:?}"))?;
+        match reply.ok_or("connection closed before the reply")? {
+            Reply { re, code: 0, .. } if re == id => Ok(()),
+            Reply { re, code, .. } => Err(format!(
                 "reply to {re} (code {code}) while waiting for {id}"
             )),
         }
@@ -433,25 +367,20 @@ impl Client {
 /// The read side of one crvideo connection for the rest of the run: keeps tungstenite
 /// answering pings, forwards replies, counts presence events (change i sets `changers[i]`'s
 /// DND to i + 1).
-async fn ws_reader(
-    mut stream: SplitStream<Ws>,
-    replies: mpsc::UnboundedSender<Reply>,
-    ctx: Arc<Ctx>,
-) {
+async fn ws_reader(mut stream: SplitStream<Ws>, tx: UnboundedSender<Reply>, ctx: Arc<Ctx>) {
     while let Some(Ok(message)) = stream.next().await {
         let Message::Text(text) = message else {
             continue;
         };
         match decode::<ServerFrame>(text.as_str()) {
             Ok(ServerFrame::Reply(reply)) => {
-                let _ = replies.send(reply);
+                let _ = tx.send(reply);
             }
             Ok(ServerFrame::Event(Event::UserStatus(status))) => {
                 let change = (status.dnd as usize).wrapping_sub(1);
-                match ctx.changers.get(change) {
-                    Some(who) if *who == status.user_id => ctx.fanout.arrived(Some(change)),
-                    _ => ctx.fanout.arrived(None),
-                }
+                let who = ctx.changers.get(change);
+                ctx.fanout
+                    .arrived((who == Some(&status.user_id)).then_some(change));
             }
             Ok(ServerFrame::Event(Event::Kicked { .. })) | Err(_) => {
                 ctx.errors.fetch_add(1, Ordering::Relaxed);
