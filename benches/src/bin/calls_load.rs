@@ -37,6 +37,10 @@ const STEP: Duration = Duration::from_secs(30);
 const CALLEE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The meeting object passed through `call`/`accept_call` (what an app would send).
 const MEET_OBJ: &str = r#"{"ID":36526251,"pswd":"123456"}"#;
+/// The SQLite peer's row: one meeting of the server's table.
+const INSERT: &str =
+    "INSERT OR IGNORE INTO meetings (tenant, id, subject, pswd, creator, start_time)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 /// Meetings created (SQLite: rows committed) before the measured ones.
 const CREATE_WARMUP: usize = 10;
 
@@ -120,11 +124,12 @@ impl Calls {
 /// Meeting creates (SQLite: commits) of one phase: their printed row and creates/s.
 fn creates(
     label: String,
-    creates: usize,
+    n: usize,
     lat: &[Duration],
     time: Duration,
     cpu: Option<f64>,
 ) -> (Row, f64) {
+    let creates = n;
     let (secs, per_sec) = (time.as_secs_f64(), creates as f64 / time.as_secs_f64());
     let mut row = Row::new(label)
         .col("creates", creates)
@@ -147,19 +152,10 @@ async fn run_all(args: Args) -> BenchResult<()> {
     let machine = machine();
     println!("machine: {machine}; open-file limit {fd_limit}; client runtime: 2 tokio workers");
     println!("data dirs under {}: filesystem {fs}", dir.path().display());
-    let (call_id, callee, meet_obj, usr_ext_dat) =
-        (call_id(0), callee_id(0), MEET_OBJ.into(), String::new());
-    let request = Request::Call {
-        call_id,
-        callee,
-        meet_obj,
-        usr_ext_dat,
-    };
+    let request = call(&call_id(0), &callee_id(0));
     let call_frame = encode(&ClientFrame { id: 123, request }).len();
-    println!(
-        "call frame: {call_frame} bytes; NATS request payload: {} bytes",
-        args.payload
-    );
+    let payload = args.payload;
+    println!("call frame: {call_frame} bytes; NATS request payload: {payload} bytes");
 
     println!("\n== crvideo-server ==");
     let config = "heartbeat_ms = 5000\ncall_timeout_secs = 60";
@@ -192,18 +188,16 @@ async fn run_all(args: Args) -> BenchResult<()> {
     table("call setup", rows);
     if let Some(n) = &nats_calls {
         println!("\nRatios crvideo call setup / NATS round trip (below 1 is better for crvideo; calls/s: above 1 is better):\n");
-        let ratios = ["sequential", "concurrent"]
-            .iter()
-            .zip(calls.iter().zip(n))
-            .map(|(shape, (o, n))| {
-                let (ours, nats) = (o.1, n.1);
-                Row::new(*shape)
-                    .col("p50 / 1× rtt", ratio2(ours.p50_ms, nats.p50_ms))
-                    .col("p99 / 1× rtt", ratio2(ours.p99_ms, nats.p99_ms))
-                    .col("p50 / 2× rtt", ratio2(ours.p50_ms, 2.0 * nats.p50_ms))
-                    .col("p99 / 2× rtt", ratio2(ours.p99_ms, 2.0 * nats.p99_ms))
-                    .col("calls/s / requests/s", ratio2(o.2, n.2))
-            });
+        let shapes = ["sequential", "concurrent"].iter().zip(calls.iter().zip(n));
+        let ratios = shapes.map(|(shape, (o, n))| {
+            let (ours, nats) = (o.1, n.1);
+            Row::new(*shape)
+                .col("p50 / 1× rtt", ratio2(ours.p50_ms, nats.p50_ms))
+                .col("p99 / 1× rtt", ratio2(ours.p99_ms, nats.p99_ms))
+                .col("p50 / 2× rtt", ratio2(ours.p50_ms, 2.0 * nats.p50_ms))
+                .col("p99 / 2× rtt", ratio2(ours.p99_ms, 2.0 * nats.p99_ms))
+                .col("calls/s / requests/s", ratio2(o.2, n.2))
+        });
         table("shape", &ratios.collect::<Vec<_>>());
     }
     println!();
@@ -211,16 +205,26 @@ async fn run_all(args: Args) -> BenchResult<()> {
         "meeting creates",
         creates.iter().chain(&sqlite).map(|c| &c.0),
     );
-    let ([ours_seq, ours_conc], [sqlite_seq, sqlite_rows]) =
-        (creates.map(|c| c.1), sqlite.map(|c| c.1));
-    println!(
-        "\nRatios: crvideo sequential creates/s / SQLite commits/s = {:.2}; crvideo concurrent creates/s / SQLite sequential commits/s = {:.2}; / SQLite rows/s in transactions of {} = {:.2}",
-        ratio(ours_seq, sqlite_seq),
-        ratio(ours_conc, sqlite_seq),
-        args.create_clients,
-        ratio(ours_conc, sqlite_rows)
+    let ([ours, ours_k], [sqlite, sqlite_k]) = (creates.map(|c| c.1), sqlite.map(|c| c.1));
+    let (seq, conc, batched) = (
+        ratio(ours, sqlite),
+        ratio(ours_k, sqlite),
+        ratio(ours_k, sqlite_k),
     );
+    let k = args.create_clients;
+    println!("\nRatios: crvideo sequential creates/s / SQLite commits/s = {seq:.2}; crvideo concurrent creates/s / SQLite sequential commits/s = {conc:.2}; / SQLite rows/s in transactions of {k} = {batched:.2}");
     Ok(())
+}
+
+/// The `call` request of a call, with the meeting object an app would send.
+fn call(call_id: &str, callee: &str) -> Request {
+    let (call_id, callee, usr_ext_dat) = (call_id.into(), callee.into(), String::new());
+    Request::Call {
+        call_id,
+        callee,
+        meet_obj: MEET_OBJ.into(),
+        usr_ext_dat,
+    }
 }
 
 fn call_id(n: u64) -> String {
@@ -304,11 +308,13 @@ where
     Ok([sequential, concurrent])
 }
 
+type Creates = [(Row, f64); 2];
+
 async fn crvideo_phases(
     args: &Args,
     pid: u32,
     addr: SocketAddr,
-) -> BenchResult<([Calls; 2], [(Row, f64); 2])> {
+) -> BenchResult<([Calls; 2], Creates)> {
     // The tenant's first login pays argon2; later ones hit the server's cache.
     drop(login(addr, "warmup", AGENT, STEP).await?);
     let pair = move |i| async move {
@@ -343,10 +349,8 @@ async fn crvideo_phases(
         let left = left.clone();
         async move {
             let (mut latencies, take) = (Vec::new(), |n: usize| n.checked_sub(1));
-            while left
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, take)
-                .is_ok()
-            {
+            let left = || left.fetch_update(Ordering::AcqRel, Ordering::Acquire, take);
+            while left().is_ok() {
                 latencies.push(create_meeting(&mut conn).await?);
             }
             Ok(latencies)
@@ -361,7 +365,7 @@ async fn crvideo_phases(
 
 /// The SQLite peer in `dir`: `--sqlite-commits` sequential INSERT+COMMIT transactions, then
 /// `--concurrent-creates` rows in transactions of `--create-clients`.
-fn sqlite_peer(args: &Args, dir: &Path) -> BenchResult<[(Row, f64); 2]> {
+fn sqlite_peer(args: &Args, dir: &Path) -> BenchResult<Creates> {
     let e = |e: rusqlite::Error| format!("sqlite peer: {e}");
     std::fs::create_dir_all(dir).map_err(|err| format!("sqlite peer dir: {err}"))?;
     let mut conn = rusqlite::Connection::open(dir.join("peer.db")).map_err(e)?;
@@ -384,21 +388,11 @@ fn sqlite_peer(args: &Args, dir: &Path) -> BenchResult<[(Row, f64); 2]> {
         for _ in 0..rows {
             next_id += 1;
             let id = 10_000_000 + (next_id.wrapping_mul(2_654_435_761) % 89_999_999) as i64;
-            let mut insert = txn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO meetings (tenant, id, subject, pswd, creator, start_time)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
+            let mut insert = txn.prepare_cached(INSERT).map_err(e)?;
+            let (subject, start_time) = ("bench meeting", 1_732_500_000i64);
+            insert
+                .execute(("bench", id, subject, "123456", "m0000", start_time))
                 .map_err(e)?;
-            let values = (
-                "bench",
-                id,
-                "bench meeting",
-                "123456",
-                "m0000",
-                1_732_500_000i64,
-            );
-            insert.execute(values).map_err(e)?;
         }
         txn.commit().map_err(e)?;
         Ok(t.elapsed())
@@ -431,14 +425,7 @@ async fn caller_calls(mut conn: Conn, i: usize, count: usize) -> BenchResult<(Sa
     for _ in 0..count {
         let id = call_id(NEXT_CALL.fetch_add(1, Ordering::Relaxed));
         let t0 = Instant::now();
-        let re = conn
-            .send_request(Request::Call {
-                call_id: id.clone(),
-                callee: callee.clone(),
-                meet_obj: MEET_OBJ.into(),
-                usr_ext_dat: String::new(),
-            })
-            .await?;
+        let re = conn.send_request(call(&id, &callee)).await?;
         let (mut replied, mut accepted) = (None, None);
         while replied.is_none() || accepted.is_none() {
             let frame = conn.next_frame(STEP).await?;

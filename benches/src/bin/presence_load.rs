@@ -41,8 +41,8 @@ struct Args {
     server: ServerArgs,
     #[command(flatten)]
     nats: NatsArgs,
-    /// Users of each run (comma-separated or repeated; at least 2 each) [default: 1000,10000]
-    #[arg(long, value_delimiter = ',', value_parser = at_least(2))]
+    /// Users of each run (comma-separated or repeated; at least 2 each).
+    #[arg(long, value_delimiter = ',', value_parser = at_least(2), default_values_t = [1000, 10_000])]
     users: Vec<usize>,
     /// DND changes, one at a time.
     #[arg(long, default_value = "100", value_parser = positive)]
@@ -53,11 +53,7 @@ struct Args {
 }
 
 fn main() {
-    let mut args = Args::parse();
-    if args.users.is_empty() {
-        args.users = vec![1000, 10_000];
-    }
-    run_load_generator("presence_load", run_all(args));
+    run_load_generator("presence_load", run_all(Args::parse()));
 }
 
 /// What one run (one system, one N) measured.

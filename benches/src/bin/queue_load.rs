@@ -133,9 +133,8 @@ async fn run_all(args: Args) -> BenchResult<()> {
             false => "",
         };
         let agents = args.agents;
-        println!(
-            "\n== {name}: {agents} agents, {customers} customers, arrival {arrival}{prewarm} =="
-        );
+        let what = format!("{agents} agents, {customers} customers, arrival {arrival}{prewarm}");
+        println!("\n== {name}: {what} ==");
         let (dir, bin) = (TempDir::new("queue")?, &args.server.server_bin);
         let server = Server::crvideo(bin, dir.path(), SERVER_CONFIG, TENANT_CONFIG)?;
         let (pid, addr) = (server.pid(), server.addr);
@@ -159,10 +158,8 @@ async fn run_all(args: Args) -> BenchResult<()> {
     if let Some(p) = peer {
         println!();
         let row = Row::new("same server, idle").col("samples", args.peer_samples);
-        table(
-            "peer: set_dnd -> user_status (1 subscriber)",
-            [&row.ms("", &p, 3)],
-        );
+        let header = "peer: set_dnd -> user_status (1 subscriber)";
+        table(header, [&row.ms("", &p, 3)]);
         if let Some(auto) = slow_auto {
             let (p50, p99) = (ratio(auto.p50_ms, p.p50_ms), ratio(auto.p99_ms, p.p99_ms));
             println!("\nRatio uncontended start_queuing -> auto_assign_user / set_dnd -> user_status: p50 {p50:.2}, p99 {p99:.2}");
@@ -327,10 +324,9 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
                 }
                 Some((_, false, _)) => {
                     let user = reply.into_result::<QueueUser>();
-                    Some((
-                        user.map_err(|code| format!("req_assign_user failed with {code}"))?,
-                        true,
-                    ))
+                    let user =
+                        user.map_err(|code| format!("req_assign_user failed with {code}"))?;
+                    Some((user, true))
                 }
                 _ => return Err(format!("unexpected reply {reply:?}")),
             },
@@ -340,8 +336,8 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
                 .user_id
                 .strip_prefix("cust")
                 .and_then(|n| n.parse().ok());
-            let customer =
-                customer.ok_or_else(|| format!("assigned an unknown user {:?}", user.user_id))?;
+            let unknown = || format!("assigned an unknown user {:?}", user.user_id);
+            let customer = customer.ok_or_else(unknown)?;
             let epoch = report.status_frames;
             report.assignments.push(Assignment {
                 customer,
@@ -375,12 +371,11 @@ async fn customer_loop(
     }
     let sent = Instant::now();
     let usr_ext_dat = String::new();
-    let id = conn
-        .send_request(Request::StartQueuing {
-            que_id: QUE_ID,
-            usr_ext_dat,
-        })
-        .await?;
+    let start = Request::StartQueuing {
+        que_id: QUE_ID,
+        usr_ext_dat,
+    };
+    let id = conn.send_request(start).await?;
     let (mut replied, mut frames, mut status_frames) = (None, 0, 0);
     loop {
         let text = conn.next_text(RUN_TIMEOUT).await?;
@@ -435,10 +430,8 @@ fn analyse(
         // One agent's customers, in the order it got them, must have joined in that order.
         for (i, a) in rep.assignments.iter().enumerate() {
             let joined_before = |b: &&Assignment| records[b.customer].1 < records[a.customer].0;
-            agent_inversions += rep.assignments[i + 1..]
-                .iter()
-                .filter(joined_before)
-                .count();
+            let later = rep.assignments[i + 1..].iter();
+            agent_inversions += later.filter(joined_before).count();
         }
     }
     let all: Vec<Assignment> = (by_customer.iter().enumerate())
@@ -468,8 +461,9 @@ fn analyse(
     // Global order: X certainly joined before Y (X's reply before Y's request); then X's
     // assignment transition must not come after Y's.
     let mut epochs = HashMap::new();
-    all.iter()
-        .for_each(|a| *epochs.entry(a.epoch).or_insert(0usize) += 1);
+    for a in &all {
+        *epochs.entry(a.epoch).or_insert(0usize) += 1;
+    }
     let same_epoch: usize = epochs.values().filter(|&&k| k > 1).sum();
     let (mut certain_pairs, mut inversions) = (0u64, 0u64);
     for x in 0..n {
@@ -553,8 +547,7 @@ async fn peer_dnd(addr: SocketAddr, samples: usize) -> BenchResult<Latency> {
     let latency = Latency::of(&latencies);
     let reply = fixed(Latency::of(&replies).p50_ms, 3);
     let row = Row::new("peer: set_dnd -> user_status to 1 subscriber").col("samples", samples);
-    row.ms("", &latency, 3)
-        .note("set_dnd reply p50 ms", reply)
-        .print();
+    let row = row.ms("", &latency, 3);
+    row.note("set_dnd reply p50 ms", reply).print();
     Ok(latency)
 }

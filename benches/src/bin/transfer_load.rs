@@ -185,7 +185,7 @@ impl Sdk {
             let Ok(line) = self.lines.recv_timeout(left) else {
                 let log = log_tail(&self.log, 20);
                 return Err(format!(
-                    "{role}: no {word} within {within:?}; its log ends:\n{log}"
+                    "{role}: no {word} line within {within:?}; last lines of its log:\n{log}"
                 ));
             };
             if let Some(rest) = line.strip_prefix(word) {
@@ -220,7 +220,7 @@ fn field<'a>(line: &'a str, key: &str) -> BenchResult<&'a str> {
 fn list(values: &str) -> BenchResult<Vec<f64>> {
     let values = values.split(',').filter(|v| !v.is_empty());
     values
-        .map(|v| v.parse().map_err(|_| format!("not a number: {v:?}")))
+        .map(|v| v.parse().map_err(|_| format!("not a number: {v}")))
         .collect()
 }
 
@@ -280,10 +280,8 @@ impl Summary {
     /// A SendCmd or NATS request/reply row.
     fn cmd(&mut self, label: String, l: Latency, samples: usize, secs: f64) {
         let per_sec = fixed(samples as f64 / secs, 0);
-        let row = Row::new(label)
-            .col("n", samples)
-            .us("", &l)
-            .col("per s", per_sec);
+        let row = Row::new(label).col("n", samples).us("", &l);
+        let row = row.col("per s", per_sec);
         row.print();
         self.cmds.push(row);
         self.cmd_latency.push(l);
@@ -469,9 +467,7 @@ fn crvideo_phases(args: &Args, server: &Server, work: &Path, sum: &mut Summary) 
         let got = list(&rx.stats("buffers")?)?;
         match got.len() == count && got.iter().all(|&n| n == size as f64) {
             true => Ok(()),
-            false => Err(format!(
-                "receiver: buffers {got:?}, expected {count} of {size}"
-            )),
+            false => Err(format!("receiver: buffers {got:?}, not {count} of {size}")),
         }
     };
     if args.pieces > 0 {
@@ -571,18 +567,16 @@ fn drop_caches() -> BenchResult<()> {
 
 /// Runs `f` on a thread of its own with a single-threaded tokio runtime (as each SDK process
 /// has its own I/O thread); returns once `f` says it is ready.
-fn on_thread<T, F>(
-    f: impl FnOnce(mpsc::Sender<()>) -> F + Send + 'static,
-) -> BenchResult<JoinHandle<BenchResult<T>>>
+fn on_thread<T, F, R>(f: R) -> BenchResult<JoinHandle<BenchResult<T>>>
 where
     T: Send + 'static,
     F: Future<Output = BenchResult<T>> + 'static,
+    R: FnOnce(mpsc::Sender<()>) -> F + Send + 'static,
 {
     let (ready_tx, ready) = mpsc::channel();
     let thread = std::thread::spawn(move || block_on(f(ready_tx)));
-    ready
-        .recv_timeout(NATS_TIMEOUT)
-        .map_err(|_| "a NATS client thread did not get ready")?;
+    let ready = ready.recv_timeout(NATS_TIMEOUT);
+    ready.map_err(|_| "a NATS client thread did not get ready")?;
     Ok(thread)
 }
 
@@ -592,10 +586,12 @@ fn join<T>(h: JoinHandle<BenchResult<T>>) -> BenchResult<T> {
 
 /// Runs `f` on this thread with a single-threaded tokio runtime.
 fn block_on<T>(f: impl Future<Output = BenchResult<T>>) -> BenchResult<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
+    runtime
         .enable_all()
-        .build();
-    runtime.map_err(|e| format!("tokio: {e}"))?.block_on(f)
+        .build()
+        .map_err(|e| format!("tokio: {e}"))?
+        .block_on(f)
 }
 
 /// The nats-server peer: request/reply (empty reply, echo, and empty reply via app and
@@ -607,12 +603,11 @@ fn nats_peer(args: &Args, addr: SocketAddr, pid: u32, sum: &mut Summary) -> Benc
 
     let (warmup, count, bytes) = (args.cmd_warmup, args.cmds, args.cmd_bytes);
     let via = "empty reply, via app and dispatch threads";
-    let variants = [
+    for (what, echo) in [
         ("empty reply", false),
         ("reply echoes it", true),
         (via, false),
-    ];
-    for (what, echo) in variants {
+    ] {
         let answering = on_thread(move |ready| async move {
             let responder = nats::connect(addr, NATS_TIMEOUT).await?;
             let mut requests = nats::subscribe(&responder, "req", NATS_TIMEOUT).await?;
@@ -753,9 +748,8 @@ fn nats_handed_off(
         }
         let t0 = Instant::now();
         requests.send(()).map_err(|_| "the NATS I/O thread ended")?;
-        let t1 = to_app
-            .recv_timeout(NATS_TIMEOUT)
-            .map_err(|_| "no reply within the timeout")?;
+        let t1 = to_app.recv_timeout(NATS_TIMEOUT);
+        let t1 = t1.map_err(|_| "no reply within the timeout")?;
         if i >= warmup {
             samples.push(t1 - t0);
         }
@@ -778,11 +772,8 @@ fn wait_for_listener(port: u16, within: Duration) -> BenchResult<()> {
     };
     loop {
         let tables = ["/proc/net/tcp", "/proc/net/tcp6"].map(std::fs::read_to_string);
-        if tables
-            .iter()
-            .flatten()
-            .any(|t| t.lines().skip(1).any(listening))
-        {
+        let mut tables = tables.iter().flatten();
+        if tables.any(|t| t.lines().skip(1).any(listening)) {
             return Ok(());
         }
         if Instant::now() >= deadline {
@@ -821,12 +812,12 @@ fn iperf_peer(args: &Args, log_dir: &Path, sum: &mut Summary) -> BenchResult<()>
     for _ in 0..args.runs {
         let port = free_port()?;
         let mut command = Command::new(&args.iperf3_bin);
+        let log = stderr_file(log_dir, "iperf3-server.log")?;
+        command.args(["-s", "-1", "-p", &port.to_string()]);
         command
-            .args(["-s", "-1", "-p", &port.to_string()])
-            .stdin(Stdio::null());
-        command
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(stderr_file(log_dir, "iperf3-server.log")?);
+            .stderr(log);
         let mut server = ChildGuard::spawn("iperf3 -s", command)?;
         // No probe connection: `-1` serves exactly one client.
         wait_for_listener(port, Duration::from_secs(10))?;
@@ -843,9 +834,8 @@ fn iperf_peer(args: &Args, log_dir: &Path, sum: &mut Summary) -> BenchResult<()>
         let (gbps, mibs) = (bps / 1e9, bps / 8.0 / MIB);
         let bytes = sent["bytes"].as_f64().unwrap_or(args.size as f64);
         let time = sent["seconds"].as_f64().unwrap_or(0.0);
-        println!(
-            "iperf3 -n {size}: {gbps:.2} Gbit/s sent ({mibs:.0} MiB/s), {bytes} B in {time:.3} s"
-        );
+        let (gbps, mibs) = (format!("{gbps:.2} Gbit/s"), format!("{mibs:.0} MiB/s"));
+        println!("iperf3 -n {size}: {gbps} sent ({mibs}), {bytes} B in {time:.3} s");
         // As seconds for the size, so the row shows MiB/s like the others.
         secs.push(args.size as f64 * 8.0 / bps);
     }

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::*;
+use transfer::{
+    CRVideo_SendBuffer as SendBuffer, CRVideo_SendCmd as SendCmd, CRVideo_SendFile as SendFile,
+};
 
 /// What the SDK's callbacks tell the main thread: the login's result, a transfer's result
 /// (kind, task, code, when), or what ends the child.
@@ -121,14 +124,11 @@ pub fn run(argv: &[String]) -> BenchResult<()> {
     // SAFETY: valid NUL-terminated strings and a full callbacks table, as the ABI asks.
     unsafe {
         check("CRVideo_Init", lifecycle::CRVideo_Init(params.as_ptr()))?;
-        let no_context = std::ptr::null_mut();
-        check(
-            "CRVideo_SetCallbacks",
-            lifecycle::CRVideo_SetCallbacks(&callbacks, no_context),
-        )?;
-        let (tenant, pswd, nick) = (tenant.as_ptr(), pswd.as_ptr(), nick.as_ptr());
-        let login =
-            session::CRVideo_Login(tenant, pswd, nick, nick, c"".as_ptr(), c"login".as_ptr());
+        let set = lifecycle::CRVideo_SetCallbacks(&callbacks, std::ptr::null_mut());
+        check("CRVideo_SetCallbacks", set)?;
+        let (tenant, pswd, nick, cookie) =
+            (tenant.as_ptr(), pswd.as_ptr(), nick.as_ptr(), c"login");
+        let login = session::CRVideo_Login(tenant, pswd, nick, nick, c"".as_ptr(), cookie.as_ptr());
         check("CRVideo_Login", login)?;
     }
     match events.recv_timeout(Duration::from_secs(60)) {
@@ -140,11 +140,24 @@ pub fn run(argv: &[String]) -> BenchResult<()> {
     for line in std::io::stdin().lock().lines() {
         let line = line.map_err(|e| format!("stdin: {e}"))?;
         match line.split_whitespace().collect::<Vec<_>>()[..] {
-            ["cmd", peer, count, warmup, bytes] => {
-                sdk.send_cmds(peer, num(count)?, num(warmup)?, num(bytes)?)?
+            ["cmd", peer, n, warmup, bytes] => {
+                sdk.cmds(peer, num(n)?, num(warmup)?, num(bytes)?)?
             }
-            ["buffer", peer, size, count] => sdk.send_buffers(peer, num(size)?, num(count)?)?,
-            ["file", peer, path] => sdk.send_file(peer, path)?,
+            ["buffer", peer, size, count] => {
+                let (peer, data) = (cstring(peer)?, pseudo_random(num(size)?, 11));
+                // SAFETY: valid strings; `data` is readable.
+                let send = || unsafe {
+                    SendBuffer(peer.as_ptr(), data.as_ptr(), data.len(), c"b".as_ptr())
+                };
+                sdk.send("buffer", num(count)?, send)?
+            }
+            ["file", peer, path] => {
+                let (peer, file) = (cstring(peer)?, cstring(path)?);
+                // SAFETY: valid strings.
+                sdk.send("file", 1, || unsafe {
+                    SendFile(peer.as_ptr(), file.as_ptr(), c"f".as_ptr())
+                })?
+            }
             ["stats"] => say(&stats()),
             ["cleanup"] => {
                 let files = std::mem::take(&mut *lock(&FILES_IN));
@@ -163,19 +176,18 @@ pub fn run(argv: &[String]) -> BenchResult<()> {
 }
 
 fn lock<T>(data: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    data.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    data.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The `STATS` answer: commands since the start, buffers since the last stats, files not
 /// cleaned up.
 fn stats() -> String {
     let counts = || {
-        (
+        [
             CMDS_IN.load(Ordering::SeqCst),
             lock(&BUFFERS_IN).len(),
             lock(&FILES_IN).len(),
-        )
+        ]
     };
     // Incoming data may still be on its way to the callbacks: wait for 200 ms without any.
     let mut last = counts();
@@ -189,11 +201,7 @@ fn stats() -> String {
     let buffers: Vec<String> = buffers.iter().map(usize::to_string).collect();
     let file = |p: &String| format!("{p}={}", std::fs::metadata(p).map_or(0, |m| m.len()));
     let files: Vec<String> = lock(&FILES_IN).iter().map(file).collect();
-    let (cmds, buffers, files) = (
-        CMDS_IN.load(Ordering::SeqCst),
-        buffers.join(","),
-        files.join(","),
-    );
+    let (cmds, buffers, files) = (last[0], buffers.join(","), files.join(","));
     format!("STATS cmds={cmds} buffers={buffers} files={files}")
 }
 
@@ -214,70 +222,51 @@ impl Sdk {
     fn result(&self, kind: &str, task: &str) -> BenchResult<Instant> {
         match self.0.recv_timeout(STEP) {
             Ok(Event::Result(k, t, 0, at)) if k == kind && t == task => Ok(at),
-            Ok(Event::Result(k, t, code, _)) => Err(format!(
-                "{k} task {t}: code {code} (waiting for {kind} {task})"
-            )),
+            Ok(Event::Result(k, t, code, _)) => {
+                Err(format!("{k} {t}: code {code}, not {kind} {task}"))
+            }
             Ok(Event::Failed(e)) => Err(e),
             _ => Err(format!("no result of {kind} {task}")),
         }
     }
 
-    fn send_cmds(&self, peer: &str, count: usize, warmup: usize, bytes: usize) -> BenchResult<()> {
+    fn cmds(&self, peer: &str, count: usize, warmup: usize, bytes: usize) -> BenchResult<()> {
         let (peer, payload) = (cstring(peer)?, pseudo_random(bytes, 7));
         let (mut samples, started) = (Vec::with_capacity(count), Instant::now());
         for i in 0..warmup + count {
             let t0 = Instant::now();
             // SAFETY: valid strings; `payload` is `bytes` readable bytes.
-            let id = unsafe {
-                transfer::CRVideo_SendCmd(peer.as_ptr(), payload.as_ptr(), bytes, c"c".as_ptr())
-            };
+            let id = unsafe { SendCmd(peer.as_ptr(), payload.as_ptr(), bytes, c"c".as_ptr()) };
             let t1 = self.result("cmd", &take_id(id)?)?;
             if i >= warmup {
                 samples.push(t1 - t0);
             }
         }
-        let secs = started.elapsed().as_secs_f64();
-        let l = Latency::of(&samples);
-        let mean =
-            samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / samples.len().max(1) as f64;
+        let (secs, n, l) = (
+            started.elapsed().as_secs_f64(),
+            samples.len(),
+            Latency::of(&samples),
+        );
+        let mean = samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / n.max(1) as f64;
         let (p50, p99, max) = (l.p50_ms * 1e3, l.p99_ms * 1e3, l.max_ms * 1e3);
-        let n = samples.len();
         say(&format!("CMD n={n} p50_us={p50:.1} p99_us={p99:.1} max_us={max:.1} mean_us={mean:.1} secs={secs:.3}"));
         Ok(())
     }
 
-    fn send_buffers(&self, peer: &str, size: usize, count: usize) -> BenchResult<()> {
-        let (peer, data) = (cstring(peer)?, pseudo_random(size, 11));
+    /// `count` SendBuffer or SendFile, one after another: the seconds to each result
+    /// callback and for the call itself to return.
+    fn send(&self, kind: &str, count: usize, send: impl Fn() -> *mut c_char) -> BenchResult<()> {
         let (mut secs, mut call_secs) = (Vec::new(), Vec::new());
         for _ in 0..count {
             let t0 = Instant::now();
-            // SAFETY: valid strings; `data` is `size` readable bytes.
-            let id = unsafe {
-                transfer::CRVideo_SendBuffer(peer.as_ptr(), data.as_ptr(), size, c"b".as_ptr())
-            };
+            let id = send();
             let returned = Instant::now();
-            let t1 = self.result("buffer", &take_id(id)?)?;
+            let t1 = self.result(kind, &take_id(id)?)?;
             secs.push(format!("{:.4}", (t1 - t0).as_secs_f64()));
             call_secs.push(format!("{:.4}", (returned - t0).as_secs_f64()));
         }
-        drop(data);
-        say(&format!(
-            "BUFFER secs={} call_secs={}",
-            secs.join(","),
-            call_secs.join(",")
-        ));
-        Ok(())
-    }
-
-    fn send_file(&self, peer: &str, path: &str) -> BenchResult<()> {
-        let (peer, file) = (cstring(peer)?, cstring(path)?);
-        let t0 = Instant::now();
-        // SAFETY: valid strings.
-        let id = unsafe { transfer::CRVideo_SendFile(peer.as_ptr(), file.as_ptr(), c"f".as_ptr()) };
-        let returned = Instant::now();
-        let t1 = self.result("file", &take_id(id)?)?;
-        let (secs, call) = ((t1 - t0).as_secs_f64(), (returned - t0).as_secs_f64());
-        say(&format!("FILE secs={secs:.4} call_secs={call:.4}"));
+        let (kind, secs, call_secs) = (kind.to_uppercase(), secs.join(","), call_secs.join(","));
+        say(&format!("{kind} secs={secs} call_secs={call_secs}"));
         Ok(())
     }
 }
