@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::BenchResult;
 
-/// A child process (server under test or peer) that is stopped when this value is dropped:
-/// at the end of a run, on an error return and while unwinding from a panic. If the bench
-/// itself is killed, the kernel sends the child SIGKILL (`PR_SET_PDEATHSIG`).
+/// A child process that is stopped when this value is dropped: at the end of a run, on an
+/// error return and while unwinding from a panic. If the bench itself is killed, the kernel
+/// sends the child SIGKILL (`PR_SET_PDEATHSIG`).
 pub struct ChildGuard {
     name: String,
     child: Option<Child>,
@@ -30,14 +30,15 @@ impl ChildGuard {
         let child = command
             .spawn()
             .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let name = name.into();
         Ok(ChildGuard {
-            name: name.into(),
+            name,
             child: Some(child),
         })
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     pub fn child_mut(&mut self) -> &mut Child {
@@ -46,10 +47,8 @@ impl ChildGuard {
 
     /// True while the process has not exited.
     pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(child) => matches!(child.try_wait(), Ok(None)),
-            None => false,
-        }
+        let child = self.child.as_mut();
+        child.is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`. Returns how it ended.
@@ -57,26 +56,22 @@ impl ChildGuard {
         let Some(mut child) = self.child.take() else {
             return "already stopped".into();
         };
+        let name = &self.name;
         if let Ok(Some(status)) = child.try_wait() {
-            return format!("{} had already exited ({status})", self.name);
+            return format!("{name} had already exited ({status})");
         }
         // SAFETY: plain kill(2) on our own child's pid, which we have not reaped yet.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
-                return format!("{} stopped ({status})", self.name);
+                return format!("{name} stopped ({status})");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
         let _ = child.wait();
-        format!(
-            "{} killed after {grace:?} without exiting on SIGTERM",
-            self.name
-        )
+        format!("{name} killed after {grace:?} without exiting on SIGTERM")
     }
 }
 
@@ -93,13 +88,18 @@ impl Drop for ChildGuard {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A new directory under the system's temporary directory.
     pub fn new(label: &str) -> BenchResult<TempDir> {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("crvideo-bench-{label}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let name = format!("crvideo-bench-{label}-{}-{n}", std::process::id());
+        TempDir::at(std::env::temp_dir().join(name))
+    }
+
+    /// `path`, created with its parents.
+    pub fn at(path: PathBuf) -> BenchResult<TempDir> {
+        let created = std::fs::create_dir_all(&path);
+        created.map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         Ok(TempDir(path))
     }
 
@@ -115,8 +115,7 @@ impl Drop for TempDir {
 }
 
 /// Reads the child's stdout until a line starting with `prefix`; returns the rest of that
-/// line. The remaining output is drained by a background thread so the child never blocks
-/// on a full pipe.
+/// line. A background thread drains the rest, so the child never blocks on a full pipe.
 pub fn await_stdout_line(
     guard: &mut ChildGuard,
     prefix: &str,
@@ -128,36 +127,24 @@ pub fn await_stdout_line(
         .take()
         .ok_or("child stdout is not piped")?;
     let (tx, rx) = std::sync::mpsc::channel();
-    let prefix_owned = prefix.to_owned();
+    let wanted = prefix.to_owned();
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let mut sent = false;
-        loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if !sent {
-                        if let Some(rest) = line.trim_end().strip_prefix(&prefix_owned) {
-                            let _ = tx.send(rest.to_owned());
-                            sent = true;
-                        }
-                    }
-                }
-            }
-        }
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let found = lines.find_map(|line| Some(line.strip_prefix(&wanted)?.trim_end().to_owned()));
+        let _ = tx.send(found);
+        lines.for_each(drop);
     });
-    rx.recv_timeout(within)
-        .map_err(|_| format!("no line starting with {prefix:?} on stdout within {within:?}"))
+    let found = rx.recv_timeout(within).ok().flatten();
+    found.ok_or_else(|| format!("no line starting with {prefix:?} on stdout within {within:?}"))
 }
 
 /// Where a command writes its stderr: a file in `dir` (kept for the run's diagnosis).
 pub fn stderr_file(dir: &Path, name: &str) -> BenchResult<Stdio> {
     let path = dir.join(name);
-    let file = std::fs::File::create(&path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    Ok(Stdio::from(file))
+    let file = std::fs::File::create(&path);
+    Ok(file
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?
+        .into())
 }
 
 /// The last `lines` lines of a text file (a child's log, for an error message).
@@ -167,7 +154,17 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Stops a child from async code (the wait blocks this worker, not the runtime).
+/// Stops a child, from async code (the wait blocks this worker, not the runtime) or not.
 pub fn stop_child(child: &mut ChildGuard) -> String {
-    tokio::task::block_in_place(|| child.stop(Duration::from_secs(15)))
+    blocking(|| child.stop(Duration::from_secs(15)))
+}
+
+/// Runs blocking `f`: on a worker of a multi-thread runtime without stalling the runtime's
+/// other tasks, elsewhere as it is.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }

@@ -20,13 +20,11 @@ fn default_server_bin() -> PathBuf {
 impl ServerArgs {
     /// An error unless the binary exists.
     pub fn check(&self) -> BenchResult<()> {
-        if self.server_bin.is_file() {
-            return Ok(());
+        let bin = self.server_bin.display();
+        match self.server_bin.is_file() {
+            true => Ok(()),
+            false => Err(format!("no server binary at {bin} (cargo build --release -p crvideo-server, or --server-bin)")),
         }
-        Err(format!(
-            "no server binary at {} (cargo build --release -p crvideo-server, or --server-bin)",
-            self.server_bin.display()
-        ))
     }
 }
 
@@ -63,7 +61,8 @@ pub fn run_load_generator<F>(name: &str, run: F)
 where
     F: std::future::Future<Output = BenchResult<()>>,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    let runtime = runtime
         .worker_threads(2)
         .enable_all()
         .build()

@@ -1,6 +1,7 @@
 //! The nats-server peer's client side: `async-nats` connections with the waits of a bench
 //! (every step bounded, every failure a message).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -9,6 +10,17 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::BenchResult;
+
+/// `step` bounded by `within`; its error as a message about `what`.
+async fn bounded<T, E: std::fmt::Display>(
+    what: &str,
+    within: Duration,
+    step: impl Future<Output = Result<T, E>>,
+) -> BenchResult<T> {
+    let done = tokio::time::timeout(within, step).await;
+    let done = done.map_err(|_| format!("nats {what}: nothing within {within:?}"))?;
+    done.map_err(|e| format!("nats {what}: {e}"))
+}
 
 /// The options of a bench's connection: connecting bounded by `within`, at most one
 /// reconnect (a bench reports a lost connection rather than hiding it).
@@ -24,10 +36,7 @@ pub async fn connect_with(
     options: ConnectOptions,
     within: Duration,
 ) -> BenchResult<Client> {
-    tokio::time::timeout(within, options.connect(format!("nats://{addr}")))
-        .await
-        .map_err(|_| format!("no nats connection within {within:?}"))?
-        .map_err(|e| format!("nats connect: {e}"))
+    bounded("connect", within, options.connect(format!("nats://{addr}"))).await
 }
 
 /// [`connect_with`] the default [`options`].
@@ -38,10 +47,7 @@ pub async fn connect(addr: SocketAddr, within: Duration) -> BenchResult<Client> 
 /// Waits until everything queued on `client` is written to its socket (async-nats's flush:
 /// it does not wait for the server).
 pub async fn flush(client: &Client, within: Duration) -> BenchResult<()> {
-    tokio::time::timeout(within, client.flush())
-        .await
-        .map_err(|_| format!("nats flush took over {within:?}"))?
-        .map_err(|e| format!("nats flush: {e}"))
+    bounded("flush", within, client.flush()).await
 }
 
 /// Waits until nats-server has processed everything `client` sent before (what a PING and
@@ -49,15 +55,10 @@ pub async fn flush(client: &Client, within: Duration) -> BenchResult<()> {
 /// to comes back.
 pub async fn sync(client: &Client, within: Duration) -> BenchResult<()> {
     let subject = client.new_inbox();
-    let mut echo = client
-        .subscribe(subject.clone())
-        .await
-        .map_err(|e| format!("nats subscribe: {e}"))?;
+    let mut echo = bounded("subscribe", within, client.subscribe(subject.clone())).await?;
     publish(client, &subject, None, Bytes::new()).await?;
     next(&mut echo, within).await?;
-    echo.unsubscribe()
-        .await
-        .map_err(|e| format!("nats unsubscribe: {e}"))
+    bounded("unsubscribe", within, echo.unsubscribe()).await
 }
 
 /// Subscribes to `subject` and waits until the server has processed it.
@@ -66,20 +67,16 @@ pub async fn subscribe(
     subject: &str,
     within: Duration,
 ) -> BenchResult<Subscriber> {
-    let subscriber = client
-        .subscribe(subject.to_owned())
-        .await
-        .map_err(|e| format!("nats subscribe: {e}"))?;
+    let subscribing = client.subscribe(subject.to_owned());
+    let subscriber = bounded("subscribe", within, subscribing).await?;
     sync(client, within).await?;
     Ok(subscriber)
 }
 
 /// The next message of a subscription.
 pub async fn next(subscriber: &mut Subscriber, within: Duration) -> BenchResult<Message> {
-    tokio::time::timeout(within, subscriber.next())
-        .await
-        .map_err(|_| format!("no nats message within {within:?}"))?
-        .ok_or_else(|| "nats subscription ended".to_string())
+    let next = async { subscriber.next().await.ok_or("subscription ended") };
+    bounded("message", within, next).await
 }
 
 /// Publishes `payload` to `subject`, with a reply subject if given. The message is queued
@@ -91,13 +88,10 @@ pub async fn publish(
     reply_to: Option<&str>,
     payload: Bytes,
 ) -> BenchResult<()> {
+    let (subject, reply_to) = (subject.to_owned(), reply_to.map(str::to_owned));
     let sent = match reply_to {
-        Some(reply) => {
-            client
-                .publish_with_reply(subject.to_owned(), reply.to_owned(), payload)
-                .await
-        }
-        None => client.publish(subject.to_owned(), payload).await,
+        Some(reply) => client.publish_with_reply(subject, reply, payload).await,
+        None => client.publish(subject, payload).await,
     };
     sent.map_err(|e| format!("nats publish: {e}"))
 }

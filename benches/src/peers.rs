@@ -1,38 +1,35 @@
 //! Starting the systems under test: crvideo-server with a temporary config, nats-server on a
 //! free port.
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::child::{await_stdout_line, stderr_file, ChildGuard};
+use crate::child::{await_stdout_line, blocking, log_tail, stderr_file, stop_child, ChildGuard};
 use crate::BenchResult;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for peers that cannot listen on
 /// port 0 and tell which port they got).
 pub fn free_port() -> BenchResult<u16> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot bind a probe port: {e}"))?;
-    let port = listener
+    let listener = TcpListener::bind("127.0.0.1:0");
+    let listener = listener.map_err(|e| format!("cannot bind a probe port: {e}"))?;
+    Ok(listener
         .local_addr()
         .map_err(|e| format!("probe port: {e}"))?
-        .port();
-    Ok(port)
+        .port())
 }
 
 /// Waits until something accepts TCP connections at `addr`.
 pub fn wait_for_port(addr: SocketAddr, within: Duration) -> BenchResult<()> {
     let deadline = Instant::now() + within;
-    loop {
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
         if Instant::now() >= deadline {
             return Err(format!("nothing listens on {addr} after {within:?}"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    Ok(())
 }
 
 /// The `[limits]` of a load generator's server: rates, connections not logged in yet per
@@ -47,8 +44,8 @@ pub const BENCH_TENANT: &str = "bench";
 pub const BENCH_PASSWORD: &str = "bench-pw";
 
 /// Starts `server_bin` with a config in `dir` (`listen = 127.0.0.1:0`, `data_dir = dir/data`,
-/// tenant [`BENCH_TENANT`], then the lines of `extra_config`), its log in `dir/server.log`;
-/// returns at its `listening on` line.
+/// tenant [`BENCH_TENANT`], then the lines of `extra_config`; [`BENCH_LIMITS`] unless they
+/// have `[limits]`), its log in `dir/server.log`; returns at its `listening on` line.
 pub fn start_crvideo(
     server_bin: &Path,
     dir: &Path,
@@ -65,8 +62,10 @@ pub fn start_crvideo_with_tenant(
     extra_config: &str,
     tenant_config: &str,
 ) -> BenchResult<(ChildGuard, SocketAddr)> {
-    let config_path = dir.join("server.toml");
-    let data_dir = dir.join("data");
+    let (config, data) = (
+        dir.join("server.toml"),
+        dir.join("data").display().to_string(),
+    );
     // Load generators send far more than the per-session rate limits allow a real client,
     // and connect thousands of users from one address at once.
     let limits = if extra_config.contains("[limits]") {
@@ -74,27 +73,22 @@ pub fn start_crvideo_with_tenant(
     } else {
         BENCH_LIMITS
     };
-    std::fs::write(
-        &config_path,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra_config}\n\n[[tenants]]\naccount = \"{BENCH_TENANT}\"\npassword = \"{BENCH_PASSWORD}\"\n{tenant_config}\n{limits}",
-            data_dir.display().to_string()
-        ),
-    )
-    .map_err(|e| format!("cannot write the server config: {e}"))?;
+    let tenant = format!("account = \"{BENCH_TENANT}\"\npassword = \"{BENCH_PASSWORD}\"");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {data:?}\n{extra_config}\n\n[[tenants]]\n{tenant}\n{tenant_config}\n{limits}"
+    );
+    std::fs::write(&config, text).map_err(|e| format!("cannot write the server config: {e}"))?;
     let mut command = Command::new(server_bin);
     command
         .arg("--config")
-        .arg(&config_path)
+        .arg(&config)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr_file(dir, "server.log")?);
+        .stdout(Stdio::piped());
+    command.stderr(stderr_file(dir, "server.log")?);
     let mut server = ChildGuard::spawn("crvideo-server", command)?;
     let addr = await_stdout_line(&mut server, "listening on ", Duration::from_secs(30))?;
-    let addr = addr
-        .trim()
-        .parse()
-        .map_err(|e| format!("server printed a bad address {addr:?}: {e}"))?;
+    let parsed = addr.trim().parse();
+    let addr = parsed.map_err(|e| format!("server printed a bad address {addr:?}: {e}"))?;
     Ok((server, addr))
 }
 
@@ -114,12 +108,64 @@ pub fn start_nats_with(
     let mut command = Command::new(nats_bin);
     command
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .args(extra_args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr_file(dir, "nats.log")?);
+        .args(extra_args);
+    command.stdin(Stdio::null()).stdout(Stdio::null());
+    command.stderr(stderr_file(dir, "nats.log")?);
     let nats = ChildGuard::spawn("nats-server", command)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_for_port(addr, Duration::from_secs(10))?;
     Ok((nats, addr))
+}
+
+/// A started server, under test or peer: its process, address and log.
+pub struct Server {
+    pub name: &'static str,
+    pub child: ChildGuard,
+    pub addr: SocketAddr,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// [`start_crvideo_with_tenant`].
+    pub fn crvideo(bin: &Path, dir: &Path, config: &str, tenant: &str) -> BenchResult<Server> {
+        let (child, addr) = start_crvideo_with_tenant(bin, dir, config, tenant)?;
+        let log = dir.join("server.log");
+        Ok(Server {
+            name: "crvideo-server",
+            child,
+            addr,
+            log,
+        })
+    }
+
+    /// [`start_nats_with`], also from async code.
+    pub fn nats(bin: &str, dir: &Path, extra_args: &[&str]) -> BenchResult<Server> {
+        let (child, addr) = blocking(|| start_nats_with(bin, dir, extra_args))?;
+        let log = dir.join("nats.log");
+        Ok(Server {
+            name: "nats-server",
+            child,
+            addr,
+            log,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Stops the server after `result` of a run on it, and prints how it ended. An error, or
+    /// the server's exit before this, comes back naming the server, with how it ended and
+    /// the last lines of its log.
+    pub fn finish<T>(mut self, result: BenchResult<T>) -> BenchResult<T> {
+        let result = match result {
+            Ok(_) if !self.child.is_running() => Err("it exited during the run".into()),
+            r => r,
+        };
+        let stopped = stop_child(&mut self.child);
+        let (name, log) = (self.name, log_tail(&self.log, 20));
+        let result =
+            result.map_err(|e| format!("{name}: {e}\n({stopped}; last lines of its log:)\n{log}"));
+        result.inspect(|_| println!("{stopped}"))
+    }
 }

@@ -1,59 +1,30 @@
-//! Transparent-channel benchmark: SendCmd round trips and SendBuffer / SendFile throughput
-//! between two SDK processes through crvideo-server, with nats-server and iperf3 as peers.
-//!
-//! ```text
-//! transfer_load [--server-bin PATH] [--size BYTES] [--runs 3] [--cmds 10000]
-//!               [--cmd-warmup 100] [--cmd-bytes 1024] [--pieces 10]
-//!               [--piece-bytes 104857600] [--work-dir DIR] [--nats-bin nats-server]
-//!               [--skip-nats] [--iperf3-bin iperf3] [--skip-iperf] [--skip-floor]
-//!               [--server-workers N] [--drop-caches]
-//!               [--pause-before-file SECS] [--buffer-runs N] [--file-runs N]
-//! ```
-//!
-//! `--buffer-runs` / `--file-runs` (default `--runs`; 0 skips the phase) and `--pieces 0`
-//! select phases, e.g. for profiling one of them.
-//!
-//! The SDK is one instance per process, so this binary runs as three processes: the
-//! coordinator (no `--role`) starts a release crvideo-server with a temporary config, then
-//! itself twice, `--role receiver` (user `rx`) and `--role sender` (user `tx`). Each child
-//! calls the SDK's C ABI (`crvideosdk::ffi`) with a `CRVideo_Callbacks` table whose
-//! functions forward into a channel, and takes line commands on stdin and answers on stdout.
-//!
-//! Measured (all times in the sender process):
-//! - SendCmd: `--cmds` sequential commands of `--cmd-bytes` (after `--cmd-warmup`), each
-//!   waiting for its `SendCmdRlst`: t0 just before `CRVideo_SendCmd`, t1 inside the
-//!   `SendCmdRlst` callback. p50/p99/max.
-//! - SendBuffer: `--pieces` × `--piece-bytes` one after another, then `--runs` × `--size`;
-//!   from the call to `SendBufferRlst(0)`. Both SDKs get `maxBufferBytes` ≥ `--size`.
-//! - SendFile: `--runs` × a `--size` file of pseudo-random bytes (zeros would be written
-//!   sparse) in the work dir; the receiver's `tmpDir` is another directory of the work dir
-//!   (same filesystem). From the call to `SendFileRlst(0)`; the received file is checked for
-//!   its size and deleted.
-//! - Per phase: peak RSS (`VmHWM`, reset with `/proc/PID/clear_refs` at the start of each
-//!   phase) and CPU time of the server, the sender and the receiver.
-//!
-//! Peers: nats-server request/reply with the same payload (requester and responder each on
-//! its own thread of this process, through the async-nats client; reply
-//! empty and echoed), nats-server publishing `--size` bytes in messages of the server's
-//! `max_payload` (1 MiB by default) to one subscriber, and `iperf3 -n` single-stream TCP on
-//! loopback. See docs/BENCHMARKS.md.
+//! Transparent channel: SendCmd round trips and SendBuffer / SendFile throughput between two
+//! SDK processes through crvideo-server, against nats-server and iperf3. The coordinator
+//! starts the server and itself twice, as `--role receiver` (user `rx`) and `--role sender`
+//! (`tx`): one SDK per process, driven by line commands (`transfer_load/child.rs`). Timed in
+//! the sender: `--cmds` sequential SendCmd (to the `SendCmdRlst` callback); SendBuffer of
+//! `--pieces` × `--piece-bytes`, then of `--size`; SendFile of `--size` (each to its result
+//! callback); per phase, peak RSS and CPU time of the three processes. Peers: nats-server
+//! request/reply and publish → one subscriber, `iperf3 -n`, and a bare relay with no
+//! protocol (`transfer_load/relay_floor.rs`). See docs/BENCHMARKS.md.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::OnceLock;
+use std::sync::{mpsc, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use crvideo_bench::report::{ratio, Latency};
+use crvideo_bench::report::{fixed, ratio, table, Latency, Row};
 use crvideo_bench::{
-    cpu_secs, filesystem_of, free_port, log_tail, machine_busy_secs, mem_total_mib, nats,
-    peak_rss_kib, positive, reset_peak_rss, start_crvideo, start_nats_with, stderr_file,
-    BenchResult, ChildGuard, NatsArgs, ServerArgs, TempDir, BENCH_PASSWORD, BENCH_TENANT,
+    filesystem_of, free_port, log_tail, machine, machine_busy_secs, nats, peak_rss_kib, positive,
+    reset_peak_rss, stderr_file, BenchResult, ChildGuard, CpuSince, NatsArgs, Server, ServerArgs,
+    TempDir, BENCH_PASSWORD, BENCH_TENANT,
 };
 use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
 use crvideosdk::ffi::{lifecycle, session, transfer};
@@ -65,8 +36,9 @@ mod child;
 mod relay_floor;
 
 const MIB: f64 = 1024.0 * 1024.0;
+const GIB: f64 = 1024.0 * MIB;
 /// Longest wait for a child's answer to one line command (a 1 GiB transfer included).
-const STEP_TIMEOUT: Duration = Duration::from_secs(600);
+const STEP: Duration = Duration::from_secs(600);
 /// Longest wait for one NATS message.
 const NATS_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -127,18 +99,12 @@ struct Args {
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("--role") {
-        let code = match child::run(&argv[2..]) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("transfer_load child: {e}");
-                println!("ERROR {e}");
-                1
-            }
-        };
-        std::process::exit(code);
-    }
-    let args = Args::parse();
-    if let Err(e) = coordinate(&args) {
+        if let Err(e) = child::run(&argv[2..]) {
+            eprintln!("transfer_load child: {e}");
+            println!("ERROR {e}");
+            std::process::exit(1);
+        }
+    } else if let Err(e) = coordinate(&Args::parse()) {
         eprintln!("transfer_load: {e}");
         std::process::exit(1);
     }
@@ -162,620 +128,248 @@ fn fill_pseudo_random(buf: &mut [u8], seed: u64) {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Coordinator
-// ---------------------------------------------------------------------------------------
-
 /// A child SDK process driven through its stdin/stdout.
-struct SdkProc {
-    name: String,
+struct Sdk {
+    role: String,
     guard: ChildGuard,
     stdin: ChildStdin,
     lines: mpsc::Receiver<String>,
     log: PathBuf,
 }
 
-impl SdkProc {
-    fn spawn(
-        name: &str,
-        role: &str,
-        server: SocketAddr,
-        tmp_dir: &Path,
-        max_buffer: u64,
-        log_dir: &Path,
-    ) -> BenchResult<SdkProc> {
+impl Sdk {
+    /// Starts `--role ROLE USER PARAMS` (PARAMS: `CRVideo_Init`'s JSON, its `tmpDir`
+    /// `work/USER`), its log in `work`; returns at its READY.
+    fn spawn(role: &str, user: &str, addr: SocketAddr, buf: u64, work: &Path) -> BenchResult<Sdk> {
+        let params = serde_json::json!({
+            "serverAddr": addr.to_string(),
+            "tmpDir": work.join(user),
+            "maxBufferBytes": buf,
+            "logLevel": "warn",
+        });
         let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        let mut command = Command::new(exe);
-        command
-            .args([
-                "--role",
-                role,
-                "--server",
-                &server.to_string(),
-                "--user",
-                name,
-            ])
-            .arg("--tmp-dir")
-            .arg(tmp_dir)
-            .args(["--max-buffer", &max_buffer.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr_file(log_dir, &format!("{role}.log"))?);
+        let (mut command, log) = (Command::new(exe), format!("{role}.log"));
+        command.args(["--role", role, user, &params.to_string()]);
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        command.stderr(stderr_file(work, &log)?);
         let mut guard = ChildGuard::spawn(role, command)?;
         let stdin = guard.child_mut().stdin.take().ok_or("no child stdin")?;
         let stdout = guard.child_mut().stdout.take().ok_or("no child stdout")?;
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
+            let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+            let _ = lines.try_for_each(|line| tx.send(line));
         });
-        let mut proc = SdkProc {
-            name: role.into(),
+        let (role, log) = (role.to_string(), work.join(log));
+        let mut sdk = Sdk {
+            role,
             guard,
             stdin,
             lines,
-            log: log_dir.join(format!("{role}.log")),
+            log,
         };
-        proc.expect("READY", Duration::from_secs(60))?;
-        Ok(proc)
-    }
-
-    fn pid(&self) -> u32 {
-        self.guard.pid()
+        sdk.expect("READY", Duration::from_secs(60))?;
+        Ok(sdk)
     }
 
     fn tell(&mut self, line: &str) -> BenchResult<()> {
-        writeln!(self.stdin, "{line}")
-            .and_then(|()| self.stdin.flush())
-            .map_err(|e| format!("{}: cannot write to it: {e}", self.name))
+        let written = writeln!(self.stdin, "{line}").and_then(|()| self.stdin.flush());
+        written.map_err(|e| format!("{}: cannot write to it: {e}", self.role))
     }
 
     /// The rest of the next line starting with `word`; an `ERROR` line fails.
     fn expect(&mut self, word: &str, within: Duration) -> BenchResult<String> {
-        let deadline = Instant::now() + within;
+        let (deadline, role) = (Instant::now() + within, &self.role);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).map_err(|_| {
-                format!(
-                    "{}: no {word} line within {within:?}; last lines of its log:\n{}",
-                    self.name,
-                    log_tail(&self.log, 20)
-                )
-            })?;
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                let log = log_tail(&self.log, 20);
+                return Err(format!(
+                    "{role}: no {word} line within {within:?}; last lines of its log:\n{log}"
+                ));
+            };
             if let Some(rest) = line.strip_prefix(word) {
                 return Ok(rest.trim().to_owned());
             }
             if let Some(e) = line.strip_prefix("ERROR ") {
-                return Err(format!("{}: {e}", self.name));
+                return Err(format!("{role}: {e}"));
             }
-            eprintln!("[{}] {line}", self.name);
+            eprintln!("[{role}] {line}");
         }
     }
 
     fn ask(&mut self, line: &str, word: &str) -> BenchResult<String> {
         self.tell(line)?;
-        self.expect(word, STEP_TIMEOUT)
+        self.expect(word, STEP)
+    }
+
+    /// The receiver's `key=` figure since the last stats.
+    fn stats(&mut self, key: &str) -> BenchResult<String> {
+        Ok(field(&self.ask("stats", "STATS")?, key)?.to_string())
     }
 }
 
-/// `key=value` fields of a child's answer.
+/// The value of a `key=value` field of a child's answer.
 fn field<'a>(line: &'a str, key: &str) -> BenchResult<&'a str> {
-    line.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-        .ok_or_else(|| format!("no {key}= in {line:?}"))
+    let mut fields = line.split_whitespace();
+    let value = fields.find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='));
+    value.ok_or_else(|| format!("no {key}= in {line:?}"))
 }
 
-fn secs_list(line: &str, key: &str) -> BenchResult<Vec<f64>> {
-    field(line, key)?
-        .split(',')
-        .map(|v| v.parse().map_err(|_| format!("bad {key} in {line:?}")))
+/// The numbers of `a,b,...`.
+fn list(values: &str) -> BenchResult<Vec<f64>> {
+    let values = values.split(',').filter(|v| !v.is_empty());
+    values
+        .map(|v| v.parse().map_err(|_| format!("not a number: {v}")))
         .collect()
 }
 
-/// Peak RSS and CPU of the three processes over one phase.
-struct Usage {
-    pids: [u32; 3],
-    cpu0: [f64; 3],
-    busy0: f64,
+/// The numbers of the `key=a,b,...` fields of `lines`.
+fn numbers(lines: &[String], key: &str) -> BenchResult<Vec<f64>> {
+    let lists = lines.iter().map(|line| list(field(line, key)?));
+    Ok(lists.collect::<BenchResult<Vec<_>>>()?.concat())
 }
 
-#[derive(Clone, Copy, Default)]
-struct PhaseUsage {
-    /// Peak RSS in MiB: server, sender, receiver.
-    peak_mib: [f64; 3],
-    /// CPU seconds: server, sender, receiver.
-    cpu: [f64; 3],
-    /// CPU seconds the rest of the machine used meanwhile (other processes, the kernel's
-    /// own threads): should be near 0 for a clean measurement.
-    other_cpu: f64,
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
+
+/// Peak RSS (MiB) and CPU seconds of the server, the sender and the receiver over a phase,
+/// and the CPU seconds the rest of the machine used meanwhile (other processes, the kernel's
+/// own threads: near 0 for a clean measurement).
+type PhaseUsage = ([f64; 3], [f64; 3], f64);
+
+/// Measures a phase's [`PhaseUsage`] from its start on.
+struct Usage([u32; 3], CpuSince<3>, f64);
 
 impl Usage {
     fn start(pids: [u32; 3]) -> BenchResult<Usage> {
-        for pid in pids {
-            if !reset_peak_rss(pid) {
-                eprintln!("warning: cannot reset the peak RSS of pid {pid} (clear_refs)");
-            }
+        for pid in pids.into_iter().filter(|&pid| !reset_peak_rss(pid)) {
+            eprintln!("warning: cannot reset the peak RSS of pid {pid} (clear_refs)");
         }
-        Ok(Usage {
-            pids,
-            cpu0: [cpu_secs(pids[0])?, cpu_secs(pids[1])?, cpu_secs(pids[2])?],
-            busy0: machine_busy_secs(),
-        })
+        Ok(Usage(pids, CpuSince::start(pids)?, machine_busy_secs()))
     }
 
     fn end(&self) -> BenchResult<PhaseUsage> {
-        let mut u = PhaseUsage::default();
-        for i in 0..3 {
-            u.peak_mib[i] = peak_rss_kib(self.pids[i])? as f64 / 1024.0;
-            u.cpu[i] = cpu_secs(self.pids[i])? - self.cpu0[i];
+        let cpu = self.1.used()?;
+        let mut peak = [0.0; 3];
+        for (peak, &pid) in peak.iter_mut().zip(&self.0) {
+            *peak = peak_rss_kib(pid)? as f64 / 1024.0;
         }
-        u.other_cpu = (machine_busy_secs() - self.busy0 - u.cpu.iter().sum::<f64>()).max(0.0);
-        Ok(u)
+        let other = machine_busy_secs() - self.2 - cpu.iter().sum::<f64>();
+        Ok((peak, cpu, other.max(0.0)))
     }
 }
 
-struct Throughput {
-    label: String,
-    bytes: u64,
-    /// Seconds per run.
-    secs: Vec<f64>,
-    usage: Option<PhaseUsage>,
-    note: String,
+/// What the summary prints, gathered as the phases run.
+#[derive(Default)]
+struct Summary {
+    cmds: Vec<Row>,
+    /// SendCmd's, then NATS request/reply's: empty reply, echo, via app and dispatch threads.
+    cmd_latency: Vec<Latency>,
+    throughput: Vec<Row>,
+    /// The label and median MiB/s of each throughput row.
+    medians: Vec<(String, f64)>,
+    notes: Vec<String>,
+    usage: Vec<Row>,
 }
 
-impl Throughput {
-    fn mibs(&self) -> Vec<f64> {
-        let mut v: Vec<f64> = self
-            .secs
-            .iter()
-            .map(|s| self.bytes as f64 / MIB / s)
-            .collect();
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        v
+impl Summary {
+    /// A SendCmd or NATS request/reply row.
+    fn cmd(&mut self, label: String, l: Latency, samples: usize, secs: f64) {
+        let per_sec = fixed(samples as f64 / secs, 0);
+        let row = Row::new(label).col("n", samples).us("", &l);
+        let row = row.col("per s", per_sec);
+        row.print();
+        self.cmds.push(row);
+        self.cmd_latency.push(l);
     }
-    fn median(&self) -> f64 {
-        let v = self.mibs();
-        if v.is_empty() {
-            return 0.0;
+
+    /// A throughput row: `bytes` and seconds per run.
+    fn throughput(&mut self, label: String, bytes: u64, secs: Vec<f64>, note: String) {
+        let mut mibs: Vec<f64> = secs.iter().map(|s| bytes as f64 / MIB / s).collect();
+        mibs.sort_by(f64::total_cmp);
+        let median = mibs.get(mibs.len() / 2).copied().unwrap_or(0.0);
+        let mib = |x: Option<&f64>| fixed(x.copied().unwrap_or(0.0), 0);
+        let runs: Vec<String> = secs.iter().map(|s| fixed(*s, 3)).collect();
+        let row = Row::new(&label)
+            .col("runs", secs.len())
+            .col("median MiB/s", fixed(median, 0))
+            .col("min", mib(mibs.first()))
+            .col("max", mib(mibs.last()))
+            .col("seconds per run", runs.join(", "));
+        self.throughput.push(row);
+        self.notes.push(format!("{label}: {note}"));
+        self.medians.push((label, median));
+    }
+
+    /// A transfer of ours: its usage and throughput rows.
+    fn transfer(&mut self, label: String, bytes: u64, secs: Vec<f64>, note: String, u: PhaseUsage) {
+        let gib = (bytes * secs.len() as u64) as f64 / GIB;
+        self.usage(&label, u.0, Some((u, gib.max(1e-9), 2)));
+        self.throughput(label, bytes, secs, note);
+    }
+
+    /// A usage row with the CPU time per `per` (GiB or command) with `digits` decimals, or
+    /// without CPU time.
+    fn usage(&mut self, label: &str, peak: [f64; 3], cpu: Option<(PhaseUsage, f64, usize)>) {
+        let mut row = Row::new(label);
+        let who = ["server", "sender", "receiver"];
+        for (who, peak) in who.iter().zip(peak) {
+            row = row.col(format!("{who} peak RSS MiB"), fixed(peak, 0));
         }
-        v[v.len() / 2]
-    }
-    fn row(&self) -> String {
-        let v = self.mibs();
-        let runs: Vec<String> = self.secs.iter().map(|s| format!("{s:.3}")).collect();
-        format!(
-            "| {} | {} | {:.0} | {:.0} | {:.0} | {} |",
-            self.label,
-            self.secs.len(),
-            self.median(),
-            v.first().copied().unwrap_or(0.0),
-            v.last().copied().unwrap_or(0.0),
-            runs.join(", ")
-        )
-    }
-}
-
-fn usage_row(label: &str, u: &PhaseUsage, bytes: u64) -> String {
-    let gib = bytes as f64 / (1u64 << 30) as f64;
-    format!(
-        "| {label} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} |",
-        u.peak_mib[0],
-        u.peak_mib[1],
-        u.peak_mib[2],
-        u.cpu[0] / gib.max(1e-9),
-        u.cpu[1] / gib.max(1e-9),
-        u.cpu[2] / gib.max(1e-9),
-        u.other_cpu,
-    )
-}
-
-fn coordinate(args: &Args) -> BenchResult<()> {
-    args.server.check()?;
-    let scratch;
-    let work: PathBuf = match &args.work_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            dir.clone()
+        for (i, who) in who.iter().enumerate() {
+            let cpu = cpu.map_or("–".into(), |(u, per, d)| fixed(u.1[i] / per, d));
+            row = row.col(format!("{who} CPU s/GiB"), cpu);
         }
-        None => {
-            scratch = TempDir::new("transfer")?;
-            scratch.path().to_owned()
+        let other = cpu.map_or("–".into(), |(u, ..)| fixed(u.2, 1));
+        self.usage.push(row.col("other CPU s", other));
+    }
+
+    fn print(&self) {
+        println!("\n== Summary (markdown) ==\n");
+        table("SendCmd / request-reply round trip", &self.cmds);
+        println!();
+        table("throughput", &self.throughput);
+        self.notes.iter().for_each(|note| println!("- {note}"));
+        println!();
+        table("phase", &self.usage);
+
+        println!("\nRatios and targets:");
+        if let [ours, empty, echo, handed] = &self.cmd_latency[..] {
+            let p50 = |nats: &Latency| ratio(ours.p50_ms, nats.p50_ms);
+            let p99 = |nats: &Latency| ratio(ours.p99_ms, nats.p99_ms);
+            let met = verdict(ours.p50_ms <= empty.p50_ms.min(echo.p50_ms));
+            let (empty50, echo50, handed50) = (p50(empty), p50(echo), p50(handed));
+            println!("- SendCmd p50 / nats p50: {empty50:.2} (empty reply), {echo50:.2} (echo); target ≤ 1 against the faster one: {met}");
+            let (empty99, echo99, handed99) = (p99(empty), p99(echo), p99(handed));
+            println!("- SendCmd p99 / nats p99: {empty99:.2} (empty reply), {echo99:.2} (echo)");
+            println!("- SendCmd / nats with the SDK's thread hand-offs (app → I/O thread, I/O → dispatch thread; no target): p50 {handed50:.2}, p99 {handed99:.2}");
         }
-    };
-    let work = work.join(format!("run-{}", std::process::id()));
-    let (server_dir, src_dir, rx_dir, tx_dir) = (
-        work.join("server"),
-        work.join("src"),
-        work.join("rx"),
-        work.join("tx"),
-    );
-    for d in [&server_dir, &src_dir, &rx_dir, &tx_dir] {
-        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
-    let _cleanup = RemoveOnDrop(work.clone());
-
-    println!(
-        "machine: {} cores, {} MiB RAM; work dir {} on {}",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0),
-        mem_total_mib(),
-        work.display(),
-        filesystem_of(&work)
-            .map(|f| f.describe())
-            .unwrap_or_else(|| "?".into())
-    );
-
-    println!(
-        "load average at start: {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-    );
-
-    // --- crvideo: server and the two SDK processes ---
-    let workers = format!("worker_threads = {}", args.server_workers);
-    let (mut server, addr) = start_crvideo(&args.server.server_bin, &server_dir, &workers)?;
-    let max_buffer = args.size.max(args.piece_bytes);
-    let mut rx = SdkProc::spawn("rx", "receiver", addr, &rx_dir, max_buffer, &work)?;
-    let mut tx = SdkProc::spawn("tx", "sender", addr, &tx_dir, max_buffer, &work)?;
-    let pids = [server.pid(), tx.pid(), rx.pid()];
-    println!(
-        "crvideo-server pid {} at {addr}; sender pid {}, receiver pid {}",
-        pids[0], pids[1], pids[2]
-    );
-    let idle = Usage::start(pids)?.end()?;
-
-    // SendCmd round trips.
-    println!(
-        "\n== SendCmd: {} × {} B (after {} unmeasured) ==",
-        args.cmds, args.cmd_bytes, args.cmd_warmup
-    );
-    let usage = Usage::start(pids)?;
-    let cmd = tx.ask(
-        &format!(
-            "cmd rx {} {} {}",
-            args.cmds, args.cmd_warmup, args.cmd_bytes
-        ),
-        "CMD",
-    )?;
-    let cmd_usage = usage.end()?;
-    println!("{cmd}");
-    let stats = rx.ask("stats", "STATS")?;
-    let want = (args.cmds + args.cmd_warmup).to_string();
-    if field(&stats, "cmds")? != want {
-        return Err(format!("receiver: {stats}, expected {want} commands"));
-    }
-    let cmd_lat = CmdLatency {
-        p50_us: field(&cmd, "p50_us")?.parse().unwrap_or(0.0),
-        p99_us: field(&cmd, "p99_us")?.parse().unwrap_or(0.0),
-        max_us: field(&cmd, "max_us")?.parse().unwrap_or(0.0),
-        per_sec: args.cmds as f64 / field(&cmd, "secs")?.parse::<f64>().unwrap_or(f64::NAN),
-    };
-
-    let mut ours: Vec<Throughput> = Vec::new();
-
-    // SendBuffer: pieces, then whole.
-    if args.pieces > 0 {
-        println!(
-            "\n== SendBuffer: {} × {} MiB ==",
-            args.pieces,
-            args.piece_bytes as f64 / MIB
-        );
-        let usage = Usage::start(pids)?;
-        let line = tx.ask(
-            &format!("buffer rx {} {}", args.piece_bytes, args.pieces),
-            "BUFFER",
-        )?;
-        let u = usage.end()?;
-        println!("{line}");
-        check_buffers(&mut rx, args.piece_bytes, args.pieces)?;
-        let secs = secs_list(&line, "secs")?;
-        let total: f64 = secs.iter().sum();
-        ours.push(Throughput {
-            label: format!(
-                "SendBuffer {} × {:.0} MiB (one after another)",
-                args.pieces,
-                args.piece_bytes as f64 / MIB
-            ),
-            bytes: args.piece_bytes * args.pieces as u64,
-            secs: vec![total],
-            usage: Some(u),
-            note: format!(
-                "per piece: p50 {:.0} MiB/s",
-                args.piece_bytes as f64 / MIB / median(&secs)
-            ),
-        });
-    }
-    let buffer_runs = args.buffer_runs.unwrap_or(args.runs);
-    let file_runs = args.file_runs.unwrap_or(args.runs);
-    if buffer_runs > 0 {
-        send_buffer_phase(args, buffer_runs, pids, &mut tx, &mut rx, &mut ours)?;
-    }
-    if file_runs > 0 {
-        let dirs = (src_dir.as_path(), rx_dir.as_path());
-        send_file_phase(args, file_runs, pids, dirs, &mut tx, &mut rx, &mut ours)?;
-    }
-
-    // The peak of the whole run: the largest of the phases' peaks (each phase reset it).
-    let mut whole = [idle.peak_mib, cmd_usage.peak_mib]
-        .into_iter()
-        .chain(ours.iter().filter_map(|t| t.usage.map(|u| u.peak_mib)))
-        .fold([0.0f64; 3], |a, b| {
-            [a[0].max(b[0]), a[1].max(b[1]), a[2].max(b[2])]
-        });
-    for (i, pid) in pids.iter().enumerate() {
-        whole[i] = whole[i].max(peak_rss_kib(*pid)? as f64 / 1024.0);
-    }
-    for p in [&mut tx, &mut rx] {
-        p.tell("quit")?;
-        p.expect("BYE", Duration::from_secs(30))?;
-    }
-    let stopped = server.stop(Duration::from_secs(15));
-    if !stopped.contains("stopped") {
-        eprintln!("note: {stopped}");
-    }
-
-    // --- peers ---
-    let mut nats_cmd = None;
-    let mut nats_bulk = None;
-    if !args.nats.skip_nats {
-        println!("\n== nats-server ==");
-        let dir = TempDir::new("transfer-nats")?;
-        match nats_peer(args, dir.path()) {
-            Ok((c, b)) => {
-                nats_cmd = Some(c);
-                nats_bulk = Some(b);
+        let peer = |what: &dyn Fn(&str) -> bool| self.medians.iter().find(|(l, _)| what(l));
+        for (label, ours) in self.medians.iter().filter(|(l, _)| l.starts_with("Send")) {
+            let mut parts = Vec::new();
+            if let Some((_, nats)) = peer(&|l| l.starts_with("nats")) {
+                let r = ratio(*ours, *nats);
+                parts.push(format!("/ nats {r:.2} (target ≥ 2: {})", verdict(r >= 2.0)));
             }
-            Err(e) => {
-                return Err(format!(
-                    "nats-server peer: {e}\n(last lines of its log:)\n{}",
-                    log_tail(&dir.path().join("nats.log"), 20)
-                ))
+            if let Some((_, iperf)) = peer(&|l| l.starts_with("iperf3")) {
+                let r = ratio(*ours, *iperf) * 100.0;
+                let met = verdict(r >= 40.0);
+                parts.push(format!("/ iperf3 {r:.0} % (target ≥ 40 %: {met})"));
             }
-        }
-    }
-    let mut iperf = None;
-    if !args.skip_iperf {
-        println!("\n== iperf3 ==");
-        iperf = Some(iperf_peer(args, &work)?);
-    }
-    let mut floor = Vec::new();
-    if !args.skip_floor {
-        println!("\n== bare relay (no protocol) ==");
-        floor = floor_peer(args, &src_dir)?;
-    }
-
-    // --- report ---
-    println!("\n== Summary (markdown) ==\n");
-    println!("| SendCmd / request-reply round trip | n | p50 µs | p99 µs | max µs | per s |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    println!(
-        "| crvideo SendCmd {} B → NotifyCmdData → SendCmdRlst | {} | {:.1} | {:.1} | {:.1} | {:.0} |",
-        args.cmd_bytes, args.cmds, cmd_lat.p50_us, cmd_lat.p99_us, cmd_lat.max_us, cmd_lat.per_sec
-    );
-    if let Some(n) = &nats_cmd {
-        for (label, l) in [
-            ("empty reply", &n.empty),
-            ("reply echoes it", &n.echo),
-            ("empty reply, via app and dispatch threads", &n.handed),
-        ] {
-            println!(
-                "| nats request {} B, {label} | {} | {:.1} | {:.1} | {:.1} | {:.0} |",
-                args.cmd_bytes, args.cmds, l.p50_us, l.p99_us, l.max_us, l.per_sec
-            );
-        }
-    }
-
-    println!("\n| throughput | runs | median MiB/s | min | max | seconds per run |");
-    println!("|---|---:|---:|---:|---:|---|");
-    for t in &ours {
-        println!("{}", t.row());
-    }
-    if let Some(n) = &nats_bulk {
-        println!("{}", n.row());
-    }
-    if let Some(i) = &iperf {
-        println!("{}", i.row());
-    }
-    for f in &floor {
-        println!("{}", f.row());
-    }
-    for t in ours
-        .iter()
-        .chain(nats_bulk.iter())
-        .chain(iperf.iter())
-        .chain(floor.iter())
-    {
-        if !t.note.is_empty() {
-            println!("- {}: {}", t.label, t.note);
-        }
-    }
-
-    println!(
-        "\n| phase | server peak RSS MiB | sender peak RSS MiB | receiver peak RSS MiB | \
-         server CPU s/GiB | sender CPU s/GiB | receiver CPU s/GiB | other CPU s |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| idle, logged in | {:.0} | {:.0} | {:.0} | – | – | – | – |",
-        idle.peak_mib[0], idle.peak_mib[1], idle.peak_mib[2]
-    );
-    println!(
-        "| SendCmd (CPU: µs per command) | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} |",
-        cmd_usage.peak_mib[0],
-        cmd_usage.peak_mib[1],
-        cmd_usage.peak_mib[2],
-        cmd_usage.cpu[0] * 1e6 / (args.cmds + args.cmd_warmup) as f64,
-        cmd_usage.cpu[1] * 1e6 / (args.cmds + args.cmd_warmup) as f64,
-        cmd_usage.cpu[2] * 1e6 / (args.cmds + args.cmd_warmup) as f64,
-        cmd_usage.other_cpu,
-    );
-    for t in &ours {
-        if let Some(u) = &t.usage {
-            println!("{}", usage_row(&t.label, u, t.bytes * t.secs.len() as u64));
-        }
-    }
-    println!(
-        "| whole run (largest phase peak) | {:.0} | {:.0} | {:.0} | – | – | – | – |",
-        whole[0], whole[1], whole[2]
-    );
-
-    println!("\nRatios and targets:");
-    if let Some(n) = &nats_cmd {
-        let fastest = n.empty.p50_us.min(n.echo.p50_us);
-        println!(
-            "- SendCmd p50 / nats p50: {:.2} (empty reply), {:.2} (echo); target ≤ 1 against \
-             the faster one: {}",
-            ratio(cmd_lat.p50_us, n.empty.p50_us),
-            ratio(cmd_lat.p50_us, n.echo.p50_us),
-            verdict(cmd_lat.p50_us <= fastest)
-        );
-        println!(
-            "- SendCmd p99 / nats p99: {:.2} (empty reply), {:.2} (echo)",
-            ratio(cmd_lat.p99_us, n.empty.p99_us),
-            ratio(cmd_lat.p99_us, n.echo.p99_us)
-        );
-        println!(
-            "- SendCmd / nats with the SDK's thread hand-offs (app → I/O thread, I/O → \
-             dispatch thread; no target): p50 {:.2}, p99 {:.2}",
-            ratio(cmd_lat.p50_us, n.handed.p50_us),
-            ratio(cmd_lat.p99_us, n.handed.p99_us)
-        );
-    }
-    for t in &ours {
-        let mut parts = Vec::new();
-        if let Some(n) = &nats_bulk {
-            let r = ratio(t.median(), n.median());
-            parts.push(format!("/ nats {r:.2} (target ≥ 2: {})", verdict(r >= 2.0)));
-        }
-        if let Some(i) = &iperf {
-            let r = ratio(t.median(), i.median());
-            parts.push(format!(
-                "/ iperf3 {:.0} % (target ≥ 40 %: {})",
-                r * 100.0,
-                verdict(r >= 0.4)
-            ));
-        }
-        // The floor of the same kind: file for SendFile, memory for SendBuffer.
-        let same_kind = floor
-            .iter()
-            .find(|f| f.label.contains("file") == t.label.starts_with("SendFile"));
-        if let Some(f) = same_kind {
-            parts.push(format!(
-                "/ bare relay {:.0} % (no target)",
-                ratio(t.median(), f.median()) * 100.0
-            ));
-        }
-        println!("- {}: {}", t.label, parts.join(", "));
-    }
-    Ok(())
-}
-
-fn send_buffer_phase(
-    args: &Args,
-    runs: usize,
-    pids: [u32; 3],
-    tx: &mut SdkProc,
-    rx: &mut SdkProc,
-    ours: &mut Vec<Throughput>,
-) -> BenchResult<()> {
-    println!(
-        "\n== SendBuffer: {} × {} MiB ==",
-        runs,
-        args.size as f64 / MIB
-    );
-    let usage = Usage::start(pids)?;
-    let mut secs = Vec::new();
-    let mut calls = Vec::new();
-    for _ in 0..runs {
-        let line = tx.ask(&format!("buffer rx {} 1", args.size), "BUFFER")?;
-        println!("{line}");
-        check_buffers(rx, args.size, 1)?;
-        secs.extend(secs_list(&line, "secs")?);
-        calls.extend(secs_list(&line, "call_secs")?);
-    }
-    ours.push(Throughput {
-        label: format!("SendBuffer {:.0} MiB", args.size as f64 / MIB),
-        bytes: args.size,
-        secs,
-        usage: Some(usage.end()?),
-        note: format!(
-            "CRVideo_SendBuffer itself (copy of the buffer) returns after {:.3} s (median)",
-            median(&calls)
-        ),
-    });
-
-    Ok(())
-}
-
-fn send_file_phase(
-    args: &Args,
-    runs: usize,
-    pids: [u32; 3],
-    (src_dir, rx_dir): (&Path, &Path),
-    tx: &mut SdkProc,
-    rx: &mut SdkProc,
-    ours: &mut Vec<Throughput>,
-) -> BenchResult<()> {
-    println!(
-        "\n== SendFile: {} × {} MiB ==",
-        runs,
-        args.size as f64 / MIB
-    );
-    let src = src_dir.join("payload.bin");
-    write_random_file(&src, args.size)?;
-    if args.pause_before_file > 0 {
-        println!(
-            "pausing {} s (e.g. to attach perf): server {}, sender {}, receiver {}",
-            args.pause_before_file, pids[0], pids[1], pids[2]
-        );
-        std::thread::sleep(Duration::from_secs(args.pause_before_file));
-    }
-    let usage = Usage::start(pids)?;
-    let mut secs = Vec::new();
-    for _ in 0..runs {
-        if args.drop_caches {
-            drop_caches()?;
-        }
-        let line = tx.ask(&format!("file rx {}", src.display()), "FILE")?;
-        println!("{line}");
-        let stats = rx.ask("stats", "STATS")?;
-        let files = field(&stats, "files")?;
-        let (path, len) = files
-            .rsplit_once('=')
-            .ok_or_else(|| format!("receiver got no file: {stats}"))?;
-        if len.parse::<u64>() != Ok(args.size) || !path.starts_with(&*rx_dir.to_string_lossy()) {
-            return Err(format!("receiver: unexpected file {files}"));
-        }
-        rx.ask("cleanup", "CLEANED")?;
-        secs.extend(secs_list(&line, "secs")?);
-    }
-    let fs = filesystem_of(src_dir)
-        .map(|f| format!("{} ({})", f.mount_point, f.fs_type))
-        .unwrap_or_default();
-    ours.push(Throughput {
-        label: format!("SendFile {:.0} MiB", args.size as f64 / MIB),
-        bytes: args.size,
-        secs,
-        usage: Some(usage.end()?),
-        note: format!(
-            "source and tmpDir on {fs}, page cache {}",
-            if args.drop_caches {
-                "dropped before each run"
-            } else {
-                "warm (source just written)"
+            // The floor of the same kind: file for SendFile, memory for SendBuffer.
+            let file = label.starts_with("SendFile");
+            let same_kind = |l: &str| l.starts_with("bare relay") && l.contains("file") == file;
+            if let Some((_, floor)) = peer(&same_kind) {
+                let r = ratio(*ours, *floor) * 100.0;
+                parts.push(format!("/ bare relay {r:.0} % (no target)"));
             }
-        ),
-    });
-    let _ = std::fs::remove_file(&src);
-
-    Ok(())
+            println!("- {label}: {}", parts.join(", "));
+        }
+    }
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -786,148 +380,376 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-struct CmdLatency {
-    p50_us: f64,
-    p99_us: f64,
-    max_us: f64,
-    per_sec: f64,
-}
-
-impl CmdLatency {
-    fn of(samples: &[Duration], secs: f64) -> CmdLatency {
-        let l = Latency::of(samples);
-        CmdLatency {
-            p50_us: l.p50_ms * 1e3,
-            p99_us: l.p99_ms * 1e3,
-            max_us: l.max_ms * 1e3,
-            per_sec: samples.len() as f64 / secs,
-        }
+fn coordinate(args: &Args) -> BenchResult<()> {
+    args.server.check()?;
+    let work = match &args.work_dir {
+        Some(dir) => TempDir::at(dir.join(format!("run-{}", std::process::id())))?,
+        None => TempDir::new("transfer")?,
+    };
+    let work = work.path();
+    for d in ["server", "src", "rx", "tx"].map(|d| work.join(d)) {
+        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
+    let fs = filesystem_of(work).unwrap_or_else(|| "?".into());
+    let (machine, dir) = (machine(), work.display());
+    println!("machine: {machine}; work dir {dir} on {fs}");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at start: {}", load.trim());
+
+    let mut sum = Summary::default();
+    let (bin, workers) = (&args.server.server_bin, args.server_workers);
+    let workers = format!("worker_threads = {workers}");
+    let server = Server::crvideo(bin, &work.join("server"), &workers, "")?;
+    let ours = crvideo_phases(args, &server, work, &mut sum);
+    server.finish(ours)?;
+    if !args.nats.skip_nats {
+        println!("\n== nats-server ==");
+        let dir = TempDir::new("transfer-nats")?;
+        let nats = Server::nats(&args.nats.nats_bin, dir.path(), &[])?;
+        let result = nats_peer(args, nats.addr, nats.pid(), &mut sum);
+        nats.finish(result)?;
+    }
+    if !args.skip_iperf {
+        iperf_peer(args, work, &mut sum)?;
+    }
+    if !args.skip_floor {
+        floor_peer(args, &work.join("src"), &mut sum)?;
+    }
+    sum.print();
+    Ok(())
 }
 
-struct NatsCmd {
-    empty: CmdLatency,
-    echo: CmdLatency,
-    /// Empty reply, with the SDK's thread hand-offs (see `nats_handed_off`).
-    handed: CmdLatency,
-}
+/// The SDK processes' phases on `server`.
+fn crvideo_phases(args: &Args, server: &Server, work: &Path, sum: &mut Summary) -> BenchResult<()> {
+    let (addr, max_buffer) = (server.addr, args.size.max(args.piece_bytes));
+    let mut rx = Sdk::spawn("receiver", "rx", addr, max_buffer, work)?;
+    let mut tx = Sdk::spawn("sender", "tx", addr, max_buffer, work)?;
+    let pids = [server.pid(), tx.guard.pid(), rx.guard.pid()];
+    let [server, sender, receiver] = pids;
+    let pids_line = format!("server {server}, sender {sender}, receiver {receiver}");
+    println!("crvideo-server pid {server} at {addr}; sender pid {sender}, receiver pid {receiver}");
+    let idle = Usage::start(pids)?.end()?;
+    sum.usage("idle, logged in", idle.0, None);
+    let mut peaks = vec![idle.0];
+    // Runs `runs` transfers (each `run` returns the sender's answer), measuring the usage.
+    let mut phase = |title: String, runs: usize, run: &mut dyn FnMut() -> BenchResult<String>| {
+        println!("\n== {title} ==");
+        let usage = Usage::start(pids)?;
+        let lines = (0..runs).map(|_| run().inspect(|line| println!("{line}")));
+        let lines = lines.collect::<BenchResult<Vec<String>>>()?;
+        let usage = usage.end()?;
+        peaks.push(usage.0);
+        BenchResult::Ok((lines, usage))
+    };
 
-/// The receiver got `count` buffers of `size` bytes since the last stats.
-fn check_buffers(rx: &mut SdkProc, size: u64, count: usize) -> BenchResult<()> {
-    let stats = rx.ask("stats", "STATS")?;
-    let got: Vec<&str> = field(&stats, "buffers")?
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .collect();
-    if got.len() != count || got.iter().any(|n| n.parse::<u64>() != Ok(size)) {
-        return Err(format!(
-            "receiver: {stats}, expected {count} buffers of {size}"
-        ));
+    let (w, n, b) = (args.cmd_warmup, args.cmds, args.cmd_bytes);
+    let ask = format!("cmd rx {n} {w} {b}");
+    let title = format!("SendCmd: {n} × {b} B (after {w} unmeasured)");
+    let (cmd, u) = phase(title, 1, &mut || tx.ask(&ask, "CMD"))?;
+    let got = rx.stats("cmds")?;
+    if got != (n + w).to_string() {
+        return Err(format!("receiver: {got} commands, expected {}", n + w));
+    }
+    let [p50, p99, max, secs] = ["p50_us", "p99_us", "max_us", "secs"].map(|k| numbers(&cmd, k));
+    let (p50_ms, p99_ms, max_ms) = (p50?[0] / 1e3, p99?[0] / 1e3, max?[0] / 1e3);
+    let latency = Latency {
+        p50_ms,
+        p99_ms,
+        max_ms,
+    };
+    let label = format!("crvideo SendCmd {b} B → NotifyCmdData → SendCmdRlst");
+    sum.cmd(label, latency, n, secs?[0]);
+    let per_command = Some((u, (n + w) as f64 / 1e6, 1));
+    sum.usage("SendCmd (CPU: µs per command)", u.0, per_command);
+
+    // The receiver got `count` buffers of `size` bytes since the last stats.
+    let check_buffers = |rx: &mut Sdk, size: u64, count: usize| {
+        let got = list(&rx.stats("buffers")?)?;
+        match got.len() == count && got.iter().all(|&n| n == size as f64) {
+            true => Ok(()),
+            false => Err(format!("receiver: buffers {got:?}, not {count} of {size}")),
+        }
+    };
+    if args.pieces > 0 {
+        let (size, count) = (args.piece_bytes, args.pieces);
+        let (ask, mib) = (format!("buffer rx {size} {count}"), size as f64 / MIB);
+        let title = format!("SendBuffer: {count} × {mib} MiB");
+        let (lines, u) = phase(title, 1, &mut || tx.ask(&ask, "BUFFER"))?;
+        check_buffers(&mut rx, size, count)?;
+        let secs = numbers(&lines, "secs")?;
+        let note = format!("per piece: p50 {:.0} MiB/s", mib / median(&secs));
+        let label = format!("SendBuffer {count} × {mib:.0} MiB (one after another)");
+        sum.transfer(label, size * count as u64, vec![secs.iter().sum()], note, u);
+    }
+    let (size, mib) = (args.size, args.size as f64 / MIB);
+    let runs = args.buffer_runs.unwrap_or(args.runs);
+    if runs > 0 {
+        let ask = format!("buffer rx {size} 1");
+        let title = format!("SendBuffer: {runs} × {mib} MiB");
+        let (lines, u) = phase(title, runs, &mut || {
+            let line = tx.ask(&ask, "BUFFER")?;
+            check_buffers(&mut rx, size, 1).map(|()| line)
+        })?;
+        let call = median(&numbers(&lines, "call_secs")?);
+        let note = "CRVideo_SendBuffer itself (copy of the buffer) returns after";
+        let note = format!("{note} {call:.3} s (median)");
+        let label = format!("SendBuffer {mib:.0} MiB");
+        sum.transfer(label, size, numbers(&lines, "secs")?, note, u);
+    }
+    let runs = args.file_runs.unwrap_or(args.runs);
+    if runs > 0 {
+        let (src, rx_dir) = (work.join("src/payload.bin"), work.join("rx"));
+        write_random_file(&src, size)?;
+        if args.pause_before_file > 0 {
+            let secs = args.pause_before_file;
+            println!("pausing {secs} s (e.g. to attach perf): {pids_line}");
+            std::thread::sleep(Duration::from_secs(secs));
+        }
+        let ask = format!("file rx {}", src.display());
+        let title = format!("SendFile: {runs} × {mib} MiB");
+        let (lines, u) = phase(title, runs, &mut || {
+            if args.drop_caches {
+                drop_caches()?;
+            }
+            let line = tx.ask(&ask, "FILE")?;
+            let files = rx.stats("files")?;
+            let (path, len) = files.rsplit_once('=').ok_or("receiver got no file")?;
+            if len.parse::<u64>() != Ok(size) || !Path::new(path).starts_with(&rx_dir) {
+                return Err(format!("receiver: unexpected file {files}"));
+            }
+            rx.ask("cleanup", "CLEANED").map(|_| line)
+        })?;
+        let fs = filesystem_of(&src);
+        let cache = match args.drop_caches {
+            true => "dropped before each run",
+            false => "warm (source just written)",
+        };
+        let fs = fs.unwrap_or_default();
+        let note = format!("source and tmpDir on {fs}, page cache {cache}");
+        let (label, secs) = (format!("SendFile {mib:.0} MiB"), numbers(&lines, "secs")?);
+        sum.transfer(label, size, secs, note, u);
+        let _ = std::fs::remove_file(&src);
+    }
+    // The peak of the whole run: the largest of the phases' peaks (each phase reset it).
+    let mut whole = [0.0f64; 3];
+    for (i, &pid) in pids.iter().enumerate() {
+        let now = peak_rss_kib(pid)? as f64 / 1024.0;
+        whole[i] = peaks.iter().map(|p| p[i]).fold(now, f64::max);
+    }
+    sum.usage("whole run (largest phase peak)", whole, None);
+    for sdk in [&mut tx, &mut rx] {
+        sdk.tell("quit")?;
+        sdk.expect("BYE", Duration::from_secs(30))?;
     }
     Ok(())
 }
 
 fn write_random_file(path: &Path, size: u64) -> BenchResult<()> {
-    let mut file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut block = vec![0u8; 8 << 20];
-    let mut written = 0u64;
-    let mut seed = 1u64;
+    let error = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut file = std::fs::File::create(path).map_err(error)?;
+    let (mut block, mut written, mut seed) = (vec![0u8; 8 << 20], 0u64, 1u64);
     while written < size {
         let n = (size - written).min(block.len() as u64) as usize;
         fill_pseudo_random(&mut block[..n], seed);
-        file.write_all(&block[..n])
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        written += n as u64;
-        seed += 1;
+        file.write_all(&block[..n]).map_err(error)?;
+        (written, seed) = (written + n as u64, seed + 1);
     }
     // On disk before the transfers start, so that its writeback does not overlap them.
-    file.sync_all()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(())
+    file.sync_all().map_err(error)
 }
 
 fn drop_caches() -> BenchResult<()> {
     // SAFETY: sync(2) has no preconditions.
     unsafe { libc::sync() };
-    std::fs::write("/proc/sys/vm/drop_caches", "3")
-        .map_err(|e| format!("cannot drop the page cache (needs root): {e}"))
+    let dropped = std::fs::write("/proc/sys/vm/drop_caches", "3");
+    dropped.map_err(|e| format!("cannot drop the page cache (needs root): {e}"))
 }
 
-struct RemoveOnDrop(PathBuf);
+/// Runs `f` on a thread of its own with a single-threaded tokio runtime (as each SDK process
+/// has its own I/O thread); returns once `f` says it is ready.
+fn on_thread<T, F, R>(f: R) -> BenchResult<JoinHandle<BenchResult<T>>>
+where
+    T: Send + 'static,
+    F: Future<Output = BenchResult<T>> + 'static,
+    R: FnOnce(mpsc::Sender<()>) -> F + Send + 'static,
+{
+    let (ready_tx, ready) = mpsc::channel();
+    let thread = std::thread::spawn(move || block_on(f(ready_tx)));
+    let ready = ready.recv_timeout(NATS_TIMEOUT);
+    ready.map_err(|_| "a NATS client thread did not get ready")?;
+    Ok(thread)
+}
 
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+fn join<T>(h: JoinHandle<BenchResult<T>>) -> BenchResult<T> {
+    h.join().map_err(|_| "peer thread panicked".to_string())?
+}
+
+/// Runs `f` on this thread with a single-threaded tokio runtime.
+fn block_on<T>(f: impl Future<Output = BenchResult<T>>) -> BenchResult<T> {
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
+    runtime
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio: {e}"))?
+        .block_on(f)
+}
+
+/// The nats-server peer: request/reply (empty reply, echo, and empty reply via app and
+/// dispatch threads), then publish → one subscriber of `--size` bytes.
+fn nats_peer(args: &Args, addr: SocketAddr, pid: u32, sum: &mut Summary) -> BenchResult<()> {
+    let info = block_on(async move { Ok(nats::connect(addr, NATS_TIMEOUT).await?.server_info()) })?;
+    let (version, msg_bytes) = (info.version, info.max_payload);
+    println!("nats-server {version} pid {pid}: max_payload {msg_bytes} B (messages of that size)");
+
+    let (warmup, count, bytes) = (args.cmd_warmup, args.cmds, args.cmd_bytes);
+    let via = "empty reply, via app and dispatch threads";
+    for (what, echo) in [
+        ("empty reply", false),
+        ("reply echoes it", true),
+        (via, false),
+    ] {
+        let answering = on_thread(move |ready| async move {
+            let responder = nats::connect(addr, NATS_TIMEOUT).await?;
+            let mut requests = nats::subscribe(&responder, "req", NATS_TIMEOUT).await?;
+            let _ = ready.send(());
+            for _ in 0..warmup + count {
+                let msg = nats::next(&mut requests, NATS_TIMEOUT).await?;
+                let reply_to = msg.reply.ok_or("request without a reply subject")?;
+                let body = if echo { msg.payload } else { Bytes::new() };
+                nats::publish(&responder, reply_to.as_str(), None, body).await?;
+            }
+            // The last reply out before the connection closes.
+            nats::flush(&responder, NATS_TIMEOUT).await
+        })?;
+        let (samples, secs) = match what == via {
+            true => nats_handed_off(addr, warmup, count, bytes)?,
+            false => block_on(nats_requests(addr, warmup, count, bytes, echo))?,
+        };
+        join(answering)?;
+        let label = format!("nats request {bytes} B, {what}");
+        sum.cmd(label, Latency::of(&samples), samples.len(), secs);
     }
+
+    // Bulk: `size` bytes in max_payload messages, publisher → one subscriber.
+    let messages = args.size.div_ceil(msg_bytes as u64);
+    let (bytes, mut secs) = (messages * msg_bytes as u64, Vec::new());
+    let cpu = CpuSince::start([pid, std::process::id()])?;
+    let busy = machine_busy_secs();
+    for run in 0..args.runs {
+        let (start_tx, start_rx) = mpsc::channel::<Instant>();
+        let receiving = on_thread(move |ready| async move {
+            let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+            let mut bulk = nats::subscribe(&conn, "bulk", NATS_TIMEOUT).await?;
+            let _ = ready.send(());
+            let mut got = 0u64;
+            while got < bytes {
+                got += nats::next(&mut bulk, NATS_TIMEOUT).await?.payload.len() as u64;
+            }
+            let done = Instant::now();
+            let t0 = start_rx.recv().map_err(|_| "no start time")?;
+            Ok((done - t0).as_secs_f64())
+        })?;
+        block_on(async move {
+            let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+            let out = Bytes::from(pseudo_random(msg_bytes, run as u64 + 3));
+            let _ = start_tx.send(Instant::now());
+            for _ in 0..messages {
+                nats::publish(&conn, "bulk", None, out.clone()).await?;
+            }
+            nats::flush(&conn, NATS_TIMEOUT).await
+        })?;
+        let s = join(receiving)?;
+        let mibs = bytes as f64 / MIB / s;
+        println!("publish {messages} × {msg_bytes} B → 1 subscriber: {s:.3} s, {mibs:.0} MiB/s");
+        secs.push(s);
+    }
+    let [server_cpu, own] = cpu.used()?;
+    let other = (machine_busy_secs() - busy - server_cpu - own).max(0.0);
+    let peak = peak_rss_kib(pid)? as f64 / 1024.0;
+    let gib = bytes as f64 * args.runs as f64 / GIB;
+    let (server_cpu, own) = (server_cpu / gib, own / gib);
+    let msg_mib = msg_bytes as f64 / MIB;
+    let label = format!("nats-server pub → 1 sub, {messages} × {msg_mib:.0} MiB msgs");
+    let note = format!("nats-server CPU {server_cpu:.2} s/GiB, clients (this process) {own:.2} s/GiB, peak RSS {peak:.0} MiB; other CPU meanwhile {other:.1} s");
+    sum.throughput(label, bytes, secs, note);
+    Ok(())
 }
 
-// ---------------------------------------------------------------------------------------
-// Peers
-// ---------------------------------------------------------------------------------------
+/// `warmup` + `count` requests of `bytes` to `req`, each timed from just before its `PUB`
+/// until its reply is read; returns the measured ones and their seconds.
+async fn nats_requests(
+    addr: SocketAddr,
+    warmup: usize,
+    count: usize,
+    bytes: usize,
+    echo: bool,
+) -> BenchResult<(Vec<Duration>, f64)> {
+    let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+    let mut inbox = nats::subscribe(&conn, "_INBOX.r", NATS_TIMEOUT).await?;
+    let out = Bytes::from(pseudo_random(bytes, 7));
+    let (mut samples, mut started) = (Vec::with_capacity(count), Instant::now());
+    for i in 0..warmup + count {
+        if i == warmup {
+            started = Instant::now();
+        }
+        let t0 = Instant::now();
+        nats::publish(&conn, "req", Some("_INBOX.r"), out.clone()).await?;
+        let msg = nats::next(&mut inbox, NATS_TIMEOUT).await?;
+        let t1 = Instant::now();
+        if msg.payload.len() != if echo { bytes } else { 0 } {
+            return Err(format!("reply of {} bytes", msg.payload.len()));
+        }
+        if i >= warmup {
+            samples.push(t1 - t0);
+        }
+    }
+    Ok((samples, started.elapsed().as_secs_f64()))
+}
 
-/// Runs `f` on a new thread with its own single-threaded tokio runtime.
 /// NATS request/reply timed like SendCmd in an SDK app: t0 on the app's thread, which hands
 /// the request to a client I/O thread (a single-threaded tokio runtime, like `crvideo-io`);
 /// that thread writes the `PUB`, reads the reply and hands it to a dispatch thread, where
 /// t1 is taken (like the `SendCmdRlst` callback), which then wakes the app's thread for the
-/// next request (like the bench's SDK processes). Same server, responder and payload as the
-/// plain variant, which times both ends inside the I/O thread.
+/// next request. Same server, responder and payload as [`nats_requests`], which times both
+/// ends inside the I/O thread.
 fn nats_handed_off(
     addr: SocketAddr,
     warmup: usize,
     count: usize,
     bytes: usize,
-) -> BenchResult<CmdLatency> {
+) -> BenchResult<(Vec<Duration>, f64)> {
     let (requests, mut to_send) = tokio::sync::mpsc::unbounded_channel::<()>();
     let (replies, to_dispatch) = mpsc::channel::<()>();
     let (dispatched, to_app) = mpsc::channel::<Instant>();
-    let (ready_tx, ready) = mpsc::channel::<()>();
-    let io = on_thread(move || {
-        Box::pin(async move {
-            let conn = nats::connect(addr, NATS_TIMEOUT).await?;
-            let mut inbox = nats::subscribe(&conn, "_INBOX.h", NATS_TIMEOUT).await?;
-            let _ = ready_tx.send(());
-            let out = Bytes::from(pseudo_random(bytes, 7));
-            while to_send.recv().await.is_some() {
-                nats::publish(&conn, "req", Some("_INBOX.h"), out.clone()).await?;
-                let msg = nats::next(&mut inbox, NATS_TIMEOUT).await?;
-                if !msg.payload.is_empty() {
-                    return Err(format!("reply of {} bytes", msg.payload.len()));
-                }
-                if replies.send(()).is_err() {
-                    break;
-                }
+    let io = on_thread(move |ready| async move {
+        let conn = nats::connect(addr, NATS_TIMEOUT).await?;
+        let mut inbox = nats::subscribe(&conn, "_INBOX.h", NATS_TIMEOUT).await?;
+        let _ = ready.send(());
+        let out = Bytes::from(pseudo_random(bytes, 7));
+        while to_send.recv().await.is_some() {
+            nats::publish(&conn, "req", Some("_INBOX.h"), out.clone()).await?;
+            let msg = nats::next(&mut inbox, NATS_TIMEOUT).await?;
+            if !msg.payload.is_empty() {
+                return Err(format!("reply of {} bytes", msg.payload.len()));
             }
-            Ok(())
-        })
-    });
-    let dispatch = std::thread::spawn(move || {
-        while to_dispatch.recv().is_ok() {
-            if dispatched.send(Instant::now()).is_err() {
-                return;
+            if replies.send(()).is_err() {
+                break;
             }
         }
+        Ok(())
+    })?;
+    let dispatch = std::thread::spawn(move || {
+        while to_dispatch.recv().is_ok() && dispatched.send(Instant::now()).is_ok() {}
     });
-    ready
-        .recv_timeout(NATS_TIMEOUT)
-        .map_err(|_| "the requester did not subscribe")?;
-    let mut samples = Vec::with_capacity(count);
-    let mut started = Instant::now();
+    let (mut samples, mut started) = (Vec::with_capacity(count), Instant::now());
     for i in 0..warmup + count {
         if i == warmup {
             started = Instant::now();
         }
         let t0 = Instant::now();
         requests.send(()).map_err(|_| "the NATS I/O thread ended")?;
-        let t1 = to_app
-            .recv_timeout(NATS_TIMEOUT)
-            .map_err(|_| "no reply within the timeout")?;
+        let t1 = to_app.recv_timeout(NATS_TIMEOUT);
+        let t1 = t1.map_err(|_| "no reply within the timeout")?;
         if i >= warmup {
             samples.push(t1 - t0);
         }
@@ -936,222 +758,23 @@ fn nats_handed_off(
     drop(requests);
     join(io)?;
     let _ = dispatch.join();
-    Ok(CmdLatency::of(&samples, secs))
-}
-
-fn on_thread<T: Send + 'static>(
-    f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = BenchResult<T>>>>
-        + Send
-        + 'static,
-) -> std::thread::JoinHandle<BenchResult<T>> {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("tokio: {e}"))?;
-        rt.block_on(f())
-    })
-}
-
-fn join<T>(h: std::thread::JoinHandle<BenchResult<T>>) -> BenchResult<T> {
-    h.join().map_err(|_| "peer thread panicked".to_string())?
-}
-
-fn block_on<T>(f: impl std::future::Future<Output = BenchResult<T>>) -> BenchResult<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("tokio: {e}"))?
-        .block_on(f)
-}
-
-fn nats_peer(args: &Args, dir: &Path) -> BenchResult<(NatsCmd, Throughput)> {
-    let (mut nats, addr) = start_nats_with(&args.nats.nats_bin, dir, &[])?;
-    let pid = nats.pid();
-    let info = block_on(async move {
-        let probe = nats::connect(addr, NATS_TIMEOUT).await?;
-        Ok(probe.server_info())
-    })?;
-    let max_payload = info.max_payload as u64;
-    println!(
-        "nats-server {} pid {pid}: max_payload {max_payload} B (messages of that size)",
-        info.version
-    );
-
-    let mut cmd = Vec::new();
-    // Empty reply, echo, then empty reply through app and dispatch threads.
-    for (echo, handed) in [(false, false), (true, false), (false, true)] {
-        let total = args.cmds + args.cmd_warmup;
-        let (ready_tx, ready) = mpsc::channel::<()>();
-        let answering = on_thread(move || {
-            Box::pin(async move {
-                let responder = nats::connect(addr, NATS_TIMEOUT).await?;
-                let mut requests = nats::subscribe(&responder, "req", NATS_TIMEOUT).await?;
-                let _ = ready_tx.send(());
-                for _ in 0..total {
-                    let msg = nats::next(&mut requests, NATS_TIMEOUT).await?;
-                    let reply_to = msg.reply.ok_or("request without a reply subject")?;
-                    let body = if echo { msg.payload } else { Bytes::new() };
-                    nats::publish(&responder, reply_to.as_str(), None, body).await?;
-                }
-                // The last reply out before the connection closes.
-                nats::flush(&responder, NATS_TIMEOUT).await
-            })
-        });
-        ready
-            .recv_timeout(NATS_TIMEOUT)
-            .map_err(|_| "the responder did not subscribe")?;
-        let (warmup, count, bytes) = (args.cmd_warmup, args.cmds, args.cmd_bytes);
-        if handed {
-            let l = nats_handed_off(addr, warmup, count, bytes)?;
-            join(answering)?;
-            println!(
-                "request/reply {} B, empty reply, via app and dispatch threads: p50 {:.1} µs, \
-                 p99 {:.1} µs, max {:.1} µs, {:.0}/s",
-                args.cmd_bytes, l.p50_us, l.p99_us, l.max_us, l.per_sec
-            );
-            cmd.push(l);
-            continue;
-        }
-        let requesting = on_thread(move || {
-            Box::pin(async move {
-                let conn = nats::connect(addr, NATS_TIMEOUT).await?;
-                let mut inbox = nats::subscribe(&conn, "_INBOX.r", NATS_TIMEOUT).await?;
-                let out = Bytes::from(pseudo_random(bytes, 7));
-                let mut samples = Vec::with_capacity(count);
-                let mut started = Instant::now();
-                for i in 0..warmup + count {
-                    if i == warmup {
-                        started = Instant::now();
-                    }
-                    let t0 = Instant::now();
-                    nats::publish(&conn, "req", Some("_INBOX.r"), out.clone()).await?;
-                    let msg = nats::next(&mut inbox, NATS_TIMEOUT).await?;
-                    let t1 = Instant::now();
-                    if msg.payload.len() != if echo { bytes } else { 0 } {
-                        return Err(format!("reply of {} bytes", msg.payload.len()));
-                    }
-                    if i >= warmup {
-                        samples.push(t1 - t0);
-                    }
-                }
-                Ok((samples, started.elapsed().as_secs_f64()))
-            })
-        });
-        let (samples, secs) = join(requesting)?;
-        join(answering)?;
-        let l = CmdLatency::of(&samples, secs);
-        println!(
-            "request/reply {} B, {}: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs, {:.0}/s",
-            args.cmd_bytes,
-            if echo { "echo" } else { "empty reply" },
-            l.p50_us,
-            l.p99_us,
-            l.max_us,
-            l.per_sec
-        );
-        cmd.push(l);
-    }
-    let handed = cmd.pop().unwrap();
-    let echo = cmd.pop().unwrap();
-    let empty = cmd.pop().unwrap();
-
-    // Bulk: `size` bytes in max_payload messages, publisher → one subscriber.
-    let msg_bytes = max_payload as usize;
-    let messages = args.size.div_ceil(msg_bytes as u64);
-    let bytes = messages * msg_bytes as u64;
-    let mut secs = Vec::new();
-    let me = std::process::id();
-    let (cpu0, own0, busy0) = (cpu_secs(pid)?, cpu_secs(me)?, machine_busy_secs());
-    for run in 0..args.runs {
-        let (start_tx, start_rx) = mpsc::channel::<Instant>();
-        let (ready_tx, ready) = mpsc::channel::<()>();
-        let receiving = on_thread(move || {
-            Box::pin(async move {
-                let conn = nats::connect(addr, NATS_TIMEOUT).await?;
-                let mut bulk = nats::subscribe(&conn, "bulk", NATS_TIMEOUT).await?;
-                let _ = ready_tx.send(());
-                let mut got = 0u64;
-                while got < bytes {
-                    got += nats::next(&mut bulk, NATS_TIMEOUT).await?.payload.len() as u64;
-                }
-                let done = Instant::now();
-                let t0 = start_rx.recv().map_err(|_| "no start time")?;
-                Ok((done - t0).as_secs_f64())
-            })
-        });
-        ready
-            .recv_timeout(NATS_TIMEOUT)
-            .map_err(|_| "the subscriber did not subscribe")?;
-        let publishing = on_thread(move || {
-            Box::pin(async move {
-                let conn = nats::connect(addr, NATS_TIMEOUT).await?;
-                let out = Bytes::from(pseudo_random(msg_bytes, run as u64 + 3));
-                let t0 = Instant::now();
-                let _ = start_tx.send(t0);
-                for _ in 0..messages {
-                    nats::publish(&conn, "bulk", None, out.clone()).await?;
-                }
-                nats::flush(&conn, NATS_TIMEOUT).await?;
-                Ok(())
-            })
-        });
-        join(publishing)?;
-        let s = join(receiving)?;
-        println!(
-            "publish {messages} × {msg_bytes} B → 1 subscriber: {s:.3} s, {:.0} MiB/s",
-            bytes as f64 / MIB / s
-        );
-        secs.push(s);
-    }
-    let cpu = cpu_secs(pid)? - cpu0;
-    let own = cpu_secs(me)? - own0;
-    let other = (machine_busy_secs() - busy0 - cpu - own).max(0.0);
-    let peak = peak_rss_kib(pid)? as f64 / 1024.0;
-    if !nats.is_running() {
-        return Err("nats-server exited during the run".into());
-    }
-    let _ = nats.stop(Duration::from_secs(5));
-    let bulk = Throughput {
-        label: format!(
-            "nats-server pub → 1 sub, {messages} × {:.0} MiB msgs",
-            msg_bytes as f64 / MIB
-        ),
-        bytes,
-        secs,
-        usage: None,
-        note: format!(
-            "nats-server CPU {:.2} s/GiB, clients (this process) {:.2} s/GiB, peak RSS \
-             {peak:.0} MiB; other CPU meanwhile {other:.1} s",
-            cpu / (bytes as f64 * args.runs as f64 / (1u64 << 30) as f64),
-            own / (bytes as f64 * args.runs as f64 / (1u64 << 30) as f64)
-        ),
-    };
-    Ok((
-        NatsCmd {
-            empty,
-            echo,
-            handed,
-        },
-        bulk,
-    ))
+    Ok((samples, secs))
 }
 
 /// Waits until some socket listens on TCP `port` (from `/proc/net/tcp{,6}`, without
-/// connecting).
+/// connecting: `iperf3 -s -1` would take a probe for its one client).
 fn wait_for_listener(port: u16, within: Duration) -> BenchResult<()> {
-    let deadline = Instant::now() + within;
-    let needle = format!(":{port:04X} ");
+    let (deadline, needle) = (Instant::now() + within, format!(":{port:04X}"));
+    // sl local_address rem_address st ...; st 0A is LISTEN.
+    let listening = |line: &str| match line.split_whitespace().collect::<Vec<_>>()[..] {
+        [_, local, _, state, ..] => local.ends_with(&needle) && state == "0A",
+        _ => false,
+    };
     loop {
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = std::fs::read_to_string(table).unwrap_or_default();
-            // sl local_address rem_address st ...; st 0A is LISTEN.
-            if text.lines().skip(1).any(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                f.len() > 3 && format!("{} ", f[1]).ends_with(&needle) && f[3] == "0A"
-            }) {
-                return Ok(());
-            }
+        let tables = ["/proc/net/tcp", "/proc/net/tcp6"].map(std::fs::read_to_string);
+        let mut tables = tables.iter().flatten();
+        if tables.any(|t| t.lines().skip(1).any(listening)) {
+            return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(format!("nothing listens on port {port} after {within:?}"));
@@ -1161,88 +784,63 @@ fn wait_for_listener(port: u16, within: Duration) -> BenchResult<()> {
 }
 
 /// The bare relay of `relay_floor`, `--runs` times each for a file and for memory.
-fn floor_peer(args: &Args, dir: &Path) -> BenchResult<Vec<Throughput>> {
-    let src = dir.join("floor-source.bin");
-    let dst = dir.join("floor-received.bin");
+fn floor_peer(args: &Args, dir: &Path, sum: &mut Summary) -> BenchResult<()> {
+    println!("\n== bare relay (no protocol) ==");
+    let (src, dst) = (dir.join("floor-source.bin"), dir.join("floor-received.bin"));
     write_random_file(&src, args.size)?;
-    let mut file_secs = Vec::new();
-    let mut memory_secs = Vec::new();
-    for _ in 0..args.runs {
-        let secs = relay_floor::relay_once(args.size, Some((&src, &dst)))?;
-        let _ = std::fs::remove_file(&dst);
-        println!("bare relay, file → file: {:.3} s", secs);
-        file_secs.push(secs);
-    }
-    let _ = std::fs::remove_file(&src);
-    for _ in 0..args.runs {
-        let secs = relay_floor::relay_once(args.size, None)?;
-        println!("bare relay, memory → fresh Vec: {:.3} s", secs);
-        memory_secs.push(secs);
-    }
     let note = "three threads of the bench, two loopback TCP hops, 256 KiB reads/writes, no \
                 framing, hashing or flow control (benches/src/bin/transfer_load/relay_floor.rs)";
-    Ok(vec![
-        Throughput {
-            label: "bare relay, file → TCP → relay → TCP → file".into(),
-            bytes: args.size,
-            secs: file_secs,
-            usage: None,
-            note: note.into(),
-        },
-        Throughput {
-            label: "bare relay, memory → TCP → relay → TCP → fresh Vec".into(),
-            bytes: args.size,
-            secs: memory_secs,
-            usage: None,
-            note: note.into(),
-        },
-    ])
+    let file = Some((src.as_path(), dst.as_path()));
+    for (what, to, file) in [("file", "file", file), ("memory", "fresh Vec", None)] {
+        let mut secs = Vec::new();
+        for _ in 0..args.runs {
+            let s = relay_floor::relay_once(args.size, file)?;
+            let _ = std::fs::remove_file(&dst);
+            println!("bare relay, {what} → {to}: {s:.3} s");
+            secs.push(s);
+        }
+        let _ = std::fs::remove_file(&src);
+        let label = format!("bare relay, {what} → TCP → relay → TCP → {to}");
+        sum.throughput(label, args.size, secs, note.into());
+    }
+    Ok(())
 }
 
-fn iperf_peer(args: &Args, log_dir: &Path) -> BenchResult<Throughput> {
-    let mut secs = Vec::new();
-    let mut bps = Vec::new();
+fn iperf_peer(args: &Args, log_dir: &Path, sum: &mut Summary) -> BenchResult<()> {
+    println!("\n== iperf3 ==");
+    let (mut secs, size) = (Vec::new(), args.size.to_string());
     for _ in 0..args.runs {
         let port = free_port()?;
         let mut command = Command::new(&args.iperf3_bin);
+        let log = stderr_file(log_dir, "iperf3-server.log")?;
+        command.args(["-s", "-1", "-p", &port.to_string()]);
         command
-            .args(["-s", "-1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(stderr_file(log_dir, "iperf3-server.log")?);
+            .stderr(log);
         let mut server = ChildGuard::spawn("iperf3 -s", command)?;
         // No probe connection: `-1` serves exactly one client.
         wait_for_listener(port, Duration::from_secs(10))?;
-        let out = Command::new(&args.iperf3_bin)
-            .args(["-c", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-n", &args.size.to_string(), "-J"])
-            .output()
-            .map_err(|e| format!("iperf3 -c: {e}"))?;
+        let mut client = Command::new(&args.iperf3_bin);
+        let port = port.to_string();
+        client.args(["-c", "127.0.0.1", "-p", &port, "-n", &size, "-J"]);
+        let out = client.output().map_err(|e| format!("iperf3 -c: {e}"))?;
         let _ = server.stop(Duration::from_secs(5));
-        let json: serde_json::Value =
-            serde_json::from_slice(&out.stdout).map_err(|e| format!("iperf3 -J output: {e}"))?;
+        let json = serde_json::from_slice::<serde_json::Value>(&out.stdout);
+        let json = json.map_err(|e| format!("iperf3 -J output: {e}"))?;
         let sent = &json["end"]["sum_sent"];
-        let b = sent["bits_per_second"]
-            .as_f64()
-            .ok_or_else(|| format!("no end.sum_sent.bits_per_second: {}", json["error"]))?;
+        let no_rate = || format!("no end.sum_sent.bits_per_second: {}", json["error"]);
+        let bps = sent["bits_per_second"].as_f64().ok_or_else(no_rate)?;
+        let (gbps, mibs) = (bps / 1e9, bps / 8.0 / MIB);
         let bytes = sent["bytes"].as_f64().unwrap_or(args.size as f64);
-        println!(
-            "iperf3 -n {}: {:.2} Gbit/s sent ({:.0} MiB/s), {} B in {:.3} s",
-            args.size,
-            b / 1e9,
-            b / 8.0 / MIB,
-            bytes,
-            sent["seconds"].as_f64().unwrap_or(0.0)
-        );
-        bps.push(b);
+        let time = sent["seconds"].as_f64().unwrap_or(0.0);
+        let (gbps, mibs) = (format!("{gbps:.2} Gbit/s"), format!("{mibs:.0} MiB/s"));
+        println!("iperf3 -n {size}: {gbps} sent ({mibs}), {bytes} B in {time:.3} s");
         // As seconds for the size, so the row shows MiB/s like the others.
-        secs.push(args.size as f64 * 8.0 / b);
+        secs.push(args.size as f64 * 8.0 / bps);
     }
-    Ok(Throughput {
-        label: "iperf3 single TCP stream, loopback".into(),
-        bytes: args.size,
-        secs,
-        usage: None,
-        note: "sum_sent.bits_per_second of `iperf3 -c 127.0.0.1 -n SIZE -J`".into(),
-    })
+    let note = "sum_sent.bits_per_second of `iperf3 -c 127.0.0.1 -n SIZE -J`".into();
+    let label = "iperf3 single TCP stream, loopback".into();
+    sum.throughput(label, args.size, secs, note);
+    Ok(())
 }

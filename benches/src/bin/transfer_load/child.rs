@@ -1,130 +1,81 @@
-//! The child processes of the transfer bench: one SDK each, driven by line commands on
-//! stdin, answering on stdout (see the parent module).
+//! The child processes of the transfer bench: `--role ROLE USER PARAMS`, one SDK each
+//! (`CRVideo_Init(PARAMS)`, login as USER), driven by line commands on stdin and answering
+//! on stdout.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::*;
+use transfer::{
+    CRVideo_SendBuffer as SendBuffer, CRVideo_SendCmd as SendCmd, CRVideo_SendFile as SendFile,
+};
 
-/// What reaches a child's main thread: a line from the coordinator or an SDK callback.
-enum Msg {
-    Line(String),
-    StdinClosed,
-    LoginSuccess,
-    LoginFail(i32),
-    LineOff(i32),
-    Rlst {
-        kind: &'static str,
-        task: String,
-        code: i32,
-        at: Instant,
-    },
-    CmdData,
-    BufferData(usize),
-    FileData(String),
-    Cancelled(String),
+/// What the SDK's callbacks tell the main thread: the login's result, a transfer's result
+/// (kind, task, code, when), or what ends the child.
+enum Event {
+    Login(i32),
+    Result(&'static str, String, i32, Instant),
+    Failed(String),
 }
 
-static EVENTS: OnceLock<mpsc::Sender<Msg>> = OnceLock::new();
+static EVENTS: OnceLock<mpsc::Sender<Event>> = OnceLock::new();
+/// Incoming data, counted by the callbacks: commands, buffers' lengths, files' paths.
+static CMDS_IN: AtomicUsize = AtomicUsize::new(0);
+static BUFFERS_IN: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static FILES_IN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-fn post(msg: Msg) {
+fn post(event: Event) {
     if let Some(tx) = EVENTS.get() {
-        let _ = tx.send(msg);
+        let _ = tx.send(event);
     }
 }
+
+type Ctx = *mut c_void;
+type Str = *const c_char;
 
 /// # Safety
 /// `p` is NULL or a NUL-terminated string (the SDK never passes NULL).
-unsafe fn text(p: *const c_char) -> String {
-    if p.is_null() {
-        String::new()
-    } else {
-        CStr::from_ptr(p).to_string_lossy().into_owned()
+unsafe fn text(p: Str) -> String {
+    match p.is_null() {
+        true => String::new(),
+        false => CStr::from_ptr(p).to_string_lossy().into_owned(),
     }
 }
 
-unsafe extern "C" fn login_success(_: *mut c_void, _: *const c_char, _: *const c_char) {
-    post(Msg::LoginSuccess);
-}
-unsafe extern "C" fn login_fail(_: *mut c_void, code: c_int, _: *const c_char) {
-    post(Msg::LoginFail(code));
-}
-unsafe extern "C" fn line_off(_: *mut c_void, code: c_int) {
-    post(Msg::LineOff(code));
-}
-unsafe extern "C" fn send_cmd_rlst(
-    _: *mut c_void,
-    task: *const c_char,
-    code: c_int,
-    _: *const c_char,
-) {
+unsafe fn result(kind: &'static str, task: Str, code: c_int) {
     let at = Instant::now();
-    post(Msg::Rlst {
-        kind: "cmd",
-        task: text(task),
-        code,
-        at,
-    });
-}
-unsafe extern "C" fn send_buffer_rlst(
-    _: *mut c_void,
-    task: *const c_char,
-    code: c_int,
-    _: *const c_char,
-) {
-    let at = Instant::now();
-    post(Msg::Rlst {
-        kind: "buffer",
-        task: text(task),
-        code,
-        at,
-    });
-}
-unsafe extern "C" fn send_file_rlst(
-    _: *mut c_void,
-    task: *const c_char,
-    _: *const c_char,
-    code: c_int,
-    _: *const c_char,
-) {
-    let at = Instant::now();
-    post(Msg::Rlst {
-        kind: "file",
-        task: text(task),
-        code,
-        at,
-    });
-}
-unsafe extern "C" fn notify_cmd(_: *mut c_void, _: *const c_char, _: *const u8, _: usize) {
-    post(Msg::CmdData);
-}
-unsafe extern "C" fn notify_buffer(_: *mut c_void, _: *const c_char, _: *const u8, len: usize) {
-    post(Msg::BufferData(len));
-}
-unsafe extern "C" fn notify_file(
-    _: *mut c_void,
-    _: *const c_char,
-    tmp_file: *const c_char,
-    _: *const c_char,
-) {
-    post(Msg::FileData(text(tmp_file)));
-}
-unsafe extern "C" fn notify_cancel(_: *mut c_void, task: *const c_char) {
-    post(Msg::Cancelled(text(task)));
+    post(Event::Result(kind, text(task), code, at));
 }
 
-fn callbacks() -> CRVideo_Callbacks {
-    CRVideo_Callbacks {
-        size: std::mem::size_of::<CRVideo_Callbacks>(),
-        LoginSuccess: Some(login_success),
-        LoginFail: Some(login_fail),
-        LineOff: Some(line_off),
-        SendCmdRlst: Some(send_cmd_rlst),
-        SendBufferRlst: Some(send_buffer_rlst),
-        SendFileRlst: Some(send_file_rlst),
-        NotifyCmdData: Some(notify_cmd),
-        NotifyBufferData: Some(notify_buffer),
-        NotifyFileData: Some(notify_file),
-        NotifyCancelSend: Some(notify_cancel),
-        ..Default::default()
-    }
+unsafe extern "C" fn login_success(_: Ctx, _: Str, _: Str) {
+    post(Event::Login(0));
+}
+unsafe extern "C" fn login_fail(_: Ctx, code: c_int, _: Str) {
+    post(Event::Login(code));
+}
+unsafe extern "C" fn line_off(_: Ctx, code: c_int) {
+    post(Event::Failed(format!("LineOff({code})")));
+}
+unsafe extern "C" fn send_cmd_rlst(_: Ctx, task: Str, code: c_int, _: Str) {
+    result("cmd", task, code);
+}
+unsafe extern "C" fn send_buffer_rlst(_: Ctx, task: Str, code: c_int, _: Str) {
+    result("buffer", task, code);
+}
+unsafe extern "C" fn send_file_rlst(_: Ctx, task: Str, _: Str, code: c_int, _: Str) {
+    result("file", task, code);
+}
+unsafe extern "C" fn notify_cmd(_: Ctx, _: Str, _: *const u8, _: usize) {
+    CMDS_IN.fetch_add(1, Ordering::SeqCst);
+}
+unsafe extern "C" fn notify_buffer(_: Ctx, _: Str, _: *const u8, len: usize) {
+    lock(&BUFFERS_IN).push(len);
+}
+unsafe extern "C" fn notify_file(_: Ctx, _: Str, tmp_file: Str, _: Str) {
+    lock(&FILES_IN).push(text(tmp_file));
+}
+unsafe extern "C" fn notify_cancel(_: Ctx, task: Str) {
+    post(Event::Failed(format!("transfer {} cancelled", text(task))));
 }
 
 fn cstring(s: &str) -> BenchResult<CString> {
@@ -144,192 +95,76 @@ fn take_id(p: *mut c_char) -> BenchResult<String> {
     }
 }
 
-struct Child {
-    rx: mpsc::Receiver<Msg>,
-    cmds_in: usize,
-    buffers_in: Vec<usize>,
-    files_in: Vec<String>,
-}
-
-impl Child {
-    /// The next message other than incoming data, which is counted on the way.
-    fn next(&mut self, within: Duration) -> BenchResult<Msg> {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let msg = self
-                .rx
-                .recv_timeout(left)
-                .map_err(|_| format!("nothing from the SDK within {within:?}"))?;
-            match msg {
-                Msg::CmdData => self.cmds_in += 1,
-                Msg::BufferData(len) => self.buffers_in.push(len),
-                Msg::FileData(path) => self.files_in.push(path),
-                Msg::Cancelled(task) => return Err(format!("transfer {task} cancelled")),
-                Msg::LineOff(code) => return Err(format!("LineOff({code})")),
-                other => return Ok(other),
-            }
-        }
-    }
-
-    /// Waits for the result callback of `task`; returns its time.
-    fn result(&mut self, kind: &str, task: &str) -> BenchResult<Instant> {
-        match self.next(STEP_TIMEOUT)? {
-            Msg::Rlst {
-                kind: k,
-                task: t,
-                code,
-                at,
-            } if k == kind && t == task => {
-                if code != 0 {
-                    return Err(format!("{kind} task {task} failed with code {code}"));
-                }
-                Ok(at)
-            }
-            Msg::Rlst { kind, task, .. } => {
-                Err(format!("unexpected {kind} result for task {task}"))
-            }
-            _ => Err(format!(
-                "unexpected message while waiting for {kind} {task}"
-            )),
-        }
-    }
-}
-
 pub fn run(argv: &[String]) -> BenchResult<()> {
-    let mut role = String::new();
-    let mut server = String::new();
-    let mut user = String::new();
-    let mut tmp_dir = String::new();
-    let mut max_buffer = 100u64 << 20;
-    let mut it = argv.iter();
-    role.push_str(it.next().ok_or("no role")?);
-    while let Some(arg) = it.next() {
-        let value = it.next().ok_or("missing value")?.clone();
-        match arg.as_str() {
-            "--server" => server = value,
-            "--user" => user = value,
-            "--tmp-dir" => tmp_dir = value,
-            "--max-buffer" => max_buffer = value.parse().map_err(|_| "bad --max-buffer")?,
-            other => return Err(format!("unknown child argument {other:?}")),
-        }
-    }
-
-    let (tx, rx) = mpsc::channel();
-    EVENTS.set(tx.clone()).map_err(|_| "events set twice")?;
-    std::thread::spawn(move || {
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            match line {
-                Ok(line) => {
-                    if tx.send(Msg::Line(line)).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        let _ = tx.send(Msg::StdinClosed);
-    });
-
-    let params = serde_json::json!({
-        "serverAddr": server,
-        "tmpDir": tmp_dir,
-        "maxBufferBytes": max_buffer,
-        "logLevel": "warn",
-    })
-    .to_string();
-    let params = cstring(&params)?;
-    let cbs = callbacks();
+    let [role, user, params] = argv else {
+        return Err(format!("child arguments: ROLE USER PARAMS, not {argv:?}"));
+    };
+    let (tx, events) = mpsc::channel();
+    EVENTS.set(tx).map_err(|_| "events set twice")?;
+    let callbacks = CRVideo_Callbacks {
+        size: std::mem::size_of::<CRVideo_Callbacks>(),
+        LoginSuccess: Some(login_success),
+        LoginFail: Some(login_fail),
+        LineOff: Some(line_off),
+        SendCmdRlst: Some(send_cmd_rlst),
+        SendBufferRlst: Some(send_buffer_rlst),
+        SendFileRlst: Some(send_file_rlst),
+        NotifyCmdData: Some(notify_cmd),
+        NotifyBufferData: Some(notify_buffer),
+        NotifyFileData: Some(notify_file),
+        NotifyCancelSend: Some(notify_cancel),
+        ..Default::default()
+    };
+    let (params, nick) = (cstring(params)?, cstring(user)?);
+    let (tenant, pswd) = (cstring(BENCH_TENANT)?, cstring(BENCH_PASSWORD)?);
+    let check = |call: &str, code: c_int| match code {
+        0 => Ok(()),
+        code => Err(format!("{call}: {code}")),
+    };
     // SAFETY: valid NUL-terminated strings and a full callbacks table, as the ABI asks.
     unsafe {
-        let code = lifecycle::CRVideo_Init(params.as_ptr());
-        if code != 0 {
-            return Err(format!("CRVideo_Init: {code}"));
-        }
-        let code = lifecycle::CRVideo_SetCallbacks(&cbs, std::ptr::null_mut());
-        if code != 0 {
-            return Err(format!("CRVideo_SetCallbacks: {code}"));
-        }
-        let (tenant, pswd, nick) = (
-            cstring(BENCH_TENANT)?,
-            cstring(BENCH_PASSWORD)?,
-            cstring(&user)?,
-        );
-        let code = session::CRVideo_Login(
-            tenant.as_ptr(),
-            pswd.as_ptr(),
-            nick.as_ptr(),
-            nick.as_ptr(),
-            c"".as_ptr(),
-            c"login".as_ptr(),
-        );
-        if code != 0 {
-            return Err(format!("CRVideo_Login: {code}"));
-        }
+        check("CRVideo_Init", lifecycle::CRVideo_Init(params.as_ptr()))?;
+        let set = lifecycle::CRVideo_SetCallbacks(&callbacks, std::ptr::null_mut());
+        check("CRVideo_SetCallbacks", set)?;
+        let (tenant, pswd, nick, cookie) =
+            (tenant.as_ptr(), pswd.as_ptr(), nick.as_ptr(), c"login");
+        let login = session::CRVideo_Login(tenant, pswd, nick, nick, c"".as_ptr(), cookie.as_ptr());
+        check("CRVideo_Login", login)?;
     }
-    let mut me = Child {
-        rx,
-        cmds_in: 0,
-        buffers_in: Vec::new(),
-        files_in: Vec::new(),
-    };
-    match me.next(Duration::from_secs(60))? {
-        Msg::LoginSuccess => {}
-        Msg::LoginFail(code) => return Err(format!("LoginFail({code})")),
-        _ => return Err("unexpected message before the login result".into()),
+    match events.recv_timeout(Duration::from_secs(60)) {
+        Ok(Event::Login(0)) => say(&format!("READY {role} {user}")),
+        Ok(Event::Login(code)) => return Err(format!("LoginFail({code})")),
+        _ => return Err("no login result".into()),
     }
-    say(&format!("READY {role} {user}"));
-
-    loop {
-        let line = match me.next(Duration::from_secs(24 * 3600))? {
-            Msg::Line(line) => line,
-            Msg::StdinClosed => break,
-            _ => return Err("unexpected SDK message between commands".into()),
-        };
-        let f: Vec<&str> = line.split_whitespace().collect();
-        match f.as_slice() {
-            ["cmd", peer, count, warmup, bytes] => {
-                let (count, warmup, bytes) = (num(count)?, num(warmup)?, num(bytes)?);
-                send_cmds(&mut me, peer, count, warmup, bytes as usize)?;
+    let sdk = Sdk(events);
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| format!("stdin: {e}"))?;
+        match line.split_whitespace().collect::<Vec<_>>()[..] {
+            ["cmd", peer, n, warmup, bytes] => {
+                sdk.cmds(peer, num(n)?, num(warmup)?, num(bytes)?)?
             }
             ["buffer", peer, size, count] => {
-                send_buffers(&mut me, peer, num(size)?, num(count)?)?;
+                let (peer, data) = (cstring(peer)?, pseudo_random(num(size)?, 11));
+                // SAFETY: valid strings; `data` is readable.
+                let send = || unsafe {
+                    SendBuffer(peer.as_ptr(), data.as_ptr(), data.len(), c"b".as_ptr())
+                };
+                sdk.send("buffer", num(count)?, send)?
             }
-            ["file", peer, path] => send_file(&mut me, peer, path)?,
-            ["stats"] => {
-                // Incoming data may still be on its way to the callbacks: drain briefly.
-                while let Ok(msg) = me.rx.recv_timeout(Duration::from_millis(200)) {
-                    match msg {
-                        Msg::CmdData => me.cmds_in += 1,
-                        Msg::BufferData(len) => me.buffers_in.push(len),
-                        Msg::FileData(path) => me.files_in.push(path),
-                        _ => return Err("unexpected SDK message during stats".into()),
-                    }
-                }
-                let buffers: Vec<String> = me.buffers_in.iter().map(|n| n.to_string()).collect();
-                let files: Vec<String> = me
-                    .files_in
-                    .iter()
-                    .map(|p| {
-                        let len = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                        format!("{p}={len}")
-                    })
-                    .collect();
-                say(&format!(
-                    "STATS cmds={} buffers={} files={}",
-                    me.cmds_in,
-                    buffers.join(","),
-                    files.join(",")
-                ));
-                me.buffers_in.clear();
+            ["file", peer, path] => {
+                let (peer, file) = (cstring(peer)?, cstring(path)?);
+                // SAFETY: valid strings.
+                sdk.send("file", 1, || unsafe {
+                    SendFile(peer.as_ptr(), file.as_ptr(), c"f".as_ptr())
+                })?
             }
+            ["stats"] => say(&stats()),
             ["cleanup"] => {
-                let n = me.files_in.len();
-                for p in me.files_in.drain(..) {
-                    std::fs::remove_file(&p).map_err(|e| format!("remove {p}: {e}"))?;
+                let files = std::mem::take(&mut *lock(&FILES_IN));
+                for p in &files {
+                    std::fs::remove_file(p).map_err(|e| format!("remove {p}: {e}"))?;
                 }
-                say(&format!("CLEANED {n}"));
+                say(&format!("CLEANED {}", files.len()));
             }
             ["quit"] => break,
             _ => return Err(format!("unknown command {line:?}")),
@@ -340,92 +175,98 @@ pub fn run(argv: &[String]) -> BenchResult<()> {
     Ok(())
 }
 
-fn num(s: &str) -> BenchResult<u64> {
+fn lock<T>(data: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    data.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The `STATS` answer: commands since the start, buffers since the last stats, files not
+/// cleaned up.
+fn stats() -> String {
+    let counts = || {
+        [
+            CMDS_IN.load(Ordering::SeqCst),
+            lock(&BUFFERS_IN).len(),
+            lock(&FILES_IN).len(),
+        ]
+    };
+    // Incoming data may still be on its way to the callbacks: wait for 200 ms without any.
+    let mut last = counts();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        if std::mem::replace(&mut last, counts()) == last {
+            break;
+        }
+    }
+    let buffers = std::mem::take(&mut *lock(&BUFFERS_IN));
+    let buffers: Vec<String> = buffers.iter().map(usize::to_string).collect();
+    let file = |p: &String| format!("{p}={}", std::fs::metadata(p).map_or(0, |m| m.len()));
+    let files: Vec<String> = lock(&FILES_IN).iter().map(file).collect();
+    let (cmds, buffers, files) = (last[0], buffers.join(","), files.join(","));
+    format!("STATS cmds={cmds} buffers={buffers} files={files}")
+}
+
+fn num(s: &str) -> BenchResult<usize> {
     s.parse().map_err(|_| format!("not a number: {s:?}"))
 }
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
-fn send_cmds(me: &mut Child, peer: &str, count: u64, warmup: u64, bytes: usize) -> BenchResult<()> {
-    let peer = cstring(peer)?;
-    let payload = pseudo_random(bytes, 7);
-    let mut samples = Vec::with_capacity(count as usize);
-    let started = Instant::now();
-    for i in 0..warmup + count {
-        let t0 = Instant::now();
-        // SAFETY: valid strings; `payload` is `bytes` readable bytes.
-        let id = unsafe {
-            transfer::CRVideo_SendCmd(
-                peer.as_ptr(),
-                payload.as_ptr(),
-                payload.len(),
-                c"c".as_ptr(),
-            )
-        };
-        let id = take_id(id)?;
-        let t1 = me.result("cmd", &id)?;
-        if i >= warmup {
-            samples.push(t1 - t0);
+/// The SDK's events, as the main thread waits for them.
+struct Sdk(mpsc::Receiver<Event>);
+
+impl Sdk {
+    /// Waits for the result callback of `task`; returns its time.
+    fn result(&self, kind: &str, task: &str) -> BenchResult<Instant> {
+        match self.0.recv_timeout(STEP) {
+            Ok(Event::Result(k, t, 0, at)) if k == kind && t == task => Ok(at),
+            Ok(Event::Result(k, t, code, _)) => {
+                Err(format!("{k} {t}: code {code}, not {kind} {task}"))
+            }
+            Ok(Event::Failed(e)) => Err(e),
+            _ => Err(format!("no result of {kind} {task}")),
         }
     }
-    let secs = started.elapsed().as_secs_f64();
-    let l = Latency::of(&samples);
-    let mean = samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / samples.len().max(1) as f64;
-    say(&format!(
-        "CMD n={} p50_us={:.1} p99_us={:.1} max_us={:.1} mean_us={:.1} secs={:.3}",
-        samples.len(),
-        l.p50_ms * 1e3,
-        l.p99_ms * 1e3,
-        l.max_ms * 1e3,
-        mean,
-        secs
-    ));
-    Ok(())
-}
 
-fn send_buffers(me: &mut Child, peer: &str, size: u64, count: u64) -> BenchResult<()> {
-    let peer = cstring(peer)?;
-    let data = pseudo_random(size as usize, 11);
-    let mut secs = Vec::new();
-    let mut call_secs = Vec::new();
-    for _ in 0..count {
-        let t0 = Instant::now();
-        // SAFETY: valid strings; `data` is `size` readable bytes.
-        let id = unsafe {
-            transfer::CRVideo_SendBuffer(peer.as_ptr(), data.as_ptr(), data.len(), c"b".as_ptr())
-        };
-        let returned = Instant::now();
-        let id = take_id(id)?;
-        let t1 = me.result("buffer", &id)?;
-        secs.push(format!("{:.4}", (t1 - t0).as_secs_f64()));
-        call_secs.push(format!("{:.4}", (returned - t0).as_secs_f64()));
+    fn cmds(&self, peer: &str, count: usize, warmup: usize, bytes: usize) -> BenchResult<()> {
+        let (peer, payload) = (cstring(peer)?, pseudo_random(bytes, 7));
+        let (mut samples, started) = (Vec::with_capacity(count), Instant::now());
+        for i in 0..warmup + count {
+            let t0 = Instant::now();
+            // SAFETY: valid strings; `payload` is `bytes` readable bytes.
+            let id = unsafe { SendCmd(peer.as_ptr(), payload.as_ptr(), bytes, c"c".as_ptr()) };
+            let t1 = self.result("cmd", &take_id(id)?)?;
+            if i >= warmup {
+                samples.push(t1 - t0);
+            }
+        }
+        let (secs, n, l) = (
+            started.elapsed().as_secs_f64(),
+            samples.len(),
+            Latency::of(&samples),
+        );
+        let mean = samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / n.max(1) as f64;
+        let (p50, p99, max) = (l.p50_ms * 1e3, l.p99_ms * 1e3, l.max_ms * 1e3);
+        say(&format!("CMD n={n} p50_us={p50:.1} p99_us={p99:.1} max_us={max:.1} mean_us={mean:.1} secs={secs:.3}"));
+        Ok(())
     }
-    drop(data);
-    say(&format!(
-        "BUFFER secs={} call_secs={}",
-        secs.join(","),
-        call_secs.join(",")
-    ));
-    Ok(())
-}
 
-fn send_file(me: &mut Child, peer: &str, path: &str) -> BenchResult<()> {
-    let peer = cstring(peer)?;
-    let file = cstring(path)?;
-    let t0 = Instant::now();
-    // SAFETY: valid strings.
-    let id = unsafe { transfer::CRVideo_SendFile(peer.as_ptr(), file.as_ptr(), c"f".as_ptr()) };
-    let returned = Instant::now();
-    let id = take_id(id)?;
-    let t1 = me.result("file", &id)?;
-    say(&format!(
-        "FILE secs={:.4} call_secs={:.4}",
-        (t1 - t0).as_secs_f64(),
-        (returned - t0).as_secs_f64()
-    ));
-    Ok(())
+    /// `count` SendBuffer or SendFile, one after another: the seconds to each result
+    /// callback and for the call itself to return.
+    fn send(&self, kind: &str, count: usize, send: impl Fn() -> *mut c_char) -> BenchResult<()> {
+        let (mut secs, mut call_secs) = (Vec::new(), Vec::new());
+        for _ in 0..count {
+            let t0 = Instant::now();
+            let id = send();
+            let returned = Instant::now();
+            let t1 = self.result(kind, &take_id(id)?)?;
+            secs.push(format!("{:.4}", (t1 - t0).as_secs_f64()));
+            call_secs.push(format!("{:.4}", (returned - t0).as_secs_f64()));
+        }
+        let (kind, secs, call_secs) = (kind.to_uppercase(), secs.join(","), call_secs.join(","));
+        say(&format!("{kind} secs={secs} call_secs={call_secs}"));
+        Ok(())
+    }
 }
