@@ -9,6 +9,8 @@
 #             unexpected error or RSS growth over 10 % (server log: target/soak-server.log)
 #   transfer  SendCmd / SendBuffer / SendFile between two SDK processes vs nats-server and
 #             iperf3 (1 GiB transfers; the work dir is under $TMPDIR unless --work-dir)
+#   video     H.264 encode/decode per frame vs ffmpeg, and the latency from a sender's
+#             picture to 1 and 9 receivers' NotifyVideoData (640x360@15, 1280x720@30)
 # It builds the release binaries (the SDK's release profile has LTO), installs the peers it
 # needs (nats-server, iperf3) with apt-get when they are missing (or runs without them:
 # --skip-nats, --skip-iperf), warns when the hard open-file limit is too low for the
@@ -32,8 +34,9 @@ case "$name" in
     queue) bin=queue_load peers="" fds=1200 fixed=() ;;
     soak) bin=soak peers="" fds=2300 fixed=(--server-log "$target/../soak-server.log") ;;
     transfer) bin=transfer_load peers="nats-server iperf3" fds=0 fixed=() ;;
+    video) bin=video_load peers="ffmpeg" fds=0 fixed=() ;;
     *)
-        sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -59,6 +62,7 @@ for peer in $peers; do
     case "$peer" in
         nats-server) install_pkg nats-server || { echo "running without the NATS peer" >&2; extra+=(--skip-nats); } ;;
         iperf3) install_pkg iperf3 || { echo "running without the iperf3 peer" >&2; extra+=(--skip-iperf); } ;;
+        ffmpeg) install_pkg ffmpeg || { echo "running without the ffmpeg peer" >&2; extra+=(--skip-ffmpeg); } ;;
     esac
 done
 

@@ -408,6 +408,7 @@ fn a_video_meeting_of_three_with_two_cameras() {
             assert_eq!((shown.width, shown.height), (640, 360));
             // The first pictures after a key frame may be rougher; all must be good.
             assert!(shown.psnr >= 32.0, "{name}: front picture {n}: {shown:?}");
+            eprintln!("{name}: front picture {n}: {:.2} dB", shown.psnr);
             let shown = next_picture(peer, SIDE, ARGB, "-");
             assert!(shown.psnr >= 32.0, "{name}: side picture {n}: {shown:?}");
         }

@@ -4,7 +4,7 @@
 
 use openh264::decoder::{Decoder, DecoderConfig};
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange,
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange,
     RateControlMode, UsageType,
 };
 use openh264::formats::{YUVSlices, YUVSource};
@@ -55,7 +55,8 @@ impl VideoEncoder {
                 UsageType::CameraVideoRealTime
             })
             // This thread is the encoder's own.
-            .num_threads(1);
+            .num_threads(1)
+            .complexity(Complexity::Low);
         // Text on a screen must stay readable: its quantiser is kept within SCREEN_QP (the
         // rate control keeps to the bitrate by skipping pictures after a big change).
         // Measured on a 720p page of 12 px text at 800 kbps: left to the rate control the

@@ -1,0 +1,574 @@
+//! Video bench: what the SDK's H.264 costs against ffmpeg on the same raw frames (the codec
+//! floor), and the latency from `CRVideo_InputCustomVideoDat` on a sender to
+//! `NotifyVideoData` on each receiver, through crvideo-server on loopback.
+//!
+//! ```text
+//! video_load [--server-bin PATH] [--secs 10] [--receivers 1,9] [--skip-ffmpeg]
+//! ```
+//!
+//! Measured per size (640x360 at 15 fps, 1280x720 at 30 fps, 1000 and 2500 kbps):
+//! - encode / decode per frame, in this process, with the SDK's own code (RGBA → I420 →
+//!   OpenH264, and back), and ffmpeg's CPU per frame encoding the same RGBA frames with
+//!   libopenh264 and with libx264 `-preset ultrafast -tune zerolatency`;
+//! - latency: one sender process and N receiver processes (one SDK each) in a meeting; the
+//!   sender stamps each picture with the machine's monotonic clock in µs (the SDK passes the
+//!   stamp through as `frmTime`) and each receiver takes `now − frmTime` in its
+//!   `NotifyVideoData`, then takes the picture (as an app would, which re-arms the
+//!   notification). p50 / p99 over every receiver's pictures; "added" is p50 minus the
+//!   in-process encode + decode p50.
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use crvideo_bench::report::{Latency, Table};
+use crvideo_bench::{
+    start_crvideo, stop_child, BenchResult, ChildGuard, ServerArgs, TempDir, BENCH_PASSWORD,
+    BENCH_TENANT,
+};
+use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
+use crvideosdk::ffi::lifecycle::*;
+use crvideosdk::ffi::meetings::*;
+use crvideosdk::ffi::rooms::*;
+use crvideosdk::ffi::session::*;
+use crvideosdk::ffi::video::*;
+use crvideosdk::video::codec::{EncodeSettings, VideoDecoder, VideoEncoder};
+use crvideosdk::video::picture::{Picture, VFMT_RGBA32};
+
+/// Video latency and codec cost against ffmpeg (see docs/BENCHMARKS.md).
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Seconds of video per latency run.
+    #[arg(long, default_value = "10")]
+    secs: u64,
+    /// Receivers of each latency run (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 9])]
+    receivers: Vec<usize>,
+    /// Leave out the ffmpeg peer.
+    #[arg(long)]
+    skip_ffmpeg: bool,
+    /// Internal: run as a child (sender ADDR | receiver ADDR MEETING).
+    #[arg(long, num_args = 1.., hide = true)]
+    child: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Size {
+    width: usize,
+    height: usize,
+    fps: u32,
+    kbps: u32,
+}
+
+const SIZES: [Size; 2] = [
+    Size {
+        width: 640,
+        height: 360,
+        fps: 15,
+        kbps: 1000,
+    },
+    Size {
+        width: 1280,
+        height: 720,
+        fps: 30,
+        kbps: 2500,
+    },
+];
+
+fn main() {
+    let args = Args::parse();
+    let outcome = match args.child.first().map(String::as_str) {
+        Some("sender") => child_sender(&args.child),
+        Some("receiver") => child_receiver(&args.child),
+        _ => run(&args),
+    };
+    if let Err(e) = outcome {
+        eprintln!("video_load: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// A moving test picture (RGBA): a scrolling gradient and a square crossing it.
+fn pattern(size: Size, n: u64) -> Vec<u8> {
+    let (w, h) = (size.width, size.height);
+    let mut rgba = vec![255u8; w * h * 4];
+    let cx = (n as usize * 6) % (w + 80);
+    for y in 0..h {
+        for x in 0..w {
+            let p = &mut rgba[(y * w + x) * 4..][..3];
+            let square = x + 40 >= cx && x < cx + 24 && y.abs_diff(h / 2) < 32;
+            p[0] = (x * 200 / w + n as usize * 2) as u8;
+            p[1] = (y * 220 / h + 16) as u8;
+            p[2] = if square { 240 } else { 64 };
+        }
+    }
+    rgba
+}
+
+fn monotonic_us() -> i64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec * 1_000_000 + t.tv_nsec / 1000
+}
+
+fn run(args: &Args) -> BenchResult<()> {
+    args.server.check()?;
+    println!(
+        "machine: {} cores; {} s of video per latency run",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.secs
+    );
+    let mut floors = Vec::new();
+    for size in SIZES {
+        floors.push((
+            size,
+            codec_floor(size)?,
+            ffmpeg_floor(size, args.skip_ffmpeg)?,
+        ));
+    }
+    let mut runs = Vec::new();
+    for size in SIZES {
+        for &receivers in &args.receivers {
+            runs.push((size, receivers, latency(args, size, receivers)?));
+        }
+    }
+    println!("\n## Summary (markdown)\n");
+    let table = Table::header(&[
+        "size",
+        "ours: encode ms/frame",
+        "ours: decode ms/frame",
+        "ffmpeg libopenh264: CPU ms/frame",
+        "ffmpeg libx264 ultrafast: CPU ms/frame",
+    ]);
+    for (size, (enc, dec), ffmpeg) in &floors {
+        let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        table.row(&[
+            format!("{}x{}@{}", size.width, size.height, size.fps),
+            format!("{:.2} (p99 {:.2})", enc.p50_ms, enc.p99_ms),
+            format!("{:.2} (p99 {:.2})", dec.p50_ms, dec.p99_ms),
+            cell(ffmpeg.0),
+            cell(ffmpeg.1),
+        ]);
+    }
+    println!();
+    let table = Table::header(&[
+        "size",
+        "receivers",
+        "pictures",
+        "latency p50 ms",
+        "p99 ms",
+        "added p50 ms",
+    ]);
+    for (size, receivers, (lat, count)) in &runs {
+        let (_, (enc, dec), _) = floors
+            .iter()
+            .find(|(s, ..)| s.width == size.width)
+            .expect("measured");
+        table.row(&[
+            format!("{}x{}@{}", size.width, size.height, size.fps),
+            receivers.to_string(),
+            count.to_string(),
+            format!("{:.2}", lat.p50_ms),
+            format!("{:.2}", lat.p99_ms),
+            format!("{:.2}", lat.p50_ms - enc.p50_ms - dec.p50_ms),
+        ]);
+    }
+    Ok(())
+}
+
+/// The SDK's own encode (RGBA → I420 → H.264) and decode (H.264 → I420 → RGBA) per frame.
+fn codec_floor(size: Size) -> BenchResult<(Latency, Latency)> {
+    let settings = EncodeSettings {
+        fps: size.fps as f32,
+        kbps: size.kbps,
+        screen: false,
+    };
+    let mut encoder = VideoEncoder::new(settings)?;
+    let mut decoder = VideoDecoder::new()?;
+    let frames: Vec<Vec<u8>> = (0..150).map(|n| pattern(size, n)).collect();
+    let (mut enc, mut dec) = (Vec::new(), Vec::new());
+    for (n, rgba) in frames.iter().enumerate() {
+        let start = Instant::now();
+        let picture = Picture::from_image(VFMT_RGBA32, size.width, size.height, rgba, n as i64);
+        let Some(encoded) = encoder.encode(&picture)? else {
+            continue;
+        };
+        enc.push(start.elapsed());
+        let start = Instant::now();
+        if let Some(decoded) = decoder.decode(&encoded.data, n as i64)? {
+            std::hint::black_box(decoded.to_format(VFMT_RGBA32));
+        }
+        dec.push(start.elapsed());
+    }
+    Ok((Latency::of(&enc), Latency::of(&dec)))
+}
+
+/// ffmpeg's CPU per frame (user + system) encoding the same 150 RGBA frames from a file
+/// with libopenh264 and with libx264; None for an encoder this ffmpeg lacks.
+fn ffmpeg_floor(size: Size, skip: bool) -> BenchResult<(Option<f64>, Option<f64>)> {
+    if skip {
+        return Ok((None, None));
+    }
+    let dir = TempDir::new("video-ffmpeg")?;
+    let raw = dir.path().join("frames.rgba");
+    let mut file = std::fs::File::create(&raw).map_err(|e| e.to_string())?;
+    for n in 0..150 {
+        file.write_all(&pattern(size, n))
+            .map_err(|e| e.to_string())?;
+    }
+    drop(file);
+    let encode = |codec: &[&str]| -> BenchResult<Option<f64>> {
+        let kbps = format!("{}k", size.kbps);
+        let mut command = Command::new("ffmpeg");
+        command
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgba",
+            ])
+            .args(["-s", &format!("{}x{}", size.width, size.height)])
+            .args(["-r", &size.fps.to_string(), "-i"])
+            .arg(&raw)
+            .args(codec)
+            .args(["-b:v", &kbps, "-threads", "1", "-f", "null", "-"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let Some(cpu) = child_cpu_secs(command)? else {
+            return Ok(None);
+        };
+        Ok(Some(cpu * 1000.0 / 150.0))
+    };
+    Ok((
+        encode(&["-c:v", "libopenh264"])?,
+        encode(&[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+        ])?,
+    ))
+}
+
+/// Runs `command` and returns its CPU seconds (user + system); None when it failed.
+fn child_cpu_secs(mut command: Command) -> BenchResult<Option<f64>> {
+    let child = command.spawn().map_err(|e| format!("ffmpeg: {e}"))?;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter; the pid is our child's.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Ok(None);
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Some(secs(usage.ru_utime) + secs(usage.ru_stime)))
+}
+
+/// A child process and the lines of its stdout.
+struct Child {
+    guard: ChildGuard,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Child {
+    fn spawn(role: &[String]) -> BenchResult<Child> {
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut command = Command::new(me);
+        command
+            .arg("--child")
+            .args(role)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut guard = ChildGuard::spawn("video_load child", command)?;
+        let stdout = guard.child_mut().stdout.take().ok_or("no stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Ok(Child { guard, lines })
+    }
+
+    /// The rest of the next line starting with `prefix`.
+    fn expect(&self, prefix: &str, within: Duration) -> BenchResult<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .map_err(|_| format!("no {prefix:?} from a child within {within:?}"))?;
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return Ok(rest.to_string());
+            }
+        }
+    }
+
+    fn say(&mut self, line: &str) -> BenchResult<()> {
+        let pipe = self.guard.child_mut().stdin.as_mut().ok_or("no stdin")?;
+        writeln!(pipe, "{line}").map_err(|e| e.to_string())
+    }
+}
+
+/// One latency run: a sender and `receivers` receivers, each its own process.
+fn latency(args: &Args, size: Size, receivers: usize) -> BenchResult<(Latency, usize)> {
+    println!(
+        "\n== {}x{}@{}, {} receiver(s) ==",
+        size.width, size.height, size.fps, receivers
+    );
+    let dir = TempDir::new("video-load")?;
+    let (mut server, addr) = start_crvideo(&args.server.server_bin, dir.path(), "")?;
+    let geometry = [
+        size.width,
+        size.height,
+        size.fps as usize,
+        size.kbps as usize,
+    ];
+    let mut role = vec!["sender".to_string(), addr.to_string()];
+    role.extend(geometry.iter().map(|v| v.to_string()));
+    let mut sender = Child::spawn(&role)?;
+    let within = Duration::from_secs(30);
+    let meeting = sender.expect("meeting ", within)?;
+    let mut children = Vec::new();
+    for n in 0..receivers {
+        let role = ["receiver", &addr.to_string(), &meeting, &format!("r{n}")].map(String::from);
+        let child = Child::spawn(&role)?;
+        child.expect("ready", within)?;
+        children.push(child);
+    }
+    sender.say(&format!("send {}", args.secs))?;
+    sender.expect("sent", within + Duration::from_secs(args.secs))?;
+    let mut samples = Vec::new();
+    for child in &mut children {
+        child.say("report")?;
+        let line = child.expect("latencies", within)?;
+        samples.extend(
+            line.split_whitespace()
+                .filter_map(|v| v.parse::<u64>().ok())
+                .map(Duration::from_micros),
+        );
+    }
+    for child in children.iter_mut().chain([&mut sender]) {
+        stop_child(&mut child.guard);
+    }
+    stop_child(&mut server);
+    let lat = Latency::of(&samples);
+    println!(
+        "{} pictures: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        samples.len(),
+        lat.p50_ms,
+        lat.p99_ms,
+        lat.max_ms
+    );
+    Ok((lat, samples.len()))
+}
+
+// ---- The child processes: one SDK each, through its C ABI ----
+
+enum Msg {
+    LoggedIn,
+    Entered(i32),
+    Meeting(String),
+    /// A receiver's latency of one picture, µs.
+    Picture(u64),
+    Failed(String),
+}
+
+static EVENTS: OnceLock<mpsc::Sender<Msg>> = OnceLock::new();
+
+fn post(msg: Msg) {
+    if let Some(tx) = EVENTS.get() {
+        let _ = tx.send(msg);
+    }
+}
+
+unsafe fn text(p: *const c_char) -> String {
+    CStr::from_ptr(p).to_string_lossy().into_owned()
+}
+
+unsafe extern "C" fn login_success(_: *mut c_void, _: *const c_char, _: *const c_char) {
+    post(Msg::LoggedIn);
+}
+unsafe extern "C" fn login_fail(_: *mut c_void, code: c_int, _: *const c_char) {
+    post(Msg::Failed(format!("login failed: {code}")));
+}
+unsafe extern "C" fn meeting_created(_: *mut c_void, meet: *const c_char, _: *const c_char) {
+    post(Msg::Meeting(text(meet)));
+}
+unsafe extern "C" fn entered(_: *mut c_void, code: c_int) {
+    post(Msg::Entered(code));
+}
+unsafe extern "C" fn video_data(_: *mut c_void, user: *const c_char, id: c_int, time: i64) {
+    let latency = monotonic_us() - time;
+    post(Msg::Picture(latency.max(0) as u64));
+    // Take the picture, as an app does: it re-arms the notification.
+    let mut img = std::ptr::null_mut();
+    if CRVideo_GetVideoImg(user, id, VFMT_RGBA32, 0, 0, &mut img) == 0 {
+        CRVideo_FreeVideoImg(img);
+    }
+}
+
+/// Inits the SDK and logs in as `user`; returns the events.
+fn child_login(addr: &str, user: &str) -> BenchResult<mpsc::Receiver<Msg>> {
+    let (tx, rx) = mpsc::channel();
+    EVENTS.set(tx).map_err(|_| "twice")?;
+    let params = CString::new(format!(r#"{{"serverAddr":"{addr}"}}"#)).unwrap();
+    let callbacks = CRVideo_Callbacks {
+        size: std::mem::size_of::<CRVideo_Callbacks>(),
+        LoginSuccess: Some(login_success),
+        LoginFail: Some(login_fail),
+        CreateMeetingSuccess: Some(meeting_created),
+        EnterMeetingRslt: Some(entered),
+        NotifyVideoData: Some(video_data),
+        ..Default::default()
+    };
+    let c = |s: &str| CString::new(s).unwrap();
+    // SAFETY: valid strings and a valid table.
+    unsafe {
+        CRVideo_Init(params.as_ptr());
+        CRVideo_SetCallbacks(&callbacks, std::ptr::null_mut());
+        let (tenant, pw, user) = (c(BENCH_TENANT), c(BENCH_PASSWORD), c(user));
+        CRVideo_Login(
+            tenant.as_ptr(),
+            pw.as_ptr(),
+            user.as_ptr(),
+            user.as_ptr(),
+            c("").as_ptr(),
+            c("").as_ptr(),
+        );
+    }
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Msg::LoggedIn) => Ok(rx),
+        Ok(Msg::Failed(e)) => Err(e),
+        _ => Err("no login".into()),
+    }
+}
+
+fn child_enter(rx: &mpsc::Receiver<Msg>, meeting: i32) -> BenchResult<()> {
+    // SAFETY: a valid (empty) password.
+    unsafe { CRVideo_EnterMeeting(meeting, c"".as_ptr()) };
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Msg::Entered(0)) => Ok(()),
+        _ => Err("could not enter".into()),
+    }
+}
+
+fn stdin_lines() -> impl Iterator<Item = String> {
+    BufReader::new(std::io::stdin())
+        .lines()
+        .map_while(Result::ok)
+}
+
+/// `sender ADDR WIDTH HEIGHT FPS KBPS`: creates a meeting (prints `meeting ID`), enters
+/// it, and on `send SECS` sends the pattern at FPS for SECS, then prints `sent`.
+fn child_sender(role: &[String]) -> BenchResult<()> {
+    let num = |i: usize| {
+        role.get(i)
+            .and_then(|v| v.parse::<usize>().ok())
+            .ok_or("bad role")
+    };
+    let size = Size {
+        width: num(2)?,
+        height: num(3)?,
+        fps: num(4)? as u32,
+        kbps: num(5)? as u32,
+    };
+    let rx = child_login(&role[1], "sender")?;
+    // SAFETY: valid strings.
+    unsafe { CRVideo_CreateMeeting(c"bench".as_ptr(), 0, c"".as_ptr()) };
+    let Ok(Msg::Meeting(json)) = rx.recv_timeout(Duration::from_secs(30)) else {
+        return Err("no meeting".into());
+    };
+    let meet: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    let id = meet["ID"].as_i64().ok_or("no ID")? as i32;
+    child_enter(&rx, id)?;
+    let ext = CString::new(format!(r#"{{"fps":{},"maxKbps":{}}}"#, size.fps, size.kbps)).unwrap();
+    let mut camera = 0;
+    // SAFETY: valid strings and out pointer.
+    let rc = unsafe {
+        CRVideo_CreateCustomVideoDev(
+            c"bench".as_ptr(),
+            VFMT_RGBA32,
+            size.width as c_int,
+            size.height as c_int,
+            ext.as_ptr(),
+            &mut camera,
+        )
+    };
+    if rc != 0 || unsafe { CRVideo_OpenVideo(c"sender".as_ptr()) } != 0 {
+        return Err(format!("camera: {rc}"));
+    }
+    println!("meeting {id}");
+    let frames: Vec<Vec<u8>> = (0..size.fps as u64 * 2).map(|n| pattern(size, n)).collect();
+    for line in stdin_lines() {
+        let Some(secs) = line
+            .strip_prefix("send ")
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let period = Duration::from_secs(1) / size.fps;
+        let start = Instant::now();
+        let total = secs * size.fps as u64;
+        for n in 0..total {
+            let due = start + period * n as u32;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let rgba = &frames[n as usize % frames.len()];
+            // SAFETY: a valid buffer of the camera's size.
+            unsafe {
+                CRVideo_InputCustomVideoDat(camera, rgba.as_ptr(), rgba.len(), monotonic_us())
+            };
+        }
+        println!("sent");
+        std::io::stdout().flush().ok();
+    }
+    CRVideo_Uninit();
+    Ok(())
+}
+
+/// `receiver ADDR MEETING NAME`: enters, prints `ready`; on `report` prints `latencies`
+/// and every picture's latency in µs.
+fn child_receiver(role: &[String]) -> BenchResult<()> {
+    let meeting: i32 = role
+        .get(2)
+        .and_then(|m| m.parse().ok())
+        .ok_or("bad meeting")?;
+    let rx = child_login(&role[1], role.get(3).map_or("receiver", String::as_str))?;
+    child_enter(&rx, meeting)?;
+    println!("ready");
+    std::io::stdout().flush().ok();
+    for line in stdin_lines() {
+        if line == "report" {
+            let mut out = String::from("latencies");
+            while let Ok(msg) = rx.try_recv() {
+                if let Msg::Picture(us) = msg {
+                    out.push_str(&format!(" {us}"));
+                }
+            }
+            println!("{out}");
+            std::io::stdout().flush().ok();
+        }
+    }
+    CRVideo_Uninit();
+    Ok(())
+}
