@@ -1,4 +1,4 @@
-//! One client.
+//! One client: answers what comes to it as an SDK would, and runs the operations it is given.
 
 use super::*;
 
@@ -10,7 +10,7 @@ pub(crate) struct Op {
 }
 
 /// What one turn of a client's loop produced, for the operation it is running.
-pub(crate) enum Step {
+enum Step {
     Nothing,
     Op(Op),
     Reply(Reply),
@@ -21,49 +21,47 @@ pub(crate) enum Step {
 }
 
 /// Why an operation did not complete: already counted as an error (`None`), or not yet.
-pub(crate) type OpResult = Result<(), Option<String>>;
+type OpResult<T = ()> = Result<T, Option<String>>;
 
-pub(crate) struct Client {
-    pub(crate) idx: usize,
-    pub(crate) sh: Arc<Shared>,
-    pub(crate) subscriber: bool,
-    pub(crate) ws: Option<Ws>,
-    pub(crate) next_id: u64,
-    /// Requests sent and not answered: what they are and when they were sent.
-    pub(crate) pending: HashMap<u64, (Timed, Instant)>,
-    /// The session's resume token, once `enable_resume` granted one.
-    pub(crate) token: Option<String>,
-    /// Counting the server's text frames (from the frame after the `enable_resume` reply).
-    pub(crate) counting: bool,
-    pub(crate) received: u64,
-    /// This client's text frames since its `enable_resume` request, until acknowledged.
-    pub(crate) replay: Replay<String>,
-    pub(crate) ping: tokio::time::Interval,
-    /// The call this client accepted as callee, until it is hung up.
-    pub(crate) callee_call: Option<String>,
-    pub(crate) calls_placed: u64,
-    pub(crate) dnd_changes: u64,
+/// [`Step::Nothing`] once sent, else the connection is gone.
+fn sent<T>(result: Result<T, String>) -> Step {
+    result.map_or_else(Step::Closed, |_| Step::Nothing)
 }
 
-pub(crate) async fn recv_op(rx: Option<&mut mpsc::Receiver<Op>>) -> Option<Op> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
+pub(crate) struct Client {
+    idx: usize,
+    sh: Arc<Shared>,
+    subscriber: bool,
+    conn: Option<Conn>,
+    next_id: u64,
+    /// Requests sent and not answered: what they are and when they were sent.
+    pending: HashMap<u64, (Timed, Instant)>,
+    /// The session's resume token, once `enable_resume` granted one.
+    token: Option<String>,
+    /// Counting the server's text frames (from the frame after the `enable_resume` reply).
+    counting: bool,
+    received: u64,
+    /// This client's text frames since its `enable_resume` request, until acknowledged.
+    replay: Replay<String>,
+    ping: tokio::time::Interval,
+    /// The call this client accepted as callee, until it is hung up.
+    callee_call: Option<String>,
+    calls_placed: u64,
+    dnd_changes: u64,
 }
 
 impl Client {
-    pub(crate) fn new(idx: usize, sh: Arc<Shared>, subscriber: bool) -> Client {
+    pub(crate) fn new(idx: usize, sh: Arc<Shared>) -> Client {
         // Spread the clients' pings over the heartbeat period.
-        let period = Duration::from_millis(sh.heartbeat_ms);
+        let period = Duration::from_millis(sh.args.heartbeat_ms);
         let offset = period.mul_f64((idx as f64 * 0.618_034).fract());
         let mut ping = interval_at(tokio::time::Instant::now() + offset, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Client {
             idx,
+            subscriber: idx < sh.args.subscribers,
             sh,
-            subscriber,
-            ws: None,
+            conn: None,
             next_id: 1,
             pending: HashMap::new(),
             token: None,
@@ -77,37 +75,37 @@ impl Client {
         }
     }
 
-    pub(crate) fn user(&self) -> &str {
-        &self.sh.users[self.idx]
-    }
-
-    pub(crate) fn error(&self, what: String) {
+    fn error(&self, what: String) {
         self.sh.error(self.idx, what);
     }
 
-    pub(crate) fn take_id(&mut self) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
+    /// [`Client::error`], and nothing else to do.
+    fn unexpected(&self, what: String) -> Step {
+        self.error(what);
+        Step::Nothing
     }
 
-    pub(crate) async fn send_message(&mut self, message: Message) -> Result<(), String> {
-        let ws = self.ws.as_mut().ok_or("no connection")?;
-        ws.send(message).await.map_err(|e| format!("send: {e}"))
+    fn take_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), String> {
+        self.conn
+            .as_mut()
+            .ok_or("no connection")?
+            .try_send(message)
+            .await
     }
 
     /// Sends a text frame of the session (kept for a resume once counting).
-    pub(crate) async fn send_text(&mut self, text: String) -> Result<(), String> {
+    async fn send_text(&mut self, text: String) -> Result<(), String> {
         self.replay.record(&text, text.len());
-        self.send_message(Message::text(text)).await
+        self.send(Message::text(text)).await
     }
 
     /// Sends a request and remembers it; returns its id.
-    pub(crate) async fn send_request(
-        &mut self,
-        what: Timed,
-        request: Request,
-    ) -> Result<u64, String> {
+    async fn send_request(&mut self, what: Timed, request: Request) -> Result<u64, String> {
         let id = self.take_id();
         self.pending.insert(id, (what, Instant::now()));
         self.send_text(encode(&ClientFrame { id, request })).await?;
@@ -116,283 +114,237 @@ impl Client {
 
     /// A ping as the SDK sends it: its send time, then (once counting) the count of the
     /// server's text frames, which lets the server drop what it kept for a resume.
-    pub(crate) async fn send_ping(&mut self) -> Result<(), String> {
+    async fn send_ping(&mut self) -> Result<(), String> {
         let mut payload = (self.sh.t0.elapsed().as_nanos() as u64)
             .to_be_bytes()
             .to_vec();
         if self.counting {
             payload.extend_from_slice(&self.received.to_be_bytes());
         }
-        self.send_message(Message::Ping(payload.into())).await
+        self.send(Message::Ping(payload.into())).await
     }
 
     /// One turn: the next frame (handled as an SDK would), the next operation (when `rx` is
     /// given), a ping when due, or the deadline.
-    pub(crate) async fn step(
+    async fn step(
         &mut self,
         rx: Option<&mut mpsc::Receiver<Op>>,
         deadline: Option<tokio::time::Instant>,
     ) -> Step {
-        let Some(ws) = self.ws.as_mut() else {
+        let Some(conn) = self.conn.as_mut() else {
             return Step::Closed("no connection".into());
         };
-        let deadline = deadline.unwrap_or_else(|| tokio::time::Instant::now() + STEP_TIMEOUT * 360);
+        let far = tokio::time::Instant::now() + STEP_TIMEOUT * 360;
+        let next_op = async {
+            match rx {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            message = ws.next() => self.on_message(message).await,
-            op = recv_op(rx) => match op {
-                Some(op) => Step::Op(op),
-                None => Step::Shutdown,
-            },
-            _ = self.ping.tick() => match self.send_ping().await {
-                Ok(()) => Step::Nothing,
-                Err(e) => Step::Closed(e),
-            },
-            _ = sleep_until(deadline) => Step::Timeout,
+            message = conn.ws.next() => self.on_message(message).await,
+            op = next_op => op.map_or(Step::Shutdown, Step::Op),
+            _ = self.ping.tick() => sent(self.send_ping().await),
+            _ = sleep_until(deadline.unwrap_or(far)) => Step::Timeout,
         }
     }
 
-    pub(crate) async fn on_message(&mut self, message: Option<Result<Message, WsError>>) -> Step {
-        let message = match message {
+    async fn on_message(&mut self, message: Option<Result<Message, WsError>>) -> Step {
+        let text = match message {
             None => return Step::Closed("connection closed".into()),
             Some(Err(e)) => return Step::Closed(format!("read: {e}")),
-            Some(Ok(message)) => message,
-        };
-        match message {
-            Message::Text(text) => {
-                if self.counting {
-                    self.received += 1;
-                    if self.received.is_multiple_of(RESUME_ACK_EVERY) {
-                        if let Err(e) = self.send_ping().await {
-                            return Step::Closed(e);
-                        }
-                    }
-                }
-                match decode::<ServerFrame>(text.as_str()) {
-                    Ok(ServerFrame::Reply(reply)) => self.on_reply(reply),
-                    Ok(ServerFrame::Event(event)) => self.on_event(event).await,
-                    Err(e) => {
-                        self.error(format!("undecodable frame {:?}: {e}", text.as_str()));
-                        Step::Nothing
-                    }
-                }
-            }
-            Message::Binary(data) => self.on_binary(&data).await,
-            Message::Ping(payload) => {
-                // The server's count of this client's text frames (when resumable).
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(data))) => return self.on_binary(&data).await,
+            // The server's count of this client's text frames (when resumable).
+            Some(Ok(Message::Ping(payload))) => {
                 if let Some(count) = payload.get(..8) {
                     self.replay
                         .ack(u64::from_be_bytes(count.try_into().expect("8 bytes")));
                 }
-                Step::Nothing
-            }
-            Message::Close(frame) => Step::Closed(format!("server closed: {frame:?}")),
-            Message::Pong(_) | Message::Frame(_) => Step::Nothing,
-        }
-    }
-
-    pub(crate) fn on_reply(&mut self, reply: Reply) -> Step {
-        let Some((what, sent)) = self.pending.remove(&reply.re) else {
-            self.error(format!("reply to no pending request: {reply:?}"));
-            return Step::Nothing;
-        };
-        self.sh.record_code(what, reply.code);
-        if reply.code == 0 {
-            self.sh.record(what, sent.elapsed());
-        } else {
-            self.error(format!("{} failed: {}", what.name(), code_name(reply.code)));
-        }
-        Step::Reply(reply)
-    }
-
-    pub(crate) async fn on_event(&mut self, event: Event) -> Step {
-        let sent = match event {
-            Event::UserStatus(_) => {
-                self.sh.seen(Seen::UserStatus);
-                if !self.subscriber {
-                    self.error("user_status event without a subscription".into());
-                }
                 return Step::Nothing;
             }
+            Some(Ok(Message::Close(frame))) => {
+                return Step::Closed(format!("server closed: {frame:?}"))
+            }
+            Some(Ok(_)) => return Step::Nothing,
+        };
+        if self.counting {
+            self.received += 1;
+            if self.received.is_multiple_of(RESUME_ACK_EVERY) {
+                if let Err(e) = self.send_ping().await {
+                    return Step::Closed(e);
+                }
+            }
+        }
+        match decode::<ServerFrame>(text.as_str()) {
+            Ok(ServerFrame::Reply(reply)) => {
+                let Some((what, sent)) = self.pending.remove(&reply.re) else {
+                    return self.unexpected(format!("reply to no pending request: {reply:?}"));
+                };
+                self.count_reply(what, sent, reply.code);
+                Step::Reply(reply)
+            }
+            Ok(ServerFrame::Event(event)) => self.on_event(event).await,
+            Err(e) => self.unexpected(format!("undecodable frame {:?}: {e}", text.as_str())),
+        }
+    }
+
+    /// Counts a reply's code and, when 0, its latency (a resume is timed as a whole by its
+    /// operation); any other code is an error. Whether it was 0.
+    fn count_reply(&self, what: Timed, sent: Instant, code: i32) -> bool {
+        self.sh
+            .stats(|s| *s.codes.entry((what, code)).or_default() += 1);
+        if code != 0 {
+            self.error(format!("{} failed: {}", what.name(), code_name(code)));
+        } else if what != Timed::Resume {
+            self.sh.record(what, sent.elapsed());
+        }
+        code == 0
+    }
+
+    async fn on_event(&mut self, event: Event) -> Step {
+        match event {
+            Event::UserStatus(_) => {
+                self.sh.stats(|s| s.seen[Seen::UserStatus as usize] += 1);
+                if !self.subscriber {
+                    return self.unexpected("user_status event without a subscription".into());
+                }
+                Step::Nothing
+            }
             Event::CallIn { call_id, .. } => {
-                self.sh.seen(Seen::CallIn);
+                self.sh.stats(|s| s.seen[Seen::CallIn as usize] += 1);
                 if let Some(old) = self.callee_call.replace(call_id.clone()) {
                     self.error(format!("call_in {call_id} while still in call {old}"));
                 }
-                self.send_request(
-                    Timed::AcceptCall,
-                    Request::AcceptCall {
-                        call_id,
-                        meet_obj: String::new(),
-                        usr_ext_dat: String::new(),
-                    },
-                )
-                .await
+                let (meet_obj, usr_ext_dat) = (String::new(), String::new());
+                let accept = Request::AcceptCall {
+                    call_id,
+                    meet_obj,
+                    usr_ext_dat,
+                };
+                sent(self.send_request(Timed::AcceptCall, accept).await)
             }
             Event::CallAccepted { call_id, .. } => {
-                self.sh.seen(Seen::CallAccepted);
-                return Step::CallAccepted(call_id);
+                self.sh.stats(|s| s.seen[Seen::CallAccepted as usize] += 1);
+                Step::CallAccepted(call_id)
             }
             Event::CallHungup { call_id, .. } => {
-                self.sh.seen(Seen::CallHungup);
-                if self.callee_call.as_deref() == Some(call_id.as_str()) {
-                    self.callee_call = None;
-                } else {
-                    self.error(format!("call_hungup for call {call_id}, not ours"));
+                self.sh.stats(|s| s.seen[Seen::CallHungup as usize] += 1);
+                if self.callee_call.as_deref() != Some(call_id.as_str()) {
+                    return self.unexpected(format!("call_hungup for call {call_id}, not ours"));
                 }
-                return Step::Nothing;
+                self.callee_call = None;
+                Step::Nothing
             }
-            other => {
-                self.error(format!("unexpected event {other:?}"));
-                return Step::Nothing;
-            }
-        };
-        match sent {
-            Ok(_) => Step::Nothing,
-            Err(e) => Step::Closed(e),
+            other => self.unexpected(format!("unexpected event {other:?}")),
         }
     }
 
-    pub(crate) async fn on_binary(&mut self, data: &[u8]) -> Step {
+    async fn on_binary(&mut self, data: &[u8]) -> Step {
         match decode_data(data) {
             Ok(DataFrame::Command { id, payload, .. }) => {
-                self.sh.seen(Seen::CmdIn);
+                self.sh.stats(|s| s.seen[Seen::CmdIn as usize] += 1);
                 if payload != self.sh.cmd_payload.as_slice() {
                     self.error(format!(
                         "command of {} bytes, not the one sent",
                         payload.len()
                     ));
                 }
-                let ack = encode(&ClientFrame {
+                let ack = ClientFrame {
                     id: 0,
                     request: Request::CmdAck { relay_id: id },
-                });
-                match self.send_text(ack).await {
-                    Ok(()) => Step::Nothing,
-                    Err(e) => Step::Closed(e),
-                }
+                };
+                sent(self.send_text(encode(&ack)).await)
             }
-            Ok(other) => {
-                self.error(format!("unexpected binary frame {other:?}"));
-                Step::Nothing
-            }
-            Err(e) => {
-                self.error(format!("undecodable binary frame: {e}"));
-                Step::Nothing
-            }
+            Ok(other) => self.unexpected(format!("unexpected binary frame {other:?}")),
+            Err(e) => self.unexpected(format!("undecodable binary frame: {e}")),
         }
     }
 
-    /// Runs turns until the reply to `id`.
-    pub(crate) async fn wait_reply(
-        &mut self,
-        id: u64,
-        what: Timed,
-    ) -> Result<Reply, Option<String>> {
+    /// Runs turns until the reply to `id`, which must be 0 (a failure is already counted).
+    async fn wait_reply(&mut self, id: u64, what: Timed) -> OpResult<Reply> {
         let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
         loop {
             match self.step(None, Some(deadline)).await {
-                Step::Reply(reply) if reply.re == id => return Ok(reply),
+                Step::Reply(reply) if reply.re == id => {
+                    return if reply.code == 0 {
+                        Ok(reply)
+                    } else {
+                        Err(None)
+                    };
+                }
                 Step::Reply(_) | Step::Nothing => {}
                 Step::CallAccepted(call_id) => {
                     self.error(format!("call_accepted for call {call_id}, not placed now"));
                 }
-                Step::Closed(why) => {
-                    return Err(Some(format!(
-                        "waiting for the {} reply: {why}",
-                        what.name()
-                    )))
-                }
-                Step::Timeout => {
-                    return Err(Some(format!(
-                        "no {} reply within {STEP_TIMEOUT:?}",
-                        what.name()
-                    )))
-                }
+                Step::Closed(why) => Err(format!("waiting for the {} reply: {why}", what.name()))?,
+                Step::Timeout => Err(format!("no {} reply within {STEP_TIMEOUT:?}", what.name()))?,
                 Step::Op(_) | Step::Shutdown => unreachable!("no operations taken meanwhile"),
             }
         }
     }
 
-    /// Sends a request and waits for its reply, which must be 0 (a failure is already
-    /// counted by [`Client::on_reply`]).
-    pub(crate) async fn request_ok(
-        &mut self,
-        what: Timed,
-        request: Request,
-    ) -> Result<Reply, Option<String>> {
-        let id = self.send_request(what, request).await.map_err(Some)?;
-        let reply = self.wait_reply(id, what).await?;
-        if reply.code != 0 {
-            return Err(None);
-        }
-        Ok(reply)
+    /// Sends a request and waits for its reply, which must be 0.
+    async fn request_ok(&mut self, what: Timed, request: Request) -> OpResult<Reply> {
+        let id = self.send_request(what, request).await?;
+        self.wait_reply(id, what).await
     }
 
-    // ---- connections ------------------------------------------------------------------
-
-    /// A new WebSocket connection to the server.
-    pub(crate) async fn open(&self) -> Result<Ws, String> {
-        let addr = self.sh.addr;
-        let opened = async { Ok(Conn::connect(addr, STEP_TIMEOUT).await?.into_parts().0) };
-        timeout(STEP_TIMEOUT, opened)
+    /// A new connection to the server, with hello said (a request on a connection that
+    /// carries nothing else yet: not part of the session's counted frames).
+    async fn connect(&mut self) -> OpResult<Conn> {
+        let connecting = timeout(STEP_TIMEOUT, Conn::connect(self.sh.addr, STEP_TIMEOUT));
+        let connected = connecting
             .await
-            .map_err(|_| format!("connecting took over {STEP_TIMEOUT:?}"))?
+            .map_err(|_| format!("connecting took over {STEP_TIMEOUT:?}"));
+        let mut conn = connected??;
+        let hello = Request::Hello {
+            version: PROTOCOL_VERSION,
+            agent: AGENT.into(),
+        };
+        self.handshake(&mut conn, Timed::Hello, hello).await?;
+        Ok(conn)
     }
 
-    /// A request on a connection that carries nothing else yet (hello, login, resume):
-    /// not part of the session's counted frames.
-    pub(crate) async fn handshake_request(
+    /// A request on a new connection, before anything else on it (hello, resume).
+    async fn handshake(
         &mut self,
-        ws: &mut Ws,
+        conn: &mut Conn,
         what: Timed,
         request: Request,
-    ) -> Result<Reply, Option<String>> {
-        let id = self.take_id();
-        let sent = Instant::now();
-        ws.send(Message::text(encode(&ClientFrame { id, request })))
-            .await
-            .map_err(|e| Some(format!("{}: send: {e}", what.name())))?;
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let message = tokio::time::timeout_at(deadline, ws.next())
-                .await
-                .map_err(|_| Some(format!("no {} reply within {STEP_TIMEOUT:?}", what.name())))?
-                .ok_or_else(|| Some(format!("{}: connection closed", what.name())))?
-                .map_err(|e| Some(format!("{}: read: {e}", what.name())))?;
-            let text = match message {
-                Message::Text(text) => text,
-                Message::Close(frame) => {
-                    return Err(Some(format!("{}: server closed: {frame:?}", what.name())))
-                }
-                _ => continue,
-            };
-            match decode::<ServerFrame>(text.as_str()) {
-                Ok(ServerFrame::Reply(reply)) if reply.re == id => {
-                    self.sh.record_code(what, reply.code);
-                    if reply.code != 0 {
-                        self.error(format!("{} failed: {}", what.name(), code_name(reply.code)));
-                        return Err(None);
+    ) -> OpResult<Reply> {
+        let (id, sent) = (self.take_id(), Instant::now());
+        let reply = async {
+            conn.try_send(Message::text(encode(&ClientFrame { id, request })))
+                .await?;
+            let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+            loop {
+                match conn
+                    .read(deadline, STEP_TIMEOUT)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    Incoming::Frame(ServerFrame::Reply(r)) if r.re == id => return Ok(r),
+                    Incoming::Frame(other) => {
+                        Err(format!("unexpected {other:?} before the reply"))?
                     }
-                    // A resume is timed as a whole cycle by its operation.
-                    if what != Timed::Resume {
-                        self.sh.record(what, sent.elapsed());
-                    }
-                    return Ok(reply);
-                }
-                _ => {
-                    return Err(Some(format!(
-                        "{}: unexpected {:?} before the reply",
-                        what.name(),
-                        text.as_str()
-                    )))
+                    Incoming::Binary(_) => {}
                 }
             }
+        };
+        let reply: Reply = reply
+            .await
+            .map_err(|e: String| format!("{}: {e}", what.name()))?;
+        if self.count_reply(what, sent, reply.code) {
+            Ok(reply)
+        } else {
+            Err(None)
         }
     }
 
     /// Logs in on a new connection, enables resume, subscribes (subscribers).
-    pub(crate) async fn fresh_login(&mut self) -> OpResult {
-        self.ws = None;
+    async fn fresh_login(&mut self) -> OpResult {
+        self.conn = None;
         self.pending.clear();
         self.token = None;
         self.counting = false;
@@ -402,53 +354,40 @@ impl Client {
         self.sh.dnd[self.idx].store(false, Ordering::Relaxed);
 
         let started = Instant::now();
-        let mut ws = self.open().await.map_err(Some)?;
-        let hello = Request::Hello {
-            version: PROTOCOL_VERSION,
-            agent: AGENT.into(),
-        };
-        self.handshake_request(&mut ws, Timed::Hello, hello).await?;
+        let mut conn = self.connect().await?;
+        let user = self.sh.users[self.idx].clone();
         let login = Request::Login(LoginRequest {
             tenant: BENCH_TENANT.into(),
             password: BENCH_PASSWORD.into(),
-            nickname: self.user().into(),
-            user_id: self.user().into(),
+            nickname: user.clone(),
+            user_id: user.clone(),
             auth_code: String::new(),
         });
         let id = self.take_id();
         self.pending.insert(id, (Timed::Login, started));
-        ws.send(Message::text(encode(&ClientFrame { id, request: login })))
-            .await
-            .map_err(|e| Some(format!("login: send: {e}")))?;
-        self.ws = Some(ws);
+        conn.try_send(Message::text(encode(&ClientFrame { id, request: login })))
+            .await?;
+        self.conn = Some(conn);
         let reply = self.wait_reply(id, Timed::Login).await?;
-        if reply.code != 0 {
-            return Err(None);
-        }
         let ok: LoginOk = reply
             .into_result()
-            .map_err(|code| Some(format!("login reply: {}", code_name(code))))?;
-        if ok.user_id != self.user() {
+            .map_err(|c| format!("login reply: {}", code_name(c)))?;
+        if ok.user_id != user {
             return Err(Some(format!("logged in as {:?}", ok.user_id)));
         }
 
         // As the SDK does right after login: from the frame after this request on, this
         // side's frames are counted; from the frame after its reply, the server's.
-        let id = self
-            .send_request(
-                Timed::EnableResume,
-                Request::EnableResume {
-                    window_ms: RESUME_WINDOW_MS,
-                },
-            )
-            .await
-            .map_err(Some)?;
+        let enable = Request::EnableResume {
+            window_ms: RESUME_WINDOW_MS,
+        };
+        let id = self.send_request(Timed::EnableResume, enable).await?;
         self.replay.start_counting();
-        let reply = self.wait_reply(id, Timed::EnableResume).await?;
-        if reply.code != 0 {
-            return Err(None);
-        }
-        match reply.into_result::<ResumeInfo>() {
+        match self
+            .wait_reply(id, Timed::EnableResume)
+            .await?
+            .into_result::<ResumeInfo>()
+        {
             Ok(info) if !info.token.is_empty() && info.window_ms > 0 => {
                 self.token = Some(info.token);
                 self.counting = true;
@@ -465,48 +404,44 @@ impl Client {
         Ok(())
     }
 
-    /// After an unexpected loss: a new session (the old one's state is gone or will go).
-    pub(crate) async fn recover(&mut self) -> bool {
-        match self.fresh_login().await {
-            Ok(()) => true,
-            Err(why) => {
-                if let Some(why) = why {
-                    self.error(format!("could not log in again: {why}"));
-                }
-                false
-            }
+    /// A new session after an unexpected loss (the old one's state is gone or will go);
+    /// whether there is one.
+    async fn recover(&mut self, context: &str) -> bool {
+        let result = self.fresh_login().await;
+        if let Err(Some(why)) = &result {
+            self.error(format!("{context}: {why}"));
         }
+        result.is_ok()
     }
 
-    // ---- operations -------------------------------------------------------------------
-
-    pub(crate) async fn run_op(&mut self, op: Op) -> bool {
+    /// Runs `op`; whether the client still has a session.
+    async fn run_op(&mut self, op: Op) -> bool {
         // Counted in the phase that issued it.
-        let phase = self.sh.phase();
-        self.sh
-            .with_stats_in(phase, |s| s.issued[op.kind as usize] += 1);
+        let (phase, k) = (self.sh.phase(), op.kind as usize);
+        self.sh.stats_in(phase, |s| s.issued[k] += 1);
         let result = match op.kind {
             OpKind::Relogin => self.relogin().await,
-            OpKind::Presence => self.presence().await,
+            OpKind::Presence => self.set_dnd(None).await,
             OpKind::Call => self.call(op.peer.expect("a call has a peer")).await,
             OpKind::Cmd => self.cmd(op.peer.expect("a command has a peer")).await,
-            OpKind::Resume => self.resume().await,
+            OpKind::Resume => match self.token.clone() {
+                Some(token) => self.set_dnd(Some(token)).await,
+                None => Err(Some("no resume token".into())),
+            },
         };
+        self.sh.stats_in(phase, |s| match result {
+            Ok(()) => s.done[k] += 1,
+            Err(_) => s.failed[k] += 1,
+        });
         let alive = match result {
-            Ok(()) => {
-                self.sh
-                    .with_stats_in(phase, |s| s.done[op.kind as usize] += 1);
-                true
-            }
+            Ok(()) => true,
             Err(why) => {
-                self.sh
-                    .with_stats_in(phase, |s| s.failed[op.kind as usize] += 1);
                 if let Some(why) = why {
                     self.error(format!("{}: {why}", op.kind.name()));
                 }
                 // A broken or confused session: start a new one.
-                let broken = self.ws.is_none() || !self.pending.is_empty();
-                !broken || self.recover().await
+                let broken = self.conn.is_none() || !self.pending.is_empty();
+                !broken || self.recover("could not log in again").await
             }
         };
         if let Some(peer) = op.peer {
@@ -515,7 +450,7 @@ impl Client {
         alive
     }
 
-    pub(crate) async fn relogin(&mut self) -> OpResult {
+    async fn relogin(&mut self) -> OpResult {
         let started = Instant::now();
         self.logout().await?;
         if !self.pending.is_empty() {
@@ -529,8 +464,25 @@ impl Client {
         Ok(())
     }
 
+    /// Logs out and reads up to the server's Close (which also sends ours back).
+    async fn logout(&mut self) -> OpResult {
+        self.request_ok(Timed::Logout, Request::Logout).await?;
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        loop {
+            match self.step(None, Some(deadline)).await {
+                Step::Closed(_) => break,
+                Step::Timeout => Err("no Close after the logout reply".to_string())?,
+                _ => {}
+            }
+        }
+        if let Some(mut conn) = self.conn.take() {
+            let _ = timeout(Duration::from_secs(2), conn.ws.next()).await;
+        }
+        Ok(())
+    }
+
     /// The next DND value of this client: off when on, else 1, 2 or 3.
-    pub(crate) fn next_dnd(&mut self) -> i32 {
+    fn next_dnd(&mut self) -> i32 {
         self.dnd_changes += 1;
         match self.sh.dnd[self.idx].load(Ordering::Relaxed) {
             true => 0,
@@ -538,32 +490,26 @@ impl Client {
         }
     }
 
-    /// Logs out and reads up to the server's Close (which also sends ours back).
-    pub(crate) async fn logout(&mut self) -> OpResult {
-        self.request_ok(Timed::Logout, Request::Logout).await?;
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            match self.step(None, Some(deadline)).await {
-                Step::Closed(_) => break,
-                Step::Timeout => return Err(Some("no Close after the logout reply".into())),
-                _ => {}
-            }
-        }
-        if let Some(mut ws) = self.ws.take() {
-            let _ = timeout(Duration::from_secs(2), ws.next()).await;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn presence(&mut self) -> OpResult {
+    /// A DND change. With a resume token: the connection is dropped at once after the
+    /// request, without a goodbye, and the session resumed on a new one, where the reply must
+    /// come (the server either got the request before the drop and sends the reply again, or
+    /// not and this client sends the request again).
+    async fn set_dnd(&mut self, resume: Option<String>) -> OpResult {
+        let what = match resume {
+            Some(_) => Timed::SetDndAcrossResume,
+            None => Timed::SetDnd,
+        };
         let dnd = self.next_dnd();
-        self.request_ok(Timed::SetDnd, Request::SetDnd { dnd })
-            .await?;
+        let id = self.send_request(what, Request::SetDnd { dnd }).await?;
+        if let Some(token) = resume {
+            self.resume(token).await?;
+        }
+        self.wait_reply(id, what).await?;
         self.sh.dnd[self.idx].store(dnd != 0, Ordering::Relaxed);
         Ok(())
     }
 
-    pub(crate) async fn call(&mut self, peer: usize) -> OpResult {
+    async fn call(&mut self, peer: usize) -> OpResult {
         self.calls_placed += 1;
         let call_id = format!("soak-{}-{}", self.idx, self.calls_placed);
         let started = Instant::now();
@@ -573,20 +519,13 @@ impl Client {
             meet_obj: String::new(),
             usr_ext_dat: String::new(),
         };
-        let id = self
-            .send_request(Timed::Call, request)
-            .await
-            .map_err(Some)?;
+        let id = self.send_request(Timed::Call, request).await?;
         let (mut replied, mut accepted) = (false, false);
         let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
         while !(replied && accepted) {
             match self.step(None, Some(deadline)).await {
-                Step::Reply(reply) if reply.re == id => {
-                    if reply.code != 0 {
-                        return Err(None);
-                    }
-                    replied = true;
-                }
+                Step::Reply(reply) if reply.re == id && reply.code != 0 => return Err(None),
+                Step::Reply(reply) if reply.re == id => replied = true,
                 Step::CallAccepted(accepted_id) if accepted_id == call_id => {
                     self.sh.record(Timed::CallSetup, started.elapsed());
                     accepted = true;
@@ -595,13 +534,12 @@ impl Client {
                     self.error(format!("call_accepted for call {other}, not {call_id}"));
                 }
                 Step::Reply(_) | Step::Nothing => {}
-                Step::Closed(why) => return Err(Some(format!("during call setup: {why}"))),
-                Step::Timeout => {
-                    return Err(Some(format!(
-                        "call {call_id} to {}: replied {replied}, accepted {accepted} after {STEP_TIMEOUT:?}",
-                        self.sh.users[peer]
-                    )))
-                }
+                Step::Closed(why) => Err(format!("during call setup: {why}"))?,
+                Step::Timeout => Err(format!(
+                    "call {call_id} to {}: replied {replied}, accepted {accepted} after \
+                     {STEP_TIMEOUT:?}",
+                    self.sh.users[peer]
+                ))?,
                 Step::Op(_) | Step::Shutdown => unreachable!("no operations taken meanwhile"),
             }
         }
@@ -609,87 +547,55 @@ impl Client {
             call_id,
             usr_ext_dat: String::new(),
         };
-        self.request_ok(Timed::HangupCall, hangup).await?;
-        Ok(())
+        self.request_ok(Timed::HangupCall, hangup).await.map(drop)
     }
 
-    pub(crate) async fn cmd(&mut self, peer: usize) -> OpResult {
+    async fn cmd(&mut self, peer: usize) -> OpResult {
         let id = self.take_id();
         let frame = encode_command(id, &self.sh.users[peer], &self.sh.cmd_payload);
         self.pending.insert(id, (Timed::SendCmd, Instant::now()));
-        self.send_message(Message::binary(frame))
-            .await
-            .map_err(Some)?;
-        let reply = self.wait_reply(id, Timed::SendCmd).await?;
-        if reply.code != 0 {
-            return Err(None);
-        }
-        Ok(())
+        self.send(Message::binary(frame)).await?;
+        self.wait_reply(id, Timed::SendCmd).await.map(drop)
     }
 
-    /// Sends a `set_dnd`, drops the connection at once without a goodbye, resumes the
-    /// session on a new one and waits for that request's reply there: the server either got
-    /// the request before the drop (it sends the reply again) or not (this client sends the
-    /// request again).
-    pub(crate) async fn resume(&mut self) -> OpResult {
-        let token = self
-            .token
-            .clone()
-            .ok_or_else(|| Some("no resume token".to_string()))?;
-        let dnd = self.next_dnd();
-        let id = self
-            .send_request(Timed::SetDndAcrossResume, Request::SetDnd { dnd })
-            .await
-            .map_err(Some)?;
+    async fn resume(&mut self, token: String) -> OpResult {
         let started = Instant::now();
         // Whatever the server sent and this client did not read yet is lost with the socket
         // (closed with unread data: a reset, which may also lose what was just sent).
-        drop(self.ws.take());
-        let mut ws = self.open().await.map_err(Some)?;
-        let hello = Request::Hello {
-            version: PROTOCOL_VERSION,
-            agent: AGENT.into(),
-        };
-        self.handshake_request(&mut ws, Timed::Hello, hello).await?;
+        drop(self.conn.take());
+        let mut conn = self.connect().await?;
         let resume = Request::Resume {
             token,
             received: self.received,
         };
-        let reply = self
-            .handshake_request(&mut ws, Timed::Resume, resume)
-            .await?;
+        let reply = self.handshake(&mut conn, Timed::Resume, resume).await?;
         let resumed: Resumed = reply
             .into_result()
-            .map_err(|code| Some(format!("resume reply: {}", code_name(code))))?;
+            .map_err(|c| format!("resume reply: {}", code_name(c)))?;
         self.replay.ack(resumed.received);
-        let resend = self.replay.after(resumed.received).ok_or_else(|| {
-            Some(format!(
-                "the server got {} of this client's frames: cannot send again what it missed",
-                resumed.received
-            ))
-        })?;
+        let Some(resend) = self.replay.after(resumed.received) else {
+            let got = resumed.received;
+            return Err(Some(format!(
+                "the server got {got} of this client's frames: cannot send again what it missed"
+            )));
+        };
         let resent = resend.len() as u64;
         for text in resend {
-            ws.send(Message::text(text))
+            conn.try_send(Message::text(text))
                 .await
-                .map_err(|e| Some(format!("resending: {e}")))?;
+                .map_err(|e| format!("resending: {e}"))?;
         }
-        self.ws = Some(ws);
+        self.conn = Some(conn);
         self.sh.record(Timed::Resume, started.elapsed());
-        self.sh.with_stats(|s| {
+        self.sh.stats(|s| {
             s.resent_by_clients += resent;
             s.resumes_resending += u64::from(resent > 0);
         });
-        let reply = self.wait_reply(id, Timed::SetDndAcrossResume).await?;
-        if reply.code != 0 {
-            return Err(None);
-        }
-        self.sh.dnd[self.idx].store(dnd != 0, Ordering::Relaxed);
         Ok(())
     }
 }
 
-/// `7 (ANCTPSWD_ERR)`.
+/// `code 7 (ANCTPSWD_ERR)`.
 pub(crate) fn code_name(code: i32) -> String {
     match ErrorCode::from_code(code) {
         Some(c) => format!("code {code} ({})", c.name()),
@@ -697,8 +603,8 @@ pub(crate) fn code_name(code: i32) -> String {
     }
 }
 
-/// A client's life: log in, then answer what comes and run the operations it is given,
-/// until the scheduler is gone.
+/// A client's life: log in (at most `--login-in-flight` at a time), then answer what comes
+/// and run the operations it is given, until the scheduler is gone; then log out.
 pub(crate) async fn client_main(
     mut client: Client,
     mut rx: mpsc::Receiver<Op>,
@@ -706,35 +612,21 @@ pub(crate) async fn client_main(
     ready: Arc<(AtomicUsize, Notify)>,
 ) {
     let permit = gate.acquire().await;
-    let logged_in = client.fresh_login().await;
+    let mut alive = client.recover("login").await;
     drop(permit);
-    let idx = client.idx;
-    let alive = match logged_in {
-        Ok(()) => true,
-        Err(why) => {
-            if let Some(why) = why {
-                client.error(format!("login: {why}"));
-            }
-            false
-        }
-    };
     if !alive {
-        client.sh.mark_dead(idx);
+        client.sh.state[client.idx].store(DEAD, Ordering::Release);
     }
     ready.0.fetch_add(1, Ordering::AcqRel);
     ready.1.notify_one();
-    if !alive {
-        return;
-    }
-    loop {
-        match client.step(Some(&mut rx), None).await {
+    while alive {
+        alive = match client.step(Some(&mut rx), None).await {
             Step::Op(op) => {
                 let alive = client.run_op(op).await;
-                if !alive {
-                    client.sh.mark_dead(idx);
-                    return;
+                if alive {
+                    client.sh.release(client.idx);
                 }
-                client.sh.release(idx);
+                alive
             }
             Step::Shutdown => {
                 // Log out, so that the session ends now rather than waiting to be resumed.
@@ -745,15 +637,14 @@ pub(crate) async fn client_main(
             }
             Step::Closed(why) => {
                 client.error(format!("connection lost while idle: {why}"));
-                if !client.recover().await {
-                    client.sh.mark_dead(idx);
-                    return;
-                }
+                client.recover("could not log in again").await
             }
             Step::CallAccepted(call_id) => {
-                client.error(format!("call_accepted for call {call_id} while idle"));
+                client.unexpected(format!("call_accepted for call {call_id} while idle"));
+                true
             }
-            Step::Reply(_) | Step::Nothing | Step::Timeout => {}
-        }
+            Step::Reply(_) | Step::Nothing | Step::Timeout => true,
+        };
     }
+    client.sh.state[client.idx].store(DEAD, Ordering::Release);
 }

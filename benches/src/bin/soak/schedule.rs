@@ -1,4 +1,4 @@
-//! Scheduler and sampler.
+//! The scheduler of the operations, and the samples of the server.
 
 use super::*;
 
@@ -10,83 +10,63 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub(crate) fn next(&mut self) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
     }
 
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// An operation kind, by the weights of `--mix`.
-pub(crate) fn pick_kind(rng: &mut Rng, mix: &[u32; OP_KINDS]) -> OpKind {
-    let total: u32 = mix.iter().sum();
-    let mut r = (rng.next() % total as u64) as u32;
-    for kind in OpKind::ALL {
-        let w = mix[kind as usize];
-        if r < w {
-            return kind;
+    /// An operation kind, by the weights of `--mix`.
+    fn pick(&mut self, mix: &[u32; OpKind::N]) -> OpKind {
+        let mut r = self.below(mix.iter().sum::<u32>() as u64) as u32;
+        for kind in OpKind::ALL {
+            if r < mix[kind as usize] {
+                return kind;
+            }
+            r -= mix[kind as usize];
         }
-        r -= w;
+        unreachable!("r < the sum of the weights")
     }
-    unreachable!("r < total")
+
+    /// Reserves a random idle client for which `fits` holds (a few tries).
+    fn reserve(&mut self, sh: &Shared, fits: impl Fn(usize) -> bool) -> Option<usize> {
+        (0..32)
+            .map(|_| self.below(sh.users.len() as u64) as usize)
+            .find(|&i| fits(i) && sh.switch(i, FREE, BUSY))
+    }
 }
 
-/// Reserves a random idle client for which `fits` holds (a few tries).
-pub(crate) fn reserve_random(
-    sh: &Shared,
-    rng: &mut Rng,
-    fits: impl Fn(usize) -> bool,
-) -> Option<usize> {
-    for _ in 0..32 {
-        let i = rng.below(sh.users.len());
-        if fits(i) && sh.try_reserve(i) {
-            return Some(i);
-        }
-    }
-    None
-}
-
-/// Issues operations at `--rate` per second until `until`.
+/// Issues operations at `--rate` per second until `until`, each of a kind chosen by the
+/// `--mix` weights, on a random idle client (and peer: a call's callee is not in DND).
 pub(crate) async fn schedule(
     sh: &Shared,
     senders: &[mpsc::Sender<Op>],
     rng: &mut Rng,
-    args: &Args,
     until: tokio::time::Instant,
 ) {
-    let period = Duration::from_secs_f64(1.0 / args.rate);
-    let mut ticks = tokio::time::interval(period);
+    let mix = &sh.args.mix;
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / sh.args.rate));
     ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             _ = sleep_until(until) => return,
         }
-        let kind = pick_kind(rng, &args.mix);
-        let Some(client) = reserve_random(sh, rng, |_| true) else {
-            sh.with_stats(|s| s.skipped += 1);
+        let kind = rng.pick(mix);
+        let Some(client) = rng.reserve(sh, |_| true) else {
+            sh.stats(|s| s.skipped += 1);
             continue;
         };
-        let peer = if kind.needs_peer() {
-            let callee_ok = |j: usize| {
-                j != client && !(kind == OpKind::Call && sh.dnd[j].load(Ordering::Relaxed))
-            };
-            match reserve_random(sh, rng, callee_ok) {
-                Some(peer) => Some(peer),
-                None => {
-                    sh.release(client);
-                    sh.with_stats(|s| s.skipped += 1);
-                    continue;
-                }
-            }
-        } else {
-            None
-        };
+        let callee =
+            |j: usize| j != client && !(kind == OpKind::Call && sh.dnd[j].load(Ordering::Relaxed));
+        let needs_peer = matches!(kind, OpKind::Call | OpKind::Cmd);
+        let peer = needs_peer.then(|| rng.reserve(sh, callee)).flatten();
+        if needs_peer && peer.is_none() {
+            sh.release(client);
+            sh.stats(|s| s.skipped += 1);
+            continue;
+        }
         if senders[client].try_send(Op { kind, peer }).is_err() {
             sh.error(client, "idle client did not take an operation".into());
             if let Some(peer) = peer {
@@ -97,53 +77,49 @@ pub(crate) async fn schedule(
 }
 
 pub(crate) fn take_sample(sh: &Shared, pid: u32) -> Sample {
-    let (done, errors) = sh.totals();
+    let stats = sh.stats.lock().unwrap();
+    let done = stats.phases.iter().flat_map(|p| p.done).sum();
+    let errors = stats.phases.iter().map(|p| p.errors).sum();
+    let (secs, phase) = (sh.secs(), sh.phase());
+    let (rss_kib, server_cpu) = (rss_kib(pid).unwrap_or(0), cpu_secs(pid).unwrap_or(0.0));
     Sample {
-        secs: sh.secs(),
-        phase: sh.phase(),
-        rss_kib: rss_kib(pid).unwrap_or(0),
-        server_cpu: cpu_secs(pid).unwrap_or(0.0),
+        secs,
+        phase,
+        rss_kib,
+        server_cpu,
         done,
         errors,
     }
 }
 
 pub(crate) fn print_sample(s: &Sample, previous: Option<&Sample>) {
-    let rate = previous
-        .filter(|p| s.secs > p.secs)
-        .map(|p| (s.done - p.done) as f64 / (s.secs - p.secs))
-        .unwrap_or(0.0);
-    let cpu = previous
-        .filter(|p| s.secs > p.secs)
-        .map(|p| 100.0 * (s.server_cpu - p.server_cpu) / (s.secs - p.secs))
-        .unwrap_or(0.0);
+    let p = previous.filter(|p| s.secs > p.secs);
+    let per_sec = |x: f64| p.map_or(0.0, |p| x / (s.secs - p.secs));
+    let rate = per_sec(s.done as f64 - p.map_or(0.0, |p| p.done as f64));
+    let cpu = per_sec(100.0 * (s.server_cpu - p.map_or(0.0, |p| p.server_cpu)));
     println!(
-        "[{:7.2}s] {:<7} server RSS {:>8} KiB ({:6.1} MiB), server CPU {:5.1}%, ops done {:>7} ({:6.1}/s), errors {}",
+        "[{:7.2}s] {:<7} server RSS {:>8} KiB ({:6.1} MiB), server CPU {cpu:5.1}%, ops done {:>7} \
+         ({rate:6.1}/s), errors {}",
         s.secs,
-        PHASE_NAMES[s.phase as usize],
+        s.phase.name(),
         s.rss_kib,
         s.rss_kib as f64 / 1024.0,
-        cpu,
         s.done,
-        rate,
         s.errors
     );
 }
 
 /// Least-squares slope of RSS over time, KiB per minute.
 pub(crate) fn slope_kib_per_min(samples: &[Sample]) -> f64 {
-    if samples.len() < 2 {
-        return 0.0;
-    }
     let n = samples.len() as f64;
     let mx = samples.iter().map(|s| s.secs).sum::<f64>() / n;
     let my = samples.iter().map(|s| s.rss_kib as f64).sum::<f64>() / n;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for s in samples {
-        sxy += (s.secs - mx) * (s.rss_kib as f64 - my);
-        sxx += (s.secs - mx) * (s.secs - mx);
-    }
-    if sxx == 0.0 {
+    let sxy: f64 = samples
+        .iter()
+        .map(|s| (s.secs - mx) * (s.rss_kib as f64 - my))
+        .sum();
+    let sxx: f64 = samples.iter().map(|s| (s.secs - mx) * (s.secs - mx)).sum();
+    if samples.len() < 2 || sxx == 0.0 {
         0.0
     } else {
         sxy / sxx * 60.0
