@@ -3,10 +3,9 @@
 use super::*;
 
 /// An operation the scheduler gives a client (which, and its peer, it reserved).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Op {
-    pub(crate) kind: OpKind,
-    pub(crate) peer: Option<usize>,
+pub struct Op {
+    pub kind: OpKind,
+    pub peer: Option<usize>,
 }
 
 /// What one turn of a client's loop produced, for the operation it is running.
@@ -28,30 +27,37 @@ fn sent<T>(result: Result<T, String>) -> Step {
     result.map_or_else(Step::Closed, |_| Step::Nothing)
 }
 
-pub(crate) struct Client {
+/// `code 7 (ANCTPSWD_ERR)`.
+pub fn code_name(code: i32) -> String {
+    match ErrorCode::from_code(code) {
+        Some(c) => format!("code {code} ({})", c.name()),
+        None => format!("code {code}"),
+    }
+}
+
+pub struct Client {
     idx: usize,
     sh: Arc<Shared>,
-    subscriber: bool,
     conn: Option<Conn>,
     next_id: u64,
     /// Requests sent and not answered: what they are and when they were sent.
     pending: HashMap<u64, (Timed, Instant)>,
     /// The session's resume token, once `enable_resume` granted one.
     token: Option<String>,
-    /// Counting the server's text frames (from the frame after the `enable_resume` reply).
-    counting: bool,
-    received: u64,
+    /// The server's text frames, counted from the frame after the `enable_resume` reply.
+    received: Option<u64>,
     /// This client's text frames since its `enable_resume` request, until acknowledged.
     replay: Replay<String>,
     ping: tokio::time::Interval,
     /// The call this client accepted as callee, until it is hung up.
     callee_call: Option<String>,
-    calls_placed: u64,
+    /// Calls placed and DND changes so far.
+    calls: u64,
     dnd_changes: u64,
 }
 
 impl Client {
-    pub(crate) fn new(idx: usize, sh: Arc<Shared>) -> Client {
+    pub fn new(idx: usize, sh: Arc<Shared>) -> Client {
         // Spread the clients' pings over the heartbeat period.
         let period = Duration::from_millis(sh.args.heartbeat_ms);
         let offset = period.mul_f64((idx as f64 * 0.618_034).fract());
@@ -59,18 +65,16 @@ impl Client {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Client {
             idx,
-            subscriber: idx < sh.args.subscribers,
             sh,
             conn: None,
             next_id: 1,
             pending: HashMap::new(),
             token: None,
-            counting: false,
-            received: 0,
+            received: None,
             replay: Replay::new(REPLAY_FRAMES, REPLAY_BYTES),
             ping,
             callee_call: None,
-            calls_placed: 0,
+            calls: 0,
             dnd_changes: 0,
         }
     }
@@ -91,11 +95,8 @@ impl Client {
     }
 
     async fn send(&mut self, message: Message) -> Result<(), String> {
-        self.conn
-            .as_mut()
-            .ok_or("no connection")?
-            .try_send(message)
-            .await
+        let conn = self.conn.as_mut().ok_or("no connection")?;
+        conn.try_send(message).await
     }
 
     /// Sends a text frame of the session (kept for a resume once counting).
@@ -115,26 +116,18 @@ impl Client {
     /// A ping as the SDK sends it: its send time, then (once counting) the count of the
     /// server's text frames, which lets the server drop what it kept for a resume.
     async fn send_ping(&mut self) -> Result<(), String> {
-        let mut payload = (self.sh.t0.elapsed().as_nanos() as u64)
-            .to_be_bytes()
-            .to_vec();
-        if self.counting {
-            payload.extend_from_slice(&self.received.to_be_bytes());
-        }
+        let sent = self.sh.t0.elapsed().as_nanos() as u64;
+        let mut payload = sent.to_be_bytes().to_vec();
+        payload.extend(self.received.map(u64::to_be_bytes).into_iter().flatten());
         self.send(Message::Ping(payload.into())).await
     }
 
     /// One turn: the next frame (handled as an SDK would), the next operation (when `rx` is
     /// given), a ping when due, or the deadline.
-    async fn step(
-        &mut self,
-        rx: Option<&mut mpsc::Receiver<Op>>,
-        deadline: Option<tokio::time::Instant>,
-    ) -> Step {
+    async fn step(&mut self, rx: Option<&mut mpsc::Receiver<Op>>, within: Duration) -> Step {
         let Some(conn) = self.conn.as_mut() else {
             return Step::Closed("no connection".into());
         };
-        let far = tokio::time::Instant::now() + STEP_TIMEOUT * 360;
         let next_op = async {
             match rx {
                 Some(rx) => rx.recv().await,
@@ -145,7 +138,7 @@ impl Client {
             message = conn.ws.next() => self.on_message(message).await,
             op = next_op => op.map_or(Step::Shutdown, Step::Op),
             _ = self.ping.tick() => sent(self.send_ping().await),
-            _ = sleep_until(deadline.unwrap_or(far)) => Step::Timeout,
+            _ = tokio::time::sleep(within) => Step::Timeout,
         }
     }
 
@@ -154,65 +147,48 @@ impl Client {
             None => return Step::Closed("connection closed".into()),
             Some(Err(e)) => return Step::Closed(format!("read: {e}")),
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Binary(data))) => return self.on_binary(&data).await,
+            Some(Ok(Message::Binary(data))) => return self.on_command(&data).await,
             // The server's count of this client's text frames (when resumable).
             Some(Ok(Message::Ping(payload))) => {
-                if let Some(count) = payload.get(..8) {
-                    self.replay
-                        .ack(u64::from_be_bytes(count.try_into().expect("8 bytes")));
+                if let Some(count) = payload.get(..8).and_then(|c| c.try_into().ok()) {
+                    self.replay.ack(u64::from_be_bytes(count));
                 }
                 return Step::Nothing;
             }
             Some(Ok(Message::Close(frame))) => {
-                return Step::Closed(format!("server closed: {frame:?}"))
+                return Step::Closed(format!("server closed: {frame:?}"));
             }
             Some(Ok(_)) => return Step::Nothing,
         };
-        if self.counting {
-            self.received += 1;
-            if self.received.is_multiple_of(RESUME_ACK_EVERY) {
+        if let Some(received) = self.received.as_mut() {
+            *received += 1;
+            if received.is_multiple_of(RESUME_ACK_EVERY) {
                 if let Err(e) = self.send_ping().await {
                     return Step::Closed(e);
                 }
             }
         }
-        match decode::<ServerFrame>(text.as_str()) {
+        let event = match decode::<ServerFrame>(text.as_str()) {
             Ok(ServerFrame::Reply(reply)) => {
                 let Some((what, sent)) = self.pending.remove(&reply.re) else {
                     return self.unexpected(format!("reply to no pending request: {reply:?}"));
                 };
                 self.count_reply(what, sent, reply.code);
-                Step::Reply(reply)
+                return Step::Reply(reply);
             }
-            Ok(ServerFrame::Event(event)) => self.on_event(event).await,
-            Err(e) => self.unexpected(format!("undecodable frame {:?}: {e}", text.as_str())),
-        }
-    }
-
-    /// Counts a reply's code and, when 0, its latency (a resume is timed as a whole by its
-    /// operation); any other code is an error. Whether it was 0.
-    fn count_reply(&self, what: Timed, sent: Instant, code: i32) -> bool {
-        self.sh
-            .stats(|s| *s.codes.entry((what, code)).or_default() += 1);
-        if code != 0 {
-            self.error(format!("{} failed: {}", what.name(), code_name(code)));
-        } else if what != Timed::Resume {
-            self.sh.record(what, sent.elapsed());
-        }
-        code == 0
-    }
-
-    async fn on_event(&mut self, event: Event) -> Step {
+            Ok(ServerFrame::Event(event)) => event,
+            Err(e) => return self.unexpected(format!("undecodable frame {text:?}: {e}")),
+        };
         match event {
             Event::UserStatus(_) => {
-                self.sh.stats(|s| s.seen[Seen::UserStatus as usize] += 1);
-                if !self.subscriber {
+                self.sh.count("event user_status".into());
+                if self.idx >= self.sh.args.subscribers {
                     return self.unexpected("user_status event without a subscription".into());
                 }
                 Step::Nothing
             }
             Event::CallIn { call_id, .. } => {
-                self.sh.stats(|s| s.seen[Seen::CallIn as usize] += 1);
+                self.sh.count("event call_in".into());
                 if let Some(old) = self.callee_call.replace(call_id.clone()) {
                     self.error(format!("call_in {call_id} while still in call {old}"));
                 }
@@ -225,61 +201,63 @@ impl Client {
                 sent(self.send_request(Timed::AcceptCall, accept).await)
             }
             Event::CallAccepted { call_id, .. } => {
-                self.sh.stats(|s| s.seen[Seen::CallAccepted as usize] += 1);
+                self.sh.count("event call_accepted".into());
                 Step::CallAccepted(call_id)
             }
             Event::CallHungup { call_id, .. } => {
-                self.sh.stats(|s| s.seen[Seen::CallHungup as usize] += 1);
-                if self.callee_call.as_deref() != Some(call_id.as_str()) {
+                self.sh.count("event call_hungup".into());
+                if self.callee_call.take_if(|ours| *ours == call_id).is_none() {
                     return self.unexpected(format!("call_hungup for call {call_id}, not ours"));
                 }
-                self.callee_call = None;
                 Step::Nothing
             }
             other => self.unexpected(format!("unexpected event {other:?}")),
         }
     }
 
-    async fn on_binary(&mut self, data: &[u8]) -> Step {
-        match decode_data(data) {
-            Ok(DataFrame::Command { id, payload, .. }) => {
-                self.sh.stats(|s| s.seen[Seen::CmdIn as usize] += 1);
-                if payload != self.sh.cmd_payload.as_slice() {
-                    self.error(format!(
-                        "command of {} bytes, not the one sent",
-                        payload.len()
-                    ));
-                }
-                let ack = ClientFrame {
-                    id: 0,
-                    request: Request::CmdAck { relay_id: id },
-                };
-                sent(self.send_text(encode(&ack)).await)
-            }
-            Ok(other) => self.unexpected(format!("unexpected binary frame {other:?}")),
-            Err(e) => self.unexpected(format!("undecodable binary frame: {e}")),
+    /// A command from another client: acknowledged at once (one way).
+    async fn on_command(&mut self, data: &[u8]) -> Step {
+        let (id, payload) = match decode_data(data) {
+            Ok(DataFrame::Command { id, payload, .. }) => (id, payload),
+            Ok(other) => return self.unexpected(format!("unexpected binary frame {other:?}")),
+            Err(e) => return self.unexpected(format!("undecodable binary frame: {e}")),
+        };
+        self.sh.count("event command in".into());
+        if payload != self.sh.cmd_payload.as_slice() {
+            let n = payload.len();
+            self.error(format!("command of {n} bytes, not the one sent"));
         }
+        let request = Request::CmdAck { relay_id: id };
+        let ack = encode(&ClientFrame { id: 0, request });
+        sent(self.send_text(ack).await)
+    }
+
+    /// Counts a reply's code and, when 0, its latency (a resume is timed as a whole by its
+    /// operation); any other code is an error. Whether it was 0.
+    fn count_reply(&self, what: Timed, sent: Instant, code: i32) -> bool {
+        let (name, text) = (what.name(), code_name(code));
+        self.sh.count(format!("reply {name}: {text}"));
+        if code != 0 {
+            self.error(format!("{name} failed: {text}"));
+        } else if what != Timed::Resume {
+            self.sh.record(what, sent.elapsed());
+        }
+        code == 0
     }
 
     /// Runs turns until the reply to `id`, which must be 0 (a failure is already counted).
     async fn wait_reply(&mut self, id: u64, what: Timed) -> OpResult<Reply> {
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         loop {
-            match self.step(None, Some(deadline)).await {
-                Step::Reply(reply) if reply.re == id => {
-                    return if reply.code == 0 {
-                        Ok(reply)
-                    } else {
-                        Err(None)
-                    };
-                }
-                Step::Reply(_) | Step::Nothing => {}
+            match self.step(None, deadline - Instant::now()).await {
+                Step::Reply(reply) if reply.re == id && reply.code != 0 => return Err(None),
+                Step::Reply(reply) if reply.re == id => return Ok(reply),
                 Step::CallAccepted(call_id) => {
                     self.error(format!("call_accepted for call {call_id}, not placed now"));
                 }
                 Step::Closed(why) => Err(format!("waiting for the {} reply: {why}", what.name()))?,
                 Step::Timeout => Err(format!("no {} reply within {STEP_TIMEOUT:?}", what.name()))?,
-                Step::Op(_) | Step::Shutdown => unreachable!("no operations taken meanwhile"),
+                _ => {}
             }
         }
     }
@@ -290,71 +268,48 @@ impl Client {
         self.wait_reply(id, what).await
     }
 
-    /// A new connection to the server, with hello said (a request on a connection that
-    /// carries nothing else yet: not part of the session's counted frames).
+    /// A new connection to the server, with hello said.
     async fn connect(&mut self) -> OpResult<Conn> {
-        let connecting = timeout(STEP_TIMEOUT, Conn::connect(self.sh.addr, STEP_TIMEOUT));
-        let connected = connecting
+        let connect = timeout(STEP_TIMEOUT, Conn::connect(self.sh.addr, STEP_TIMEOUT));
+        let connected = connect
             .await
             .map_err(|_| format!("connecting took over {STEP_TIMEOUT:?}"));
         let mut conn = connected??;
-        let hello = Request::Hello {
-            version: PROTOCOL_VERSION,
-            agent: AGENT.into(),
-        };
+        let (version, agent) = (PROTOCOL_VERSION, AGENT.into());
+        let hello = Request::Hello { version, agent };
         self.handshake(&mut conn, Timed::Hello, hello).await?;
         Ok(conn)
     }
 
-    /// A request on a new connection, before anything else on it (hello, resume).
-    async fn handshake(
-        &mut self,
-        conn: &mut Conn,
-        what: Timed,
-        request: Request,
-    ) -> OpResult<Reply> {
+    /// A request on a connection that carries nothing else yet (hello, resume): not part of
+    /// the session's counted frames.
+    async fn handshake(&mut self, conn: &mut Conn, what: Timed, req: Request) -> OpResult<Reply> {
         let (id, sent) = (self.take_id(), Instant::now());
-        let reply = async {
-            conn.try_send(Message::text(encode(&ClientFrame { id, request })))
-                .await?;
-            let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-            loop {
-                match conn
-                    .read(deadline, STEP_TIMEOUT)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    Incoming::Frame(ServerFrame::Reply(r)) if r.re == id => return Ok(r),
-                    Incoming::Frame(other) => {
-                        Err(format!("unexpected {other:?} before the reply"))?
-                    }
-                    Incoming::Binary(_) => {}
-                }
-            }
-        };
-        let reply: Reply = reply
-            .await
-            .map_err(|e: String| format!("{}: {e}", what.name()))?;
-        if self.count_reply(what, sent, reply.code) {
-            Ok(reply)
-        } else {
-            Err(None)
+        let reply = reply_on(conn, id, req).await;
+        let reply = reply.map_err(|e| format!("{}: {e}", what.name()))?;
+        match self.count_reply(what, sent, reply.code) {
+            true => Ok(reply),
+            false => Err(None),
         }
     }
 
-    /// Logs in on a new connection, enables resume, subscribes (subscribers).
-    async fn fresh_login(&mut self) -> OpResult {
-        self.conn = None;
-        self.pending.clear();
-        self.token = None;
-        self.counting = false;
-        self.received = 0;
-        self.replay = Replay::new(REPLAY_FRAMES, REPLAY_BYTES);
-        self.callee_call = None;
-        self.sh.dnd[self.idx].store(false, Ordering::Relaxed);
+    /// Logs in on a new connection, enables resume, subscribes (subscribers); whether there
+    /// is a session (`context` names the attempt in the error, if any).
+    async fn login(&mut self, context: &str) -> bool {
+        let result = self.fresh_login().await;
+        if let Err(Some(why)) = &result {
+            self.error(format!("{context}: {why}"));
+        }
+        result.is_ok()
+    }
 
+    async fn fresh_login(&mut self) -> OpResult {
+        (self.conn, self.token, self.received, self.callee_call) = (None, None, None, None);
+        self.pending.clear();
+        self.replay = Replay::new(REPLAY_FRAMES, REPLAY_BYTES);
+        self.sh.dnd[self.idx].store(false, Relaxed);
         let started = Instant::now();
-        let mut conn = self.connect().await?;
+        self.conn = Some(self.connect().await?);
         let user = self.sh.users[self.idx].clone();
         let login = Request::Login(LoginRequest {
             tenant: BENCH_TENANT.into(),
@@ -363,62 +318,44 @@ impl Client {
             user_id: user.clone(),
             auth_code: String::new(),
         });
-        let id = self.take_id();
+        let id = self.send_request(Timed::Login, login).await?;
+        // Timed from the TCP connect.
         self.pending.insert(id, (Timed::Login, started));
-        conn.try_send(Message::text(encode(&ClientFrame { id, request: login })))
-            .await?;
-        self.conn = Some(conn);
         let reply = self.wait_reply(id, Timed::Login).await?;
-        let ok: LoginOk = reply
-            .into_result()
-            .map_err(|c| format!("login reply: {}", code_name(c)))?;
+        let ok: LoginOk = reply.into_result().map_err(code_name)?;
         if ok.user_id != user {
-            return Err(Some(format!("logged in as {:?}", ok.user_id)));
+            Err(format!("logged in as {:?}", ok.user_id))?;
         }
-
         // As the SDK does right after login: from the frame after this request on, this
         // side's frames are counted; from the frame after its reply, the server's.
-        let enable = Request::EnableResume {
-            window_ms: RESUME_WINDOW_MS,
-        };
-        let id = self.send_request(Timed::EnableResume, enable).await?;
+        let (window_ms, what) = (RESUME_WINDOW_MS, Timed::EnableResume);
+        let id = self
+            .send_request(what, Request::EnableResume { window_ms })
+            .await?;
         self.replay.start_counting();
-        match self
-            .wait_reply(id, Timed::EnableResume)
-            .await?
-            .into_result::<ResumeInfo>()
-        {
+        let reply = self.wait_reply(id, what).await?;
+        match reply.into_result::<ResumeInfo>() {
             Ok(info) if !info.token.is_empty() && info.window_ms > 0 => {
-                self.token = Some(info.token);
-                self.counting = true;
+                (self.token, self.received) = (Some(info.token), Some(0));
             }
             other => {
                 self.replay.stop_counting();
-                return Err(Some(format!("enable_resume not granted: {other:?}")));
+                Err(format!("enable_resume not granted: {other:?}"))?;
             }
         }
-        if self.subscriber {
-            self.request_ok(Timed::SubscribeStatus, Request::SubscribeStatus)
-                .await?;
+        if self.idx < self.sh.args.subscribers {
+            let subscribe = Request::SubscribeStatus;
+            self.request_ok(Timed::SubscribeStatus, subscribe).await?;
         }
         Ok(())
-    }
-
-    /// A new session after an unexpected loss (the old one's state is gone or will go);
-    /// whether there is one.
-    async fn recover(&mut self, context: &str) -> bool {
-        let result = self.fresh_login().await;
-        if let Err(Some(why)) = &result {
-            self.error(format!("{context}: {why}"));
-        }
-        result.is_ok()
     }
 
     /// Runs `op`; whether the client still has a session.
     async fn run_op(&mut self, op: Op) -> bool {
         // Counted in the phase that issued it.
-        let (phase, k) = (self.sh.phase(), op.kind as usize);
-        self.sh.stats_in(phase, |s| s.issued[k] += 1);
+        let (phase, kind) = (self.sh.phase(), op.kind.name());
+        self.sh
+            .stats_in(phase, |s| s.add(format!("op {kind}: issued"), 1));
         let result = match op.kind {
             OpKind::Relogin => self.relogin().await,
             OpKind::Presence => self.set_dnd(None).await,
@@ -429,10 +366,9 @@ impl Client {
                 None => Err(Some("no resume token".into())),
             },
         };
-        self.sh.stats_in(phase, |s| match result {
-            Ok(()) => s.done[k] += 1,
-            Err(_) => s.failed[k] += 1,
-        });
+        let outcome = if result.is_ok() { "done" } else { "failed" };
+        self.sh
+            .stats_in(phase, |s| s.add(format!("op {kind}: {outcome}"), 1));
         let alive = match result {
             Ok(()) => true,
             Err(why) => {
@@ -441,7 +377,7 @@ impl Client {
                 }
                 // A broken or confused session: start a new one.
                 let broken = self.conn.is_none() || !self.pending.is_empty();
-                !broken || self.recover("could not log in again").await
+                !broken || self.login("could not log in again").await
             }
         };
         if let Some(peer) = op.peer {
@@ -455,9 +391,7 @@ impl Client {
         self.logout().await?;
         if !self.pending.is_empty() {
             let lost: Vec<&str> = self.pending.values().map(|(w, _)| w.name()).collect();
-            return Err(Some(format!(
-                "logged out with requests unanswered: {lost:?}"
-            )));
+            Err(format!("logged out with requests unanswered: {lost:?}"))?;
         }
         self.fresh_login().await?;
         self.sh.record(Timed::Relogin, started.elapsed());
@@ -467,9 +401,9 @@ impl Client {
     /// Logs out and reads up to the server's Close (which also sends ours back).
     async fn logout(&mut self) -> OpResult {
         self.request_ok(Timed::Logout, Request::Logout).await?;
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         loop {
-            match self.step(None, Some(deadline)).await {
+            match self.step(None, deadline - Instant::now()).await {
                 Step::Closed(_) => break,
                 Step::Timeout => Err("no Close after the logout reply".to_string())?,
                 _ => {}
@@ -481,37 +415,67 @@ impl Client {
         Ok(())
     }
 
-    /// The next DND value of this client: off when on, else 1, 2 or 3.
-    fn next_dnd(&mut self) -> i32 {
-        self.dnd_changes += 1;
-        match self.sh.dnd[self.idx].load(Ordering::Relaxed) {
-            true => 0,
-            false => 1 + (self.dnd_changes % 3) as i32,
-        }
-    }
-
-    /// A DND change. With a resume token: the connection is dropped at once after the
-    /// request, without a goodbye, and the session resumed on a new one, where the reply must
-    /// come (the server either got the request before the drop and sends the reply again, or
-    /// not and this client sends the request again).
+    /// A DND change (off when on, else 1, 2 or 3). With a resume token: the connection is
+    /// dropped at once after the request, without a goodbye, and the session resumed on a
+    /// new one, where the reply must come (the server either got the request before the
+    /// drop and sends the reply again, or not and this client sends the request again).
     async fn set_dnd(&mut self, resume: Option<String>) -> OpResult {
         let what = match resume {
             Some(_) => Timed::SetDndAcrossResume,
             None => Timed::SetDnd,
         };
-        let dnd = self.next_dnd();
+        self.dnd_changes += 1;
+        let dnd = match self.sh.dnd[self.idx].load(Relaxed) {
+            true => 0,
+            false => 1 + (self.dnd_changes % 3) as i32,
+        };
         let id = self.send_request(what, Request::SetDnd { dnd }).await?;
         if let Some(token) = resume {
             self.resume(token).await?;
         }
         self.wait_reply(id, what).await?;
-        self.sh.dnd[self.idx].store(dnd != 0, Ordering::Relaxed);
+        self.sh.dnd[self.idx].store(dnd != 0, Relaxed);
+        Ok(())
+    }
+
+    async fn resume(&mut self, token: String) -> OpResult {
+        let started = Instant::now();
+        // Whatever the server sent and this client did not read yet is lost with the socket
+        // (closed with unread data: a reset, which may also lose what was just sent).
+        drop(self.conn.take());
+        let mut conn = self.connect().await?;
+        let received = self.received.unwrap_or(0);
+        let resume = Request::Resume { token, received };
+        let reply = self.handshake(&mut conn, Timed::Resume, resume).await?;
+        let resumed: Resumed = reply.into_result().map_err(code_name)?;
+        self.replay.ack(resumed.received);
+        let Some(resend) = self.replay.after(resumed.received) else {
+            let why = format!(
+                "the server got {} of this client's frames",
+                resumed.received
+            );
+            return Err(Some(format!("{why}: cannot send again what it missed")));
+        };
+        let resent = resend.len() as u64;
+        for text in resend {
+            let sent = conn.try_send(Message::text(text)).await;
+            sent.map_err(|e| format!("resending: {e}"))?;
+        }
+        self.conn = Some(conn);
+        self.sh.record(Timed::Resume, started.elapsed());
+        self.sh.stats(|s| {
+            s.add("resume: frames sent again".into(), resent);
+            s.add(
+                "resume: resumes that sent frames again".into(),
+                u64::from(resent > 0),
+            );
+        });
         Ok(())
     }
 
     async fn call(&mut self, peer: usize) -> OpResult {
-        self.calls_placed += 1;
-        let call_id = format!("soak-{}-{}", self.idx, self.calls_placed);
+        self.calls += 1;
+        let call_id = format!("soak-{}-{}", self.idx, self.calls);
         let started = Instant::now();
         let request = Request::Call {
             call_id: call_id.clone(),
@@ -521,9 +485,9 @@ impl Client {
         };
         let id = self.send_request(Timed::Call, request).await?;
         let (mut replied, mut accepted) = (false, false);
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         while !(replied && accepted) {
-            match self.step(None, Some(deadline)).await {
+            match self.step(None, deadline - Instant::now()).await {
                 Step::Reply(reply) if reply.re == id && reply.code != 0 => return Err(None),
                 Step::Reply(reply) if reply.re == id => replied = true,
                 Step::CallAccepted(accepted_id) if accepted_id == call_id => {
@@ -533,14 +497,13 @@ impl Client {
                 Step::CallAccepted(other) => {
                     self.error(format!("call_accepted for call {other}, not {call_id}"));
                 }
-                Step::Reply(_) | Step::Nothing => {}
                 Step::Closed(why) => Err(format!("during call setup: {why}"))?,
-                Step::Timeout => Err(format!(
-                    "call {call_id} to {}: replied {replied}, accepted {accepted} after \
-                     {STEP_TIMEOUT:?}",
-                    self.sh.users[peer]
-                ))?,
-                Step::Op(_) | Step::Shutdown => unreachable!("no operations taken meanwhile"),
+                Step::Timeout => {
+                    let (callee, t) = (&self.sh.users[peer], STEP_TIMEOUT);
+                    let state = format!("replied {replied}, accepted {accepted} after {t:?}");
+                    Err(format!("call {call_id} to {callee}: {state}"))?
+                }
+                _ => {}
             }
         }
         let hangup = Request::HangupCall {
@@ -557,70 +520,41 @@ impl Client {
         self.send(Message::binary(frame)).await?;
         self.wait_reply(id, Timed::SendCmd).await.map(drop)
     }
-
-    async fn resume(&mut self, token: String) -> OpResult {
-        let started = Instant::now();
-        // Whatever the server sent and this client did not read yet is lost with the socket
-        // (closed with unread data: a reset, which may also lose what was just sent).
-        drop(self.conn.take());
-        let mut conn = self.connect().await?;
-        let resume = Request::Resume {
-            token,
-            received: self.received,
-        };
-        let reply = self.handshake(&mut conn, Timed::Resume, resume).await?;
-        let resumed: Resumed = reply
-            .into_result()
-            .map_err(|c| format!("resume reply: {}", code_name(c)))?;
-        self.replay.ack(resumed.received);
-        let Some(resend) = self.replay.after(resumed.received) else {
-            let got = resumed.received;
-            return Err(Some(format!(
-                "the server got {got} of this client's frames: cannot send again what it missed"
-            )));
-        };
-        let resent = resend.len() as u64;
-        for text in resend {
-            conn.try_send(Message::text(text))
-                .await
-                .map_err(|e| format!("resending: {e}"))?;
-        }
-        self.conn = Some(conn);
-        self.sh.record(Timed::Resume, started.elapsed());
-        self.sh.stats(|s| {
-            s.resent_by_clients += resent;
-            s.resumes_resending += u64::from(resent > 0);
-        });
-        Ok(())
-    }
 }
 
-/// `code 7 (ANCTPSWD_ERR)`.
-pub(crate) fn code_name(code: i32) -> String {
-    match ErrorCode::from_code(code) {
-        Some(c) => format!("code {code} ({})", c.name()),
-        None => format!("code {code}"),
+/// Sends request `id` on a new connection and reads its reply (binary frames skipped).
+async fn reply_on(conn: &mut Conn, id: u64, request: Request) -> Result<Reply, String> {
+    let text = encode(&ClientFrame { id, request });
+    conn.try_send(Message::text(text)).await?;
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    loop {
+        let incoming = conn.read(deadline, STEP_TIMEOUT).await;
+        match incoming.map_err(|e| e.to_string())? {
+            Incoming::Frame(ServerFrame::Reply(reply)) if reply.re == id => return Ok(reply),
+            Incoming::Frame(other) => return Err(format!("unexpected {other:?} before the reply")),
+            Incoming::Binary(_) => {}
+        }
     }
 }
 
 /// A client's life: log in (at most `--login-in-flight` at a time), then answer what comes
 /// and run the operations it is given, until the scheduler is gone; then log out.
-pub(crate) async fn client_main(
+pub async fn client_main(
     mut client: Client,
     mut rx: mpsc::Receiver<Op>,
     gate: Arc<Semaphore>,
-    ready: Arc<(AtomicUsize, Notify)>,
+    ready: mpsc::UnboundedSender<()>,
 ) {
     let permit = gate.acquire().await;
-    let mut alive = client.recover("login").await;
+    let mut alive = client.login("login").await;
     drop(permit);
+    let dead = |client: &Client| client.sh.state[client.idx].store(DEAD, Release);
     if !alive {
-        client.sh.state[client.idx].store(DEAD, Ordering::Release);
+        dead(&client);
     }
-    ready.0.fetch_add(1, Ordering::AcqRel);
-    ready.1.notify_one();
+    let _ = ready.send(());
     while alive {
-        alive = match client.step(Some(&mut rx), None).await {
+        alive = match client.step(Some(&mut rx), STEP_TIMEOUT * 360).await {
             Step::Op(op) => {
                 let alive = client.run_op(op).await;
                 if alive {
@@ -637,14 +571,14 @@ pub(crate) async fn client_main(
             }
             Step::Closed(why) => {
                 client.error(format!("connection lost while idle: {why}"));
-                client.recover("could not log in again").await
+                client.login("could not log in again").await
             }
             Step::CallAccepted(call_id) => {
-                client.unexpected(format!("call_accepted for call {call_id} while idle"));
+                client.error(format!("call_accepted for call {call_id} while idle"));
                 true
             }
-            Step::Reply(_) | Step::Nothing | Step::Timeout => true,
+            _ => true,
         };
     }
-    client.sh.state[client.idx].store(DEAD, Ordering::Release);
+    dead(&client);
 }

@@ -34,7 +34,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,7 +54,7 @@ use crvideo_proto::{
 };
 use crvideo_testkit::Incoming;
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::{interval_at, sleep_until, timeout, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
@@ -76,7 +77,7 @@ const REPLAY_FRAMES: usize = 4096;
 const REPLAY_BYTES: usize = 32 << 20;
 
 /// A soak run of crvideo-server (see docs/BENCHMARKS.md).
-#[derive(Parser, Clone)]
+#[derive(Parser, Clone, Debug)]
 #[command(name = env!("CARGO_BIN_NAME"), args_override_self = true)]
 struct Args {
     #[command(flatten)]
@@ -98,8 +99,8 @@ struct Args {
     #[arg(long, default_value_t = 50)]
     subscribers: usize,
     /// Bytes of a SendCmd.
-    #[arg(long, default_value_t = 1024)]
-    cmd_bytes: usize,
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(..=crvideo_proto::MAX_CMD_BYTES as u64))]
+    cmd_bytes: u64,
     /// Weights of the operations (those not named: 0).
     #[arg(long, default_value = "relogin=10,presence=30,call=20,cmd=35,resume=5", value_parser = parse_mix)]
     mix: [u32; OpKind::N],
@@ -143,21 +144,14 @@ fn parse_mix(text: &str) -> Result<[u32; OpKind::N], String> {
 
 fn main() {
     let args = Args::parse();
-    let problem = [
-        (
-            !(args.rate > 0.0 && args.rate <= 100_000.0),
-            "--rate must be in (0, 100000]",
-        ),
-        (
-            args.subscribers > args.clients,
-            "--subscribers must not exceed --clients",
-        ),
-        (
-            args.cmd_bytes > crvideo_proto::MAX_CMD_BYTES,
-            "--cmd-bytes must not exceed 51200",
-        ),
-    ];
-    if let Some((_, problem)) = problem.into_iter().find(|(bad, _)| *bad) {
+    let problem = if !(args.rate > 0.0 && args.rate <= 100_000.0) {
+        "--rate must be in (0, 100000]"
+    } else if args.subscribers > args.clients {
+        "--subscribers must not exceed --clients"
+    } else {
+        ""
+    };
+    if !problem.is_empty() {
         Args::command()
             .error(clap::error::ErrorKind::ValueValidation, problem)
             .exit()
@@ -169,15 +163,15 @@ fn main() {
 async fn run(args: Args, fd_limit: u64) -> BenchResult<()> {
     args.server.check()?;
     if (fd_limit as usize) < args.clients + 256 {
+        let clients = args.clients;
         return Err(format!(
-            "open-file limit {fd_limit} is too low for {} connections (raise ulimit -n)",
-            args.clients
+            "open-file limit {fd_limit} is too low for {clients} connections (raise ulimit -n)"
         ));
     }
     let dir = TempDir::new("soak")?;
+    let heartbeat = args.heartbeat_ms;
     let extra = format!(
-        "heartbeat_ms = {}\nresume_window_ms = {RESUME_WINDOW_MS}\ncall_timeout_secs = 30",
-        args.heartbeat_ms
+        "heartbeat_ms = {heartbeat}\nresume_window_ms = {RESUME_WINDOW_MS}\ncall_timeout_secs = 30"
     );
     let (mut server, addr) = start_crvideo(&args.server.server_bin, dir.path(), &extra)?;
     let pid = server.pid();
@@ -187,17 +181,17 @@ async fn run(args: Args, fd_limit: u64) -> BenchResult<()> {
     let log = dir.path().join("server.log");
     let log_errors = report_server_log(&log);
     if let Some(keep) = &args.server_log {
-        match std::fs::copy(&log, keep) {
-            Ok(_) => println!("server log kept at {}", keep.display()),
-            Err(e) => eprintln!(
-                "soak: cannot copy the server log to {}: {e}",
-                keep.display()
-            ),
+        let copied = std::fs::copy(&log, keep)
+            .map(drop)
+            .map_err(|e| e.to_string());
+        match copied.map_err(|e| format!("soak: cannot copy the server log to {keep:?}: {e}")) {
+            Ok(()) => println!("server log kept at {}", keep.display()),
+            Err(e) => eprintln!("{e}"),
         }
     }
     println!("server (pid {pid}): {stopped}");
-    let mut problems = outcome
-        .map_err(|e| format!("{e}\nlast lines of the server log:\n{}", log_tail(&log, 20)))?;
+    let tail = || format!("last lines of the server log:\n{}", log_tail(&log, 20));
+    let mut problems = outcome.map_err(|e| format!("{e}\n{}", tail()))?;
     problems.extend(log_errors);
     if !alive {
         problems.insert(0, "the server exited during the run".into());
@@ -213,13 +207,11 @@ async fn run(args: Args, fd_limit: u64) -> BenchResult<()> {
 /// problem when it holds an ERROR line.
 fn report_server_log(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut levels: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut shown = Vec::new();
+    let (mut levels, mut shown) = (BTreeMap::<&str, u64>::new(), Vec::new());
+    let named = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].map(|l| (l, format!(" {l} ")));
     for line in text.lines() {
-        let level = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
-            .into_iter()
-            .find(|l| line.contains(&format!(" {l} ")))
-            .unwrap_or("other");
+        let level = named.iter().find(|(_, pattern)| line.contains(pattern));
+        let level = level.map_or("other", |(level, _)| level);
         *levels.entry(level).or_default() += 1;
         if matches!(level, "ERROR" | "WARN") && shown.len() < 10 {
             shown.push(line);
@@ -230,59 +222,35 @@ fn report_server_log(path: &std::path::Path) -> Option<String> {
         text.lines().count()
     );
     shown.iter().for_each(|line| println!("  {line}"));
-    levels
-        .get("ERROR")
-        .map(|n| format!("the server logged {n} ERROR lines"))
+    let errors = levels.get("ERROR");
+    errors.map(|n| format!("the server logged {n} ERROR lines"))
 }
 
 /// The soak itself: the problems found, if it ran.
 async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchResult<Vec<String>> {
-    let mix: Vec<String> = OpKind::ALL
-        .iter()
-        .map(|k| format!("{}={}", k.name(), args.mix[*k as usize]))
-        .collect();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "machine: {cores} cores, {} MiB RAM; open-file limit {fd_limit}; generator: 2 tokio workers",
-        mem_total_mib()
-    );
-    println!(
-        "config: {} clients ({} subscribed to presence), {:.0} ops/s ({}), warm-up {} s, steady {} s, \
-         commands {} B, RSS sampled every {} s, RSS tolerance {}%, seed {}; server {addr} (pid {pid}), \
-         heartbeat {} ms, resume window {RESUME_WINDOW_MS} ms",
-        args.clients,
-        args.subscribers,
-        args.rate,
-        mix.join(","),
-        args.warmup_secs,
-        args.duration_secs,
-        args.cmd_bytes,
-        args.sample_secs,
-        args.rss_tolerance_pct,
-        args.seed,
-        args.heartbeat_ms
-    );
-    let rss_start = rss_kib(pid)?;
-    let t0 = Instant::now();
+    let ram = mem_total_mib();
+    println!("machine: {cores} cores, {ram} MiB RAM; open-file limit {fd_limit}; generator: 2 tokio workers");
+    println!("config: {args:?}; server {addr} (pid {pid}), resume window {RESUME_WINDOW_MS} ms");
+    let (rss_start, t0, n) = (rss_kib(pid)?, Instant::now(), args.clients);
     let sh = Arc::new(Shared {
         args: args.clone(),
         addr,
         t0,
-        users: (0..args.clients).map(|i| format!("soak{i:05}")).collect(),
-        state: (0..args.clients).map(|_| AtomicU8::new(BUSY)).collect(),
-        dnd: (0..args.clients).map(|_| AtomicBool::default()).collect(),
+        users: (0..n).map(|i| format!("soak{i:05}")).collect(),
+        state: (0..n).map(|_| AtomicU8::new(BUSY)).collect(),
+        dnd: (0..n).map(|_| AtomicBool::default()).collect(),
         phase: AtomicU8::new(Phase::Setup as u8),
         stats: Mutex::default(),
         cmd_payload: (0..args.cmd_bytes).map(|i| (i % 251) as u8).collect(),
-        printed_errors: AtomicUsize::default(),
     });
-    let set_phase = |phase: Phase| sh.phase.store(phase as u8, Ordering::Relaxed);
+    let set_phase = |phase: Phase| sh.phase.store(phase as u8, Relaxed);
 
     // Log everyone in.
     let gate = Arc::new(Semaphore::new(args.login_in_flight));
-    let ready = Arc::new((AtomicUsize::new(0), Notify::new()));
+    let (ready_tx, mut ready) = mpsc::unbounded_channel();
     let (mut senders, mut tasks) = (Vec::new(), Vec::new());
-    for idx in 0..args.clients {
+    for idx in 0..n {
         let (tx, rx) = mpsc::channel(1);
         senders.push(tx);
         let client = Client::new(idx, sh.clone());
@@ -290,63 +258,51 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
             client,
             rx,
             gate.clone(),
-            ready.clone(),
+            ready_tx.clone(),
         )));
     }
     let login_deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-    while ready.0.load(Ordering::Acquire) < args.clients {
-        if tokio::time::timeout_at(login_deadline, ready.1.notified())
+    for logged_in in 0..n {
+        if tokio::time::timeout_at(login_deadline, ready.recv())
             .await
             .is_err()
         {
-            let n = ready.0.load(Ordering::Acquire);
             return Err(format!(
-                "only {n} of {} clients logged in within 300 s",
-                args.clients
+                "only {logged_in} of {n} clients logged in within 300 s"
             ));
         }
     }
-    let login_secs = t0.elapsed().as_secs_f64();
-    let dead = sh.count_state(DEAD);
-    (0..args.clients).for_each(|i| sh.release(i));
+    let (login_secs, dead) = (t0.elapsed().as_secs_f64(), sh.count_state(DEAD));
+    (0..n).for_each(|i| sh.release(i));
     let rss_logged_in = rss_kib(pid)?;
     println!(
         "setup: {} clients logged in ({dead} failed) in {login_secs:.2} s ({:.0} logins/s); server \
          RSS {rss_start} KiB before, {rss_logged_in} KiB after",
-        args.clients - dead,
-        (args.clients - dead) as f64 / login_secs
+        n - dead,
+        (n - dead) as f64 / login_secs
     );
 
     let samples = Arc::new(Mutex::new(Vec::<Sample>::new()));
-    let sampler = {
-        let (sh, samples) = (sh.clone(), samples.clone());
-        let mut ticks = interval_at(
-            tokio::time::Instant::now(),
-            Duration::from_secs(args.sample_secs),
-        );
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        tokio::spawn(async move {
-            loop {
-                ticks.tick().await;
-                let s = take_sample(&sh, pid);
-                let mut samples = samples.lock().unwrap();
-                print_sample(&s, samples.last());
-                samples.push(s);
-            }
-        })
-    };
+    let (sampler_sh, sampler_samples) = (sh.clone(), samples.clone());
+    let mut ticks = tokio::time::interval(Duration::from_secs(args.sample_secs));
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let sampler = tokio::spawn(async move {
+        loop {
+            ticks.tick().await;
+            let s = take_sample(&sampler_sh, pid);
+            let mut samples = sampler_samples.lock().unwrap();
+            print_sample(&s, samples.last());
+            samples.push(s);
+        }
+    });
 
-    let mut rng = Rng::new(args.seed);
-    let me = std::process::id();
+    let (mut rng, me) = (Rng::new(args.seed), std::process::id());
     set_phase(Phase::Warmup);
     let warm_end = tokio::time::Instant::now() + Duration::from_secs(args.warmup_secs);
     schedule(&sh, &senders, &mut rng, warm_end).await;
     let warm = take_sample(&sh, pid);
-    let (gen_cpu0, busy0, overflows0) = (
-        cpu_secs(me).unwrap_or(0.0),
-        machine_busy_secs(),
-        tcp_listen_overflows(),
-    );
+    let (gen_cpu0, busy0) = (cpu_secs(me).unwrap_or(0.0), machine_busy_secs());
+    let overflows0 = tcp_listen_overflows();
     println!("end of warm-up: server RSS {} KiB", warm.rss_kib);
     set_phase(Phase::Steady);
     let steady_start = Instant::now();
@@ -377,68 +333,33 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
     sampler.abort();
     set_phase(Phase::Teardown);
     drop(senders);
-    let teardown_deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
-    for task in tasks {
-        if tokio::time::timeout_at(teardown_deadline, task)
-            .await
-            .is_err()
-        {
-            sh.error(
-                0,
-                format!("clients still logging out {DRAIN_TIMEOUT:?} after the run"),
-            );
-            break;
-        }
+    let teardown = tokio::time::timeout(DRAIN_TIMEOUT, futures_util::future::join_all(tasks));
+    if teardown.await.is_err() {
+        sh.error(
+            0,
+            format!("clients still logging out {DRAIN_TIMEOUT:?} after the run"),
+        );
     }
 
     // Report.
     let stats = std::mem::take(&mut *sh.stats.lock().unwrap());
-    let steady = &stats.phases[Phase::Steady as usize];
-    let sum = |v: &[u64]| v.iter().sum::<u64>();
+    let [_, warm_stats, steady, ..] = &stats.phases;
+    let (done, failed) = (steady.sum(": done"), steady.sum(": failed"));
+    let rate = done as f64 / secs;
     println!("\n## Soak result\n");
-    println!(
-        "steady phase: {secs:.1} s; operations issued {}, done {} ({:.1}/s), failed {}, ticks \
-         skipped (no idle client) {}\n",
-        sum(&steady.issued),
-        sum(&steady.done),
-        sum(&steady.done) as f64 / secs,
-        sum(&steady.failed),
-        steady.skipped
-    );
-    let ops = Table::header(&["operation", "issued", "done", "failed", "done/s"]);
-    for kind in OpKind::ALL {
-        let k = kind as usize;
-        let (issued, done, failed) = (steady.issued[k], steady.done[k], steady.failed[k]);
-        let rate = format!("{:.1}", done as f64 / secs);
-        ops.row(&[
-            kind.name().into(),
-            issued.to_string(),
-            done.to_string(),
-            failed.to_string(),
-            rate,
-        ]);
-    }
-    println!("\nLatency in the steady phase (ms; nearest-rank percentiles):\n");
+    println!("steady phase: {secs:.1} s; operations done {done} ({rate:.1}/s), failed {failed}\n");
+    println!("Latency in the steady phase (ms; nearest-rank percentiles):\n");
     let latencies = Table::header(&["what", "n", "p50", "p99", "max", "over 1 s", "measured"]);
     for what in Timed::ALL {
         let samples = &steady.latencies[what as usize];
         if samples.is_empty() {
             continue;
         }
-        let l = Latency::of(samples);
-        let slow = samples
-            .iter()
-            .filter(|d| **d > Duration::from_secs(1))
-            .count();
-        latencies.row(&[
-            what.name().into(),
-            samples.len().to_string(),
-            format!("{:.2}", l.p50_ms),
-            format!("{:.2}", l.p99_ms),
-            format!("{:.2}", l.max_ms),
-            slow.to_string(),
-            what.describe().into(),
-        ]);
+        let (l, n) = (Latency::of(samples), samples.len().to_string());
+        let slow = samples.iter().filter(|d| d.as_secs_f64() > 1.0).count();
+        let [p50, p99, max] = [l.p50_ms, l.p99_ms, l.max_ms].map(|ms| format!("{ms:.2}"));
+        let (name, describe) = (what.name().into(), what.describe().into());
+        latencies.row(&[name, n, p50, p99, max, slow.to_string(), describe]);
     }
     let warm_p99 = [
         Timed::SetDnd,
@@ -446,57 +367,35 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
         Timed::SendCmd,
         Timed::Relogin,
         Timed::Resume,
-    ]
-    .map(|w| {
-        let l = Latency::of(&stats.phases[Phase::Warmup as usize].latencies[w as usize]);
+    ];
+    let warm_p99 = warm_p99.map(|w| {
+        let l = Latency::of(&warm_stats.latencies[w as usize]);
         format!("{} p99 {:.2} ms", w.name(), l.p99_ms)
     });
     println!("\n(warm-up: {})", warm_p99.join(", "));
 
-    let phase_names = Phase::ALL.map(Phase::name);
-    let per_phase = |f: fn(&PhaseStats) -> u64| stats.phases.iter().map(f).collect::<Vec<u64>>();
-    println!("\nReply codes, all phases (every code but 0 is unexpected):\n");
-    let codes = Table::header(&[&["request", "code"][..], &phase_names[..]].concat());
-    let mut by_code: BTreeMap<(Timed, i32), [u64; Phase::N]> = BTreeMap::new();
+    // Every count, per phase (those that can be 0 listed as well).
+    let mut counts = BTreeMap::<String, [u64; Phase::N]>::new();
+    let results = ["issued", "done", "failed"];
+    let ops = OpKind::ALL.map(|k| results.map(|r| format!("op {}: {r}", k.name())));
+    for key in ops
+        .into_iter()
+        .flatten()
+        .chain([ERRORS.into(), SKIPPED.into()])
+    {
+        counts.insert(key, [0; Phase::N]);
+    }
     for (p, phase) in stats.phases.iter().enumerate() {
-        for (key, n) in &phase.codes {
-            by_code.entry(*key).or_default()[p] += n;
+        for (key, n) in &phase.counts {
+            counts.entry(key.clone()).or_default()[p] += n;
         }
     }
-    for ((what, code), n) in by_code {
-        let code = if code == 0 {
-            "0".into()
-        } else {
-            code_name(code)
-        };
-        codes.row(&[&[what.name().into(), code][..], &strings(&n)].concat());
+    println!("\nCounts per phase (every reply code but 0 is unexpected):\n");
+    let table = Table::header(&[&["count"][..], &Phase::ALL.map(Phase::name)].concat());
+    for (key, n) in &counts {
+        table.row(&[&[key.clone()][..], &n.map(|n| n.to_string())].concat());
     }
-    println!("\nEvents and commands received:\n");
-    let events = Table::header(&[&["event"][..], &phase_names[..]].concat());
-    for seen in Seen::ALL {
-        let n = stats
-            .phases
-            .iter()
-            .map(|p| p.seen[seen as usize])
-            .collect::<Vec<_>>();
-        events.row(&[&[seen.name().to_string()][..], &strings(&n)].concat());
-    }
-    let resent = sum(&per_phase(|p| p.resent_by_clients));
-    let resending = sum(&per_phase(|p| p.resumes_resending));
-    let resumes = sum(&per_phase(|p| {
-        p.done[OpKind::Resume as usize] + p.failed[OpKind::Resume as usize]
-    }));
-    println!(
-        "\nresumes: {resumes}, of which {resending} sent frames again ({resent} frames: the server \
-         had not got the set_dnd sent before the drop; in the others it sent the reply again)"
-    );
-    let errors = per_phase(|p| p.errors);
-    let total_errors = sum(&errors);
-    println!(
-        "\nunexpected errors ({}): {} = {total_errors}",
-        phase_names.join(" / "),
-        strings(&errors).join(" / ")
-    );
+    let total_errors: u64 = counts.get(ERRORS).map_or(0, |n| n.iter().sum());
     stats
         .first_errors
         .iter()
@@ -506,50 +405,36 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
     samples.extend([warm, end]);
     samples.sort_by(|a, b| a.secs.total_cmp(&b.secs));
     println!("\nServer RSS series (KiB, every {} s):", args.sample_secs);
-    let series: Vec<String> = samples
+    let series = samples
         .iter()
-        .map(|s| format!("{:.0}s:{}", s.secs, s.rss_kib))
-        .collect();
-    println!("  {}", series.join(" "));
-    let in_steady: Vec<Sample> = samples
-        .into_iter()
-        .filter(|s| (warm.secs..=end.secs).contains(&s.secs))
-        .collect();
-    let max_steady = in_steady.iter().map(|s| s.rss_kib).max().unwrap_or(0);
-    let min_steady = in_steady.iter().map(|s| s.rss_kib).min().unwrap_or(0);
-    let slope = slope_kib_per_min(&in_steady);
+        .map(|s| format!("{:.0}s:{}", s.secs, s.rss_kib));
+    println!("  {}", series.collect::<Vec<_>>().join(" "));
+    samples.retain(|s| (warm.secs..=end.secs).contains(&s.secs));
+    let max_steady = samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
+    let min_steady = samples.iter().map(|s| s.rss_kib).min().unwrap_or(0);
+    let slope = slope_kib_per_min(&samples);
     // Whether the growth is slowing down: the slope of the second half alone.
     let half = (warm.secs + end.secs) / 2.0;
-    let second_half: Vec<Sample> = in_steady
-        .iter()
-        .copied()
-        .filter(|s| s.secs >= half)
-        .collect();
-    let slope_late = slope_kib_per_min(&second_half);
+    let slope_late = slope_kib_per_min(&samples[samples.partition_point(|s| s.secs < half)..]);
     let warm_kib = warm.rss_kib.max(1) as f64;
     let growth_pct = 100.0 * (end.rss_kib as f64 - warm.rss_kib as f64) / warm_kib;
     println!(
-        "server RSS: {rss_start} KiB at start, {rss_logged_in} KiB with all logged in, {} KiB at the end of the warm-up, \
-         {} KiB at the end of the run ({growth_pct:+.1}%); steady phase min {min_steady} / max {max_steady} KiB; \
-         slope {slope:+.1} KiB/min ({:+.2}%/min of the warm-up value), in its second half {slope_late:+.1} KiB/min; \
-         peak (VmHWM) {peak_kib} KiB",
+        "server RSS: {rss_start} KiB at start, {rss_logged_in} KiB with all logged in, {} KiB at \
+         the end of the warm-up, {} KiB at the end of the run ({growth_pct:+.1}%); steady phase \
+         min {min_steady} / max {max_steady} KiB; slope {slope:+.1} KiB/min ({:+.2}%/min of the \
+         warm-up value), in its second half {slope_late:+.1} KiB/min; peak (VmHWM) {peak_kib} KiB",
         warm.rss_kib,
         end.rss_kib,
         100.0 * slope / warm_kib
     );
     // The counters come from different sources: clamp the rounding below zero.
     let other = (busy - server_cpu - gen_cpu).max(0.0);
-    let pct = |cpu: f64| 100.0 * cpu / secs;
+    let [server_pct, gen_pct, other_pct] = [server_cpu, gen_cpu, other].map(|c| 100.0 * c / secs);
     println!(
-        "CPU in the steady phase: server {server_cpu:.1} s ({:.0}% of one core), generator \
-         {gen_cpu:.1} s ({:.0}%), everything else on the machine {other:.1} s ({:.0}%)",
-        pct(server_cpu),
-        pct(gen_cpu),
-        pct(other)
-    );
-    println!(
-        "connections dropped by full listen queues in the steady phase (system-wide, each costs \
-         its client a 1 s SYN retransmission): {overflows}"
+        "CPU in the steady phase: server {server_cpu:.1} s ({server_pct:.0}% of one core), \
+         generator {gen_cpu:.1} s ({gen_pct:.0}%), everything else on the machine {other:.1} s \
+         ({other_pct:.0}%)\nconnections dropped by full listen queues in the steady phase \
+         (system-wide, each costs its client a 1 s SYN retransmission): {overflows}"
     );
     let tolerance = args.rss_tolerance_pct;
     println!(
@@ -561,13 +446,8 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
         problems.push(format!("{total_errors} unexpected errors"));
     }
     if growth_pct > tolerance {
-        problems.push(format!(
-            "server RSS grew {growth_pct:.1}% after the warm-up (tolerance {tolerance}%)"
-        ));
+        let grew = format!("server RSS grew {growth_pct:.1}% after the warm-up");
+        problems.push(format!("{grew} (tolerance {tolerance}%)"));
     }
     Ok(problems)
-}
-
-fn strings(values: &[u64]) -> Vec<String> {
-    values.iter().map(u64::to_string).collect()
 }

@@ -3,10 +3,10 @@
 use super::*;
 
 /// xorshift64*: reproducible choices without a dependency.
-pub(crate) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
@@ -39,7 +39,7 @@ impl Rng {
 
 /// Issues operations at `--rate` per second until `until`, each of a kind chosen by the
 /// `--mix` weights, on a random idle client (and peer: a call's callee is not in DND).
-pub(crate) async fn schedule(
+pub async fn schedule(
     sh: &Shared,
     senders: &[mpsc::Sender<Op>],
     rng: &mut Rng,
@@ -55,16 +55,15 @@ pub(crate) async fn schedule(
         }
         let kind = rng.pick(mix);
         let Some(client) = rng.reserve(sh, |_| true) else {
-            sh.stats(|s| s.skipped += 1);
+            sh.count(SKIPPED.into());
             continue;
         };
-        let callee =
-            |j: usize| j != client && !(kind == OpKind::Call && sh.dnd[j].load(Ordering::Relaxed));
+        let callee = |j: usize| j != client && !(kind == OpKind::Call && sh.dnd[j].load(Relaxed));
         let needs_peer = matches!(kind, OpKind::Call | OpKind::Cmd);
         let peer = needs_peer.then(|| rng.reserve(sh, callee)).flatten();
         if needs_peer && peer.is_none() {
             sh.release(client);
-            sh.stats(|s| s.skipped += 1);
+            sh.count(SKIPPED.into());
             continue;
         }
         if senders[client].try_send(Op { kind, peer }).is_err() {
@@ -76,10 +75,10 @@ pub(crate) async fn schedule(
     }
 }
 
-pub(crate) fn take_sample(sh: &Shared, pid: u32) -> Sample {
+pub fn take_sample(sh: &Shared, pid: u32) -> Sample {
     let stats = sh.stats.lock().unwrap();
-    let done = stats.phases.iter().flat_map(|p| p.done).sum();
-    let errors = stats.phases.iter().map(|p| p.errors).sum();
+    let done = stats.phases.iter().map(|p| p.sum(": done")).sum();
+    let errors = stats.phases.iter().map(|p| p.sum(ERRORS)).sum();
     let (secs, phase) = (sh.secs(), sh.phase());
     let (rss_kib, server_cpu) = (rss_kib(pid).unwrap_or(0), cpu_secs(pid).unwrap_or(0.0));
     Sample {
@@ -92,7 +91,7 @@ pub(crate) fn take_sample(sh: &Shared, pid: u32) -> Sample {
     }
 }
 
-pub(crate) fn print_sample(s: &Sample, previous: Option<&Sample>) {
+pub fn print_sample(s: &Sample, previous: Option<&Sample>) {
     let p = previous.filter(|p| s.secs > p.secs);
     let per_sec = |x: f64| p.map_or(0.0, |p| x / (s.secs - p.secs));
     let rate = per_sec(s.done as f64 - p.map_or(0.0, |p| p.done as f64));
@@ -110,7 +109,7 @@ pub(crate) fn print_sample(s: &Sample, previous: Option<&Sample>) {
 }
 
 /// Least-squares slope of RSS over time, KiB per minute.
-pub(crate) fn slope_kib_per_min(samples: &[Sample]) -> f64 {
+pub fn slope_kib_per_min(samples: &[Sample]) -> f64 {
     let n = samples.len() as f64;
     let mx = samples.iter().map(|s| s.secs).sum::<f64>() / n;
     let my = samples.iter().map(|s| s.rss_kib as f64).sum::<f64>() / n;
