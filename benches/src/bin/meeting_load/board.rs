@@ -1,20 +1,19 @@
-//! `--mode board`: whiteboard element adds in one meeting of `--members` members, with
-//! nats-server publish fan-out to as many subscribers as the in-run peer.
+//! `--mode board`: whiteboard element adds in one meeting of `--members`, with nats-server
+//! publish fan-out to as many subscribers as the in-run peer.
 //!
-//! crvideo: member 0 creates the meeting and a board; every member logs in and enters.
-//! Members `0..drawers` add pen strokes (150–300 bytes of JSON) to page 0 as fast as they can
-//! with at most `--window` adds unacknowledged: with `--ack all` until every other member has
-//! read the echo, with `--ack own` until the drawer has its own (sent right after the reply).
-//! A reply with an error code ends the run. To stay under the meeting's 16 MiB, a drawer
-//! deletes its oldest `--delete-batch` elements (one request) whenever it holds `--keep`.
-//! nats-server: `members` connections SUB to one subject; `drawers` more PUB the same strokes
-//! (and the deleted IDs in place of a delete) with the same window and acknowledgement.
+//! crvideo: member 0 creates the meeting and a board; every member enters. Members
+//! `0..drawers` add pen strokes (150–300 bytes of JSON) to page 0 as fast as they can with
+//! at most `--window` adds unacknowledged (`--ack all`: until every other member read the
+//! echo; `own`: until the drawer has its own, sent right after the reply), and delete their
+//! oldest `--delete-batch` whenever they hold `--keep` (the meeting's 16 MiB). nats-server:
+//! `members` connections SUB to one subject; `drawers` more PUB the same strokes (and the
+//! deleted IDs) with the same window.
 //!
 //! After `--board-warmup-secs`, for `--board-secs`: **adds/s delivered** (echoes read by the
 //! last member, who does not draw) and acknowledged; the **delay** from just before an add is
-//! sent to the last (and the first) of the other members reading its echo; the slowest
-//! member's **lag** in echoes, sampled every 50 ms (the server drops a session with 1,024
-//! frames queued); the CPU time of the server, of this client and of the rest of the machine.
+//! sent to the last (and the first) other member reading its echo; the slowest member's
+//! **lag** in echoes (sampled every 50 ms); the CPU time of the server, this client and the
+//! rest of the machine.
 
 use std::fmt::Write as _;
 use std::ops::RangeInclusive;
@@ -26,10 +25,11 @@ use async_nats::{Client, Subscriber};
 use crvideo_bench::report::{ratio, Latency, Table};
 use crvideo_bench::{cpu_secs, login, machine_busy_secs, nats, BenchResult, Conn as WsConn};
 use crvideo_proto::{BoardObj, Request};
+use serde_json::json;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 
-use super::{create_meeting, is_reply, lat, reply_code, request, Args, Server};
+use super::{create_meeting, lat, reply, request, Args, Server};
 use super::{AGENT, STEP_TIMEOUT};
 
 /// The board everyone draws on (page 0).
@@ -47,34 +47,29 @@ pub(crate) const ELEMENT_EVENT: &str = r#""ev":"element","#;
 
 /// The board of the bench: 1 page of 1920 × 1080.
 pub(crate) fn board_obj() -> BoardObj {
-    let (board_id, title) = (BOARD_ID.into(), "bench".into());
-    let (width, height, page_count) = (1920, 1080, 1);
     BoardObj {
-        board_id,
-        title,
-        width,
-        height,
-        page_count,
+        board_id: BOARD_ID.into(),
+        title: "bench".into(),
+        width: 1920,
+        height: 1080,
+        page_count: 1,
     }
 }
 
-/// Adds `element` to page 0.
+/// Adds `element` to page 0, or deletes elements there.
 pub(crate) fn add(element: String) -> Request {
-    let (board_id, page_no, modify) = (BOARD_ID.into(), 0, false);
     Request::SetBoardElement {
-        board_id,
-        page_no,
+        board_id: BOARD_ID.into(),
+        page_no: 0,
         element,
-        modify,
+        modify: false,
     }
 }
 
-/// Deletes elements of page 0.
 pub(crate) fn delete(element_ids: Vec<String>) -> Request {
-    let (board_id, page_no) = (BOARD_ID.into(), 0);
     Request::DelBoardElements {
-        board_id,
-        page_no,
+        board_id: BOARD_ID.into(),
+        page_no: 0,
         element_ids,
     }
 }
@@ -286,14 +281,16 @@ enum Conn {
 impl Conn {
     /// Sends a board request; the nats peer publishes the element, or the deleted IDs.
     async fn send(&mut self, request: Request) -> BenchResult<()> {
-        let (client, payload) = match (self, request) {
-            (Conn::Ws(ws), request) => return ws.send_request(request).await.map(drop),
-            (Conn::Nats(client, _), Request::SetBoardElement { element, .. }) => (client, element),
-            (Conn::Nats(client, _), Request::DelBoardElements { element_ids, .. }) => (
-                client,
-                serde_json::json!({ "deleted": element_ids }).to_string(),
-            ),
-            (_, other) => return Err(format!("no nats peer of {}", other.op())),
+        let client = match self {
+            Conn::Ws(ws) => return ws.send_request(request).await.map(drop),
+            Conn::Nats(client, _) => client,
+        };
+        let payload = match request {
+            Request::SetBoardElement { element, .. } => element,
+            Request::DelBoardElements {
+                element_ids: ids, ..
+            } => json!({ "deleted": ids }).to_string(),
+            other => unreachable!("no nats peer of {}", other.op()),
         };
         nats::publish(client, SUBJECT, None, payload.into()).await
     }
@@ -306,20 +303,15 @@ impl Conn {
             Conn::Nats(_, subscription) => {
                 let subscription = subscription.as_mut().ok_or("a publisher does not read")?;
                 let msg = nats::next(subscription, within).await?;
-                return Ok(find_element(
-                    &String::from_utf8_lossy(&msg.payload),
-                    NATS_MARKER,
-                ));
+                let text = String::from_utf8_lossy(&msg.payload);
+                return Ok(find_element(&text, NATS_MARKER));
             }
         };
-        if is_reply(&text) {
-            return match reply_code(&text)? {
-                (_, 0) => Ok(None),
-                (re, code) => Err(format!("request {re} failed with code {code}")),
-            };
-        }
-        if !text.contains(ELEMENT_EVENT) {
-            return Ok(None);
+        match reply(&text)? {
+            Some((re, code)) if code != 0 => Err(format!("request {re} failed with code {code}"))?,
+            Some(_) => return Ok(None),
+            None if !text.contains(ELEMENT_EVENT) => return Ok(None),
+            None => {}
         }
         let found = find_element(&text, WS_MARKER).map(Some);
         found.ok_or_else(|| format!("an element event without a bench ID: {text:?}"))
@@ -402,6 +394,9 @@ async fn publisher(mut conn: Conn, me: usize, t: Arc<Tracker>) {
     }
 }
 
+/// A table row, and the numbers of the ratios.
+type Measured = (Vec<String>, [f64; 4]);
+
 pub(crate) async fn run(args: &Args) -> BenchResult<()> {
     let strokes = (0..1000).map(|i| stroke(i % args.drawers, i as u64, POINTS).len());
     let mean = strokes.sum::<usize>() as f64 / 1000.0;
@@ -438,15 +433,8 @@ pub(crate) async fn run(args: &Args) -> BenchResult<()> {
         if nats && args.nats.skip_nats {
             break;
         }
-        let (server, t) = (Server::start(args, nats)?, Tracker::new(args));
-        let tasks = match nats {
-            false => crvideo_members(&server, &t).await,
-            true => nats_members(&server, &t).await,
-        };
-        let result = match tasks {
-            Ok(tasks) => measure(&t, server.pid(), nats, tasks).await,
-            Err(e) => Err(e),
-        };
+        let server = Server::start(args, nats)?;
+        let result = measure(&Tracker::new(args), &server, nats).await;
         let (row, numbers) = server.stop(result)?;
         table.row(&row);
         results.push(numbers);
@@ -466,45 +454,46 @@ pub(crate) async fn run(args: &Args) -> BenchResult<()> {
     Ok(())
 }
 
-async fn crvideo_members(server: &Server, t: &Arc<Tracker>) -> BenchResult<Vec<JoinHandle<()>>> {
+async fn crvideo_members(server: &Server, t: &Arc<Tracker>) -> BenchResult<JoinSet<()>> {
     let mut first = login(server.addr, "m0", AGENT, STEP_TIMEOUT).await?;
     let enter = create_meeting(&mut first, "bench board").await?;
     first.request_ok(enter.clone(), STEP_TIMEOUT).await?;
     let create_board = Request::CreateBoard { board: board_obj() };
     first.request_ok(create_board, STEP_TIMEOUT).await?;
-    let mut tasks = vec![tokio::spawn(member(Conn::Ws(first), 0, t.clone()))];
+    let mut tasks = JoinSet::new();
+    tasks.spawn(member(Conn::Ws(first), 0, t.clone()));
     for i in 1..t.args.members {
         let mut conn = login(server.addr, &format!("m{i}"), AGENT, STEP_TIMEOUT).await?;
         // The reply comes first; the room's events after it are the member task's.
         request(&mut conn, enter.clone()).await?;
-        tasks.push(tokio::spawn(member(Conn::Ws(conn), i, t.clone())));
+        tasks.spawn(member(Conn::Ws(conn), i, t.clone()));
     }
     Ok(tasks)
 }
 
-async fn nats_members(server: &Server, t: &Arc<Tracker>) -> BenchResult<Vec<JoinHandle<()>>> {
-    let (members, mut tasks) = (t.args.members, Vec::new());
+async fn nats_members(server: &Server, t: &Arc<Tracker>) -> BenchResult<JoinSet<()>> {
+    let (members, mut tasks) = (t.args.members, JoinSet::new());
     for i in 0..members + t.args.drawers {
         let client = nats::connect(server.addr, STEP_TIMEOUT).await?;
-        tasks.push(if i < members {
+        if i < members {
             let subscription = nats::subscribe(&client, SUBJECT, STEP_TIMEOUT).await?;
-            tokio::spawn(member(Conn::Nats(client, Some(subscription)), i, t.clone()))
+            tasks.spawn(member(Conn::Nats(client, Some(subscription)), i, t.clone()));
         } else {
-            tokio::spawn(publisher(Conn::Nats(client, None), i - members, t.clone()))
-        });
+            tasks.spawn(publisher(Conn::Nats(client, None), i - members, t.clone()));
+        }
     }
     Ok(tasks)
 }
 
-/// Starts the drawers, measures, stops them and waits until everything sent was read: the
-/// table row, and adds/s delivered, delay to the last p50 and p99, server CPU µs per add.
-async fn measure(
-    t: &Tracker,
-    pid: u32,
-    nats: bool,
-    tasks: Vec<JoinHandle<()>>,
-) -> BenchResult<(Vec<String>, [f64; 4])> {
-    let (args, me) = (&t.args, std::process::id());
+/// The members of one run, then the drawing: started, measured, stopped, and everything
+/// sent read. The table row, and adds/s delivered, delay to the last p50 and p99, server CPU
+/// µs per add.
+async fn measure(t: &Arc<Tracker>, server: &Server, nats: bool) -> BenchResult<Measured> {
+    let _tasks = match nats {
+        false => crvideo_members(server, t).await?,
+        true => nats_members(server, t).await?,
+    };
+    let (pid, args, me) = (server.pid(), &t.args, std::process::id());
     let counter = &t.received[args.members - 1];
     let cpu = || -> BenchResult<_> { Ok([cpu_secs(pid)?, cpu_secs(me)?, machine_busy_secs()]) };
     t.drawing.store(true, Release);
@@ -542,7 +531,6 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let drain_ms = stopped.elapsed().as_secs_f64() * 1e3;
-    tasks.iter().for_each(|task| task.abort());
     let to_last = Latency::of(&t.to_last.lock().unwrap());
     let to_first = Latency::of(&t.to_first.lock().unwrap());
     // Each add is `members` frames out.

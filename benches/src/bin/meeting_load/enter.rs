@@ -1,22 +1,17 @@
-//! `--mode enter`: a late joiner (the `members`-th user) entering a meeting whose board
-//! holds `--elements` pen strokes of about 200 bytes; crvideo-server only. It does
-//! `--cycles` rounds of `enter_meeting` then `exit_meeting` into, in this order: an empty
-//! meeting; a meeting of `members - 1` members without a board; the same after member 0
-//! opened a board and added the elements (at most `--window` adds unacknowledged, the others
-//! reading every echo; the fill rate is printed too).
+//! `--mode enter`, crvideo-server only: a late joiner (the `members`-th user) does `--cycles`
+//! rounds of `enter_meeting` + `exit_meeting` into an empty meeting, into one of
+//! `members - 1` members, then into the same after member 0 added `--elements` pen strokes
+//! of about 200 bytes to a board (at most `--window` unacknowledged, the others reading every
+//! echo; the fill rate is printed).
 //!
-//! **Enter latency**: `enter_meeting` sent → its reply read off the socket (a text frame,
-//! not yet decoded). Also: the reply's size; how long the client takes to decode it into a
-//! `RoomState` (outside the latency); the server's CPU per cycle; and, in this process, the
-//! server's work for an entrant under its rooms lock, redone on the room the joiner saw.
-//!
-//! **Deletes**: then the joiner enters once more and deletes the oldest half of the elements
-//! in one `del_board_elements` (each at the front of the page's order), then the other half
-//! newest first (each at the back): the time to each reply.
-//!
-//! **Other rooms meanwhile**: a probe user alone in another meeting sends `send_im` round
-//! trips 1 ms apart throughout; those overlapping a phase show whether it holds up the other
-//! rooms (every room request takes the server's one rooms lock).
+//! **Enter latency**: `enter_meeting` sent → its reply read off the socket (not decoded).
+//! Also: the reply's size, the client's time to decode it into a `RoomState`, the server's
+//! CPU per cycle, and the server's work for an entrant under its rooms lock, redone here.
+//! **Deletes**: the joiner enters once more and deletes the oldest half of the elements in
+//! one `del_board_elements`, then the other half newest first: the time to each reply.
+//! **Other rooms**: a probe user alone in another meeting sends `send_im` round trips 1 ms
+//! apart throughout; those overlapping a phase show whether it holds up the other rooms
+//! (every room request takes the server's one rooms lock).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -29,7 +24,7 @@ use crvideo_proto::{encode, Reply, Request, RoomState, ServerFrame};
 use tokio::task::JoinSet;
 
 use super::board::{add, board_obj, delete, element_id, stroke, ELEMENT_EVENT};
-use super::{create_meeting, is_reply, lat, reply_code, request, Args, Server};
+use super::{create_meeting, lat, reply, request, Args, Server};
 use super::{AGENT, STEP_TIMEOUT};
 
 /// Points of a stroke in this mode: about 200 bytes of JSON.
@@ -118,14 +113,11 @@ async fn phases(args: &Args, server: &Server) -> BenchResult<()> {
             sent += 1;
         }
         let text = first.next_text(STEP_TIMEOUT).await?;
-        if is_reply(&text) {
-            let (re, code) = reply_code(&text)?;
-            if code != 0 || !pending.remove(&re) {
-                return Err(format!("set_board_element {re}: code {code}"));
-            }
-            replied += 1;
-        } else if text.contains(ELEMENT_EVENT) {
-            echoes += 1;
+        match reply(&text)? {
+            Some((re, 0)) if pending.remove(&re) => replied += 1,
+            Some((re, code)) => Err(format!("set_board_element {re}: code {code}"))?,
+            None if text.contains(ELEMENT_EVENT) => echoes += 1,
+            None => {}
         }
     }
     counts.push(Arc::new(AtomicU64::new(echoes)));

@@ -1,16 +1,14 @@
-//! Meeting-room load generator: one meeting of `--members` members on crvideo-server (see
-//! docs/BENCHMARKS.md). `--mode im` (the default) is below; `board`: whiteboard adds by
-//! several drawers ([`board`]); `enter`: a late joiner into a meeting with a big board
-//! ([`enter`]); `all`: the three, each with its own servers.
+//! Meeting-room load generator: one meeting of `--members` on crvideo-server (see
+//! docs/BENCHMARKS.md). `--mode im` (the default), `board` ([`board`]), `enter` ([`enter`])
+//! or `all` of them, each with its own servers.
 //!
 //! IM: member 0 creates the meeting; the members log in and enter it one after another
-//! (enter latency: `enter_meeting` sent → its reply, which carries the whole room; for all
-//! entries and for the last one, into a room of `members - 1`). Then member 0 sends
-//! `send_im` to everyone, one message at a time: fan-out delay = from just before the request
-//! is sent to the moment the last (and the first) of the `members - 1` receivers has decoded
-//! its `im` event. The next message goes once the previous one reached everybody and its
-//! reply arrived. nats-server peer: `members - 1` connections SUB to one subject, one more
-//! PUBs the same messages one at a time; the same two delays.
+//! (enter latency: `enter_meeting` sent → its reply, which carries the whole room). Then
+//! member 0 sends `send_im` to everyone, one message at a time, the next once the previous
+//! one reached everybody and its reply came: fan-out delay = just before the request is sent
+//! → the last (and the first) of the `members - 1` receivers decoded its `im` event. The
+//! nats-server peer: `members - 1` connections SUB to one subject, one more PUBs the same
+//! messages one at a time; the same two delays.
 
 mod board;
 mod enter;
@@ -27,6 +25,7 @@ use crvideo_bench::{
     start_nats, stop_child, BenchResult, ChildGuard, Conn, Fanout, NatsArgs, ServerArgs, TempDir,
 };
 use crvideo_proto::{Event, MeetInfo, Reply, Request, ServerFrame};
+use tokio::task::JoinSet;
 
 const AGENT: &str = "crvideo-bench/meeting_load";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -121,10 +120,8 @@ struct Server {
 impl Server {
     fn start(args: &Args, nats: bool) -> BenchResult<Server> {
         let dir = TempDir::new("meeting")?;
-        let config = format!(
-            "heartbeat_ms = 30000\nmax_meeting_members = {}",
-            args.members
-        );
+        let members = args.members;
+        let config = format!("heartbeat_ms = 30000\nmax_meeting_members = {members}");
         let (child, addr) = match nats {
             true => start_nats(&args.nats.nats_bin, dir.path())?,
             false => start_crvideo(&args.server.server_bin, dir.path(), &config)?,
@@ -155,21 +152,18 @@ async fn create_meeting(conn: &mut Conn, subject: &str) -> BenchResult<Request> 
         .await?
         .into_result()
         .map_err(|code| format!("create_meeting: code {code}"))?;
-    Ok(Request::EnterMeeting {
-        meet_id: meeting.id,
-        pswd: String::new(),
-    })
+    let (meet_id, pswd) = (meeting.id, String::new());
+    Ok(Request::EnterMeeting { meet_id, pswd })
 }
 
-/// Whether a crvideo frame is a reply (the tag is serialised first).
-fn is_reply(text: &str) -> bool {
-    text.starts_with(r#"{"t":"reply""#)
-}
-
-/// A reply's id and code (0 is success); the data is left undecoded.
-fn reply_code(text: &str) -> BenchResult<(u64, i32)> {
+/// The id and code (0 is success) of a crvideo frame that is a reply (the tag is serialised
+/// first, so an event is told without decoding it).
+fn reply(text: &str) -> BenchResult<Option<(u64, i32)>> {
+    if !text.starts_with(r#"{"t":"reply""#) {
+        return Ok(None);
+    }
     match crvideo_proto::decode::<ServerFrame>(text) {
-        Ok(ServerFrame::Reply(Reply { re, code, .. })) => Ok((re, code)),
+        Ok(ServerFrame::Reply(Reply { re, code, .. })) => Ok(Some((re, code))),
         _ => Err(format!("odd reply {text:?}")),
     }
 }
@@ -178,11 +172,10 @@ fn reply_code(text: &str) -> BenchResult<(u64, i32)> {
 async fn reply_to(conn: &mut Conn, id: u64) -> BenchResult<String> {
     loop {
         let text = conn.next_text(STEP_TIMEOUT).await?;
-        if is_reply(&text) {
-            return match reply_code(&text)? {
-                (re, 0) if re == id => Ok(text),
-                (re, code) => Err(format!("reply {re} (awaiting {id}): code {code}")),
-            };
+        match reply(&text)? {
+            Some((re, 0)) if re == id => return Ok(text),
+            Some((re, code)) => return Err(format!("reply {re} (awaiting {id}): code {code}")),
+            None => {}
         }
     }
 }
@@ -227,9 +220,7 @@ async fn im(args: &Args) -> BenchResult<()> {
     }
     let all = lat(&Latency::of(&enters));
     let last = enters.last().map_or(0.0, |d| d.as_secs_f64() * 1e3);
-    println!(
-        "\ncrvideo-server enter latency p50 / p99 / max {all} ms; the last entrant {last:.3} ms"
-    );
+    println!("\ncrvideo-server enter latency p50/p99/max {all} ms; the last entrant {last:.3} ms");
     if let Some(nats) = nats {
         let r = |i: usize| ratio(ours[i], nats[i]);
         println!(
@@ -254,7 +245,7 @@ async fn crvideo_im(args: &Args, server: &Server) -> BenchResult<(Vec<Duration>,
     let mut sender = login(server.addr, "m0", AGENT, STEP_TIMEOUT).await?;
     let enter = create_meeting(&mut sender, "bench room").await?;
     let fanout = Arc::new(Fanout::new(args.warmup + args.messages, args.members - 1));
-    let (mut enters, mut receivers) = (Vec::new(), Vec::new());
+    let (mut enters, mut receivers) = (Vec::new(), JoinSet::new());
     for i in 0..args.members {
         let mut conn = match i {
             0 => None,
@@ -267,7 +258,7 @@ async fn crvideo_im(args: &Args, server: &Server) -> BenchResult<(Vec<Duration>,
         let (Some(mut conn), fanout) = (conn, fanout.clone()) else {
             continue;
         };
-        receivers.push(tokio::spawn(async move {
+        receivers.spawn(async move {
             while let Ok(frame) = conn.next_frame(Duration::from_secs(3600)).await {
                 match frame {
                     ServerFrame::Event(Event::Im { text, .. }) => fanout.arrived(im_index(&text)),
@@ -275,31 +266,28 @@ async fn crvideo_im(args: &Args, server: &Server) -> BenchResult<(Vec<Duration>,
                     ServerFrame::Reply(_) => fanout.arrived(None),
                 }
             }
-        }));
+        });
     }
-    let result = fan_out(args, server.pid(), &fanout, Sender::Crvideo(&mut sender)).await;
-    receivers.iter().for_each(|r| r.abort());
-    Ok((enters, result?))
+    let fanned = fan_out(args, server.pid(), &fanout, Sender::Crvideo(&mut sender)).await?;
+    Ok((enters, fanned))
 }
 
 async fn nats_im(args: &Args, server: &Server) -> BenchResult<FanOut> {
     let fanout = Arc::new(Fanout::new(args.warmup + args.messages, args.members - 1));
-    let mut receivers = Vec::new();
+    let mut receivers = JoinSet::new();
     for _ in 1..args.members {
         let conn = nats::connect(server.addr, STEP_TIMEOUT).await?;
         let mut room = nats::subscribe(&conn, "room", STEP_TIMEOUT).await?;
         let fanout = fanout.clone();
-        receivers.push(tokio::spawn(async move {
+        receivers.spawn(async move {
             let _conn = conn;
             while let Ok(msg) = nats::next(&mut room, Duration::from_secs(3600)).await {
                 fanout.arrived(im_index(&msg.payload));
             }
-        }));
+        });
     }
     let publisher = nats::connect(server.addr, STEP_TIMEOUT).await?;
-    let result = fan_out(args, server.pid(), &fanout, Sender::Nats(&publisher)).await;
-    receivers.iter().for_each(|r| r.abort());
-    result
+    fan_out(args, server.pid(), &fanout, Sender::Nats(&publisher)).await
 }
 
 /// Who sends the IMs: crvideo's member 0, or the nats publisher.
@@ -331,11 +319,8 @@ async fn fan_out(
         let sent = Instant::now();
         let id = match &mut sender {
             Sender::Crvideo(conn) => {
-                let im = Request::SendIm {
-                    text,
-                    to: String::new(),
-                };
-                Some(conn.send_request(im).await?)
+                let to = String::new();
+                Some(conn.send_request(Request::SendIm { text, to }).await?)
             }
             Sender::Nats(publisher) => {
                 nats::publish(publisher, "room", None, text.into()).await?;
