@@ -355,7 +355,7 @@ impl Client {
         // Counted in the phase that issued it.
         let (phase, kind) = (self.sh.phase(), op.kind.name());
         self.sh
-            .stats_in(phase, |s| s.add(format!("op {kind}: issued"), 1));
+            .stats(Some(phase), |s| s.add(format!("op {kind}: issued"), 1));
         let result = match op.kind {
             OpKind::Relogin => self.relogin().await,
             OpKind::Presence => self.set_dnd(None).await,
@@ -368,7 +368,7 @@ impl Client {
         };
         let outcome = if result.is_ok() { "done" } else { "failed" };
         self.sh
-            .stats_in(phase, |s| s.add(format!("op {kind}: {outcome}"), 1));
+            .stats(Some(phase), |s| s.add(format!("op {kind}: {outcome}"), 1));
         let alive = match result {
             Ok(()) => true,
             Err(why) => {
@@ -463,7 +463,7 @@ impl Client {
         }
         self.conn = Some(conn);
         self.sh.record(Timed::Resume, started.elapsed());
-        self.sh.stats(|s| {
+        self.sh.stats(None, |s| {
             s.add("resume: frames sent again".into(), resent);
             s.add(
                 "resume: resumes that sent frames again".into(),

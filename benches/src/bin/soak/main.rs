@@ -1,35 +1,24 @@
-//! Soak run (issue 8): many clients of one crvideo-server doing a steady mix of logins,
-//! presence changes, calls, commands and connection resumes for minutes, to show that
-//! nothing fails that should not, that the server's memory stays flat once warm, and what
-//! the p99 latencies are while it runs.
+//! Soak run (issue 8): many clients of one fresh crvideo-server doing a steady mix of
+//! logins, presence changes, calls, commands and connection resumes for minutes: does
+//! anything fail that should not, does the server's memory stay flat once warm, what are the
+//! p99 latencies meanwhile.
 //!
-//! A fresh server (heartbeat `--heartbeat-ms`, resume window 30 s). `--clients` WebSocket
-//! clients log in (at most `--login-in-flight` at a time), enable resume as the SDK does by
-//! default, and the first `--subscribers` subscribe to presence. Each client is a task that
-//! answers as an SDK would: `accept_call` on `call_in`, a one-way `cmd_ack` on a command,
-//! pings every heartbeat (and every `RESUME_ACK_EVERY` frames) with its count of the server's
-//! text frames. A scheduler issues operations at `--rate` per second, each kind by the
-//! `--mix` weights, on random idle clients (a client, and the peer of a call or command,
-//! does one operation at a time; a callee is never in DND):
+//! `--clients` WebSocket clients log in (`--login-in-flight` at a time) and enable resume;
+//! the first `--subscribers` subscribe to presence. Each is a task answering as the SDK
+//! does: `accept_call` on `call_in`, a one-way `cmd_ack` on a command, pings every heartbeat
+//! (and every `RESUME_ACK_EVERY` frames) with its count of the server's frames. The
+//! scheduler issues `--rate` operations a second, kinds by the `--mix` weights, each on an
+//! idle client (and an idle peer; a callee is never in DND): relogin (logout, the server's
+//! Close, then hello, login, `enable_resume`, `subscribe_status`); presence (`set_dnd`); call
+//! (accepted by the peer, then hung up); cmd (`--cmd-bytes` to a peer, which acknowledges);
+//! resume (a `set_dnd` sent, the TCP connection dropped at once, a new one resumes the
+//! session, sends again what the server missed, and gets the reply).
 //!
-//! - relogin: `logout`, wait for the server's Close, then a new connection: hello, login,
-//!   `enable_resume`, and `subscribe_status` again for subscribers;
-//! - presence: `set_dnd` (toggles between 0 and 1..3);
-//! - call: `call` a random peer, which accepts; on `call_accepted` the caller hangs up;
-//! - cmd: a `--cmd-bytes` command to a random peer, which acknowledges it; the sender waits
-//!   for its reply;
-//! - resume: a `set_dnd` sent, the TCP connection dropped at once without a goodbye, a new
-//!   one: hello, `resume {token, received}`, what the server did not get sent again, and the
-//!   `set_dnd` reply awaited (sent again by the server, or answering the request sent again).
-//!
-//! `--warmup-secs` of that mix (pools, caches and tables reach their working size), then
-//! `--duration-secs` measured, then the operations still running finish and every client
-//! logs out. The server's RSS is sampled every `--sample-secs` and at the ends of the
-//! warm-up and of the run. Every reply code but 0 is unexpected (the scheduler avoids the
-//! conflicts that would make busy/offline answers legitimate), as is an event a client has
-//! no reason to get, a timeout (10 s per step) or a lost connection; each is printed. The
-//! exit status is 1 when there was any, or when the server's RSS at the end of the run
-//! exceeds its RSS at the end of the warm-up by more than `--rss-tolerance-pct`.
+//! `--warmup-secs`, then `--duration-secs` measured; then the operations still running
+//! finish and every client logs out. The server's RSS is sampled every `--sample-secs`.
+//! Any reply code but 0, an event a client had no reason to get, a timeout (10 s a step) or
+//! a lost connection is an unexpected error, printed; the exit status is 1 on any, or when
+//! the server's RSS grew more than `--rss-tolerance-pct` after the warm-up.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -125,33 +114,26 @@ struct Args {
 /// `relogin=10,presence=30,...`: weights of the operation kinds (those not named: 0).
 fn parse_mix(text: &str) -> Result<[u32; OpKind::N], String> {
     let mut mix = [0; OpKind::N];
-    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
-        let (name, weight) = part
-            .split_once('=')
-            .ok_or(format!("{part:?} is not NAME=WEIGHT"))?;
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = part.split_once('=').unwrap_or((part, ""));
         let kind = OpKind::ALL.into_iter().find(|k| k.name() == name.trim());
         let kind = kind.ok_or(format!("unknown operation {name:?}"))?;
-        mix[kind as usize] = weight
+        let weight = weight
             .trim()
             .parse()
-            .map_err(|_| format!("not a weight: {weight:?}"))?;
+            .map_err(|_| format!("{part:?}: not NAME=WEIGHT"));
+        mix[kind as usize] = weight?;
     }
-    if mix.iter().all(|&w| w == 0) {
-        return Err("every operation has weight 0".into());
+    match mix.iter().any(|&w| w > 0) {
+        true => Ok(mix),
+        false => Err("every operation has weight 0".into()),
     }
-    Ok(mix)
 }
 
 fn main() {
     let args = Args::parse();
-    let problem = if !(args.rate > 0.0 && args.rate <= 100_000.0) {
-        "--rate must be in (0, 100000]"
-    } else if args.subscribers > args.clients {
-        "--subscribers must not exceed --clients"
-    } else {
-        ""
-    };
-    if !problem.is_empty() {
+    if !(args.rate > 0.0 && args.rate <= 100_000.0) || args.subscribers > args.clients {
+        let problem = "--rate must be in (0, 100000], --subscribers at most --clients";
         Args::command()
             .error(clap::error::ErrorKind::ValueValidation, problem)
             .exit()
@@ -181,12 +163,9 @@ async fn run(args: Args, fd_limit: u64) -> BenchResult<()> {
     let log = dir.path().join("server.log");
     let log_errors = report_server_log(&log);
     if let Some(keep) = &args.server_log {
-        let copied = std::fs::copy(&log, keep)
-            .map(drop)
-            .map_err(|e| e.to_string());
-        match copied.map_err(|e| format!("soak: cannot copy the server log to {keep:?}: {e}")) {
-            Ok(()) => println!("server log kept at {}", keep.display()),
-            Err(e) => eprintln!("{e}"),
+        match std::fs::copy(&log, keep) {
+            Ok(_) => println!("server log kept at {}", keep.display()),
+            Err(e) => eprintln!("soak: cannot copy the server log to {keep:?}: {e}"),
         }
     }
     println!("server (pid {pid}): {stopped}");
@@ -217,10 +196,8 @@ fn report_server_log(path: &std::path::Path) -> Option<String> {
             shown.push(line);
         }
     }
-    println!(
-        "\nserver log: {} lines, by level {levels:?}",
-        text.lines().count()
-    );
+    let lines = text.lines().count();
+    println!("\nserver log: {lines} lines, by level {levels:?}");
     shown.iter().for_each(|line| println!("  {line}"));
     let errors = levels.get("ERROR");
     errors.map(|n| format!("the server logged {n} ERROR lines"))
@@ -253,24 +230,13 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
     for idx in 0..n {
         let (tx, rx) = mpsc::channel(1);
         senders.push(tx);
-        let client = Client::new(idx, sh.clone());
-        tasks.push(tokio::spawn(client_main(
-            client,
-            rx,
-            gate.clone(),
-            ready_tx.clone(),
-        )));
+        let (client, gate, ready) = (Client::new(idx, sh.clone()), gate.clone(), ready_tx.clone());
+        tasks.push(tokio::spawn(client_main(client, rx, gate, ready)));
     }
     let login_deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-    for logged_in in 0..n {
-        if tokio::time::timeout_at(login_deadline, ready.recv())
-            .await
-            .is_err()
-        {
-            return Err(format!(
-                "only {logged_in} of {n} clients logged in within 300 s"
-            ));
-        }
+    for i in 0..n {
+        let logged_in = tokio::time::timeout_at(login_deadline, ready.recv()).await;
+        logged_in.map_err(|_| format!("only {i} of {n} clients logged in within 300 s"))?;
     }
     let (login_secs, dead) = (t0.elapsed().as_secs_f64(), sh.count_state(DEAD));
     (0..n).for_each(|i| sh.release(i));
@@ -298,7 +264,7 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
 
     let (mut rng, me) = (Rng::new(args.seed), std::process::id());
     set_phase(Phase::Warmup);
-    let warm_end = tokio::time::Instant::now() + Duration::from_secs(args.warmup_secs);
+    let warm_end = Instant::now() + Duration::from_secs(args.warmup_secs);
     schedule(&sh, &senders, &mut rng, warm_end).await;
     let warm = take_sample(&sh, pid);
     let (gen_cpu0, busy0) = (cpu_secs(me).unwrap_or(0.0), machine_busy_secs());
@@ -306,7 +272,7 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
     println!("end of warm-up: server RSS {} KiB", warm.rss_kib);
     set_phase(Phase::Steady);
     let steady_start = Instant::now();
-    let steady_end = tokio::time::Instant::now() + Duration::from_secs(args.duration_secs);
+    let steady_end = steady_start + Duration::from_secs(args.duration_secs);
     schedule(&sh, &senders, &mut rng, steady_end).await;
     let secs = steady_start.elapsed().as_secs_f64();
     let end = take_sample(&sh, pid);
@@ -325,20 +291,16 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
     }
     let stuck = sh.count_state(BUSY);
     if stuck > 0 {
-        sh.error(
-            0,
-            format!("{stuck} clients still busy {DRAIN_TIMEOUT:?} after the run"),
-        );
+        let why = format!("{stuck} clients still busy {DRAIN_TIMEOUT:?} after the run");
+        sh.error(0, why);
     }
     sampler.abort();
     set_phase(Phase::Teardown);
     drop(senders);
     let teardown = tokio::time::timeout(DRAIN_TIMEOUT, futures_util::future::join_all(tasks));
     if teardown.await.is_err() {
-        sh.error(
-            0,
-            format!("clients still logging out {DRAIN_TIMEOUT:?} after the run"),
-        );
+        let why = format!("clients still logging out {DRAIN_TIMEOUT:?} after the run");
+        sh.error(0, why);
     }
 
     // Report.
@@ -361,14 +323,8 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
         let (name, describe) = (what.name().into(), what.describe().into());
         latencies.row(&[name, n, p50, p99, max, slow.to_string(), describe]);
     }
-    let warm_p99 = [
-        Timed::SetDnd,
-        Timed::CallSetup,
-        Timed::SendCmd,
-        Timed::Relogin,
-        Timed::Resume,
-    ];
-    let warm_p99 = warm_p99.map(|w| {
+    use Timed::{CallSetup, Relogin, Resume, SendCmd, SetDnd};
+    let warm_p99 = [SetDnd, CallSetup, SendCmd, Relogin, Resume].map(|w| {
         let l = Latency::of(&warm_stats.latencies[w as usize]);
         format!("{} p99 {:.2} ms", w.name(), l.p99_ms)
     });
@@ -376,15 +332,11 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
 
     // Every count, per phase (those that can be 0 listed as well).
     let mut counts = BTreeMap::<String, [u64; Phase::N]>::new();
-    let results = ["issued", "done", "failed"];
-    let ops = OpKind::ALL.map(|k| results.map(|r| format!("op {}: {r}", k.name())));
-    for key in ops
-        .into_iter()
-        .flatten()
-        .chain([ERRORS.into(), SKIPPED.into()])
-    {
-        counts.insert(key, [0; Phase::N]);
+    for kind in OpKind::ALL.map(OpKind::name) {
+        let results = ["issued", "done", "failed"].map(|r| format!("op {kind}: {r}"));
+        counts.extend(results.map(|key| (key, [0; Phase::N])));
     }
+    counts.extend([ERRORS, SKIPPED].map(|key| (key.into(), [0; Phase::N])));
     for (p, phase) in stats.phases.iter().enumerate() {
         for (key, n) in &phase.counts {
             counts.entry(key.clone()).or_default()[p] += n;
@@ -396,10 +348,9 @@ async fn soak(args: &Args, pid: u32, addr: SocketAddr, fd_limit: u64) -> BenchRe
         table.row(&[&[key.clone()][..], &n.map(|n| n.to_string())].concat());
     }
     let total_errors: u64 = counts.get(ERRORS).map_or(0, |n| n.iter().sum());
-    stats
-        .first_errors
-        .iter()
-        .for_each(|line| println!("  {line}"));
+    for line in &stats.first_errors {
+        println!("  {line}");
+    }
 
     let mut samples = samples.lock().unwrap().clone();
     samples.extend([warm, end]);

@@ -5,7 +5,7 @@ use super::*;
 
 /// An enum whose variants have names: `ALL` of them in order, `N` of them, `name()`.
 macro_rules! named {
-    ($(#[$meta:meta])* $enum:ident { $($variant:ident = $name:literal),* $(,)? }) => {
+    ($(#[$meta:meta])* $enum:ident { $($variant:ident = $name:literal,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
         pub enum $enum { $($variant),* }
@@ -23,31 +23,25 @@ macro_rules! named {
 
 named! {
     /// Operations the scheduler issues.
-    OpKind { Relogin = "relogin", Presence = "presence", Call = "call", Cmd = "cmd", Resume = "resume" }
+    OpKind {
+        Relogin = "relogin", Presence = "presence", Call = "call", Cmd = "cmd", Resume = "resume",
+    }
 }
 
 named! {
     /// What a latency sample or a reply code belongs to: a request (request → its reply), or
     /// a composite step (see [`Timed::describe`]).
     Timed {
-        Hello = "hello",
-        Login = "login",
-        EnableResume = "enable_resume",
-        SubscribeStatus = "subscribe_status",
-        Logout = "logout",
-        Relogin = "relogin",
-        SetDnd = "set_dnd",
-        SetDndAcrossResume = "set_dnd_across_resume",
-        Call = "call",
-        CallSetup = "call_setup",
-        AcceptCall = "accept_call",
-        HangupCall = "hangup_call",
-        SendCmd = "send_cmd",
-        Resume = "resume",
+        Hello = "hello", Login = "login", EnableResume = "enable_resume",
+        SubscribeStatus = "subscribe_status", Logout = "logout", Relogin = "relogin",
+        SetDnd = "set_dnd", SetDndAcrossResume = "set_dnd_across_resume", Call = "call",
+        CallSetup = "call_setup", AcceptCall = "accept_call", HangupCall = "hangup_call",
+        SendCmd = "send_cmd", Resume = "resume",
     }
 }
 
 impl Timed {
+    /// What its latency is: from what to what.
     pub fn describe(self) -> &'static str {
         match self {
             Timed::Login => "TCP connect to login reply (WebSocket handshake, hello, login)",
@@ -56,7 +50,7 @@ impl Timed {
             Timed::SendCmd => "command sent to its reply (after the target's cmd_ack)",
             Timed::Resume => "connection dropped to resume reply on a new one (with hello)",
             Timed::SetDndAcrossResume => {
-                "set_dnd sent just before the drop to its reply after the resume"
+                "set_dnd just before the drop to its reply after the resume"
             }
             _ => "request to reply",
         }
@@ -64,8 +58,15 @@ impl Timed {
 }
 
 named! {
-    Phase { Setup = "setup", Warmup = "warm-up", Steady = "steady", Drain = "drain", Teardown = "teardown" }
+    Phase {
+        Setup = "setup", Warmup = "warm-up", Steady = "steady", Drain = "drain",
+        Teardown = "teardown",
+    }
 }
+
+/// Counts: unexpected errors, and scheduler ticks that found no idle client (or peer).
+pub const ERRORS: &str = "unexpected errors";
+pub const SKIPPED: &str = "ticks skipped (no idle client)";
 
 #[derive(Default)]
 pub struct PhaseStats {
@@ -95,18 +96,14 @@ pub struct Stats {
     pub first_errors: Vec<String>,
 }
 
-/// Counts: unexpected errors, and scheduler ticks that found no idle client (or peer).
-pub const ERRORS: &str = "unexpected errors";
-pub const SKIPPED: &str = "ticks skipped (no idle client)";
-
-/// One reading of the server process.
-#[derive(Debug, Clone, Copy)]
+/// One reading of the server process, with the operations done and the unexpected errors
+/// so far.
+#[derive(Clone, Copy)]
 pub struct Sample {
     pub secs: f64,
     pub phase: Phase,
     pub rss_kib: u64,
     pub server_cpu: f64,
-    /// Operations finished so far (all phases) and unexpected errors so far.
     pub done: u64,
     pub errors: u64,
 }
@@ -140,13 +137,19 @@ impl Shared {
         self.t0.elapsed().as_secs_f64()
     }
 
-    /// `f` on the statistics of the current phase.
-    pub fn stats<R>(&self, f: impl FnOnce(&mut PhaseStats) -> R) -> R {
-        self.stats_in(self.phase(), f)
+    /// `f` on the statistics of `phase` (by default the current one).
+    pub fn stats<R>(&self, phase: Option<Phase>, f: impl FnOnce(&mut PhaseStats) -> R) -> R {
+        let phase = phase.unwrap_or_else(|| self.phase());
+        f(&mut self.stats.lock().unwrap().phases[phase as usize])
     }
 
-    pub fn stats_in<R>(&self, phase: Phase, f: impl FnOnce(&mut PhaseStats) -> R) -> R {
-        f(&mut self.stats.lock().unwrap().phases[phase as usize])
+    /// One more of `key` in the current phase.
+    pub fn count(&self, key: String) {
+        self.stats(None, |s| s.add(key, 1));
+    }
+
+    pub fn record(&self, what: Timed, took: Duration) {
+        self.stats(None, |s| s.latencies[what as usize].push(took));
     }
 
     /// An unexpected outcome: counted, and printed (up to `--max-error-lines`).
@@ -171,15 +174,6 @@ impl Shared {
         }
     }
 
-    /// One more of `key` in the current phase.
-    pub fn count(&self, key: String) {
-        self.stats(|s| s.add(key, 1));
-    }
-
-    pub fn record(&self, what: Timed, took: Duration) {
-        self.stats(|s| s.latencies[what as usize].push(took));
-    }
-
     /// Moves `client` from state `from` to `to`, if it is in `from`.
     pub fn switch(&self, client: usize, from: u8, to: u8) -> bool {
         let state = &self.state[client];
@@ -191,9 +185,7 @@ impl Shared {
     }
 
     pub fn count_state(&self, wanted: u8) -> usize {
-        self.state
-            .iter()
-            .filter(|s| s.load(Relaxed) == wanted)
-            .count()
+        let states = self.state.iter().map(|s| s.load(Relaxed));
+        states.filter(|&s| s == wanted).count()
     }
 }

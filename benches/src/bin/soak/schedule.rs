@@ -31,27 +31,21 @@ impl Rng {
 
     /// Reserves a random idle client for which `fits` holds (a few tries).
     fn reserve(&mut self, sh: &Shared, fits: impl Fn(usize) -> bool) -> Option<usize> {
-        (0..32)
-            .map(|_| self.below(sh.users.len() as u64) as usize)
-            .find(|&i| fits(i) && sh.switch(i, FREE, BUSY))
+        let mut tries = (0..32).map(|_| self.below(sh.users.len() as u64) as usize);
+        tries.find(|&i| fits(i) && sh.switch(i, FREE, BUSY))
     }
 }
 
 /// Issues operations at `--rate` per second until `until`, each of a kind chosen by the
 /// `--mix` weights, on a random idle client (and peer: a call's callee is not in DND).
-pub async fn schedule(
-    sh: &Shared,
-    senders: &[mpsc::Sender<Op>],
-    rng: &mut Rng,
-    until: tokio::time::Instant,
-) {
+pub async fn schedule(sh: &Shared, to: &[mpsc::Sender<Op>], rng: &mut Rng, until: Instant) {
     let mix = &sh.args.mix;
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / sh.args.rate));
     ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = sleep_until(until) => return,
+            _ = sleep_until(until.into()) => return,
         }
         let kind = rng.pick(mix);
         let Some(client) = rng.reserve(sh, |_| true) else {
@@ -64,9 +58,7 @@ pub async fn schedule(
         if needs_peer && peer.is_none() {
             sh.release(client);
             sh.count(SKIPPED.into());
-            continue;
-        }
-        if senders[client].try_send(Op { kind, peer }).is_err() {
+        } else if to[client].try_send(Op { kind, peer }).is_err() {
             sh.error(client, "idle client did not take an operation".into());
             if let Some(peer) = peer {
                 sh.release(peer);
@@ -92,19 +84,20 @@ pub fn take_sample(sh: &Shared, pid: u32) -> Sample {
 }
 
 pub fn print_sample(s: &Sample, previous: Option<&Sample>) {
-    let p = previous.filter(|p| s.secs > p.secs);
-    let per_sec = |x: f64| p.map_or(0.0, |p| x / (s.secs - p.secs));
-    let rate = per_sec(s.done as f64 - p.map_or(0.0, |p| p.done as f64));
-    let cpu = per_sec(100.0 * (s.server_cpu - p.map_or(0.0, |p| p.server_cpu)));
+    let (rate, cpu) = previous
+        .filter(|p| s.secs > p.secs)
+        .map_or((0.0, 0.0), |p| {
+            let dt = s.secs - p.secs;
+            (
+                (s.done - p.done) as f64 / dt,
+                100.0 * (s.server_cpu - p.server_cpu) / dt,
+            )
+        });
+    let (rss, mib, phase) = (s.rss_kib, s.rss_kib as f64 / 1024.0, s.phase.name());
     println!(
-        "[{:7.2}s] {:<7} server RSS {:>8} KiB ({:6.1} MiB), server CPU {cpu:5.1}%, ops done {:>7} \
-         ({rate:6.1}/s), errors {}",
-        s.secs,
-        s.phase.name(),
-        s.rss_kib,
-        s.rss_kib as f64 / 1024.0,
-        s.done,
-        s.errors
+        "[{:7.2}s] {phase:<7} server RSS {rss:>8} KiB ({mib:6.1} MiB), server CPU {cpu:5.1}%, \
+         ops done {:>7} ({rate:6.1}/s), errors {}",
+        s.secs, s.done, s.errors
     );
 }
 
@@ -113,14 +106,14 @@ pub fn slope_kib_per_min(samples: &[Sample]) -> f64 {
     let n = samples.len() as f64;
     let mx = samples.iter().map(|s| s.secs).sum::<f64>() / n;
     let my = samples.iter().map(|s| s.rss_kib as f64).sum::<f64>() / n;
+    let dx = |s: &Sample| s.secs - mx;
     let sxy: f64 = samples
         .iter()
-        .map(|s| (s.secs - mx) * (s.rss_kib as f64 - my))
+        .map(|s| dx(s) * (s.rss_kib as f64 - my))
         .sum();
-    let sxx: f64 = samples.iter().map(|s| (s.secs - mx) * (s.secs - mx)).sum();
-    if samples.len() < 2 || sxx == 0.0 {
-        0.0
-    } else {
-        sxy / sxx * 60.0
+    let sxx: f64 = samples.iter().map(|s| dx(s) * dx(s)).sum();
+    match samples.len() < 2 || sxx == 0.0 {
+        true => 0.0,
+        false => sxy / sxx * 60.0,
     }
 }
