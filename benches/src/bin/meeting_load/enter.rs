@@ -114,8 +114,13 @@ async fn phases(args: &Args, server: &Server) -> BenchResult<()> {
         }
         let text = first.next_text(STEP_TIMEOUT).await?;
         match reply(&text)? {
-            Some((re, 0)) if pending.remove(&re) => replied += 1,
-            Some((re, code)) => Err(format!("set_board_element {re}: code {code}"))?,
+            Some((re, code)) if code != 0 || !pending.contains(&re) => {
+                Err(format!("set_board_element {re}: code {code}"))?
+            }
+            Some((re, _)) => {
+                pending.remove(&re);
+                replied += 1;
+            }
             None if text.contains(ELEMENT_EVENT) => echoes += 1,
             None => {}
         }

@@ -28,7 +28,7 @@ fn sent<T>(result: Result<T, String>) -> Step {
 }
 
 /// `code 7 (ANCTPSWD_ERR)`.
-pub fn code_name(code: i32) -> String {
+fn code_name(code: i32) -> String {
     match ErrorCode::from_code(code) {
         Some(c) => format!("code {code} ({})", c.name()),
         None => format!("code {code}"),
