@@ -167,8 +167,7 @@ async fn phases(args: &Args, server: &Server) -> BenchResult<()> {
         "reply bytes",
         "decode p50 ms",
         "server CPU per cycle µs",
-        "probe p50 / p99 / max ms",
-        "probe round trips",
+        "probe p50 / p99 / max ms (round trips)",
     ]);
     let names = [
         "an empty meeting".to_string(),
@@ -177,7 +176,8 @@ async fn phases(args: &Args, server: &Server) -> BenchResult<()> {
     ];
     for (name, c) in names.into_iter().zip([&into_empty, &no_board, &with_board]) {
         let (p, round_trips) = during(&probe, c.window);
-        table.row(&[&[name][..], &c.row, &[lat(&p), round_trips.to_string()]].concat());
+        let probe = format!("{} ({round_trips})", lat(&p));
+        table.row(&[&[name][..], &c.row, &[probe]].concat());
     }
     let build = reply_build(&with_board.state, 20);
     println!(
