@@ -1,93 +1,64 @@
-//! Scheduler and sampler.
+//! The scheduler of the operations, and the samples of the server.
 
 use super::*;
 
 /// xorshift64*: reproducible choices without a dependency.
-pub(crate) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub(crate) fn next(&mut self) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
     }
 
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// An operation kind, by the weights of `--mix`.
-pub(crate) fn pick_kind(rng: &mut Rng, mix: &[u32; OP_KINDS]) -> OpKind {
-    let total: u32 = mix.iter().sum();
-    let mut r = (rng.next() % total as u64) as u32;
-    for kind in OpKind::ALL {
-        let w = mix[kind as usize];
-        if r < w {
-            return kind;
+    /// An operation kind, by the weights of `--mix`.
+    fn pick(&mut self, mix: &[u32; OpKind::N]) -> OpKind {
+        let mut r = self.below(mix.iter().sum::<u32>() as u64) as u32;
+        for kind in OpKind::ALL {
+            if r < mix[kind as usize] {
+                return kind;
+            }
+            r -= mix[kind as usize];
         }
-        r -= w;
+        unreachable!("r < the sum of the weights")
     }
-    unreachable!("r < total")
+
+    /// Reserves a random idle client for which `fits` holds (a few tries).
+    fn reserve(&mut self, sh: &Shared, fits: impl Fn(usize) -> bool) -> Option<usize> {
+        let mut tries = (0..32).map(|_| self.below(sh.users.len() as u64) as usize);
+        tries.find(|&i| fits(i) && sh.switch(i, FREE, BUSY))
+    }
 }
 
-/// Reserves a random idle client for which `fits` holds (a few tries).
-pub(crate) fn reserve_random(
-    sh: &Shared,
-    rng: &mut Rng,
-    fits: impl Fn(usize) -> bool,
-) -> Option<usize> {
-    for _ in 0..32 {
-        let i = rng.below(sh.users.len());
-        if fits(i) && sh.try_reserve(i) {
-            return Some(i);
-        }
-    }
-    None
-}
-
-/// Issues operations at `--rate` per second until `until`.
-pub(crate) async fn schedule(
-    sh: &Shared,
-    senders: &[mpsc::Sender<Op>],
-    rng: &mut Rng,
-    args: &Args,
-    until: tokio::time::Instant,
-) {
-    let period = Duration::from_secs_f64(1.0 / args.rate);
-    let mut ticks = tokio::time::interval(period);
+/// Issues operations at `--rate` per second until `until`, each of a kind chosen by the
+/// `--mix` weights, on a random idle client (and peer: a call's callee is not in DND).
+pub async fn schedule(sh: &Shared, to: &[mpsc::Sender<Op>], rng: &mut Rng, until: Instant) {
+    let mix = &sh.args.mix;
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / sh.args.rate));
     ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = sleep_until(until) => return,
+            _ = sleep_until(until.into()) => return,
         }
-        let kind = pick_kind(rng, &args.mix);
-        let Some(client) = reserve_random(sh, rng, |_| true) else {
-            sh.with_stats(|s| s.skipped += 1);
+        let kind = rng.pick(mix);
+        let Some(client) = rng.reserve(sh, |_| true) else {
+            sh.count(SKIPPED.into());
             continue;
         };
-        let peer = if kind.needs_peer() {
-            let callee_ok = |j: usize| {
-                j != client && !(kind == OpKind::Call && sh.dnd[j].load(Ordering::Relaxed))
-            };
-            match reserve_random(sh, rng, callee_ok) {
-                Some(peer) => Some(peer),
-                None => {
-                    sh.release(client);
-                    sh.with_stats(|s| s.skipped += 1);
-                    continue;
-                }
-            }
-        } else {
-            None
-        };
-        if senders[client].try_send(Op { kind, peer }).is_err() {
+        let callee = |j: usize| j != client && !(kind == OpKind::Call && sh.dnd[j].load(Relaxed));
+        let needs_peer = matches!(kind, OpKind::Call | OpKind::Cmd);
+        let peer = needs_peer.then(|| rng.reserve(sh, callee)).flatten();
+        if needs_peer && peer.is_none() {
+            sh.release(client);
+            sh.count(SKIPPED.into());
+        } else if to[client].try_send(Op { kind, peer }).is_err() {
             sh.error(client, "idle client did not take an operation".into());
             if let Some(peer) = peer {
                 sh.release(peer);
@@ -96,56 +67,53 @@ pub(crate) async fn schedule(
     }
 }
 
-pub(crate) fn take_sample(sh: &Shared, pid: u32) -> Sample {
-    let (done, errors) = sh.totals();
+pub fn take_sample(sh: &Shared, pid: u32) -> Sample {
+    let stats = sh.stats.lock().unwrap();
+    let done = stats.phases.iter().map(|p| p.sum(": done")).sum();
+    let errors = stats.phases.iter().map(|p| p.sum(ERRORS)).sum();
+    let (secs, phase) = (sh.secs(), sh.phase());
+    let (rss_kib, server_cpu) = (rss_kib(pid).unwrap_or(0), cpu_secs(pid).unwrap_or(0.0));
     Sample {
-        secs: sh.secs(),
-        phase: sh.phase(),
-        rss_kib: rss_kib(pid).unwrap_or(0),
-        server_cpu: cpu_secs(pid).unwrap_or(0.0),
+        secs,
+        phase,
+        rss_kib,
+        server_cpu,
         done,
         errors,
     }
 }
 
-pub(crate) fn print_sample(s: &Sample, previous: Option<&Sample>) {
-    let rate = previous
+pub fn print_sample(s: &Sample, previous: Option<&Sample>) {
+    let (rate, cpu) = previous
         .filter(|p| s.secs > p.secs)
-        .map(|p| (s.done - p.done) as f64 / (s.secs - p.secs))
-        .unwrap_or(0.0);
-    let cpu = previous
-        .filter(|p| s.secs > p.secs)
-        .map(|p| 100.0 * (s.server_cpu - p.server_cpu) / (s.secs - p.secs))
-        .unwrap_or(0.0);
+        .map_or((0.0, 0.0), |p| {
+            let dt = s.secs - p.secs;
+            (
+                (s.done - p.done) as f64 / dt,
+                100.0 * (s.server_cpu - p.server_cpu) / dt,
+            )
+        });
+    let (rss, mib, phase) = (s.rss_kib, s.rss_kib as f64 / 1024.0, s.phase.name());
     println!(
-        "[{:7.2}s] {:<7} server RSS {:>8} KiB ({:6.1} MiB), server CPU {:5.1}%, ops done {:>7} ({:6.1}/s), errors {}",
-        s.secs,
-        PHASE_NAMES[s.phase as usize],
-        s.rss_kib,
-        s.rss_kib as f64 / 1024.0,
-        cpu,
-        s.done,
-        rate,
-        s.errors
+        "[{:7.2}s] {phase:<7} server RSS {rss:>8} KiB ({mib:6.1} MiB), server CPU {cpu:5.1}%, \
+         ops done {:>7} ({rate:6.1}/s), errors {}",
+        s.secs, s.done, s.errors
     );
 }
 
 /// Least-squares slope of RSS over time, KiB per minute.
-pub(crate) fn slope_kib_per_min(samples: &[Sample]) -> f64 {
-    if samples.len() < 2 {
-        return 0.0;
-    }
+pub fn slope_kib_per_min(samples: &[Sample]) -> f64 {
     let n = samples.len() as f64;
     let mx = samples.iter().map(|s| s.secs).sum::<f64>() / n;
     let my = samples.iter().map(|s| s.rss_kib as f64).sum::<f64>() / n;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for s in samples {
-        sxy += (s.secs - mx) * (s.rss_kib as f64 - my);
-        sxx += (s.secs - mx) * (s.secs - mx);
-    }
-    if sxx == 0.0 {
-        0.0
-    } else {
-        sxy / sxx * 60.0
+    let dx = |s: &Sample| s.secs - mx;
+    let sxy: f64 = samples
+        .iter()
+        .map(|s| dx(s) * (s.rss_kib as f64 - my))
+        .sum();
+    let sxx: f64 = samples.iter().map(|s| dx(s) * dx(s)).sum();
+    match samples.len() < 2 || sxx == 0.0 {
+        true => 0.0,
+        false => sxy / sxx * 60.0,
     }
 }
