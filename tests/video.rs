@@ -409,7 +409,9 @@ fn a_video_meeting_of_three_with_two_cameras() {
             // The first pictures after a key frame may be rougher; all must be good.
             assert!(shown.psnr >= 32.0, "{name}: front picture {n}: {shown:?}");
             eprintln!("{name}: front picture {n}: {:.2} dB", shown.psnr);
-            let shown = next_picture(peer, SIDE, ARGB, "-");
+            // The side camera's input is I420: compared as I420 (its Y plane), since RGB
+            // would count the input's own chroma subsampling against us.
+            let shown = next_picture(peer, SIDE, I420, "-");
             assert!(shown.psnr >= 32.0, "{name}: side picture {n}: {shown:?}");
         }
         for video in [FRONT, SIDE] {
@@ -433,9 +435,9 @@ fn a_video_meeting_of_three_with_two_cameras() {
     // SetWatchVideos narrows what bob receives.
     assert_eq!(bob.cmd(&["watch", r#"["alice.2"]"#]), 0);
     let before = notified(&bob, FRONT).len();
-    take(&mut bob, SIDE, RGBA, "-").ok();
+    take(&mut bob, SIDE, I420, "-").ok();
     for _ in 0..4 {
-        next_picture(&mut bob, SIDE, RGBA, "-");
+        next_picture(&mut bob, SIDE, I420, "-");
     }
     // One picture may have been decoding when the watch changed.
     assert!(notified(&bob, FRONT).len() <= before + 1);
@@ -610,5 +612,35 @@ fn a_shared_screen_sends_what_changed_and_keeps_text_sharp() {
         alice.cmd(&["screen_text", "641", "360", "3", "1"]),
         PARAM_ERR,
         "odd width"
+    );
+}
+
+#[test]
+fn a_picture_larger_than_the_server_accepts_is_dropped_not_the_session() {
+    // 64 KiB frames at most: a 720p page of text as a key frame is several times that.
+    let config = format!("max_frame_bytes = 65536\n{CONFIG}");
+    let server = ServerProcess::start(&config);
+    let mut alice = user("alice", &server);
+    let id = meeting(&mut alice);
+    enter(&mut alice, &id);
+    let mut bob = user("bob", &server);
+    enter(&mut bob, &id);
+    assert_eq!(alice.cmd(&["start_share"]), 0);
+    bob.expect("NotifyScreenShareStarted");
+    assert_eq!(alice.cmd(&["screen_text", "1280", "720", "7", "1"]), 0);
+    // A small picture still goes through after the big one was dropped.
+    assert_eq!(alice.cmd(&["screen_text", "64", "32", "7", "1"]), 0);
+    bob.expect("NotifyShareRectChanged\t64\t32");
+    assert!(
+        !bob.lines().iter().any(|l| l.contains("1280")),
+        "the big picture never arrived"
+    );
+    let lost = ["LineOff", "Reconnecting", "MeetingDropped"];
+    let alice_lines = alice.callbacks();
+    assert!(
+        !alice_lines
+            .iter()
+            .any(|l| lost.iter().any(|p| l.starts_with(p))),
+        "{alice_lines:?}"
     );
 }

@@ -289,7 +289,10 @@ impl Engine {
                         self.config.video.set_uplink(
                             Some(crate::video::Uplink {
                                 control: lanes.clone(),
-                                media: lanes.media.clone(),
+                                media: crate::video::MediaLane::new(
+                                    lanes.media.clone(),
+                                    hello.max_frame_bytes,
+                                ),
                             }),
                             false,
                         );

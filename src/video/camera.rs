@@ -8,7 +8,6 @@ use std::thread::JoinHandle;
 
 use crvideo_proto::data::VideoFrame;
 use parking_lot::{Condvar, Mutex};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::codec::{EncodeSettings, VideoEncoder};
 use super::picture::Picture;
@@ -151,10 +150,7 @@ fn run(
             user: "",
             payload: &encoded.data,
         };
-        if media
-            .try_send(Message::Binary(frame.encode().into()))
-            .is_err()
-        {
+        if !media.send(frame.encode()) {
             // The link is behind: this picture is lost, the next one starts afresh.
             slot.state.lock().force_key = true;
         }

@@ -8,7 +8,7 @@ use openh264::encoder::{
     RateControlMode, UsageType,
 };
 use openh264::formats::{YUVSlices, YUVSource};
-use openh264::OpenH264API;
+use openh264::{OpenH264API, Timestamp};
 
 use super::picture::Picture;
 
@@ -35,6 +35,9 @@ pub struct VideoEncoder {
     force_key: bool,
     /// Whether a picture was encoded (the encoder sets itself up at the first).
     started: bool,
+    /// The encoder's clock: its rate control plans by the pictures' times (not the app's
+    /// stamps, which may be anything).
+    epoch: std::time::Instant,
 }
 
 impl VideoEncoder {
@@ -73,6 +76,7 @@ impl VideoEncoder {
             encoder,
             force_key: false,
             started: false,
+            epoch: std::time::Instant::now(),
         })
     }
 
@@ -93,7 +97,10 @@ impl VideoEncoder {
         self.started = true;
         let stream = self
             .encoder
-            .encode(&source)
+            .encode_at(
+                &source,
+                Timestamp::from_millis(self.epoch.elapsed().as_millis() as u64),
+            )
             .map_err(|e| format!("H.264 encode: {e}"))?;
         let key = matches!(stream.frame_type(), FrameType::IDR | FrameType::I);
         let data = stream.to_vec();

@@ -46,7 +46,45 @@ const MAX_HEIGHT: usize = 2160;
 #[derive(Clone)]
 pub struct Uplink {
     pub control: Lanes,
-    pub media: mpsc::Sender<Message>,
+    pub media: MediaLane,
+}
+
+/// The session's media lane as a camera or the screen sees it.
+#[derive(Clone)]
+pub struct MediaLane {
+    tx: mpsc::Sender<Message>,
+    /// The largest frame the server accepts (its hello's `max_frame_bytes`): a larger one
+    /// would end the session.
+    max_frame: usize,
+    /// Whether an oversized frame was reported (once per session).
+    warned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MediaLane {
+    pub fn new(tx: mpsc::Sender<Message>, max_frame: usize) -> MediaLane {
+        MediaLane {
+            tx,
+            max_frame,
+            warned: Arc::default(),
+        }
+    }
+
+    /// Queues an encoded frame without waiting. False when it is lost: the lane is full, or
+    /// the frame is larger than the server accepts (one picture of a huge, detailed image
+    /// at a high bitrate; not fragmented yet).
+    pub fn send(&self, frame: Vec<u8>) -> bool {
+        if frame.len() > self.max_frame {
+            if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    "a video frame of {} bytes is over the server's max_frame_bytes ({}): dropped",
+                    frame.len(),
+                    self.max_frame
+                );
+            }
+            return false;
+        }
+        self.tx.try_send(Message::Binary(frame.into())).is_ok()
+    }
 }
 
 /// Whether and where video may leave the SDK.
@@ -57,7 +95,7 @@ pub struct Gate {
 
 impl Gate {
     /// The media lane, if this user is in a meeting with its video open.
-    pub fn media_lane(&self) -> Option<mpsc::Sender<Message>> {
+    pub fn media_lane(&self) -> Option<MediaLane> {
         let media = self.uplink.lock().as_ref()?.media.clone();
         let rooms = self.rooms.lock();
         let room = rooms.room.as_ref()?;
@@ -66,7 +104,7 @@ impl Gate {
     }
 
     /// The media lane, if this user is sharing its screen in a meeting.
-    pub fn screen_lane(&self) -> Option<mpsc::Sender<Message>> {
+    pub fn screen_lane(&self) -> Option<MediaLane> {
         let media = self.uplink.lock().as_ref()?.media.clone();
         let rooms = self.rooms.lock();
         let room = rooms.room.as_ref()?;

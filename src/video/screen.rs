@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use crvideo_proto::data::ScreenFrame;
 use parking_lot::{Condvar, Mutex};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::codec::{EncodeSettings, VideoEncoder};
 use super::picture::Picture;
@@ -139,6 +138,8 @@ fn run(shared: &Shared, preview: &Mutex<Option<Arc<Picture>>>, gate: &Gate, even
     // The area changed and not sent yet (the rate control skipped it, or not sharing).
     let mut unsent: Option<[u16; 4]> = None;
     let mut was_sharing = false;
+    // The last frame was lost: the next one is a key frame.
+    let mut resend_key = false;
     let mut next_tick = Instant::now();
     loop {
         let (image, force_key, cfg, lane) = {
@@ -192,7 +193,7 @@ fn run(shared: &Shared, preview: &Mutex<Option<Arc<Picture>>>, gate: &Gate, even
             continue;
         };
         // A receiver that needs a key frame, or a share that starts, gets the whole image.
-        let key = force_key || starting;
+        let key = force_key || starting || std::mem::take(&mut resend_key);
         if key {
             unsent = Some(whole(image));
         }
@@ -234,11 +235,11 @@ fn run(shared: &Shared, preview: &Mutex<Option<Arc<Picture>>>, gate: &Gate, even
             payload: &encoded.data,
         };
         unsent = None;
-        if lane
-            .try_send(Message::Binary(frame.encode().into()))
-            .is_err()
-        {
-            shared.state.lock().force_key = true;
+        if !lane.send(frame.encode()) {
+            // Lost (the lane is full, or too big): the whole image again, as a key frame,
+            // at the next tick.
+            unsent = Some(whole(image));
+            resend_key = true;
         }
     }
 }

@@ -158,13 +158,14 @@ static double video_psnr(const CRVideo_VideoImg *img, unsigned seed) {
     for (y = 0; y < img->height; y++) {
         for (x = 0; x < img->width; x++) {
             uint8_t rgb[3];
-            const uint8_t *p = img->data + ((size_t)y * (size_t)img->width + (size_t)x) * 4;
+            size_t at = (size_t)y * (size_t)img->width + (size_t)x;
             video_pattern(img->frameTime, x, y, img->width, img->height, seed, rgb);
             if (img->format == CRVIDEOSDK_VFMT_YUV420P) {
-                double d = img->data[(size_t)y * (size_t)img->width + (size_t)x] - luma(rgb);
+                double d = img->data[at] - luma(rgb);
                 se += d * d;
                 count++;
             } else {
+                const uint8_t *p = img->data + at * 4;
                 int c;
                 for (c = 0; c < 3; c++) {
                     int got = img->format == CRVIDEOSDK_VFMT_ARGB32 ? p[2 - c] : p[c];
