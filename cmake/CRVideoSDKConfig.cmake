@@ -106,7 +106,7 @@ if(EXISTS "${_CRVideoSDK_static}")
       IMPORTED_LINK_INTERFACE_LANGUAGES "C"
       INTERFACE_INCLUDE_DIRECTORIES "${_CRVideoSDK_includedir}"
       # `cargo rustc --lib -- --print native-static-libs`; kept in step with scripts/install.sh.
-      INTERFACE_LINK_LIBRARIES "gcc_s;util;rt;pthread;m;dl")
+      INTERFACE_LINK_LIBRARIES "stdc++;gcc_s;util;rt;pthread;m;dl")
   endif()
 else()
   set(CRVideoSDK_static_FOUND FALSE)

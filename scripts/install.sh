@@ -138,7 +138,7 @@ fi
 
 # System libraries the static library needs: `cargo rustc --lib -- --print native-static-libs`
 # (minus -lc, which every link has). Kept in step with cmake/CRVideoSDKConfig.cmake.
-static_libs="gcc_s util rt pthread m dl"
+static_libs="stdc++ gcc_s util rt pthread m dl"
 static_flags=$(printf -- '-l%s ' $static_libs)
 static_flags=${static_flags% }
 static_cmake=$(echo "$static_libs" | tr ' ' ';')
