@@ -616,8 +616,9 @@ fn a_shared_screen_sends_what_changed_and_keeps_text_sharp() {
 }
 
 #[test]
-fn a_picture_larger_than_the_server_accepts_is_dropped_not_the_session() {
-    // 64 KiB frames at most: a 720p page of text as a key frame is several times that.
+fn a_picture_larger_than_a_frame_arrives_in_pieces() {
+    // 64 KiB frames at most: a 720p page of text as a key frame is several times that (it
+    // never arrived before pictures went in pieces).
     let config = format!("max_frame_bytes = 65536\n{CONFIG}");
     let server = ServerProcess::start(&config);
     let mut alice = user("alice", &server);
@@ -628,19 +629,24 @@ fn a_picture_larger_than_the_server_accepts_is_dropped_not_the_session() {
     assert_eq!(alice.cmd(&["start_share"]), 0);
     bob.expect("NotifyScreenShareStarted");
     assert_eq!(alice.cmd(&["screen_text", "1280", "720", "7", "1"]), 0);
-    // A small picture still goes through after the big one was dropped.
-    assert_eq!(alice.cmd(&["screen_text", "64", "32", "7", "1"]), 0);
-    bob.expect("NotifyShareRectChanged\t64\t32");
-    assert!(
-        !bob.lines().iter().any(|l| l.contains("1280")),
-        "the big picture never arrived"
-    );
+    assert_eq!(bob.cmd(&["screen_text", "1280", "720", "7", "0"]), 0);
+    bob.expect("NotifyShareRectChanged\t1280\t720");
+    let (w, h, psnr) = screen_get(&mut bob, "-").unwrap();
+    assert_eq!((w, h), (1280, 720));
+    assert!(psnr >= 35.0, "text PSNR {psnr}");
+
+    // A late joiner starts at a key picture's first piece, and gets it whole.
+    let mut carol = user("carol", &server);
+    enter(&mut carol, &id);
+    assert_eq!(carol.cmd(&["screen_text", "1280", "720", "7", "0"]), 0);
+    carol.expect("NotifyShareRectChanged\t1280\t720");
+    let (_, _, psnr) = screen_get(&mut carol, "-").unwrap();
+    assert!(psnr >= 35.0, "late joiner's text PSNR {psnr}");
+
     let lost = ["LineOff", "Reconnecting", "MeetingDropped"];
-    let alice_lines = alice.callbacks();
-    assert!(
-        !alice_lines
-            .iter()
-            .any(|l| lost.iter().any(|p| l.starts_with(p))),
-        "{alice_lines:?}"
-    );
+    for peer in [&alice, &bob, &carol] {
+        let lines = peer.callbacks();
+        let dropped = lines.iter().any(|l| lost.iter().any(|p| l.starts_with(p)));
+        assert!(!dropped, "{lines:?}");
+    }
 }

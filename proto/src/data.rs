@@ -20,6 +20,13 @@
 //! `video_id`, stamped with the sender's time; bit 0 of `flags` marks a key frame (decodable
 //! alone). From a client `user` is empty; relayed, the server names the sender there.
 //!
+//! A picture larger than one frame may carry (the server's `max_frame_bytes`: a detailed
+//! 1080p screen is over 1 MiB) goes as consecutive pieces ([`Piece`], [`pieces`]), each a
+//! frame with the same header: bit 1 of `flags` says more pieces follow, bit 2 that the frame
+//! continues the previous one's picture (neither: the whole picture). The receiver joins
+//! them; the server relays each piece as a frame and starts a receiver that waits for a key
+//! frame only at a key picture's first piece.
+//!
 //! A screen frame is the same for the shared screen, plus the area that changed since the
 //! sharer's previous picture (the whole picture for a key frame sent on request).
 
@@ -29,6 +36,67 @@ const VIDEO: u8 = 0x03;
 const SCREEN: u8 = 0x04;
 /// `flags` bit of a video frame that can be decoded alone.
 pub const VIDEO_KEY_FRAME: u8 = 0x01;
+/// `flags` bit of a piece that more pieces of its picture follow.
+const MORE_PIECES: u8 = 0x02;
+/// `flags` bit of a piece that continues the previous frame's picture.
+const CONTINUED: u8 = 0x04;
+/// The longest header of a video or screen frame (a relayed one names a sender of up to 255
+/// bytes): a piece's payload is at most `max_frame_bytes` minus this.
+pub const MAX_MEDIA_HEADER: usize = 1 + 1 + 8 + 8 + 1 + 255;
+
+/// Which part of a picture a video or screen frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// The picture starts in this frame.
+    pub first: bool,
+    /// The picture ends in this frame.
+    pub last: bool,
+}
+
+impl Piece {
+    /// A picture in one frame.
+    pub const WHOLE: Piece = Piece {
+        first: true,
+        last: true,
+    };
+
+    fn flags(self, key: bool) -> u8 {
+        let mut flags = if key { VIDEO_KEY_FRAME } else { 0 };
+        if !self.last {
+            flags |= MORE_PIECES;
+        }
+        if !self.first {
+            flags |= CONTINUED;
+        }
+        flags
+    }
+
+    fn of_flags(flags: u8) -> Piece {
+        Piece {
+            first: flags & CONTINUED == 0,
+            last: flags & MORE_PIECES == 0,
+        }
+    }
+}
+
+/// `payload` cut into the pieces of frames of at most `max_frame` bytes (header included);
+/// one whole piece when it fits (an empty payload too).
+pub fn pieces(payload: &[u8], max_frame: usize) -> Vec<(Piece, &[u8])> {
+    let most = max_frame.saturating_sub(MAX_MEDIA_HEADER).max(1);
+    if payload.len() <= most {
+        return vec![(Piece::WHOLE, payload)];
+    }
+    let count = payload.len().div_ceil(most);
+    (payload.chunks(most).enumerate())
+        .map(|(i, part)| {
+            let piece = Piece {
+                first: i == 0,
+                last: i + 1 == count,
+            };
+            (piece, part)
+        })
+        .collect()
+}
 
 /// A decoded binary frame; borrows from the frame's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +119,7 @@ pub enum DataFrame<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScreenFrame<'a> {
     pub key: bool,
+    pub piece: Piece,
     /// The changed area: left, top, width, height.
     pub rect: [u16; 4],
     pub time_ms: i64,
@@ -65,7 +134,7 @@ impl ScreenFrame<'_> {
         assert!(self.user.len() <= u8::MAX as usize, "user IDs are short");
         let mut frame = Vec::with_capacity(19 + self.user.len() + self.payload.len());
         frame.push(SCREEN);
-        frame.push(if self.key { VIDEO_KEY_FRAME } else { 0 });
+        frame.push(self.piece.flags(self.key));
         for v in self.rect {
             frame.extend_from_slice(&v.to_be_bytes());
         }
@@ -81,6 +150,7 @@ impl ScreenFrame<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VideoFrame<'a> {
     pub key: bool,
+    pub piece: Piece,
     pub video_id: u8,
     /// The sender's timestamp of the picture, in ms.
     pub time_ms: i64,
@@ -95,7 +165,7 @@ impl VideoFrame<'_> {
         assert!(self.user.len() <= u8::MAX as usize, "user IDs are short");
         let mut frame = Vec::with_capacity(12 + self.user.len() + self.payload.len());
         frame.push(VIDEO);
-        frame.push(if self.key { VIDEO_KEY_FRAME } else { 0 });
+        frame.push(self.piece.flags(self.key));
         frame.push(self.video_id);
         frame.extend_from_slice(&self.time_ms.to_be_bytes());
         frame.push(self.user.len() as u8);
@@ -176,6 +246,7 @@ pub fn decode_data(frame: &[u8]) -> Result<DataFrame<'_>, BadDataFrame> {
             let (user, payload) = take_str(rest)?;
             Ok(DataFrame::Video(VideoFrame {
                 key: flags & VIDEO_KEY_FRAME != 0,
+                piece: Piece::of_flags(flags),
                 video_id,
                 time_ms: time as i64,
                 user,
@@ -193,6 +264,7 @@ pub fn decode_data(frame: &[u8]) -> Result<DataFrame<'_>, BadDataFrame> {
             let (user, payload) = take_str(rest)?;
             Ok(DataFrame::Screen(ScreenFrame {
                 key: flags & VIDEO_KEY_FRAME != 0,
+                piece: Piece::of_flags(flags),
                 rect,
                 time_ms: time as i64,
                 user,
@@ -262,6 +334,7 @@ mod tests {
     fn video_frames_round_trip() {
         let frame = VideoFrame {
             key: true,
+            piece: Piece::WHOLE,
             video_id: 3,
             time_ms: -5,
             user: "bob",
@@ -272,6 +345,10 @@ mod tests {
         assert!(decode_data(&frame.encode()[..12]).is_err());
         let screen = ScreenFrame {
             key: false,
+            piece: Piece {
+                first: false,
+                last: true,
+            },
             rect: [1, 2, 640, 65535],
             time_ms: 9,
             user: "",
@@ -279,6 +356,41 @@ mod tests {
         };
         assert_eq!(decode_data(&screen.encode()), Ok(DataFrame::Screen(screen)));
         assert!(decode_data(&screen.encode()[..10]).is_err());
+    }
+
+    #[test]
+    fn a_big_picture_goes_in_pieces_that_fit_and_join_up() {
+        let picture: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        let max_frame = MAX_MEDIA_HEADER + 3000;
+        let parts = pieces(&picture, max_frame);
+        assert_eq!(parts.len(), 4);
+        let (mut joined, mut flags) = (Vec::new(), Vec::new());
+        for (piece, part) in &parts {
+            let frame = VideoFrame {
+                key: true,
+                piece: *piece,
+                video_id: 1,
+                time_ms: 5,
+                user: &"u".repeat(255),
+                payload: part,
+            };
+            let bytes = frame.encode();
+            assert!(bytes.len() <= max_frame, "{} > {max_frame}", bytes.len());
+            let Ok(DataFrame::Video(back)) = decode_data(&bytes) else {
+                panic!("a piece decodes");
+            };
+            assert_eq!(back, frame);
+            joined.extend_from_slice(back.payload);
+            flags.push((back.piece.first, back.piece.last));
+        }
+        assert_eq!(joined, picture);
+        let ends = [(true, false), (false, false), (false, false), (false, true)];
+        assert_eq!(flags, ends);
+        assert_eq!(
+            pieces(&picture, 1 << 20),
+            vec![(Piece::WHOLE, &picture[..])]
+        );
+        assert_eq!(pieces(&[], 1 << 20), vec![(Piece::WHOLE, &[][..])]);
     }
 
     #[test]

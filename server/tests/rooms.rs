@@ -702,3 +702,93 @@ async fn boards_are_judged_by_the_server_and_echoed_to_all() {
         PARAM_ERR
     );
 }
+
+/// The next binary frame straight off the socket (text frames and pings skipped: events and
+/// media travel on different lanes, in no order between them).
+async fn raw_binary(c: &mut Client) -> Vec<u8> {
+    loop {
+        let msg = timeout(PATIENCE, c.ws.next())
+            .await
+            .expect("a binary frame in time")
+            .expect("connection open")
+            .expect("no read error");
+        if let Message::Binary(b) = msg {
+            return b.to_vec();
+        }
+    }
+}
+
+/// A piece of amy's camera 1: (key, first, last, payload).
+fn camera_piece(key: bool, first: bool, last: bool, payload: &[u8]) -> Vec<u8> {
+    use crvideo_proto::data::{Piece, VideoFrame};
+    let piece = Piece { first, last };
+    let (video_id, time_ms, user) = (1, 7, "");
+    VideoFrame {
+        key,
+        piece,
+        video_id,
+        time_ms,
+        user,
+        payload,
+    }
+    .encode()
+}
+
+/// `(key, first, last, payload)` of a relayed camera frame from amy.
+fn relayed_piece(frame: &[u8]) -> (bool, bool, bool, Vec<u8>) {
+    use crvideo_proto::data::{decode_data, DataFrame};
+    let Ok(DataFrame::Video(v)) = decode_data(frame) else {
+        panic!("a video frame");
+    };
+    assert_eq!((v.user, v.video_id), ("amy", 1));
+    (v.key, v.piece.first, v.piece.last, v.payload.to_vec())
+}
+
+#[tokio::test]
+async fn a_member_waiting_for_a_key_frame_starts_at_a_key_pictures_first_piece() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let (mut amy, mut bob, m) = amy_and_bob_in_a_room(addr, false).await;
+    let cams = json!({"op": "set_video_devs", "devs": [{"video_id": 1, "name": "cam"}],
+        "default_video": 1});
+    assert_eq!(amy.code(cams).await, 0);
+    assert_eq!(set_media(&mut amy, "amy", "video", 3).await, 0);
+
+    // bob watches from the start of a key picture in two pieces...
+    amy.send_binary(camera_piece(true, true, false, b"A1"))
+        .await;
+    assert_eq!(
+        relayed_piece(&raw_binary(&mut bob).await),
+        (true, true, false, b"A1".to_vec())
+    );
+    // ...carol enters in the middle of it: she waits for the next key picture.
+    let mut carol = login(addr, "acme", "carol").await;
+    enter(&mut carol, &m).await;
+    amy.send_binary(camera_piece(true, false, true, b"A2"))
+        .await;
+    amy.send_binary(camera_piece(false, true, true, b"B")).await;
+    amy.send_binary(camera_piece(true, true, false, b"C1"))
+        .await;
+    amy.send_binary(camera_piece(true, false, true, b"C2"))
+        .await;
+    for (key, first, last, payload) in [
+        (true, false, true, &b"A2"[..]),
+        (false, true, true, b"B"),
+        (true, true, false, b"C1"),
+        (true, false, true, b"C2"),
+    ] {
+        let got = relayed_piece(&raw_binary(&mut bob).await);
+        assert_eq!(got, (key, first, last, payload.to_vec()));
+    }
+    // carol: nothing of A or B, then C whole.
+    let c1 = relayed_piece(&raw_binary(&mut carol).await);
+    assert_eq!(c1, (true, true, false, b"C1".to_vec()));
+    let c2 = relayed_piece(&raw_binary(&mut carol).await);
+    assert_eq!(c2, (true, false, true, b"C2".to_vec()));
+    // amy was asked for the key frame carol waited for.
+    loop {
+        if amy.event().await == (Event::KeyFrameRequest { video_id: 1 }) {
+            break;
+        }
+    }
+}

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crvideo_proto::data::VideoFrame;
+use crvideo_proto::data::{Piece, VideoFrame};
 use parking_lot::{Condvar, Mutex};
 
 use super::codec::{EncodeSettings, VideoEncoder};
@@ -145,12 +145,13 @@ fn run(
         };
         let frame = VideoFrame {
             key: encoded.key,
+            piece: Piece::WHOLE,
             video_id,
             time_ms,
             user: "",
             payload: &encoded.data,
         };
-        if !media.send(frame.encode()) {
+        if !media.send_video(&frame) {
             // The link is behind: this picture is lost, the next one starts afresh.
             slot.state.lock().force_key = true;
         }

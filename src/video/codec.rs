@@ -65,8 +65,13 @@ impl VideoEncoder {
         // Measured on a 720p page of 12 px text at 800 kbps: left to the rate control the
         // first picture gets QP 28, 34.2 dB; QP 24, 35.2 dB; QP 16–22, 37.0 dB. OpenH264
         // honours the upper bound only with a lower one.
+        // OpenH264 has neither adaptive quantisation nor background detection for screen
+        // content: asked for them (its defaults), it says so on the app's stderr.
         let config = if settings.screen {
-            config.qp(QpRange::new(SCREEN_QP.0, SCREEN_QP.1))
+            config
+                .qp(QpRange::new(SCREEN_QP.0, SCREEN_QP.1))
+                .adaptive_quantization(false)
+                .background_detection(false)
         } else {
             config
         };
@@ -85,8 +90,16 @@ impl VideoEncoder {
         self.force_key = true;
     }
 
-    /// Encodes `picture`; None when the encoder produced nothing for it.
+    /// Encodes `picture` now (on the encoder's clock); None when the encoder produced
+    /// nothing for it.
     pub fn encode(&mut self, picture: &Picture) -> Result<Option<Encoded>, String> {
+        let now_ms = self.epoch.elapsed().as_millis() as u64;
+        self.encode_at(picture, now_ms)
+    }
+
+    /// Encodes `picture` as taken at `at_ms` (ms on any clock that starts near 0 and only
+    /// rises: the rate control plans by it); None when the encoder produced nothing for it.
+    pub fn encode_at(&mut self, picture: &Picture, at_ms: u64) -> Result<Option<Encoded>, String> {
         let (y, u, v) = picture.planes();
         let w = picture.width;
         let source = YUVSlices::new((y, u, v), (w, picture.height), (w, w / 2, w / 2));
@@ -97,10 +110,7 @@ impl VideoEncoder {
         self.started = true;
         let stream = self
             .encoder
-            .encode_at(
-                &source,
-                Timestamp::from_millis(self.epoch.elapsed().as_millis() as u64),
-            )
+            .encode_at(&source, Timestamp::from_millis(at_ms))
             .map_err(|e| format!("H.264 encode: {e}"))?;
         let key = matches!(stream.frame_type(), FrameType::IDR | FrameType::I);
         let data = stream.to_vec();

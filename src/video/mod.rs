@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crvideo_proto::data::{ScreenFrame, VideoFrame};
+use crvideo_proto::data::{pieces, Piece, ScreenFrame, VideoFrame};
 use crvideo_proto::{
     encode, ClientFrame, MemberVideos, Request, VideoDev, MAX_VIDEO_DEVS, MEDIA_OPEN,
 };
@@ -53,37 +53,52 @@ pub struct Uplink {
 #[derive(Clone)]
 pub struct MediaLane {
     tx: mpsc::Sender<Message>,
-    /// The largest frame the server accepts (its hello's `max_frame_bytes`): a larger one
-    /// would end the session.
+    /// The largest frame the server accepts (its hello's `max_frame_bytes`): a larger
+    /// picture goes in pieces.
     max_frame: usize,
-    /// Whether an oversized frame was reported (once per session).
-    warned: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MediaLane {
     pub fn new(tx: mpsc::Sender<Message>, max_frame: usize) -> MediaLane {
-        MediaLane {
-            tx,
-            max_frame,
-            warned: Arc::default(),
-        }
+        MediaLane { tx, max_frame }
     }
 
-    /// Queues an encoded frame without waiting. False when it is lost: the lane is full, or
-    /// the frame is larger than the server accepts (one picture of a huge, detailed image
-    /// at a high bitrate; not fragmented yet).
-    pub fn send(&self, frame: Vec<u8>) -> bool {
-        if frame.len() > self.max_frame {
-            if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                tracing::warn!(
-                    "a video frame of {} bytes is over the server's max_frame_bytes ({}): dropped",
-                    frame.len(),
-                    self.max_frame
-                );
-            }
+    /// Queues a camera's encoded picture without waiting, in pieces if it is larger than a
+    /// frame may be. False when it is lost (the lane has no room for all of it).
+    pub fn send_video(&self, frame: &VideoFrame<'_>) -> bool {
+        self.send_pieces(frame.payload, |piece, payload| {
+            let piece = VideoFrame {
+                piece,
+                payload,
+                ..*frame
+            };
+            piece.encode()
+        })
+    }
+
+    /// [`MediaLane::send_video`] for the shared screen.
+    pub fn send_screen(&self, frame: &ScreenFrame<'_>) -> bool {
+        self.send_pieces(frame.payload, |piece, payload| {
+            let piece = ScreenFrame {
+                piece,
+                payload,
+                ..*frame
+            };
+            piece.encode()
+        })
+    }
+
+    /// Queues the frames `encode` makes of the pieces of `payload`: all of them, or none
+    /// (a receiver cannot use part of a picture).
+    fn send_pieces(&self, payload: &[u8], encode: impl Fn(Piece, &[u8]) -> Vec<u8>) -> bool {
+        let pieces = pieces(payload, self.max_frame);
+        let Ok(permits) = self.tx.try_reserve_many(pieces.len()) else {
             return false;
+        };
+        for (permit, (piece, part)) in permits.zip(pieces) {
+            permit.send(Message::Binary(encode(piece, part).into()));
         }
-        self.tx.try_send(Message::Binary(frame.into())).is_ok()
+        true
     }
 }
 
@@ -610,7 +625,8 @@ impl Video {
             };
         }
         let payload = data.slice_ref(frame.payload);
-        if !inner.streams[&key].push(frame.key, frame.time_ms, None, payload) {
+        let stream = inner.streams.get_mut(&key).expect("started");
+        if !stream.push(frame.key, frame.time_ms, None, frame.piece, payload) {
             self.gate.request_key_frame(frame.user, frame.video_id);
         }
     }
@@ -636,8 +652,9 @@ impl Video {
             };
         }
         let payload = data.slice_ref(frame.payload);
-        let stream = &inner.streams[&key];
-        if !stream.push(frame.key, frame.time_ms, Some(frame.rect), payload) {
+        let stream = inner.streams.get_mut(&key).expect("started");
+        let (time_ms, rect, piece) = (frame.time_ms, Some(frame.rect), frame.piece);
+        if !stream.push(frame.key, time_ms, rect, piece, payload) {
             self.gate.request_key_frame(frame.user, SCREEN);
         }
     }

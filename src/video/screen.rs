@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crvideo_proto::data::ScreenFrame;
+use crvideo_proto::data::{Piece, ScreenFrame};
 use parking_lot::{Condvar, Mutex};
 
 use super::codec::{EncodeSettings, VideoEncoder};
@@ -229,14 +229,15 @@ fn run(shared: &Shared, preview: &Mutex<Option<Arc<Picture>>>, gate: &Gate, even
         };
         let frame = ScreenFrame {
             key: encoded.key,
+            piece: Piece::WHOLE,
             rect,
             time_ms: picture.time_ms,
             user: "",
             payload: &encoded.data,
         };
         unsent = None;
-        if !lane.send(frame.encode()) {
-            // Lost (the lane is full, or too big): the whole image again, as a key frame,
+        if !lane.send_screen(&frame) {
+            // Lost (the lane is full): the whole image again, as a key frame,
             // at the next tick.
             unsent = Some(whole(image));
             resend_key = true;

@@ -10,6 +10,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crvideo_proto::data::Piece;
 use parking_lot::Mutex;
 use tokio_tungstenite::tungstenite::Bytes;
 
@@ -22,12 +23,32 @@ use crate::dispatch::{Dispatcher, Event};
 /// and the video restarts at a key frame.
 const DECODE_QUEUE: usize = 8;
 
+/// The largest picture joined from pieces: four times a raw 4K picture, more than any
+/// encoded picture of a camera or screen the SDK accepts.
+const MAX_PICTURE_BYTES: usize = 4 * 3840 * 2160 * 3 / 2;
+
+/// One encoded picture: its frame's header and its bytes, in pieces as they arrived
+/// (joined on the decoder's thread, not the I/O thread).
 struct Packet {
     key: bool,
     time_ms: i64,
     /// A screen frame's changed area.
     rect: Option<[u16; 4]>,
-    data: Bytes,
+    parts: Vec<Bytes>,
+}
+
+impl Packet {
+    fn bytes(&self) -> usize {
+        self.parts.iter().map(Bytes::len).sum()
+    }
+
+    /// The picture's bytes in one piece.
+    fn joined(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.parts[..] {
+            [one] => std::borrow::Cow::Borrowed(one),
+            parts => std::borrow::Cow::Owned(parts.concat()),
+        }
+    }
 }
 
 /// What a received video is.
@@ -64,6 +85,8 @@ pub struct Stream {
     queue: Option<SyncSender<Packet>>,
     pub latest: Arc<Latest>,
     thread: Option<JoinHandle<()>>,
+    /// The picture whose pieces are arriving.
+    unfinished: Option<Packet>,
 }
 
 impl Stream {
@@ -98,18 +121,63 @@ impl Stream {
             queue: Some(queue),
             latest,
             thread: Some(thread),
+            unfinished: None,
         })
     }
 
-    /// A frame from the server. False when it was dropped (the decoder is behind).
-    pub fn push(&self, key: bool, time_ms: i64, rect: Option<[u16; 4]>, data: Bytes) -> bool {
-        let queue = self.queue.as_ref().expect("open until dropped");
-        let packet = Packet {
-            key,
-            time_ms,
-            rect,
-            data,
+    /// A frame from the server: a picture, or a piece of one (see
+    /// [`crvideo_proto::data::Piece`]). False when a picture was dropped (the decoder is
+    /// behind). A picture that cannot be whole (a piece missing, or too big) is dropped
+    /// too, and the decoder skips to the next key frame (asking for one).
+    pub fn push(
+        &mut self,
+        key: bool,
+        time_ms: i64,
+        rect: Option<[u16; 4]>,
+        piece: Piece,
+        data: Bytes,
+    ) -> bool {
+        if piece.first {
+            if self.unfinished.take().is_some() {
+                self.latest.lost.store(true, Ordering::Relaxed);
+            }
+            let parts = vec![data];
+            let packet = Packet {
+                key,
+                time_ms,
+                rect,
+                parts,
+            };
+            if !piece.last {
+                self.unfinished = Some(packet);
+                return true;
+            }
+            return self.queue(packet);
+        }
+        let Some(packet) = self.unfinished.as_mut() else {
+            // The picture's start never came here.
+            self.latest.lost.store(true, Ordering::Relaxed);
+            return true;
         };
+        let fits = packet.bytes() + data.len() <= MAX_PICTURE_BYTES;
+        if packet.time_ms != time_ms || !fits {
+            self.unfinished = None;
+            self.latest.lost.store(true, Ordering::Relaxed);
+            return true;
+        }
+        packet.parts.push(data);
+        match piece.last {
+            true => {
+                let packet = self.unfinished.take().expect("just extended");
+                self.queue(packet)
+            }
+            false => true,
+        }
+    }
+
+    /// Hands a whole picture to the decoder. False when the decoder is behind: dropped.
+    fn queue(&self, packet: Packet) -> bool {
+        let queue = self.queue.as_ref().expect("open until dropped");
         match queue.try_send(packet) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
@@ -182,7 +250,7 @@ impl Video {
                 continue;
             }
             waiting_key = false;
-            match decoder.decode(&packet.data, packet.time_ms) {
+            match decoder.decode(&packet.joined(), packet.time_ms) {
                 Ok(Some(picture)) => {
                     let now = (picture.width, picture.height);
                     *self.latest.picture.lock() = Some(Arc::new(picture));

@@ -1,12 +1,13 @@
 //! Video in a room: each member's cameras, which videos each member watches, and the relay
 //! of encoded frames from a camera to its watchers.
 //!
-//! The server never decodes. A receiver must start a video at a key frame, so it "waits for
-//! a key" of a video when it enters, starts watching it, or loses a frame of it (its media
-//! lane was full, or its SDK could not decode); while waiting it gets nothing of that video
-//! but its next key frame, and the sender is asked for one ([`Event::KeyFrameRequest`], at
-//! most every [`KEY_REQUEST_GAP`] per camera, so a slow receiver cannot make a sender send
-//! only key frames).
+//! The server never decodes. A receiver must start a video at a key frame (at its first
+//! piece, when a picture comes in pieces), so it "waits for a key" of a video when it
+//! enters, starts watching it, or loses a frame of it (its media lane was full, or its SDK
+//! could not decode); while waiting it gets nothing of that video but its next key frame,
+//! and the sender is asked for one ([`Event::KeyFrameRequest`], at most every
+//! [`KEY_REQUEST_GAP`] per camera, so a slow receiver cannot make a sender send only key
+//! frames).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -136,7 +137,8 @@ impl Room {
             ..*frame
         };
         let message = Message::Binary(Bytes::from(relayed.encode()));
-        self.relay(from, frame.video_id, frame.key, message);
+        let starts_key = frame.key && frame.piece.first;
+        self.relay(from, frame.video_id, starts_key, message);
         true
     }
 
@@ -152,14 +154,17 @@ impl Room {
             ..*frame
         };
         let message = Message::Binary(Bytes::from(relayed.encode()));
-        self.relay(from, SCREEN, frame.key, message);
+        let starts_key = frame.key && frame.piece.first;
+        self.relay(from, SCREEN, starts_key, message);
         true
     }
 
     /// Queues `message`, a frame of `from`'s video `video_id`, for every other member that
-    /// watches it and is not waiting for a key frame of it; a member whose media lane is
-    /// full waits for the next key frame, which is asked for.
-    fn relay(&mut self, from: usize, video_id: u8, key_frame: bool, message: Message) {
+    /// watches it and is not waiting for a key frame of it (`starts_key`: the frame is the
+    /// first piece of a key picture, where a waiting member starts); a member whose media
+    /// lane is full waits for the next key frame, which is asked for (so it gets no more
+    /// pieces of a picture it lost one of).
+    fn relay(&mut self, from: usize, video_id: u8, starts_key: bool, message: Message) {
         let user_id = self.members[from].info.user_id.clone();
         let key = (user_id.clone(), video_id);
         let mut need_key = false;
@@ -168,7 +173,7 @@ impl Room {
                 continue;
             }
             if m.video.waiting.contains(&key) {
-                if !key_frame {
+                if !starts_key {
                     need_key = true;
                     continue;
                 }
