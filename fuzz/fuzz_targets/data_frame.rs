@@ -1,17 +1,26 @@
 //! Binary frames (`crvideo_proto::data`), decoded by the server (from any client) and by the
-//! SDK (relayed commands and chunks).
+//! SDK (relayed commands, chunks, video and screen frames).
 //!
 //! Invariants:
-//! - a decoded frame is canonical: encoding its parts gives back exactly the input bytes;
+//! - a decoded frame is canonical: encoding its parts gives back exactly the input bytes
+//!   (a video or screen frame's flags without the bits it ignores);
 //! - a refusal says why: "empty" for no bytes, "unknown kind" for a first byte other than
-//!   command / chunk, else "truncated" or "name not UTF-8";
+//!   command / chunk / video / screen, else "truncated" or "name not UTF-8";
 //! - any ID (at most 255 bytes), number and payload built from the input round-trip through
-//!   both encoders.
+//!   every encoder, a picture's pieces included.
 #![no_main]
 
 use crvideo_proto::data::{
     chunk_header_len, decode_data, encode_chunk, encode_command, BadDataFrame, DataFrame,
+    ScreenFrame, VideoFrame, MEDIA_FLAGS,
 };
+
+/// `data` with its flags byte (the second) reduced to the bits a media frame means.
+fn known_flags(data: &[u8]) -> Vec<u8> {
+    let mut canonical = data.to_vec();
+    canonical[1] &= MEDIA_FLAGS;
+    canonical
+}
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,9 +36,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(encode_chunk(transfer_id, offset, payload), data);
             assert_eq!(chunk_header_len(transfer_id) + payload.len(), data.len());
         }
+        Ok(DataFrame::Video(frame)) => assert_eq!(frame.encode(), known_flags(data)),
+        Ok(DataFrame::Screen(frame)) => assert_eq!(frame.encode(), known_flags(data)),
         Err(BadDataFrame(why)) => match data.first() {
             None => assert_eq!(why, "empty"),
-            Some(1 | 2) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
+            Some(1..=4) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
             Some(_) => assert_eq!(why, "unknown kind"),
         },
     }
@@ -65,4 +76,35 @@ fuzz_target!(|data: &[u8]| {
             payload
         })
     );
+
+    // A picture of `payload` in the pieces of frames of at most `max_frame` bytes: each
+    // fits, decodes to what was encoded, and the pieces join up to the picture.
+    let max_frame = 275 + (number % 4096) as usize;
+    let pieces = crvideo_proto::data::pieces(payload, max_frame);
+    let mut joined = Vec::new();
+    for (i, &(piece, part)) in pieces.iter().enumerate() {
+        assert_eq!((piece.first, piece.last), (i == 0, i + 1 == pieces.len()));
+        let video = VideoFrame {
+            key: number & 1 == 1,
+            piece,
+            video_id: data[0],
+            time_ms: number as i64,
+            user: &name,
+            payload: part,
+        };
+        let frame = video.encode();
+        assert!(frame.len() <= max_frame, "{} > {max_frame}", frame.len());
+        assert_eq!(decode_data(&frame), Ok(DataFrame::Video(video)));
+        let screen = ScreenFrame {
+            key: video.key,
+            piece,
+            rect: [0, 2, 4, 6].map(|i| u16::from_be_bytes([data[i], data[i + 1]])),
+            time_ms: video.time_ms,
+            user: &name,
+            payload: part,
+        };
+        assert_eq!(decode_data(&screen.encode()), Ok(DataFrame::Screen(screen)));
+        joined.extend_from_slice(part);
+    }
+    assert_eq!(joined, payload);
 });

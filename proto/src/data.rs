@@ -40,6 +40,9 @@ pub const VIDEO_KEY_FRAME: u8 = 0x01;
 const MORE_PIECES: u8 = 0x02;
 /// `flags` bit of a piece that continues the previous frame's picture.
 const CONTINUED: u8 = 0x04;
+/// The `flags` bits a video or screen frame means something by; others are ignored (and
+/// sent as 0).
+pub const MEDIA_FLAGS: u8 = VIDEO_KEY_FRAME | MORE_PIECES | CONTINUED;
 /// The longest header of a video or screen frame (a relayed one names a sender of up to 255
 /// bytes): a piece's payload is at most `max_frame_bytes` minus this.
 pub const MAX_MEDIA_HEADER: usize = 1 + 1 + 8 + 8 + 1 + 255;
