@@ -10,7 +10,10 @@
 #   transfer  SendCmd / SendBuffer / SendFile between two SDK processes vs nats-server and
 #             iperf3 (1 GiB transfers; the work dir is under $TMPDIR unless --work-dir)
 #   video     H.264 encode/decode per frame vs ffmpeg, and the latency from a sender's
-#             picture to 1 and 9 receivers' NotifyVideoData (640x360@15, 1280x720@30)
+#             picture to 1 and 9 receivers' NotifyVideoData (640x360@15, 1280x720@30);
+#             --memory-secs 300 adds a receiver's RSS over 5 minutes (--memory-only: just it)
+#   video-relay  10 members each sending 640x360@15: server CPU per forwarded stream, peak
+#             RSS and latency vs nats-server relaying the same frames
 # It builds the release binaries (the SDK's release profile has LTO), installs the peers it
 # needs (nats-server, iperf3) with apt-get when they are missing (or runs without them:
 # --skip-nats, --skip-iperf), warns when the hard open-file limit is too low for the
@@ -35,6 +38,7 @@ case "$name" in
     soak) bin=soak peers="" fds=2300 fixed=(--server-log "$target/../soak-server.log") ;;
     transfer) bin=transfer_load peers="nats-server iperf3" fds=0 fixed=() ;;
     video) bin=video_load peers="ffmpeg" fds=0 fixed=() ;;
+    video-relay) bin=video_relay peers="nats-server" fds=0 fixed=() ;;
     *)
         sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2

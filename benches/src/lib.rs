@@ -2,8 +2,8 @@
 //! die with the bench ([`child`]), fan-out bookkeeping ([`fanout`]), what `/proc` tells
 //! ([`procfs`]), starting the servers under test ([`peers`]), many clients at once
 //! ([`tasks`]), the nats-server peer's client ([`nats`], on `async-nats`) and the printed
-//! report ([`report`]). The crvideo client is `crvideo-testkit`'s, shared with the server's
-//! tests.
+//! report ([`report`]); the video benches' test pattern and clip ([`video`]). The crvideo
+//! client is `crvideo-testkit`'s, shared with the server's tests.
 
 pub mod child;
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod peers;
 pub mod procfs;
 pub mod report;
 pub mod tasks;
+pub mod video;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! video_load [--server-bin PATH] [--secs 10] [--receivers 1,9] [--skip-ffmpeg]
+//!            [--memory-secs 300] [--memory-only]
 //! ```
 //!
 //! Measured per size (640x360 at 15 fps, 1280x720 at 30 fps, 1000 and 2500 kbps):
@@ -15,7 +16,9 @@
 //!   stamp through as `frmTime`) and each receiver takes `now − frmTime` in its
 //!   `NotifyVideoData`, then takes the picture (as an app would, which re-arms the
 //!   notification). p50 / p99 over every receiver's pictures; "added" is p50 minus the
-//!   in-process encode + decode p50.
+//!   in-process encode + decode p50;
+//! - with `--memory-secs`: one receiver's RSS (and the server's) every 10 s over a long run
+//!   at 640x360 (the receiver keeps its latency samples: 8 bytes a picture).
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::{BufRead, BufReader, Write};
@@ -26,9 +29,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use crvideo_bench::report::{Latency, Table};
+use crvideo_bench::video::camera;
 use crvideo_bench::{
-    start_crvideo, stop_child, BenchResult, ChildGuard, ServerArgs, TempDir, BENCH_PASSWORD,
-    BENCH_TENANT,
+    rss_kib, start_crvideo, stop_child, BenchResult, ChildGuard, ServerArgs, TempDir,
+    BENCH_PASSWORD, BENCH_TENANT,
 };
 use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
 use crvideosdk::ffi::lifecycle::*;
@@ -36,7 +40,7 @@ use crvideosdk::ffi::meetings::*;
 use crvideosdk::ffi::rooms::*;
 use crvideosdk::ffi::session::*;
 use crvideosdk::ffi::video::*;
-use crvideosdk::video::codec::{EncodeSettings, VideoDecoder, VideoEncoder};
+use crvideosdk::video::codec::{VideoDecoder, VideoEncoder};
 use crvideosdk::video::picture::{Picture, VFMT_RGBA32};
 
 /// Video latency and codec cost against ffmpeg (see docs/BENCHMARKS.md).
@@ -54,6 +58,12 @@ struct Args {
     /// Leave out the ffmpeg peer.
     #[arg(long)]
     skip_ffmpeg: bool,
+    /// Also a receiver's memory over a run of this many seconds at 640x360 (0: not).
+    #[arg(long, default_value = "0")]
+    memory_secs: u64,
+    /// Only the memory run.
+    #[arg(long)]
+    memory_only: bool,
     /// Internal: run as a child (sender ADDR | receiver ADDR MEETING).
     #[arg(long, num_args = 1.., hide = true)]
     child: Vec<String>,
@@ -96,20 +106,9 @@ fn main() {
 }
 
 /// A moving test picture (RGBA): a scrolling gradient and a square crossing it.
+/// Picture `n` of the moving pattern at `size`.
 fn pattern(size: Size, n: u64) -> Vec<u8> {
-    let (w, h) = (size.width, size.height);
-    let mut rgba = vec![255u8; w * h * 4];
-    let cx = (n as usize * 6) % (w + 80);
-    for y in 0..h {
-        for x in 0..w {
-            let p = &mut rgba[(y * w + x) * 4..][..3];
-            let square = x + 40 >= cx && x < cx + 24 && y.abs_diff(h / 2) < 32;
-            p[0] = (x * 200 / w + n as usize * 2) as u8;
-            p[1] = (y * 220 / h + 16) as u8;
-            p[2] = if square { 240 } else { 64 };
-        }
-    }
-    rgba
+    crvideo_bench::video::pattern(size.width, size.height, n)
 }
 
 fn monotonic_us() -> i64 {
@@ -129,6 +128,16 @@ fn run(args: &Args) -> BenchResult<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         args.secs
     );
+    let memory = match args.memory_secs {
+        0 => None,
+        secs => Some(receiver_memory(args, SIZES[0], secs)?),
+    };
+    if let Some((samples, pictures)) = &memory {
+        print_memory(samples, *pictures);
+    }
+    if args.memory_only {
+        return Ok(());
+    }
     let mut floors = Vec::new();
     for size in SIZES {
         floors.push((
@@ -189,19 +198,16 @@ fn run(args: &Args) -> BenchResult<()> {
 
 /// The SDK's own encode (RGBA → I420 → H.264) and decode (H.264 → I420 → RGBA) per frame.
 fn codec_floor(size: Size) -> BenchResult<(Latency, Latency)> {
-    let settings = EncodeSettings {
-        fps: size.fps as f32,
-        kbps: size.kbps,
-        screen: false,
-    };
-    let mut encoder = VideoEncoder::new(settings)?;
+    let mut encoder = VideoEncoder::new(camera(size.fps, size.kbps))?;
     let mut decoder = VideoDecoder::new()?;
     let frames: Vec<Vec<u8>> = (0..150).map(|n| pattern(size, n)).collect();
     let (mut enc, mut dec) = (Vec::new(), Vec::new());
     for (n, rgba) in frames.iter().enumerate() {
         let start = Instant::now();
+        // Each picture at its own time: the rate control sees the real rate.
+        let time_ms = n as u64 * 1000 / size.fps as u64;
         let picture = Picture::from_image(VFMT_RGBA32, size.width, size.height, rgba, n as i64);
-        let Some(encoded) = encoder.encode(&picture)? else {
+        let Some(encoded) = encoder.encode_at(&picture, time_ms)? else {
             continue;
         };
         enc.push(start.elapsed());
@@ -328,6 +334,68 @@ impl Child {
     }
 }
 
+/// A server, a sender in a meeting and `receivers` receivers in it, each its own process,
+/// ready to send.
+struct Meeting {
+    server: ChildGuard,
+    sender: Child,
+    receivers: Vec<Child>,
+}
+
+impl Meeting {
+    fn start(args: &Args, dir: &TempDir, size: Size, receivers: usize) -> BenchResult<Meeting> {
+        let (server, addr) = start_crvideo(&args.server.server_bin, dir.path(), "")?;
+        let geometry = [
+            size.width,
+            size.height,
+            size.fps as usize,
+            size.kbps as usize,
+        ];
+        let mut role = vec!["sender".to_string(), addr.to_string()];
+        role.extend(geometry.iter().map(|v| v.to_string()));
+        let sender = Child::spawn(&role)?;
+        let meeting = sender.expect("meeting ", CHILD_STEP)?;
+        let mut children = Vec::new();
+        for n in 0..receivers {
+            let role =
+                ["receiver", &addr.to_string(), &meeting, &format!("r{n}")].map(String::from);
+            let child = Child::spawn(&role)?;
+            child.expect("ready", CHILD_STEP)?;
+            children.push(child);
+        }
+        Ok(Meeting {
+            server,
+            sender,
+            receivers: children,
+        })
+    }
+
+    /// Every receiver's latencies (µs) so far.
+    fn latencies(&mut self) -> BenchResult<Vec<Duration>> {
+        let mut samples = Vec::new();
+        for child in &mut self.receivers {
+            child.say("report")?;
+            let line = child.expect("latencies", CHILD_STEP)?;
+            samples.extend(
+                line.split_whitespace()
+                    .filter_map(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_micros),
+            );
+        }
+        Ok(samples)
+    }
+
+    fn stop(mut self) {
+        for child in self.receivers.iter_mut().chain([&mut self.sender]) {
+            stop_child(&mut child.guard);
+        }
+        stop_child(&mut self.server);
+    }
+}
+
+/// How long a child may take for one step.
+const CHILD_STEP: Duration = Duration::from_secs(30);
+
 /// One latency run: a sender and `receivers` receivers, each its own process.
 fn latency(args: &Args, size: Size, receivers: usize) -> BenchResult<(Latency, usize)> {
     println!(
@@ -335,41 +403,12 @@ fn latency(args: &Args, size: Size, receivers: usize) -> BenchResult<(Latency, u
         size.width, size.height, size.fps, receivers
     );
     let dir = TempDir::new("video-load")?;
-    let (mut server, addr) = start_crvideo(&args.server.server_bin, dir.path(), "")?;
-    let geometry = [
-        size.width,
-        size.height,
-        size.fps as usize,
-        size.kbps as usize,
-    ];
-    let mut role = vec!["sender".to_string(), addr.to_string()];
-    role.extend(geometry.iter().map(|v| v.to_string()));
-    let mut sender = Child::spawn(&role)?;
-    let within = Duration::from_secs(30);
-    let meeting = sender.expect("meeting ", within)?;
-    let mut children = Vec::new();
-    for n in 0..receivers {
-        let role = ["receiver", &addr.to_string(), &meeting, &format!("r{n}")].map(String::from);
-        let child = Child::spawn(&role)?;
-        child.expect("ready", within)?;
-        children.push(child);
-    }
-    sender.say(&format!("send {}", args.secs))?;
-    sender.expect("sent", within + Duration::from_secs(args.secs))?;
-    let mut samples = Vec::new();
-    for child in &mut children {
-        child.say("report")?;
-        let line = child.expect("latencies", within)?;
-        samples.extend(
-            line.split_whitespace()
-                .filter_map(|v| v.parse::<u64>().ok())
-                .map(Duration::from_micros),
-        );
-    }
-    for child in children.iter_mut().chain([&mut sender]) {
-        stop_child(&mut child.guard);
-    }
-    stop_child(&mut server);
+    let mut meeting = Meeting::start(args, &dir, size, receivers)?;
+    meeting.sender.say(&format!("send {}", args.secs))?;
+    let sending = CHILD_STEP + Duration::from_secs(args.secs);
+    meeting.sender.expect("sent", sending)?;
+    let samples = meeting.latencies()?;
+    meeting.stop();
     let lat = Latency::of(&samples);
     println!(
         "{} pictures: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -380,6 +419,64 @@ fn latency(args: &Args, size: Size, receivers: usize) -> BenchResult<(Latency, u
     );
     Ok((lat, samples.len()))
 }
+
+/// A receiver's memory over a long run: one sender and one receiver at `size`, sending for
+/// `secs`; the receiver's and the server's RSS every [`MEMORY_SAMPLE`]. Returns the samples
+/// (seconds since the start, receiver KiB, server KiB) and the pictures received.
+fn receiver_memory(args: &Args, size: Size, secs: u64) -> BenchResult<(Vec<MemorySample>, usize)> {
+    println!(
+        "\n== receiver memory: {}x{}@{}, {} s ==",
+        size.width, size.height, size.fps, secs
+    );
+    let dir = TempDir::new("video-load")?;
+    let mut meeting = Meeting::start(args, &dir, size, 1)?;
+    let (receiver, server) = (meeting.receivers[0].guard.pid(), meeting.server.pid());
+    meeting.sender.say(&format!("send {secs}"))?;
+    let (start, mut samples) = (Instant::now(), Vec::new());
+    loop {
+        let t = start.elapsed().as_secs();
+        let sample = (t, rss_kib(receiver)?, rss_kib(server)?);
+        println!(
+            "t {:>4} s: receiver RSS {:.1} MiB, server RSS {:.1} MiB",
+            sample.0,
+            sample.1 as f64 / 1024.0,
+            sample.2 as f64 / 1024.0
+        );
+        samples.push(sample);
+        if t >= secs {
+            break;
+        }
+        std::thread::sleep(MEMORY_SAMPLE.min(Duration::from_secs(secs - t)));
+    }
+    meeting.sender.expect("sent", CHILD_STEP)?;
+    let pictures = meeting.latencies()?.len();
+    meeting.stop();
+    Ok((samples, pictures))
+}
+
+/// The memory run's table, and the receiver's growth after its first minute.
+fn print_memory(samples: &[MemorySample], pictures: usize) {
+    println!("\n## Summary (markdown)\n\n{pictures} pictures received\n");
+    let table = Table::header(&["t s", "receiver RSS MiB", "server RSS MiB"]);
+    for (t, receiver, server) in samples {
+        let mib = |kib: &u64| format!("{:.1}", *kib as f64 / 1024.0);
+        table.row(&[t.to_string(), mib(receiver), mib(server)]);
+    }
+    let settled = samples.iter().find(|s| s.0 >= 60).or(samples.first());
+    if let (Some(settled), Some(last)) = (settled, samples.last()) {
+        let growth = last.1 as i64 - settled.1 as i64;
+        println!(
+            "\nreceiver RSS from t = {} s to t = {} s: {growth:+} KiB",
+            settled.0, last.0
+        );
+    }
+}
+
+/// (seconds since the start, receiver RSS KiB, server RSS KiB).
+type MemorySample = (u64, u64, u64);
+
+/// How often [`receiver_memory`] samples.
+const MEMORY_SAMPLE: Duration = Duration::from_secs(10);
 
 // ---- The child processes: one SDK each, through its C ABI ----
 
