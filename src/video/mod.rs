@@ -1,5 +1,6 @@
 //! Video in meetings: this user's custom cameras ([`camera`]), the videos received from
-//! other members ([`stream`]), H.264 ([`codec`]) and picture formats ([`picture`]).
+//! other members ([`stream`], their pictures joined from pieces by [`pieces`]), H.264
+//! ([`codec`]) and picture formats ([`picture`]).
 //!
 //! Encoding runs on each camera's thread and decoding on each received video's thread,
 //! never on the I/O thread or the dispatch thread. A camera's frames leave the SDK only
@@ -10,6 +11,7 @@
 pub mod camera;
 pub mod codec;
 pub mod picture;
+pub mod pieces;
 pub mod screen;
 pub mod stream;
 

@@ -16,40 +16,13 @@ use tokio_tungstenite::tungstenite::Bytes;
 
 use super::codec::VideoDecoder;
 use super::picture::Picture;
+use super::pieces::{Joiner, Packet};
 use super::Gate;
 use crate::dispatch::{Dispatcher, Event};
 
 /// Frames queued ahead of a decoder: more and the decoder is behind; frames are dropped
 /// and the video restarts at a key frame.
 const DECODE_QUEUE: usize = 8;
-
-/// The largest picture joined from pieces: four times a raw 4K picture, more than any
-/// encoded picture of a camera or screen the SDK accepts.
-const MAX_PICTURE_BYTES: usize = 4 * 3840 * 2160 * 3 / 2;
-
-/// One encoded picture: its frame's header and its bytes, in pieces as they arrived
-/// (joined on the decoder's thread, not the I/O thread).
-struct Packet {
-    key: bool,
-    time_ms: i64,
-    /// A screen frame's changed area.
-    rect: Option<[u16; 4]>,
-    parts: Vec<Bytes>,
-}
-
-impl Packet {
-    fn bytes(&self) -> usize {
-        self.parts.iter().map(Bytes::len).sum()
-    }
-
-    /// The picture's bytes in one piece.
-    fn joined(&self) -> std::borrow::Cow<'_, [u8]> {
-        match &self.parts[..] {
-            [one] => std::borrow::Cow::Borrowed(one),
-            parts => std::borrow::Cow::Owned(parts.concat()),
-        }
-    }
-}
 
 /// What a received video is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +59,7 @@ pub struct Stream {
     pub latest: Arc<Latest>,
     thread: Option<JoinHandle<()>>,
     /// The picture whose pieces are arriving.
-    unfinished: Option<Packet>,
+    pieces: Joiner,
 }
 
 impl Stream {
@@ -121,7 +94,7 @@ impl Stream {
             queue: Some(queue),
             latest,
             thread: Some(thread),
-            unfinished: None,
+            pieces: Joiner::default(),
         })
     }
 
@@ -137,42 +110,11 @@ impl Stream {
         piece: Piece,
         data: Bytes,
     ) -> bool {
-        if piece.first {
-            if self.unfinished.take().is_some() {
-                self.latest.lost.store(true, Ordering::Relaxed);
-            }
-            let parts = vec![data];
-            let packet = Packet {
-                key,
-                time_ms,
-                rect,
-                parts,
-            };
-            if !piece.last {
-                self.unfinished = Some(packet);
-                return true;
-            }
-            return self.queue(packet);
-        }
-        let Some(packet) = self.unfinished.as_mut() else {
-            // The picture's start never came here.
+        let joined = self.pieces.add(key, time_ms, rect, piece, data);
+        if joined.lost {
             self.latest.lost.store(true, Ordering::Relaxed);
-            return true;
-        };
-        let fits = packet.bytes() + data.len() <= MAX_PICTURE_BYTES;
-        if packet.time_ms != time_ms || !fits {
-            self.unfinished = None;
-            self.latest.lost.store(true, Ordering::Relaxed);
-            return true;
         }
-        packet.parts.push(data);
-        match piece.last {
-            true => {
-                let packet = self.unfinished.take().expect("just extended");
-                self.queue(packet)
-            }
-            false => true,
-        }
+        joined.picture.is_none_or(|picture| self.queue(picture))
     }
 
     /// Hands a whole picture to the decoder. False when the decoder is behind: dropped.

@@ -3,8 +3,8 @@
 //! `NotifyVideoData` on each receiver, through crvideo-server on loopback.
 //!
 //! ```text
-//! video_load [--server-bin PATH] [--secs 10] [--receivers 1,9] [--skip-ffmpeg]
-//!            [--memory-secs 300] [--memory-only]
+//! video_load [--server-bin PATH] [--secs 10] [--receivers 1,9] [--skip-ffmpeg] [--ffmpeg-bin PATH]
+//!            [--memory-secs 300] [--memory-only] [--floor-only]
 //! ```
 //!
 //! Measured per size (640x360 at 15 fps, 1280x720 at 30 fps, 1000 and 2500 kbps):
@@ -58,12 +58,19 @@ struct Args {
     /// Leave out the ffmpeg peer.
     #[arg(long)]
     skip_ffmpeg: bool,
+    /// The ffmpeg binary (Debian's lacks libopenh264; the static build in PyPI's
+    /// `imageio-ffmpeg` has it).
+    #[arg(long, default_value = "ffmpeg")]
+    ffmpeg_bin: String,
     /// Also a receiver's memory over a run of this many seconds at 640x360 (0: not).
     #[arg(long, default_value = "0")]
     memory_secs: u64,
     /// Only the memory run.
     #[arg(long)]
     memory_only: bool,
+    /// Only the codec floor (no latency runs).
+    #[arg(long)]
+    floor_only: bool,
     /// Internal: run as a child (sender ADDR | receiver ADDR MEETING).
     #[arg(long, num_args = 1.., hide = true)]
     child: Vec<String>,
@@ -140,15 +147,16 @@ fn run(args: &Args) -> BenchResult<()> {
     }
     let mut floors = Vec::new();
     for size in SIZES {
-        floors.push((
-            size,
-            codec_floor(size)?,
-            ffmpeg_floor(size, args.skip_ffmpeg)?,
-        ));
+        floors.push((size, codec_floor(size)?, ffmpeg_floor(size, args)?));
     }
     let mut runs = Vec::new();
+    let receivers = if args.floor_only {
+        &[][..]
+    } else {
+        &args.receivers
+    };
     for size in SIZES {
-        for &receivers in &args.receivers {
+        for &receivers in receivers {
             runs.push((size, receivers, latency(args, size, receivers)?));
         }
     }
@@ -222,8 +230,8 @@ fn codec_floor(size: Size) -> BenchResult<(Latency, Latency)> {
 
 /// ffmpeg's CPU per frame (user + system) encoding the same 150 RGBA frames from a file
 /// with libopenh264 and with libx264; None for an encoder this ffmpeg lacks.
-fn ffmpeg_floor(size: Size, skip: bool) -> BenchResult<(Option<f64>, Option<f64>)> {
-    if skip {
+fn ffmpeg_floor(size: Size, args: &Args) -> BenchResult<(Option<f64>, Option<f64>)> {
+    if args.skip_ffmpeg {
         return Ok((None, None));
     }
     let dir = TempDir::new("video-ffmpeg")?;
@@ -236,7 +244,7 @@ fn ffmpeg_floor(size: Size, skip: bool) -> BenchResult<(Option<f64>, Option<f64>
     drop(file);
     let encode = |codec: &[&str]| -> BenchResult<Option<f64>> {
         let kbps = format!("{}k", size.kbps);
-        let mut command = Command::new("ffmpeg");
+        let mut command = Command::new(&args.ffmpeg_bin);
         command
             .args([
                 "-hide_banner",
