@@ -14,7 +14,7 @@
 //! a new one, the new writer sends again what the server missed, then whatever was queued
 //! meanwhile.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,9 +36,58 @@ pub const CLOSE_FLUSH: Duration = Duration::from_secs(1);
 /// chunks of the transfers this is 2 MiB per connection).
 const BULK_LANE_FRAMES: usize = 8;
 
-/// Video frames queued ahead of the writer; a camera finding the lane full loses that
-/// picture (see `crate::video`).
-const MEDIA_LANE_FRAMES: usize = 32;
+/// Video frames queued ahead of the writer, at most this many and this many bytes; a
+/// camera finding the lane full loses that picture (see `crate::video`). The bytes bound
+/// the memory; they hold three of the largest pictures measured (a 4K screen of dense
+/// text: a 5.3 MB key frame). The count only has to allow the pieces of such pictures
+/// under a small `max_frame_bytes`.
+const MEDIA_LANE_FRAMES: usize = 1024;
+const MEDIA_LANE_BYTES: usize = 16 << 20;
+
+/// The sending side of the session's media lane: frames go all of a group or none, within
+/// the lane's bounds, never waiting.
+#[derive(Clone)]
+pub struct MediaSender {
+    tx: mpsc::Sender<Message>,
+    /// Bytes queued and not yet taken by a writer.
+    queued: Arc<AtomicUsize>,
+}
+
+impl MediaSender {
+    /// Queues every frame of `frames` in order, or none of them (false) when the lane has no
+    /// room for all: a receiver cannot use part of a picture.
+    pub fn send_all(&self, frames: Vec<Message>) -> bool {
+        let bytes: usize = frames.iter().map(Message::len).sum();
+        let before = self.queued.fetch_add(bytes, Ordering::AcqRel);
+        let permits = match before + bytes <= MEDIA_LANE_BYTES {
+            true => self.tx.try_reserve_many(frames.len()).ok(),
+            false => None,
+        };
+        let Some(permits) = permits else {
+            self.queued.fetch_sub(bytes, Ordering::AcqRel);
+            return false;
+        };
+        for (permit, frame) in permits.zip(frames) {
+            permit.send(frame);
+        }
+        true
+    }
+}
+
+/// The writers' side of the media lane.
+pub struct MediaReceiver {
+    rx: mpsc::Receiver<Message>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl MediaReceiver {
+    /// The next frame; its bytes leave the lane's count.
+    async fn recv(&mut self) -> Option<Message> {
+        let message = self.rx.recv().await?;
+        self.queued.fetch_sub(message.len(), Ordering::AcqRel);
+        Some(message)
+    }
+}
 
 /// Text frames written and not yet acknowledged by the server, at most this many...
 const REPLAY_MAX_FRAMES: usize = 8192;
@@ -62,8 +111,8 @@ pub struct Lanes {
     control_rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Outgoing>>>,
     /// Video frames (never replayed: a resumed video restarts at a key frame); bounded,
     /// and the cameras never wait for it.
-    pub media: mpsc::Sender<Message>,
-    media_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Message>>>,
+    pub media: MediaSender,
+    media_rx: Arc<tokio::sync::Mutex<MediaReceiver>>,
     /// Text frames written and not yet acknowledged.
     pub replay: Arc<parking_lot::Mutex<Replay<Message>>>,
     /// The server's text frames counted (what this side acknowledges in its pings).
@@ -80,11 +129,18 @@ impl Lanes {
     pub fn new() -> Lanes {
         let (control, control_rx) = mpsc::unbounded_channel();
         let (media, media_rx) = mpsc::channel(MEDIA_LANE_FRAMES);
+        let queued = Arc::<AtomicUsize>::default();
         Lanes {
             control,
             control_rx: Arc::new(tokio::sync::Mutex::new(control_rx)),
-            media,
-            media_rx: Arc::new(tokio::sync::Mutex::new(media_rx)),
+            media: MediaSender {
+                tx: media,
+                queued: queued.clone(),
+            },
+            media_rx: Arc::new(tokio::sync::Mutex::new(MediaReceiver {
+                rx: media_rx,
+                queued,
+            })),
             replay: Arc::new(parking_lot::Mutex::new(Replay::new(
                 REPLAY_MAX_FRAMES,
                 REPLAY_MAX_BYTES,
@@ -234,7 +290,7 @@ impl Pings {
 /// no sender of the control lane, so it ends (saying goodbye) when the session drops it.
 struct Writer {
     control: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Outgoing>>>,
-    media: Arc<tokio::sync::Mutex<mpsc::Receiver<Message>>>,
+    media: Arc<tokio::sync::Mutex<MediaReceiver>>,
     replay: Arc<parking_lot::Mutex<Replay<Message>>>,
     received: Arc<AtomicU64>,
     bulk: mpsc::Receiver<Message>,
@@ -345,4 +401,37 @@ async fn read_loop(
         }
     };
     let _ = internal.send(Internal::Closed { conn: id, reason });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(len: usize) -> Message {
+        Message::Binary(vec![7u8; len].into())
+    }
+
+    #[tokio::test]
+    async fn the_media_lane_takes_a_group_whole_or_not_at_all() {
+        let lanes = Lanes::new();
+        let mut rx = lanes.media_rx.clone().lock_owned().await;
+        let sizes = [3, 1, 2];
+        assert!(lanes.media.send_all(sizes.map(frame).to_vec()));
+        for len in sizes {
+            assert_eq!(rx.recv().await.unwrap().len(), len, "in order");
+        }
+        // Over the bytes: nothing of the group is queued.
+        let half = MEDIA_LANE_BYTES / 2;
+        assert!(lanes.media.send_all(vec![frame(half)]));
+        assert!(!lanes.media.send_all(vec![frame(1), frame(half)]));
+        // Over the count: nothing either.
+        assert!(!lanes.media.send_all(vec![frame(1); MEDIA_LANE_FRAMES + 1]));
+        assert_eq!(rx.recv().await.unwrap().len(), half);
+        assert!(rx.rx.try_recv().is_err(), "the refused groups left nothing");
+        // What the writer took left the count: the lane takes a full load again.
+        assert!(lanes.media.send_all(vec![frame(half), frame(half)]));
+        assert!(!lanes.media.send_all(vec![frame(1)]));
+        rx.recv().await.unwrap();
+        assert!(lanes.media.send_all(vec![frame(1)]));
+    }
 }

@@ -24,10 +24,9 @@ use crvideo_proto::{
     encode, ClientFrame, MemberVideos, Request, VideoDev, MAX_VIDEO_DEVS, MEDIA_OPEN,
 };
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
-use crate::client::connection::Lanes;
+use crate::client::connection::{Lanes, MediaSender};
 use crate::client::rooms::SharedRoomCache;
 use crate::dispatch::{Dispatcher, Event};
 use crate::ErrorCode;
@@ -54,15 +53,15 @@ pub struct Uplink {
 /// The session's media lane as a camera or the screen sees it.
 #[derive(Clone)]
 pub struct MediaLane {
-    tx: mpsc::Sender<Message>,
+    lane: MediaSender,
     /// The largest frame the server accepts (its hello's `max_frame_bytes`): a larger
     /// picture goes in pieces.
     max_frame: usize,
 }
 
 impl MediaLane {
-    pub fn new(tx: mpsc::Sender<Message>, max_frame: usize) -> MediaLane {
-        MediaLane { tx, max_frame }
+    pub fn new(lane: MediaSender, max_frame: usize) -> MediaLane {
+        MediaLane { lane, max_frame }
     }
 
     /// Queues a camera's encoded picture without waiting, in pieces if it is larger than a
@@ -93,14 +92,10 @@ impl MediaLane {
     /// Queues the frames `encode` makes of the pieces of `payload`: all of them, or none
     /// (a receiver cannot use part of a picture).
     fn send_pieces(&self, payload: &[u8], encode: impl Fn(Piece, &[u8]) -> Vec<u8>) -> bool {
-        let pieces = pieces(payload, self.max_frame);
-        let Ok(permits) = self.tx.try_reserve_many(pieces.len()) else {
-            return false;
-        };
-        for (permit, (piece, part)) in permits.zip(pieces) {
-            permit.send(Message::Binary(encode(piece, part).into()));
-        }
-        true
+        let frames = (pieces(payload, self.max_frame).into_iter())
+            .map(|(piece, part)| Message::Binary(encode(piece, part).into()))
+            .collect();
+        self.lane.send_all(frames)
     }
 }
 
