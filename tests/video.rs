@@ -617,9 +617,10 @@ fn a_shared_screen_sends_what_changed_and_keeps_text_sharp() {
 
 #[test]
 fn a_picture_larger_than_a_frame_arrives_in_pieces() {
-    // 64 KiB frames at most: a 720p page of text as a key frame is several times that (it
-    // never arrived before pictures went in pieces).
-    let config = format!("max_frame_bytes = 65536\n{CONFIG}");
+    // 4 KiB frames at most: a 720p page of text as a key frame is about a hundred pieces
+    // (it never arrived before pictures went in pieces, nor in more than 32 pieces before
+    // the SDK's media lane was bounded in bytes).
+    let config = format!("max_frame_bytes = 4096\n{CONFIG}");
     let server = ServerProcess::start(&config);
     let mut alice = user("alice", &server);
     let id = meeting(&mut alice);
