@@ -4,18 +4,20 @@
 # Exits 0 when both demos succeed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts what it builds (CARGO_TARGET_DIR, relative to the repository, if set).
+build="${CARGO_TARGET_DIR:-target}/debug"
 
 cargo build --workspace --quiet
 out=target/demo
 mkdir -p "$out"
 cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude examples-c/demo.c \
-   -Ltarget/debug -Wl,-rpath,"$PWD/target/debug" -lcrvideosdk -lpthread -o "$out/demo"
+   -L"$build" -Wl,-rpath,"$(cd "$build" && pwd)" -lcrvideosdk -lpthread -o "$out/demo"
 
 data_dir=$(mktemp -d)
 # A line left by an earlier run must not be taken for this server's (the redirection below
 # happens in the background, possibly after the first look).
 rm -f "$out/server.out" "$out/server.log"
-target/debug/crvideo-server --listen 127.0.0.1:0 --data-dir "$data_dir" \
+"$build/crvideo-server" --listen 127.0.0.1:0 --data-dir "$data_dir" \
     > "$out/server.out" 2> "$out/server.log" &
 server=$!
 cleanup() {

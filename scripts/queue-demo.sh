@@ -3,12 +3,14 @@
 # crvideo-server whose config has a queue. Exits 0 when the agent served both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts what it builds (CARGO_TARGET_DIR, relative to the repository, if set).
+build="${CARGO_TARGET_DIR:-target}/debug"
 
 cargo build --workspace --quiet
 out=target/queue-demo
 mkdir -p "$out"
 cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude examples-c/queue_demo.c \
-   -Ltarget/debug -Wl,-rpath,"$PWD/target/debug" -lcrvideosdk -lpthread -o "$out/queue_demo"
+   -L"$build" -Wl,-rpath,"$(cd "$build" && pwd)" -lcrvideosdk -lpthread -o "$out/queue_demo"
 cat > "$out/server.toml" <<'TOML'
 listen = "127.0.0.1:0"
 call_timeout_secs = 30
@@ -22,7 +24,7 @@ desc = "Help desk"
 prio = 1
 TOML
 data_dir=$(mktemp -d)
-target/debug/crvideo-server --config "$out/server.toml" --data-dir "$data_dir" \
+"$build/crvideo-server" --config "$out/server.toml" --data-dir "$data_dir" \
     > "$out/server.out" 2> "$out/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data_dir"' EXIT
