@@ -61,6 +61,29 @@ fn main() {
     refresh_committed(&generated, &crate_dir.join("include").join("CRVideoSDK.h"));
 
     callback_table::generate(&crate_dir, &out_dir);
+    warn_without_nasm();
+}
+
+/// OpenH264 (built from source by `openh264-sys2`) uses its x86 SIMD code only when `nasm`
+/// is on PATH, and quietly goes without otherwise: H.264 encoding is then 2.4–2.7x slower
+/// (docs/BENCHMARKS.md). Said here, where a developer sees it.
+fn warn_without_nasm() {
+    let x86 = matches!(
+        std::env::var("CARGO_CFG_TARGET_ARCH").as_deref(),
+        Ok("x86_64" | "x86")
+    );
+    println!("cargo:rerun-if-env-changed=OPENH264_NO_ASM");
+    if !x86 || std::env::var_os("OPENH264_NO_ASM").is_some() {
+        return;
+    }
+    let nasm = std::process::Command::new("nasm").arg("-v").output();
+    if !nasm.is_ok_and(|out| out.status.success()) {
+        println!(
+            "cargo:warning=nasm not found: OpenH264 is built without its SIMD code (video \
+             encoding about 2.5x slower); install nasm (apt-get install nasm), then \
+             `cargo clean -p openh264-sys2`"
+        );
+    }
 }
 
 /// Outside CI, makes the committed copy `committed` equal to the fresh `generated` one.
