@@ -18,6 +18,7 @@
 
 mod audience;
 pub mod boards;
+mod member_video;
 mod room;
 pub mod signals;
 mod video;

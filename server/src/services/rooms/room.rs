@@ -5,8 +5,8 @@ use crvideo_proto::{encode, Event, MemberInfo, RoomState, ServerFrame};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::boards::Boards;
+use super::member_video::MemberVideo;
 use super::signals::Signals;
-use super::video::MemberVideo;
 use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::SessionId;
 

@@ -1,5 +1,6 @@
-//! Video in a room: each member's cameras, which videos each member watches, and the relay
-//! of encoded frames from a camera to its watchers.
+//! Video in a room: checking members' cameras, choosing what they watch, and the relay of
+//! encoded frames from a camera to its watchers (each member's side of it is
+//! [`super::member_video`]).
 //!
 //! The server never decodes. A receiver must start a video at a key frame (at its first
 //! piece, when a picture comes in pieces), so it "waits for a key" of a video when it
@@ -9,7 +10,7 @@
 //! [`KEY_REQUEST_GAP`] per camera, so a slow receiver cannot make a sender send only key
 //! frames).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crvideo_proto::data::{ScreenFrame, VideoFrame};
@@ -27,30 +28,6 @@ pub const KEY_REQUEST_GAP: Duration = Duration::from_millis(250);
 
 /// Longest camera name, in bytes.
 const MAX_CAMERA_NAME: usize = 255;
-
-/// (sender's user ID, its camera).
-type VideoKey = (String, u8);
-
-/// One member's side of the room's video.
-#[derive(Default)]
-pub(super) struct MemberVideo {
-    /// Its cameras.
-    pub cams: MemberVideos,
-    /// The videos it watches as `userID.videoID`; None: every one.
-    watch: Option<HashSet<String>>,
-    /// Videos it gets nothing of until their next key frame.
-    waiting: HashSet<VideoKey>,
-    /// When each of its cameras was last asked for a key frame.
-    asked: HashMap<u8, Instant>,
-}
-
-impl MemberVideo {
-    fn watches(&self, user_id: &str, video_id: u8) -> bool {
-        self.watch
-            .as_ref()
-            .is_none_or(|w| w.contains(&format!("{user_id}.{video_id}")))
-    }
-}
 
 /// Checks a member's camera list (see [`crvideo_proto::Request::SetVideoDevs`]).
 pub(super) fn check_cams(cams: &MemberVideos) -> Result<(), ErrorCode> {
