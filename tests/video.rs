@@ -247,13 +247,7 @@ fn camera(p: &mut Peer, name: &str, format: i32, w: u32, h: u32) -> i32 {
         ]),
         0
     );
-    let line = p
-        .lines()
-        .into_iter()
-        .rev()
-        .find(|l| l.starts_with("VideoID\t"))
-        .unwrap();
-    line["VideoID\t".len()..].parse().unwrap()
+    p.last_fields("VideoID\t")[0].parse().unwrap()
 }
 
 /// What `img` reported: (width, height, frameTime, PSNR).
@@ -308,18 +302,12 @@ fn take(p: &mut Peer, v: Video, format: i32, ppm: &str) -> Result<Shown, i32> {
     if rc != 0 {
         return Err(rc);
     }
-    let line = p
-        .lines()
-        .into_iter()
-        .rev()
-        .find(|l| l.starts_with("Img\t"))
-        .unwrap();
-    let f: Vec<&str> = line.split('\t').collect();
+    let f = p.last_fields("Img\t");
     Ok(Shown {
-        width: f[1].parse().unwrap(),
-        height: f[2].parse().unwrap(),
-        time: f[3].parse().unwrap(),
-        psnr: f[4].parse().unwrap(),
+        width: f[0].parse().unwrap(),
+        height: f[1].parse().unwrap(),
+        time: f[2].parse().unwrap(),
+        psnr: f[3].parse().unwrap(),
     })
 }
 
@@ -509,17 +497,11 @@ fn screen_get(p: &mut Peer, ppm: &str) -> Result<(u32, u32, f64), i32> {
     if rc != 0 {
         return Err(rc);
     }
-    let line = p
-        .lines()
-        .into_iter()
-        .rev()
-        .find(|l| l.starts_with("Screen\t"))
-        .unwrap();
-    let f: Vec<&str> = line.split('\t').collect();
+    let f = p.last_fields("Screen\t");
     Ok((
+        f[0].parse().unwrap(),
         f[1].parse().unwrap(),
         f[2].parse().unwrap(),
-        f[3].parse().unwrap(),
     ))
 }
 

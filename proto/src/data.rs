@@ -134,18 +134,12 @@ pub struct ScreenFrame<'a> {
 impl ScreenFrame<'_> {
     /// The frame as bytes.
     pub fn encode(&self) -> Vec<u8> {
-        assert!(self.user.len() <= u8::MAX as usize, "user IDs are short");
-        let mut frame = Vec::with_capacity(19 + self.user.len() + self.payload.len());
-        frame.push(SCREEN);
-        frame.push(self.piece.flags(self.key));
-        for v in self.rect {
-            frame.extend_from_slice(&v.to_be_bytes());
+        let mut rect = [0u8; 8];
+        for (bytes, v) in rect.chunks_exact_mut(2).zip(self.rect) {
+            bytes.copy_from_slice(&v.to_be_bytes());
         }
-        frame.extend_from_slice(&self.time_ms.to_be_bytes());
-        frame.push(self.user.len() as u8);
-        frame.extend_from_slice(self.user.as_bytes());
-        frame.extend_from_slice(self.payload);
-        frame
+        let flags = self.piece.flags(self.key);
+        media_frame(SCREEN, flags, &rect, self.time_ms, self.user, self.payload)
     }
 }
 
@@ -165,17 +159,36 @@ pub struct VideoFrame<'a> {
 impl VideoFrame<'_> {
     /// The frame as bytes.
     pub fn encode(&self) -> Vec<u8> {
-        assert!(self.user.len() <= u8::MAX as usize, "user IDs are short");
-        let mut frame = Vec::with_capacity(12 + self.user.len() + self.payload.len());
-        frame.push(VIDEO);
-        frame.push(self.piece.flags(self.key));
-        frame.push(self.video_id);
-        frame.extend_from_slice(&self.time_ms.to_be_bytes());
-        frame.push(self.user.len() as u8);
-        frame.extend_from_slice(self.user.as_bytes());
-        frame.extend_from_slice(self.payload);
-        frame
+        let flags = self.piece.flags(self.key);
+        media_frame(
+            VIDEO,
+            flags,
+            &[self.video_id],
+            self.time_ms,
+            self.user,
+            self.payload,
+        )
     }
+}
+
+/// A video or screen frame: `kind | flags | fields | time_ms | user_len | user | payload`.
+fn media_frame(
+    kind: u8,
+    flags: u8,
+    fields: &[u8],
+    time_ms: i64,
+    user: &str,
+    payload: &[u8],
+) -> Vec<u8> {
+    assert!(user.len() <= u8::MAX as usize, "user IDs are short");
+    let mut frame = Vec::with_capacity(11 + fields.len() + user.len() + payload.len());
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(fields);
+    frame.extend_from_slice(&time_ms.to_be_bytes());
+    frame.push(user.len() as u8);
+    frame.extend_from_slice(user.as_bytes());
+    frame.extend_from_slice(payload);
+    frame
 }
 
 /// Why a binary frame could not be decoded.

@@ -208,15 +208,9 @@ pub unsafe extern "C" fn CRVideo_GetVideoImg(
     returns_code(|| {
         let instance = instance::current()?;
         let user_id = arg_str(userID)?;
-        if out.is_null() {
-            return Err(ErrorCode::ParamErr);
-        }
-        *out = std::ptr::null_mut();
-        let image = instance
-            .video
-            .image(user_id, videoID, format, maxWidth, maxHeight)?;
-        *out = hand_over(image);
-        Ok(())
+        hand_over(out, || {
+            (instance.video).image(user_id, videoID, format, maxWidth, maxHeight)
+        })
     })
 }
 
@@ -320,25 +314,31 @@ pub unsafe extern "C" fn CRVideo_GetShareScreenDecodeImg(
 ) -> c_int {
     returns_code(|| {
         let instance = instance::current()?;
-        if out.is_null() {
-            return Err(ErrorCode::ParamErr);
-        }
-        *out = std::ptr::null_mut();
-        let image = instance.video.screen_image(format, maxWidth, maxHeight)?;
-        *out = hand_over(image);
-        Ok(())
+        hand_over(out, || {
+            instance.video.screen_image(format, maxWidth, maxHeight)
+        })
     })
 }
 
-/// A picture as the app gets it (freed by `CRVideo_FreeVideoImg`).
-fn hand_over(image: crate::video::Image) -> *mut CRVideo_VideoImg {
+/// Puts the picture `take` gives into `*out` as the app gets it (freed by
+/// `CRVideo_FreeVideoImg`); `*out` is NULL when there is none. `PARAM_ERR` for a NULL `out`.
+unsafe fn hand_over(
+    out: *mut *mut CRVideo_VideoImg,
+    take: impl FnOnce() -> Result<crate::video::Image, ErrorCode>,
+) -> Result<(), ErrorCode> {
+    if out.is_null() {
+        return Err(ErrorCode::ParamErr);
+    }
+    *out = std::ptr::null_mut();
+    let image = take()?;
     let data = Box::into_raw(image.data.into_boxed_slice());
-    Box::into_raw(Box::new(CRVideo_VideoImg {
+    *out = Box::into_raw(Box::new(CRVideo_VideoImg {
         format: image.format,
         width: image.width as c_int,
         height: image.height as c_int,
         frameTime: image.time_ms,
         len: data.len(),
         data: data as *mut u8,
-    }))
+    }));
+    Ok(())
 }

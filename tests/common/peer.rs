@@ -197,6 +197,18 @@ impl Peer {
         self.out.lines.lock().clone()
     }
 
+    /// The tab-separated fields after `prefix` (which ends with a tab) of the newest line
+    /// starting with it, e.g. what a command printed before its result.
+    pub fn last_fields(&self, prefix: &str) -> Vec<String> {
+        let lines = self.out.lines.lock();
+        let line = lines.iter().rev().find(|l| l.starts_with(prefix));
+        let line = line.unwrap_or_else(|| panic!("no line starting with {prefix:?}"));
+        line[prefix.len()..]
+            .split('\t')
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Callback lines (everything but command results).
     pub fn callbacks(&self) -> Vec<String> {
         self.lines()
