@@ -563,6 +563,20 @@ typedef struct CRVideo_Callbacks {
      * The shared screen's size, when first known and whenever it changes.
      */
     void (*NotifyShareRectChanged)(void *userData, int width, int height);
+    /**
+     * `userID`'s speaking level (0 silent – 10 loudest, from its audio) changed from
+     * `oldLevel` to `newLevel`: for every member of the meeting whose mic is open, this
+     * user included; at most 10 a second per member. A member whose mic closes goes to 0.
+     */
+    void (*MicEnergyUpdate)(void *userData, const char *userID, int oldLevel, int newLevel);
+    /**
+     * PCM of `aSide` (0 this user's microphone as pushed, 1 the speaker: the mix of the
+     * other members) after `CRVideo_StartGetAudioPCM(aSide, 0, {"EachSize":n})`: `len` is
+     * `n` bytes of 16 kHz 16-bit little-endian mono. The speaker side comes at real time
+     * while in a meeting (silence when nobody speaks). An app that falls far behind loses
+     * pieces rather than growing the SDK's memory.
+     */
+    void (*NotifyAudioPCMDat)(void *userData, int aSide, const uint8_t *pcm, size_t len);
 } CRVideo_Callbacks;
 
 /**
@@ -582,6 +596,77 @@ typedef struct CRVideo_VideoImg {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * `enable` non-zero: the app gives this user's microphone as PCM with
+ * `CRVideo_PushCustomAudioDat` (the SDK captures nothing itself). 0 stops taking it (a
+ * partial 10 ms is dropped). `paramsJson` NULL, "" or `{}`. Works at any time after Init.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (params not a JSON object), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetCustomAudioCapture(int enable, const char *paramsJson);
+
+/**
+ * The next `len` bytes of this user's microphone: 16 kHz, 16-bit signed little-endian,
+ * mono, a whole number of 10 ms (a multiple of 320 bytes); copied before it returns. Push
+ * at real time. While this user is in a meeting with its mic open (`CRVideo_OpenMic`) the
+ * SDK sends it, as Opus packets of 20 ms, to the other members; else it only goes to the
+ * microphone side's tap (`CRVideo_StartGetAudioPCM(0, …)`) and nobody hears it.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (NULL `pcm`, `len` 0 or not a multiple of 320, capture
+ * not enabled with `CRVideo_SetCustomAudioCapture(1, …)`), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_PushCustomAudioDat(const uint8_t *pcm, size_t len);
+
+/**
+ * Starts giving the app the PCM of `aSide`: 0 this user's microphone (what it pushes), 1
+ * the speaker (the mix of the other members of the meeting, at real time, silence when
+ * nobody speaks). `getType` 0: `NotifyAudioPCMDat(aSide, pcm, len)` with `jsonParam`
+ * `{"EachSize":n}` bytes each, n 320 to 32000 and a multiple of 320 (NULL or "": 320).
+ * `getType` 1: written to the WAV file `jsonParam` `{"FileName":"x.wav"}` (16 kHz 16-bit
+ * mono; created or emptied now, valid and complete once `CRVideo_StopGetAudioPCM`,
+ * Logout or Uninit finished it). Replaces what the side had (finishing its file).
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown `aSide` or `getType`, bad JSON, `EachSize`
+ * out of range or not a multiple of 320, no `FileName`), `CRVIDEOSDK_FILE_WRITE_ERR` (the
+ * file cannot be created), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StartGetAudioPCM(int aSide, int getType, const char *jsonParam);
+
+/**
+ * Stops what `CRVideo_StartGetAudioPCM` started for `aSide` (a WAV file is finished:
+ * its header carries the final sizes). Nothing started: nothing to do.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown `aSide`), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StopGetAudioPCM(int aSide);
+
+/**
+ * `enable` non-zero: the app takes the speaker mix itself with
+ * `CRVideo_PullCustomAudioDat`, at its own (sound card's) clock; 0: the SDK's clock runs
+ * the speaker side (10 ms every 10 ms, to the speaker tap). `paramsJson` NULL, "" or `{}`.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (params not a JSON object), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetCustomAudioPlayback(int enable, const char *paramsJson);
+
+/**
+ * Fills `buf` with the next `len` bytes (even) of the speaker stream: 16 kHz 16-bit
+ * little-endian mono, the mix of the other members of the meeting (silence when nobody
+ * speaks, or outside a meeting). Call it at the pace you play it; the jitter buffer keeps
+ * each member's audio steady in between. The speaker tap gets the same samples.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (NULL `buf`, `len` 0 or odd, playback not enabled
+ * with `CRVideo_SetCustomAudioPlayback(1, …)`), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_PullCustomAudioDat(uint8_t *buf, size_t len);
+
+/**
+ * The speaking level of `userID` (this user with its ID or "", or a member of the
+ * meeting): 0 (silent, mic closed, not known here, not initialised) to 10, the value of
+ * its last `MicEnergyUpdate`.
+ */
+int CRVideo_GetMicEnergy(const char *userID);
 
 /**
  * Opens a whiteboard of `pageCount` pages (1–1000) of `width` × `height` (1–32768) titled

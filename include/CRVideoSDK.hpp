@@ -315,6 +315,18 @@ public:
     virtual void NotifyCatchScreen() {}
     /// The shared screen's size, when first known and whenever it changes.
     virtual void NotifyShareRectChanged(int /*width*/, int /*height*/) {}
+
+    // Audio
+    /// `userID`'s speaking level (0 silent – 10 loudest, from its audio) changed from
+    /// `oldLevel` to `newLevel`: for every member of the meeting whose mic is open, this
+    /// user included; at most 10 a second per member. A member whose mic closes goes to 0.
+    virtual void MicEnergyUpdate(std::string_view /*userID*/, int /*oldLevel*/, int /*newLevel*/) {}
+    /// PCM of `aSide` (0 this user's microphone as pushed, 1 the speaker: the mix of the
+    /// other members) after `CRVideo_StartGetAudioPCM(aSide, 0, {"EachSize":n})`: `len` is
+    /// `n` bytes of 16 kHz 16-bit little-endian mono. The speaker side comes at real time
+    /// while in a meeting (silence when nobody speaks). An app that falls far behind loses
+    /// pieces rather than growing the SDK's memory.
+    virtual void NotifyAudioPCMDat(int /*aSide*/, const uint8_t* /*pcm*/, size_t /*len*/) {}
     // </generated>
 };
 
@@ -611,6 +623,12 @@ struct Trampolines {
     static void NotifyShareRectChanged(void* ud, int width, int height) {
         deliver(ud, [&](Callbacks& c) { c.NotifyShareRectChanged(width, height); });
     }
+    static void MicEnergyUpdate(void* ud, const char* userID, int oldLevel, int newLevel) {
+        deliver(ud, [&](Callbacks& c) { c.MicEnergyUpdate(view(userID), oldLevel, newLevel); });
+    }
+    static void NotifyAudioPCMDat(void* ud, int aSide, const uint8_t* pcm, size_t len) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyAudioPCMDat(aSide, pcm, len); });
+    }
     // </generated>
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
@@ -705,6 +723,8 @@ struct Trampolines {
         t.NotifyScreenShareData = &NotifyScreenShareData;
         t.NotifyCatchScreen = &NotifyCatchScreen;
         t.NotifyShareRectChanged = &NotifyShareRectChanged;
+        t.MicEnergyUpdate = &MicEnergyUpdate;
+        t.NotifyAudioPCMDat = &NotifyAudioPCMDat;
         // </generated>
         return t;
     }
@@ -1077,6 +1097,33 @@ public:
         int rc = CRVideo_GetShareScreenDecodeImg(format, maxWidth, maxHeight, &raw);
         *img = VideoImg(raw, CRVideo_FreeVideoImg);
         return rc;
+    }
+
+    // Audio (16 kHz 16-bit little-endian mono PCM; 320 bytes are 10 ms) ------------------
+
+    /** CRVideo_SetCustomAudioCapture: the app pushes the microphone's PCM. */
+    int setCustomAudioCapture(bool enable, std::string_view paramsJson = {}) {
+        return CRVideo_SetCustomAudioCapture(enable, detail::cstr(paramsJson).c_str());
+    }
+    /** CRVideo_PushCustomAudioDat: a multiple of 320 bytes, at real time. */
+    int pushCustomAudioDat(const uint8_t* pcm, size_t len) {
+        return CRVideo_PushCustomAudioDat(pcm, len);
+    }
+    /** CRVideo_StartGetAudioPCM: aSide 0 mic / 1 speaker; getType 0 NotifyAudioPCMDat
+        ({"EachSize":n}), 1 a WAV file ({"FileName":"x.wav"}). */
+    int startGetAudioPCM(int aSide, int getType, std::string_view jsonParam) {
+        return CRVideo_StartGetAudioPCM(aSide, getType, detail::cstr(jsonParam).c_str());
+    }
+    int stopGetAudioPCM(int aSide) { return CRVideo_StopGetAudioPCM(aSide); }
+    /** CRVideo_SetCustomAudioPlayback: the app pulls the speaker mix at its own clock. */
+    int setCustomAudioPlayback(bool enable, std::string_view paramsJson = {}) {
+        return CRVideo_SetCustomAudioPlayback(enable, detail::cstr(paramsJson).c_str());
+    }
+    /** CRVideo_PullCustomAudioDat: the next len bytes (even) of the speaker stream. */
+    int pullCustomAudioDat(uint8_t* buf, size_t len) { return CRVideo_PullCustomAudioDat(buf, len); }
+    /** CRVideo_GetMicEnergy: 0–10. */
+    int getMicEnergy(std::string_view userID) {
+        return CRVideo_GetMicEnergy(detail::cstr(userID).c_str());
     }
 
 private:

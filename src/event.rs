@@ -10,6 +10,7 @@ impl Event {
     pub(crate) fn data_len(&self) -> usize {
         match self {
             Event::NotifyCmdData { data, .. } | Event::NotifyBufferData { data, .. } => data.len(),
+            Event::NotifyAudioPCMDat { pcm, .. } => pcm.len(),
             _ => 0,
         }
     }

@@ -35,6 +35,8 @@ pub struct Instance {
     pub rooms: SharedRoomCache,
     /// Cameras and received videos.
     pub video: Arc<crate::video::Video>,
+    /// Microphone, speaker mix and speaking levels.
+    pub audio: Arc<crate::audio::Audio>,
     /// To the engine; bounded ([`COMMAND_QUEUE`]).
     commands: Sender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
@@ -151,6 +153,7 @@ impl Instance {
         let queues = SharedQueueCache::default();
         let rooms = SharedRoomCache::default();
         let video = Arc::new(crate::video::Video::new(dispatcher.clone(), rooms.clone()));
+        let audio = Arc::new(crate::audio::Audio::new(dispatcher.clone(), rooms.clone()));
         let ca = match &params.ca_file {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,
@@ -164,6 +167,7 @@ impl Instance {
             tls: TlsSettings::new(ca),
             resume_window: params.resume_window,
             video: video.clone(),
+            audio: audio.clone(),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()
@@ -193,6 +197,7 @@ impl Instance {
             queues,
             rooms,
             video,
+            audio,
             params,
             dispatcher,
             commands,
@@ -271,6 +276,7 @@ impl Instance {
             let _ = io.join();
         }
         self.video.shutdown();
+        self.audio.shutdown();
         let dispatch_thread = self.dispatch_thread.lock().take();
         if dispatch::in_callback() {
             self.dispatcher.close_and_discard();

@@ -14,6 +14,7 @@
 
 #![allow(non_snake_case)]
 
+pub mod audio;
 pub mod client;
 pub mod dispatch;
 pub mod event;

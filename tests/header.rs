@@ -166,6 +166,14 @@ fn header_declares_the_contract() {
         "SetCustomizeCatchScreen",
         "SetCustomizeScreenImg",
         "GetShareScreenDecodeImg",
+        // Section 9, audio.
+        "SetCustomAudioCapture",
+        "PushCustomAudioDat",
+        "StartGetAudioPCM",
+        "StopGetAudioPCM",
+        "SetCustomAudioPlayback",
+        "PullCustomAudioDat",
+        "GetMicEnergy",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -276,6 +284,8 @@ fn header_declares_the_contract() {
         "NotifyScreenShareData",
         "NotifyCatchScreen",
         "NotifyShareRectChanged",
+        "MicEnergyUpdate",
+        "NotifyAudioPCMDat",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

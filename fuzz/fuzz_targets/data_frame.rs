@@ -1,18 +1,18 @@
 //! Binary frames (`crvideo_proto::data`), decoded by the server (from any client) and by the
-//! SDK (relayed commands, chunks, video and screen frames).
+//! SDK (relayed commands, chunks, video, screen and audio frames).
 //!
 //! Invariants:
 //! - a decoded frame is canonical: encoding its parts gives back exactly the input bytes
 //!   (a video or screen frame's flags without the bits it ignores);
 //! - a refusal says why: "empty" for no bytes, "unknown kind" for a first byte other than
-//!   command / chunk / video / screen, else "truncated" or "name not UTF-8";
+//!   command / chunk / video / screen / audio, else "truncated" or "name not UTF-8";
 //! - any ID (at most 255 bytes), number and payload built from the input round-trip through
 //!   every encoder, a picture's pieces included.
 #![no_main]
 
 use crvideo_proto::data::{
-    chunk_header_len, decode_data, encode_chunk, encode_command, BadDataFrame, DataFrame,
-    ScreenFrame, VideoFrame, MEDIA_FLAGS,
+    chunk_header_len, decode_data, encode_chunk, encode_command, AudioFrame, BadDataFrame,
+    DataFrame, ScreenFrame, VideoFrame, MEDIA_FLAGS,
 };
 
 /// `data` with its flags byte (the second) reduced to the bits a media frame means.
@@ -38,9 +38,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(DataFrame::Video(frame)) => assert_eq!(frame.encode(), known_flags(data)),
         Ok(DataFrame::Screen(frame)) => assert_eq!(frame.encode(), known_flags(data)),
+        Ok(DataFrame::Audio(frame)) => assert_eq!(frame.encode(), data),
         Err(BadDataFrame(why)) => match data.first() {
             None => assert_eq!(why, "empty"),
-            Some(1..=4) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
+            Some(1..=5) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
             Some(_) => assert_eq!(why, "unknown kind"),
         },
     }
@@ -107,4 +108,13 @@ fuzz_target!(|data: &[u8]| {
         joined.extend_from_slice(part);
     }
     assert_eq!(joined, payload);
+
+    let audio = AudioFrame {
+        level: data[0],
+        seq: number as u32,
+        time_ms: number as i64,
+        user: &name,
+        payload,
+    };
+    assert_eq!(decode_data(&audio.encode()), Ok(DataFrame::Audio(audio)));
 });

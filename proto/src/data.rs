@@ -8,6 +8,7 @@
 //! chunk:   0x02 | id_len: u8 | transfer_id (ASCII) | offset: u64 | payload
 //! video:   0x03 | flags: u8 | video_id: u8 | time_ms: i64 | user_len: u8 | user | payload
 //! screen:  0x04 | flags: u8 | left, top, width, height: u16 | time_ms: i64 | user_len: u8 | user | payload
+//! audio:   0x05 | level: u8 | seq: u32 | time_ms: i64 | user_len: u8 | user | payload
 //! ```
 //!
 //! A command from a client names the target in `peer` and its request id in `id` (the
@@ -29,11 +30,17 @@
 //!
 //! A screen frame is the same for the shared screen, plus the area that changed since the
 //! sharer's previous picture (the whole picture for a key frame sent on request).
+//!
+//! An audio frame carries one Opus packet (20 ms of 16 kHz mono) of the sender's
+//! microphone: `seq` counts the sender's packets (a gap is a lost packet, concealed by the
+//! receiver), `level` is the sender's speaking level of those 20 ms (0–10, what
+//! `MicEnergyUpdate` reports), `time_ms` the sender's clock. Always whole: never in pieces.
 
 const COMMAND: u8 = 0x01;
 const CHUNK: u8 = 0x02;
 const VIDEO: u8 = 0x03;
 const SCREEN: u8 = 0x04;
+const AUDIO: u8 = 0x05;
 /// `flags` bit of a video frame that can be decoded alone.
 pub const VIDEO_KEY_FRAME: u8 = 0x01;
 /// `flags` bit of a piece that more pieces of its picture follow.
@@ -116,6 +123,36 @@ pub enum DataFrame<'a> {
     },
     Video(VideoFrame<'a>),
     Screen(ScreenFrame<'a>),
+    Audio(AudioFrame<'a>),
+}
+
+/// One Opus packet of a member's microphone (see the module's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioFrame<'a> {
+    /// The speaking level of the packet's 20 ms, 0–10 (a larger value means 10).
+    pub level: u8,
+    /// The sender's packet counter.
+    pub seq: u32,
+    /// The sender's clock when the packet's first sample was pushed, in ms.
+    pub time_ms: i64,
+    /// The speaker (empty in a client's frame).
+    pub user: &'a str,
+    pub payload: &'a [u8],
+}
+
+impl AudioFrame<'_> {
+    /// The frame as bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let seq = self.seq.to_be_bytes();
+        media_frame(
+            AUDIO,
+            self.level,
+            &seq,
+            self.time_ms,
+            self.user,
+            self.payload,
+        )
+    }
 }
 
 /// One encoded picture of the shared screen (see the module's notes).
@@ -171,7 +208,7 @@ impl VideoFrame<'_> {
     }
 }
 
-/// A video or screen frame: `kind | flags | fields | time_ms | user_len | user | payload`.
+/// A video, screen or audio frame: `kind | flags | fields | time_ms | user_len | user | payload`.
 fn media_frame(
     kind: u8,
     flags: u8,
@@ -287,6 +324,22 @@ pub fn decode_data(frame: &[u8]) -> Result<DataFrame<'_>, BadDataFrame> {
                 payload,
             }))
         }
+        AUDIO => {
+            let (&level, rest) = rest.split_first().ok_or(BadDataFrame("truncated"))?;
+            if rest.len() < 4 {
+                return Err(BadDataFrame("truncated"));
+            }
+            let (seq, rest) = rest.split_at(4);
+            let (time, rest) = take_u64(rest)?;
+            let (user, payload) = take_str(rest)?;
+            Ok(DataFrame::Audio(AudioFrame {
+                level,
+                seq: u32::from_be_bytes(seq.try_into().expect("4 bytes")),
+                time_ms: time as i64,
+                user,
+                payload,
+            }))
+        }
         _ => Err(BadDataFrame("unknown kind")),
     }
 }
@@ -372,6 +425,17 @@ mod tests {
         };
         assert_eq!(decode_data(&screen.encode()), Ok(DataFrame::Screen(screen)));
         assert!(decode_data(&screen.encode()[..10]).is_err());
+        let audio = AudioFrame {
+            level: 7,
+            seq: u32::MAX - 1,
+            time_ms: 1 << 40,
+            user: "carol",
+            payload: &[0xfc, 1, 2],
+        };
+        assert_eq!(decode_data(&audio.encode()), Ok(DataFrame::Audio(audio)));
+        assert_eq!(audio.encode().len(), 1 + 1 + 4 + 8 + 1 + 5 + 3);
+        assert!(decode_data(&audio.encode()[..5]).is_err());
+        assert!(decode_data(&audio.encode()[..13]).is_err());
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct EngineConfig {
     pub resume_window: Duration,
     /// The SDK's video (cameras and received videos).
     pub video: Arc<crate::video::Video>,
+    /// The SDK's audio (microphone, speaker mix, levels).
+    pub audio: Arc<crate::audio::Audio>,
 }
 
 pub struct Engine {
@@ -126,8 +128,9 @@ impl Engine {
                     self.release_held();
                 }
             }
-            // The room copy may have changed (entered, left): the video follows it.
+            // The room copy may have changed (entered, left): video and audio follow it.
             self.config.video.follow_room();
+            self.config.audio.follow_room();
         }
         let writer = self.end_session(ErrorCode::NotLogin, None);
         self.closing.extend(writer);
@@ -296,6 +299,7 @@ impl Engine {
                             }),
                             false,
                         );
+                        self.config.audio.set_uplink(Some(lanes.media.clone()));
                         self.lanes = Some(lanes);
                         self.server = Some(server);
                         self.state = State::Online { conn };
@@ -527,6 +531,8 @@ impl Engine {
         // A Logout or Uninit (nothing announced) also ends the cameras.
         self.config.video.set_uplink(None, announce_none);
         self.config.video.follow_room();
+        self.config.audio.set_uplink(None);
+        self.config.audio.follow_room();
         self.local = SessionLocal::default();
         writer
     }

@@ -556,6 +556,26 @@ pub struct CRVideo_Callbacks {
     /// The shared screen's size, when first known and whenever it changes.
     pub NotifyShareRectChanged:
         Option<unsafe extern "C" fn(userData: *mut c_void, width: c_int, height: c_int)>,
+    // Audio
+    /// `userID`'s speaking level (0 silent – 10 loudest, from its audio) changed from
+    /// `oldLevel` to `newLevel`: for every member of the meeting whose mic is open, this
+    /// user included; at most 10 a second per member. A member whose mic closes goes to 0.
+    pub MicEnergyUpdate: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            userID: *const c_char,
+            oldLevel: c_int,
+            newLevel: c_int,
+        ),
+    >,
+    /// PCM of `aSide` (0 this user's microphone as pushed, 1 the speaker: the mix of the
+    /// other members) after `CRVideo_StartGetAudioPCM(aSide, 0, {"EachSize":n})`: `len` is
+    /// `n` bytes of 16 kHz 16-bit little-endian mono. The speaker side comes at real time
+    /// while in a meeting (silence when nobody speaks). An app that falls far behind loses
+    /// pieces rather than growing the SDK's memory.
+    pub NotifyAudioPCMDat: Option<
+        unsafe extern "C" fn(userData: *mut c_void, aSide: c_int, pcm: *const u8, len: usize),
+    >,
 }
 
 impl CRVideo_Callbacks {

@@ -14,6 +14,7 @@
 //! for the duration of the call; strings passed to `CRVideo_FreeString` came from the SDK.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod audio;
 pub mod boards;
 pub mod boundary;
 pub mod callbacks;

@@ -43,6 +43,7 @@
  *       the reference a viewer compares with)
  *   screen_get <ppmPath or ->   (GetShareScreenDecodeImg as RGBA; prints
  *       "Screen<TAB>w<TAB>h<TAB>PSNR dB against the kept screen (-1: other size)")
+ *   audio: see peer_audio.h (tone, listen, spectrum, onset, mic_energy, …)
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line (tests/c/recorder.h): its name, then its
  * arguments, TAB-separated; received data as its length and FNV-1a-64. stdout is flushed
@@ -354,11 +355,15 @@ static void before_callback(const char *name) {
  * CRVideo_Callbacks by build.rs. */
 #include "recorder.h"
 
+static void on_audio_pcm(void *ud, int aSide, const uint8_t *pcm, size_t len);
+
 static void register_callbacks(void) {
     CRVideo_Callbacks cbs;
     memset(&cbs, 0, sizeof cbs);
     cbs.size = sizeof cbs;
     recorder_register(&cbs);
+    /* Kept for measuring, not printed (100 a second). */
+    cbs.NotifyAudioPCMDat = on_audio_pcm;
     CRVideo_SetCallbacks(&cbs, NULL);
 }
 
@@ -379,6 +384,8 @@ static int split(char *line, char **fields, int max) {
 
 /* The i-th argument, or "" when absent. */
 #define ARG(i) (n > (i) ? f[i] : "")
+
+#include "peer_audio.h"
 
 /* Prints the string an ID- or JSON-returning call gave (as the command's result), and frees
  * it. */
@@ -436,6 +443,10 @@ int main(void) {
         int n, rc;
         line[strcspn(line, "\r\n")] = '\0';
         n = split(line, f, 16);
+        if (audio_command(f, n, &rc)) {
+            emit("RC\t%d", rc);
+            continue;
+        }
         if (strcmp(f[0], "init") == 0) {
             rc = CRVideo_Init(ARG(1));
             if (rc == 0) {
@@ -667,6 +678,8 @@ int main(void) {
         }
         emit("RC\t%d", rc);
     }
+    tone_stop();
+    pull_stop();
     CRVideo_Uninit();
     return 0;
 }

@@ -435,6 +435,16 @@ static void rec_NotifyShareRectChanged(void *ud, int width, int height) {
     before_callback("NotifyShareRectChanged");
     emit("NotifyShareRectChanged\t%d\t%d", width, height);
 }
+static void rec_MicEnergyUpdate(void *ud, const char *userID, int oldLevel, int newLevel) {
+    (void)ud;
+    before_callback("MicEnergyUpdate");
+    emit("MicEnergyUpdate\t%s\t%d\t%d", userID, oldLevel, newLevel);
+}
+static void rec_NotifyAudioPCMDat(void *ud, int aSide, const uint8_t *pcm, size_t len) {
+    (void)ud;
+    before_callback("NotifyAudioPCMDat");
+    emit("NotifyAudioPCMDat\t%d\t%lu\t%016llx", aSide, (unsigned long)len, fnv1a(pcm, len));
+}
 
 /* Sets every member of `cbs` to its recording function. */
 static void recorder_register(CRVideo_Callbacks *cbs) {
@@ -524,4 +534,6 @@ static void recorder_register(CRVideo_Callbacks *cbs) {
     cbs->NotifyScreenShareData = rec_NotifyScreenShareData;
     cbs->NotifyCatchScreen = rec_NotifyCatchScreen;
     cbs->NotifyShareRectChanged = rec_NotifyShareRectChanged;
+    cbs->MicEnergyUpdate = rec_MicEnergyUpdate;
+    cbs->NotifyAudioPCMDat = rec_NotifyAudioPCMDat;
 }

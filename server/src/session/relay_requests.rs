@@ -76,6 +76,17 @@ impl Session {
                 }
                 None
             }
+            Ok(DataFrame::Audio(frame)) => {
+                if !shared.rooms.relay_audio(handle, &frame) {
+                    // Normal for packets in flight when the mic is closed or the member left.
+                    debug!(
+                        session = self.id(),
+                        user = handle.user_id(),
+                        "dropping an audio packet: mic not open in a room"
+                    );
+                }
+                None
+            }
             Ok(DataFrame::Video(frame)) => {
                 if !shared.rooms.relay_video(handle, &frame) {
                     // Normal for frames in flight when the video is closed or the member left.

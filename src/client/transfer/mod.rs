@@ -238,6 +238,7 @@ impl Engine {
             }
             Ok(DataFrame::Video(frame)) => self.config.video.on_frame(&frame, &data),
             Ok(DataFrame::Screen(frame)) => self.config.video.on_screen_frame(&frame, &data),
+            Ok(DataFrame::Audio(frame)) => self.config.audio.on_frame(&frame, &data),
             Err(e) => tracing::warn!("ignoring a binary frame from the server: {e}"),
         }
     }

@@ -17,6 +17,7 @@
 //! (whiteboards), which return the events to send; `room` holds one room.
 
 mod audience;
+mod audio;
 pub mod boards;
 mod member_video;
 mod room;
@@ -26,7 +27,7 @@ mod video;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crvideo_proto::data::{ScreenFrame, VideoFrame};
+use crvideo_proto::data::{AudioFrame, ScreenFrame, VideoFrame};
 use crvideo_proto::{
     BoardObj, ErrorCode, Event, ImSent, MediaKind, MemberInfo, MemberVideos, RoomState,
     ServerFrame, MAX_IM_CHARS, MEDIA_CLOSED,
@@ -306,6 +307,13 @@ impl Rooms {
     /// (not in a room, not the sharer).
     pub fn relay_screen(&self, me: &SessionHandle, frame: &ScreenFrame<'_>) -> bool {
         self.with_member(me, |room, at| room.relay_screen(at, frame))
+            .unwrap_or(false)
+    }
+
+    /// Relays a packet of `me`'s microphone to the other members. False if it was not (not
+    /// in a room, mic not open).
+    pub fn relay_audio(&self, me: &SessionHandle, frame: &AudioFrame<'_>) -> bool {
+        self.with_member(me, |room, at| room.relay_audio(at, frame))
             .unwrap_or(false)
     }
 

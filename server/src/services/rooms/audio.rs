@@ -1,0 +1,35 @@
+//! Audio in a room: the relay of a member's Opus packets to every other member.
+//!
+//! The server never decodes or mixes: each receiving SDK keeps a jitter buffer per speaker
+//! and mixes itself, so one member's packets go out unchanged (named with the speaker) to
+//! all the others. A receiver whose media lane is full loses the packet (its SDK conceals
+//! it); nobody else waits for it.
+
+use crvideo_proto::data::AudioFrame;
+use crvideo_proto::MEDIA_OPEN;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+use super::room::Room;
+
+impl Room {
+    /// Member `from` sends a packet of its microphone: to every other member. False if it
+    /// is not relayed (the sender's mic is not open).
+    pub fn relay_audio(&mut self, from: usize, frame: &AudioFrame<'_>) -> bool {
+        let sender = &self.members[from].info;
+        if sender.audio_status != MEDIA_OPEN {
+            return false;
+        }
+        let relayed = AudioFrame {
+            user: &sender.user_id,
+            ..*frame
+        };
+        let message = Message::Binary(Bytes::from(relayed.encode()));
+        for (i, member) in self.members.iter().enumerate() {
+            if i != from {
+                // A full lane loses the packet for that member alone.
+                let _ = member.handle.send_media(message.clone());
+            }
+        }
+        true
+    }
+}

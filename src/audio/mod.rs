@@ -1,0 +1,348 @@
+//! Audio in meetings: the app's microphone PCM out as Opus ([`codec`]), the other members'
+//! packets into a jitter buffer each ([`jitter`]), mixed ([`mixer`]) into the speaker
+//! stream at real time, speaking levels ([`level`]), and the PCM taps of
+//! `CRVideo_StartGetAudioPCM` ([`tap`]).
+//!
+//! Threads: the app's `CRVideo_PushCustomAudioDat` call encodes (about 0.2 ms per 20 ms
+//! packet) and queues the packet on the session's media lane without waiting; the I/O
+//! thread only files received packets; the speaker clock ([`clock`]), one thread while in
+//! a meeting, mixes 10 ms every 10 ms (unless the app pulls the mix at its own clock with
+//! `CRVideo_PullCustomAudioDat`) and reports levels.
+
+pub mod clock;
+pub mod codec;
+pub mod jitter;
+pub mod level;
+pub mod mixer;
+pub mod tap;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use crvideo_proto::data::AudioFrame;
+use crvideo_proto::MEDIA_OPEN;
+use parking_lot::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::connection::MediaSender;
+use crate::client::rooms::SharedRoomCache;
+use crate::dispatch::Dispatcher;
+use crate::ErrorCode;
+use codec::{Encoder, FRAME};
+use jitter::JitterBuffer;
+use level::Levels;
+use mixer::{Mixer, TICK};
+use tap::{Tap, WavFile, CHUNK_BYTES, MAX_EACH};
+
+/// `aSide` of the own microphone and of the speaker.
+pub const SIDE_MIC: i32 = 0;
+pub const SIDE_SPEAKER: i32 = 1;
+
+/// How a side's PCM goes to the app (`CRVideo_StartGetAudioPCM`'s `getType`).
+pub enum TapSpec {
+    /// `NotifyAudioPCMDat` with this many bytes each.
+    Notify { each: usize },
+    /// A WAV file at this path.
+    Wav(PathBuf),
+}
+
+/// The microphone side.
+#[derive(Default)]
+struct Mic {
+    /// `CRVideo_SetCustomAudioCapture(1)`.
+    capture: bool,
+    encoder: Option<Encoder>,
+    /// Samples pushed and not yet a whole packet.
+    pending: Vec<i16>,
+    /// The next packet's sequence number.
+    seq: u32,
+    tap: Option<Tap>,
+}
+
+/// The speaker side.
+#[derive(Default)]
+pub struct Speaker {
+    /// The room entry (see `client::rooms::Room::entry`) the mix belongs to.
+    entry: Option<u64>,
+    mixer: Mixer,
+    /// `CRVideo_SetCustomAudioPlayback(1)`: the app's pulls, not the clock, take the mix.
+    pull: bool,
+    /// Samples of the last tick a pull did not take.
+    pulled: Vec<i16>,
+    tap: Option<Tap>,
+}
+
+impl Speaker {
+    /// The next 10 ms of the speaker stream (silence outside a meeting), also to the tap.
+    fn tick(&mut self, now: Instant) -> [i16; TICK] {
+        let pcm = match self.entry {
+            Some(_) => self.mixer.tick(now),
+            None => [0; TICK],
+        };
+        if let Some(tap) = &mut self.tap {
+            tap.feed(&pcm);
+        }
+        pcm
+    }
+}
+
+/// The SDK's audio: one per instance.
+pub struct Audio {
+    events: Arc<Dispatcher>,
+    rooms: SharedRoomCache,
+    /// The session's media lane while logged in.
+    uplink: Mutex<Option<MediaSender>>,
+    mic: Mutex<Mic>,
+    speaker: Arc<Mutex<Speaker>>,
+    levels: Arc<Mutex<Levels>>,
+    clock: Mutex<Option<clock::Clock>>,
+    /// The clock of packets' `time_ms`.
+    epoch: Instant,
+}
+
+impl Audio {
+    pub fn new(events: Arc<Dispatcher>, rooms: SharedRoomCache) -> Audio {
+        Audio {
+            events,
+            rooms,
+            uplink: Mutex::new(None),
+            mic: Mutex::default(),
+            speaker: Arc::default(),
+            levels: Arc::default(),
+            clock: Mutex::new(None),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// `CRVideo_SetCustomAudioCapture`.
+    pub fn set_capture(&self, enable: bool) {
+        let mut mic = self.mic.lock();
+        mic.capture = enable;
+        mic.pending.clear();
+    }
+
+    /// `CRVideo_PushCustomAudioDat`: `pcm` is 16 kHz 16-bit little-endian mono, a whole
+    /// number of 10 ms.
+    pub fn push(&self, pcm: &[u8]) -> Result<(), ErrorCode> {
+        if pcm.is_empty() || !pcm.len().is_multiple_of(CHUNK_BYTES) {
+            return Err(ErrorCode::ParamErr);
+        }
+        let lane = self.lane();
+        let me = self.rooms.lock().me.clone();
+        let mut guard = self.mic.lock();
+        let mic = &mut *guard;
+        if !mic.capture {
+            return Err(ErrorCode::ParamErr);
+        }
+        let samples: Vec<i16> = (pcm.chunks_exact(2))
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        if let Some(tap) = &mut mic.tap {
+            tap.feed(&samples);
+        }
+        mic.pending.extend_from_slice(&samples);
+        let now = Instant::now();
+        let mut at = 0;
+        while mic.pending.len() - at >= FRAME {
+            let frame: [i16; FRAME] = mic.pending[at..at + FRAME].try_into().expect("FRAME");
+            at += FRAME;
+            let Some(lane) = &lane else {
+                continue;
+            };
+            let level = level::level(&frame);
+            self.levels.lock().heard(&me, level, now);
+            // The packet's first sample was pushed this long before the last one.
+            let ahead = ((mic.pending.len() - at + FRAME) / (codec::RATE / 1000)) as i64;
+            let time_ms = self.epoch.elapsed().as_millis() as i64 - ahead;
+            let encoder = match &mut mic.encoder {
+                Some(encoder) => encoder,
+                None => mic.encoder.insert(Encoder::new().map_err(inner_err)?),
+            };
+            let packet = AudioFrame {
+                level,
+                seq: mic.seq,
+                time_ms,
+                user: "",
+                payload: encoder.encode(&frame).map_err(inner_err)?,
+            };
+            // A full lane loses the packet; the receivers conceal it.
+            lane.send_all(vec![Message::Binary(packet.encode().into())]);
+            mic.seq = mic.seq.wrapping_add(1);
+        }
+        mic.pending.drain(..at);
+        Ok(())
+    }
+
+    /// The media lane, if this user is in a meeting with its mic open.
+    fn lane(&self) -> Option<MediaSender> {
+        let lane = self.uplink.lock().clone()?;
+        let rooms = self.rooms.lock();
+        let room = rooms.room.as_ref()?;
+        let me = room.members.iter().find(|m| m.user_id == rooms.me)?;
+        (me.audio_status == MEDIA_OPEN).then_some(lane)
+    }
+
+    /// `CRVideo_StartGetAudioPCM`: replaces what the side had.
+    pub fn start_tap(&self, side: i32, spec: TapSpec) -> Result<(), ErrorCode> {
+        let tap = match spec {
+            TapSpec::Notify { each } => {
+                if !(CHUNK_BYTES..=MAX_EACH).contains(&each) || !each.is_multiple_of(CHUNK_BYTES) {
+                    return Err(ErrorCode::ParamErr);
+                }
+                Tap::Notify {
+                    side,
+                    each,
+                    pending: Vec::new(),
+                    events: self.events.clone(),
+                }
+            }
+            TapSpec::Wav(path) => Tap::Wav(WavFile::create(path)?),
+        };
+        self.set_tap(side, Some(tap))
+    }
+
+    /// `CRVideo_StopGetAudioPCM` (a WAV file is finished here).
+    pub fn stop_tap(&self, side: i32) -> Result<(), ErrorCode> {
+        self.set_tap(side, None)
+    }
+
+    fn set_tap(&self, side: i32, tap: Option<Tap>) -> Result<(), ErrorCode> {
+        let old = match side {
+            SIDE_MIC => std::mem::replace(&mut self.mic.lock().tap, tap),
+            SIDE_SPEAKER => std::mem::replace(&mut self.speaker.lock().tap, tap),
+            _ => return Err(ErrorCode::ParamErr),
+        };
+        // A WAV file is finished outside the lock.
+        drop(old);
+        Ok(())
+    }
+
+    /// `CRVideo_SetCustomAudioPlayback`.
+    pub fn set_playback(&self, enable: bool) {
+        let mut speaker = self.speaker.lock();
+        speaker.pull = enable;
+        speaker.pulled.clear();
+    }
+
+    /// `CRVideo_PullCustomAudioDat`: the next `out.len()` bytes (even) of the speaker
+    /// stream.
+    pub fn pull(&self, out: &mut [u8]) -> Result<(), ErrorCode> {
+        if out.is_empty() || !out.len().is_multiple_of(2) {
+            return Err(ErrorCode::ParamErr);
+        }
+        let mut speaker = self.speaker.lock();
+        if !speaker.pull {
+            return Err(ErrorCode::ParamErr);
+        }
+        let now = Instant::now();
+        let mut samples = std::mem::take(&mut speaker.pulled);
+        while samples.len() * 2 < out.len() {
+            samples.extend_from_slice(&speaker.tick(now));
+        }
+        let rest = samples.split_off(out.len() / 2);
+        speaker.pulled = rest;
+        for (o, s) in out.chunks_exact_mut(2).zip(samples) {
+            o.copy_from_slice(&s.to_le_bytes());
+        }
+        Ok(())
+    }
+
+    /// `CRVideo_GetMicEnergy`: the level last reported for `user_id` ("": this user).
+    pub fn mic_energy(&self, user_id: &str) -> i32 {
+        let me;
+        let user_id = if user_id.is_empty() {
+            me = self.rooms.lock().me.clone();
+            &me
+        } else {
+            user_id
+        };
+        i32::from(self.levels.lock().shown(user_id))
+    }
+
+    /// The session is logged in (Some) or over (None).
+    pub fn set_uplink(&self, lane: Option<MediaSender>) {
+        *self.uplink.lock() = lane;
+    }
+
+    /// Follows the room copy: entering starts the speaker clock, leaving stops it and
+    /// forgets every member's audio. Called by the engine after each change.
+    pub fn follow_room(&self) {
+        let entry = self.rooms.lock().room.as_ref().map(|r| r.entry);
+        let stopped = {
+            let mut speaker = self.speaker.lock();
+            if speaker.entry == entry {
+                return;
+            }
+            speaker.entry = entry;
+            speaker.mixer = Mixer::default();
+            *self.levels.lock() = Levels::default();
+            let mut clock = self.clock.lock();
+            match entry {
+                Some(_) if clock.is_none() => {
+                    let started = clock::Clock::start(self.clock_parts());
+                    *clock = started.map_err(|e| tracing::error!("{e}")).ok();
+                    None
+                }
+                Some(_) => None,
+                None => clock.take(),
+            }
+        };
+        // Joins the clock's thread, outside the locks.
+        drop(stopped);
+    }
+
+    fn clock_parts(&self) -> clock::Parts {
+        clock::Parts {
+            events: self.events.clone(),
+            rooms: self.rooms.clone(),
+            speaker: self.speaker.clone(),
+            levels: self.levels.clone(),
+        }
+    }
+
+    /// A packet from the server (on the I/O thread: only filed here).
+    pub fn on_frame(&self, frame: &AudioFrame<'_>, data: &Bytes) {
+        let now = Instant::now();
+        {
+            let rooms = self.rooms.lock();
+            let member = rooms.room.as_ref().and_then(|r| {
+                (r.members.iter()).find(|m| m.user_id == frame.user && m.user_id != rooms.me)
+            });
+            if member.is_none_or(|m| m.audio_status != MEDIA_OPEN) {
+                return; // in flight when the mic closed or the member left
+            }
+        }
+        let mut speaker = self.speaker.lock();
+        if speaker.entry.is_none() {
+            return;
+        }
+        let speakers = &mut speaker.mixer.speakers;
+        if !speakers.contains_key(frame.user) {
+            match JitterBuffer::new() {
+                Ok(jb) => speakers.insert(frame.user.to_owned(), jb),
+                Err(e) => return tracing::error!("{e}"),
+            };
+        }
+        let jb = speakers.get_mut(frame.user).expect("inserted");
+        jb.push(frame.seq, data.slice_ref(frame.payload), now);
+        drop(speaker);
+        self.levels.lock().heard(frame.user, frame.level, now);
+    }
+
+    /// Uninit: the clock's thread ends and WAV files are finished.
+    pub fn shutdown(&self) {
+        let clock = self.clock.lock().take();
+        drop(clock);
+        let taps = (self.mic.lock().tap.take(), self.speaker.lock().tap.take());
+        drop(taps);
+    }
+}
+
+fn inner_err(e: String) -> ErrorCode {
+    tracing::error!("{e}");
+    ErrorCode::InnerErr
+}
