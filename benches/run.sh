@@ -14,6 +14,8 @@
 #             --memory-secs 300 adds a receiver's RSS over 5 minutes (--memory-only: just it)
 #   video-relay  10 members each sending 640x360@15: server CPU per forwarded stream, peak
 #             RSS and latency vs nats-server relaying the same frames
+#   audio     Opus encode/decode per packet vs ffmpeg's libopus, a member hearing 10
+#             speakers (CPU share), and mouth-to-ear latency push → speaker side
 # It builds the release binaries (the SDK's release profile has LTO), installs the peers it
 # needs (nats-server, iperf3) with apt-get when they are missing (or runs without them:
 # --skip-nats, --skip-iperf), warns when the hard open-file limit is too low for the
@@ -39,8 +41,9 @@ case "$name" in
     transfer) bin=transfer_load peers="nats-server iperf3" fds=0 fixed=() ;;
     video) bin=video_load peers="ffmpeg" fds=0 fixed=() ;;
     video-relay) bin=video_relay peers="nats-server" fds=0 fixed=() ;;
+    audio) bin=audio_load peers="ffmpeg" fds=0 fixed=() ;;
     *)
-        sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac

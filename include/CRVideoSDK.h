@@ -600,7 +600,7 @@ extern "C" {
 /**
  * `enable` non-zero: the app gives this user's microphone as PCM with
  * `CRVideo_PushCustomAudioDat` (the SDK captures nothing itself). 0 stops taking it (a
- * partial 10 ms is dropped). `paramsJson` NULL, "" or `{}`. Works at any time after Init.
+ * partial packet is dropped). `paramsJson` NULL, "" or `{}`. Works at any time after Init.
  *
  * Returns 0, `CRVIDEOSDK_PARAM_ERR` (params not a JSON object), `CRVIDEOSDK_NOT_INIT`.
  */
@@ -609,9 +609,11 @@ int CRVideo_SetCustomAudioCapture(int enable, const char *paramsJson);
 /**
  * The next `len` bytes of this user's microphone: 16 kHz, 16-bit signed little-endian,
  * mono, a whole number of 10 ms (a multiple of 320 bytes); copied before it returns. Push
- * at real time. While this user is in a meeting with its mic open (`CRVideo_OpenMic`) the
- * SDK sends it, as Opus packets of 20 ms, to the other members; else it only goes to the
- * microphone side's tap (`CRVideo_StartGetAudioPCM(0, …)`) and nobody hears it.
+ * at real time. While this user is in a meeting with its mic open the SDK sends it, as
+ * Opus packets of 20 ms, to the other members; else it only goes to the microphone side's
+ * tap (`CRVideo_StartGetAudioPCM(0, …)`) and nobody hears it. "Open" is the SDK's copy of
+ * the room: after `CRVideo_OpenMic` returns, from this user's
+ * `AudioStatusChanged(me, …, 3)` on.
  *
  * Returns 0, `CRVIDEOSDK_PARAM_ERR` (NULL `pcm`, `len` 0 or not a multiple of 320, capture
  * not enabled with `CRVideo_SetCustomAudioCapture(1, …)`), `CRVIDEOSDK_NOT_INIT`.

@@ -349,6 +349,18 @@ fn three_members_hear_the_mix_of_the_others() {
     for p in [&mut alice, &mut bob] {
         assert_eq!(p.cmd(&["tone_stop"]), 0);
     }
+
+    // The speaker clock is a thread of the meeting: leaving ends it.
+    assert!(carol.cmd_text(&["sdk_threads"]).contains("crvideo-audio"));
+    assert_eq!(carol.cmd(&["exit_meeting"]), 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while carol.cmd_text(&["sdk_threads"]).contains("crvideo-audio") {
+        assert!(
+            Instant::now() < deadline,
+            "the speaker clock outlived the meeting"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A WAV file's samples, after checking its header says 16 kHz 16-bit mono and its size.

@@ -12,6 +12,7 @@ pub mod nats;
 pub mod peers;
 pub mod procfs;
 pub mod report;
+pub mod sdk_child;
 pub mod tasks;
 pub mod video;
 

@@ -792,3 +792,71 @@ async fn a_member_waiting_for_a_key_frame_starts_at_a_key_pictures_first_piece()
         }
     }
 }
+
+/// A packet of the client's microphone.
+fn mic_packet(seq: u32, level: u8, payload: &[u8]) -> Vec<u8> {
+    use crvideo_proto::data::AudioFrame;
+    let (time_ms, user) = (seq as i64 * 20, "");
+    AudioFrame {
+        level,
+        seq,
+        time_ms,
+        user,
+        payload,
+    }
+    .encode()
+}
+
+/// `(user, seq, level, time_ms, payload)` of a relayed audio frame.
+fn relayed_audio(frame: &[u8]) -> (String, u32, u8, i64, Vec<u8>) {
+    use crvideo_proto::data::{decode_data, DataFrame};
+    let Ok(DataFrame::Audio(a)) = decode_data(frame) else {
+        panic!("an audio frame");
+    };
+    (a.user.into(), a.seq, a.level, a.time_ms, a.payload.to_vec())
+}
+
+#[tokio::test]
+async fn audio_goes_to_the_other_members_only_while_the_mic_is_open() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let (mut amy, mut bob, _) = amy_and_bob_in_a_room(addr, false).await;
+    // carol and dan in another meeting of the same tenant.
+    let mut carol = login(addr, "acme", "carol").await;
+    let mut dan = login(addr, "acme", "dan").await;
+    let other = create(&mut carol, false).await;
+    enter(&mut carol, &other).await;
+    enter(&mut dan, &other).await;
+
+    // Mic closed: dropped. Open: relayed unchanged, named with the speaker.
+    amy.send_binary(mic_packet(1, 9, b"closed")).await;
+    assert_eq!(set_media(&mut amy, "amy", "audio", 3).await, 0);
+    amy.send_binary(mic_packet(2, 7, b"opus")).await;
+    let got = relayed_audio(&raw_binary(&mut bob).await);
+    assert_eq!(got, ("amy".into(), 2, 7, 40, b"opus".to_vec()));
+
+    // Nobody hears themselves: amy's next audio is bob's.
+    assert_eq!(set_media(&mut bob, "bob", "audio", 3).await, 0);
+    bob.send_binary(mic_packet(100, 0, b"b")).await;
+    let got = relayed_audio(&raw_binary(&mut amy).await);
+    assert_eq!((got.0.as_str(), got.1), ("bob", 100));
+
+    // Another room hears nothing of it: carol's first audio is dan's.
+    assert_eq!(set_media(&mut dan, "dan", "audio", 3).await, 0);
+    dan.send_binary(mic_packet(5, 3, b"d")).await;
+    let got = relayed_audio(&raw_binary(&mut carol).await);
+    assert_eq!((got.0.as_str(), got.1), ("dan", 5));
+
+    // Closed again: dropped.
+    assert_eq!(set_media(&mut amy, "amy", "audio", 2).await, 0);
+    amy.send_binary(mic_packet(3, 7, b"late")).await;
+    bob.send_binary(mic_packet(101, 0, b"b")).await;
+    amy.send_binary(mic_packet(4, 7, b"late")).await;
+    // bob hears nothing of amy; amy still hears bob.
+    let got = relayed_audio(&raw_binary(&mut amy).await);
+    assert_eq!((got.0.as_str(), got.1), ("bob", 101));
+    assert_eq!(set_media(&mut amy, "amy", "audio", 3).await, 0);
+    amy.send_binary(mic_packet(5, 1, b"again")).await;
+    let got = relayed_audio(&raw_binary(&mut bob).await);
+    assert_eq!((got.0.as_str(), got.1), ("amy", 5), "3 and 4 were dropped");
+}

@@ -5,6 +5,11 @@
 //! Ticks are at absolute times (start + n × 10 ms), so the stream keeps real time however
 //! long a tick took; after a stall of the whole process longer than [`MAX_LAG`] the clock
 //! starts again from now rather than catching up in a burst.
+//!
+//! While nobody is heard, the clock moves its phase to the moment a speaker's talk-spurt is
+//! due (its first packet plus the jitter buffer's depth) instead of waiting up to 10 ms for
+//! the next tick: the stream is silence then, so only the time of one piece changes, and
+//! the speaker is heard the buffer's depth after it arrived, not up to a tick later.
 
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -21,6 +26,8 @@ use crate::dispatch::{Dispatcher, Event};
 
 /// The clock's period.
 pub const PERIOD: Duration = Duration::from_millis(10);
+/// The shortest time between two ticks when the clock moves its phase.
+const MIN_GAP: Duration = Duration::from_millis(1);
 /// Behind by more than this, the clock skips ahead instead of catching up.
 const MAX_LAG: Duration = Duration::from_millis(200);
 
@@ -65,10 +72,19 @@ fn run(parts: Parts, stopped: mpsc::Receiver<()>) {
     let mut next = Instant::now();
     loop {
         tick(&parts, next);
+        let previous = next;
         next += PERIOD;
         let now = Instant::now();
         if now > next + MAX_LAG {
             next = now;
+        }
+        let start = {
+            let speaker = parts.speaker.lock();
+            (!speaker.pull).then(|| speaker.mixer.start_at()).flatten()
+        };
+        if let Some(start) = start {
+            // Never twice in the same millisecond, whatever the start says.
+            next = next.min(start.max(previous + MIN_GAP));
         }
         match stopped.recv_timeout(next.saturating_duration_since(now)) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -65,6 +65,21 @@ impl JitterBuffer {
         }
     }
 
+    /// When this speaker's next talk-spurt starts playing: the arrival of its oldest packet
+    /// plus the nominal depth; None while it plays or has nothing.
+    pub fn start_at(&self) -> Option<Instant> {
+        if self.next.is_some() {
+            return None;
+        }
+        let (_, (_, arrived)) = self.packets.first_key_value()?;
+        Some(*arrived + DEPTH)
+    }
+
+    /// Whether a talk-spurt is playing.
+    pub fn playing(&self) -> bool {
+        self.next.is_some()
+    }
+
     /// Adds this speaker's next `out.len()` samples (at most a packet's) to `out`, at the
     /// clock's time `now`. False when it is silent (nothing was added).
     pub fn mix_into(&mut self, out: &mut [i32], now: Instant) -> bool {

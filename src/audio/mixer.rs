@@ -39,6 +39,18 @@ impl Mixer {
         self.limit(&sum)
     }
 
+    /// When the clock should take its next tick to start a talk-spurt on time: while
+    /// nobody plays, the earliest start of a waiting one (see [`JitterBuffer::start_at`]).
+    pub fn start_at(&self) -> Option<Instant> {
+        if self.speakers.values().any(JitterBuffer::playing) {
+            return None;
+        }
+        self.speakers
+            .values()
+            .filter_map(JitterBuffer::start_at)
+            .min()
+    }
+
     /// `sum` in 16 bits, its gain limited so that no sample clips.
     fn limit(&mut self, sum: &[i32; TICK]) -> [i16; TICK] {
         let peak = sum.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0) as f32;

@@ -118,11 +118,16 @@ impl Audio {
         }
     }
 
-    /// `CRVideo_SetCustomAudioCapture`.
-    pub fn set_capture(&self, enable: bool) {
+    /// `CRVideo_SetCustomAudioCapture`. The encoder is made here, not at the first push,
+    /// so that push is as quick as the others.
+    pub fn set_capture(&self, enable: bool) -> Result<(), ErrorCode> {
         let mut mic = self.mic.lock();
+        if enable && mic.encoder.is_none() {
+            mic.encoder = Some(Encoder::new().map_err(inner_err)?);
+        }
         mic.capture = enable;
         mic.pending.clear();
+        Ok(())
     }
 
     /// `CRVideo_PushCustomAudioDat`: `pcm` is 16 kHz 16-bit little-endian mono, a whole

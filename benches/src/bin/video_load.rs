@@ -20,8 +20,8 @@
 //! - with `--memory-secs`: one receiver's RSS (and the server's) every 10 s over a long run
 //!   at 640x360 (the receiver keeps its latency samples: 8 bytes a picture).
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::io::{BufRead, BufReader, Write};
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::OnceLock;
@@ -29,16 +29,15 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use crvideo_bench::report::{Latency, Table};
+use crvideo_bench::sdk_child::{
+    child_cpu_secs, login, monotonic_us, stdin_lines, tell, SdkChild, CHILD_STEP,
+};
 use crvideo_bench::video::camera;
 use crvideo_bench::{
     rss_kib, start_crvideo, stop_child, BenchResult, ChildGuard, ServerArgs, TempDir,
-    BENCH_PASSWORD, BENCH_TENANT,
 };
 use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
-use crvideosdk::ffi::lifecycle::*;
-use crvideosdk::ffi::meetings::*;
 use crvideosdk::ffi::rooms::*;
-use crvideosdk::ffi::session::*;
 use crvideosdk::ffi::video::*;
 use crvideosdk::video::codec::{VideoDecoder, VideoEncoder};
 use crvideosdk::video::picture::{Picture, VFMT_RGBA32};
@@ -116,16 +115,6 @@ fn main() {
 /// Picture `n` of the moving pattern at `size`.
 fn pattern(size: Size, n: u64) -> Vec<u8> {
     crvideo_bench::video::pattern(size.width, size.height, n)
-}
-
-fn monotonic_us() -> i64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
-    t.tv_sec * 1_000_000 + t.tv_nsec / 1000
 }
 
 fn run(args: &Args) -> BenchResult<()> {
@@ -280,74 +269,12 @@ fn ffmpeg_floor(size: Size, args: &Args) -> BenchResult<(Option<f64>, Option<f64
     ))
 }
 
-/// Runs `command` and returns its CPU seconds (user + system); None when it failed.
-fn child_cpu_secs(mut command: Command) -> BenchResult<Option<f64>> {
-    let child = command.spawn().map_err(|e| format!("ffmpeg: {e}"))?;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter; the pid is our child's.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Ok(None);
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Ok(Some(secs(usage.ru_utime) + secs(usage.ru_stime)))
-}
-
-/// A child process and the lines of its stdout.
-struct Child {
-    guard: ChildGuard,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Child {
-    fn spawn(role: &[String]) -> BenchResult<Child> {
-        let me = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut command = Command::new(me);
-        command
-            .arg("--child")
-            .args(role)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut guard = ChildGuard::spawn("video_load child", command)?;
-        let stdout = guard.child_mut().stdout.take().ok_or("no stdout")?;
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Ok(Child { guard, lines })
-    }
-
-    /// The rest of the next line starting with `prefix`.
-    fn expect(&self, prefix: &str, within: Duration) -> BenchResult<String> {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .map_err(|_| format!("no {prefix:?} from a child within {within:?}"))?;
-            if let Some(rest) = line.strip_prefix(prefix) {
-                return Ok(rest.to_string());
-            }
-        }
-    }
-
-    fn say(&mut self, line: &str) -> BenchResult<()> {
-        let pipe = self.guard.child_mut().stdin.as_mut().ok_or("no stdin")?;
-        writeln!(pipe, "{line}").map_err(|e| e.to_string())
-    }
-}
-
 /// A server, a sender in a meeting and `receivers` receivers in it, each its own process,
 /// ready to send.
 struct Meeting {
     server: ChildGuard,
-    sender: Child,
-    receivers: Vec<Child>,
+    sender: SdkChild,
+    receivers: Vec<SdkChild>,
 }
 
 impl Meeting {
@@ -361,13 +288,13 @@ impl Meeting {
         ];
         let mut role = vec!["sender".to_string(), addr.to_string()];
         role.extend(geometry.iter().map(|v| v.to_string()));
-        let sender = Child::spawn(&role)?;
+        let sender = SdkChild::spawn(&role)?;
         let meeting = sender.expect("meeting ", CHILD_STEP)?;
         let mut children = Vec::new();
         for n in 0..receivers {
             let role =
                 ["receiver", &addr.to_string(), &meeting, &format!("r{n}")].map(String::from);
-            let child = Child::spawn(&role)?;
+            let child = SdkChild::spawn(&role)?;
             child.expect("ready", CHILD_STEP)?;
             children.push(child);
         }
@@ -400,9 +327,6 @@ impl Meeting {
         stop_child(&mut self.server);
     }
 }
-
-/// How long a child may take for one step.
-const CHILD_STEP: Duration = Duration::from_secs(30);
 
 /// One latency run: a sender and `receivers` receivers, each its own process.
 fn latency(args: &Args, size: Size, receivers: usize) -> BenchResult<(Latency, usize)> {
@@ -488,98 +412,19 @@ const MEMORY_SAMPLE: Duration = Duration::from_secs(10);
 
 // ---- The child processes: one SDK each, through its C ABI ----
 
-enum Msg {
-    LoggedIn,
-    Entered(i32),
-    Meeting(String),
-    /// A receiver's latency of one picture, µs.
-    Picture(u64),
-    Failed(String),
-}
+/// A receiver's latency of each picture, µs.
+static PICTURES: OnceLock<mpsc::Sender<u64>> = OnceLock::new();
 
-static EVENTS: OnceLock<mpsc::Sender<Msg>> = OnceLock::new();
-
-fn post(msg: Msg) {
-    if let Some(tx) = EVENTS.get() {
-        let _ = tx.send(msg);
-    }
-}
-
-unsafe fn text(p: *const c_char) -> String {
-    CStr::from_ptr(p).to_string_lossy().into_owned()
-}
-
-unsafe extern "C" fn login_success(_: *mut c_void, _: *const c_char, _: *const c_char) {
-    post(Msg::LoggedIn);
-}
-unsafe extern "C" fn login_fail(_: *mut c_void, code: c_int, _: *const c_char) {
-    post(Msg::Failed(format!("login failed: {code}")));
-}
-unsafe extern "C" fn meeting_created(_: *mut c_void, meet: *const c_char, _: *const c_char) {
-    post(Msg::Meeting(text(meet)));
-}
-unsafe extern "C" fn entered(_: *mut c_void, code: c_int) {
-    post(Msg::Entered(code));
-}
 unsafe extern "C" fn video_data(_: *mut c_void, user: *const c_char, id: c_int, time: i64) {
     let latency = monotonic_us() - time;
-    post(Msg::Picture(latency.max(0) as u64));
+    if let Some(tx) = PICTURES.get() {
+        let _ = tx.send(latency.max(0) as u64);
+    }
     // Take the picture, as an app does: it re-arms the notification.
     let mut img = std::ptr::null_mut();
     if CRVideo_GetVideoImg(user, id, VFMT_RGBA32, 0, 0, &mut img) == 0 {
         CRVideo_FreeVideoImg(img);
     }
-}
-
-/// Inits the SDK and logs in as `user`; returns the events.
-fn child_login(addr: &str, user: &str) -> BenchResult<mpsc::Receiver<Msg>> {
-    let (tx, rx) = mpsc::channel();
-    EVENTS.set(tx).map_err(|_| "twice")?;
-    let params = CString::new(format!(r#"{{"serverAddr":"{addr}"}}"#)).unwrap();
-    let callbacks = CRVideo_Callbacks {
-        size: std::mem::size_of::<CRVideo_Callbacks>(),
-        LoginSuccess: Some(login_success),
-        LoginFail: Some(login_fail),
-        CreateMeetingSuccess: Some(meeting_created),
-        EnterMeetingRslt: Some(entered),
-        NotifyVideoData: Some(video_data),
-        ..Default::default()
-    };
-    let c = |s: &str| CString::new(s).unwrap();
-    // SAFETY: valid strings and a valid table.
-    unsafe {
-        CRVideo_Init(params.as_ptr());
-        CRVideo_SetCallbacks(&callbacks, std::ptr::null_mut());
-        let (tenant, pw, user) = (c(BENCH_TENANT), c(BENCH_PASSWORD), c(user));
-        CRVideo_Login(
-            tenant.as_ptr(),
-            pw.as_ptr(),
-            user.as_ptr(),
-            user.as_ptr(),
-            c("").as_ptr(),
-            c("").as_ptr(),
-        );
-    }
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Msg::LoggedIn) => Ok(rx),
-        Ok(Msg::Failed(e)) => Err(e),
-        _ => Err("no login".into()),
-    }
-}
-
-fn child_enter(rx: &mpsc::Receiver<Msg>, meeting: i32) -> BenchResult<()> {
-    // SAFETY: a valid (empty) password.
-    unsafe { CRVideo_EnterMeeting(meeting, c"".as_ptr()) };
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Msg::Entered(0)) => Ok(()),
-        _ => Err("could not enter".into()),
-    }
-}
-
-fn stdin_lines() -> impl Iterator<Item = String> {
-    BufReader::new(std::io::stdin())
-        .lines()
-        .map_while(Result::ok)
 }
 
 /// `sender ADDR WIDTH HEIGHT FPS KBPS`: creates a meeting (prints `meeting ID`), enters
@@ -596,15 +441,9 @@ fn child_sender(role: &[String]) -> BenchResult<()> {
         fps: num(4)? as u32,
         kbps: num(5)? as u32,
     };
-    let rx = child_login(&role[1], "sender")?;
-    // SAFETY: valid strings.
-    unsafe { CRVideo_CreateMeeting(c"bench".as_ptr(), 0, c"".as_ptr()) };
-    let Ok(Msg::Meeting(json)) = rx.recv_timeout(Duration::from_secs(30)) else {
-        return Err("no meeting".into());
-    };
-    let meet: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    let id = meet["ID"].as_i64().ok_or("no ID")? as i32;
-    child_enter(&rx, id)?;
+    let session = login(&role[1], "sender", CRVideo_Callbacks::default())?;
+    let id = session.create_meeting()?;
+    session.enter(id)?;
     let ext = CString::new(format!(r#"{{"fps":{},"maxKbps":{}}}"#, size.fps, size.kbps)).unwrap();
     let mut camera = 0;
     // SAFETY: valid strings and out pointer.
@@ -644,10 +483,8 @@ fn child_sender(role: &[String]) -> BenchResult<()> {
                 CRVideo_InputCustomVideoDat(camera, rgba.as_ptr(), rgba.len(), monotonic_us())
             };
         }
-        println!("sent");
-        std::io::stdout().flush().ok();
+        tell("sent");
     }
-    CRVideo_Uninit();
     Ok(())
 }
 
@@ -658,22 +495,24 @@ fn child_receiver(role: &[String]) -> BenchResult<()> {
         .get(2)
         .and_then(|m| m.parse().ok())
         .ok_or("bad meeting")?;
-    let rx = child_login(&role[1], role.get(3).map_or("receiver", String::as_str))?;
-    child_enter(&rx, meeting)?;
-    println!("ready");
-    std::io::stdout().flush().ok();
+    let (tx, pictures) = mpsc::channel();
+    PICTURES.set(tx).map_err(|_| "twice")?;
+    let callbacks = CRVideo_Callbacks {
+        NotifyVideoData: Some(video_data),
+        ..Default::default()
+    };
+    let name = role.get(3).map_or("receiver", String::as_str);
+    let session = login(&role[1], name, callbacks)?;
+    session.enter(meeting)?;
+    tell("ready");
     for line in stdin_lines() {
         if line == "report" {
             let mut out = String::from("latencies");
-            while let Ok(msg) = rx.try_recv() {
-                if let Msg::Picture(us) = msg {
-                    out.push_str(&format!(" {us}"));
-                }
+            while let Ok(us) = pictures.try_recv() {
+                out.push_str(&format!(" {us}"));
             }
-            println!("{out}");
-            std::io::stdout().flush().ok();
+            tell(&out);
         }
     }
-    CRVideo_Uninit();
     Ok(())
 }
