@@ -68,7 +68,7 @@ pub struct WavFile {
 }
 
 /// Bytes of the header before the samples.
-const HEADER: usize = 44;
+pub const HEADER: usize = 44;
 /// Most data bytes a WAV file can say it has (its sizes are 32 bits).
 const MAX_DATA: u32 = u32::MAX - HEADER as u32;
 
@@ -144,7 +144,7 @@ impl Drop for WavFile {
 }
 
 /// The 44-byte header of a 16 kHz 16-bit mono WAV file of `data` bytes of samples.
-fn wav_header(data: u32) -> [u8; HEADER] {
+pub fn wav_header(data: u32) -> [u8; HEADER] {
     let mut h = [0u8; HEADER];
     let mut put = |at: usize, bytes: &[u8]| h[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, b"RIFF");

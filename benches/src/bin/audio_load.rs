@@ -9,7 +9,8 @@
 //!
 //! - The test signal: a new tone every 20 ms (300–3000 Hz, pseudo-random), so any 100 ms of
 //!   it matches itself at one lag only (a single tone would match every period).
-//! - Codec floor: encode / decode per 20 ms packet in this process with the SDK's code, and
+//! - Codec floor: encode / decode per 20 ms packet in this process with the SDK's code and
+//!   with the system's libopus (dlopen, same settings) when there is one, and
 //!   ffmpeg's CPU (user + system) encoding the same 60 s of PCM with
 //!   `-c:a libopus -b:a 24k -application voip -frame_duration 20` (and decoding its own
 //!   output), per packet.
@@ -59,6 +60,10 @@ struct Args {
     /// Leave out the ffmpeg peer.
     #[arg(long)]
     skip_ffmpeg: bool,
+    /// Also write what the sender pushed and the receiver heard as sent.wav and heard.wav
+    /// in this directory (to listen to, or to look at).
+    #[arg(long)]
+    wav_out: Option<std::path::PathBuf>,
     /// The ffmpeg binary (any with libopus: Debian's has it).
     #[arg(long, default_value = "ffmpeg")]
     ffmpeg_bin: String,
@@ -126,7 +131,17 @@ fn run(args: &Args) -> BenchResult<()> {
             .trim()
     );
     let (enc, dec) = codec_floor()?;
+    let codec_ms = codec_delay(&signal(1, 3))?;
+    println!("the codec's own delay (encode → decode, by correlation): {codec_ms:.2} ms");
     let ffmpeg = ffmpeg_floor(args)?;
+    let libopus = libopus_floor()?;
+    if let Some((e, d, name)) = &libopus {
+        println!(
+            "{name} (the system's, called directly): encode p50 {:.1} µs, decode p50 {:.1} µs",
+            e.p50_ms * 1e3,
+            d.p50_ms * 1e3
+        );
+    }
     let (mix_share, encode_share) = ten_speakers()?;
     let (latency, windows) = mouth_to_ear(args)?;
 
@@ -134,24 +149,31 @@ fn run(args: &Args) -> BenchResult<()> {
     let table = Table::header(&[
         "per 20 ms packet (16 kHz mono, 24 kbit/s)",
         "ours (opus-rs)",
-        "ffmpeg libopus CPU",
+        "libopus, called directly",
+        "ffmpeg -c:a libopus CPU",
+        "ours / libopus",
         "ours / ffmpeg",
     ]);
     let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1} µs"));
     let ratio =
         |ours: f64, theirs: Option<f64>| theirs.map_or("-".into(), |t| format!("{:.2}", ours / t));
-    table.row(&[
-        "encode".to_string(),
-        format!("{:.1} µs (p99 {:.1})", enc.p50_ms * 1e3, enc.p99_ms * 1e3),
-        cell(ffmpeg.0),
-        ratio(enc.p50_ms * 1e3, ffmpeg.0),
-    ]);
-    table.row(&[
-        "decode".to_string(),
-        format!("{:.1} µs (p99 {:.1})", dec.p50_ms * 1e3, dec.p99_ms * 1e3),
-        cell(ffmpeg.1),
-        ratio(dec.p50_ms * 1e3, ffmpeg.1),
-    ]);
+    let direct = |pick: fn(&(Latency, Latency, String)) -> &Latency| {
+        libopus.as_ref().map(|l| pick(l).p50_ms * 1e3)
+    };
+    for (what, ours, theirs, ffmpeg) in [
+        ("encode", enc, direct(|l| &l.0), ffmpeg.0),
+        ("decode", dec, direct(|l| &l.1), ffmpeg.1),
+    ] {
+        let p50 = ours.p50_ms * 1e3;
+        table.row(&[
+            what.to_string(),
+            format!("{p50:.1} µs (p99 {:.1})", ours.p99_ms * 1e3),
+            cell(theirs),
+            cell(ffmpeg),
+            ratio(p50, theirs),
+            ratio(p50, ffmpeg),
+        ]);
+    }
     println!();
     let table = Table::header(&["work per second of audio", "share of one core"]);
     table.row(&[
@@ -170,6 +192,7 @@ fn run(args: &Args) -> BenchResult<()> {
         "p99 ms",
         "max ms",
         "added p50 ms (minus the 40 ms buffer)",
+        "of which the codec's look-ahead",
     ]);
     table.row(&[
         "1 sender, 1 receiver, loopback".to_string(),
@@ -178,6 +201,7 @@ fn run(args: &Args) -> BenchResult<()> {
         format!("{:.1}", latency.p99_ms),
         format!("{:.1}", latency.max_ms),
         format!("{:.1}", latency.p50_ms - DEPTH.as_secs_f64() * 1e3),
+        format!("{codec_ms:.1}"),
     ]);
     Ok(())
 }
@@ -199,8 +223,6 @@ fn codec_floor() -> BenchResult<(Latency, Latency)> {
         dec.push(start.elapsed());
     }
     let (enc, dec) = (Latency::of(&enc), Latency::of(&dec));
-    let delay = codec_delay(&pcm)?;
-    println!("the codec's own delay (encode → decode, by correlation): {delay:.2} ms");
     println!(
         "ours: {} packets, {:.1} bytes each; encode p50 {:.1} µs, decode p50 {:.1} µs",
         pcm.len() / FRAME,
@@ -224,6 +246,77 @@ fn codec_delay(pcm: &[i16]) -> BenchResult<f64> {
     let window = &pcm[RATE / 4..RATE / 4 + RATE / 10];
     let (at, _) = best_match(&out, window, RATE / 4..RATE / 4 + RATE / 20);
     Ok((at - RATE / 4) as f64 * 1000.0 / RATE as f64)
+}
+
+/// The system's libopus (the C library ffmpeg uses), called directly on the same signal at
+/// the same settings (VoIP, 24 kbit/s, complexity 9 like opus-rs's default): encode and
+/// decode per packet; None when `libopus.so.0` is not there.
+fn libopus_floor() -> BenchResult<Option<(Latency, Latency, String)>> {
+    type Create = unsafe extern "C" fn(i32, c_int, c_int, *mut c_int) -> *mut c_void;
+    type Ctl = unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int;
+    type Encode = unsafe extern "C" fn(*mut c_void, *const i16, c_int, *mut u8, i32) -> i32;
+    type Decode =
+        unsafe extern "C" fn(*mut c_void, *const u8, i32, *mut i16, c_int, c_int) -> c_int;
+    type Version = unsafe extern "C" fn() -> *const std::ffi::c_char;
+    // SAFETY: dlopen/dlsym with valid strings; the symbols are cast to libopus's documented
+    // signatures (opus.h) and called with buffers of the sizes they are told.
+    unsafe {
+        let lib = libc::dlopen(c"libopus.so.0".as_ptr(), libc::RTLD_NOW);
+        if lib.is_null() {
+            return Ok(None);
+        }
+        let sym = |name: &std::ffi::CStr| {
+            let f = libc::dlsym(lib, name.as_ptr());
+            (!f.is_null())
+                .then_some(f)
+                .ok_or(format!("libopus without {name:?}"))
+        };
+        let enc_create: Create = std::mem::transmute(sym(c"opus_encoder_create")?);
+        let dec_create: Create = std::mem::transmute(sym(c"opus_decoder_create")?);
+        let enc_ctl: Ctl = std::mem::transmute(sym(c"opus_encoder_ctl")?);
+        let encode: Encode = std::mem::transmute(sym(c"opus_encode")?);
+        let decode: Decode = std::mem::transmute(sym(c"opus_decode")?);
+        let version: Version = std::mem::transmute(sym(c"opus_get_version_string")?);
+        const VOIP: c_int = 2048;
+        const SET_BITRATE: c_int = 4002;
+        const SET_COMPLEXITY: c_int = 4010;
+        let mut err = 0;
+        let enc = enc_create(RATE as i32, 1, VOIP, &mut err);
+        let dec = dec_create(RATE as i32, 1, 0, &mut err);
+        if enc.is_null() || dec.is_null() {
+            return Err("libopus: cannot create a codec".into());
+        }
+        enc_ctl(enc, SET_BITRATE, 24_000 as c_int);
+        enc_ctl(enc, SET_COMPLEXITY, 9 as c_int);
+        let pcm = signal(FLOOR_SECS, 1);
+        let (mut packet, mut out) = ([0u8; 1500], [0i16; FRAME]);
+        let (mut enc_t, mut dec_t) = (Vec::new(), Vec::new());
+        for frame in pcm.chunks_exact(FRAME) {
+            let start = Instant::now();
+            let len = encode(
+                enc,
+                frame.as_ptr(),
+                FRAME as c_int,
+                packet.as_mut_ptr(),
+                1500,
+            );
+            enc_t.push(start.elapsed());
+            let start = Instant::now();
+            decode(
+                dec,
+                packet.as_ptr(),
+                len,
+                out.as_mut_ptr(),
+                FRAME as c_int,
+                0,
+            );
+            dec_t.push(start.elapsed());
+        }
+        let name = std::ffi::CStr::from_ptr(version())
+            .to_string_lossy()
+            .into_owned();
+        Ok(Some((Latency::of(&enc_t), Latency::of(&dec_t), name)))
+    }
 }
 
 /// ffmpeg's CPU per packet encoding the same PCM with libopus, and decoding that; None
@@ -372,6 +465,15 @@ fn mouth_to_ear(args: &Args) -> BenchResult<(Latency, usize)> {
     let pushes = read_i64s(&pushes_file)?;
     let heard = read_heard(&heard_file)?;
     let sent = signal(args.secs as usize, 7);
+    if let Some(dir) = &args.wav_out {
+        let stream: Vec<i16> = heard
+            .iter()
+            .flat_map(|(_, pcm)| pcm.iter().copied())
+            .collect();
+        write_wav(&dir.join("sent.wav"), &sent)?;
+        write_wav(&dir.join("heard.wav"), &stream)?;
+        println!("wrote sent.wav and heard.wav in {}", dir.display());
+    }
     let samples = match_latencies(&sent, &pushes, &heard)?;
     let lat = Latency::of(&samples);
     println!(
@@ -382,6 +484,13 @@ fn mouth_to_ear(args: &Args) -> BenchResult<(Latency, usize)> {
         lat.max_ms
     );
     Ok((lat, samples.len()))
+}
+
+/// `pcm` as a 16 kHz mono WAV file.
+fn write_wav(path: &Path, pcm: &[i16]) -> BenchResult<()> {
+    let mut bytes = crvideosdk::audio::tap::wav_header((pcm.len() * 2) as u32).to_vec();
+    bytes.extend(pcm.iter().flat_map(|s| s.to_le_bytes()));
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The receiver's file: pieces of (arrival µs, 160 samples).
