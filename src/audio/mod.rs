@@ -268,9 +268,19 @@ impl Audio {
         i32::from(self.levels.lock().shown(user_id))
     }
 
-    /// The session is logged in (Some) or over (None).
-    pub fn set_uplink(&self, lane: Option<MediaSender>) {
+    /// The session is logged in (Some) or over (None); a Logout also finishes the taps
+    /// (WAV files are complete after it).
+    pub fn set_uplink(&self, lane: Option<MediaSender>, logout: bool) {
         *self.uplink.lock() = lane;
+        if logout {
+            self.end_taps();
+        }
+    }
+
+    /// Ends both sides' taps, finishing their files outside the locks.
+    fn end_taps(&self) {
+        let taps = (self.mic.lock().tap.take(), self.speaker.lock().tap.take());
+        drop(taps);
     }
 
     /// Follows the room copy: entering starts the speaker clock, leaving stops it and
@@ -342,8 +352,7 @@ impl Audio {
     pub fn shutdown(&self) {
         let clock = self.clock.lock().take();
         drop(clock);
-        let taps = (self.mic.lock().tap.take(), self.speaker.lock().tap.take());
-        drop(taps);
+        self.end_taps();
     }
 }
 

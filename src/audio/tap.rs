@@ -128,8 +128,7 @@ impl WavFile {
             let data = (data as u32).min(self.data_bytes) & !1;
             file.seek(SeekFrom::Start(0))?;
             file.write_all(&wav_header(data))?;
-            file.set_len(HEADER as u64 + u64::from(data))?;
-            file.sync_all()
+            file.set_len(HEADER as u64 + u64::from(data))
         })();
         if let Err(e) = result {
             tracing::warn!("finishing {}: {e}", self.path.display());

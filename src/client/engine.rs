@@ -299,7 +299,9 @@ impl Engine {
                             }),
                             false,
                         );
-                        self.config.audio.set_uplink(Some(lanes.media.clone()));
+                        self.config
+                            .audio
+                            .set_uplink(Some(lanes.media.clone()), false);
                         self.lanes = Some(lanes);
                         self.server = Some(server);
                         self.state = State::Online { conn };
@@ -528,10 +530,10 @@ impl Engine {
         self.end_transfers(code);
         self.config.queues.lock().end_session();
         *self.config.rooms.lock() = Default::default();
-        // A Logout or Uninit (nothing announced) also ends the cameras.
+        // A Logout or Uninit (nothing announced) also ends the cameras and the audio taps.
         self.config.video.set_uplink(None, announce_none);
         self.config.video.follow_room();
-        self.config.audio.set_uplink(None);
+        self.config.audio.set_uplink(None, announce_none);
         self.config.audio.follow_room();
         self.local = SessionLocal::default();
         writer
