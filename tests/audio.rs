@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::peer::{Peer, NO_RESUME};
 use common::server_process::ServerProcess;
+use common::wav::{goertzel, read_wav, sine, RATE};
 use common::*;
 use crvideosdk::ffi::audio::*;
-use serde_json::Value;
 
 const PARAM_ERR: i32 = 5;
 const NOT_INIT: i32 = 11;
@@ -32,11 +32,8 @@ fn push(pcm: &[u8]) -> i32 {
 
 /// `ms` of a sine of `freq` Hz and `amp`, as PCM bytes.
 fn tone_bytes(freq: f64, amp: f64, ms: usize) -> Vec<u8> {
-    (0..ms * 16)
-        .flat_map(|i| {
-            let v = amp * (2.0 * std::f64::consts::PI * freq * i as f64 / 16000.0).sin();
-            (v.round() as i16).to_le_bytes()
-        })
+    (sine(freq, amp, ms * RATE / 1000).iter())
+        .flat_map(|s| s.to_le_bytes())
         .collect()
 }
 
@@ -143,18 +140,6 @@ fn user(name: &str, server: &ServerProcess) -> Peer {
     p
 }
 
-fn meeting(p: &mut Peer) -> String {
-    assert_eq!(p.cmd(&["create_meeting", "audio", "0", "m"]), 0);
-    let line = p.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
-    let m: Value = serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
-    m["ID"].to_string()
-}
-
-fn enter(p: &mut Peer, id: &str) {
-    assert_eq!(p.cmd(&["enter", id, ""]), 0);
-    p.expect("EnterMeetingRslt\t0");
-}
-
 /// What `spectrum` measured over the last stretch of a side.
 #[derive(Debug, Clone, Copy)]
 struct Spectrum {
@@ -229,19 +214,19 @@ fn tone_at(p: &mut Peer, freq: &str, amp: &str) -> i64 {
 fn three_members_hear_the_mix_of_the_others() {
     let server = ServerProcess::start(CONFIG);
     let mut alice = user("alice", &server);
-    let id = meeting(&mut alice);
-    enter(&mut alice, &id);
+    let id = alice.create_meeting(false).0;
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", &server);
-    enter(&mut bob, &id);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     let mut carol = user("carol", &server);
-    enter(&mut carol, &id);
+    assert_eq!(carol.enter_meeting(&id, ""), 0);
     // Elsewhere: the same tenant in another meeting, and another tenant.
     let mut dave = user("dave", &server);
-    let other = meeting(&mut dave);
-    enter(&mut dave, &other);
+    let other = dave.create_meeting(false).0;
+    assert_eq!(dave.enter_meeting(&other, ""), 0);
     let mut eve = Peer::login_with("eve", server.addr, NO_RESUME, "acme", "s3cret", "eve");
-    let theirs = meeting(&mut eve);
-    enter(&mut eve, &theirs);
+    let theirs = eve.create_meeting(false).0;
+    assert_eq!(eve.enter_meeting(&theirs, ""), 0);
     for p in [&mut carol, &mut dave, &mut eve] {
         assert_eq!(p.cmd(&["listen", "1", "320"]), 0);
     }
@@ -363,36 +348,6 @@ fn three_members_hear_the_mix_of_the_others() {
     }
 }
 
-/// A WAV file's samples, after checking its header says 16 kHz 16-bit mono and its size.
-fn read_wav(path: &std::path::Path) -> Vec<i16> {
-    let bytes = std::fs::read(path).unwrap();
-    assert!(bytes.len() >= 44, "{} bytes", bytes.len());
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-    let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap());
-    assert_eq!(&bytes[0..4], b"RIFF");
-    assert_eq!(&bytes[8..16], b"WAVEfmt ");
-    assert_eq!(u32_at(4) as usize, bytes.len() - 8, "RIFF size");
-    assert_eq!((u16_at(20), u16_at(22)), (1, 1), "PCM, mono");
-    assert_eq!((u32_at(24), u16_at(34)), (16000, 16), "16 kHz, 16 bits");
-    assert_eq!(&bytes[36..40], b"data");
-    assert_eq!(u32_at(40) as usize, bytes.len() - 44, "data size");
-    (bytes[44..].chunks_exact(2))
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect()
-}
-
-fn goertzel(pcm: &[i16], freq: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * freq / 16000.0;
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in pcm {
-        let s0 = f64::from(x) + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    2.0 * (s1 * s1 + s2 * s2 - c * s1 * s2).max(0.0).sqrt() / pcm.len() as f64
-}
-
 #[test]
 fn wav_files_of_the_microphone_and_the_speaker() {
     let server = ServerProcess::start(CONFIG);
@@ -400,10 +355,10 @@ fn wav_files_of_the_microphone_and_the_speaker() {
     std::fs::create_dir_all(&dir).unwrap();
     let (mic_wav, speaker_wav) = (dir.join("alice-mic.wav"), dir.join("bob-speaker.wav"));
     let mut alice = user("alice", &server);
-    let id = meeting(&mut alice);
-    enter(&mut alice, &id);
+    let id = alice.create_meeting(false).0;
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", &server);
-    enter(&mut bob, &id);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     assert_eq!(alice.cmd(&["open_mic", "alice"]), 0);
     bob.expect("AudioStatusChanged\talice\t2\t3");
     let mic = mic_wav.to_str().unwrap();

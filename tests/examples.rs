@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use common::checked::{build, lib_dir, mode, run};
 use common::peer::Peer;
 use common::server_process::{ServerProcess, TempDir};
+use common::wav::{goertzel, read_wav, sine, write_wav, RATE};
 
 const DEMO_TENANT: &str = "[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n";
 
@@ -269,7 +270,6 @@ fn video_meeting_sender_and_watcher() {
 
 #[test]
 fn audio_meeting_player_and_listener() {
-    const RATE: usize = 16_000;
     const AMP: f64 = 12_000.0;
     let exe = build(&example("audio_meeting.c"), true);
     let server = ServerProcess::start(DEMO_TENANT);
@@ -283,30 +283,7 @@ fn audio_meeting_player_and_listener() {
     // The input: 2.0 s of 440 Hz, 16 kHz mono 16-bit, the standard 44-byte header.
     let dir = TempDir::new("audio-example");
     let (input, output) = (dir.path.join("in.wav"), dir.path.join("out.wav"));
-    let tone: Vec<i16> = (0..2 * RATE)
-        .map(|n| {
-            let phase = 2.0 * std::f64::consts::PI * 440.0 * n as f64 / RATE as f64;
-            (AMP * phase.sin()).round() as i16
-        })
-        .collect();
-    let data_len = (tone.len() * 2) as u32;
-    let mut wav = Vec::with_capacity(44 + tone.len() * 2);
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
-    wav.extend_from_slice(&(RATE as u32).to_le_bytes());
-    wav.extend_from_slice(&(RATE as u32 * 2).to_le_bytes()); // bytes a second
-    wav.extend_from_slice(&2u16.to_le_bytes()); // bytes a sample
-    wav.extend_from_slice(&16u16.to_le_bytes()); // bits a sample
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&data_len.to_le_bytes());
-    for s in &tone {
-        wav.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(&input, &wav).unwrap();
+    write_wav(&input, &sine(440.0, AMP, 2 * RATE));
     let (in_path, out_path) = (
         input.to_str().unwrap().to_owned(),
         output.to_str().unwrap().to_owned(),
@@ -337,20 +314,7 @@ fn audio_meeting_player_and_listener() {
     assert!(listener.ends_with("done\n"), "{listener}");
 
     // What bob heard: a complete WAV file of 16 kHz 16-bit mono.
-    let bytes = std::fs::read(&output).unwrap();
-    assert!(bytes.len() >= 44, "{} bytes", bytes.len());
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-    let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap());
-    assert_eq!(&bytes[0..4], b"RIFF");
-    assert_eq!(u32_at(4) as usize, bytes.len() - 8, "RIFF size");
-    assert_eq!(&bytes[8..16], b"WAVEfmt ");
-    assert_eq!((u16_at(20), u16_at(22)), (1, 1), "PCM, mono");
-    assert_eq!((u32_at(24), u16_at(34)), (16_000, 16), "16 kHz, 16 bits");
-    assert_eq!(&bytes[36..40], b"data");
-    assert_eq!(u32_at(40) as usize, bytes.len() - 44, "data size");
-    let heard: Vec<i16> = (bytes[44..].chunks_exact(2))
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let heard = read_wav(&output);
     let first = (heard.iter())
         .position(|s| s.unsigned_abs() > 2000)
         .expect("the tone in the file");
@@ -373,17 +337,7 @@ fn audio_meeting_player_and_listener() {
         heard.len()
     );
     let stretch = &heard[from..from + RATE * 3 / 2];
-    let goertzel = |freq: f64| {
-        let w = 2.0 * std::f64::consts::PI * freq / RATE as f64;
-        let c = 2.0 * w.cos();
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
-        for &x in stretch {
-            let s0 = f64::from(x) + c * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        2.0 * (s1 * s1 + s2 * s2 - c * s1 * s2).max(0.0).sqrt() / stretch.len() as f64
-    };
+    let goertzel = |freq| goertzel(stretch, freq);
     let (a440, a660, a1000) = (goertzel(440.0), goertzel(660.0), goertzel(1000.0));
     // The ideal 440 Hz sine fitted to the stretch (660 whole periods: cos and sin are
     // orthogonal over it), and what is left besides it.

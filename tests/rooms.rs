@@ -16,28 +16,6 @@ fn user(name: &str, server: &ServerProcess) -> Peer {
     Peer::login_with(name, server.addr, NO_RESUME, "demo", "demo123", name)
 }
 
-/// Creates a meeting (with a password when `pswd`); returns (ID, password).
-fn meeting(p: &mut Peer, pswd: bool) -> (String, String) {
-    assert_eq!(
-        p.cmd(&["create_meeting", "room", if pswd { "1" } else { "0" }, "m"]),
-        0
-    );
-    let line = p.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
-    let m: Value = serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
-    (m["ID"].to_string(), m["pswd"].as_str().unwrap().to_string())
-}
-
-fn enter(p: &mut Peer, id: &str, pswd: &str) -> i32 {
-    let n = p
-        .lines()
-        .iter()
-        .filter(|l| l.starts_with("EnterMeetingRslt"))
-        .count();
-    assert_eq!(p.cmd(&["enter", id, pswd]), 0);
-    let line = p.wait_nth(|l| l.starts_with("EnterMeetingRslt\t"), n + 1);
-    line["EnterMeetingRslt\t".len()..].parse().unwrap()
-}
-
 fn members(p: &mut Peer) -> Vec<String> {
     let json: Value = serde_json::from_str(&p.cmd_text(&["members"])).unwrap();
     json.as_array()
@@ -51,10 +29,10 @@ fn members(p: &mut Peer) -> Vec<String> {
 /// meeting's ID once alice has seen bob enter.
 fn alice_and_bob_in_a_meeting(server: &ServerProcess) -> (Peer, Peer, String) {
     let mut alice = user("alice", server);
-    let (id, _) = meeting(&mut alice, false);
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let (id, _) = alice.create_meeting(false);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", server);
-    assert_eq!(enter(&mut bob, &id, ""), 0);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     alice.expect("UserEnterMeeting\tbob");
     (alice, bob, id)
 }
@@ -63,15 +41,15 @@ fn alice_and_bob_in_a_meeting(server: &ServerProcess) -> (Peer, Peer, String) {
 fn enter_rules_and_members() {
     let server = ServerProcess::start(CONFIG);
     let mut alice = user("alice", &server);
-    let (id, pswd) = meeting(&mut alice, true);
-    assert_eq!(enter(&mut alice, "12345678", &pswd), 800);
-    assert_eq!(enter(&mut alice, &id, "wrong"), 801);
+    let (id, pswd) = alice.create_meeting(true);
+    assert_eq!(alice.enter_meeting("12345678", &pswd), 800);
+    assert_eq!(alice.enter_meeting(&id, "wrong"), 801);
     assert_eq!(members(&mut alice), Vec::<String>::new());
-    assert_eq!(enter(&mut alice, &id, &pswd), 0);
+    assert_eq!(alice.enter_meeting(&id, &pswd), 0);
     assert_eq!(members(&mut alice), ["alice"]);
-    assert_eq!(enter(&mut alice, &id, &pswd), 807);
+    assert_eq!(alice.enter_meeting(&id, &pswd), 807);
     let mut bob = user("bob", &server);
-    assert_eq!(enter(&mut bob, &id, &pswd), 0);
+    assert_eq!(bob.enter_meeting(&id, &pswd), 0);
     alice.expect("UserEnterMeeting\tbob");
     assert_eq!(members(&mut bob), ["alice", "bob"]);
     let json: Value = serde_json::from_str(&bob.cmd_text(&["members"])).unwrap();
@@ -81,12 +59,12 @@ fn enter_rules_and_members() {
     );
     // Room full (max_meeting_members = 3).
     let mut carol = user("carol", &server);
-    assert_eq!(enter(&mut carol, &id, &pswd), 0);
+    assert_eq!(carol.enter_meeting(&id, &pswd), 0);
     let mut dave = user("dave", &server);
-    assert_eq!(enter(&mut dave, &id, &pswd), 802);
+    assert_eq!(dave.enter_meeting(&id, &pswd), 802);
     // Another tenant's meeting does not exist for them.
     let mut erin = Peer::login("erin", server.addr, "acme", "s3cret", "erin");
-    assert_eq!(enter(&mut erin, &id, &pswd), 800);
+    assert_eq!(erin.enter_meeting(&id, &pswd), 800);
     // Not in a meeting: refused at once.
     assert_eq!(dave.cmd(&["exit_meeting"]), 817);
     assert_eq!(dave.cmd(&["stop_meeting"]), 817);
@@ -98,7 +76,7 @@ fn enter_rules_and_members() {
     assert_eq!(members(&mut carol), Vec::<String>::new());
     alice.expect("UserLeftMeeting\tcarol");
     bob.expect("UserLeftMeeting\tcarol");
-    assert_eq!(enter(&mut dave, &id, &pswd), 0);
+    assert_eq!(dave.enter_meeting(&id, &pswd), 0);
 }
 
 #[test]
@@ -108,8 +86,8 @@ fn presence_shows_in_a_meeting() {
     assert_eq!(watcher.cmd(&["notify_start", "w"]), 0);
     watcher.expect("StartUserStatusNotifyRslt\t0\tw");
     let mut alice = user("alice", &server);
-    let (id, _) = meeting(&mut alice, false);
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let (id, _) = alice.create_meeting(false);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     watcher.expect(r#"NotifyUserStatus	{"userID":"alice","userStatus":3,"DNDType":0}	w"#);
     assert_eq!(alice.cmd(&["exit_meeting"]), 0);
     watcher
@@ -149,12 +127,12 @@ fn audio_video_and_the_creators_control() {
 fn im_to_all_to_one_in_order() {
     let server = ServerProcess::start(CONFIG);
     let mut alice = user("alice", &server);
-    let (id, _) = meeting(&mut alice, false);
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let (id, _) = alice.create_meeting(false);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", &server);
-    assert_eq!(enter(&mut bob, &id, ""), 0);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     let mut carol = user("carol", &server);
-    assert_eq!(enter(&mut carol, &id, ""), 0);
+    assert_eq!(carol.enter_meeting(&id, ""), 0);
     let task = alice.cmd_text(&["im", "hello all", "", "a"]);
     alice.expect(&format!("SendIMmsgRlst\t{task}\t0\ta"));
     for p in [&bob, &carol] {
@@ -213,21 +191,21 @@ fn stop_destroy_and_dropped_members() {
     assert_eq!(members(&mut bob), Vec::<String>::new());
     assert_eq!(bob.cmd(&["exit_meeting"]), 817);
     // A member whose process dies is seen leaving.
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let carol = {
         let mut carol = user("carol", &server);
-        assert_eq!(enter(&mut carol, &id, ""), 0);
+        assert_eq!(carol.enter_meeting(&id, ""), 0);
         carol
     };
     alice.expect("UserEnterMeeting\tcarol");
     carol.signal("KILL");
     alice.expect("UserLeftMeeting\tcarol");
     // Destroying a live meeting stops it first.
-    assert_eq!(enter(&mut bob, &id, ""), 0);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     assert_eq!(alice.cmd(&["destroy_meeting", &id, "d"]), 0);
     alice.expect("DestroyMeetingRslt\t0\td");
     bob.wait_nth(|l| l == "MeetingStopped", 2);
-    assert_eq!(enter(&mut bob, &id, ""), 800);
+    assert_eq!(bob.enter_meeting(&id, ""), 800);
 }
 
 #[test]
@@ -237,8 +215,8 @@ fn a_dropped_connection_reports_meeting_dropped_before_line_off() {
     // cannot take it back, so the window passes.
     let extra = r#""resumeWindowMs":500"#;
     let mut alice = Peer::login_with("alice", server.addr, extra, "demo", "demo123", "alice");
-    let (id, _) = meeting(&mut alice, false);
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    let (id, _) = alice.create_meeting(false);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     server.restart("KILL");
     alice.expect("MeetingDropped");
     alice.expect("LineOff\t207");
@@ -266,7 +244,7 @@ fn callbacks_from(p: &Peer, marker: &str, n: usize) -> Vec<String> {
 fn screen_share_control_right_page_wall_and_main_video() {
     let server = ServerProcess::start(CONFIG);
     let mut alice = user("alice", &server);
-    let (id, _) = meeting(&mut alice, false);
+    let (id, _) = alice.create_meeting(false);
     // Not in a meeting: refused at once.
     for cmd in [
         &["start_share"][..],
@@ -278,9 +256,9 @@ fn screen_share_control_right_page_wall_and_main_video() {
     ] {
         assert_eq!(alice.cmd(cmd), 817, "{cmd:?}");
     }
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", &server);
-    assert_eq!(enter(&mut bob, &id, ""), 0);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     alice.expect("UserEnterMeeting\tbob");
 
     // One sharer at a time; only the sharer stops it or hands out the control right.
@@ -333,7 +311,7 @@ fn screen_share_control_right_page_wall_and_main_video() {
     // A late joiner gets the whole state right after its EnterMeetingRslt, before any later
     // change.
     let mut carol = user("carol", &server);
-    assert_eq!(enter(&mut carol, &id, ""), 0);
+    assert_eq!(carol.enter_meeting(&id, ""), 0);
     assert_eq!(bob.cmd(&["page", "1", "s"]), 0);
     carol.expect("NotifySwitchToPage\t1\ts");
     assert_eq!(
@@ -388,8 +366,8 @@ fn screen_share_control_right_page_wall_and_main_video() {
     assert_eq!(bob.cmd(&["exit_meeting"]), 0);
     assert_eq!(carol.cmd(&["exit_meeting"]), 0);
     // ExitMeeting returns once sent: a reply on carol's connection shows it was applied.
-    assert_eq!(enter(&mut carol, "12345678", ""), 800);
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    assert_eq!(carol.enter_meeting("12345678", ""), 800);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     assert_eq!(alice.cmd(&["main_video", "alice"]), 0);
     alice.expect("NotifyMainVideoChanged\talice\talice");
     assert_eq!(
@@ -434,11 +412,11 @@ fn net_state_is_reported_in_meetings_on_change() {
     // A short heartbeat: the SDK measures a round trip at every ping.
     let server = ServerProcess::start(&format!("heartbeat_ms = 50\n{CONFIG}"));
     let mut alice = user("alice", &server);
-    let (id, _) = meeting(&mut alice, false);
+    let (id, _) = alice.create_meeting(false);
     alice.assert_no_line_within(Duration::from_millis(300), |l| {
         l.starts_with("NetStateChanged")
     });
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     alice.wait_line(|l| l.starts_with("NetStateChanged\t"));
     // Ten more heartbeats: a level is only reported again when it changed.
     alice.assert_no_line_within(Duration::from_millis(500), |_| false);
@@ -454,6 +432,6 @@ fn net_state_is_reported_in_meetings_on_change() {
         before,
         "not reported out of a meeting"
     );
-    assert_eq!(enter(&mut alice, &id, ""), 0);
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     alice.wait_nth(|l| l.starts_with("NetStateChanged\t"), before + 1);
 }

@@ -223,18 +223,6 @@ fn user(name: &str, server: &ServerProcess) -> Peer {
     Peer::login_with(name, server.addr, NO_RESUME, "demo", "demo123", name)
 }
 
-fn meeting(p: &mut Peer) -> String {
-    assert_eq!(p.cmd(&["create_meeting", "video", "0", "m"]), 0);
-    let line = p.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
-    let m: Value = serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
-    m["ID"].to_string()
-}
-
-fn enter(p: &mut Peer, id: &str) {
-    assert_eq!(p.cmd(&["enter", id, ""]), 0);
-    p.expect("EnterMeetingRslt\t0");
-}
-
 fn camera(p: &mut Peer, name: &str, format: i32, w: u32, h: u32) -> i32 {
     assert_eq!(
         p.cmd(&[
@@ -345,19 +333,19 @@ fn proc_rss_kib(pid: u32) -> u64 {
 fn a_video_meeting_of_three_with_two_cameras() {
     let server = ServerProcess::start(CONFIG);
     let mut alice = user("alice", &server);
-    let id = meeting(&mut alice);
-    enter(&mut alice, &id);
+    let id = alice.create_meeting(false).0;
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", &server);
-    enter(&mut bob, &id);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     let mut carol = user("carol", &server);
-    enter(&mut carol, &id);
+    assert_eq!(carol.enter_meeting(&id, ""), 0);
     // Elsewhere: the same tenant in another meeting, and another tenant.
     let mut dave = user("dave", &server);
-    let other = meeting(&mut dave);
-    enter(&mut dave, &other);
+    let other = dave.create_meeting(false).0;
+    assert_eq!(dave.enter_meeting(&other, ""), 0);
     let mut eve = Peer::login_with("eve", server.addr, NO_RESUME, "acme", "s3cret", "eve");
-    let theirs = meeting(&mut eve);
-    enter(&mut eve, &theirs);
+    let theirs = eve.create_meeting(false).0;
+    assert_eq!(eve.enter_meeting(&theirs, ""), 0);
 
     // Two cameras on alice: 640x360 RGBA and 320x180 I420.
     let front = camera(&mut alice, "front", RGBA, 640, 360);
@@ -520,10 +508,10 @@ fn screen_data(p: &Peer, n: usize) -> [i32; 4] {
 fn a_shared_screen_sends_what_changed_and_keeps_text_sharp() {
     let server = ServerProcess::start(CONFIG);
     let mut alice = user("alice", &server);
-    let id = meeting(&mut alice);
-    enter(&mut alice, &id);
+    let id = alice.create_meeting(false).0;
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", &server);
-    enter(&mut bob, &id);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     assert_eq!(alice.cmd(&["screen_cfg", r#"{"maxFPS":20}"#]), 0);
     assert_eq!(alice.cmd(&["screen_cfg", r#"{"maxFPS":0}"#]), PARAM_ERR);
     assert_eq!(alice.cmd(&["start_share"]), 0);
@@ -573,7 +561,7 @@ fn a_shared_screen_sends_what_changed_and_keeps_text_sharp() {
 
     // A late joiner gets the whole screen.
     let mut carol = user("carol", &server);
-    enter(&mut carol, &id);
+    assert_eq!(carol.enter_meeting(&id, ""), 0);
     carol.expect("NotifyScreenShareStarted");
     carol.expect("NotifyShareRectChanged\t1280\t720");
     carol.wait_line(|l| l == "NotifyScreenShareData\talice\t0\t0\t1280\t720");
@@ -605,10 +593,10 @@ fn a_picture_larger_than_a_frame_arrives_in_pieces() {
     let config = format!("max_frame_bytes = 4096\n{CONFIG}");
     let server = ServerProcess::start(&config);
     let mut alice = user("alice", &server);
-    let id = meeting(&mut alice);
-    enter(&mut alice, &id);
+    let id = alice.create_meeting(false).0;
+    assert_eq!(alice.enter_meeting(&id, ""), 0);
     let mut bob = user("bob", &server);
-    enter(&mut bob, &id);
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
     assert_eq!(alice.cmd(&["start_share"]), 0);
     bob.expect("NotifyScreenShareStarted");
     assert_eq!(alice.cmd(&["screen_text", "1280", "720", "7", "1"]), 0);
@@ -620,7 +608,7 @@ fn a_picture_larger_than_a_frame_arrives_in_pieces() {
 
     // A late joiner starts at a key picture's first piece, and gets it whole.
     let mut carol = user("carol", &server);
-    enter(&mut carol, &id);
+    assert_eq!(carol.enter_meeting(&id, ""), 0);
     assert_eq!(carol.cmd(&["screen_text", "1280", "720", "7", "0"]), 0);
     carol.expect("NotifyShareRectChanged\t1280\t720");
     let (_, _, psnr) = screen_get(&mut carol, "-").unwrap();

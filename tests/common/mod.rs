@@ -11,6 +11,7 @@ pub mod fake_servers;
 pub mod peer;
 pub mod proxy;
 pub mod server_process;
+pub mod wav;
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::Arc;

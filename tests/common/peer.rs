@@ -276,6 +276,24 @@ impl Peer {
     }
 
     /// Waits for the (killed) peer process to end, so that it is gone, not a zombie.
+    /// Creates a meeting (with a password when `with_password`): its (ID, password).
+    pub fn create_meeting(&mut self, with_password: bool) -> (String, String) {
+        let pswd = if with_password { "1" } else { "0" };
+        assert_eq!(self.cmd(&["create_meeting", "room", pswd, "m"]), 0);
+        let line = self.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+        let m: serde_json::Value = serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+        (m["ID"].to_string(), m["pswd"].as_str().unwrap().to_string())
+    }
+
+    /// Enters meeting `id`: the code of its (next) `EnterMeetingRslt`.
+    pub fn enter_meeting(&mut self, id: &str, pswd: &str) -> i32 {
+        let is_result = |l: &str| l.starts_with("EnterMeetingRslt\t");
+        let seen = self.lines().iter().filter(|l| is_result(l)).count();
+        assert_eq!(self.cmd(&["enter", id, pswd]), 0);
+        let line = self.wait_nth(is_result, seen + 1);
+        line["EnterMeetingRslt\t".len()..].parse().unwrap()
+    }
+
     pub fn wait_exit(&mut self) {
         let _ = self.child.wait();
     }
