@@ -5,7 +5,8 @@
 //! next packet by sequence number is decoded; a missing one (lost: a later one is there) or
 //! a late one (nothing there) is concealed by the decoder, up to [`MAX_CONCEALED`] in a row,
 //! after which the speaker counts as silent until packets come again. A packet older than
-//! the one playing is dropped, and when more than [`MAX_AHEAD`] is waiting (the sender's
+//! the one playing is dropped (so a sender that counts anew, a new SDK, is heard again
+//! after about 100 ms: concealment runs out, then a new talk-spurt starts), and when more than [`MAX_AHEAD`] is waiting (the sender's
 //! clock runs faster than ours, or a burst after a stall) the oldest are dropped down to
 //! the nominal depth, so the delay never grows.
 
@@ -241,9 +242,38 @@ mod tests {
             "{}",
             jb.waiting()
         );
-        // Stale packets are refused.
+        // A packet just before the one playing is late: refused.
         let before = jb.waiting();
-        jb.push(0, packets[0].clone(), t0 + Duration::from_secs(2));
+        let next = jb.next.unwrap();
+        jb.push(next - 1, packets[0].clone(), t0 + Duration::from_secs(2));
         assert_eq!(jb.waiting(), before);
+    }
+
+    #[test]
+    fn a_sender_counting_anew_is_a_new_stream() {
+        let packets = packets(2);
+        let mut jb = JitterBuffer::new().unwrap();
+        let t0 = Instant::now();
+        // Packets 0..50 as seq 1000.., then the sender restarts at 0.
+        let mut out = Vec::new();
+        for tick in 0..200u64 {
+            let now = t0 + Duration::from_millis(10 * tick);
+            if tick % 2 == 0 {
+                let i = (tick / 2) as usize;
+                let seq = if i < 50 {
+                    1000 + i as u32
+                } else {
+                    (i - 50) as u32
+                };
+                jb.push(seq, packets[i].clone(), now);
+            }
+            let mut chunk = [0i32; 160];
+            jb.mix_into(&mut chunk, now);
+            out.extend_from_slice(&chunk);
+        }
+        // Its first packets are refused as late, the speaker falls silent, and the new
+        // stream starts: the last second is the tone, not silence.
+        let tail: Vec<i16> = out[out.len() - 8000..].iter().map(|&s| s as i16).collect();
+        assert!(goertzel(&tail, 440.0, 16000) > 6000.0);
     }
 }
