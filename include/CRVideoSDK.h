@@ -626,8 +626,10 @@ int CRVideo_PushCustomAudioDat(const uint8_t *pcm, size_t len);
  * nobody speaks). `getType` 0: `NotifyAudioPCMDat(aSide, pcm, len)` with `jsonParam`
  * `{"EachSize":n}` bytes each, n 320 to 32000 and a multiple of 320 (NULL or "": 320).
  * `getType` 1: written to the WAV file `jsonParam` `{"FileName":"x.wav"}` (16 kHz 16-bit
- * mono; created or emptied now, valid and complete once `CRVideo_StopGetAudioPCM`,
- * Logout or Uninit finished it). Replaces what the side had (finishing its file).
+ * mono; created or emptied now; its header is kept up to date every second, and it is
+ * complete once `CRVideo_StopGetAudioPCM`, Logout or Uninit finished it; a full disk ends
+ * it where it was, still valid). Replaces what the side had (finishing its file); Logout
+ * ends both sides.
  *
  * Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown `aSide` or `getType`, bad JSON, `EachSize`
  * out of range or not a multiple of 320, no `FileName`), `CRVIDEOSDK_FILE_WRITE_ERR` (the

@@ -88,6 +88,11 @@ fn bad_arguments_and_the_microphone_tap_without_a_server() {
     assert_eq!(CRVideo_StopGetAudioPCM(3), PARAM_ERR);
     assert_eq!(CRVideo_StopGetAudioPCM(1), 0, "nothing started");
     assert_eq!(start_pcm(1, 0, r#"{"EachSize":32000}"#), 0, "the largest");
+    assert_eq!(
+        start_pcm(1, 0, r#"{"EachSize":640.0}"#),
+        0,
+        "a whole number"
+    );
 
     // The microphone side gives back exactly what was pushed, in EachSize pieces.
     assert_eq!(start_pcm(0, 0, r#"{"EachSize":960}"#), 0);
@@ -144,24 +149,29 @@ fn user(name: &str, server: &ServerProcess) -> Peer {
 #[derive(Debug, Clone, Copy)]
 struct Spectrum {
     a440: f64,
-    a550: f64,
+    /// Between the tones (550 Hz), or their intermodulation (880 Hz) with [`loud_spectrum`].
+    other: f64,
     a660: f64,
     rms: f64,
     /// Samples the side has had in all.
     total: u64,
 }
 
-fn spectrum(p: &mut Peer, side: i32, ms: u32) -> Spectrum {
+fn spectrum_at(p: &mut Peer, side: i32, ms: u32, other: &str) -> Spectrum {
     let (side, ms) = (side.to_string(), ms.to_string());
-    assert_eq!(p.cmd(&["spectrum", &side, &ms, "440", "550", "660"]), 0);
+    assert_eq!(p.cmd(&["spectrum", &side, &ms, "440", other, "660"]), 0);
     let f = p.last_fields("Spectrum\t");
     Spectrum {
         a440: f[0].parse().unwrap(),
-        a550: f[1].parse().unwrap(),
+        other: f[1].parse().unwrap(),
         a660: f[2].parse().unwrap(),
         rms: f[3].parse().unwrap(),
         total: f[4].parse().unwrap(),
     }
+}
+
+fn spectrum(p: &mut Peer, side: i32, ms: u32) -> Spectrum {
+    spectrum_at(p, side, ms, "550")
 }
 
 /// Measures `p`'s side over its last `ms` until `cond` holds; panics after 10 s.
@@ -187,7 +197,7 @@ fn spectrum_until(
 /// almost all of the signal's power.
 fn both_tones(s: &Spectrum) -> bool {
     let tones = (s.a440 * s.a440 + s.a660 * s.a660) / 2.0;
-    s.a440 > 5000.0 && s.a660 > 5000.0 && s.a550 < 500.0 && tones > 0.8 * s.rms * s.rms
+    s.a440 > 5000.0 && s.a660 > 5000.0 && s.other < 500.0 && tones > 0.8 * s.rms * s.rms
 }
 
 fn levels(p: &Peer, user: &str) -> Vec<(i32, i32)> {
@@ -244,6 +254,7 @@ fn three_members_hear_the_mix_of_the_others() {
     );
 
     // Alice opens her mic: carol hears the 440 Hz tone, after a measured delay.
+    let steady_from = (Instant::now(), spectrum(&mut carol, 1, 100).total);
     assert_eq!(alice.cmd(&["tone", "0", "0"]), 0);
     assert_eq!(alice.cmd(&["open_mic", "alice"]), 0);
     carol.expect("AudioStatusChanged\talice\t2\t3");
@@ -269,8 +280,8 @@ fn three_members_hear_the_mix_of_the_others() {
     }
     delays.sort();
     eprintln!("push -> NotifyAudioPCMDat delay (ms, 5 onsets): {delays:?}");
-    // The jitter buffer holds 40 ms; the 10 ms clock adds up to 10 more.
-    assert!(delays[2] < 120, "median delay {} ms", delays[2]);
+    // The jitter buffer holds 40 ms, and a talk-spurt starts at its own sample.
+    assert!(delays[2] < 100, "median delay {} ms", delays[2]);
 
     // Bob opens his mic with a 660 Hz tone: carol hears both, as a mix.
     tone_at(&mut alice, "440", "10000");
@@ -300,12 +311,49 @@ fn three_members_hear_the_mix_of_the_others() {
     assert_eq!(carol.cmd(&["mic_energy", "bob"]), 0);
     tone_at(&mut bob, "660", "10000");
 
-    // Pulling at the app's clock instead gives the same mix.
+    // Loud tones overflow the sum: limited, not clipped (clipping would add the tones'
+    // intermodulation, 2 x 660 - 440 = 880 Hz).
+    tone_at(&mut alice, "440", "24000");
+    tone_at(&mut bob, "660", "24000");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let loud = loop {
+        let s = spectrum_at(&mut carol, 1, 300, "880");
+        if s.a440 > 12_000.0 && s.a660 > 12_000.0 {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no loud mix: {s:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("carol's loud mix (880 Hz as `other`): {loud:?}");
+    assert!(loud.other < 0.02 * loud.a440, "clipped: {loud:?}");
+    tone_at(&mut alice, "440", "10000");
+    tone_at(&mut bob, "660", "10000");
+
+    // Through all of this (five talk-spurts, levels, the loud mix) the speaker stream kept
+    // real time.
+    let now = spectrum(&mut carol, 1, 100).total;
+    let rate = (now - steady_from.1) as f64 / steady_from.0.elapsed().as_secs_f64();
+    assert!(
+        (15_760.0..16_240.0).contains(&rate),
+        "the speaker side runs at real time: {rate:.0} samples/s"
+    );
+
+    // Pulling at the app's clock instead gives the same mix, in small pieces or large.
     assert_eq!(carol.cmd(&["listen_stop", "1"]), 0);
     assert_eq!(carol.cmd(&["playback", "1"]), 0);
+    for ms in ["20", "100"] {
+        assert_eq!(carol.cmd(&["pull_start", ms]), 0);
+        // Measured over the second second this puller took (a new pull size glitches
+        // once: the buffer refills to what the larger pieces need).
+        let start = spectrum(&mut carol, 1, 100).total;
+        let pulled = spectrum_until(&mut carol, 1, 1000, "carol pulls both", |s| {
+            s.total >= start + 32_000 && both_tones(s)
+        });
+        eprintln!("carol's mix pulled {ms} ms at a time: {pulled:?}");
+        assert!(pulled.a440 > 9000.0 && pulled.a660 > 9000.0, "{pulled:?}");
+        assert_eq!(carol.cmd(&["pull_stop"]), 0);
+    }
     assert_eq!(carol.cmd(&["pull_start", "20"]), 0);
-    let pulled = spectrum_until(&mut carol, 1, 500, "carol pulls both", both_tones);
-    eprintln!("carol's pulled mix: {pulled:?}");
 
     // Alice closes her mic: her level goes to 0 and only bob's tone is left.
     assert_eq!(alice.cmd(&["close_mic", "alice"]), 0);
@@ -316,11 +364,14 @@ fn three_members_hear_the_mix_of_the_others() {
     eprintln!("after alice's CloseMic: {left:?}");
     assert_eq!(carol.cmd(&["pull_stop"]), 0);
 
-    // Levels are reported only on change, at most 10 a second per member.
+    // Levels are reported only on change, each from where the last one left it.
     for p in [&carol, &bob, &alice] {
         for who in ["alice", "bob"] {
             let changes = levels(p, who);
             assert!(changes.iter().all(|(old, new)| old != new), "{changes:?}");
+            let olds = changes.iter().map(|c| c.0);
+            let news = [0].into_iter().chain(changes.iter().map(|c| c.1));
+            assert!(olds.zip(news).all(|(old, new)| old == new), "{changes:?}");
         }
     }
 

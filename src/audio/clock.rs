@@ -5,11 +5,8 @@
 //! Ticks are at absolute times (start + n × 10 ms), so the stream keeps real time however
 //! long a tick took; after a stall of the whole process longer than [`MAX_LAG`] the clock
 //! starts again from now rather than catching up in a burst.
-//!
-//! While nobody is heard, the clock moves its phase to the moment a speaker's talk-spurt is
-//! due (its first packet plus the jitter buffer's depth) instead of waiting up to 10 ms for
-//! the next tick: the stream is silence then, so only the time of one piece changes, and
-//! the speaker is heard the buffer's depth after it arrived, not up to a tick later.
+//! A talk-spurt starts within a piece, at its own sample (see `jitter`), so the ticks never
+//! move: the stream is exactly real time.
 
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -20,14 +17,12 @@ use crvideo_proto::MEDIA_OPEN;
 use parking_lot::Mutex;
 
 use super::level::Levels;
-use super::Speaker;
+use super::{Speaker, SpeakerTap};
 use crate::client::rooms::SharedRoomCache;
 use crate::dispatch::{Dispatcher, Event};
 
 /// The clock's period.
 pub const PERIOD: Duration = Duration::from_millis(10);
-/// The shortest time between two ticks when the clock moves its phase.
-const MIN_GAP: Duration = Duration::from_millis(1);
 /// Behind by more than this, the clock skips ahead instead of catching up.
 const MAX_LAG: Duration = Duration::from_millis(200);
 
@@ -36,6 +31,7 @@ pub struct Parts {
     pub events: Arc<Dispatcher>,
     pub rooms: SharedRoomCache,
     pub speaker: Arc<Mutex<Speaker>>,
+    pub tap: SpeakerTap,
     pub levels: Arc<Mutex<Levels>>,
 }
 
@@ -72,19 +68,10 @@ fn run(parts: Parts, stopped: mpsc::Receiver<()>) {
     let mut next = Instant::now();
     loop {
         tick(&parts, next);
-        let previous = next;
         next += PERIOD;
         let now = Instant::now();
         if now > next + MAX_LAG {
             next = now;
-        }
-        let start = {
-            let speaker = parts.speaker.lock();
-            (!speaker.pull).then(|| speaker.mixer.start_at()).flatten()
-        };
-        if let Some(start) = start {
-            // Never twice in the same millisecond, whatever the start says.
-            next = next.min(start.max(previous + MIN_GAP));
         }
         match stopped.recv_timeout(next.saturating_duration_since(now)) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -103,13 +90,14 @@ fn tick(parts: &Parts, now: Instant) {
             .map(|m| (m.user_id.clone(), m.audio_status == MEDIA_OPEN))
             .collect()
     };
-    {
+    let pcm = {
         let mut speaker = parts.speaker.lock();
         // A member gone takes its jitter buffer along.
         (speaker.mixer.speakers).retain(|u, _| members.iter().any(|(m, _)| m == u));
-        if !speaker.pull {
-            speaker.tick(now);
-        }
+        (!speaker.pull).then(|| speaker.tick(now, Duration::ZERO))
+    };
+    if let (Some(pcm), Some(tap)) = (pcm, parts.tap.lock().as_mut()) {
+        tap.feed(&pcm);
     }
     let members: Vec<(&str, bool)> = members.iter().map(|(u, o)| (u.as_str(), *o)).collect();
     let reports = parts.levels.lock().review(&members, now);

@@ -84,6 +84,14 @@ impl Levels {
         self.reported.get(user_id).map_or(0, |r| r.shown)
     }
 
+    /// The members whose reported level is above 0, with it.
+    pub fn shown_levels(&self) -> Vec<(String, u8)> {
+        (self.reported.iter())
+            .filter(|(_, r)| r.shown > 0)
+            .map(|(u, r)| (u.clone(), r.shown))
+            .collect()
+    }
+
     /// The members now are `members` (user ID, mic open): the reports to make,
     /// `(userID, old, new)`. A closed mic, or one not heard lately, is 0; members gone are
     /// forgotten.

@@ -2,12 +2,14 @@
 //! limiter rather than clipped.
 //!
 //! Two members talking loudly at once sum past full scale. Hard clipping would turn that
-//! into harsh distortion; instead the gain drops at once to what the loudest sample of the
-//! 10 ms needs (ramped across it, so no click) and recovers over about a tenth of a second.
+//! into harsh distortion; instead the gain goes down to what the loudest sample of the 10 ms
+//! needs, faded from the piece's start to the first sample that would clip (a step only
+//! when that is the first sample: there is no look-ahead, which would cost 10 ms), and
+//! recovers over about a tenth of a second.
 
 use super::jitter::JitterBuffer;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Samples the speaker clock produces at a time (10 ms).
 pub const TICK: usize = 160;
@@ -30,45 +32,42 @@ impl Default for Mixer {
 }
 
 impl Mixer {
-    /// The next 10 ms of the mix at the clock's time `now`.
-    pub fn tick(&mut self, now: Instant) -> [i16; TICK] {
+    /// The next 10 ms of the mix, its first sample due at `now`; `lead`: how much further
+    /// the caller takes before it comes again (see `jitter`).
+    pub fn tick(&mut self, now: Instant, lead: Duration) -> [i16; TICK] {
         let mut sum = [0i32; TICK];
         for jb in self.speakers.values_mut() {
-            jb.mix_into(&mut sum, now);
+            jb.mix_into(&mut sum, now, lead);
         }
         self.limit(&sum)
     }
 
-    /// When the clock should take its next tick to start a talk-spurt on time: while
-    /// nobody plays, the earliest start of a waiting one (see [`JitterBuffer::start_at`]).
-    pub fn start_at(&self) -> Option<Instant> {
-        if self.speakers.values().any(JitterBuffer::playing) {
-            return None;
-        }
-        self.speakers
-            .values()
-            .filter_map(JitterBuffer::start_at)
-            .min()
-    }
-
     /// `sum` in 16 bits, its gain limited so that no sample clips.
     fn limit(&mut self, sum: &[i32; TICK]) -> [i16; TICK] {
-        let peak = sum.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0) as f32;
-        let needed = if peak > 32767.0 { 32767.0 / peak } else { 1.0 };
-        let target = if needed < self.gain {
+        let peak = sum.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+        let needed = if peak > 32767 {
+            32767.0 / peak as f32
+        } else {
+            1.0
+        };
+        let from = self.gain;
+        let target = if needed < from {
             needed
         } else {
-            self.gain + (1.0 - self.gain) * RELEASE
+            (from + (1.0 - from) * RELEASE).min(needed)
         };
-        let target = target.min(needed);
-        let from = self.gain;
         self.gain = target;
+        // Going down, the gain reaches the target at the first sample that would clip at
+        // the old gain (everything before it fits as it fades); going up, over the piece.
+        let clips = |s: &i32| s.unsigned_abs() as f32 * from > 32767.0;
+        let ramp_len = match target < from {
+            true => sum.iter().position(clips).map_or(TICK, |at| at + 1),
+            false => TICK,
+        };
         let mut out = [0i16; TICK];
         for (i, (o, &s)) in out.iter_mut().zip(sum).enumerate() {
-            // From the previous gain to the new one across the tick; never above what
-            // this tick's peak allows, so nothing clips.
-            let ramp = from + (target - from) * (i + 1) as f32 / TICK as f32;
-            let gain = ramp.min(needed);
+            let along = ((i + 1) as f32 / ramp_len as f32).min(1.0);
+            let gain = from + (target - from) * along;
             *o = (s as f32 * gain).round().clamp(-32768.0, 32767.0) as i16;
         }
         out
@@ -92,6 +91,20 @@ mod tests {
         assert!(
             (out[0] as f32 / out[1] as f32 + 2.0).abs() < 0.01,
             "ratio kept"
+        );
+        // A peak late in the piece is faded into, not stepped.
+        let mut mixer = Mixer::default();
+        let late: [i32; TICK] = std::array::from_fn(|i| if i == 120 { 50000 } else { 20000 });
+        let out = mixer.tick_of(&late);
+        assert!(
+            (19_900..20_000).contains(&out[0]),
+            "hardly down at the start"
+        );
+        assert!(out.windows(2).take(119).all(|w| w[1] <= w[0]), "fading");
+        assert_eq!(out[120], 32767);
+        assert!(
+            (13_000..13_200).contains(&out[121]),
+            "held at the peak's gain after it"
         );
         // The gain comes back gradually.
         let after = mixer.tick_of(&quiet);

@@ -20,7 +20,7 @@ pub(crate) mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use crvideo_proto::data::AudioFrame;
@@ -30,7 +30,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::connection::MediaSender;
 use crate::client::rooms::SharedRoomCache;
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, Event};
 use crate::ErrorCode;
 use codec::{Encoder, FRAME};
 use jitter::JitterBuffer;
@@ -73,22 +73,22 @@ pub struct Speaker {
     pull: bool,
     /// Samples of the last tick a pull did not take.
     pulled: Vec<i16>,
-    tap: Option<Tap>,
 }
 
 impl Speaker {
-    /// The next 10 ms of the speaker stream (silence outside a meeting), also to the tap.
-    fn tick(&mut self, now: Instant) -> [i16; TICK] {
-        let pcm = match self.entry {
-            Some(_) => self.mixer.tick(now),
+    /// The next 10 ms of the speaker stream (silence outside a meeting); see
+    /// [`Mixer::tick`].
+    fn tick(&mut self, now: Instant, lead: Duration) -> [i16; TICK] {
+        match self.entry {
+            Some(_) => self.mixer.tick(now, lead),
             None => [0; TICK],
-        };
-        if let Some(tap) = &mut self.tap {
-            tap.feed(&pcm);
         }
-        pcm
     }
 }
+
+/// The speaker side's tap, apart from the mix so that writing a file never holds up the
+/// I/O thread filing packets.
+pub type SpeakerTap = Arc<Mutex<Option<Tap>>>;
 
 /// The SDK's audio: one per instance.
 pub struct Audio {
@@ -98,6 +98,7 @@ pub struct Audio {
     uplink: Mutex<Option<MediaSender>>,
     mic: Mutex<Mic>,
     speaker: Arc<Mutex<Speaker>>,
+    speaker_tap: SpeakerTap,
     levels: Arc<Mutex<Levels>>,
     clock: Mutex<Option<clock::Clock>>,
     /// The clock of packets' `time_ms`.
@@ -112,6 +113,7 @@ impl Audio {
             uplink: Mutex::new(None),
             mic: Mutex::default(),
             speaker: Arc::default(),
+            speaker_tap: Arc::default(),
             levels: Arc::default(),
             clock: Mutex::new(None),
             epoch: Instant::now(),
@@ -218,7 +220,7 @@ impl Audio {
     fn set_tap(&self, side: i32, tap: Option<Tap>) -> Result<(), ErrorCode> {
         let old = match side {
             SIDE_MIC => std::mem::replace(&mut self.mic.lock().tap, tap),
-            SIDE_SPEAKER => std::mem::replace(&mut self.speaker.lock().tap, tap),
+            SIDE_SPEAKER => std::mem::replace(&mut *self.speaker_tap.lock(), tap),
             _ => return Err(ErrorCode::ParamErr),
         };
         // A WAV file is finished outside the lock.
@@ -245,13 +247,22 @@ impl Audio {
         }
         let now = Instant::now();
         let mut samples = std::mem::take(&mut speaker.pulled);
-        while samples.len() * 2 < out.len() {
-            samples.extend_from_slice(&speaker.tick(now));
+        let wanted = out.len() / 2;
+        let ticks = wanted.saturating_sub(samples.len()).div_ceil(TICK);
+        // The jitter buffers must hold what this pull takes beyond its first 10 ms.
+        let lead = clock::PERIOD * ticks.saturating_sub(1) as u32;
+        let mut made = Vec::with_capacity(ticks * TICK);
+        for _ in 0..ticks {
+            made.extend_from_slice(&speaker.tick(now, lead));
         }
-        let rest = samples.split_off(out.len() / 2);
-        speaker.pulled = rest;
+        samples.extend_from_slice(&made);
+        speaker.pulled = samples.split_off(wanted);
+        drop(speaker);
         for (o, s) in out.chunks_exact_mut(2).zip(samples) {
             o.copy_from_slice(&s.to_le_bytes());
+        }
+        if let Some(tap) = self.speaker_tap.lock().as_mut() {
+            tap.feed(&made);
         }
         Ok(())
     }
@@ -279,7 +290,7 @@ impl Audio {
 
     /// Ends both sides' taps, finishing their files outside the locks.
     fn end_taps(&self) {
-        let taps = (self.mic.lock().tap.take(), self.speaker.lock().tap.take());
+        let taps = (self.mic.lock().tap.take(), self.speaker_tap.lock().take());
         drop(taps);
     }
 
@@ -287,16 +298,17 @@ impl Audio {
     /// forgets every member's audio. Called by the engine after each change.
     pub fn follow_room(&self) {
         let entry = self.rooms.lock().room.as_ref().map(|r| r.entry);
-        let stopped = {
+        let (stopped, shown) = {
             let mut speaker = self.speaker.lock();
             if speaker.entry == entry {
                 return;
             }
             speaker.entry = entry;
             speaker.mixer = Mixer::default();
-            *self.levels.lock() = Levels::default();
+            speaker.pulled.clear();
+            let shown = std::mem::take(&mut *self.levels.lock()).shown_levels();
             let mut clock = self.clock.lock();
-            match entry {
+            let stopped = match entry {
                 Some(_) if clock.is_none() => {
                     let started = clock::Clock::start(self.clock_parts());
                     *clock = started.map_err(|e| tracing::error!("{e}")).ok();
@@ -304,10 +316,22 @@ impl Audio {
                 }
                 Some(_) => None,
                 None => clock.take(),
-            }
+            };
+            (stopped, shown)
         };
         // Joins the clock's thread, outside the locks.
         drop(stopped);
+        // Nothing of the meeting left carries over: part-filled pieces, shown levels.
+        if let Some(tap) = self.speaker_tap.lock().as_mut() {
+            tap.drop_partial();
+        }
+        for (user_id, old) in shown {
+            self.events.push(Event::MicEnergyUpdate {
+                user_id,
+                old_level: i32::from(old),
+                new_level: 0,
+            });
+        }
     }
 
     fn clock_parts(&self) -> clock::Parts {
@@ -315,6 +339,7 @@ impl Audio {
             events: self.events.clone(),
             rooms: self.rooms.clone(),
             speaker: self.speaker.clone(),
+            tap: self.speaker_tap.clone(),
             levels: self.levels.clone(),
         }
     }

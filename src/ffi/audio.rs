@@ -66,8 +66,10 @@ pub unsafe extern "C" fn CRVideo_PushCustomAudioDat(pcm: *const u8, len: usize) 
 /// nobody speaks). `getType` 0: `NotifyAudioPCMDat(aSide, pcm, len)` with `jsonParam`
 /// `{"EachSize":n}` bytes each, n 320 to 32000 and a multiple of 320 (NULL or "": 320).
 /// `getType` 1: written to the WAV file `jsonParam` `{"FileName":"x.wav"}` (16 kHz 16-bit
-/// mono; created or emptied now, valid and complete once `CRVideo_StopGetAudioPCM`,
-/// Logout or Uninit finished it). Replaces what the side had (finishing its file).
+/// mono; created or emptied now; its header is kept up to date every second, and it is
+/// complete once `CRVideo_StopGetAudioPCM`, Logout or Uninit finished it; a full disk ends
+/// it where it was, still valid). Replaces what the side had (finishing its file); Logout
+/// ends both sides.
 ///
 /// Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown `aSide` or `getType`, bad JSON, `EachSize`
 /// out of range or not a multiple of 320, no `FileName`), `CRVIDEOSDK_FILE_WRITE_ERR` (the
@@ -85,7 +87,10 @@ pub unsafe extern "C" fn CRVideo_StartGetAudioPCM(
             0 => match params.get("EachSize") {
                 None => TapSpec::Notify { each: 320 },
                 Some(v) => {
-                    let each = v.as_u64().ok_or(ErrorCode::ParamErr)?;
+                    // A whole number, written as 640 or 640.0.
+                    let whole = v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0);
+                    let each = v.as_u64().or(whole.map(|f| f as u64));
+                    let each = each.ok_or(ErrorCode::ParamErr)?;
                     TapSpec::Notify {
                         each: usize::try_from(each).map_err(|_| ErrorCode::ParamErr)?,
                     }
