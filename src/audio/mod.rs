@@ -177,7 +177,7 @@ impl Audio {
                 payload: encoder.encode(&frame).map_err(inner_err)?,
             };
             // A full lane loses the packet; the receivers conceal it.
-            lane.send_all(vec![Message::Binary(packet.encode().into())]);
+            lane.send_audio(Message::Binary(packet.encode().into()));
             mic.seq = mic.seq.wrapping_add(1);
         }
         mic.pending.drain(..at);

@@ -44,11 +44,22 @@ const BULK_LANE_FRAMES: usize = 8;
 const MEDIA_LANE_FRAMES: usize = 1024;
 const MEDIA_LANE_BYTES: usize = 16 << 20;
 
+/// Longest an audio packet waits in the media lane (behind this user's own video on a slow
+/// uplink); an older one is dropped when the writer comes to it, and the receivers conceal
+/// it.
+pub const AUDIO_MAX_WAIT: Duration = Duration::from_millis(200);
+
+/// A frame in the media lane, and for an audio packet when it goes stale.
+pub struct MediaItem {
+    message: Message,
+    stale_at: Option<Instant>,
+}
+
 /// The sending side of the session's media lane: frames go all of a group or none, within
 /// the lane's bounds, never waiting.
 #[derive(Clone)]
 pub struct MediaSender {
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<MediaItem>,
     /// Bytes queued and not yet taken by a writer.
     queued: Arc<AtomicUsize>,
 }
@@ -68,7 +79,26 @@ impl MediaSender {
             return false;
         };
         for (permit, frame) in permits.zip(frames) {
-            permit.send(frame);
+            permit.send(MediaItem {
+                message: frame,
+                stale_at: None,
+            });
+        }
+        true
+    }
+
+    /// Queues an audio packet without waiting (false: the lane is full); one that waited
+    /// [`AUDIO_MAX_WAIT`] is dropped by the writer.
+    pub fn send_audio(&self, packet: Message) -> bool {
+        let bytes = packet.len();
+        let before = self.queued.fetch_add(bytes, Ordering::AcqRel);
+        let item = MediaItem {
+            message: packet,
+            stale_at: Some(Instant::now() + AUDIO_MAX_WAIT),
+        };
+        if before + bytes > MEDIA_LANE_BYTES || self.tx.try_send(item).is_err() {
+            self.queued.fetch_sub(bytes, Ordering::AcqRel);
+            return false;
         }
         true
     }
@@ -76,16 +106,20 @@ impl MediaSender {
 
 /// The writers' side of the media lane.
 pub struct MediaReceiver {
-    rx: mpsc::Receiver<Message>,
+    rx: mpsc::Receiver<MediaItem>,
     queued: Arc<AtomicUsize>,
 }
 
 impl MediaReceiver {
-    /// The next frame; its bytes leave the lane's count.
+    /// The next frame (stale audio packets skipped); its bytes leave the lane's count.
     async fn recv(&mut self) -> Option<Message> {
-        let message = self.rx.recv().await?;
-        self.queued.fetch_sub(message.len(), Ordering::AcqRel);
-        Some(message)
+        loop {
+            let item = self.rx.recv().await?;
+            self.queued.fetch_sub(item.message.len(), Ordering::AcqRel);
+            if item.stale_at.is_none_or(|t| t > Instant::now()) {
+                return Some(item.message);
+            }
+        }
     }
 }
 
@@ -409,6 +443,32 @@ mod tests {
 
     fn frame(len: usize) -> Message {
         Message::Binary(vec![7u8; len].into())
+    }
+
+    #[tokio::test]
+    async fn audio_gone_stale_in_the_media_lane_is_skipped() {
+        let lanes = Lanes::new();
+        let mut rx = lanes.media_rx.clone().lock_owned().await;
+        assert!(lanes.media.send_audio(frame(5)));
+        // One that has waited its time already, as behind a large picture on a slow link.
+        lanes.media.queued.fetch_add(7, Ordering::AcqRel);
+        let stale = MediaItem {
+            message: frame(7),
+            stale_at: Some(Instant::now()),
+        };
+        assert!(lanes.media.tx.try_send(stale).is_ok());
+        assert!(lanes.media.send_all(vec![frame(3)]));
+        assert_eq!(rx.recv().await.unwrap().len(), 5, "fresh audio goes");
+        assert_eq!(
+            rx.recv().await.unwrap().len(),
+            3,
+            "the stale packet was skipped"
+        );
+        assert_eq!(
+            lanes.media.queued.load(Ordering::Acquire),
+            0,
+            "and counted out"
+        );
     }
 
     #[tokio::test]

@@ -90,6 +90,12 @@ impl SessionHandle {
         self.link.send_media(message)
     }
 
+    /// Queues an audio packet in the media lane (never blocks; a full lane drops it, and so
+    /// does the writer when it waited too long).
+    pub fn send_audio(&self, message: Message) -> Result<MediaSent, SessionGone> {
+        self.link.send_audio(message)
+    }
+
     /// Ends the session: the client is told why (`Event::Kicked { code }`), then closed.
     pub fn kick(&self, code: ErrorCode) {
         let _ = self.send(&ServerFrame::Event(Event::Kicked { code: code.code() }));

@@ -9,7 +9,9 @@
 //!
 //! The media lane is the one lane that loses frames instead of ending the session: over
 //! [`MEDIA_CAPACITY_BYTES`] a frame is refused ([`MediaSent::Dropped`]) and the relay skips
-//! that receiver's frames up to the next key frame.
+//! that receiver's frames up to the next key frame. Audio packets share the lane but wait
+//! in it at most [`AUDIO_MAX_WAIT`]: a receiver behind on video loses the older ones (its
+//! SDK conceals them) rather than hearing everyone late.
 //!
 //! Nothing ever waits on a session: sending never blocks, and it comes last in the server's
 //! lock order (see the [crate] documentation), so any lock may be held while sending. Both
@@ -60,6 +62,16 @@ pub const BULK_CAPACITY_BYTES: usize = 16 << 20;
 /// Bytes of video frames a session may have queued: about a second of a 720p camera at a
 /// generous bitrate. A receiver behind by more loses frames (see [`MediaSent::Dropped`]).
 pub const MEDIA_CAPACITY_BYTES: usize = 2 << 20;
+
+/// Longest an audio packet waits in a media lane; an older one is dropped when the writer
+/// comes to it.
+pub const AUDIO_MAX_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A frame in the media lane, and for an audio packet when it goes stale.
+struct MediaItem {
+    message: Message,
+    stale_at: Option<tokio::time::Instant>,
+}
 
 /// What became of a video frame offered to a session's media lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +250,7 @@ impl Stop {
 /// [`crate::session::writer`]).
 pub(crate) struct Outbox {
     control: mpsc::UnboundedReceiver<Control>,
-    media: mpsc::UnboundedReceiver<Message>,
+    media: mpsc::UnboundedReceiver<MediaItem>,
     bulk: mpsc::UnboundedReceiver<Message>,
     /// Shared with the links: what the lanes hold.
     queued: Arc<Queued>,
@@ -257,7 +269,10 @@ impl Outbox {
                 biased;
                 control = self.control.recv() => return control.map(|c| self.took_control(c)),
                 media = self.media.recv(), if self.media_open => match media {
-                    Some(message) => return Some(self.took_media(message)),
+                    Some(item) => match self.took_media(item) {
+                        Some(out) => return Some(out),
+                        None => continue, // a stale audio packet
+                    },
                     None => self.media_open = false,
                 },
                 bulk = self.bulk.recv(), if self.bulk_open => match bulk {
@@ -279,19 +294,25 @@ impl Outbox {
         if let Ok(control) = self.control.try_recv() {
             return Some(self.took_control(control));
         }
-        if let Ok(message) = self.media.try_recv() {
-            return Some(self.took_media(message));
+        while let Ok(item) = self.media.try_recv() {
+            if let Some(out) = self.took_media(item) {
+                return Some(out);
+            }
         }
         let message = self.bulk.try_recv().ok()?;
         Some(self.took_bulk(message))
     }
 
-    /// Accounts for a frame taken from the media lane.
-    fn took_media(&self, message: Message) -> Outbound {
+    /// Accounts for a frame taken from the media lane: None for an audio packet gone
+    /// stale.
+    fn took_media(&self, item: MediaItem) -> Option<Outbound> {
         self.queued
             .media_bytes
-            .fetch_sub(cost(&message), Ordering::Relaxed);
-        Outbound::Message(message)
+            .fetch_sub(cost(&item.message), Ordering::Relaxed);
+        let stale = item
+            .stale_at
+            .is_some_and(|t| t <= tokio::time::Instant::now());
+        (!stale).then_some(Outbound::Message(item.message))
     }
 
     /// Accounts for an item taken from the control lane.
@@ -319,7 +340,7 @@ pub struct SessionLink {
     id: SessionId,
     peer: SocketAddr,
     control: mpsc::UnboundedSender<Control>,
-    media: mpsc::UnboundedSender<Message>,
+    media: mpsc::UnboundedSender<MediaItem>,
     bulk: mpsc::UnboundedSender<Message>,
     queued: Arc<Queued>,
     limits: LinkLimits,
@@ -493,13 +514,28 @@ impl SessionLink {
     /// before bulk ones. Over [`MEDIA_CAPACITY_BYTES`] the frame is dropped instead: the
     /// client is slow, and loses frames rather than its session or others' quality.
     pub fn send_media(&self, message: Message) -> Result<MediaSent, SessionGone> {
+        self.queue_media(message, None)
+    }
+
+    /// Queues an audio packet in the media lane, as [`SessionLink::send_media`]; one that
+    /// waited [`AUDIO_MAX_WAIT`] is dropped when the writer comes to it.
+    pub fn send_audio(&self, message: Message) -> Result<MediaSent, SessionGone> {
+        let stale_at = tokio::time::Instant::now() + AUDIO_MAX_WAIT;
+        self.queue_media(message, Some(stale_at))
+    }
+
+    fn queue_media(
+        &self,
+        message: Message,
+        stale_at: Option<tokio::time::Instant>,
+    ) -> Result<MediaSent, SessionGone> {
         let cost = cost(&message);
         let media_bytes = &self.queued.media_bytes;
         if media_bytes.fetch_add(cost, Ordering::Relaxed) + cost > MEDIA_CAPACITY_BYTES {
             media_bytes.fetch_sub(cost, Ordering::Relaxed);
             return Ok(MediaSent::Dropped);
         }
-        match self.media.send(message) {
+        match self.media.send(MediaItem { message, stale_at }) {
             Ok(()) => Ok(MediaSent::Queued),
             Err(_) => {
                 media_bytes.fetch_sub(cost, Ordering::Relaxed);
@@ -616,6 +652,39 @@ mod tests {
             Ok(MediaSent::Queued),
             "room again"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn audio_that_waited_too_long_in_the_media_lane_is_dropped() {
+        let (link, mut outbox, _stop) = SessionLink::new(1, "127.0.0.1:1".parse().unwrap());
+        let frame = |tag: u8| Message::binary(vec![tag; 80]);
+        link.send_audio(frame(1)).unwrap();
+        link.send_media(frame(2)).unwrap(); // video waits as long as the lane allows
+        tokio::time::advance(AUDIO_MAX_WAIT + std::time::Duration::from_millis(1)).await;
+        link.send_audio(frame(3)).unwrap();
+        let tags: Vec<u8> = std::iter::from_fn(|| match outbox.try_recv() {
+            Ok(Outbound::Message(m)) => Some(m.into_data()[0]),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(
+            tags,
+            [2, 3],
+            "the stale packet went, the fresh one and video stay"
+        );
+        assert_eq!(
+            outbox.queued.media_bytes.load(Ordering::Relaxed),
+            0,
+            "all counted out"
+        );
+        // The waiting writer skips a stale packet too.
+        link.send_audio(frame(4)).unwrap();
+        tokio::time::advance(AUDIO_MAX_WAIT * 2).await;
+        link.send_audio(frame(5)).unwrap();
+        match outbox.next().await {
+            Some(Outbound::Message(m)) => assert_eq!(m.into_data()[0], 5),
+            _ => panic!("a frame"),
+        }
     }
 
     #[test]

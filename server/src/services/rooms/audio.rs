@@ -2,8 +2,9 @@
 //!
 //! The server never decodes or mixes: each receiving SDK keeps a jitter buffer per speaker
 //! and mixes itself, so one member's packets go out unchanged (named with the speaker) to
-//! all the others. A receiver whose media lane is full loses the packet (its SDK conceals
-//! it); nobody else waits for it.
+//! all the others. A receiver whose media lane is full, or who is so far behind that the
+//! packet waited 200 ms in its lane, loses the packet (its SDK conceals it); nobody else
+//! waits for it.
 
 use crvideo_proto::data::AudioFrame;
 use crvideo_proto::MEDIA_OPEN;
@@ -26,8 +27,8 @@ impl Room {
         let message = Message::Binary(Bytes::from(relayed.encode()));
         for (i, member) in self.members.iter().enumerate() {
             if i != from {
-                // A full lane loses the packet for that member alone.
-                let _ = member.handle.send_media(message.clone());
+                // A full or slow lane loses the packet for that member alone.
+                let _ = member.handle.send_audio(message.clone());
             }
         }
         true
