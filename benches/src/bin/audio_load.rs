@@ -416,7 +416,7 @@ fn ten_speakers() -> BenchResult<(f64, f64)> {
             jb.push(k as u32, stream[k].clone(), now);
         }
         for half in 0..2 {
-            let pcm = mixer.tick(now + Duration::from_millis(10 * half));
+            let pcm = mixer.tick(now + Duration::from_millis(10 * half), Duration::ZERO);
             peak = peak.max(pcm.iter().map(|s| i32::from(*s).abs()).max().unwrap_or(0));
         }
     }
