@@ -17,7 +17,7 @@ use crvideo_proto::MEDIA_OPEN;
 use parking_lot::Mutex;
 
 use super::level::Levels;
-use super::{Speaker, SpeakerTap};
+use super::speaker::{Speaker, SpeakerTap};
 use crate::client::rooms::SharedRoomCache;
 use crate::dispatch::{Dispatcher, Event};
 

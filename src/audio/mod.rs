@@ -14,13 +14,14 @@ pub mod codec;
 pub mod jitter;
 pub mod level;
 pub mod mixer;
+pub mod speaker;
 pub mod tap;
 #[cfg(test)]
 pub(crate) mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use crvideo_proto::data::AudioFrame;
@@ -36,6 +37,7 @@ use codec::{Encoder, FRAME};
 use jitter::JitterBuffer;
 use level::Levels;
 use mixer::{Mixer, TICK};
+use speaker::{Speaker, SpeakerTap};
 use tap::{Tap, WavFile, CHUNK_BYTES, MAX_EACH};
 
 /// `aSide` of the own microphone and of the speaker.
@@ -62,33 +64,6 @@ struct Mic {
     seq: u32,
     tap: Option<Tap>,
 }
-
-/// The speaker side.
-#[derive(Default)]
-pub struct Speaker {
-    /// The room entry (see `client::rooms::Room::entry`) the mix belongs to.
-    entry: Option<u64>,
-    mixer: Mixer,
-    /// `CRVideo_SetCustomAudioPlayback(1)`: the app's pulls, not the clock, take the mix.
-    pull: bool,
-    /// Samples of the last tick a pull did not take.
-    pulled: Vec<i16>,
-}
-
-impl Speaker {
-    /// The next 10 ms of the speaker stream (silence outside a meeting); see
-    /// [`Mixer::tick`].
-    fn tick(&mut self, now: Instant, lead: Duration) -> [i16; TICK] {
-        match self.entry {
-            Some(_) => self.mixer.tick(now, lead),
-            None => [0; TICK],
-        }
-    }
-}
-
-/// The speaker side's tap, apart from the mix so that writing a file never holds up the
-/// I/O thread filing packets.
-pub type SpeakerTap = Arc<Mutex<Option<Tap>>>;
 
 /// The SDK's audio: one per instance.
 pub struct Audio {
