@@ -140,6 +140,10 @@
 #define CRVIDEOSDK_FILE_WRITE_ERR 1402
 /** file already exists */
 #define CRVIDEOSDK_FILE_ALREADY_EXIST 1403
+/** the net disk's quota is used up */
+#define CRVIDEOSDK_NETDISK_FULL 1410
+/** unknown or malformed net-disk file ID */
+#define CRVIDEOSDK_NETDISK_FILEID_INVALID 1411
 /** too many requests; slow down */
 #define CRVIDEOSDK_TOO_FREQUENT 2000
 
@@ -490,7 +494,7 @@ typedef struct CRVideo_Callbacks {
     /**
      * On entering, after `NotifyInitBoards`: once per board page that has elements, a JSON
      * array of them in the meeting's order; `operatorID` changed the page last; `imgID` is
-     * the page's background image (always "": images are not part of this SDK).
+     * the page's background image (a net-disk file ID, "" when none).
      */
     void (*NotifyInitBoardPageDat)(void *userData, const char *boardID, int pageNo, const char *imgID, const char *elementsJson, const char *operatorID);
     /**
@@ -577,6 +581,58 @@ typedef struct CRVideo_Callbacks {
      * pieces rather than growing the SDK's memory.
      */
     void (*NotifyAudioPCMDat)(void *userData, int aSide, const uint8_t *pcm, size_t len);
+    /**
+     * Result of `CRVideo_GetNetDiskSummary`: the tenant's quota and the bytes its listed and
+     * resource files use (both 0 on failure).
+     */
+    void (*GetNetDiskSummaryRslt)(void *userData, int64_t diskLimit, int64_t diskUsed);
+    /**
+     * Result of `CRVideo_GetNetDiskFileList`: a JSON array of NetFileObj, oldest first
+     * (`[]` on failure).
+     */
+    void (*GetNetDiskFileListRslt)(void *userData, const char *fileListJson);
+    /**
+     * An upload of this user did not fit in the tenant's quota: the current file list, so
+     * the app can offer deletions. `NotifyNetDiskTransforProgress(fileID, 0, 0)` follows.
+     */
+    void (*NotifyNetDiskIsFull)(void *userData, const char *fileListJson);
+    /**
+     * Result of `CRVideo_DeleteNetDiskFile`: 1 deleted, 0 not (unknown file, network).
+     */
+    void (*NotifyNetDiskFileDeleteRslt)(void *userData, const char *fileID, int isSucceed);
+    /**
+     * Progress of a net-disk upload or download: `percent` rises to 100, and the last call
+     * has `isSucceed` 1 (the file is complete and verified); a failed or cancelled
+     * transfer ends with one call with `isSucceed` 0.
+     */
+    void (*NotifyNetDiskTransforProgress)(void *userData, const char *fileID, int percent, int isSucceed);
+    /**
+     * A member (this user too) set a whiteboard page's background: `subPageJson`
+     * `{"boardID":"b1","pageNo":0}`, `imgFileID` a net-disk file ID ("" = none).
+     */
+    void (*NotifyBoardBkImage)(void *userData, const char *subPageJson, const char *imgFileID, const char *operatorID);
+    /**
+     * An HTTP transfer's state: 0 not started, 1 queued, 2 transferring, 3 finished.
+     */
+    void (*FileStateChanged)(void *userData, const char *fileName, int state);
+    /**
+     * The HTTP response header of a transfer (status line and headers, as received).
+     */
+    void (*FileHttpRspHeader)(void *userData, const char *fileName, const char *rspHeader);
+    /**
+     * The body the server answered an upload with.
+     */
+    void (*FileHttpRspContent)(void *userData, const char *fileName, const char *content);
+    /**
+     * Bytes of an HTTP transfer done so far, of `totalSize` (0 when unknown).
+     */
+    void (*FileProgress)(void *userData, const char *fileName, int64_t finisedSize, int64_t totalSize);
+    /**
+     * An HTTP transfer ended: 0 success, 1 internal error, 2 parameter error, 3 network
+     * unreachable, 4 timeout, 5 file operation failed, 6 URL not supported, 7 already
+     * transferring, 1000 + the HTTP status when the server answered with a status >= 400.
+     */
+    void (*FileFinished)(void *userData, const char *fileName, int rslt);
 } CRVideo_Callbacks;
 
 /**

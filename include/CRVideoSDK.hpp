@@ -265,7 +265,7 @@ public:
     virtual void NotifyInitBoards(std::string_view /*boardsJson*/) {}
     /// On entering, after `NotifyInitBoards`: once per board page that has elements, a JSON
     /// array of them in the meeting's order; `operatorID` changed the page last; `imgID` is
-    /// the page's background image (always "": images are not part of this SDK).
+    /// the page's background image (a net-disk file ID, "" when none).
     virtual void NotifyInitBoardPageDat(std::string_view /*boardID*/, int /*pageNo*/, std::string_view /*imgID*/, std::string_view /*elementsJson*/, std::string_view /*operatorID*/) {}
     /// A member (this user too) opened a whiteboard (`boardJson` a BoardObj).
     virtual void NotifyCreateBoard(std::string_view /*boardJson*/, std::string_view /*operatorID*/) {}
@@ -327,6 +327,40 @@ public:
     /// while in a meeting (silence when nobody speaks). An app that falls far behind loses
     /// pieces rather than growing the SDK's memory.
     virtual void NotifyAudioPCMDat(int /*aSide*/, const uint8_t* /*pcm*/, size_t /*len*/) {}
+
+    // Net disk
+    /// Result of `CRVideo_GetNetDiskSummary`: the tenant's quota and the bytes its listed and
+    /// resource files use (both 0 on failure).
+    virtual void GetNetDiskSummaryRslt(int64_t /*diskLimit*/, int64_t /*diskUsed*/) {}
+    /// Result of `CRVideo_GetNetDiskFileList`: a JSON array of NetFileObj, oldest first
+    /// (`[]` on failure).
+    virtual void GetNetDiskFileListRslt(std::string_view /*fileListJson*/) {}
+    /// An upload of this user did not fit in the tenant's quota: the current file list, so
+    /// the app can offer deletions. `NotifyNetDiskTransforProgress(fileID, 0, 0)` follows.
+    virtual void NotifyNetDiskIsFull(std::string_view /*fileListJson*/) {}
+    /// Result of `CRVideo_DeleteNetDiskFile`: 1 deleted, 0 not (unknown file, network).
+    virtual void NotifyNetDiskFileDeleteRslt(std::string_view /*fileID*/, int /*isSucceed*/) {}
+    /// Progress of a net-disk upload or download: `percent` rises to 100, and the last call
+    /// has `isSucceed` 1 (the file is complete and verified); a failed or cancelled
+    /// transfer ends with one call with `isSucceed` 0.
+    virtual void NotifyNetDiskTransforProgress(std::string_view /*fileID*/, int /*percent*/, int /*isSucceed*/) {}
+    /// A member (this user too) set a whiteboard page's background: `subPageJson`
+    /// `{"boardID":"b1","pageNo":0}`, `imgFileID` a net-disk file ID ("" = none).
+    virtual void NotifyBoardBkImage(std::string_view /*subPageJson*/, std::string_view /*imgFileID*/, std::string_view /*operatorID*/) {}
+
+    // HTTP file transfer
+    /// An HTTP transfer's state: 0 not started, 1 queued, 2 transferring, 3 finished.
+    virtual void FileStateChanged(std::string_view /*fileName*/, int /*state*/) {}
+    /// The HTTP response header of a transfer (status line and headers, as received).
+    virtual void FileHttpRspHeader(std::string_view /*fileName*/, std::string_view /*rspHeader*/) {}
+    /// The body the server answered an upload with.
+    virtual void FileHttpRspContent(std::string_view /*fileName*/, std::string_view /*content*/) {}
+    /// Bytes of an HTTP transfer done so far, of `totalSize` (0 when unknown).
+    virtual void FileProgress(std::string_view /*fileName*/, int64_t /*finisedSize*/, int64_t /*totalSize*/) {}
+    /// An HTTP transfer ended: 0 success, 1 internal error, 2 parameter error, 3 network
+    /// unreachable, 4 timeout, 5 file operation failed, 6 URL not supported, 7 already
+    /// transferring, 1000 + the HTTP status when the server answered with a status >= 400.
+    virtual void FileFinished(std::string_view /*fileName*/, int /*rslt*/) {}
     // </generated>
 };
 
@@ -629,6 +663,39 @@ struct Trampolines {
     static void NotifyAudioPCMDat(void* ud, int aSide, const uint8_t* pcm, size_t len) {
         deliver(ud, [&](Callbacks& c) { c.NotifyAudioPCMDat(aSide, pcm, len); });
     }
+    static void GetNetDiskSummaryRslt(void* ud, int64_t diskLimit, int64_t diskUsed) {
+        deliver(ud, [&](Callbacks& c) { c.GetNetDiskSummaryRslt(diskLimit, diskUsed); });
+    }
+    static void GetNetDiskFileListRslt(void* ud, const char* fileListJson) {
+        deliver(ud, [&](Callbacks& c) { c.GetNetDiskFileListRslt(view(fileListJson)); });
+    }
+    static void NotifyNetDiskIsFull(void* ud, const char* fileListJson) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyNetDiskIsFull(view(fileListJson)); });
+    }
+    static void NotifyNetDiskFileDeleteRslt(void* ud, const char* fileID, int isSucceed) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyNetDiskFileDeleteRslt(view(fileID), isSucceed); });
+    }
+    static void NotifyNetDiskTransforProgress(void* ud, const char* fileID, int percent, int isSucceed) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyNetDiskTransforProgress(view(fileID), percent, isSucceed); });
+    }
+    static void NotifyBoardBkImage(void* ud, const char* subPageJson, const char* imgFileID, const char* operatorID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyBoardBkImage(view(subPageJson), view(imgFileID), view(operatorID)); });
+    }
+    static void FileStateChanged(void* ud, const char* fileName, int state) {
+        deliver(ud, [&](Callbacks& c) { c.FileStateChanged(view(fileName), state); });
+    }
+    static void FileHttpRspHeader(void* ud, const char* fileName, const char* rspHeader) {
+        deliver(ud, [&](Callbacks& c) { c.FileHttpRspHeader(view(fileName), view(rspHeader)); });
+    }
+    static void FileHttpRspContent(void* ud, const char* fileName, const char* content) {
+        deliver(ud, [&](Callbacks& c) { c.FileHttpRspContent(view(fileName), view(content)); });
+    }
+    static void FileProgress(void* ud, const char* fileName, int64_t finisedSize, int64_t totalSize) {
+        deliver(ud, [&](Callbacks& c) { c.FileProgress(view(fileName), finisedSize, totalSize); });
+    }
+    static void FileFinished(void* ud, const char* fileName, int rslt) {
+        deliver(ud, [&](Callbacks& c) { c.FileFinished(view(fileName), rslt); });
+    }
     // </generated>
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
@@ -725,6 +792,17 @@ struct Trampolines {
         t.NotifyShareRectChanged = &NotifyShareRectChanged;
         t.MicEnergyUpdate = &MicEnergyUpdate;
         t.NotifyAudioPCMDat = &NotifyAudioPCMDat;
+        t.GetNetDiskSummaryRslt = &GetNetDiskSummaryRslt;
+        t.GetNetDiskFileListRslt = &GetNetDiskFileListRslt;
+        t.NotifyNetDiskIsFull = &NotifyNetDiskIsFull;
+        t.NotifyNetDiskFileDeleteRslt = &NotifyNetDiskFileDeleteRslt;
+        t.NotifyNetDiskTransforProgress = &NotifyNetDiskTransforProgress;
+        t.NotifyBoardBkImage = &NotifyBoardBkImage;
+        t.FileStateChanged = &FileStateChanged;
+        t.FileHttpRspHeader = &FileHttpRspHeader;
+        t.FileHttpRspContent = &FileHttpRspContent;
+        t.FileProgress = &FileProgress;
+        t.FileFinished = &FileFinished;
         // </generated>
         return t;
     }

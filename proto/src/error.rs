@@ -98,6 +98,8 @@ error_codes! {
     FileReadErr = 1401, "FILE_READ_ERR", "file read error";
     FileWriteErr = 1402, "FILE_WRITE_ERR", "file write error";
     FileAlreadyExist = 1403, "FILE_ALREADY_EXIST", "file already exists";
+    NetDiskFull = 1410, "NETDISK_FULL", "the net disk's quota is used up";
+    NetDiskFileIdInvalid = 1411, "NETDISK_FILEID_INVALID", "unknown or malformed net-disk file ID";
     // This implementation's extension, outside the original SDK's ranges.
     TooFrequent = 2000, "TOO_FREQUENT", "too many requests; slow down";
 }

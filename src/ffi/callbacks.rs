@@ -438,7 +438,7 @@ pub struct CRVideo_Callbacks {
         Option<unsafe extern "C" fn(userData: *mut c_void, boardsJson: *const c_char)>,
     /// On entering, after `NotifyInitBoards`: once per board page that has elements, a JSON
     /// array of them in the meeting's order; `operatorID` changed the page last; `imgID` is
-    /// the page's background image (always "": images are not part of this SDK).
+    /// the page's background image (a net-disk file ID, "" when none).
     pub NotifyInitBoardPageDat: Option<
         unsafe extern "C" fn(
             userData: *mut c_void,
@@ -576,6 +576,78 @@ pub struct CRVideo_Callbacks {
     pub NotifyAudioPCMDat: Option<
         unsafe extern "C" fn(userData: *mut c_void, aSide: c_int, pcm: *const u8, len: usize),
     >,
+    // Net disk
+    /// Result of `CRVideo_GetNetDiskSummary`: the tenant's quota and the bytes its listed and
+    /// resource files use (both 0 on failure).
+    pub GetNetDiskSummaryRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, diskLimit: i64, diskUsed: i64)>,
+    /// Result of `CRVideo_GetNetDiskFileList`: a JSON array of NetFileObj, oldest first
+    /// (`[]` on failure).
+    pub GetNetDiskFileListRslt:
+        Option<unsafe extern "C" fn(userData: *mut c_void, fileListJson: *const c_char)>,
+    /// An upload of this user did not fit in the tenant's quota: the current file list, so
+    /// the app can offer deletions. `NotifyNetDiskTransforProgress(fileID, 0, 0)` follows.
+    pub NotifyNetDiskIsFull:
+        Option<unsafe extern "C" fn(userData: *mut c_void, fileListJson: *const c_char)>,
+    /// Result of `CRVideo_DeleteNetDiskFile`: 1 deleted, 0 not (unknown file, network).
+    pub NotifyNetDiskFileDeleteRslt: Option<
+        unsafe extern "C" fn(userData: *mut c_void, fileID: *const c_char, isSucceed: c_int),
+    >,
+    /// Progress of a net-disk upload or download: `percent` rises to 100, and the last call
+    /// has `isSucceed` 1 (the file is complete and verified); a failed or cancelled
+    /// transfer ends with one call with `isSucceed` 0.
+    pub NotifyNetDiskTransforProgress: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            fileID: *const c_char,
+            percent: c_int,
+            isSucceed: c_int,
+        ),
+    >,
+    /// A member (this user too) set a whiteboard page's background: `subPageJson`
+    /// `{"boardID":"b1","pageNo":0}`, `imgFileID` a net-disk file ID ("" = none).
+    pub NotifyBoardBkImage: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            subPageJson: *const c_char,
+            imgFileID: *const c_char,
+            operatorID: *const c_char,
+        ),
+    >,
+    // HTTP file transfer
+    /// An HTTP transfer's state: 0 not started, 1 queued, 2 transferring, 3 finished.
+    pub FileStateChanged:
+        Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, state: c_int)>,
+    /// The HTTP response header of a transfer (status line and headers, as received).
+    pub FileHttpRspHeader: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            fileName: *const c_char,
+            rspHeader: *const c_char,
+        ),
+    >,
+    /// The body the server answered an upload with.
+    pub FileHttpRspContent: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            fileName: *const c_char,
+            content: *const c_char,
+        ),
+    >,
+    /// Bytes of an HTTP transfer done so far, of `totalSize` (0 when unknown).
+    pub FileProgress: Option<
+        unsafe extern "C" fn(
+            userData: *mut c_void,
+            fileName: *const c_char,
+            finisedSize: i64,
+            totalSize: i64,
+        ),
+    >,
+    /// An HTTP transfer ended: 0 success, 1 internal error, 2 parameter error, 3 network
+    /// unreachable, 4 timeout, 5 file operation failed, 6 URL not supported, 7 already
+    /// transferring, 1000 + the HTTP status when the server answered with a status >= 400.
+    pub FileFinished:
+        Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, rslt: c_int)>,
 }
 
 impl CRVideo_Callbacks {

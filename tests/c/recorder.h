@@ -445,6 +445,61 @@ static void rec_NotifyAudioPCMDat(void *ud, int aSide, const uint8_t *pcm, size_
     before_callback("NotifyAudioPCMDat");
     emit("NotifyAudioPCMDat\t%d\t%lu\t%016llx", aSide, (unsigned long)len, fnv1a(pcm, len));
 }
+static void rec_GetNetDiskSummaryRslt(void *ud, int64_t diskLimit, int64_t diskUsed) {
+    (void)ud;
+    before_callback("GetNetDiskSummaryRslt");
+    emit("GetNetDiskSummaryRslt\t%lld\t%lld", (long long)diskLimit, (long long)diskUsed);
+}
+static void rec_GetNetDiskFileListRslt(void *ud, const char *fileListJson) {
+    (void)ud;
+    before_callback("GetNetDiskFileListRslt");
+    emit("GetNetDiskFileListRslt\t%s", fileListJson);
+}
+static void rec_NotifyNetDiskIsFull(void *ud, const char *fileListJson) {
+    (void)ud;
+    before_callback("NotifyNetDiskIsFull");
+    emit("NotifyNetDiskIsFull\t%s", fileListJson);
+}
+static void rec_NotifyNetDiskFileDeleteRslt(void *ud, const char *fileID, int isSucceed) {
+    (void)ud;
+    before_callback("NotifyNetDiskFileDeleteRslt");
+    emit("NotifyNetDiskFileDeleteRslt\t%s\t%d", fileID, isSucceed);
+}
+static void rec_NotifyNetDiskTransforProgress(void *ud, const char *fileID, int percent, int isSucceed) {
+    (void)ud;
+    before_callback("NotifyNetDiskTransforProgress");
+    emit("NotifyNetDiskTransforProgress\t%s\t%d\t%d", fileID, percent, isSucceed);
+}
+static void rec_NotifyBoardBkImage(void *ud, const char *subPageJson, const char *imgFileID, const char *operatorID) {
+    (void)ud;
+    before_callback("NotifyBoardBkImage");
+    emit("NotifyBoardBkImage\t%s\t%s\t%s", subPageJson, imgFileID, operatorID);
+}
+static void rec_FileStateChanged(void *ud, const char *fileName, int state) {
+    (void)ud;
+    before_callback("FileStateChanged");
+    emit("FileStateChanged\t%s\t%d", fileName, state);
+}
+static void rec_FileHttpRspHeader(void *ud, const char *fileName, const char *rspHeader) {
+    (void)ud;
+    before_callback("FileHttpRspHeader");
+    emit("FileHttpRspHeader\t%s\t%s", fileName, rspHeader);
+}
+static void rec_FileHttpRspContent(void *ud, const char *fileName, const char *content) {
+    (void)ud;
+    before_callback("FileHttpRspContent");
+    emit("FileHttpRspContent\t%s\t%s", fileName, content);
+}
+static void rec_FileProgress(void *ud, const char *fileName, int64_t finisedSize, int64_t totalSize) {
+    (void)ud;
+    before_callback("FileProgress");
+    emit("FileProgress\t%s\t%lld\t%lld", fileName, (long long)finisedSize, (long long)totalSize);
+}
+static void rec_FileFinished(void *ud, const char *fileName, int rslt) {
+    (void)ud;
+    before_callback("FileFinished");
+    emit("FileFinished\t%s\t%d", fileName, rslt);
+}
 
 /* Sets every member of `cbs` to its recording function. */
 static void recorder_register(CRVideo_Callbacks *cbs) {
@@ -536,4 +591,15 @@ static void recorder_register(CRVideo_Callbacks *cbs) {
     cbs->NotifyShareRectChanged = rec_NotifyShareRectChanged;
     cbs->MicEnergyUpdate = rec_MicEnergyUpdate;
     cbs->NotifyAudioPCMDat = rec_NotifyAudioPCMDat;
+    cbs->GetNetDiskSummaryRslt = rec_GetNetDiskSummaryRslt;
+    cbs->GetNetDiskFileListRslt = rec_GetNetDiskFileListRslt;
+    cbs->NotifyNetDiskIsFull = rec_NotifyNetDiskIsFull;
+    cbs->NotifyNetDiskFileDeleteRslt = rec_NotifyNetDiskFileDeleteRslt;
+    cbs->NotifyNetDiskTransforProgress = rec_NotifyNetDiskTransforProgress;
+    cbs->NotifyBoardBkImage = rec_NotifyBoardBkImage;
+    cbs->FileStateChanged = rec_FileStateChanged;
+    cbs->FileHttpRspHeader = rec_FileHttpRspHeader;
+    cbs->FileHttpRspContent = rec_FileHttpRspContent;
+    cbs->FileProgress = rec_FileProgress;
+    cbs->FileFinished = rec_FileFinished;
 }
