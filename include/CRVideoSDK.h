@@ -805,6 +805,21 @@ int CRVideo_DelBoardElement(const char *boardID, int pageNo, const char *element
 int CRVideo_SetMouseHotSpot(const char *boardID, int pageNo, int x, int y);
 
 /**
+ * Sets the background of page `pageNo` of whiteboard `boardID` to the net-disk file
+ * `imgFileID` (made with `CRVideo_MakeNetDiskFileID`, usually of type 1, and uploaded
+ * first; "" clears it). Every member, this one included, gets
+ * `NotifyBoardBkImage({"boardID":..,"pageNo":..}, imgFileID, operatorID)` and downloads the
+ * image with `CRVideo_DownloadNetDiskFile`; a member entering later gets it as `imgID` of
+ * `NotifyInitBoardPageDat`. A well-formed ID that is not a file of the tenant is refused by
+ * the server: nobody is notified (logged by the SDK).
+ *
+ * Returns 0, `CRVIDEOSDK_NETDISK_FILEID_INVALID` (malformed ID), `CRVIDEOSDK_PARAM_ERR`
+ * (no such board or page, NULL), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`,
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetBoardBkImage(const char *boardID, int pageNo, const char *imgFileID);
+
+/**
  * Why this thread's last call that returns a string (`CRVideo_CreateBoard`,
  * `CRVideo_GetAllMembers`, the queue getters, `CRVideo_Call`, …) returned NULL: a
  * `CRVIDEOSDK_*` code; 0 when it returned a string.
@@ -991,6 +1006,105 @@ int CRVideo_DestroyMeeting(int meetID, const char *cookie);
  * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
  */
 int CRVideo_GetMeetings(const char *cookie);
+
+/**
+ * Asks for the tenant's quota and the bytes its files use.
+ *
+ * Returns 0, then `GetNetDiskSummaryRslt(diskLimit, diskUsed)` follows (both 0 when the
+ * request failed: not logged in any more, no answer). Without callback:
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_GetNetDiskSummary(void);
+
+/**
+ * Asks for the tenant's listed files (type 0; resources such as board backgrounds are not
+ * listed).
+ *
+ * Returns 0, then `GetNetDiskFileListRslt(fileListJson)` follows: a JSON array of
+ * NetFileObj (`{"fileID":..,"ownerID":"alice","ownerName":"Alice","name":"plan.pdf",
+ * "orgFileName":"plan.pdf","md5":"<hex>","ctime":1732500000,"size":123,"orgSize":123,
+ * "status":0}`), oldest first; `[]` when the request failed. Without callback:
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_GetNetDiskFileList(void);
+
+/**
+ * Makes a new file ID for `newFileName` (the file's name on the net disk: 1–200 bytes of
+ * UTF-8, no `/`, `\` or control characters): `fileType` 0 a shared file (listed), 1 a
+ * resource such as a board background (not listed). The ID names the file from its upload
+ * on; nothing is sent.
+ *
+ * Returns the ID (free it with `CRVideo_FreeString`), or NULL and then
+ * `CRVideo_GetLastError()` is `CRVIDEOSDK_PARAM_ERR` (another type, a bad name) or
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+char *CRVideo_MakeNetDiskFileID(int fileType, const char *newFileName);
+
+/**
+ * Uploads the local file `localPath` as `fileID` (from `CRVideo_MakeNetDiskFileID`). The
+ * file is listed only once all of it arrived and its MD5 matched; until then it is not
+ * there for anyone. A dropped connection that the SDK resumes (`Reconnecting`,
+ * `Reconnected`) goes on from where the server is.
+ *
+ * Returns 0, then `NotifyNetDiskTransforProgress(fileID, percent, isSucceed)` follows with
+ * percent rising (isSucceed 1), ending with `(fileID, 100, 1)` once it is listed, or with
+ * one call with isSucceed 0: cancelled, refused (the ID is taken, or another session
+ * uploads it), the file could not be read, the session ended. An upload that does not fit
+ * in the tenant's quota (counting the uploads in progress) gets `NotifyNetDiskIsFull(
+ * fileListJson)` first. Without callback: `CRVIDEOSDK_NETDISK_FILEID_INVALID` (malformed
+ * ID), `CRVIDEOSDK_FILE_NOT_EXIST` (no such file), `CRVIDEOSDK_FILE_READ_ERR` (cannot be
+ * read, or not a regular file), `CRVIDEOSDK_PARAM_ERR` (NULL, or a transfer of this ID
+ * runs already), `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_UploadNetDiskFile(const char *fileID, const char *localPath);
+
+/**
+ * Downloads `fileID` to `localPath`, which must not exist: the bytes go to a hidden file
+ * beside it (`.<name>.crvdisk`), which becomes `localPath` only once complete and its MD5
+ * matched; nothing ever replaces an existing file. A dropped connection that the SDK
+ * resumes goes on from the bytes already written.
+ *
+ * Returns 0, then `NotifyNetDiskTransforProgress(fileID, percent, isSucceed)` follows as
+ * for an upload: `(fileID, 100, 1)` once `localPath` is there, or one call with isSucceed 0
+ * (no such file of the tenant, cancelled, damaged, a file appeared at `localPath`
+ * meanwhile, the session ended), and then nothing of it is left. Without callback:
+ * `CRVIDEOSDK_FILE_ALREADY_EXIST` (`localPath` exists, or another download to it runs),
+ * `CRVIDEOSDK_FILE_WRITE_ERR` (its directory cannot be written),
+ * `CRVIDEOSDK_NETDISK_FILEID_INVALID` (malformed ID), `CRVIDEOSDK_PARAM_ERR` (NULL, a path
+ * without a file name, or a transfer of this ID runs already), `CRVIDEOSDK_NOT_LOGIN`,
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_DownloadNetDiskFile(const char *fileID, const char *localPath);
+
+/**
+ * `pause` non-zero pauses the upload or download of `fileID`, 0 lets it go on from where it
+ * is (no callback of its own; progress resumes).
+ *
+ * Returns 0, `CRVIDEOSDK_NETDISK_FILEID_INVALID` (no transfer of this ID),
+ * `CRVIDEOSDK_PARAM_ERR` (NULL), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetNetDiskTransportPause(const char *fileID, int pause);
+
+/**
+ * Cancels the upload or download of `fileID`: it ends with
+ * `NotifyNetDiskTransforProgress(fileID, percent, 0)`, and nothing of it is left (an
+ * upload's bytes on the server, a download's hidden file; an upload whose last byte had
+ * left is deleted from the net disk if the server listed it meanwhile).
+ *
+ * Returns 0, `CRVIDEOSDK_NETDISK_FILEID_INVALID` (no transfer of this ID),
+ * `CRVIDEOSDK_PARAM_ERR` (NULL), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_CancelNetDiskFile(const char *fileID);
+
+/**
+ * Deletes `fileID` from the net disk (any user of the tenant may).
+ *
+ * Returns 0, then `NotifyNetDiskFileDeleteRslt(fileID, isSucceed)` follows: 1 deleted, 0
+ * not (no such file of the tenant, no answer). Without callback:
+ * `CRVIDEOSDK_NETDISK_FILEID_INVALID` (malformed ID), `CRVIDEOSDK_PARAM_ERR` (NULL),
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_DeleteNetDiskFile(const char *fileID);
 
 /**
  * Sets this user's do-not-disturb value: 0 off, any other value on (its meaning is yours).

@@ -1114,6 +1114,38 @@ public:
     int setMouseHotSpot(std::string_view boardID, int pageNo, int x, int y) {
         return CRVideo_SetMouseHotSpot(detail::cstr(boardID).c_str(), pageNo, x, y);
     }
+    /** CRVideo_SetBoardBkImage: a page's background, a net-disk file ID ("" none). */
+    int setBoardBkImage(std::string_view boardID, int pageNo, std::string_view imgFileID) {
+        return CRVideo_SetBoardBkImage(detail::cstr(boardID).c_str(), pageNo,
+                                       detail::cstr(imgFileID).c_str());
+    }
+
+    // Net disk --------------------------------------------------------------------------
+
+    int getNetDiskSummary() { return CRVideo_GetNetDiskSummary(); }
+    int getNetDiskFileList() { return CRVideo_GetNetDiskFileList(); }
+    /** CRVideo_MakeNetDiskFileID: fileType 0 shared (listed), 1 resource; "" on error. */
+    std::string makeNetDiskFileID(int fileType, std::string_view newFileName) {
+        return detail::take(
+            CRVideo_MakeNetDiskFileID(fileType, detail::cstr(newFileName).c_str()));
+    }
+    int uploadNetDiskFile(std::string_view fileID, std::string_view localPath) {
+        return CRVideo_UploadNetDiskFile(detail::cstr(fileID).c_str(),
+                                         detail::cstr(localPath).c_str());
+    }
+    int downloadNetDiskFile(std::string_view fileID, std::string_view localPath) {
+        return CRVideo_DownloadNetDiskFile(detail::cstr(fileID).c_str(),
+                                           detail::cstr(localPath).c_str());
+    }
+    int setNetDiskTransportPause(std::string_view fileID, bool pause) {
+        return CRVideo_SetNetDiskTransportPause(detail::cstr(fileID).c_str(), pause);
+    }
+    int cancelNetDiskFile(std::string_view fileID) {
+        return CRVideo_CancelNetDiskFile(detail::cstr(fileID).c_str());
+    }
+    int deleteNetDiskFile(std::string_view fileID) {
+        return CRVideo_DeleteNetDiskFile(detail::cstr(fileID).c_str());
+    }
 
     // Video -----------------------------------------------------------------------------
 

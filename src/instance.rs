@@ -37,6 +37,8 @@ pub struct Instance {
     pub video: Arc<crate::video::Video>,
     /// Microphone, speaker mix and speaking levels.
     pub audio: Arc<crate::audio::Audio>,
+    /// The file IDs with a net-disk transfer (kept by the engine).
+    pub netdisk: crate::client::netdisk::ActiveDiskFiles,
     /// To the engine; bounded ([`COMMAND_QUEUE`]).
     commands: Sender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
@@ -154,6 +156,7 @@ impl Instance {
         let rooms = SharedRoomCache::default();
         let video = Arc::new(crate::video::Video::new(dispatcher.clone(), rooms.clone()));
         let audio = Arc::new(crate::audio::Audio::new(dispatcher.clone(), rooms.clone()));
+        let netdisk = crate::client::netdisk::ActiveDiskFiles::default();
         let ca = match &params.ca_file {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,
@@ -168,6 +171,7 @@ impl Instance {
             resume_window: params.resume_window,
             video: video.clone(),
             audio: audio.clone(),
+            netdisk: netdisk.clone(),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()
@@ -198,6 +202,7 @@ impl Instance {
             rooms,
             video,
             audio,
+            netdisk,
             params,
             dispatcher,
             commands,

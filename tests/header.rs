@@ -174,6 +174,16 @@ fn header_declares_the_contract() {
         "SetCustomAudioPlayback",
         "PullCustomAudioDat",
         "GetMicEnergy",
+        // Section 10, net disk and board backgrounds.
+        "GetNetDiskSummary",
+        "GetNetDiskFileList",
+        "MakeNetDiskFileID",
+        "UploadNetDiskFile",
+        "DownloadNetDiskFile",
+        "SetNetDiskTransportPause",
+        "CancelNetDiskFile",
+        "DeleteNetDiskFile",
+        "SetBoardBkImage",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -286,6 +296,18 @@ fn header_declares_the_contract() {
         "NotifyShareRectChanged",
         "MicEnergyUpdate",
         "NotifyAudioPCMDat",
+        // Appended by the net disk (sections 10 and 11).
+        "GetNetDiskSummaryRslt",
+        "GetNetDiskFileListRslt",
+        "NotifyNetDiskIsFull",
+        "NotifyNetDiskFileDeleteRslt",
+        "NotifyNetDiskTransforProgress",
+        "NotifyBoardBkImage",
+        "FileStateChanged",
+        "FileHttpRspHeader",
+        "FileHttpRspContent",
+        "FileProgress",
+        "FileFinished",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

@@ -5,13 +5,14 @@
 //! - a decoded frame is canonical: encoding its parts gives back exactly the input bytes
 //!   (a video or screen frame's flags without the bits it ignores);
 //! - a refusal says why: "empty" for no bytes, "unknown kind" for a first byte other than
-//!   command / chunk / video / screen / audio, else "truncated" or "name not UTF-8";
+//!   command / chunk / video / screen / audio / disk, else "truncated" or "name not UTF-8";
 //! - any ID (at most 255 bytes), number and payload built from the input round-trip through
 //!   every encoder, a picture's pieces included.
 #![no_main]
 
 use crvideo_proto::data::{
-    chunk_header_len, decode_data, encode_chunk, encode_command, AudioFrame, BadDataFrame,
+    chunk_header_len, decode_data, encode_chunk, encode_command, encode_disk_chunk, AudioFrame,
+    BadDataFrame,
     DataFrame, ScreenFrame, VideoFrame, MEDIA_FLAGS,
 };
 
@@ -39,9 +40,17 @@ fuzz_target!(|data: &[u8]| {
         Ok(DataFrame::Video(frame)) => assert_eq!(frame.encode(), known_flags(data)),
         Ok(DataFrame::Screen(frame)) => assert_eq!(frame.encode(), known_flags(data)),
         Ok(DataFrame::Audio(frame)) => assert_eq!(frame.encode(), data),
+        Ok(DataFrame::DiskChunk {
+            key,
+            offset,
+            payload,
+        }) => {
+            assert_eq!(encode_disk_chunk(key, offset, payload), data);
+            assert_eq!(chunk_header_len(key) + payload.len(), data.len());
+        }
         Err(BadDataFrame(why)) => match data.first() {
             None => assert_eq!(why, "empty"),
-            Some(1..=5) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
+            Some(1..=6) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
             Some(_) => assert_eq!(why, "unknown kind"),
         },
     }
@@ -73,6 +82,15 @@ fuzz_target!(|data: &[u8]| {
         decode_data(&frame),
         Ok(DataFrame::Chunk {
             transfer_id: &name,
+            offset: number,
+            payload
+        })
+    );
+    let frame = encode_disk_chunk(&name, number, payload);
+    assert_eq!(
+        decode_data(&frame),
+        Ok(DataFrame::DiskChunk {
+            key: &name,
             offset: number,
             payload
         })

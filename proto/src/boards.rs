@@ -33,6 +33,9 @@ pub struct PageElements {
     pub operator: String,
     /// Each element's JSON text, as its author wrote it.
     pub elements: Vec<String>,
+    /// The page's background, a net-disk file ID ("" = none).
+    #[serde(default)]
+    pub img_id: String,
 }
 
 /// Longest board or element ID, in bytes.

@@ -9,6 +9,7 @@
 //! video:   0x03 | flags: u8 | video_id: u8 | time_ms: i64 | user_len: u8 | user | payload
 //! screen:  0x04 | flags: u8 | left, top, width, height: u16 | time_ms: i64 | user_len: u8 | user | payload
 //! audio:   0x05 | level: u8 | seq: u32 | time_ms: i64 | user_len: u8 | user | payload
+//! disk:    0x06 | key_len: u8 | key (ASCII) | offset: u64 | payload
 //! ```
 //!
 //! A command from a client names the target in `peer` and its request id in `id` (the
@@ -35,12 +36,17 @@
 //! microphone: `seq` counts the sender's packets (a gap is a lost packet, concealed by the
 //! receiver), `level` is the sender's speaking level of those 20 ms (0–10, what
 //! `MicEnergyUpdate` reports), `time_ms` the sender's clock. Always whole: never in pieces.
+//!
+//! A disk frame carries `payload` at `offset` of a net-disk file being uploaded (client to
+//! server) or downloaded (server to client); `key` is the key part of its file ID (see
+//! [`crate::netdisk`]).
 
 const COMMAND: u8 = 0x01;
 const CHUNK: u8 = 0x02;
 const VIDEO: u8 = 0x03;
 const SCREEN: u8 = 0x04;
 const AUDIO: u8 = 0x05;
+const DISK: u8 = 0x06;
 /// `flags` bit of a video frame that can be decoded alone.
 pub const VIDEO_KEY_FRAME: u8 = 0x01;
 /// `flags` bit of a piece that more pieces of its picture follow.
@@ -124,6 +130,12 @@ pub enum DataFrame<'a> {
     Video(VideoFrame<'a>),
     Screen(ScreenFrame<'a>),
     Audio(AudioFrame<'a>),
+    /// Bytes of a net-disk file at `offset`.
+    DiskChunk {
+        key: &'a str,
+        offset: u64,
+        payload: &'a [u8],
+    },
 }
 
 /// One Opus packet of a member's microphone (see the module's notes).
@@ -260,12 +272,22 @@ pub fn chunk_header_len(transfer_id: &str) -> usize {
 
 /// Encodes a chunk frame.
 pub fn encode_chunk(transfer_id: &str, offset: u64, payload: &[u8]) -> Vec<u8> {
+    encode_offset_frame(CHUNK, transfer_id, offset, payload)
+}
+
+/// Encodes a net-disk frame (the same layout as a chunk, kind 0x06); its header is
+/// [`chunk_header_len`]`(key)` bytes.
+pub fn encode_disk_chunk(key: &str, offset: u64, payload: &[u8]) -> Vec<u8> {
+    encode_offset_frame(DISK, key, offset, payload)
+}
+
+fn encode_offset_frame(kind: u8, transfer_id: &str, offset: u64, payload: &[u8]) -> Vec<u8> {
     assert!(
         transfer_id.len() <= u8::MAX as usize,
         "transfer IDs are at most 64 bytes"
     );
     let mut frame = Vec::with_capacity(chunk_header_len(transfer_id) + payload.len());
-    frame.push(CHUNK);
+    frame.push(kind);
     frame.push(transfer_id.len() as u8);
     frame.extend_from_slice(transfer_id.as_bytes());
     frame.extend_from_slice(&offset.to_be_bytes());
@@ -287,6 +309,15 @@ pub fn decode_data(frame: &[u8]) -> Result<DataFrame<'_>, BadDataFrame> {
             let (offset, payload) = take_u64(rest)?;
             Ok(DataFrame::Chunk {
                 transfer_id,
+                offset,
+                payload,
+            })
+        }
+        DISK => {
+            let (key, rest) = take_str(rest)?;
+            let (offset, payload) = take_u64(rest)?;
+            Ok(DataFrame::DiskChunk {
+                key,
                 offset,
                 payload,
             })
@@ -385,6 +416,16 @@ mod tests {
             Ok(DataFrame::Chunk {
                 transfer_id: "t1",
                 offset: 1 << 40,
+                payload: &payload
+            })
+        );
+        let frame = encode_disk_chunk("k1", 5, &payload);
+        assert_eq!(frame.len(), chunk_header_len("k1") + payload.len());
+        assert_eq!(
+            decode_data(&frame),
+            Ok(DataFrame::DiskChunk {
+                key: "k1",
+                offset: 5,
                 payload: &payload
             })
         );

@@ -11,6 +11,7 @@ pub mod boards;
 pub mod data;
 pub mod error;
 pub mod msg;
+pub mod netdisk;
 pub mod replay;
 
 pub use boards::{BoardObj, BoardState, PageElements};

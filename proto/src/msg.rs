@@ -214,6 +214,44 @@ pub enum Request {
         x: i32,
         y: i32,
     },
+    /// Set the background of a board page to net-disk file `img_id` ("" clears it). Reply:
+    /// 0, `PARAM_ERR` (no such board or page), `NETDISK_FILEID_INVALID` (not a file of the
+    /// tenant), `NOT_INMEETING`. Every member gets [`Event::BoardBkImage`].
+    SetBoardBkImage {
+        board_id: String,
+        page_no: i32,
+        img_id: String,
+    },
+    /// The tenant's net-disk quota and use. Reply data: [`NetDiskSummary`].
+    NetdiskSummary,
+    /// The tenant's listed files. Reply data: [`NetDiskList`].
+    NetdiskList,
+    /// Delete a file. Reply: 0, `NETDISK_FILEID_INVALID` (malformed or not a file).
+    NetdiskDelete { file_id: String },
+    /// Start or resume uploading `size` bytes as `file_id` (`org_name`: the local file's
+    /// name). Reply data: [`NetDiskUploadStart`] (where to go on from: what the server holds
+    /// of this session's upload of the file); errors `NETDISK_FULL` (over the quota, counting
+    /// the uploads in progress), `FILE_ALREADY_EXIST` (listed already), `NETDISK_FILEID_INVALID`
+    /// (malformed), `PARAM_ERR` (another session uploads it, or a different size). Then the
+    /// client sends the bytes in disk frames, and [`Request::NetdiskUploadEnd`].
+    NetdiskUpload {
+        file_id: String,
+        org_name: String,
+        size: u64,
+    },
+    /// Uploader, one-way, behind the last disk frame: `md5` (hex) of the whole file. The
+    /// server checks size and digest and answers [`Event::NetdiskUploadResult`].
+    NetdiskUploadEnd { file_id: String, md5: String },
+    /// Start or resume downloading `file_id` from `offset`. Reply data:
+    /// [`NetDiskDownloadStart`]; `NETDISK_FILEID_INVALID` when there is no such file. The
+    /// server then sends disk frames as [`Request::NetdiskCredit`] allows.
+    NetdiskDownload { file_id: String, offset: u64 },
+    /// Downloader, one-way: the server may send the bytes before offset `upto` (absolute,
+    /// so a repeated or late one changes nothing; the downloader pauses by not raising it).
+    NetdiskCredit { file_id: String, upto: u64 },
+    /// End this session's upload or download of `file_id`; an upload's bytes are deleted.
+    /// Reply 0 (also when there was none).
+    NetdiskCancel { file_id: String },
     /// This member's cameras (the whole list, after each change while in the room; one-way
     /// when sent with id 0). Reply: 0, `PARAM_ERR` (more than [`MAX_VIDEO_DEVS`], an ID 0
     /// or twice), `NOT_INMEETING`. The other members get [`Event::VideoDevs`].
@@ -418,6 +456,15 @@ impl Request {
             Request::SetBoardElement { .. } => "set_board_element",
             Request::DelBoardElements { .. } => "del_board_elements",
             Request::SetMouseHotSpot { .. } => "set_mouse_hot_spot",
+            Request::SetBoardBkImage { .. } => "set_board_bk_image",
+            Request::NetdiskSummary => "netdisk_summary",
+            Request::NetdiskList => "netdisk_list",
+            Request::NetdiskDelete { .. } => "netdisk_delete",
+            Request::NetdiskUpload { .. } => "netdisk_upload",
+            Request::NetdiskUploadEnd { .. } => "netdisk_upload_end",
+            Request::NetdiskDownload { .. } => "netdisk_download",
+            Request::NetdiskCredit { .. } => "netdisk_credit",
+            Request::NetdiskCancel { .. } => "netdisk_cancel",
             Request::SetVideoDevs(_) => "set_video_devs",
             Request::SetWatchVideos { .. } => "set_watch_videos",
             Request::RequestKeyFrame { .. } => "request_key_frame",
@@ -585,6 +632,36 @@ pub struct MeetInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingList {
     pub meetings: Vec<MeetInfo>,
+}
+
+/// Reply data of [`Request::NetdiskSummary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetDiskSummary {
+    /// The tenant's quota in bytes.
+    pub limit: i64,
+    /// Bytes of its stored files (listed and resources).
+    pub used: i64,
+}
+
+/// Reply data of [`Request::NetdiskList`]: the listed files, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetDiskList {
+    pub files: Vec<crate::netdisk::NetFileObj>,
+}
+
+/// Reply data of [`Request::NetdiskUpload`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetDiskUploadStart {
+    /// Bytes the server already holds (0 for a new upload): send from here.
+    pub offset: u64,
+}
+
+/// Reply data of [`Request::NetdiskDownload`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetDiskDownloadStart {
+    pub size: u64,
+    /// MD5 of the whole file, lowercase hex.
+    pub md5: String,
 }
 
 /// Call and invitation IDs are chosen by the SDK: 1 to 64 ASCII letters, digits, `-`, `_`.
@@ -794,6 +871,19 @@ pub enum Event {
         y: i32,
         oper: String,
     },
+    /// To every member: `oper` set a board page's background (`img_id` "" = none).
+    BoardBkImage {
+        board_id: String,
+        page_no: i32,
+        img_id: String,
+        oper: String,
+    },
+    /// To an uploader: the server wrote `received` bytes of `file_id` (progress, and the
+    /// credit: the client keeps at most a window beyond it in flight).
+    NetdiskProgress { file_id: String, received: u64 },
+    /// To an uploader: the upload ended: 0 listed (complete and verified), `ERR_DATA` (size
+    /// or digest wrong: nothing kept), `FILE_WRITE_ERR` (the server could not store it).
+    NetdiskUploadResult { file_id: String, code: i32 },
     /// To the other members: a member's cameras changed.
     VideoDevs(MemberVideos),
     /// To a sender: a receiver needs a key frame of camera `video_id` (it joined, started

@@ -38,6 +38,8 @@ pub const ENV_PREFIX: &str = "env:";
 /// The built-in development tenant served without a config file.
 pub const DEMO_TENANT: &str = "demo";
 const DEMO_PASSWORD: &str = "demo123";
+/// A tenant's net-disk quota unless configured: 10 GiB.
+pub const DEFAULT_NETDISK_QUOTA_BYTES: u64 = 10 << 30;
 
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
@@ -68,6 +70,9 @@ pub struct Config {
     /// latency and CPU on a small machine shared with other work); more serve more clients
     /// at once. A program embedding the server library runs it on its own runtime.
     pub worker_threads: usize,
+    /// Bytes each tenant may store on its net disk (listed files and resources, counting
+    /// uploads in progress); default 10 GiB.
+    pub netdisk_quota_bytes: u64,
     /// Abuse limits (the `[limits]` table).
     pub limits: Limits,
     pub tenants: Vec<TenantConfig>,
@@ -232,6 +237,7 @@ impl Default for Config {
             max_meeting_members: DEFAULT_MAX_MEETING_MEMBERS,
             resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
             worker_threads: 0,
+            netdisk_quota_bytes: DEFAULT_NETDISK_QUOTA_BYTES,
             limits: Limits::default(),
             tenants: Vec::new(),
         }
@@ -490,6 +496,9 @@ impl Config {
             max_meeting_members,
             resume_window_ms: raw.resume_window_ms.unwrap_or(defaults.resume_window_ms),
             worker_threads,
+            netdisk_quota_bytes: raw
+                .netdisk_quota_bytes
+                .unwrap_or(defaults.netdisk_quota_bytes),
             limits,
             tenants,
         })
@@ -574,6 +583,7 @@ struct RawConfig {
     max_meeting_members: Option<usize>,
     resume_window_ms: Option<u64>,
     worker_threads: Option<usize>,
+    netdisk_quota_bytes: Option<u64>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -602,6 +612,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "max_meeting_members",
     "resume_window_ms",
     "worker_threads",
+    "netdisk_quota_bytes",
     "limits",
     "tenants",
 ];

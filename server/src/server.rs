@@ -15,6 +15,8 @@ use crate::config::Config;
 use crate::directory::outbound::QueuedBytes;
 use crate::services::meetings;
 use crate::services::meetings::store::{Store, StoreThread};
+use crate::services::netdisk::storage::LocalStorage;
+use crate::services::netdisk::NetDisk;
 use crate::session::prelogin::PreLogin;
 use crate::session::resumable::Resumable;
 use crate::session::{self, Session};
@@ -70,19 +72,29 @@ impl Server {
         let listener = listen(&config.listen).await?;
         let local_addr = listener.local_addr()?;
         let (store, store_thread) = Store::open(&config.data_dir).map_err(io::Error::other)?;
-        let known = match meetings::known_users(&store).await {
-            Ok(users) => users,
+        let opened = async {
+            let known = meetings::known_users(&store)
+                .await
+                .map_err(|e| e.to_string())?;
+            let storage = LocalStorage::open(config.data_dir.join("netdisk"))
+                .map_err(|e| format!("cannot open the net disk's storage: {e}"))?;
+            let netdisk =
+                NetDisk::open(config.netdisk_quota_bytes, Arc::new(storage), store.clone()).await?;
+            Ok::<_, String>((known, netdisk))
+        };
+        let (known, netdisk) = match opened.await {
+            Ok(opened) => opened,
             Err(e) => {
                 store.close();
                 store_thread.join();
-                return Err(io::Error::other(e.to_string()));
+                return Err(io::Error::other(e));
             }
         };
         let prelogin = PreLogin::new(
             config.limits.max_prelogin_connections,
             config.limits.max_prelogin_per_address,
         );
-        let shared = Arc::new(Shared::new(config, tenants, tls, store, known));
+        let shared = Arc::new(Shared::new(config, tenants, tls, store, known, netdisk));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(
             listener,

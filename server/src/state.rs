@@ -15,6 +15,7 @@ use crate::directory::Directory;
 use crate::services::calls::Calls;
 use crate::services::meetings;
 use crate::services::meetings::store::Store;
+use crate::services::netdisk::NetDisk;
 use crate::services::queues::Queues;
 use crate::services::relay::Relay;
 use crate::services::rooms::Rooms;
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     /// Live meeting rooms: members, media status, IM.
     pub rooms: Rooms,
     pub store: Store,
+    /// The tenants' net disks.
+    pub netdisk: Arc<NetDisk>,
     /// With `tls_cert` / `tls_key`: every connection is TLS.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Delays login attempts after failures (see [`crate::throttle::LoginThrottle`]).
@@ -64,6 +67,7 @@ impl Shared {
         tls: Option<tokio_rustls::TlsAcceptor>,
         store: Store,
         known: Vec<(String, String)>,
+        netdisk: Arc<NetDisk>,
     ) -> Shared {
         let known_users = known.iter().map(|(t, u)| Shared::known_key(t, u)).collect();
         let directory: Arc<dyn Directory> = Arc::new(LocalDirectory::new());
@@ -93,6 +97,7 @@ impl Shared {
             directory,
             verified: Default::default(),
             store,
+            netdisk,
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             known_users: Mutex::new(known_users),
             outbound_budgets,

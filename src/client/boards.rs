@@ -58,7 +58,7 @@ impl BoardsCopy {
                 events.push(Event::NotifyInitBoardPageDat {
                     board_id: board.board.board_id.clone(),
                     page_no: page.page_no,
-                    img_id: String::new(),
+                    img_id: page.img_id.clone(),
                     elements_json: format!("[{}]", page.elements.join(",")),
                     operator_id: page.operator.clone(),
                 });
@@ -246,6 +246,17 @@ impl BoardsCopy {
                 board_id,
                 x,
                 y,
+                operator_id: oper,
+            },
+            WireEvent::BoardBkImage {
+                board_id,
+                page_no,
+                img_id,
+                oper,
+            } => Event::NotifyBoardBkImage {
+                sub_page_json: serde_json::json!({"boardID": board_id, "pageNo": page_no})
+                    .to_string(),
+                img_file_id: img_id,
                 operator_id: oper,
             },
             // The engine routes only board events here.

@@ -53,6 +53,8 @@ pub struct EngineConfig {
     pub video: Arc<crate::video::Video>,
     /// The SDK's audio (microphone, speaker mix, levels).
     pub audio: Arc<crate::audio::Audio>,
+    /// The file IDs with a net-disk transfer (the API refuses a second one at once).
+    pub netdisk: super::netdisk::ActiveDiskFiles,
 }
 
 pub struct Engine {
@@ -183,6 +185,7 @@ impl Engine {
                 let _ = done.send(code);
             }
             Command::Request(spec) => self.request(spec),
+            Command::NetDisk(command) => self.on_netdisk_command(command),
             Command::SendCmd {
                 task_id,
                 target,
@@ -364,6 +367,7 @@ impl Engine {
                 transfer_id,
                 result,
             } => self.on_sink_finished(transfer_id, result),
+            Internal::NetDisk(report) => self.on_netdisk_report(report),
             Internal::Closed { conn, reason } => {
                 if self.is_current(conn) {
                     tracing::warn!("connection lost: {reason}");
@@ -445,13 +449,16 @@ impl Engine {
                 self.events
                     .extend(super::rooms::on_event(&self.config.rooms, event))
             }
+            W::NetdiskProgress { file_id, received } => self.on_disk_progress(&file_id, received),
+            W::NetdiskUploadResult { file_id, code } => self.on_disk_upload_result(file_id, code),
             W::VideoDevs(cams) => self.config.video.on_member_videos(cams),
             W::KeyFrameRequest { video_id } => self.config.video.on_key_frame_request(video_id),
             W::BoardCreated { .. }
             | W::BoardClosed { .. }
             | W::Element { .. }
             | W::ElementsDeleted { .. }
-            | W::MouseHotSpot { .. } => self
+            | W::MouseHotSpot { .. }
+            | W::BoardBkImage { .. } => self
                 .events
                 .extend(super::rooms::on_board_event(&self.config.rooms, event)),
             W::Unknown => tracing::debug!("ignoring an unknown server event"),
@@ -528,6 +535,7 @@ impl Engine {
         let pending = self.pending.drain();
         self.finish(pending, code);
         self.end_transfers(code);
+        self.end_netdisk();
         self.config.queues.lock().end_session();
         *self.config.rooms.lock() = Default::default();
         // A Logout or Uninit (nothing announced) also ends the cameras and the audio taps.

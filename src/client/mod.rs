@@ -12,6 +12,7 @@ pub(crate) mod engine;
 pub mod handshake;
 pub mod meetings;
 mod net_state;
+pub mod netdisk;
 pub mod pending;
 pub mod presence;
 pub mod queues;
@@ -37,6 +38,8 @@ pub struct SessionLocal {
     pub status_cookie: Option<String>,
     /// Bulk transfers in both directions.
     pub transfers: transfer::Transfers,
+    /// Net-disk uploads and downloads (they outlive a reconnect).
+    pub netdisk: netdisk::DiskTransfers,
     /// How to resume this session on a new connection, once the server granted it.
     pub resume: Option<resume::Ticket>,
     /// Whether the server's text frames are counted (from the one after the reply that
@@ -96,6 +99,8 @@ pub enum Command {
     },
     /// `CRVideo_CancelSend`: CancelSendRlst follows.
     CancelSend { task_id: String },
+    /// A net-disk upload or download, or its pause or cancel.
+    NetDisk(netdisk::NetDiskCommand),
     /// `CRVideo_Uninit`: log out if needed and stop.
     Shutdown,
 }
@@ -123,6 +128,8 @@ pub enum Internal {
         transfer_id: String,
         result: Result<(), crate::ErrorCode>,
     },
+    /// About a net-disk transfer.
+    NetDisk(netdisk::NetDiskReport),
     /// Connection `conn` is gone.
     Closed { conn: u64, reason: String },
     /// Connection `conn` sent a heartbeat ping.

@@ -151,6 +151,7 @@ impl Engine {
         conn.abort();
         // Nothing half-sent survives: the server ended them too (the other parties are told).
         self.end_transfers(ErrorCode::ConnectionLost);
+        self.suspend_netdisk();
         self.net = Default::default();
         self.next_attempt += 1;
         let attempt = self.next_attempt;
@@ -236,6 +237,7 @@ impl Engine {
         let conn = Connection::start(attempt, ws, &hello, self.internal.clone(), &lanes, resend);
         self.state = State::Online { conn };
         self.events.push(Event::Reconnected);
+        self.resume_netdisk();
     }
 }
 

@@ -51,6 +51,12 @@ pub enum RoomCall {
         x: i32,
         y: i32,
     },
+    /// A page's background (a net-disk file ID, "" = none).
+    BoardBkImage {
+        board_id: String,
+        page_no: i32,
+        img_id: String,
+    },
     /// To `to`, or everyone when it is "".
     SendIm {
         task_id: String,
@@ -166,6 +172,23 @@ impl RoomCall {
                     page_no,
                     x,
                     y,
+                })
+            }
+            RoomCall::BoardBkImage {
+                board_id,
+                page_no,
+                img_id,
+            } => {
+                cache.room()?.boards.check_hot_spot(&board_id, page_no)?;
+                let valid =
+                    img_id.is_empty() || crvideo_proto::netdisk::parse_file_id(&img_id).is_some();
+                if !valid {
+                    return Err(ErrorCode::NetDiskFileIdInvalid);
+                }
+                signal(Request::SetBoardBkImage {
+                    board_id,
+                    page_no,
+                    img_id,
                 })
             }
             RoomCall::SendIm {

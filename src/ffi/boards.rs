@@ -164,3 +164,30 @@ pub unsafe extern "C" fn CRVideo_SetMouseHotSpot(
         })
     })
 }
+
+/// Sets the background of page `pageNo` of whiteboard `boardID` to the net-disk file
+/// `imgFileID` (made with `CRVideo_MakeNetDiskFileID`, usually of type 1, and uploaded
+/// first; "" clears it). Every member, this one included, gets
+/// `NotifyBoardBkImage({"boardID":..,"pageNo":..}, imgFileID, operatorID)` and downloads the
+/// image with `CRVideo_DownloadNetDiskFile`; a member entering later gets it as `imgID` of
+/// `NotifyInitBoardPageDat`. A well-formed ID that is not a file of the tenant is refused by
+/// the server: nobody is notified (logged by the SDK).
+///
+/// Returns 0, `CRVIDEOSDK_NETDISK_FILEID_INVALID` (malformed ID), `CRVIDEOSDK_PARAM_ERR`
+/// (no such board or page, NULL), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_LOGIN`,
+/// `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_SetBoardBkImage(
+    boardID: *const c_char,
+    pageNo: c_int,
+    imgFileID: *const c_char,
+) -> c_int {
+    returns_code(|| {
+        let instance = instance::current()?;
+        instance.room_call(RoomCall::BoardBkImage {
+            board_id: arg_str(boardID)?.to_owned(),
+            page_no: pageNo,
+            img_id: arg_str(imgFileID)?.to_owned(),
+        })
+    })
+}

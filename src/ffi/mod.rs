@@ -22,6 +22,7 @@ pub mod calls;
 mod invoke;
 pub mod lifecycle;
 pub mod meetings;
+pub mod netdisk;
 pub mod presence;
 pub mod queues;
 pub mod room_signals;

@@ -44,6 +44,7 @@
  *   screen_get <ppmPath or ->   (GetShareScreenDecodeImg as RGBA; prints
  *       "Screen<TAB>w<TAB>h<TAB>PSNR dB against the kept screen (-1: other size)")
  *   audio: see peer_audio.h (tone, listen, spectrum, onset, mic_energy, …)
+ *   net disk and board backgrounds: see peer_netdisk.h (nd_*, board_bk)
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line (tests/c/recorder.h): its name, then its
  * arguments, TAB-separated; received data as its length and FNV-1a-64. stdout is flushed
@@ -386,6 +387,7 @@ static int split(char *line, char **fields, int max) {
 #define ARG(i) (n > (i) ? f[i] : "")
 
 #include "peer_audio.h"
+#include "peer_netdisk.h"
 
 /* Prints the string an ID- or JSON-returning call gave (as the command's result), and frees
  * it. */
@@ -446,6 +448,15 @@ int main(void) {
         if (audio_command(f, n, &rc)) {
             emit("RC\t%d", rc);
             continue;
+        }
+        switch (netdisk_command(f, n, &rc)) {
+        case 1:
+            emit("RC\t%d", rc);
+            continue;
+        case 2:
+            continue; /* printed its own RC */
+        default:
+            break;
         }
         if (strcmp(f[0], "init") == 0) {
             rc = CRVideo_Init(ARG(1));

@@ -193,6 +193,15 @@ impl Peer {
         self.lines().iter().filter(|l| *l == line).count()
     }
 
+    /// How many lines start with `prefix`.
+    #[allow(dead_code)] // not every test file counts
+    pub fn count_prefix(&self, prefix: &str) -> usize {
+        self.lines()
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .count()
+    }
+
     pub fn lines(&self) -> Vec<String> {
         self.out.lines.lock().clone()
     }

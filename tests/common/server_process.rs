@@ -58,6 +58,12 @@ impl ServerProcess {
     pub fn signal(&self, signal: &str) {
         send_signal(self.child.id(), signal);
     }
+
+    /// The server's `--data-dir`.
+    #[allow(dead_code)] // not every test file looks inside it
+    pub fn data_dir(&self) -> PathBuf {
+        self._config_dir.path.join("data")
+    }
 }
 
 /// Sends the signal named `name` (`KILL`, `STOP`, `CONT`, `TERM`, `INT`, `HUP`) to `pid`, as

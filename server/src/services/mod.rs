@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod meetings;
+pub mod netdisk;
 pub mod queues;
 pub mod relay;
 pub mod rooms;

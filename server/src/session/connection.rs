@@ -180,6 +180,7 @@ pub(crate) async fn serve(
                 let _ = writer.await;
                 if let Phase::LoggedIn(handle) = &session.phase {
                     session.shared.relay.leave(handle);
+                    session.shared.netdisk.connection_lost(handle);
                 }
                 session.park(shutdown.clone());
                 return;

@@ -121,6 +121,7 @@ impl Session {
             // Then its commands and transfers end (the other parties are told). After the
             // directory: nothing new can be addressed to it any more.
             self.shared.relay.leave(handle);
+            self.shared.netdisk.leave(handle);
             if removed {
                 info!(
                     peer = %self.peer(),

@@ -99,6 +99,25 @@ impl Session {
                 }
                 None
             }
+            Ok(DataFrame::DiskChunk {
+                key,
+                offset,
+                payload,
+            }) => {
+                let header = data.len() - payload.len();
+                if !shared
+                    .netdisk
+                    .chunk(handle, key, offset, data.slice(header..))
+                {
+                    // Normal for frames in flight when an upload is cancelled.
+                    debug!(
+                        session = self.id(),
+                        user = handle.user_id(),
+                        "dropping a disk frame (offset {offset}): not an upload of this session"
+                    );
+                }
+                None
+            }
             Ok(DataFrame::Chunk {
                 transfer_id,
                 offset,

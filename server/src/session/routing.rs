@@ -204,6 +204,63 @@ impl Session {
                 rooms.set_mouse_hot_spot(&me, board_id, page_no, x, y, ack)
             }),
 
+            (
+                Request::SetBoardBkImage {
+                    board_id,
+                    page_no,
+                    img_id,
+                },
+                LoggedIn(me),
+            ) => self.acked(re, |ack| {
+                if !img_id.is_empty() && !shared.netdisk.exists(me.tenant(), &img_id) {
+                    return Err(ErrorCode::NetDiskFileIdInvalid);
+                }
+                rooms.set_board_bk_image(&me, board_id, page_no, img_id, ack)
+            }),
+
+            // The net disk (file bytes come as binary frames).
+            (Request::NetdiskSummary, LoggedIn(me)) => {
+                self.reply(Reply::ok(re, shared.netdisk.summary(&me)))
+            }
+            (Request::NetdiskList, LoggedIn(me)) => {
+                self.reply(Reply::ok(re, shared.netdisk.list(&me)))
+            }
+            (Request::NetdiskDelete { file_id }, LoggedIn(me)) => {
+                let deleted = shared.netdisk.delete(&me, &file_id).await;
+                self.reply(Reply::from_result(re, deleted))
+            }
+            (
+                Request::NetdiskUpload {
+                    file_id,
+                    org_name,
+                    size,
+                },
+                LoggedIn(me),
+            ) => {
+                let now = unix_now() as i64;
+                let started = shared.netdisk.upload(&me, &file_id, &org_name, size, now);
+                self.reply(Reply::from_result(re, started))
+            }
+            (Request::NetdiskUploadEnd { file_id, md5 }, LoggedIn(me)) => {
+                self.relayed(re, &me, op, |ack| {
+                    one_way(shared.netdisk.end(&me, &file_id, md5), ack)
+                })
+            }
+            (Request::NetdiskDownload { file_id, offset }, LoggedIn(me)) => {
+                let started = shared.netdisk.download(&me, &file_id, offset);
+                self.reply(Reply::from_result(re, started))
+            }
+            (Request::NetdiskCredit { file_id, upto }, LoggedIn(me)) => {
+                self.relayed(re, &me, op, |ack| {
+                    one_way(shared.netdisk.credit(&me, &file_id, upto), ack)
+                })
+            }
+            (Request::NetdiskCancel { file_id }, LoggedIn(me)) => self.acked(re, |ack| {
+                shared.netdisk.cancel(&me, &file_id);
+                ack();
+                Ok(())
+            }),
+
             (Request::SetVideoDevs(cams), LoggedIn(me)) => {
                 self.acked(re, |ack| rooms.set_video_devs(&me, cams, ack))
             }

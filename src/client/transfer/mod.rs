@@ -67,7 +67,7 @@ impl Transfers {
 }
 
 /// A one-way message (no reply): request id 0.
-fn one_way(request: Request) -> Message {
+pub(crate) fn one_way(request: Request) -> Message {
     Message::text(encode(&ClientFrame { id: 0, request }))
 }
 
@@ -239,6 +239,11 @@ impl Engine {
             Ok(DataFrame::Video(frame)) => self.config.video.on_frame(&frame, &data),
             Ok(DataFrame::Screen(frame)) => self.config.video.on_screen_frame(&frame, &data),
             Ok(DataFrame::Audio(frame)) => self.config.audio.on_frame(&frame, &data),
+            Ok(DataFrame::DiskChunk {
+                key,
+                offset,
+                payload,
+            }) => self.on_disk_chunk(key, offset, data.slice_ref(payload)),
             Err(e) => tracing::warn!("ignoring a binary frame from the server: {e}"),
         }
     }

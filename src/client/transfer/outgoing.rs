@@ -184,7 +184,12 @@ fn read_chunk(source: &Source, transfer_id: &str, offset: u64, len: usize) -> Re
 /// zero-filling first: these are the bulk of every file transfer). Where `off_t` is 64
 /// bits; elsewhere the portable version below.
 #[cfg(all(unix, target_pointer_width = "64"))]
-fn read_exact_at(file: &File, buf: &mut Vec<u8>, len: usize, offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_exact_at(
+    file: &File,
+    buf: &mut Vec<u8>,
+    len: usize,
+    offset: u64,
+) -> std::io::Result<()> {
     use std::os::unix::io::AsRawFd;
     let start = buf.len();
     buf.reserve_exact(len);
@@ -221,7 +226,12 @@ fn read_exact_at(file: &File, buf: &mut Vec<u8>, len: usize, offset: u64) -> std
 }
 
 #[cfg(all(unix, not(target_pointer_width = "64")))]
-fn read_exact_at(file: &File, buf: &mut Vec<u8>, len: usize, offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_exact_at(
+    file: &File,
+    buf: &mut Vec<u8>,
+    len: usize,
+    offset: u64,
+) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     let start = buf.len();
     buf.resize(start + len, 0);
@@ -229,7 +239,7 @@ fn read_exact_at(file: &File, buf: &mut Vec<u8>, len: usize, offset: u64) -> std
 }
 
 #[cfg(windows)]
-fn read_exact_at(
+pub(crate) fn read_exact_at(
     file: &File,
     buf: &mut Vec<u8>,
     len: usize,

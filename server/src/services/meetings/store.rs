@@ -32,6 +32,22 @@ const MIGRATIONS: &[&str] = &[
          user_id TEXT NOT NULL,
          PRIMARY KEY (tenant, user_id)
      );",
+    // 2: net-disk files, listed once complete and verified (bodies in the storage).
+    "CREATE TABLE netdisk_files (
+         tenant TEXT NOT NULL,
+         key TEXT NOT NULL,
+         file_id TEXT NOT NULL,
+         file_type INTEGER NOT NULL,
+         owner_id TEXT NOT NULL,
+         owner_name TEXT NOT NULL,
+         name TEXT NOT NULL,
+         org_name TEXT NOT NULL,
+         md5 TEXT NOT NULL,
+         size INTEGER NOT NULL,
+         ctime INTEGER NOT NULL,
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         UNIQUE (tenant, key)
+     );",
 ];
 
 /// Most jobs run in one commit.

@@ -39,6 +39,8 @@ struct Page {
     operator: String,
     /// Element ID → its JSON text, in the room's order (a modify keeps the place).
     elements: IndexMap<String, String>,
+    /// The background, a net-disk file ID ("" = none).
+    img_id: String,
 }
 
 impl Boards {
@@ -51,11 +53,12 @@ impl Boards {
                 pages: b
                     .pages
                     .iter()
-                    .filter(|(_, page)| !page.elements.is_empty())
+                    .filter(|(_, page)| !page.elements.is_empty() || !page.img_id.is_empty())
                     .map(|(&page_no, page)| PageElements {
                         page_no,
                         operator: page.operator.clone(),
                         elements: page.elements.values().cloned().collect(),
+                        img_id: page.img_id.clone(),
                     })
                     .collect(),
             })
@@ -173,6 +176,27 @@ impl Boards {
             board_id,
             page_no,
             element_ids: deleted,
+            oper,
+        }))
+    }
+
+    /// `me` sets a page's background (the caller checked that `img_id` is a file of the
+    /// tenant).
+    pub fn set_background(
+        &mut self,
+        me: &str,
+        board_id: String,
+        page_no: i32,
+        img_id: String,
+    ) -> Result<Fanout, ErrorCode> {
+        let page = self.page(&board_id, page_no)?;
+        let oper = me.to_owned();
+        page.img_id = img_id.clone();
+        page.operator = oper.clone();
+        Ok(to_all(Event::BoardBkImage {
+            board_id,
+            page_no,
+            img_id,
             oper,
         }))
     }

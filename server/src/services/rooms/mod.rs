@@ -495,6 +495,21 @@ impl Rooms {
         })
     }
 
+    /// `me` sets a whiteboard page's background: `ack`, then every member gets
+    /// `BoardBkImage`.
+    pub fn set_board_bk_image(
+        &self,
+        me: &SessionHandle,
+        board_id: String,
+        page_no: i32,
+        img_id: String,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| {
+            room.boards.set_background(me, board_id, page_no, img_id)
+        })
+    }
+
     /// `me` points at a spot of a whiteboard page: `ack`, then the others get
     /// `MouseHotSpot`.
     pub fn set_mouse_hot_spot(
