@@ -367,3 +367,54 @@ fn audio_meeting_player_and_listener() {
         "660 Hz {a660:.0}, 1000 Hz {a1000:.0} beside 440 Hz {a440:.0}"
     );
 }
+
+#[test]
+fn netdisk_share_upload_then_download_as_another_user() {
+    let exe = build(&example("netdisk_share.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let addr = server.addr.to_string();
+    let dir = TempDir::new("netdisk-example");
+    let file = dir.path.join("plan.pdf");
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+
+    let out = stdout(&run(
+        &exe,
+        &[&addr, "alice", "upload", file.to_str().unwrap()],
+    ));
+    assert!(out.contains("100%"), "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("file ID: "))
+        .unwrap_or_else(|| panic!("no file ID printed: {out}"))
+        .to_owned();
+    assert!(id.ends_with("-plan.pdf"), "{id}");
+    assert!(out.ends_with("done\n"), "{out}");
+
+    let copy = dir.path.join("copy.pdf");
+    let out = stdout(&run(
+        &exe,
+        &[&addr, "bob", "download", &id, copy.to_str().unwrap()],
+    ));
+    assert!(
+        out.contains(&format!("\"fileID\":\"{id}\"")),
+        "bob saw it listed: {out}"
+    );
+    assert!(out.contains("\"ownerID\":\"alice\""), "{out}");
+    assert!(out.ends_with("done\n"), "{out}");
+    assert!(std::fs::read(&copy).unwrap() == data, "the copy differs");
+
+    // Again to the same path: refused at once, the copy untouched.
+    let again = std::process::Command::new(&exe)
+        .env_remove("LD_LIBRARY_PATH")
+        .args([&addr, "bob", "download", &id, copy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        stdout(&again).contains("cannot start: file already exists"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(std::fs::read(&copy).unwrap() == data);
+}

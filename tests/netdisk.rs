@@ -14,6 +14,9 @@ use std::time::Duration;
 use common::peer::Peer;
 use common::proxy::Proxy;
 use common::server_process::{ServerProcess, TempDir};
+use common::{cstr, init, serial};
+use crvideosdk::ffi::boards::CRVideo_SetBoardBkImage;
+use crvideosdk::ffi::netdisk::*;
 use md5::{Digest, Md5};
 use serde_json::Value;
 
@@ -21,6 +24,8 @@ const TENANTS: &str = "[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n
                        [[tenants]]\naccount = \"acme\"\npassword = \"s3cret\"\n";
 
 const PARAM_ERR: i32 = 5;
+const NOT_INIT: i32 = 11;
+const NOT_LOGIN: i32 = 12;
 const FILE_NOT_EXIST: i32 = 1400;
 const FILE_ALREADY_EXIST: i32 = 1403;
 const NETDISK_FILEID_INVALID: i32 = 1411;
@@ -502,4 +507,68 @@ fn board_backgrounds_reach_members_and_late_joiners() {
     );
     assert!(finished(&carol, &bg_id));
     assert_eq!(std::fs::read(&got).unwrap(), std::fs::read(&bg).unwrap());
+}
+
+#[test]
+fn calls_before_init_and_before_login_are_refused_with_their_codes() {
+    let _g = serial();
+    let id = cstr("0-0123456789abcdef0123456789abcdef-a.bin");
+    let path = cstr("/tmp/crvideo-netdisk-never-made.bin");
+    let name = cstr("a.bin");
+    // SAFETY: valid NUL-terminated strings for the duration of each call.
+    unsafe {
+        assert_eq!(CRVideo_GetNetDiskSummary(), NOT_INIT);
+        assert_eq!(CRVideo_GetNetDiskFileList(), NOT_INIT);
+        assert!(CRVideo_MakeNetDiskFileID(0, name.as_ptr()).is_null());
+        assert_eq!(crvideosdk::ffi::boundary::CRVideo_GetLastError(), NOT_INIT);
+        assert_eq!(
+            CRVideo_UploadNetDiskFile(id.as_ptr(), path.as_ptr()),
+            NOT_INIT
+        );
+        assert_eq!(
+            CRVideo_DownloadNetDiskFile(id.as_ptr(), path.as_ptr()),
+            NOT_INIT
+        );
+        assert_eq!(CRVideo_SetNetDiskTransportPause(id.as_ptr(), 1), NOT_INIT);
+        assert_eq!(CRVideo_CancelNetDiskFile(id.as_ptr()), NOT_INIT);
+        assert_eq!(CRVideo_DeleteNetDiskFile(id.as_ptr()), NOT_INIT);
+        assert_eq!(
+            CRVideo_SetBoardBkImage(name.as_ptr(), 0, id.as_ptr()),
+            NOT_INIT
+        );
+
+        init("{}");
+        assert_eq!(CRVideo_GetNetDiskSummary(), NOT_LOGIN);
+        assert_eq!(CRVideo_GetNetDiskFileList(), NOT_LOGIN);
+        assert_eq!(
+            CRVideo_UploadNetDiskFile(id.as_ptr(), path.as_ptr()),
+            NOT_LOGIN
+        );
+        assert_eq!(
+            CRVideo_DownloadNetDiskFile(id.as_ptr(), path.as_ptr()),
+            NOT_LOGIN
+        );
+        assert_eq!(CRVideo_DeleteNetDiskFile(id.as_ptr()), NOT_LOGIN);
+        assert_eq!(
+            CRVideo_SetBoardBkImage(name.as_ptr(), 0, id.as_ptr()),
+            NOT_LOGIN
+        );
+        assert_eq!(
+            CRVideo_UploadNetDiskFile(std::ptr::null(), path.as_ptr()),
+            PARAM_ERR
+        );
+        // IDs are made without a server.
+        let made = CRVideo_MakeNetDiskFileID(1, name.as_ptr());
+        assert!(!made.is_null());
+        let made_id = std::ffi::CStr::from_ptr(made).to_str().unwrap().to_owned();
+        crvideosdk::ffi::lifecycle::CRVideo_FreeString(made);
+        assert!(
+            made_id.starts_with("1-") && made_id.ends_with("-a.bin"),
+            "{made_id}"
+        );
+        assert!(CRVideo_MakeNetDiskFileID(0, std::ptr::null()).is_null());
+        assert_eq!(crvideosdk::ffi::boundary::CRVideo_GetLastError(), PARAM_ERR);
+        crvideosdk::ffi::lifecycle::CRVideo_Uninit();
+    }
+    assert!(!Path::new("/tmp/crvideo-netdisk-never-made.bin").exists());
 }

@@ -697,6 +697,18 @@ mod tests {
     }
 
     #[test]
+    fn netdisk_quota_key() {
+        let tenant = format!("[[tenants]]\naccount = \"a\"\npassword_hash = \"{CHEAP_HASH}\"\n");
+        let config = Config::from_toml_str(&tenant, "t").unwrap();
+        assert_eq!(config.netdisk_quota_bytes, 10 << 30);
+        let text = format!("netdisk_quota_bytes = 1048576\n{tenant}");
+        let config = Config::from_toml_str(&text, "t").unwrap();
+        assert_eq!(config.netdisk_quota_bytes, 1 << 20);
+        let text = format!("netdisk_quota_bytes = -1\n{tenant}");
+        assert!(Config::from_toml_str(&text, "t").is_err());
+    }
+
+    #[test]
     fn max_meeting_members_key() {
         let tenant = format!("[[tenants]]\naccount = \"a\"\npassword_hash = \"{CHEAP_HASH}\"\n");
         let config = Config::from_toml_str(&tenant, "t").unwrap();
