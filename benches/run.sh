@@ -16,6 +16,8 @@
 #             RSS and latency vs nats-server relaying the same frames
 #   audio     Opus encode/decode per packet vs ffmpeg's libopus, a member hearing 10
 #             speakers (CPU share), and mouth-to-ear latency push → speaker side
+#   netdisk   net-disk upload and download of 1 GiB (MiB/s, server peak RSS after 64 MiB
+#             and 1 GiB) vs curl PUT/GET to nginx on loopback, and md5sum of the file
 # It builds the release binaries (the SDK's release profile has LTO), installs the peers it
 # needs (nats-server, iperf3) with apt-get when they are missing (or runs without them:
 # --skip-nats, --skip-iperf), warns when the hard open-file limit is too low for the
@@ -42,8 +44,9 @@ case "$name" in
     video) bin=video_load peers="ffmpeg" fds=0 fixed=() ;;
     video-relay) bin=video_relay peers="nats-server" fds=0 fixed=() ;;
     audio) bin=audio_load peers="ffmpeg" fds=0 fixed=() ;;
+    netdisk) bin=netdisk_load peers="nginx curl" fds=0 fixed=() ;;
     *)
-        sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -70,6 +73,7 @@ for peer in $peers; do
         nats-server) install_pkg nats-server || { echo "running without the NATS peer" >&2; extra+=(--skip-nats); } ;;
         iperf3) install_pkg iperf3 || { echo "running without the iperf3 peer" >&2; extra+=(--skip-iperf); } ;;
         ffmpeg) install_pkg ffmpeg || { echo "running without the ffmpeg peer" >&2; extra+=(--skip-ffmpeg); } ;;
+        nginx | curl) install_pkg "$peer" || { echo "running without the nginx/curl peer" >&2; extra+=(--skip-nginx); } ;;
     esac
 done
 

@@ -129,10 +129,10 @@ impl NetDisk {
             disk.files.insert(row.key.clone(), row);
         }
         let keep: HashSet<String> = by_object.keys().cloned().collect();
-        let recover = storage.clone();
-        let (recovered, missing) = tokio::task::spawn_blocking(move || recover.recover(&keep))
-            .await
-            .map_err(|e| format!("net disk recovery failed: {e}"))?
+        // Before the server serves anyone: blocking here delays only the start (and keeps
+        // tokio's blocking pool, whose threads share the workers' name, empty at start).
+        let (recovered, missing) = storage
+            .recover(&keep)
             .map_err(|e| format!("cannot clean up the net disk's storage: {e}"))?;
         if recovered.partials + recovered.orphans > 0 {
             info!(
