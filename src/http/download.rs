@@ -1,0 +1,125 @@
+//! A download: GET into the hidden partial file (resuming it with `Range` when it holds
+//! bytes already), renamed to `filePathName` once complete.
+
+use reqwest::header::RANGE;
+use reqwest::StatusCode;
+use tokio::sync::mpsc;
+
+use super::client::{content_range, head_text};
+use super::files::{self, ToDisk, Writer};
+use super::job::{halted, Job};
+use super::outcome::{from_reqwest, Rslt};
+
+/// The body arrived whole: its length and the file's total size (0: unknown).
+struct Fetched {
+    bytes: u64,
+    total: u64,
+}
+
+/// Runs the download: its `FileFinished` code, or `None` when it was stopped.
+pub async fn run(job: &Job) -> Option<Rslt> {
+    let target = job.spec.path.clone();
+    let (file, have) = match files::blocking(move || files::open_partial(&target)).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            tracing::info!(file = %job.spec.name, "cannot start the download: {e}");
+            return Some(Rslt::FileOp);
+        }
+    };
+    let writer = Writer::spawn(file);
+    let fetched = job.guarded(fetch(job, &writer.queue, have)).await;
+    let written = writer.finish().await;
+    let outcome = match fetched {
+        Err(halt) => halted(halt),
+        Ok(Err(rslt)) => Some(rslt),
+        Ok(Ok(fetched)) => Some(match &written {
+            Ok(len) if *len == fetched.bytes => {
+                let target = job.spec.path.clone();
+                match files::blocking(move || files::complete(&target)).await {
+                    Ok(()) => {
+                        job.progress(fetched.bytes, fetched.total, true);
+                        return Some(Rslt::Ok);
+                    }
+                    Err(e) => {
+                        tracing::info!(file = %job.spec.name, "cannot complete: {e}");
+                        Rslt::FileOp
+                    }
+                }
+            }
+            Ok(len) => {
+                tracing::warn!(file = %job.spec.name, len, "partial file of unexpected length");
+                Rslt::FileOp
+            }
+            Err(e) => {
+                tracing::info!(file = %job.spec.name, "cannot write: {e}");
+                Rslt::FileOp
+            }
+        }),
+    };
+    // An empty partial file is no use for resuming: no litter.
+    if matches!(written, Ok(0)) {
+        let partial = files::partial_path(&job.spec.path);
+        let _ = files::blocking(move || std::fs::remove_file(partial)).await;
+    }
+    outcome
+}
+
+/// Asks for the file (its rest when `have` bytes are there already) and queues the body
+/// for the writer.
+async fn fetch(job: &Job, disk: &mpsc::Sender<ToDisk>, have: u64) -> Result<Fetched, Rslt> {
+    let client = job.client()?;
+    let mut from = have;
+    loop {
+        let mut request = client.get(&job.spec.url);
+        for (name, value) in &job.spec.ext_params {
+            request = request.header(name, value);
+        }
+        if from > 0 {
+            request = request.header(RANGE, format!("bytes={from}-"));
+        }
+        let mut response = request.send().await.map_err(|e| from_reqwest(&e))?;
+        job.activity.touch();
+        let status = response.status();
+        let resumed = match (from > 0, status) {
+            (true, StatusCode::PARTIAL_CONTENT) => match content_range(&response) {
+                Some((first, total)) if first == from => Some(total),
+                // Not the rest we asked for: ask for the whole file.
+                _ => None,
+            },
+            // The partial file is the whole file or more: ask for the whole file.
+            (true, StatusCode::RANGE_NOT_SATISFIABLE) => None,
+            _ => Some(0),
+        };
+        let Some(range_total) = resumed else {
+            disk.send(ToDisk::Restart).await.map_err(|_| Rslt::FileOp)?;
+            from = 0;
+            continue;
+        };
+        job.header(head_text(&response));
+        if !status.is_success() {
+            return Err(Rslt::Http(status.as_u16()));
+        }
+        if from > 0 && status != StatusCode::PARTIAL_CONTENT {
+            // A 200 answer to a Range request: the whole file again, from byte 0.
+            disk.send(ToDisk::Restart).await.map_err(|_| Rslt::FileOp)?;
+            from = 0;
+        }
+        let total = match (status, range_total) {
+            (StatusCode::PARTIAL_CONTENT, t) if t > 0 => t,
+            _ => response.content_length().map_or(0, |len| len + from),
+        };
+        job.position(from, total);
+        let mut done = from;
+        while let Some(chunk) = response.chunk().await.map_err(|e| from_reqwest(&e))? {
+            job.activity.touch();
+            let len = chunk.len();
+            done += len as u64;
+            disk.send(ToDisk::Data(chunk))
+                .await
+                .map_err(|_| Rslt::FileOp)?;
+            job.progress(done, total, false);
+            job.limit().take(len, &job.activity).await;
+        }
+        return Ok(Fetched { bytes: done, total });
+    }
+}
