@@ -10,6 +10,9 @@ use super::files::{self, ToDisk, Writer};
 use super::job::{halted, Job};
 use super::outcome::{from_reqwest, Rslt};
 
+/// Smallest piece a rate-limited download accounts at a time.
+const MIN_PIECE: usize = 4 * 1024;
+
 /// The body arrived whole: its length and the file's total size (0: unknown).
 struct Fetched {
     bytes: u64,
@@ -110,15 +113,26 @@ async fn fetch(job: &Job, disk: &mpsc::Sender<ToDisk>, have: u64) -> Result<Fetc
         };
         job.position(from, total);
         let mut done = from;
-        while let Some(chunk) = response.chunk().await.map_err(|e| from_reqwest(&e))? {
+        while let Some(mut chunk) = response.chunk().await.map_err(|e| from_reqwest(&e))? {
             job.activity.touch();
-            let len = chunk.len();
-            done += len as u64;
-            disk.send(ToDisk::Data(chunk))
-                .await
-                .map_err(|_| Rslt::FileOp)?;
-            job.progress(done, total, false);
-            job.limit().take(len, &job.activity).await;
+            // Under a rate limit, in pieces of a tenth of a second's worth, so that
+            // progress moves steadily rather than a whole socket read at a time.
+            let piece = match job.limit().get() {
+                0 => usize::MAX,
+                rate => usize::try_from(rate / 10)
+                    .unwrap_or(usize::MAX)
+                    .max(MIN_PIECE),
+            };
+            while !chunk.is_empty() {
+                let now = chunk.split_to(piece.min(chunk.len()));
+                let len = now.len();
+                done += len as u64;
+                disk.send(ToDisk::Data(now))
+                    .await
+                    .map_err(|_| Rslt::FileOp)?;
+                job.progress(done, total, false);
+                job.limit().take(len, &job.activity).await;
+            }
         }
         return Ok(Fetched { bytes: done, total });
     }
