@@ -174,6 +174,14 @@ fn header_declares_the_contract() {
         "SetCustomAudioPlayback",
         "PullCustomAudioDat",
         "GetMicEnergy",
+        // Section 11.
+        "StartTransferFile",
+        "CancelFileTransfer",
+        "RmTransferInfo",
+        "GetAllTransferInfos",
+        "GetTransferInfo",
+        "SetFileUploadRate",
+        "SetFileDownloadRate",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -286,6 +294,19 @@ fn header_declares_the_contract() {
         "NotifyShareRectChanged",
         "MicEnergyUpdate",
         "NotifyAudioPCMDat",
+        // Appended for the net disk and board backgrounds (API.md section 10).
+        "GetNetDiskSummaryRslt",
+        "GetNetDiskFileListRslt",
+        "NotifyNetDiskIsFull",
+        "NotifyNetDiskFileDeleteRslt",
+        "NotifyNetDiskTransforProgress",
+        "NotifyBoardBkImage",
+        // Appended for HTTP file transfer (API.md section 11).
+        "FileStateChanged",
+        "FileHttpRspHeader",
+        "FileHttpRspContent",
+        "FileProgress",
+        "FileFinished",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")
