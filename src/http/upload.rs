@@ -1,6 +1,6 @@
-//! An upload: the file as a PUT body with `extParams` as headers, or (`extParamsTransfType`
-//! 1) a multipart/form-data POST with `extParams` as text fields and the file as the part
-//! named `file`. The body is read from disk as the connection takes it, so progress, the
+//! An upload: the file as a PUT body with `extParams` as headers, or (with
+//! `extParamsTransfType` 1) a multipart/form-data POST with `extParams` as text fields and
+//! the file as the part named `file`. The body is read from disk as the connection takes it, so progress, the
 //! rate limit and the stall timeout follow what leaves the SDK.
 
 use std::fs::File;
