@@ -4,10 +4,10 @@
 mod common;
 
 use std::ffi::{c_char, CStr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http_server::HttpServer;
+use common::http_server::{test_pki, HttpServer};
 use common::server_process::TempDir;
 use common::*;
 use crvideosdk::ffi::boundary::CRVideo_GetLastError;
@@ -776,28 +776,11 @@ fn rm_transfer_info_forgets_and_may_delete_the_files() {
     assert_eq!(results(&RECORDER.events(), &name), Vec::<i32>::new());
 }
 
-/// A test certificate authority and a certificate it signs for 127.0.0.1.
-fn pki(dir: &Path) -> (PathBuf, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = params.self_signed(&ca_key).unwrap();
-    let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    (ca_file, cert.pem(), key.serialize_pem())
-}
-
 #[test]
 fn https_is_verified_with_the_init_ca_file() {
     let _g = serial();
     let dir = TempDir::new("http-tls");
-    let (ca_file, cert, key) = pki(&dir.path);
+    let (ca_file, cert, key) = test_pki(&dir.path);
     let server = HttpServer::start_tls(&cert, &key);
     let bytes = data(300_000, 15);
     server.put_file("secret.bin", bytes.clone());

@@ -19,6 +19,24 @@ use tokio::sync::Notify;
 
 use super::PATIENCE;
 
+/// A test certificate authority (written to `dir/ca.pem`, for the Init key `caFile`) and
+/// a server certificate it signed for 127.0.0.1: (CA file, certificate PEM, key PEM).
+pub fn test_pki(dir: &std::path::Path) -> (std::path::PathBuf, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = params.self_signed(&ca_key).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    (ca_file, cert.pem(), key.serialize_pem())
+}
+
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
