@@ -7,6 +7,8 @@
 #   queue     call-center queue: 50 agents, 1,000 customers
 #   soak      2,000 clients for 1 min warm-up + 3 min steady; exits non-zero on any
 #             unexpected error or RSS growth over 10 % (server log: target/soak-server.log)
+#   http      a 1 GiB HTTP download through the SDK vs curl -o from the same local
+#             server (the work dir is under $TMPDIR unless --work-dir)
 #   transfer  SendCmd / SendBuffer / SendFile between two SDK processes vs nats-server and
 #             iperf3 (1 GiB transfers; the work dir is under $TMPDIR unless --work-dir)
 #   video     H.264 encode/decode per frame vs ffmpeg, and the latency from a sender's
@@ -38,12 +40,13 @@ case "$name" in
     presence) bin=presence_load peers="nats-server" fds=10100 fixed=() ;;
     queue) bin=queue_load peers="" fds=1200 fixed=() ;;
     soak) bin=soak peers="" fds=2300 fixed=(--server-log "$target/../soak-server.log") ;;
+    http) bin=http_load peers="curl" fds=0 fixed=() ;;
     transfer) bin=transfer_load peers="nats-server iperf3" fds=0 fixed=() ;;
     video) bin=video_load peers="ffmpeg" fds=0 fixed=() ;;
     video-relay) bin=video_relay peers="nats-server" fds=0 fixed=() ;;
     audio) bin=audio_load peers="ffmpeg" fds=0 fixed=() ;;
     *)
-        sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -70,6 +73,7 @@ for peer in $peers; do
         nats-server) install_pkg nats-server || { echo "running without the NATS peer" >&2; extra+=(--skip-nats); } ;;
         iperf3) install_pkg iperf3 || { echo "running without the iperf3 peer" >&2; extra+=(--skip-iperf); } ;;
         ffmpeg) install_pkg ffmpeg || { echo "running without the ffmpeg peer" >&2; extra+=(--skip-ffmpeg); } ;;
+        curl) install_pkg curl || { echo "running without the curl peer" >&2; extra+=(--skip-curl); } ;;
     esac
 done
 

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use tokio::sync::mpsc;
 
 use super::client::{content_range, head_text};
-use super::files::{self, ToDisk, Writer};
+use super::files::{self, Batch, ToDisk, Writer};
 use super::job::{halted, Job};
 use super::outcome::{from_reqwest, Rslt};
 
@@ -30,8 +30,17 @@ pub async fn run(job: &Job) -> Option<Rslt> {
         }
     };
     let writer = Writer::spawn(file);
-    let fetched = job.guarded(fetch(job, &writer.queue, have)).await;
+    let mut batch = Batch::default();
+    let fetched = job
+        .guarded(fetch(job, &writer.queue, &mut batch, have))
+        .await;
+    // What arrived is kept, however the run ended: a later start resumes after it.
+    let flushed = batch.flush(&writer.queue).await;
     let written = writer.finish().await;
+    let written = written.and_then(|len| match flushed {
+        Ok(()) => Ok(len),
+        Err(()) => Err(std::io::Error::other("writer stopped")),
+    });
     let outcome = match fetched {
         Err(halt) => halted(halt),
         Ok(Err(rslt)) => Some(rslt),
@@ -69,7 +78,12 @@ pub async fn run(job: &Job) -> Option<Rslt> {
 
 /// Asks for the file (its rest when `have` bytes are there already) and queues the body
 /// for the writer.
-async fn fetch(job: &Job, disk: &mpsc::Sender<ToDisk>, have: u64) -> Result<Fetched, Rslt> {
+async fn fetch(
+    job: &Job,
+    disk: &mpsc::Sender<ToDisk>,
+    batch: &mut Batch,
+    have: u64,
+) -> Result<Fetched, Rslt> {
     let client = job.client()?;
     let mut from = have;
     loop {
@@ -94,6 +108,7 @@ async fn fetch(job: &Job, disk: &mpsc::Sender<ToDisk>, have: u64) -> Result<Fetc
             _ => Some(0),
         };
         let Some(range_total) = resumed else {
+            batch.clear();
             disk.send(ToDisk::Restart).await.map_err(|_| Rslt::FileOp)?;
             from = 0;
             continue;
@@ -104,6 +119,7 @@ async fn fetch(job: &Job, disk: &mpsc::Sender<ToDisk>, have: u64) -> Result<Fetc
         }
         if from > 0 && status != StatusCode::PARTIAL_CONTENT {
             // A 200 answer to a Range request: the whole file again, from byte 0.
+            batch.clear();
             disk.send(ToDisk::Restart).await.map_err(|_| Rslt::FileOp)?;
             from = 0;
         }
@@ -127,10 +143,13 @@ async fn fetch(job: &Job, disk: &mpsc::Sender<ToDisk>, have: u64) -> Result<Fetc
                 let now = chunk.split_to(piece.min(chunk.len()));
                 let len = now.len();
                 done += len as u64;
-                disk.send(ToDisk::Data(now))
-                    .await
-                    .map_err(|_| Rslt::FileOp)?;
-                job.progress(done, total, false);
+                batch.push(now, disk).await.map_err(|_| Rslt::FileOp)?;
+                if job.progress_due() {
+                    // What progress reports is on its way to the file: it survives a
+                    // cancel, a stall or Uninit (the writer drains its queue).
+                    batch.flush(disk).await.map_err(|_| Rslt::FileOp)?;
+                    job.report_progress(done, total);
+                }
                 job.limit().take(len, &job.activity).await;
             }
         }

@@ -3,7 +3,7 @@
 //! `crvideo-io`: they run on that runtime's blocking pool (`crvideo-pool`).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,10 +12,10 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Bytes the writer gathers before writing (fewer, larger writes).
-const WRITE_BUFFER: usize = 1 << 20;
-/// Chunks waiting for the writer.
-const QUEUED_CHUNKS: usize = 32;
+/// Bytes of a body gathered before the writer thread is woken to write them.
+const BATCH: usize = 1 << 20;
+/// Batches waiting for the writer.
+const QUEUED_BATCHES: usize = 8;
 
 /// Where a download to `target` grows until complete: `.<name>.crvpart` beside it.
 pub fn partial_path(target: &Path) -> PathBuf {
@@ -58,10 +58,46 @@ pub fn complete(target: &Path) -> io::Result<()> {
 
 /// What the writer is asked to do.
 pub enum ToDisk {
-    /// Append these bytes.
-    Data(Bytes),
+    /// Append these bytes (a batch of the body's chunks, in order).
+    Data(Vec<Bytes>),
     /// Empty the file (the server sent the whole file instead of the rest).
     Restart,
+}
+
+/// Chunks of a body gathered until they are worth a wake-up of the writer thread.
+#[derive(Default)]
+pub struct Batch {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
+impl Batch {
+    /// Adds `chunk`; hands the batch to the writer once it holds [`BATCH`] bytes. `Err`:
+    /// the writer stopped (it could not write).
+    pub async fn push(&mut self, chunk: Bytes, disk: &mpsc::Sender<ToDisk>) -> Result<(), ()> {
+        self.len += chunk.len();
+        self.chunks.push(chunk);
+        if self.len >= BATCH {
+            self.flush(disk).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands what is gathered to the writer.
+    pub async fn flush(&mut self, disk: &mpsc::Sender<ToDisk>) -> Result<(), ()> {
+        if self.chunks.is_empty() {
+            return Ok(());
+        }
+        self.len = 0;
+        let chunks = std::mem::take(&mut self.chunks);
+        disk.send(ToDisk::Data(chunks)).await.map_err(|_| ())
+    }
+
+    /// Forgets what is gathered (the body starts over).
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
 }
 
 /// The thread writing a download's partial file, fed through a bounded queue.
@@ -71,23 +107,24 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn spawn(file: File) -> Writer {
-        let (queue, mut chunks) = mpsc::channel::<ToDisk>(QUEUED_CHUNKS);
+    pub fn spawn(mut file: File) -> Writer {
+        let (queue, mut batches) = mpsc::channel::<ToDisk>(QUEUED_BATCHES);
         let thread = tokio::task::spawn_blocking(move || {
-            let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-            while let Some(chunk) = chunks.blocking_recv() {
-                match chunk {
-                    ToDisk::Data(bytes) => out.write_all(&bytes)?,
+            while let Some(batch) = batches.blocking_recv() {
+                match batch {
+                    // Straight from the body's buffers: the chunks are large already.
+                    ToDisk::Data(chunks) => {
+                        for chunk in chunks {
+                            file.write_all(&chunk)?;
+                        }
+                    }
                     ToDisk::Restart => {
-                        out.flush()?;
-                        let file = out.get_mut();
                         file.set_len(0)?;
                         file.seek(SeekFrom::Start(0))?;
                     }
                 }
             }
-            out.flush()?;
-            out.get_mut().stream_position()
+            file.stream_position()
         });
         Writer { queue, thread }
     }

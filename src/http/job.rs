@@ -87,9 +87,18 @@ impl Job {
     /// `finished` of `total` bytes (0: unknown) moved: FileProgress when one is due
     /// (`last`: always, the final one).
     pub fn progress(&self, finished: u64, total: u64, last: bool) {
-        if !(self.pace.due() || last) {
-            return;
+        if self.pace.due() || last {
+            self.report_progress(finished, total);
         }
+    }
+
+    /// True when a FileProgress is due (and counts it as given: the caller reports it).
+    pub fn progress_due(&self) -> bool {
+        self.pace.due()
+    }
+
+    /// FileProgress now: `finished` of `total` bytes (0: unknown).
+    pub fn report_progress(&self, finished: u64, total: u64) {
         self.shared.report(self, |record| {
             record.finished = finished;
             record.total = total;
