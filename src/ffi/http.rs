@@ -28,7 +28,7 @@ use crate::{instance, ErrorCode};
 /// partial file not writable, download target exists: it is never overwritten), 6
 /// `httpUrl` not http:// or https://, 7 the same `filePathName` is queued or running,
 /// 1000 + the status for an HTTP status >= 400 (or a redirect not followed: the sixth,
-/// or a 307/308 answering an upload). 2, 6 and 7 come as `FileFinished` alone: nothing
+/// or one that would need an upload's body sent again). 2, 6 and 7 come as `FileFinished` alone: nothing
 /// started and the record (if any) is unchanged.
 ///
 /// A download grows in the hidden `.<name>.crvpart` beside `filePathName` and is renamed

@@ -22,7 +22,8 @@ pub enum Rslt {
     /// 7: the same `filePathName` is queued or transferring already.
     Busy,
     /// 1000 + the status: the final answer was an HTTP error (>= 400), or a redirect that
-    /// was not followed (the sixth in a row, or a 307/308 to an upload).
+    /// was not followed (the sixth in a row, or one that would need an upload's body sent
+    /// again: 307, 308, or 301/302 to a PUT).
     Http(u16),
 }
 
