@@ -917,7 +917,7 @@ int CRVideo_ClientCancelInvite(const char *inviteID, const char *cookie);
  * partial file not writable, download target exists: it is never overwritten), 6
  * `httpUrl` not http:// or https://, 7 the same `filePathName` is queued or running,
  * 1000 + the status for an HTTP status >= 400 (or a redirect not followed: the sixth,
- * or a 307/308 answering an upload). 2, 6 and 7 come as `FileFinished` alone: nothing
+ * or one that would need an upload's body sent again). 2, 6 and 7 come as `FileFinished` alone: nothing
  * started and the record (if any) is unchanged.
  *
  * A download grows in the hidden `.<name>.crvpart` beside `filePathName` and is renamed
@@ -999,8 +999,10 @@ int CRVideo_SetFileDownloadRate(int64_t bytesPerSec);
  * stderr), `dispatch` (`"thread"` (default) or `"poll"`, see `CRVideo_PollEvents`),
  * `maxBufferBytes` (largest `CRVideo_SendBuffer` sent or accepted, default 100 MiB),
  * `maxCookieBytes` (longest cookie accepted, default 4096), `caFile` (PEM file of the
- * certificate authorities trusted for `wss://` servers; default: the system's roots).
- * Unknown keys are ignored.
+ * certificate authorities trusted for `wss://` servers and https transfers; default: the
+ * system's roots), `httpTimeoutMs` (an SDK extension: how long an HTTP transfer may move
+ * no byte before `FileFinished` 4, 100–600000; default `timeoutMs`). Unknown keys are
+ * ignored.
  *
  * Returns 0, or `CRVIDEOSDK_PARAM_ERR` for malformed JSON or a bad value (a `caFile` that
  * cannot be read as PEM certificates included). Calling it again while initialised returns
