@@ -850,3 +850,42 @@ fn uninit_stops_every_transfer_and_leaves_no_thread() {
     assert_eq!(seen[1].range, Some(format!("bytes={kept}-")));
     assert_eq!(std::fs::read(&target).unwrap(), data(4 * 1024 * 1024, 16));
 }
+
+#[test]
+fn a_header_http_cannot_carry_is_2_and_nothing_is_sent() {
+    let _g = serial();
+    let server = HttpServer::start();
+    server.put_file("h.bin", data(1000, 17));
+    init("{}");
+    let dir = TempDir::new("http-header");
+    let target = dir.path.join("h.bin");
+    let spec = json!({"bUploadType":0,"filePathName":target,"httpUrl":server.url("/files/h.bin"),
+        "extParams":{"Bad Name":"v"}});
+    assert_eq!(start(&spec.to_string()), 0);
+    assert_eq!(finished(&target), 2);
+    assert_eq!(states(&name_of(&target)), Vec::<i32>::new());
+    assert_eq!(info(&target), Err(TRANSID_INVALID));
+    // As a multipart form field the same name is fine.
+    let source = dir.path.join("up.bin");
+    std::fs::write(&source, b"x").unwrap();
+    let spec = json!({"bUploadType":1,"filePathName":source,"httpUrl":server.url("/form/f"),
+        "extParams":{"Bad Name":"v"},"transforCfg":{"extParamsTransfType":1}});
+    assert_eq!(start(&spec.to_string()), 0);
+    assert_eq!(finished(&source), 0);
+    assert_eq!(
+        server.upload("f").unwrap().fields,
+        vec![("Bad Name".to_owned(), "v".to_owned())]
+    );
+    // A form field name with a quote cannot be carried.
+    let quoted = dir.path.join("quoted.bin");
+    std::fs::write(&quoted, b"x").unwrap();
+    let spec = json!({"bUploadType":1,"filePathName":quoted,"httpUrl":server.url("/form/q"),
+        "extParams":{"a\"b":"v"},"transforCfg":{"extParamsTransfType":1}});
+    assert_eq!(start(&spec.to_string()), 0);
+    assert_eq!(finished(&quoted), 2);
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "only the first upload reached the server"
+    );
+}

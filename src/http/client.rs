@@ -47,6 +47,14 @@ pub fn valid_headers(params: &[(String, String)]) -> bool {
     })
 }
 
+/// True when every `extParams` name can be a multipart field name: sent as it is (UTF-8,
+/// as browsers send them; RFC 7578 has no `name*=`), so without `"` or a line break.
+pub fn valid_field_names(params: &[(String, String)]) -> bool {
+    params
+        .iter()
+        .all(|(k, _)| !k.contains(['"', '\r', '\n', '\0']))
+}
+
 /// True when `url` is an absolute http:// or https:// URL.
 pub fn supported_url(url: &str) -> bool {
     match reqwest::Url::parse(url) {
@@ -124,5 +132,8 @@ mod tests {
         assert!(valid_headers(&[("X-Token".into(), "abc".into())]));
         assert!(!valid_headers(&[("Bad Name".into(), "v".into())]));
         assert!(!valid_headers(&[("X-A".into(), "line\nbreak".into())]));
+        assert!(valid_field_names(&[("Bad Name é".into(), "v".into())]));
+        assert!(!valid_field_names(&[("a\"b".into(), "v".into())]));
+        assert!(!valid_field_names(&[("a\r\nb".into(), "v".into())]));
     }
 }

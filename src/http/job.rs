@@ -2,8 +2,10 @@
 //! stopped (Cancel, RmTransferInfo) or the runtime ends (Uninit).
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use tokio::sync::watch;
 
 use super::outcome::Rslt;
@@ -35,10 +37,20 @@ pub async fn run(job: Arc<Job>, files: Arc<tokio::sync::Mutex<()>>) {
     let _files = files.lock_owned().await;
     // The stall clock starts when the run can start.
     job.activity.touch();
-    let rslt = match job.spec.direction {
-        Direction::Download => download::run(&job).await,
-        Direction::Upload => upload::run(&job).await,
+    let work = async {
+        match job.spec.direction {
+            Direction::Download => download::run(&job).await,
+            Direction::Upload => upload::run(&job).await,
+        }
     };
+    // A panic (a bug) must not leave the transfer running for ever, holding a place.
+    let rslt = AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(file = %job.spec.name, "panic in an HTTP transfer");
+            Some(Rslt::Internal)
+        });
     if let Some(rslt) = rslt {
         job.shared.finish(&job, rslt);
     }

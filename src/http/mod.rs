@@ -159,7 +159,11 @@ impl Http {
         if !client::supported_url(&spec.url) {
             return refuse(Rslt::BadUrl);
         }
-        if !spec.multipart && !client::valid_headers(&spec.ext_params) {
+        let carried = match spec.multipart {
+            true => client::valid_field_names(&spec.ext_params),
+            false => client::valid_headers(&spec.ext_params),
+        };
+        if !carried {
             return refuse(Rslt::Param);
         }
         if let Err(rslt) = client {

@@ -7,7 +7,7 @@ pub enum Rslt {
     Ok,
     /// 1: the SDK could not run it (a fault of its own).
     Internal,
-    /// 2: a header or form field in `extParams` that HTTP cannot carry.
+    /// 2: a header or form field name in `extParams` that HTTP cannot carry.
     Param,
     /// 3: no connection (refused, no such host, TLS certificate not trusted), or the
     /// connection broke.

@@ -126,7 +126,8 @@ async fn send(job: &Job, body: Body, len: u64) -> Result<(), Rslt> {
             .file_name(file_name)
             .mime_str("application/octet-stream")
             .map_err(|_| Rslt::Internal)?;
-        let mut form = Form::new();
+        // Field names as they are (checked at the start), not RFC 7578's forbidden `name*=`.
+        let mut form = Form::new().percent_encode_noop();
         for (name, value) in &spec.ext_params {
             form = form.text(name.clone(), value.clone());
         }
