@@ -35,6 +35,10 @@ pub struct Job {
 /// Runs `job`, holding `files` while it touches the local files.
 pub async fn run(job: Arc<Job>, files: Arc<tokio::sync::Mutex<()>>) {
     let _files = files.lock_owned().await;
+    if *job.stopped.borrow() {
+        // Stopped while it waited for the previous run of its file: touch nothing.
+        return;
+    }
     // The stall clock starts when the run can start.
     job.activity.touch();
     let work = async {
