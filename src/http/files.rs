@@ -13,9 +13,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Bytes of a body gathered before the writer thread is woken to write them.
-const BATCH: usize = 1 << 20;
+const BATCH: usize = 256 * 1024;
 /// Batches waiting for the writer.
-const QUEUED_BATCHES: usize = 8;
+const QUEUED_BATCHES: usize = 2;
 
 /// Where a download to `target` grows until complete: `.<name>.crvpart` beside it.
 pub fn partial_path(target: &Path) -> PathBuf {
