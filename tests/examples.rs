@@ -83,7 +83,11 @@ fn send_file_with_progress() {
             file.to_str().unwrap(),
         ],
     ));
-    assert!(out.contains("100% 3000000/3000000 bytes"), "{out}");
+    assert_eq!(
+        out.matches("100% 3000000/3000000 bytes").count(),
+        1,
+        "{out}"
+    );
     assert!(out.contains(": delivered (task "), "{out}");
     let landed = inbox.path.join("notes.txt");
     bob.expect(&format!(
@@ -383,7 +387,11 @@ fn http_download_shows_progress_over_http_and_https() {
     ));
     assert!(out.starts_with("transferring\n"), "{out}");
     assert!(out.contains("response: HTTP/1.1 200 OK\n"), "{out}");
-    assert!(out.contains("100% 3000000/3000000 bytes"), "{out}");
+    assert_eq!(
+        out.matches("100% 3000000/3000000 bytes").count(),
+        1,
+        "{out}"
+    );
     assert!(
         out.ends_with(&format!("\ndownloaded {}\n", target.display())),
         "{out}"
@@ -397,7 +405,12 @@ fn http_download_shows_progress_over_http_and_https() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(stdout(&again).contains("failed: FileFinished 5"));
-    // https, trusting the test authority given as the Init key caFile.
+    // https, trusting the test authority given as the Init key caFile. Not under
+    // valgrind: ring's assembly (AES-GCM) fills TLS records in ways memcheck cannot follow,
+    // so it reports every record written as uninitialised; asan checks this part.
+    if mode().as_deref() == Some("valgrind") {
+        return;
+    }
     let (ca_file, cert, key) = test_pki(&dir.path);
     let secure = HttpServer::start_tls(&cert, &key);
     secure.put_file("s.bin", b"secret bytes".to_vec());

@@ -237,7 +237,12 @@ fn a_download_arrives_identical_through_a_hidden_partial_file() {
     let name = name_of(&target);
     assert_eq!(states(&name), vec![2, 3]);
     let total = bytes.len() as i64;
-    assert_eq!(progress(&name).last(), Some(&(total, total)));
+    let reports = progress(&name);
+    assert_eq!(reports.last(), Some(&(total, total)));
+    assert!(
+        reports.windows(2).all(|w| w[0].0 < w[1].0),
+        "progress only grows, never repeated: {reports:?}"
+    );
     let events = RECORDER.events();
     let head = events
         .iter()

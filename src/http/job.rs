@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -30,6 +31,8 @@ pub struct Job {
     stopped: watch::Receiver<bool>,
     pub activity: Activity,
     pace: Pace,
+    /// `finished` of the last FileProgress (`u64::MAX`: none yet).
+    reported: AtomicU64,
 }
 
 /// Runs `job`, holding `files` while it touches the local files.
@@ -74,6 +77,7 @@ impl Job {
             stopped,
             activity: Activity::new(),
             pace: Pace::new(),
+            reported: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -103,7 +107,9 @@ impl Job {
     /// `finished` of `total` bytes (0: unknown) moved: FileProgress when one is due
     /// (`last`: always, the final one).
     pub fn progress(&self, finished: u64, total: u64, last: bool) {
-        if self.pace.due() || last {
+        // The final report is not repeated when the last one said the same.
+        let said = self.reported.load(Ordering::Relaxed) == finished;
+        if self.pace.due() || (last && !said) {
             self.report_progress(finished, total);
         }
     }
@@ -115,6 +121,7 @@ impl Job {
 
     /// FileProgress now: `finished` of `total` bytes (0: unknown).
     pub fn report_progress(&self, finished: u64, total: u64) {
+        self.reported.store(finished, Ordering::Relaxed);
         self.shared.report(self, |record| {
             record.finished = finished;
             record.total = total;
