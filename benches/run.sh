@@ -7,6 +7,8 @@
 #   queue     call-center queue: 50 agents, 1,000 customers
 #   soak      2,000 clients for 1 min warm-up + 3 min steady; exits non-zero on any
 #             unexpected error or RSS growth over 10 % (server log: target/soak-server.log)
+#   http      a 1 GiB HTTP download through the SDK vs curl -o from the same local
+#             server (the work dir is under $TMPDIR unless --work-dir)
 #   transfer  SendCmd / SendBuffer / SendFile between two SDK processes vs nats-server and
 #             iperf3 (1 GiB transfers; the work dir is under $TMPDIR unless --work-dir)
 #   video     H.264 encode/decode per frame vs ffmpeg, and the latency from a sender's
@@ -40,13 +42,14 @@ case "$name" in
     presence) bin=presence_load peers="nats-server" fds=10100 fixed=() ;;
     queue) bin=queue_load peers="" fds=1200 fixed=() ;;
     soak) bin=soak peers="" fds=2300 fixed=(--server-log "$target/../soak-server.log") ;;
+    http) bin=http_load peers="curl" fds=0 fixed=() ;;
     transfer) bin=transfer_load peers="nats-server iperf3" fds=0 fixed=() ;;
     video) bin=video_load peers="ffmpeg" fds=0 fixed=() ;;
     video-relay) bin=video_relay peers="nats-server" fds=0 fixed=() ;;
     audio) bin=audio_load peers="ffmpeg" fds=0 fixed=() ;;
     netdisk) bin=netdisk_load peers="nginx curl" fds=0 fixed=() ;;
     *)
-        sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -73,7 +76,18 @@ for peer in $peers; do
         nats-server) install_pkg nats-server || { echo "running without the NATS peer" >&2; extra+=(--skip-nats); } ;;
         iperf3) install_pkg iperf3 || { echo "running without the iperf3 peer" >&2; extra+=(--skip-iperf); } ;;
         ffmpeg) install_pkg ffmpeg || { echo "running without the ffmpeg peer" >&2; extra+=(--skip-ffmpeg); } ;;
-        nginx | curl) install_pkg "$peer" || { echo "running without the nginx/curl peer" >&2; extra+=(--skip-nginx); } ;;
+        # netdisk_load compares with nginx + curl (--skip-nginx), http_load with curl alone
+        # (--skip-curl).
+        nginx) install_pkg nginx || { echo "running without the nginx peer" >&2; extra+=(--skip-nginx); } ;;
+        curl)
+            if ! install_pkg curl; then
+                echo "running without the curl peer" >&2
+                case "$name" in
+                    netdisk) [[ " ${extra[*]-} " == *" --skip-nginx "* ]] || extra+=(--skip-nginx) ;;
+                    *) extra+=(--skip-curl) ;;
+                esac
+            fi
+            ;;
     esac
 done
 

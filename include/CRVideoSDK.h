@@ -612,25 +612,37 @@ typedef struct CRVideo_Callbacks {
      */
     void (*NotifyBoardBkImage)(void *userData, const char *subPageJson, const char *imgFileID, const char *operatorID);
     /**
-     * An HTTP transfer's state: 0 not started, 1 queued, 2 transferring, 3 finished.
+     * An HTTP transfer's state (`fileName` is its `filePathName`): 0 not started (or
+     * cancelled), 1 queued (3 run at once, the others wait in order), 2 transferring, 3
+     * finished (`FileFinished` follows).
      */
     void (*FileStateChanged)(void *userData, const char *fileName, int state);
     /**
-     * The HTTP response header of a transfer (status line and headers, as received).
+     * The head of an HTTP transfer's final response (after redirects): the status line
+     * and the headers, each line ending in CRLF, e.g. `"HTTP/1.1 200 OK\r\ncontent-length:
+     * 5\r\n"`. Also for an error status, before its `FileFinished`.
      */
     void (*FileHttpRspHeader)(void *userData, const char *fileName, const char *rspHeader);
     /**
-     * The body the server answered an upload with.
+     * The body the server answered an upload with (its first MiB, as UTF-8 text; invalid
+     * bytes replaced), before the upload's `FileFinished`. Never for a download.
      */
     void (*FileHttpRspContent)(void *userData, const char *fileName, const char *content);
     /**
-     * Bytes of an HTTP transfer done so far, of `totalSize` (0 when unknown).
+     * Bytes of an HTTP transfer done so far (a resumed download counts what it had), of
+     * `totalSize` (0 when unknown): at most 10 a second, and a final one before a
+     * successful `FileFinished`.
      */
     void (*FileProgress)(void *userData, const char *fileName, int64_t finisedSize, int64_t totalSize);
     /**
-     * An HTTP transfer ended: 0 success, 1 internal error, 2 parameter error, 3 network
-     * unreachable, 4 timeout, 5 file operation failed, 6 URL not supported, 7 already
-     * transferring, 1000 + the HTTP status when the server answered with a status >= 400.
+     * An HTTP transfer ended: 0 success, 1 internal error, 2 an `extParams` entry HTTP
+     * cannot carry, 3 network unreachable (refused, unknown host, untrusted certificate,
+     * connection broken), 4 timeout (no byte moved for the stall timeout), 5 file
+     * operation failed, 6 URL not http(s), 7 already queued or transferring, 1000 + the
+     * HTTP status when the final answer was a status >= 400 or a redirect not followed
+     * (the sixth in a row). Once per accepted `CRVideo_StartTransferFile`, unless
+     * `CRVideo_CancelFileTransfer`, `CRVideo_RmTransferInfo` or `CRVideo_Uninit` stopped
+     * it first; 2, 6 and 7 come alone (nothing started).
      */
     void (*FileFinished)(void *userData, const char *fileName, int rslt);
 } CRVideo_Callbacks;
@@ -900,6 +912,99 @@ char *CRVideo_ClientInvite(const char *called, const char *meetObjJson, const ch
 int CRVideo_ClientCancelInvite(const char *inviteID, const char *cookie);
 
 /**
+ * Starts downloading or uploading a file over HTTP(S). `fileInfoJson`:
+ * `{"bUploadType":0,"filePathName":"/abs/path","httpUrl":"https://host/x",
+ * "extParams":{"Name":"value"},"transforCfg":{"extParamsTransfType":0}}`: `bUploadType` 0
+ * downloads `httpUrl` (GET) to `filePathName`, 1 uploads `filePathName` to `httpUrl`: as a
+ * PUT body with `extParams` as headers, or with `extParamsTransfType` 1 as a
+ * multipart/form-data POST with `extParams` as text fields and the file as the part
+ * `file`. A download also sends `extParams` as headers. `filePathName` (absolute) is the
+ * transfer's name in every callback and the other `CRVideo_*Transfer*` functions.
+ *
+ * At most 3 transfers run at once; the others wait in order (`FileStateChanged(.., 1)`).
+ * A running one reports `FileStateChanged(.., 2)`, `FileProgress` (at most 10 a second,
+ * and a final one), `FileHttpRspHeader` (the final response's head, after at most 5
+ * redirects), for an upload `FileHttpRspContent`, then `FileStateChanged(.., 3)` and
+ * `FileFinished(fileName, rslt)`: 0 success, 1 internal error, 2 an `extParams` entry
+ * HTTP cannot carry, 3 unreachable (connection refused, unknown host, certificate not
+ * trusted, connection broken), 4 no byte moved for the stall timeout (Init `timeoutMs`,
+ * or the extension `httpTimeoutMs`), 5 file operation failed (upload source unreadable,
+ * partial file not writable, download target exists: it is never overwritten), 6
+ * `httpUrl` not http:// or https://, 7 the same `filePathName` is queued or running,
+ * 1000 + the status for an HTTP status >= 400 (or a redirect not followed: the sixth,
+ * or one that would need an upload's body sent again). 2, 6 and 7 come as `FileFinished` alone: nothing
+ * started and the record (if any) is unchanged.
+ *
+ * A download grows in the hidden `.<name>.crvpart` beside `filePathName` and is renamed
+ * to it once complete; after a cancel or a failure, starting it again resumes with
+ * `Range: bytes=N-` (N the partial file's size; a server answering 200 sends it all
+ * again).
+ *
+ * Returns 0 (the callbacks follow), `CRVIDEOSDK_PARAM_ERR` (NULL or malformed JSON, a
+ * missing or mistyped field, a relative `filePathName`), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StartTransferFile(const char *fileInfoJson);
+
+/**
+ * Stops the transfer of `fileName` (its `filePathName`), queued or running:
+ * `FileStateChanged(fileName, 0)` and no `FileFinished`. The record stays, and so does a
+ * download's partial file: `CRVideo_StartTransferFile` with the same `filePathName`
+ * resumes it. Returns once the transfer let go of its files (the partial file is
+ * complete up to `finished` of `CRVideo_GetTransferInfo`). A transfer not queued or
+ * running: nothing to do.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (NULL), `CRVIDEOSDK_TRANSID_INVALID` (no transfer of
+ * that name), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_CancelFileTransfer(const char *fileName);
+
+/**
+ * Forgets the transfer of `fileName`, stopping it first (without callbacks) if it is
+ * queued or running. `removeLocFile` non-zero also deletes its local file (the
+ * downloaded file, or the uploaded source) and a download's partial file.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (NULL), `CRVIDEOSDK_TRANSID_INVALID` (no transfer of
+ * that name), `CRVIDEOSDK_FILE_WRITE_ERR` (a file could not be deleted; the record is
+ * gone all the same), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_RmTransferInfo(const char *fileName, int removeLocFile);
+
+/**
+ * Every transfer the SDK remembers, in the order they were first started: a JSON array
+ * of `{"fileName":"/abs/path","state":2,"finished":1024,"total":4096,"httpUrl":"..."}`
+ * (`state` as in `FileStateChanged`; `total` 0 while unknown). Free it with
+ * `CRVideo_FreeString`.
+ *
+ * NULL only before `CRVideo_Init` (`CRVideo_GetLastError()`: `CRVIDEOSDK_NOT_INIT`).
+ */
+char *CRVideo_GetAllTransferInfos(void);
+
+/**
+ * The transfer of `fileName` as a JSON object (the fields of
+ * `CRVideo_GetAllTransferInfos`). Free it with `CRVideo_FreeString`.
+ *
+ * NULL, with `CRVideo_GetLastError()` saying why: `CRVIDEOSDK_TRANSID_INVALID` (no
+ * transfer of that name), `CRVIDEOSDK_PARAM_ERR` (NULL), `CRVIDEOSDK_NOT_INIT`.
+ */
+char *CRVideo_GetTransferInfo(const char *fileName);
+
+/**
+ * Limits all uploads together to `bytesPerSec` bytes a second (0: no limit, the
+ * default); applies at once, to running transfers too.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (negative), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetFileUploadRate(int64_t bytesPerSec);
+
+/**
+ * Limits all downloads together to `bytesPerSec` bytes a second (0: no limit, the
+ * default); applies at once, to running transfers too.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (negative), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetFileDownloadRate(int64_t bytesPerSec);
+
+/**
  * Initialises the SDK; call once before anything else.
  *
  * `sdkParamsJson` is NULL, `""`, `"{}"` or a JSON object with any of: `serverAddr`
@@ -909,8 +1014,10 @@ int CRVideo_ClientCancelInvite(const char *inviteID, const char *cookie);
  * stderr), `dispatch` (`"thread"` (default) or `"poll"`, see `CRVideo_PollEvents`),
  * `maxBufferBytes` (largest `CRVideo_SendBuffer` sent or accepted, default 100 MiB),
  * `maxCookieBytes` (longest cookie accepted, default 4096), `caFile` (PEM file of the
- * certificate authorities trusted for `wss://` servers; default: the system's roots).
- * Unknown keys are ignored.
+ * certificate authorities trusted for `wss://` servers and https transfers; default: the
+ * system's roots), `httpTimeoutMs` (an SDK extension: how long an HTTP transfer may move
+ * no byte before `FileFinished` 4, 100–600000; default `timeoutMs`). Unknown keys are
+ * ignored.
  *
  * Returns 0, or `CRVIDEOSDK_PARAM_ERR` for malformed JSON or a bad value (a `caFile` that
  * cannot be read as PEM certificates included). Calling it again while initialised returns

@@ -349,17 +349,29 @@ public:
     virtual void NotifyBoardBkImage(std::string_view /*subPageJson*/, std::string_view /*imgFileID*/, std::string_view /*operatorID*/) {}
 
     // HTTP file transfer
-    /// An HTTP transfer's state: 0 not started, 1 queued, 2 transferring, 3 finished.
+    /// An HTTP transfer's state (`fileName` is its `filePathName`): 0 not started (or
+    /// cancelled), 1 queued (3 run at once, the others wait in order), 2 transferring, 3
+    /// finished (`FileFinished` follows).
     virtual void FileStateChanged(std::string_view /*fileName*/, int /*state*/) {}
-    /// The HTTP response header of a transfer (status line and headers, as received).
+    /// The head of an HTTP transfer's final response (after redirects): the status line
+    /// and the headers, each line ending in CRLF, e.g. `"HTTP/1.1 200 OK\r\ncontent-length:
+    /// 5\r\n"`. Also for an error status, before its `FileFinished`.
     virtual void FileHttpRspHeader(std::string_view /*fileName*/, std::string_view /*rspHeader*/) {}
-    /// The body the server answered an upload with.
+    /// The body the server answered an upload with (its first MiB, as UTF-8 text; invalid
+    /// bytes replaced), before the upload's `FileFinished`. Never for a download.
     virtual void FileHttpRspContent(std::string_view /*fileName*/, std::string_view /*content*/) {}
-    /// Bytes of an HTTP transfer done so far, of `totalSize` (0 when unknown).
+    /// Bytes of an HTTP transfer done so far (a resumed download counts what it had), of
+    /// `totalSize` (0 when unknown): at most 10 a second, and a final one before a
+    /// successful `FileFinished`.
     virtual void FileProgress(std::string_view /*fileName*/, int64_t /*finisedSize*/, int64_t /*totalSize*/) {}
-    /// An HTTP transfer ended: 0 success, 1 internal error, 2 parameter error, 3 network
-    /// unreachable, 4 timeout, 5 file operation failed, 6 URL not supported, 7 already
-    /// transferring, 1000 + the HTTP status when the server answered with a status >= 400.
+    /// An HTTP transfer ended: 0 success, 1 internal error, 2 an `extParams` entry HTTP
+    /// cannot carry, 3 network unreachable (refused, unknown host, untrusted certificate,
+    /// connection broken), 4 timeout (no byte moved for the stall timeout), 5 file
+    /// operation failed, 6 URL not http(s), 7 already queued or transferring, 1000 + the
+    /// HTTP status when the final answer was a status >= 400 or a redirect not followed
+    /// (the sixth in a row). Once per accepted `CRVideo_StartTransferFile`, unless
+    /// `CRVideo_CancelFileTransfer`, `CRVideo_RmTransferInfo` or `CRVideo_Uninit` stopped
+    /// it first; 2, 6 and 7 come alone (nothing started).
     virtual void FileFinished(std::string_view /*fileName*/, int /*rslt*/) {}
     // </generated>
 };
@@ -1235,6 +1247,33 @@ public:
     int getMicEnergy(std::string_view userID) {
         return CRVideo_GetMicEnergy(detail::cstr(userID).c_str());
     }
+
+    // HTTP file transfer (no login needed; fileName is the transfer's filePathName) ------
+
+    /** CRVideo_StartTransferFile: {"bUploadType":0|1,"filePathName":"/abs","httpUrl":..,
+        "extParams":{..},"transforCfg":{"extParamsTransfType":0|1}}; then FileStateChanged,
+        FileProgress, FileHttpRspHeader, (upload) FileHttpRspContent, FileFinished. */
+    int startTransferFile(std::string_view fileInfoJson) {
+        return CRVideo_StartTransferFile(detail::cstr(fileInfoJson).c_str());
+    }
+    /** CRVideo_CancelFileTransfer: back to state 0; a new start resumes a download. */
+    int cancelFileTransfer(std::string_view fileName) {
+        return CRVideo_CancelFileTransfer(detail::cstr(fileName).c_str());
+    }
+    /** CRVideo_RmTransferInfo: forgets it (removeLocFile: and deletes its local files). */
+    int rmTransferInfo(std::string_view fileName, bool removeLocFile) {
+        return CRVideo_RmTransferInfo(detail::cstr(fileName).c_str(), removeLocFile ? 1 : 0);
+    }
+    /** CRVideo_GetAllTransferInfos: a JSON array of {"fileName","state","finished","total","httpUrl"}. */
+    std::string getAllTransferInfos() { return detail::take(CRVideo_GetAllTransferInfos()); }
+    /** CRVideo_GetTransferInfo: one such object ("" when unknown: CRVideo_GetLastError says why). */
+    std::string getTransferInfo(std::string_view fileName) {
+        return detail::take(CRVideo_GetTransferInfo(detail::cstr(fileName).c_str()));
+    }
+    /** CRVideo_SetFileUploadRate: bytes per second across all uploads; 0 unlimited. */
+    int setFileUploadRate(int64_t bytesPerSec) { return CRVideo_SetFileUploadRate(bytesPerSec); }
+    /** CRVideo_SetFileDownloadRate: bytes per second across all downloads; 0 unlimited. */
+    int setFileDownloadRate(int64_t bytesPerSec) { return CRVideo_SetFileDownloadRate(bytesPerSec); }
 
 private:
     Mgr() = default;

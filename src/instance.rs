@@ -39,6 +39,8 @@ pub struct Instance {
     pub audio: Arc<crate::audio::Audio>,
     /// The file IDs with a net-disk transfer (kept by the engine).
     pub netdisk: crate::client::netdisk::ActiveDiskFiles,
+    /// HTTP(S) file transfers (they run on `crvideo-io`; no login needed).
+    pub http: crate::http::Http,
     /// To the engine; bounded ([`COMMAND_QUEUE`]).
     commands: Sender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
@@ -161,6 +163,12 @@ impl Instance {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,
         };
+        let http = crate::http::Http::new(
+            runtime.handle().clone(),
+            dispatcher.clone(),
+            ca.clone(),
+            params.http_stall(),
+        );
         let config = EngineConfig {
             request_timeout: params.request_timeout,
             tmp_dir: params.tmp_dir.clone(),
@@ -203,6 +211,7 @@ impl Instance {
             video,
             audio,
             netdisk,
+            http,
             params,
             dispatcher,
             commands,
@@ -276,6 +285,8 @@ impl Instance {
     /// wait for that callback: queued events are dropped, and the dispatch thread ends when
     /// the callback returns.
     fn shutdown(&self) {
+        // HTTP transfers end with the runtime below; none may start meanwhile.
+        self.http.close();
         let _ = self.send_waiting(Command::Shutdown);
         if let Some(io) = self.io_thread.lock().take() {
             let _ = io.join();

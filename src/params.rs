@@ -34,6 +34,16 @@ pub struct SdkParams {
     /// How long a lost connection may be replaced by a new one without a new login
     /// (`resumeWindowMs`; 0: never, the app gets LineOff at once).
     pub resume_window: Duration,
+    /// How long an HTTP transfer may move no byte before it ends with timeout
+    /// (`httpTimeoutMs`, an SDK extension; default: `timeoutMs`).
+    pub http_timeout: Option<Duration>,
+}
+
+impl SdkParams {
+    /// The stall timeout of HTTP transfers: `httpTimeoutMs`, else `timeoutMs`.
+    pub fn http_stall(&self) -> Duration {
+        self.http_timeout.unwrap_or(self.request_timeout)
+    }
 }
 
 /// Default resume window: 30 s.
@@ -46,6 +56,9 @@ pub const DEFAULT_MAX_COOKIE_BYTES: usize = 4096;
 
 /// Default cap on `CRVideo_SendBuffer`: 100 MiB.
 pub const DEFAULT_MAX_BUFFER_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Range of `httpTimeoutMs`, in milliseconds.
+pub const HTTP_TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=600_000;
 
 /// Request timeout range of the original SDK, in milliseconds.
 pub const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 10_000..=120_000;
@@ -64,6 +77,7 @@ impl Default for SdkParams {
             ca_file: None,
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             resume_window: Duration::from_millis(DEFAULT_RESUME_WINDOW_MS),
+            http_timeout: None,
         }
     }
 }
@@ -96,6 +110,13 @@ impl SdkParams {
                 return Err(ErrorCode::ParamErr);
             }
             params.request_timeout = Duration::from_millis(ms);
+        }
+        if let Some(v) = map.get("httpTimeoutMs") {
+            let ms = v
+                .as_u64()
+                .filter(|ms| HTTP_TIMEOUT_RANGE_MS.contains(ms))
+                .ok_or(ErrorCode::ParamErr)?;
+            params.http_timeout = Some(Duration::from_millis(ms));
         }
         if let Some(v) = map.get("logLevel") {
             let level = v
@@ -239,6 +260,12 @@ mod tests {
         assert_eq!(p.request_timeout, Duration::from_secs(10));
         assert_eq!(p.log_level.as_deref(), Some("debug"));
         assert_eq!(p.dispatch, DispatchMode::Poll);
+        // No httpTimeoutMs: HTTP transfers stall out after timeoutMs.
+        assert_eq!(p.http_stall(), Duration::from_secs(10));
+        let p = SdkParams::parse(r#"{"httpTimeoutMs":100}"#).unwrap();
+        assert_eq!(p.http_stall(), Duration::from_millis(100));
+        let p = SdkParams::parse(r#"{"httpTimeoutMs":600000}"#).unwrap();
+        assert_eq!(p.http_stall(), Duration::from_secs(600));
     }
 
     #[test]
@@ -255,6 +282,9 @@ mod tests {
             r#"{"tmpDir":""}"#,
             r#"{"logLevel":"loud"}"#,
             r#"{"dispatch":"fiber"}"#,
+            r#"{"httpTimeoutMs":99}"#,
+            r#"{"httpTimeoutMs":600001}"#,
+            r#"{"httpTimeoutMs":"1000"}"#,
         ] {
             assert_eq!(SdkParams::parse(bad), Err(ErrorCode::ParamErr), "{bad}");
         }

@@ -184,6 +184,14 @@ fn header_declares_the_contract() {
         "CancelNetDiskFile",
         "DeleteNetDiskFile",
         "SetBoardBkImage",
+        // Section 11.
+        "StartTransferFile",
+        "CancelFileTransfer",
+        "RmTransferInfo",
+        "GetAllTransferInfos",
+        "GetTransferInfo",
+        "SetFileUploadRate",
+        "SetFileDownloadRate",
     ] {
         assert!(h.contains(&format!("CRVideo_{f}(")), "CRVideo_{f} missing");
     }
@@ -296,13 +304,14 @@ fn header_declares_the_contract() {
         "NotifyShareRectChanged",
         "MicEnergyUpdate",
         "NotifyAudioPCMDat",
-        // Appended by the net disk (sections 10 and 11).
+        // Appended for the net disk and board backgrounds (API.md section 10).
         "GetNetDiskSummaryRslt",
         "GetNetDiskFileListRslt",
         "NotifyNetDiskIsFull",
         "NotifyNetDiskFileDeleteRslt",
         "NotifyNetDiskTransforProgress",
         "NotifyBoardBkImage",
+        // Appended for HTTP file transfer (API.md section 11).
         "FileStateChanged",
         "FileHttpRspHeader",
         "FileHttpRspContent",

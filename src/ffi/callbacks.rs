@@ -615,10 +615,14 @@ pub struct CRVideo_Callbacks {
         ),
     >,
     // HTTP file transfer
-    /// An HTTP transfer's state: 0 not started, 1 queued, 2 transferring, 3 finished.
+    /// An HTTP transfer's state (`fileName` is its `filePathName`): 0 not started (or
+    /// cancelled), 1 queued (3 run at once, the others wait in order), 2 transferring, 3
+    /// finished (`FileFinished` follows).
     pub FileStateChanged:
         Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, state: c_int)>,
-    /// The HTTP response header of a transfer (status line and headers, as received).
+    /// The head of an HTTP transfer's final response (after redirects): the status line
+    /// and the headers, each line ending in CRLF, e.g. `"HTTP/1.1 200 OK\r\ncontent-length:
+    /// 5\r\n"`. Also for an error status, before its `FileFinished`.
     pub FileHttpRspHeader: Option<
         unsafe extern "C" fn(
             userData: *mut c_void,
@@ -626,7 +630,8 @@ pub struct CRVideo_Callbacks {
             rspHeader: *const c_char,
         ),
     >,
-    /// The body the server answered an upload with.
+    /// The body the server answered an upload with (its first MiB, as UTF-8 text; invalid
+    /// bytes replaced), before the upload's `FileFinished`. Never for a download.
     pub FileHttpRspContent: Option<
         unsafe extern "C" fn(
             userData: *mut c_void,
@@ -634,7 +639,9 @@ pub struct CRVideo_Callbacks {
             content: *const c_char,
         ),
     >,
-    /// Bytes of an HTTP transfer done so far, of `totalSize` (0 when unknown).
+    /// Bytes of an HTTP transfer done so far (a resumed download counts what it had), of
+    /// `totalSize` (0 when unknown): at most 10 a second, and a final one before a
+    /// successful `FileFinished`.
     pub FileProgress: Option<
         unsafe extern "C" fn(
             userData: *mut c_void,
@@ -643,9 +650,14 @@ pub struct CRVideo_Callbacks {
             totalSize: i64,
         ),
     >,
-    /// An HTTP transfer ended: 0 success, 1 internal error, 2 parameter error, 3 network
-    /// unreachable, 4 timeout, 5 file operation failed, 6 URL not supported, 7 already
-    /// transferring, 1000 + the HTTP status when the server answered with a status >= 400.
+    /// An HTTP transfer ended: 0 success, 1 internal error, 2 an `extParams` entry HTTP
+    /// cannot carry, 3 network unreachable (refused, unknown host, untrusted certificate,
+    /// connection broken), 4 timeout (no byte moved for the stall timeout), 5 file
+    /// operation failed, 6 URL not http(s), 7 already queued or transferring, 1000 + the
+    /// HTTP status when the final answer was a status >= 400 or a redirect not followed
+    /// (the sixth in a row). Once per accepted `CRVideo_StartTransferFile`, unless
+    /// `CRVideo_CancelFileTransfer`, `CRVideo_RmTransferInfo` or `CRVideo_Uninit` stopped
+    /// it first; 2, 6 and 7 come alone (nothing started).
     pub FileFinished:
         Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, rslt: c_int)>,
 }

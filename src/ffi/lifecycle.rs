@@ -20,8 +20,10 @@ use crate::{instance, ErrorCode};
 /// stderr), `dispatch` (`"thread"` (default) or `"poll"`, see `CRVideo_PollEvents`),
 /// `maxBufferBytes` (largest `CRVideo_SendBuffer` sent or accepted, default 100 MiB),
 /// `maxCookieBytes` (longest cookie accepted, default 4096), `caFile` (PEM file of the
-/// certificate authorities trusted for `wss://` servers; default: the system's roots).
-/// Unknown keys are ignored.
+/// certificate authorities trusted for `wss://` servers and https transfers; default: the
+/// system's roots), `httpTimeoutMs` (an SDK extension: how long an HTTP transfer may move
+/// no byte before `FileFinished` 4, 100–600000; default `timeoutMs`). Unknown keys are
+/// ignored.
 ///
 /// Returns 0, or `CRVIDEOSDK_PARAM_ERR` for malformed JSON or a bad value (a `caFile` that
 /// cannot be read as PEM certificates included). Calling it again while initialised returns

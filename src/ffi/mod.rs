@@ -19,6 +19,7 @@ pub mod boards;
 pub mod boundary;
 pub mod callbacks;
 pub mod calls;
+pub mod http;
 mod invoke;
 pub mod lifecycle;
 pub mod meetings;

@@ -8,6 +8,7 @@
 
 pub mod checked;
 pub mod fake_servers;
+pub mod http_server;
 pub mod peer;
 pub mod proxy;
 pub mod server_process;
