@@ -19,17 +19,8 @@ const PARAM_ERR: i32 = 5;
 const NOT_INIT: i32 = 11;
 const TRANSID_INVALID: i32 = 1104;
 
-/// `len` bytes that differ from one offset to the next.
 fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    common::test_bytes(len, seed)
 }
 
 fn start(json: &str) -> i32 {

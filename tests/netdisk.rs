@@ -38,22 +38,9 @@ fn demo(name: &str, addr: impl std::fmt::Display) -> Peer {
     Peer::login(name, addr, "demo", "demo123", name)
 }
 
-/// `len` bytes that differ at every offset (a prime-period pattern with a seed).
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 fn write_file(dir: &Path, name: &str, len: usize, seed: u32) -> (PathBuf, Vec<u8>) {
     let path = dir.join(name);
-    let data = pattern(len, seed);
+    let data = common::test_bytes(len, u64::from(seed));
     std::fs::write(&path, &data).unwrap();
     (path, data)
 }

@@ -293,3 +293,18 @@ pub fn eventually(what: &str, cond: impl Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// `len` bytes that differ from one offset to the next (xorshift), the same for a seed: test
+/// files whose every byte a transfer must get right.
+#[allow(dead_code)] // not every test file makes data
+pub fn test_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
