@@ -38,7 +38,7 @@ pub struct Instance {
     /// Microphone, speaker mix and speaking levels.
     pub audio: Arc<crate::audio::Audio>,
     /// The file IDs with a net-disk transfer (kept by the engine).
-    pub netdisk: crate::client::netdisk::ActiveDiskFiles,
+    pub netdisk: crate::client::ActiveDiskFiles,
     /// HTTP(S) file transfers (they run on `crvideo-io`; no login needed).
     pub http: crate::http::Http,
     /// To the engine; bounded ([`COMMAND_QUEUE`]).
@@ -158,7 +158,7 @@ impl Instance {
         let rooms = SharedRoomCache::default();
         let video = Arc::new(crate::video::Video::new(dispatcher.clone(), rooms.clone()));
         let audio = Arc::new(crate::audio::Audio::new(dispatcher.clone(), rooms.clone()));
-        let netdisk = crate::client::netdisk::ActiveDiskFiles::default();
+        let netdisk = crate::client::ActiveDiskFiles::default();
         let ca = match &params.ca_file {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,

@@ -54,7 +54,7 @@ pub struct EngineConfig {
     /// The SDK's audio (microphone, speaker mix, levels).
     pub audio: Arc<crate::audio::Audio>,
     /// The file IDs with a net-disk transfer (the API refuses a second one at once).
-    pub netdisk: super::netdisk::ActiveDiskFiles,
+    pub netdisk: super::ActiveDiskFiles,
 }
 
 pub struct Engine {

@@ -47,6 +47,10 @@ pub struct SessionLocal {
     pub counting_received: bool,
 }
 
+/// The file IDs with a net-disk transfer, shared by the engine (which keeps it) and the API
+/// (which refuses a second transfer of one at once).
+pub type ActiveDiskFiles = std::sync::Arc<parking_lot::Mutex<std::collections::HashSet<String>>>;
+
 /// A session request: what to send, and how its outcome becomes a result event.
 pub struct RequestSpec {
     pub request: Request,

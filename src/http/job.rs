@@ -2,17 +2,15 @@
 //! stopped (Cancel, RmTransferInfo) or the runtime ends (Uninit).
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use tokio::sync::watch;
 
 use super::outcome::Rslt;
 use super::progress::{Activity, Pace};
 use super::spec::{Direction, TransferSpec};
-use super::{download, upload, Shared};
+use super::Shared;
 use crate::event::Event;
 
 /// Why a run ended before its work did.
@@ -35,35 +33,17 @@ pub struct Job {
     reported: AtomicU64,
 }
 
-/// Runs `job`, holding `files` while it touches the local files.
-pub async fn run(job: Arc<Job>, files: Arc<tokio::sync::Mutex<()>>) {
-    let _files = files.lock_owned().await;
-    if *job.stopped.borrow() {
-        // Stopped while it waited for the previous run of its file: touch nothing.
-        return;
-    }
-    // The stall clock starts when the run can start.
-    job.activity.touch();
-    let work = async {
-        match job.spec.direction {
-            Direction::Download => download::run(&job).await,
-            Direction::Upload => upload::run(&job).await,
-        }
-    };
-    // A panic (a bug) must not leave the transfer running for ever, holding a place.
-    let rslt = AssertUnwindSafe(work)
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| {
-            tracing::error!(file = %job.spec.name, "panic in an HTTP transfer");
-            Some(Rslt::Internal)
-        });
-    if let Some(rslt) = rslt {
-        job.shared.finish(&job, rslt);
-    }
-}
-
 impl Job {
+    /// Whether the run was stopped (cancel, remove, Uninit).
+    pub(super) fn is_stopped(&self) -> bool {
+        *self.stopped.borrow()
+    }
+
+    /// Ends the run with `rslt` (FileFinished, the queue moves on).
+    pub(super) fn finish(&self, rslt: Rslt) {
+        self.shared.finish(self, rslt);
+    }
+
     pub(super) fn new(
         shared: Arc<Shared>,
         spec: Arc<TransferSpec>,

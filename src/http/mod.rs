@@ -27,10 +27,12 @@ pub mod spec;
 mod upload;
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use parking_lot::Mutex;
 use rustls::pki_types::CertificateDer;
 use serde_json::json;
@@ -358,7 +360,7 @@ impl Shared {
         ));
         table.running += 1;
         self.state_changed(name, State::Transferring);
-        self.runtime.spawn(job::run(job, files));
+        self.runtime.spawn(run_job(job, files));
     }
 
     /// Starts queued transfers while there is room.
@@ -446,4 +448,32 @@ impl Shared {
 /// Where a download to `target` grows (for the docs and tests of the crate).
 pub fn partial_path(target: &std::path::Path) -> PathBuf {
     files::partial_path(target)
+}
+
+/// Runs `job`, holding `files` while it touches the local files.
+async fn run_job(job: Arc<Job>, files: Arc<tokio::sync::Mutex<()>>) {
+    let _files = files.lock_owned().await;
+    if job.is_stopped() {
+        // Stopped while it waited for the previous run of its file: touch nothing.
+        return;
+    }
+    // The stall clock starts when the run can start.
+    job.activity.touch();
+    let work = async {
+        match job.spec.direction {
+            Direction::Download => download::run(&job).await,
+            Direction::Upload => upload::run(&job).await,
+        }
+    };
+    // A panic (a bug) must not leave the transfer running for ever, holding a place.
+    let rslt = AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(file = %job.spec.name, "panic in an HTTP transfer");
+            Some(Rslt::Internal)
+        });
+    if let Some(rslt) = rslt {
+        job.finish(rslt);
+    }
 }

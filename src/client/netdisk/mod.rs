@@ -9,7 +9,7 @@
 //! its writer ([`download`]) wrote plus the window; pausing stops raising it.
 //!
 //! Transfers are keyed by the key of their file ID (what disk frames carry); the file IDs
-//! with a transfer are also in [`ActiveDiskFiles`], which the API checks at once.
+//! with a transfer are also in [`super::ActiveDiskFiles`], which the API checks at once.
 
 mod download;
 pub mod requests;
@@ -34,9 +34,6 @@ use crate::ErrorCode;
 pub const WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 /// Largest disk frame payload the SDK sends.
 const CHUNK_BYTES: usize = 256 * 1024;
-
-/// The file IDs being uploaded or downloaded, shared with the API.
-pub type ActiveDiskFiles = Arc<parking_lot::Mutex<HashSet<String>>>;
 
 /// What the app asks of a transfer.
 pub enum NetDiskCommand {
