@@ -18,6 +18,16 @@ pub use boards::{BoardObj, BoardState, PageElements};
 pub use error::ErrorCode;
 pub use msg::*;
 
+/// `bytes` as lowercase hex digits (IDs, tokens, digests on the wire and in the API).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// Protocol version spoken by this build. A server refuses a client whose version differs
 /// with [`ErrorCode::MismatchClientVer`].
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -10,7 +10,7 @@ use crate::dispatch::Event;
 pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).expect("the OS random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crvideo_proto::hex(&bytes)
 }
 
 /// `CRVideo_Call`.

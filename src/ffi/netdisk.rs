@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crvideo_proto::netdisk::{make_file_id, parse_file_id, valid_file_name};
 
 use super::{arg_str, returns_code, returns_string};
+use crate::client::calls::new_id;
 use crate::client::netdisk::{requests, NetDiskCommand};
 use crate::client::Command;
 use crate::instance::Instance;
@@ -57,10 +58,7 @@ pub unsafe extern "C" fn CRVideo_MakeNetDiskFileID(
         if file_type > 1 || !valid_file_name(name) {
             return Err(ErrorCode::ParamErr);
         }
-        let mut key = [0u8; 16];
-        getrandom::getrandom(&mut key).map_err(|_| ErrorCode::InnerErr)?;
-        let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(make_file_id(file_type, &key, name))
+        Ok(make_file_id(file_type, &new_id(), name))
     })
 }
 

@@ -67,7 +67,7 @@ impl<S> Default for Resumable<S> {
 pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).expect("the OS random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crvideo_proto::hex(&bytes)
 }
 
 impl<S: Send + 'static> Resumable<S> {

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::upload::hex;
 use super::NetDiskReport;
 use crate::client::Internal;
 use crate::ErrorCode;
@@ -72,7 +71,13 @@ pub fn run(writer: Writer, data: Receiver<Bytes>) {
             });
         }
     }
-    let result = finish(file, &partial, &target, &hex(&md5.finalize()), &expected);
+    let result = finish(
+        file,
+        &partial,
+        &target,
+        &crvideo_proto::hex(&md5.finalize()),
+        &expected,
+    );
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }

@@ -71,7 +71,7 @@ pub async fn upload(mut job: UploadJob) {
     }
     let end = Request::NetdiskUploadEnd {
         file_id: job.file_id.clone(),
-        md5: hex(&md5.finalize()),
+        md5: crvideo_proto::hex(&md5.finalize()),
     };
     let end = Message::text(encode(&ClientFrame {
         id: 0,
@@ -102,8 +102,4 @@ fn hash_prefix(file: &File, len: u64) -> std::io::Result<Md5> {
         offset += n as u64;
     }
     Ok(md5)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -98,14 +98,25 @@ pub struct NetDisk {
 
 /// What an upload task needs to know.
 struct UploadCtx {
-    tenant: String,
-    key: String,
     serial: u64,
     object: String,
-    size: u64,
     written: Arc<AtomicU64>,
     record: FileRecord,
     to: SessionHandle,
+}
+
+impl UploadCtx {
+    fn tenant(&self) -> &str {
+        &self.record.tenant
+    }
+
+    fn key(&self) -> &str {
+        &self.record.key
+    }
+
+    fn size(&self) -> u64 {
+        self.record.obj.size as u64
+    }
 }
 
 impl NetDisk {
@@ -292,11 +303,8 @@ impl NetDisk {
             },
         );
         let ctx = UploadCtx {
-            tenant: tenant.clone(),
-            key: id.key.to_owned(),
             serial,
             object,
-            size,
             written,
             record: FileRecord {
                 tenant,
@@ -382,7 +390,7 @@ impl NetDisk {
                     if offset != written {
                         continue;
                     }
-                    if written + data.len() as u64 > ctx.size {
+                    if written + data.len() as u64 > ctx.size() {
                         break Some(ErrorCode::ErrData);
                     }
                     let (mut partial, mut md5) = work.take().expect("returned after each write");
@@ -399,7 +407,7 @@ impl NetDisk {
                     match result {
                         Ok(n) => written += n,
                         Err(e) => {
-                            warn!(tenant = %ctx.tenant, "net disk: write failed: {e}");
+                            warn!(tenant = %ctx.tenant(), "net disk: write failed: {e}");
                             break Some(ErrorCode::FileWriteErr);
                         }
                     }
@@ -411,9 +419,9 @@ impl NetDisk {
                 }
                 Job::End { md5 } => {
                     let (_, hasher) = work.take().expect("returned after each write");
-                    let digest = hex(&hasher.finalize());
-                    if written != ctx.size || !md5.eq_ignore_ascii_case(&digest) {
-                        debug!(tenant = %ctx.tenant, written, size = ctx.size, "net disk: upload does not match its digest");
+                    let digest = crvideo_proto::hex(&hasher.finalize());
+                    if written != ctx.size() || !md5.eq_ignore_ascii_case(&digest) {
+                        debug!(tenant = %ctx.tenant(), written, size = ctx.size(), "net disk: upload does not match its digest");
                         break Some(ErrorCode::ErrData);
                     }
                     // Past here the upload is no longer registered: it ends either way.
@@ -434,11 +442,11 @@ impl NetDisk {
         // The upload failed: it ends here, unless it was cancelled meanwhile.
         let mine = {
             let mut state = self.state.lock().unwrap();
-            let slot = (ctx.tenant.clone(), ctx.key.clone());
+            let slot = (ctx.tenant().to_owned(), ctx.key().to_owned());
             let mine = (state.uploads.get(&slot)).is_some_and(|u| u.serial == ctx.serial);
             if mine {
                 state.uploads.remove(&slot);
-                release(&mut state, &ctx.tenant, ctx.size);
+                release(&mut state, ctx.tenant(), ctx.size());
             }
             mine
         };
@@ -454,7 +462,7 @@ impl NetDisk {
     /// Stores and lists a verified upload: its outcome, or `None` when it was cancelled
     /// meanwhile (nothing stored).
     async fn store_upload(&self, ctx: &UploadCtx, md5: String) -> Option<ErrorCode> {
-        let slot = (ctx.tenant.clone(), ctx.key.clone());
+        let slot = (ctx.tenant().to_owned(), ctx.key().to_owned());
         {
             // From here a cancel finds nothing: the upload completes.
             let mut state = self.state.lock().unwrap();
@@ -476,8 +484,8 @@ impl NetDisk {
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = recorded {
-            warn!(tenant = %ctx.tenant, "net disk: cannot store an upload: {e}");
-            release(&mut self.state.lock().unwrap(), &ctx.tenant, ctx.size);
+            warn!(tenant = %ctx.tenant(), "net disk: cannot store an upload: {e}");
+            release(&mut self.state.lock().unwrap(), ctx.tenant(), ctx.size());
             let storage = self.storage.clone();
             let object = ctx.object.clone();
             let _ = tokio::task::spawn_blocking(move || {
@@ -488,10 +496,10 @@ impl NetDisk {
             return Some(ErrorCode::FileWriteErr);
         }
         let mut state = self.state.lock().unwrap();
-        release(&mut state, &ctx.tenant, ctx.size);
-        let disk = state.tenants.entry(ctx.tenant.clone()).or_default();
-        disk.used += ctx.size;
-        disk.files.insert(ctx.key.clone(), record);
+        release(&mut state, ctx.tenant(), ctx.size());
+        let disk = state.tenants.entry(ctx.tenant().to_owned()).or_default();
+        disk.used += ctx.size();
+        disk.files.insert(ctx.key().to_owned(), record);
         Some(ErrorCode::NoErr)
     }
 
@@ -635,10 +643,6 @@ fn release(state: &mut State, tenant: &str, size: u64) {
     if let Some(disk) = state.tenants.get_mut(tenant) {
         disk.reserved -= size;
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Sends `object` from `offset` to `size` as disk frames, each once the credit covers it.

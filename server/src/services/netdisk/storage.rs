@@ -56,7 +56,7 @@ pub fn object_name(tenant: &str, key: &str) -> String {
     hash.update(tenant.as_bytes());
     hash.update([0]);
     hash.update(key.as_bytes());
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crvideo_proto::hex(&hash.finalize())
 }
 
 /// Objects as files: `root/partial/<name>` while written, `root/files/<name>` once stored.
