@@ -163,10 +163,11 @@ impl Instance {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,
         };
+        let tls = TlsSettings::new(ca);
         let http = crate::http::Http::new(
             runtime.handle().clone(),
             dispatcher.clone(),
-            ca.clone(),
+            tls.clone(),
             params.http_stall(),
         );
         let config = EngineConfig {
@@ -175,7 +176,7 @@ impl Instance {
             max_buffer_bytes: params.max_buffer_bytes,
             queues: queues.clone(),
             rooms: rooms.clone(),
-            tls: TlsSettings::new(ca),
+            tls,
             resume_window: params.resume_window,
             video: video.clone(),
             audio: audio.clone(),

@@ -157,11 +157,17 @@ impl TlsSettings {
         }
     }
 
-    fn connector(&self) -> Result<Connector, i32> {
+    /// The rustls configuration, built at the first use (it may read the system's roots)
+    /// and shared by the SDK connection and HTTP transfers.
+    pub fn config(&self) -> Result<Arc<rustls::ClientConfig>, i32> {
         let config = self.config.get_or_init(|| {
             super::tls::client_config(self.ca.as_deref().map(Vec::as_slice)).map_err(|e| e.code())
         });
-        config.clone().map(Connector::Rustls)
+        config.clone()
+    }
+
+    fn connector(&self) -> Result<Connector, i32> {
+        self.config().map(Connector::Rustls)
     }
 }
 

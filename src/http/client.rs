@@ -6,18 +6,17 @@ use std::fmt::Write as _;
 
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::redirect::{Attempt, Policy};
-use rustls::pki_types::CertificateDer;
 
 use super::outcome::Rslt;
-use crate::client::tls;
+use crate::client::handshake::TlsSettings;
 
 /// Redirects followed in a row; the answer after that is the transfer's end
 /// (`1000 + its status`).
 pub const MAX_REDIRECTS: usize = 5;
 
-/// The client, trusting `ca` (or the system's roots).
-pub fn build(ca: Option<&[CertificateDer<'static>]>) -> Result<reqwest::Client, Rslt> {
-    let config = tls::client_config(ca).map_err(|_| Rslt::Internal)?;
+/// The client, verifying certificates with the SDK connection's configuration.
+pub fn build(tls: &TlsSettings) -> Result<reqwest::Client, Rslt> {
+    let config = tls.config().map_err(|_| Rslt::Internal)?;
     reqwest::Client::builder()
         .use_preconfigured_tls((*config).clone())
         .redirect(Policy::custom(follow))
@@ -27,6 +26,17 @@ pub fn build(ca: Option<&[CertificateDer<'static>]>) -> Result<reqwest::Client, 
             tracing::warn!("cannot build the HTTP client: {e}");
             Rslt::Internal
         })
+}
+
+/// `request` with the transfer's `extParams` as headers (checked when it started).
+pub fn with_headers(
+    mut request: reqwest::RequestBuilder,
+    params: &[(String, String)],
+) -> reqwest::RequestBuilder {
+    for (name, value) in params {
+        request = request.header(name, value);
+    }
+    request
 }
 
 /// Follows a redirect unless [`MAX_REDIRECTS`] were followed already; then the redirect

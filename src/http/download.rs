@@ -5,7 +5,7 @@ use reqwest::header::RANGE;
 use reqwest::StatusCode;
 use tokio::sync::mpsc;
 
-use super::client::{content_range, head_text};
+use super::client::{self, content_range, head_text};
 use super::files::{self, Batch, ToDisk, Writer};
 use super::job::{halted, Job};
 use super::outcome::{from_reqwest, Rslt};
@@ -87,10 +87,7 @@ async fn fetch(
     let client = job.client()?;
     let mut from = have;
     loop {
-        let mut request = client.get(&job.spec.url);
-        for (name, value) in &job.spec.ext_params {
-            request = request.header(name, value);
-        }
+        let mut request = client::with_headers(client.get(&job.spec.url), &job.spec.ext_params);
         if from > 0 {
             request = request.header(RANGE, format!("bytes={from}-"));
         }
@@ -108,7 +105,6 @@ async fn fetch(
             _ => Some(0),
         };
         let Some(range_total) = resumed else {
-            batch.clear();
             disk.send(ToDisk::Restart).await.map_err(|_| Rslt::FileOp)?;
             from = 0;
             continue;
@@ -119,7 +115,6 @@ async fn fetch(
         }
         if from > 0 && status != StatusCode::PARTIAL_CONTENT {
             // A 200 answer to a Range request: the whole file again, from byte 0.
-            batch.clear();
             disk.send(ToDisk::Restart).await.map_err(|_| Rslt::FileOp)?;
             from = 0;
         }

@@ -3,12 +3,10 @@
 //! `crvideo-io`: they run on that runtime's blocking pool (`crvideo-pool`).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -96,12 +94,6 @@ impl Batch {
         let chunks = std::mem::take(&mut self.chunks);
         disk.send(ToDisk::Data(chunks)).await.map_err(|_| ())
     }
-
-    /// Forgets what is gathered (the body starts over).
-    pub fn clear(&mut self) {
-        self.chunks.clear();
-        self.len = 0;
-    }
 }
 
 /// The thread writing a download's partial file, fed through a bounded queue.
@@ -141,28 +133,6 @@ impl Writer {
             .await
             .unwrap_or_else(|_| Err(io::Error::other("writer failed")))
     }
-}
-
-/// Reads the next `len` bytes of `file` (fewer only at its end), on the blocking pool.
-/// Reads of one file come one after the other (an upload's body asks for the next chunk
-/// once it has the previous one).
-pub async fn read_next(file: Arc<Mutex<File>>, len: usize) -> io::Result<Bytes> {
-    blocking(move || {
-        let mut file = file.lock();
-        let mut buf = vec![0u8; len];
-        let mut filled = 0;
-        while filled < len {
-            match file.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        buf.truncate(filled);
-        Ok(Bytes::from(buf))
-    })
-    .await
 }
 
 #[cfg(test)]

@@ -28,22 +28,21 @@ mod upload;
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use parking_lot::Mutex;
-use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
+use crate::client::handshake::TlsSettings;
 use crate::dispatch::Dispatcher;
 use crate::event::Event;
 use crate::ErrorCode;
 use job::Job;
-pub use outcome::Rslt;
+use outcome::Rslt;
 use rate::RateLimit;
 use spec::{Direction, TransferSpec};
 
@@ -98,7 +97,7 @@ struct Table {
 struct Shared {
     runtime: Handle,
     dispatcher: Arc<Dispatcher>,
-    ca: Option<Vec<CertificateDer<'static>>>,
+    tls: TlsSettings,
     client: OnceLock<Result<reqwest::Client, Rslt>>,
     /// No byte moved for this long: FileFinished 4.
     stall: Duration,
@@ -113,19 +112,19 @@ pub struct Http {
 }
 
 impl Http {
-    /// Transfers run on `runtime`; their events go to `dispatcher`; https trusts `ca` (the
-    /// Init key `caFile`) or the system's roots.
+    /// Transfers run on `runtime`; their events go to `dispatcher`; https verifies as the
+    /// SDK connection does (`tls`: the Init key `caFile`, or the system's roots).
     pub fn new(
         runtime: Handle,
         dispatcher: Arc<Dispatcher>,
-        ca: Option<Vec<CertificateDer<'static>>>,
+        tls: TlsSettings,
         stall: Duration,
     ) -> Http {
         Http {
             shared: Arc::new(Shared {
                 runtime,
                 dispatcher,
-                ca,
+                tls,
                 client: OnceLock::new(),
                 stall,
                 uploads: RateLimit::default(),
@@ -259,17 +258,23 @@ impl Http {
             let files = self.shared.halt(&mut table, name);
             table.records.remove(name);
             self.shared.pump(&mut table);
-            if let Some(lock) = table.files.get(name) {
-                // Only the table holds it: no run uses this file any more.
-                if Arc::strong_count(lock) == 1 && files.is_none() {
-                    table.files.remove(name);
-                }
-            }
             (files, spec)
         };
         if let Some(files) = files {
             wait_until_free(&files);
         }
+        // The file's lock goes with its record once no run holds it (also when a run was
+        // stopped just now: it let go above).
+        let mut table = self.shared.table.lock();
+        if !table.records.contains_key(name)
+            && table
+                .files
+                .get(name)
+                .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            table.files.remove(name);
+        }
+        drop(table);
         if remove_files {
             let mut paths = vec![spec.path.clone()];
             if spec.direction == Direction::Download {
@@ -439,15 +444,8 @@ impl Shared {
     }
 
     fn client(&self) -> Result<reqwest::Client, Rslt> {
-        self.client
-            .get_or_init(|| client::build(self.ca.as_deref()))
-            .clone()
+        self.client.get_or_init(|| client::build(&self.tls)).clone()
     }
-}
-
-/// Where a download to `target` grows (for the docs and tests of the crate).
-pub fn partial_path(target: &std::path::Path) -> PathBuf {
-    files::partial_path(target)
 }
 
 /// Runs `job`, holding `files` while it touches the local files.

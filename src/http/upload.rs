@@ -8,15 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 use reqwest::header::CONTENT_LENGTH;
 use reqwest::multipart::{Form, Part};
 use reqwest::Body;
 
-use super::client::head_text;
+use super::client::{self, head_text};
 use super::files;
 use super::job::{halted, Job};
 use super::outcome::{from_reqwest, Rslt};
+use crate::client::transfer::outgoing::read_exact_at;
 
 /// Largest chunk read from the file at once.
 const CHUNK: usize = 256 * 1024;
@@ -64,14 +64,14 @@ pub async fn run(job: &Arc<Job>) -> Option<Rslt> {
 fn body(job: Arc<Job>, file: File, len: u64, unreadable: Arc<AtomicBool>) -> Body {
     struct Source {
         job: Arc<Job>,
-        file: Arc<Mutex<File>>,
+        file: Arc<File>,
         sent: u64,
         len: u64,
         unreadable: Arc<AtomicBool>,
     }
     let source = Source {
         job,
-        file: Arc::new(Mutex::new(file)),
+        file: Arc::new(file),
         sent: 0,
         len,
         unreadable,
@@ -86,12 +86,15 @@ fn body(job: Arc<Job>, file: File, len: u64, unreadable: Arc<AtomicBool>) -> Bod
             rate => (rate / 10).clamp(MIN_CHUNK, CHUNK),
         };
         let size = size.min((src.len - src.sent) as usize);
-        let read = files::read_next(src.file.clone(), size).await;
-        let chunk: Result<Bytes, std::io::Error> = match read {
-            Ok(bytes) if bytes.len() == size => Ok(bytes),
-            Ok(_) => Err(std::io::ErrorKind::UnexpectedEof.into()),
-            Err(e) => Err(e),
-        };
+        // The transparent channel's reader: at an offset, into unfilled memory, and
+        // `UnexpectedEof` when the file shrank.
+        let (file, offset) = (src.file.clone(), src.sent);
+        let chunk: Result<Bytes, std::io::Error> = files::blocking(move || {
+            let mut buf = Vec::new();
+            read_exact_at(&file, &mut buf, size, offset)?;
+            Ok(Bytes::from(buf))
+        })
+        .await;
         match chunk {
             Ok(bytes) => {
                 src.job.activity.touch();
@@ -133,11 +136,9 @@ async fn send(job: &Job, body: Body, len: u64) -> Result<(), Rslt> {
         }
         client.post(&spec.url).multipart(form.part("file", part))
     } else {
-        let mut request = client.put(&spec.url);
-        for (name, value) in &spec.ext_params {
-            request = request.header(name, value);
-        }
-        request.header(CONTENT_LENGTH, len).body(body)
+        client::with_headers(client.put(&spec.url), &spec.ext_params)
+            .header(CONTENT_LENGTH, len)
+            .body(body)
     };
     let mut response = request.send().await.map_err(|e| from_reqwest(&e))?;
     job.activity.touch();
