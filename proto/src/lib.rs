@@ -10,9 +10,11 @@
 pub mod boards;
 pub mod data;
 pub mod error;
+pub mod md5_thread;
 pub mod msg;
 pub mod netdisk;
 pub mod replay;
+pub mod writeback;
 
 pub use boards::{BoardObj, BoardState, PageElements};
 pub use error::ErrorCode;

@@ -1,6 +1,7 @@
 //! The writer of one net-disk download, on tokio's blocking pool: writes the bytes the engine
-//! accepted (in order) to the hidden partial file, hashes them, reports progress, and once
-//! all arrived checks the MD5 and puts the file at its path without overwriting anything.
+//! accepted (in order) to the hidden partial file, has an [`Md5Thread`] hash them beside,
+//! hands them to writeback as it goes, reports progress, and once all arrived checks the
+//! MD5 and puts the file at its path without overwriting anything.
 //! Dropped unfinished (cancel, session end), it deletes the partial file.
 
 use std::fs::File;
@@ -9,7 +10,9 @@ use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
 use bytes::Bytes;
-use md5::{Digest, Md5};
+use crvideo_proto::md5_thread::Md5Thread;
+use crvideo_proto::writeback::{start_writeback, WRITEBACK_EVERY};
+use md5::Md5;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::NetDiskReport;
@@ -42,9 +45,17 @@ pub fn run(writer: Writer, data: Receiver<Bytes>) {
     let report = |report| {
         let _ = done.send(Internal::NetDisk(report));
     };
-    let mut md5 = Md5::new();
+    let Ok(hasher) = Md5Thread::start(Md5::default()) else {
+        drop(file);
+        let _ = std::fs::remove_file(&partial);
+        return report(NetDiskReport::Downloaded {
+            key,
+            result: Err(ErrorCode::FileWriteErr),
+        });
+    };
     let mut written = 0u64;
     let mut reported = 0u64;
+    let mut handed = 0u64;
     while written < size {
         let Ok(bytes) = data.recv() else {
             // Cancelled or the session ended: nothing partial stays.
@@ -61,8 +72,12 @@ pub fn run(writer: Writer, data: Receiver<Bytes>) {
                 result: Err(ErrorCode::FileWriteErr),
             });
         }
-        md5.update(&bytes);
         written += bytes.len() as u64;
+        hasher.update(bytes);
+        if written >= handed + WRITEBACK_EVERY {
+            start_writeback(&file, handed, written - handed);
+            handed = written;
+        }
         if written - reported >= REPORT_EVERY || written == size {
             reported = written;
             report(NetDiskReport::Written {
@@ -71,13 +86,10 @@ pub fn run(writer: Writer, data: Receiver<Bytes>) {
             });
         }
     }
-    let result = finish(
-        file,
-        &partial,
-        &target,
-        &crvideo_proto::hex(&md5.finalize()),
-        &expected,
-    );
+    let result = match hasher.finish() {
+        Some(md5) => finish(file, &partial, &target, &md5, &expected),
+        None => Err(ErrorCode::FileWriteErr),
+    };
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }

@@ -2,7 +2,7 @@
 //! the durable store ([`records`]).
 //!
 //! A file is listed only once complete and verified: an upload writes a partial object
-//! (one task per upload, in order, MD5 as it goes), and at its end checks size and digest,
+//! (one writer per upload, in order, MD5 beside it), and at its end checks size and digest,
 //! commits the object, records the row, and only then lists it. Quota: an upload reserves
 //! its whole size when it starts (the tenant's stored bytes plus every reservation stay
 //! within the quota, however many upload at once) and cannot write past it. After a crash,
@@ -21,13 +21,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use crvideo_proto::md5_thread::Md5Thread;
 use crvideo_proto::netdisk::{parse_file_id, NetFileObj, FILE_TYPE_SHARED};
 use crvideo_proto::{
     data::encode_disk_chunk, ErrorCode, Event, NetDiskDownloadStart, NetDiskList, NetDiskSummary,
     NetDiskUploadStart, ServerFrame,
 };
 use indexmap::IndexMap;
-use md5::{Digest, Md5};
+use md5::Md5;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
@@ -43,6 +44,11 @@ pub const CHUNK_BYTES: usize = 256 * 1024;
 /// Disk frames an upload may have waiting to be written; a client that sends more than its
 /// window allows (see the SDK's) loses the upload.
 const UPLOAD_QUEUE: usize = 256;
+/// Frames between an upload's task and its writer.
+const WRITER_QUEUE: usize = 4;
+/// An upload's writer tells the client how far it got at least every this many bytes (and
+/// at the end); the client's window (4 MiB) is several times this.
+const PROGRESS_EVERY: u64 = 1024 * 1024;
 /// Most downloads one session runs at once.
 const MAX_DOWNLOADS_PER_SESSION: usize = 16;
 
@@ -369,75 +375,46 @@ impl NetDisk {
         false
     }
 
-    /// Writes an upload's frames in order; at its end, verifies, stores and lists it.
+    /// Runs an upload: its frames go in order to a writer on the blocking pool
+    /// ([`write_upload`]); at its end, verifies, stores and lists it.
     async fn run_upload(
         self: Arc<Self>,
         ctx: UploadCtx,
         partial: Box<dyn PartialObject>,
         mut queue: mpsc::Receiver<Job>,
     ) {
-        let mut work = Some((partial, Box::new(Md5::new())));
-        let mut written = 0u64;
-        let outcome = loop {
-            // All senders gone: cancelled, or the session ended.
-            let Some(job) = queue.recv().await else {
-                break None;
-            };
-            match job {
-                Job::Chunk { offset, data } => {
-                    // A resumed upload sends again from what was written when it asked;
-                    // frames already written since are skipped (the bytes are the same).
-                    if offset != written {
-                        continue;
-                    }
-                    if written + data.len() as u64 > ctx.size() {
-                        break Some(ErrorCode::ErrData);
-                    }
-                    let (mut partial, mut md5) = work.take().expect("returned after each write");
-                    let result = tokio::task::spawn_blocking(move || {
-                        let result = partial.write_at(offset, &data);
-                        md5.update(&data);
-                        (partial, md5, result.map(|()| data.len() as u64))
-                    })
-                    .await;
-                    let Ok((partial, md5, result)) = result else {
-                        break Some(ErrorCode::FileWriteErr);
-                    };
-                    work = Some((partial, md5));
-                    match result {
-                        Ok(n) => written += n,
-                        Err(e) => {
-                            warn!(tenant = %ctx.tenant(), "net disk: write failed: {e}");
-                            break Some(ErrorCode::FileWriteErr);
-                        }
-                    }
-                    ctx.written.store(written, Ordering::Release);
-                    let _ = ctx.to.send(&ServerFrame::Event(Event::NetdiskProgress {
+        let ctx = Arc::new(ctx);
+        let (jobs, writer_queue) = mpsc::channel(WRITER_QUEUE);
+        let writer = {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || write_upload(&ctx, partial, writer_queue))
+        };
+        // Forwards until the end, the writer stops (it failed), or every sender of the
+        // queue is gone (cancelled, or the session ended). Dropped with the runtime, this
+        // task drops `jobs`, which ends the writer too.
+        while let Some(job) = queue.recv().await {
+            let end = matches!(job, Job::End { .. });
+            if jobs.send(job).await.is_err() || end {
+                break;
+            }
+        }
+        drop(jobs);
+        let written = writer
+            .await
+            .unwrap_or(Written::Failed(ErrorCode::FileWriteErr));
+        let code = match written {
+            Written::Cancelled => return self.discard(&ctx).await,
+            Written::Complete { md5 } => {
+                // Past here the upload is no longer registered: it ends either way.
+                if let Some(code) = self.store_upload(&ctx, md5).await {
+                    let _ = ctx.to.send(&ServerFrame::Event(Event::NetdiskUploadResult {
                         file_id: ctx.record.obj.file_id.clone(),
-                        received: written,
+                        code: code.code(),
                     }));
                 }
-                Job::End { md5 } => {
-                    let (_, hasher) = work.take().expect("returned after each write");
-                    let digest = crvideo_proto::hex(&hasher.finalize());
-                    if written != ctx.size() || !md5.eq_ignore_ascii_case(&digest) {
-                        debug!(tenant = %ctx.tenant(), written, size = ctx.size(), "net disk: upload does not match its digest");
-                        break Some(ErrorCode::ErrData);
-                    }
-                    // Past here the upload is no longer registered: it ends either way.
-                    if let Some(code) = self.store_upload(&ctx, digest).await {
-                        let _ = ctx.to.send(&ServerFrame::Event(Event::NetdiskUploadResult {
-                            file_id: ctx.record.obj.file_id.clone(),
-                            code: code.code(),
-                        }));
-                    }
-                    return;
-                }
+                return;
             }
-        };
-        let Some(code) = outcome else {
-            self.discard(&ctx).await;
-            return;
+            Written::Failed(code) => code,
         };
         // The upload failed: it ends here, unless it was cancelled meanwhile.
         let mine = {
@@ -637,6 +614,70 @@ impl NetDisk {
             release(&mut state, &slot.0, up.size);
         }
     }
+}
+
+/// How an upload's writer ended.
+enum Written {
+    /// Every byte written and the client's digest matches the server's.
+    Complete {
+        md5: String,
+    },
+    Failed(ErrorCode),
+    /// Its queue closed before the end.
+    Cancelled,
+}
+
+/// Writes an upload's chunks in order to `partial` (on the blocking pool), MD5 beside on a
+/// thread of its own, and reports progress to the uploader every [`PROGRESS_EVERY`] bytes.
+fn write_upload(
+    ctx: &UploadCtx,
+    mut partial: Box<dyn PartialObject>,
+    mut jobs: mpsc::Receiver<Job>,
+) -> Written {
+    let Ok(hasher) = Md5Thread::start(Md5::default()) else {
+        return Written::Failed(ErrorCode::FileWriteErr);
+    };
+    let mut written = 0u64;
+    let mut reported = 0u64;
+    while let Some(job) = jobs.blocking_recv() {
+        match job {
+            Job::Chunk { offset, data } => {
+                // A resumed upload sends again from what was written when it asked; frames
+                // already written since are skipped (the bytes are the same).
+                if offset != written {
+                    continue;
+                }
+                if written + data.len() as u64 > ctx.size() {
+                    return Written::Failed(ErrorCode::ErrData);
+                }
+                if let Err(e) = partial.write_at(offset, &data) {
+                    warn!(tenant = %ctx.tenant(), "net disk: write failed: {e}");
+                    return Written::Failed(ErrorCode::FileWriteErr);
+                }
+                written += data.len() as u64;
+                hasher.update(data);
+                ctx.written.store(written, Ordering::Release);
+                if written - reported >= PROGRESS_EVERY || written == ctx.size() {
+                    reported = written;
+                    let _ = ctx.to.send(&ServerFrame::Event(Event::NetdiskProgress {
+                        file_id: ctx.record.obj.file_id.clone(),
+                        received: written,
+                    }));
+                }
+            }
+            Job::End { md5 } => {
+                let Some(digest) = hasher.finish() else {
+                    return Written::Failed(ErrorCode::FileWriteErr);
+                };
+                if written != ctx.size() || !md5.eq_ignore_ascii_case(&digest) {
+                    debug!(tenant = %ctx.tenant(), written, size = ctx.size(), "net disk: upload does not match its digest");
+                    return Written::Failed(ErrorCode::ErrData);
+                }
+                return Written::Complete { md5: digest };
+            }
+        }
+    }
+    Written::Cancelled
 }
 
 fn release(state: &mut State, tenant: &str, size: u64) {

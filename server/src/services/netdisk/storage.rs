@@ -12,6 +12,7 @@ use std::io;
 use std::path::PathBuf;
 
 use blake2::{Blake2s256, Digest};
+use crvideo_proto::writeback::{start_writeback, WRITEBACK_EVERY};
 
 /// A partial object being written, in order.
 pub trait PartialObject: Send {
@@ -78,11 +79,22 @@ impl LocalStorage {
     }
 }
 
-struct LocalPartial(File);
+struct LocalPartial {
+    file: File,
+    /// Bytes before this offset were handed to writeback (so that the `fsync` of
+    /// [`Storage::commit`] finds little left to wait for).
+    handed: u64,
+}
 
 impl PartialObject for LocalPartial {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        write_all_at(&self.0, data, offset)
+        write_all_at(&self.file, data, offset)?;
+        let end = offset + data.len() as u64;
+        if end >= self.handed + WRITEBACK_EVERY {
+            start_writeback(&self.file, self.handed, end - self.handed);
+            self.handed = end;
+        }
+        Ok(())
     }
 }
 
@@ -135,7 +147,7 @@ impl Storage for LocalStorage {
             .create(true)
             .truncate(true)
             .open(self.partial.join(name))?;
-        Ok(Box::new(LocalPartial(file)))
+        Ok(Box::new(LocalPartial { file, handed: 0 }))
     }
 
     fn commit(&self, name: &str) -> io::Result<()> {
