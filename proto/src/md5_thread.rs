@@ -17,7 +17,7 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 
 /// Chunks that may wait for the hasher.
-pub const QUEUE_CHUNKS: usize = 16;
+pub const QUEUE_CHUNKS: usize = 8;
 
 /// A running MD5 of chunks given in order. Dropped without [`Md5Thread::finish`], it
 /// stops at once (chunks still queued are skipped) and its thread is joined.
