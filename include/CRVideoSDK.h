@@ -120,6 +120,12 @@
 #define CRVIDEOSDK_ALREADYINMEETING 807
 /** not in a meeting */
 #define CRVIDEOSDK_NOT_INMEETING 817
+/** screen capture failed */
+#define CRVIDEOSDK_CATCH_SCREEN_ERR 900
+/** the recording reached its longest duration */
+#define CRVIDEOSDK_RECORD_MAX 901
+/** the recording could not be written (disk full) */
+#define CRVIDEOSDK_RECORD_NO_DISK 902
 /** send failed */
 #define CRVIDEOSDK_SENDFAIL 1000
 /** command larger than 51200 bytes */
@@ -132,6 +138,14 @@
 #define CRVIDEOSDK_SENDFILE_FILEINERROR 1103
 /** unknown or finished transfer */
 #define CRVIDEOSDK_TRANSID_INVALID 1104
+/** not possible in the recording's state */
+#define CRVIDEOSDK_RECORD_STATE_ERR 1200
+/** no such record file */
+#define CRVIDEOSDK_RECORD_FILE_NOT_EXIST 1201
+/** the record file could not be uploaded */
+#define CRVIDEOSDK_RECORD_UPLOAD_FAILED 1202
+/** the record file could not be deleted */
+#define CRVIDEOSDK_RECORD_DELETE_FAILED 1203
 /** file does not exist */
 #define CRVIDEOSDK_FILE_NOT_EXIST 1400
 /** file read error */
@@ -645,6 +659,18 @@ typedef struct CRVideo_Callbacks {
      * it first; 2, 6 and 7 come alone (nothing started).
      */
     void (*FileFinished)(void *userData, const char *fileName, int rslt);
+    /**
+     * The local recording's state: 1 starting (`CRVideo_StartRecording` accepted), 2
+     * recording (the file is set up), 4 stopping, 0 none (the file is complete at its
+     * `recordPath`, or gone if nothing could be kept). Always in that order.
+     */
+    void (*RecordStateChanged)(void *userData, int state);
+    /**
+     * The recording stopped by itself: 902 `RECORD_NO_DISK` (a write failed, e.g. the disk
+     * is full: the file keeps what fitted and stays playable), 901 `RECORD_MAX` (the
+     * longest duration was reached), 3 `INNER_ERR` (no encoder). States 4 and 0 follow.
+     */
+    void (*RecordErr)(void *userData, int sdkErr);
 } CRVideo_Callbacks;
 
 /**
@@ -1016,8 +1042,9 @@ int CRVideo_SetFileDownloadRate(int64_t bytesPerSec);
  * `maxCookieBytes` (longest cookie accepted, default 4096), `caFile` (PEM file of the
  * certificate authorities trusted for `wss://` servers and https transfers; default: the
  * system's roots), `httpTimeoutMs` (an SDK extension: how long an HTTP transfer may move
- * no byte before `FileFinished` 4, 100–600000; default `timeoutMs`). Unknown keys are
- * ignored.
+ * no byte before `FileFinished` 4, 100–600000; default `timeoutMs`), `recordMaxSecs` (an
+ * SDK extension: the longest local recording, 1–86400, default 28800 = 8 hours; reaching
+ * it gives `RecordErr(901)`). Unknown keys are ignored.
  *
  * Returns 0, or `CRVIDEOSDK_PARAM_ERR` for malformed JSON or a bad value (a `caFile` that
  * cannot be read as PEM certificates included). Calling it again while initialised returns
@@ -1369,6 +1396,59 @@ int CRVideo_AcceptAssignUser(int queID, const char *usrID, const char *cookie);
  * `CRVideo_AcceptAssignUser`.
  */
 int CRVideo_RejectAssignUser(int queID, const char *usrID, const char *cookie);
+
+/**
+ * Starts recording the meeting this user is in to an MP4 file. `recordCfgJson`:
+ * `{"recordPath":"/dir/name.mp4","audioType":3,"frameRate":15,"width":1280,"height":720,
+ * "bitRate":1000000,"defaultQP":28,"recDataType":0,"isUploadOnRecording":0}`; only
+ * `recordPath` (absolute, ending in `.mp4`) is needed, the rest have these defaults.
+ * audioType: 0 none, 1 this user's microphone, 2 the others, 3 all. recDataType: 0 audio
+ * and video, 1 this user's audio only, 2 the others' audio only, 3 video only. Ranges:
+ * frameRate 1–30; width 64–3840 and height 64–2160, even; bitRate 50,000–20,000,000.
+ * The picture is the layout of `CRVideo_SetRecordVideos` (black where nothing is drawn).
+ *
+ * While recording the file is `recordPath` + `.recording`; it gets its name, complete,
+ * when `RecordStateChanged(0)` comes. The recording ends with `CRVideo_StopRecording`,
+ * when this user leaves the meeting or logs out, at Uninit, or by itself with `RecordErr`.
+ *
+ * Returns 0, then `RecordStateChanged` 1, 2, …; `CRVIDEOSDK_PARAM_ERR` (a bad
+ * configuration), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_RECORD_STATE_ERR` (a recording
+ * runs), `CRVIDEOSDK_FILE_ALREADY_EXIST` (`recordPath` exists: it is never replaced),
+ * `CRVIDEOSDK_FILE_WRITE_ERR` (the file cannot be created), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StartRecording(const char *recordCfgJson);
+
+/**
+ * What the recording draws where, from its next picture on (also before a recording, for
+ * the next one): a JSON array of regions, drawn in order (a later one covers an earlier),
+ * e.g. `[{"left":0,"top":0,"width":640,"height":360,"keepAspectRatio":1,
+ * "param":{"type":0,"camid":"bob.1"}}]`. `param.type`: 0 a member's camera (`camid`
+ * `userID.videoID`; this user's own cameras too), 1 a PNG or JPEG picture (`resourceid`:
+ * its path, read now), 2 the shared screen, 3 the media being played, 4 the local date
+ * and time as text. `keepAspectRatio` 1 (default) fits the picture inside the region,
+ * centred; 0 stretches it. Positions and sizes are rounded down to even numbers.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (not such an array, an unknown type, a bad `camid`, a
+ * picture that cannot be read), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetRecordVideos(const char *layoutJson);
+
+/**
+ * Stops the recording: `RecordStateChanged(4)`, then `RecordStateChanged(0)` once the file
+ * is complete at its `recordPath`.
+ *
+ * Returns 0, `CRVIDEOSDK_RECORD_STATE_ERR` (no recording runs), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StopRecording(void);
+
+/**
+ * The files this instance recorded, oldest first: a JSON array of
+ * `{"fileName":"/dir/name.mp4","size":123,"state":0,"uploadPercent":0}` (`state` 0 not
+ * uploaded, 1 uploading, 2 uploaded). Free it with `CRVideo_FreeString`.
+ *
+ * NULL only before `CRVideo_Init` (`CRVIDEOSDK_NOT_INIT` from `CRVideo_GetLastError`).
+ */
+char *CRVideo_GetAllRecordFiles(void);
 
 /**
  * Starts sharing this member's screen (the signalling: who shares; the pixels are not part

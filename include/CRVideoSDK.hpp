@@ -373,6 +373,16 @@ public:
     /// `CRVideo_CancelFileTransfer`, `CRVideo_RmTransferInfo` or `CRVideo_Uninit` stopped
     /// it first; 2, 6 and 7 come alone (nothing started).
     virtual void FileFinished(std::string_view /*fileName*/, int /*rslt*/) {}
+
+    // Recording
+    /// The local recording's state: 1 starting (`CRVideo_StartRecording` accepted), 2
+    /// recording (the file is set up), 4 stopping, 0 none (the file is complete at its
+    /// `recordPath`, or gone if nothing could be kept). Always in that order.
+    virtual void RecordStateChanged(int /*state*/) {}
+    /// The recording stopped by itself: 902 `RECORD_NO_DISK` (a write failed, e.g. the disk
+    /// is full: the file keeps what fitted and stays playable), 901 `RECORD_MAX` (the
+    /// longest duration was reached), 3 `INNER_ERR` (no encoder). States 4 and 0 follow.
+    virtual void RecordErr(int /*sdkErr*/) {}
     // </generated>
 };
 
@@ -708,6 +718,12 @@ struct Trampolines {
     static void FileFinished(void* ud, const char* fileName, int rslt) {
         deliver(ud, [&](Callbacks& c) { c.FileFinished(view(fileName), rslt); });
     }
+    static void RecordStateChanged(void* ud, int state) {
+        deliver(ud, [&](Callbacks& c) { c.RecordStateChanged(state); });
+    }
+    static void RecordErr(void* ud, int sdkErr) {
+        deliver(ud, [&](Callbacks& c) { c.RecordErr(sdkErr); });
+    }
     // </generated>
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
@@ -815,6 +831,8 @@ struct Trampolines {
         t.FileHttpRspContent = &FileHttpRspContent;
         t.FileProgress = &FileProgress;
         t.FileFinished = &FileFinished;
+        t.RecordStateChanged = &RecordStateChanged;
+        t.RecordErr = &RecordErr;
         // </generated>
         return t;
     }
@@ -1274,6 +1292,24 @@ public:
     int setFileUploadRate(int64_t bytesPerSec) { return CRVideo_SetFileUploadRate(bytesPerSec); }
     /** CRVideo_SetFileDownloadRate: bytes per second across all downloads; 0 unlimited. */
     int setFileDownloadRate(int64_t bytesPerSec) { return CRVideo_SetFileDownloadRate(bytesPerSec); }
+
+    // ---- Local recording ----
+
+    /** CRVideo_StartRecording: {"recordPath":"/dir/name.mp4","audioType":3,"frameRate":15,
+        "width":1280,"height":720,"bitRate":1000000,"recDataType":0}; then
+        RecordStateChanged 1, 2, 4, 0 (the file complete), or RecordErr. */
+    int startRecording(std::string_view recordCfgJson) {
+        return CRVideo_StartRecording(detail::cstr(recordCfgJson).c_str());
+    }
+    /** CRVideo_SetRecordVideos: [{"left","top","width","height","keepAspectRatio",
+        "param":{"type":0 camera|1 picture|2 screen|3 media|4 time,"camid"|"resourceid"}}]. */
+    int setRecordVideos(std::string_view layoutJson) {
+        return CRVideo_SetRecordVideos(detail::cstr(layoutJson).c_str());
+    }
+    /** CRVideo_StopRecording: RecordStateChanged 4, then 0 once the file is complete. */
+    int stopRecording() { return CRVideo_StopRecording(); }
+    /** CRVideo_GetAllRecordFiles: [{"fileName","size","state","uploadPercent"}]. */
+    std::string getAllRecordFiles() { return detail::take(CRVideo_GetAllRecordFiles()); }
 
 private:
     Mgr() = default;

@@ -41,6 +41,8 @@ pub struct Instance {
     pub netdisk: crate::client::ActiveDiskFiles,
     /// HTTP(S) file transfers (they run on `crvideo-io`; no login needed).
     pub http: crate::http::Http,
+    /// The local recording.
+    pub recorder: Arc<crate::record::Recorder>,
     /// To the engine; bounded ([`COMMAND_QUEUE`]).
     commands: Sender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
@@ -159,6 +161,13 @@ impl Instance {
         let video = Arc::new(crate::video::Video::new(dispatcher.clone(), rooms.clone()));
         let audio = Arc::new(crate::audio::Audio::new(dispatcher.clone(), rooms.clone()));
         let netdisk = crate::client::ActiveDiskFiles::default();
+        let recorder = Arc::new(crate::record::Recorder::new(
+            dispatcher.clone(),
+            video.clone(),
+            audio.clone(),
+            rooms.clone(),
+            params.record_max,
+        ));
         let ca = match &params.ca_file {
             Some(path) => Some(crate::client::tls::load_ca_file(path)?),
             None => None,
@@ -181,6 +190,7 @@ impl Instance {
             video: video.clone(),
             audio: audio.clone(),
             netdisk: netdisk.clone(),
+            recorder: recorder.clone(),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()
@@ -213,6 +223,7 @@ impl Instance {
             audio,
             netdisk,
             http,
+            recorder,
             params,
             dispatcher,
             commands,
@@ -288,6 +299,8 @@ impl Instance {
     fn shutdown(&self) {
         // HTTP transfers end with the runtime below; none may start meanwhile.
         self.http.close();
+        // A recording is finished while video and audio are still there.
+        self.recorder.shutdown();
         let _ = self.send_waiting(Command::Shutdown);
         if let Some(io) = self.io_thread.lock().take() {
             let _ = io.join();

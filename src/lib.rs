@@ -22,6 +22,8 @@ pub mod ffi;
 pub mod http;
 pub mod instance;
 pub mod params;
+pub mod record;
+pub mod sink;
 pub mod video;
 
 pub use event::Event;

@@ -37,6 +37,9 @@ pub struct SdkParams {
     /// How long an HTTP transfer may move no byte before it ends with timeout
     /// (`httpTimeoutMs`, an SDK extension; default: `timeoutMs`).
     pub http_timeout: Option<Duration>,
+    /// The longest local recording (`recordMaxSecs`, an SDK extension; default 8 hours,
+    /// 1 s – 24 h): reaching it ends the recording with `RecordErr(901)`.
+    pub record_max: Duration,
 }
 
 impl SdkParams {
@@ -78,6 +81,7 @@ impl Default for SdkParams {
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             resume_window: Duration::from_millis(DEFAULT_RESUME_WINDOW_MS),
             http_timeout: None,
+            record_max: Duration::from_secs(crate::record::DEFAULT_MAX_SECS),
         }
     }
 }
@@ -117,6 +121,12 @@ impl SdkParams {
                 .filter(|ms| HTTP_TIMEOUT_RANGE_MS.contains(ms))
                 .ok_or(ErrorCode::ParamErr)?;
             params.http_timeout = Some(Duration::from_millis(ms));
+        }
+        if let Some(v) = map.get("recordMaxSecs") {
+            let secs = (v.as_u64())
+                .filter(|s| (1..=24 * 3600).contains(s))
+                .ok_or(ErrorCode::ParamErr)?;
+            params.record_max = Duration::from_secs(secs);
         }
         if let Some(v) = map.get("logLevel") {
             let level = v
@@ -269,6 +279,16 @@ mod tests {
     }
 
     #[test]
+    fn record_max_secs() {
+        let p = SdkParams::parse(r#"{"recordMaxSecs":2}"#).unwrap();
+        assert_eq!(p.record_max, Duration::from_secs(2));
+        assert_eq!(
+            SdkParams::default().record_max,
+            Duration::from_secs(8 * 3600)
+        );
+    }
+
+    #[test]
     fn bad_params_are_param_err() {
         for bad in [
             "{",
@@ -285,6 +305,8 @@ mod tests {
             r#"{"httpTimeoutMs":99}"#,
             r#"{"httpTimeoutMs":600001}"#,
             r#"{"httpTimeoutMs":"1000"}"#,
+            r#"{"recordMaxSecs":0}"#,
+            r#"{"recordMaxSecs":86401}"#,
         ] {
             assert_eq!(SdkParams::parse(bad), Err(ErrorCode::ParamErr), "{bad}");
         }

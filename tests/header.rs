@@ -317,6 +317,9 @@ fn header_declares_the_contract() {
         "FileHttpRspContent",
         "FileProgress",
         "FileFinished",
+        // Appended for local recording (API.md section 12).
+        "RecordStateChanged",
+        "RecordErr",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

@@ -33,6 +33,7 @@ pub struct Parts {
     pub speaker: Arc<Mutex<Speaker>>,
     pub tap: SpeakerTap,
     pub levels: Arc<Mutex<Levels>>,
+    pub record_feed: super::record_feed::SharedFeed,
 }
 
 /// The running clock; dropping it stops and joins the thread.
@@ -96,8 +97,13 @@ fn tick(parts: &Parts, now: Instant) {
         (speaker.mixer.speakers).retain(|u, _| members.iter().any(|(m, _)| m == u));
         (!speaker.pull).then(|| speaker.tick(now, Duration::ZERO))
     };
-    if let (Some(pcm), Some(tap)) = (pcm, parts.tap.lock().as_mut()) {
-        tap.feed(&pcm);
+    if let Some(pcm) = pcm {
+        if let Some(tap) = parts.tap.lock().as_mut() {
+            tap.feed(&pcm);
+        }
+        if let Some(feed) = parts.record_feed.lock().as_mut() {
+            feed.add_others(&pcm);
+        }
     }
     let members: Vec<(&str, bool)> = members.iter().map(|(u, o)| (u.as_str(), *o)).collect();
     let reports = parts.levels.lock().review(&members, now);

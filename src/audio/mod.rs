@@ -14,6 +14,7 @@ pub mod codec;
 pub mod jitter;
 pub mod level;
 pub mod mixer;
+pub mod record_feed;
 pub mod speaker;
 pub mod tap;
 #[cfg(test)]
@@ -37,6 +38,7 @@ use codec::{Encoder, FRAME};
 use jitter::JitterBuffer;
 use level::Levels;
 use mixer::{Mixer, TICK};
+use record_feed::{RecordFeed, SharedFeed};
 use speaker::{Speaker, SpeakerTap};
 use tap::{Tap, WavFile, CHUNK_BYTES, MAX_EACH};
 
@@ -76,6 +78,8 @@ pub struct Audio {
     speaker_tap: SpeakerTap,
     levels: Arc<Mutex<Levels>>,
     clock: Mutex<Option<clock::Clock>>,
+    /// PCM for a recording, while one runs.
+    record_feed: SharedFeed,
     /// The clock of packets' `time_ms`.
     epoch: Instant,
 }
@@ -91,6 +95,7 @@ impl Audio {
             speaker_tap: Arc::default(),
             levels: Arc::default(),
             clock: Mutex::new(None),
+            record_feed: Arc::default(),
             epoch: Instant::now(),
         }
     }
@@ -135,6 +140,9 @@ impl Audio {
             let Some(lane) = &lane else {
                 continue;
             };
+            if let Some(feed) = self.record_feed.lock().as_mut() {
+                feed.add_own(&frame);
+            }
             let level = level::level(&frame);
             self.levels.lock().heard(&me, level, now);
             // The packet's first sample was pushed this long before the last one.
@@ -239,7 +247,28 @@ impl Audio {
         if let Some(tap) = self.speaker_tap.lock().as_mut() {
             tap.feed(&made);
         }
+        if let Some(feed) = self.record_feed.lock().as_mut() {
+            feed.add_others(&made);
+        }
         Ok(())
+    }
+
+    /// Starts (`true`) or ends keeping PCM for a recording.
+    pub fn set_record_feed(&self, on: bool) {
+        *self.record_feed.lock() = on.then(RecordFeed::default);
+    }
+
+    /// The recording's next `n` samples of each side (see [`RecordFeed::take`]).
+    pub fn take_record_pcm(
+        &self,
+        n: usize,
+        keep: usize,
+        own: &mut Vec<i16>,
+        others: &mut Vec<i16>,
+    ) {
+        if let Some(feed) = self.record_feed.lock().as_mut() {
+            feed.take(n, keep, own, others);
+        }
     }
 
     /// `CRVideo_GetMicEnergy`: the level last reported for `user_id` ("": this user).
@@ -316,6 +345,7 @@ impl Audio {
             speaker: self.speaker.clone(),
             tap: self.speaker_tap.clone(),
             levels: self.levels.clone(),
+            record_feed: self.record_feed.clone(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! What `CRVideo_StartGetAudioPCM` starts: a side's PCM to the app in `EachSize` pieces
 //! (`NotifyAudioPCMDat`) or into a WAV file.
 
+use crate::sink::Sink;
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -65,23 +66,12 @@ impl Tap {
     }
 }
 
-/// Where a WAV file's bytes go: a file, or in the tests a disk that fills up.
-pub trait WavSink: Write + Seek {
-    fn set_len(&mut self, len: u64) -> std::io::Result<()>;
-}
-
-impl WavSink for File {
-    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
-        File::set_len(self, len)
-    }
-}
-
 /// A WAV file being written: 16 kHz, 16-bit, mono PCM. Its header is brought up to date
 /// every second of audio (a crash leaves a valid file of all but the last second) and when
 /// it is finished ([`WavFile::finish`], or when dropped). A write that fails (a full disk)
 /// stops the file where it was, logged, and it is still finished valid: its header then
 /// says what is really in it.
-pub struct WavFile<S: WavSink = File> {
+pub struct WavFile<S: Sink = File> {
     path: PathBuf,
     file: Option<BufWriter<S>>,
     data_bytes: u32,
@@ -107,7 +97,7 @@ impl WavFile {
     }
 }
 
-impl<S: WavSink> WavFile<S> {
+impl<S: Sink> WavFile<S> {
     /// A WAV file written to `sink` (`path` names it in the log).
     pub fn with_sink(path: PathBuf, sink: S) -> Result<WavFile<S>, ErrorCode> {
         let mut wav = WavFile {
@@ -197,7 +187,7 @@ impl<S: WavSink> WavFile<S> {
     }
 }
 
-impl<S: WavSink> Drop for WavFile<S> {
+impl<S: Sink> Drop for WavFile<S> {
     fn drop(&mut self) {
         self.finish();
     }
@@ -230,6 +220,7 @@ pub fn wav_header(data: u32) -> [u8; HEADER] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Seek;
 
     #[test]
     fn a_wav_file_has_its_sizes_and_samples() {
@@ -295,7 +286,7 @@ mod tests {
         }
     }
 
-    impl WavSink for SmallDisk {
+    impl Sink for SmallDisk {
         fn set_len(&mut self, len: u64) -> std::io::Result<()> {
             self.bytes.borrow_mut().truncate(len as usize);
             Ok(())

@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub audio: Arc<crate::audio::Audio>,
     /// The file IDs with a net-disk transfer (the API refuses a second one at once).
     pub netdisk: super::ActiveDiskFiles,
+    /// The local recording (it stops when the meeting is left).
+    pub recorder: Arc<crate::record::Recorder>,
 }
 
 pub struct Engine {
@@ -133,6 +135,7 @@ impl Engine {
             // The room copy may have changed (entered, left): video and audio follow it.
             self.config.video.follow_room();
             self.config.audio.follow_room();
+            self.config.recorder.follow_room();
         }
         let writer = self.end_session(ErrorCode::NotLogin, None);
         self.closing.extend(writer);
@@ -543,6 +546,7 @@ impl Engine {
         self.config.video.follow_room();
         self.config.audio.set_uplink(None, announce_none);
         self.config.audio.follow_room();
+        self.config.recorder.follow_room();
         self.local = SessionLocal::default();
         writer
     }

@@ -660,6 +660,15 @@ pub struct CRVideo_Callbacks {
     /// it first; 2, 6 and 7 come alone (nothing started).
     pub FileFinished:
         Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, rslt: c_int)>,
+    // Recording
+    /// The local recording's state: 1 starting (`CRVideo_StartRecording` accepted), 2
+    /// recording (the file is set up), 4 stopping, 0 none (the file is complete at its
+    /// `recordPath`, or gone if nothing could be kept). Always in that order.
+    pub RecordStateChanged: Option<unsafe extern "C" fn(userData: *mut c_void, state: c_int)>,
+    /// The recording stopped by itself: 902 `RECORD_NO_DISK` (a write failed, e.g. the disk
+    /// is full: the file keeps what fitted and stays playable), 901 `RECORD_MAX` (the
+    /// longest duration was reached), 3 `INNER_ERR` (no encoder). States 4 and 0 follow.
+    pub RecordErr: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
 }
 
 impl CRVideo_Callbacks {

@@ -22,8 +22,9 @@ use crate::{instance, ErrorCode};
 /// `maxCookieBytes` (longest cookie accepted, default 4096), `caFile` (PEM file of the
 /// certificate authorities trusted for `wss://` servers and https transfers; default: the
 /// system's roots), `httpTimeoutMs` (an SDK extension: how long an HTTP transfer may move
-/// no byte before `FileFinished` 4, 100–600000; default `timeoutMs`). Unknown keys are
-/// ignored.
+/// no byte before `FileFinished` 4, 100–600000; default `timeoutMs`), `recordMaxSecs` (an
+/// SDK extension: the longest local recording, 1–86400, default 28800 = 8 hours; reaching
+/// it gives `RecordErr(901)`). Unknown keys are ignored.
 ///
 /// Returns 0, or `CRVIDEOSDK_PARAM_ERR` for malformed JSON or a bad value (a `caFile` that
 /// cannot be read as PEM certificates included). Calling it again while initialised returns

@@ -26,6 +26,7 @@ pub mod meetings;
 pub mod netdisk;
 pub mod presence;
 pub mod queues;
+pub mod record;
 pub mod room_signals;
 pub mod rooms;
 pub mod session;

@@ -42,6 +42,16 @@ pub struct VideoEncoder {
 
 impl VideoEncoder {
     pub fn new(settings: EncodeSettings) -> Result<VideoEncoder, String> {
+        Self::with_skipping(settings, true)
+    }
+
+    /// An encoder for a file (a recording): every picture is encoded, none skipped to keep
+    /// the bitrate, so the file has the frame rate it says.
+    pub fn for_file(settings: EncodeSettings) -> Result<VideoEncoder, String> {
+        Self::with_skipping(settings, false)
+    }
+
+    fn with_skipping(settings: EncodeSettings, skip: bool) -> Result<VideoEncoder, String> {
         let fps = settings.fps.max(1.0);
         let config = EncoderConfig::new()
             .bitrate(BitRate::from_bps(settings.kbps.saturating_mul(1000)))
@@ -49,7 +59,7 @@ impl VideoEncoder {
             .rate_control_mode(RateControlMode::Bitrate)
             // Rate control keeps to the bitrate by skipping a picture now and then (OpenH264
             // cannot hold a bitrate otherwise); a skipped picture sends nothing.
-            .skip_frames(true)
+            .skip_frames(skip)
             // A key frame every 5 s even unasked: a receiver that lost one recovers.
             .intra_frame_period(IntraFramePeriod::from_num_frames((fps * 5.0) as u32))
             .usage_type(if settings.screen {

@@ -394,6 +394,31 @@ impl Video {
         shown(latest, format, max_w, max_h)
     }
 
+    /// The newest picture of camera `video_id` of `user_id` (this user's: its preview), for
+    /// a recording; unlike [`Video::image`] it does not count as the app taking it.
+    pub fn peek_camera(&self, user_id: &str, video_id: u8) -> Option<Arc<Picture>> {
+        let me = self.me();
+        let inner = self.inner.lock();
+        if user_id == me {
+            return inner.cams.get(&video_id)?.preview.lock().clone();
+        }
+        let stream = inner.streams.get(&(user_id.to_owned(), video_id))?;
+        let picture = stream.latest.picture.lock().clone();
+        picture
+    }
+
+    /// The newest picture of the shared screen (this user's own when it shares), for a
+    /// recording.
+    pub fn peek_screen(&self) -> Option<Arc<Picture>> {
+        let inner = self.inner.lock();
+        let remote = (inner.streams.iter()).find(|((_, id), _)| *id == SCREEN);
+        if let Some((_, stream)) = remote {
+            return stream.latest.picture.lock().clone();
+        }
+        let picture = inner.screen.as_ref()?.preview.lock().clone();
+        picture
+    }
+
     /// `CRVideo_SetScreenShareCfg`.
     pub fn set_screen_cfg(&self, cfg: ScreenCfg) -> Result<(), ErrorCode> {
         let mut inner = self.inner.lock();

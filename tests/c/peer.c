@@ -29,8 +29,9 @@
  *   cam <name> <fmt> <w> <h> <extJson>   (prints "VideoID<TAB>id" before RC)
  *   cam_destroy <id> | cam_default <id> | default_video <user> (RC: the ID)
  *   video_info <user> (JSON as RC) | watch <json, or NULL>
- *   feed <id> <fmt> <w> <h> <fps> <seed>   (a thread feeds video_pattern at fps, each picture
- *       stamped with the feed clock: ms since the first feed started) | feed_stop <id>
+ *   feed <id> <fmt> <w> <h> <fps> <seed> [still ms]   (a thread feeds video_pattern at fps,
+ *       each picture stamped with the feed clock: ms since the first feed started; with
+ *       still ms, always the pattern of that time) | feed_stop <id>
  *   feed_clock   (RC: the feed clock now)
  *   img <user> <id> <fmt> <maxW> <maxH> <seed> <srcW> <srcH> <ppmPath or ->
  *       (GetVideoImg; prints "Img<TAB>w<TAB>h<TAB>frameTime<TAB>PSNR dB against the pattern
@@ -45,6 +46,7 @@
  *       "Screen<TAB>w<TAB>h<TAB>PSNR dB against the kept screen (-1: other size)")
  *   audio: see peer_audio.h (tone, listen, spectrum, onset, mic_energy, …)
  *   net disk and board backgrounds: see peer_netdisk.h (nd_*, board_bk)
+ *   recording: see peer_record.h (rec_*, pattern_ppm, fsize_limit)
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line (tests/c/recorder.h): its name, then its
  * arguments, TAB-separated; received data as its length and FNV-1a-64. stdout is flushed
@@ -302,6 +304,7 @@ static long long feed_clock(void) {
 struct feeder {
     int id, fmt, w, h, fps;
     unsigned seed;
+    long long still; /* >= 0: always the pattern of this time */
     volatile int running;
     pthread_t thread;
 };
@@ -321,7 +324,7 @@ static void *feed_loop(void *arg) {
             nanosleep(&t, NULL);
             continue;
         }
-        pic = video_picture(ms, fd->fmt, fd->w, fd->h, fd->seed, &len);
+        pic = video_picture(fd->still >= 0 ? fd->still : ms, fd->fmt, fd->w, fd->h, fd->seed, &len);
         CRVideo_InputCustomVideoDat(fd->id, pic, len, ms);
         free(pic);
         next += 1000 / fd->fps;
@@ -388,6 +391,7 @@ static int split(char *line, char **fields, int max) {
 
 #include "peer_audio.h"
 #include "peer_netdisk.h"
+#include "peer_record.h"
 
 /* Prints the string an ID- or JSON-returning call gave (as the command's result), and frees
  * it. */
@@ -448,6 +452,15 @@ int main(void) {
         if (audio_command(f, n, &rc)) {
             emit("RC\t%d", rc);
             continue;
+        }
+        switch (record_command(f, n, &rc)) {
+        case 1:
+            emit("RC\t%d", rc);
+            continue;
+        case 2:
+            continue; /* printed its own RC */
+        default:
+            break;
         }
         switch (netdisk_command(f, n, &rc)) {
         case 1:
@@ -635,6 +648,7 @@ int main(void) {
             fd->h = atoi(ARG(4));
             fd->fps = atoi(ARG(5)) > 0 ? atoi(ARG(5)) : 15;
             fd->seed = (unsigned)atoi(ARG(6));
+            fd->still = n > 7 ? atoll(ARG(7)) : -1;
             fd->running = 1;
             rc = pthread_create(&fd->thread, NULL, feed_loop, fd);
         } else if (strcmp(f[0], "feed_stop") == 0) {

@@ -500,6 +500,16 @@ static void rec_FileFinished(void *ud, const char *fileName, int rslt) {
     before_callback("FileFinished");
     emit("FileFinished\t%s\t%d", fileName, rslt);
 }
+static void rec_RecordStateChanged(void *ud, int state) {
+    (void)ud;
+    before_callback("RecordStateChanged");
+    emit("RecordStateChanged\t%d", state);
+}
+static void rec_RecordErr(void *ud, int sdkErr) {
+    (void)ud;
+    before_callback("RecordErr");
+    emit("RecordErr\t%d", sdkErr);
+}
 
 /* Sets every member of `cbs` to its recording function. */
 static void recorder_register(CRVideo_Callbacks *cbs) {
@@ -602,4 +612,6 @@ static void recorder_register(CRVideo_Callbacks *cbs) {
     cbs->FileHttpRspContent = rec_FileHttpRspContent;
     cbs->FileProgress = rec_FileProgress;
     cbs->FileFinished = rec_FileFinished;
+    cbs->RecordStateChanged = rec_RecordStateChanged;
+    cbs->RecordErr = rec_RecordErr;
 }
