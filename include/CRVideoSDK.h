@@ -671,6 +671,22 @@ typedef struct CRVideo_Callbacks {
      * longest duration was reached), 3 `INNER_ERR` (no encoder). States 4 and 0 follow.
      */
     void (*RecordErr)(void *userData, int sdkErr);
+    /**
+     * A record file's upload to the net disk (`CRVideo_UploadRecordFile`): 1 uploading, 2
+     * uploaded (listed on the tenant's net disk under its file name), 0 not uploaded
+     * (cancelled, or failed: `UploadRecordFileErr` came first).
+     */
+    void (*NotifyRecordFileStateChanged)(void *userData, const char *fileName, int state);
+    /**
+     * Percent of a record file uploaded, rising to 100 (just before state 2).
+     */
+    void (*NotifyRecordFileUploadProgress)(void *userData, const char *fileName, int percent);
+    /**
+     * A record file's upload failed: 1202 `RECORD_UPLOAD_FAILED` (the net disk is full,
+     * the server refused it, the file could not be read, the session ended).
+     * `NotifyRecordFileStateChanged(fileName, 0)` follows.
+     */
+    void (*UploadRecordFileErr)(void *userData, const char *fileName, int sdkErr);
 } CRVideo_Callbacks;
 
 /**
@@ -1406,6 +1422,8 @@ int CRVideo_RejectAssignUser(int queID, const char *usrID, const char *cookie);
  * and video, 1 this user's audio only, 2 the others' audio only, 3 video only. Ranges:
  * frameRate 1–30; width 64–3840 and height 64–2160, even; bitRate 50,000–20,000,000.
  * The picture is the layout of `CRVideo_SetRecordVideos` (black where nothing is drawn).
+ * `isUploadOnRecording` is accepted but not acted on yet: upload the finished file with
+ * `CRVideo_UploadRecordFile`.
  *
  * While recording the file is `recordPath` + `.recording`; it gets its name, complete,
  * when `RecordStateChanged(0)` comes. The recording ends with `CRVideo_StopRecording`,
@@ -1449,6 +1467,30 @@ int CRVideo_StopRecording(void);
  * NULL only before `CRVideo_Init` (`CRVIDEOSDK_NOT_INIT` from `CRVideo_GetLastError`).
  */
 char *CRVideo_GetAllRecordFiles(void);
+
+/**
+ * Uploads the record file `fileName` (a `fileName` of `CRVideo_GetAllRecordFiles`) to the
+ * tenant's net disk, as a shared file named after it (listed once complete and verified,
+ * like `CRVideo_UploadNetDiskFile`).
+ *
+ * Returns 0, then `NotifyRecordFileStateChanged(fileName, 1)`,
+ * `NotifyRecordFileUploadProgress(fileName, percent)` rising to 100, and
+ * `NotifyRecordFileStateChanged(fileName, 2)`; or `UploadRecordFileErr(fileName, 1202)`
+ * and state 0. Without callback: `CRVIDEOSDK_RECORD_FILE_NOT_EXIST` (not a file this
+ * instance recorded, or gone), `CRVIDEOSDK_RECORD_STATE_ERR` (it is uploading),
+ * `CRVIDEOSDK_PARAM_ERR` (NULL), `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_UploadRecordFile(const char *fileName);
+
+/**
+ * Cancels the upload of the record file `fileName`: `NotifyRecordFileStateChanged(fileName,
+ * 0)` follows, and nothing of it stays on the net disk.
+ *
+ * Returns 0, `CRVIDEOSDK_RECORD_FILE_NOT_EXIST` (not a record file of this instance),
+ * `CRVIDEOSDK_RECORD_STATE_ERR` (not uploading), `CRVIDEOSDK_PARAM_ERR` (NULL),
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_CancelUploadRecordFile(const char *fileName);
 
 /**
  * Starts sharing this member's screen (the signalling: who shares; the pixels are not part

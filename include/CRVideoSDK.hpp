@@ -383,6 +383,16 @@ public:
     /// is full: the file keeps what fitted and stays playable), 901 `RECORD_MAX` (the
     /// longest duration was reached), 3 `INNER_ERR` (no encoder). States 4 and 0 follow.
     virtual void RecordErr(int /*sdkErr*/) {}
+    /// A record file's upload to the net disk (`CRVideo_UploadRecordFile`): 1 uploading, 2
+    /// uploaded (listed on the tenant's net disk under its file name), 0 not uploaded
+    /// (cancelled, or failed: `UploadRecordFileErr` came first).
+    virtual void NotifyRecordFileStateChanged(std::string_view /*fileName*/, int /*state*/) {}
+    /// Percent of a record file uploaded, rising to 100 (just before state 2).
+    virtual void NotifyRecordFileUploadProgress(std::string_view /*fileName*/, int /*percent*/) {}
+    /// A record file's upload failed: 1202 `RECORD_UPLOAD_FAILED` (the net disk is full,
+    /// the server refused it, the file could not be read, the session ended).
+    /// `NotifyRecordFileStateChanged(fileName, 0)` follows.
+    virtual void UploadRecordFileErr(std::string_view /*fileName*/, int /*sdkErr*/) {}
     // </generated>
 };
 
@@ -724,6 +734,15 @@ struct Trampolines {
     static void RecordErr(void* ud, int sdkErr) {
         deliver(ud, [&](Callbacks& c) { c.RecordErr(sdkErr); });
     }
+    static void NotifyRecordFileStateChanged(void* ud, const char* fileName, int state) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyRecordFileStateChanged(view(fileName), state); });
+    }
+    static void NotifyRecordFileUploadProgress(void* ud, const char* fileName, int percent) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyRecordFileUploadProgress(view(fileName), percent); });
+    }
+    static void UploadRecordFileErr(void* ud, const char* fileName, int sdkErr) {
+        deliver(ud, [&](Callbacks& c) { c.UploadRecordFileErr(view(fileName), sdkErr); });
+    }
     // </generated>
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
@@ -833,6 +852,9 @@ struct Trampolines {
         t.FileFinished = &FileFinished;
         t.RecordStateChanged = &RecordStateChanged;
         t.RecordErr = &RecordErr;
+        t.NotifyRecordFileStateChanged = &NotifyRecordFileStateChanged;
+        t.NotifyRecordFileUploadProgress = &NotifyRecordFileUploadProgress;
+        t.UploadRecordFileErr = &UploadRecordFileErr;
         // </generated>
         return t;
     }
@@ -1310,6 +1332,15 @@ public:
     int stopRecording() { return CRVideo_StopRecording(); }
     /** CRVideo_GetAllRecordFiles: [{"fileName","size","state","uploadPercent"}]. */
     std::string getAllRecordFiles() { return detail::take(CRVideo_GetAllRecordFiles()); }
+    /** CRVideo_UploadRecordFile: to the net disk; NotifyRecordFileStateChanged 1, progress,
+        state 2, or UploadRecordFileErr and state 0. */
+    int uploadRecordFile(std::string_view fileName) {
+        return CRVideo_UploadRecordFile(detail::cstr(fileName).c_str());
+    }
+    /** CRVideo_CancelUploadRecordFile: NotifyRecordFileStateChanged(fileName, 0). */
+    int cancelUploadRecordFile(std::string_view fileName) {
+        return CRVideo_CancelUploadRecordFile(detail::cstr(fileName).c_str());
+    }
 
 private:
     Mgr() = default;

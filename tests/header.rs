@@ -320,6 +320,9 @@ fn header_declares_the_contract() {
         // Appended for local recording (API.md section 12).
         "RecordStateChanged",
         "RecordErr",
+        "NotifyRecordFileStateChanged",
+        "NotifyRecordFileUploadProgress",
+        "UploadRecordFileErr",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

@@ -20,6 +20,7 @@ const PARAM_ERR: i32 = 5;
 const NOT_INMEETING: i32 = 817;
 const RECORD_STATE_ERR: i32 = 1200;
 const FILE_ALREADY_EXIST: i32 = 1403;
+const RECORD_FILE_NOT_EXIST: i32 = 1201;
 const RGBA: &str = "2";
 
 fn user(name: &str, server: &ServerProcess, extra: &str) -> Peer {
@@ -134,6 +135,57 @@ fn recording_states_errors_and_a_complete_file() {
     );
     // A file is never replaced.
     assert_eq!(alice.cmd(&["rec_start", &cfg]), FILE_ALREADY_EXIST);
+
+    // Uploaded to the net disk: states 1 then 2, percent rising to 100; bob downloads
+    // the same bytes.
+    let name = path.to_str().unwrap();
+    assert_eq!(
+        alice.cmd(&["rec_upload", "/no/such.mp4"]),
+        RECORD_FILE_NOT_EXIST
+    );
+    assert_eq!(alice.cmd(&["rec_cancel_upload", name]), RECORD_STATE_ERR);
+    assert_eq!(alice.cmd(&["rec_upload", name]), 0);
+    alice.expect(&format!("NotifyRecordFileStateChanged\t{name}\t2"));
+    let events: Vec<String> = (alice.lines().into_iter())
+        .filter(|l| l.contains("RecordFile"))
+        .collect();
+    assert_eq!(
+        events[0],
+        format!("NotifyRecordFileStateChanged\t{name}\t1")
+    );
+    let percents: Vec<i32> = (events.iter())
+        .filter_map(|l| {
+            l.rsplit_once('\t')?
+                .1
+                .parse()
+                .ok()
+                .filter(|_| l.contains("Progress"))
+        })
+        .collect();
+    assert!(percents.windows(2).all(|w| w[0] < w[1]), "{percents:?}");
+    assert_eq!(percents.last(), Some(&100));
+    let files: Value = serde_json::from_str(&alice.cmd_text(&["rec_files"])).unwrap();
+    assert_eq!(
+        (
+            files[0]["state"].as_i64(),
+            files[0]["uploadPercent"].as_i64()
+        ),
+        (Some(2), Some(100))
+    );
+    assert_eq!(bob.cmd(&["nd_list"]), 0);
+    let list = bob.wait_line(|l| l.starts_with("GetNetDiskFileListRslt\t"));
+    let list: Value = serde_json::from_str(&list["GetNetDiskFileListRslt\t".len()..]).unwrap();
+    let listed = &list.as_array().unwrap()[0];
+    assert_eq!(listed["name"], "meeting.mp4");
+    assert_eq!(listed["size"].as_u64(), Some(size));
+    let copy = dir.join("copy.mp4");
+    let file_id = listed["fileID"].as_str().unwrap();
+    assert_eq!(
+        bob.cmd(&["nd_download", file_id, copy.to_str().unwrap()]),
+        0
+    );
+    bob.expect(&format!("NotifyNetDiskTransforProgress\t{file_id}\t100\t1"));
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&path).unwrap());
 
     // Leaving the meeting stops a recording, which completes its file.
     let second = dir.join("second.mp4");

@@ -669,6 +669,20 @@ pub struct CRVideo_Callbacks {
     /// is full: the file keeps what fitted and stays playable), 901 `RECORD_MAX` (the
     /// longest duration was reached), 3 `INNER_ERR` (no encoder). States 4 and 0 follow.
     pub RecordErr: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
+    /// A record file's upload to the net disk (`CRVideo_UploadRecordFile`): 1 uploading, 2
+    /// uploaded (listed on the tenant's net disk under its file name), 0 not uploaded
+    /// (cancelled, or failed: `UploadRecordFileErr` came first).
+    pub NotifyRecordFileStateChanged:
+        Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, state: c_int)>,
+    /// Percent of a record file uploaded, rising to 100 (just before state 2).
+    pub NotifyRecordFileUploadProgress: Option<
+        unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, percent: c_int),
+    >,
+    /// A record file's upload failed: 1202 `RECORD_UPLOAD_FAILED` (the net disk is full,
+    /// the server refused it, the file could not be read, the session ended).
+    /// `NotifyRecordFileStateChanged(fileName, 0)` follows.
+    pub UploadRecordFileErr:
+        Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, sdkErr: c_int)>,
 }
 
 impl CRVideo_Callbacks {

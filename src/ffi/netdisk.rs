@@ -103,6 +103,7 @@ pub unsafe extern "C" fn CRVideo_UploadNetDiskFile(
             file,
             size: meta.len(),
             org_name,
+            record: None,
         };
         start(&instance, file_id, command)
     })
@@ -225,7 +226,11 @@ unsafe fn running(instance: &Instance, p: *const c_char) -> Result<String, Error
 }
 
 /// Registers the transfer of `file_id` (one at a time) and hands it to the engine.
-fn start(instance: &Instance, file_id: String, command: NetDiskCommand) -> Result<(), ErrorCode> {
+pub(crate) fn start(
+    instance: &Instance,
+    file_id: String,
+    command: NetDiskCommand,
+) -> Result<(), ErrorCode> {
     if !instance.netdisk.lock().insert(file_id.clone()) {
         return Err(ErrorCode::ParamErr);
     }

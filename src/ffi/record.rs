@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::{arg_str, returns_code, returns_string};
+use crate::client::netdisk::NetDiskCommand;
 use crate::instance;
 
 /// Starts recording the meeting this user is in to an MP4 file. `recordCfgJson`:
@@ -13,6 +14,8 @@ use crate::instance;
 /// and video, 1 this user's audio only, 2 the others' audio only, 3 video only. Ranges:
 /// frameRate 1–30; width 64–3840 and height 64–2160, even; bitRate 50,000–20,000,000.
 /// The picture is the layout of `CRVideo_SetRecordVideos` (black where nothing is drawn).
+/// `isUploadOnRecording` is accepted but not acted on yet: upload the finished file with
+/// `CRVideo_UploadRecordFile`.
 ///
 /// While recording the file is `recordPath` + `.recording`; it gets its name, complete,
 /// when `RecordStateChanged(0)` comes. The recording ends with `CRVideo_StopRecording`,
@@ -68,4 +71,51 @@ pub extern "C" fn CRVideo_StopRecording() -> c_int {
 #[no_mangle]
 pub extern "C" fn CRVideo_GetAllRecordFiles() -> *mut c_char {
     returns_string(|| Ok(instance::current()?.recorder.files_json()))
+}
+
+/// Uploads the record file `fileName` (a `fileName` of `CRVideo_GetAllRecordFiles`) to the
+/// tenant's net disk, as a shared file named after it (listed once complete and verified,
+/// like `CRVideo_UploadNetDiskFile`).
+///
+/// Returns 0, then `NotifyRecordFileStateChanged(fileName, 1)`,
+/// `NotifyRecordFileUploadProgress(fileName, percent)` rising to 100, and
+/// `NotifyRecordFileStateChanged(fileName, 2)`; or `UploadRecordFileErr(fileName, 1202)`
+/// and state 0. Without callback: `CRVIDEOSDK_RECORD_FILE_NOT_EXIST` (not a file this
+/// instance recorded, or gone), `CRVIDEOSDK_RECORD_STATE_ERR` (it is uploading),
+/// `CRVIDEOSDK_PARAM_ERR` (NULL), `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_UploadRecordFile(fileName: *const c_char) -> c_int {
+    returns_code(|| {
+        let instance = instance::current()?;
+        let name = arg_str(fileName)?;
+        instance.require_login()?;
+        let up = instance.recorder.start_upload(name)?;
+        let command = NetDiskCommand::Upload {
+            file_id: up.file_id.clone(),
+            file: up.file,
+            size: up.size,
+            org_name: up.org_name,
+            record: Some(up.record),
+        };
+        super::netdisk::start(&instance, up.file_id, command).inspect_err(|_| {
+            instance.recorder.upload_not_started(name);
+        })
+    })
+}
+
+/// Cancels the upload of the record file `fileName`: `NotifyRecordFileStateChanged(fileName,
+/// 0)` follows, and nothing of it stays on the net disk.
+///
+/// Returns 0, `CRVIDEOSDK_RECORD_FILE_NOT_EXIST` (not a record file of this instance),
+/// `CRVIDEOSDK_RECORD_STATE_ERR` (not uploading), `CRVIDEOSDK_PARAM_ERR` (NULL),
+/// `CRVIDEOSDK_NOT_INIT`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_CancelUploadRecordFile(fileName: *const c_char) -> c_int {
+    returns_code(|| {
+        let instance = instance::current()?;
+        let file_id = instance.recorder.upload_of(arg_str(fileName)?)?;
+        instance.send(crate::client::Command::NetDisk(NetDiskCommand::Cancel {
+            file_id,
+        }))
+    })
 }

@@ -15,8 +15,9 @@ pub mod layout;
 pub mod mp4;
 mod run;
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -39,7 +40,27 @@ struct RecordFile {
     path: PathBuf,
     /// 0 not uploaded, 1 uploading, 2 uploaded.
     state: i32,
-    upload_percent: i32,
+    /// Its upload's percent, kept by the net-disk transfer.
+    upload_percent: Arc<AtomicI32>,
+    /// The net-disk file ID of its upload (the latest).
+    file_id: Option<String>,
+}
+
+/// A record file's upload, as the net-disk engine reports it.
+#[derive(Debug, Clone)]
+pub struct RecordUpload {
+    /// The name the app knows the file by (its path).
+    pub file_name: String,
+    pub percent: Arc<AtomicI32>,
+}
+
+/// What `CRVideo_UploadRecordFile` hands the net disk.
+pub struct UploadStart {
+    pub file_id: String,
+    pub file: File,
+    pub size: u64,
+    pub org_name: String,
+    pub record: RecordUpload,
 }
 
 /// What the recorder and its thread share.
@@ -76,7 +97,8 @@ impl Shared {
             state.files.push(RecordFile {
                 path,
                 state: 0,
-                upload_percent: 0,
+                upload_percent: Arc::default(),
+                file_id: None,
             });
         }
     }
@@ -200,11 +222,86 @@ impl Recorder {
                     "fileName": f.path.to_string_lossy(),
                     "size": size,
                     "state": f.state,
-                    "uploadPercent": f.upload_percent,
+                    "uploadPercent": f.upload_percent.load(Ordering::Relaxed),
                 })
             })
             .collect();
         serde_json::Value::Array(files).to_string()
+    }
+
+    /// `CRVideo_UploadRecordFile`: marks `file_name` uploading (state 1, told to the app)
+    /// and opens it for the net disk, as a shared file named after it.
+    pub fn start_upload(&self, file_name: &str) -> Result<UploadStart, ErrorCode> {
+        let mut state = self.shared.state.lock();
+        let f = (state.files.iter_mut())
+            .find(|f| f.path.as_os_str() == file_name)
+            .ok_or(ErrorCode::RecordFileNotExist)?;
+        if f.state == 1 {
+            return Err(ErrorCode::RecordStateErr);
+        }
+        let file = File::open(&f.path).map_err(|_| ErrorCode::RecordFileNotExist)?;
+        let size = file.metadata().map_err(|_| ErrorCode::FileReadErr)?.len();
+        let org_name = (f.path.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file_id = crvideo_proto::netdisk::make_file_id(
+            crvideo_proto::netdisk::FILE_TYPE_SHARED,
+            &crate::client::calls::new_id(),
+            &org_name,
+        );
+        f.state = 1;
+        f.upload_percent.store(0, Ordering::Relaxed);
+        f.file_id = Some(file_id.clone());
+        self.shared
+            .events
+            .push(Event::NotifyRecordFileStateChanged {
+                file_name: file_name.to_owned(),
+                state: 1,
+            });
+        Ok(UploadStart {
+            file_id,
+            file,
+            size,
+            org_name,
+            record: RecordUpload {
+                file_name: file_name.to_owned(),
+                percent: f.upload_percent.clone(),
+            },
+        })
+    }
+
+    /// The net-disk file ID of `file_name`'s running upload (for its cancel).
+    pub fn upload_of(&self, file_name: &str) -> Result<String, ErrorCode> {
+        let state = self.shared.state.lock();
+        let f = (state.files.iter())
+            .find(|f| f.path.as_os_str() == file_name)
+            .ok_or(ErrorCode::RecordFileNotExist)?;
+        match (&f.file_id, f.state) {
+            (Some(id), 1) => Ok(id.clone()),
+            _ => Err(ErrorCode::RecordStateErr),
+        }
+    }
+
+    /// An upload could not be handed to the net disk: `file_name` is not uploading.
+    pub fn upload_not_started(&self, file_name: &str) {
+        self.upload_ended(file_name, false);
+        self.shared
+            .events
+            .push(Event::NotifyRecordFileStateChanged {
+                file_name: file_name.to_owned(),
+                state: 0,
+            });
+    }
+
+    /// The net disk finished `file_name`'s upload (`ok`: it is listed).
+    pub fn upload_ended(&self, file_name: &str, ok: bool) {
+        let mut state = self.shared.state.lock();
+        if let Some(f) = (state.files.iter_mut()).find(|f| f.path.as_os_str() == file_name) {
+            f.state = if ok { 2 } else { 0 };
+            if ok {
+                f.upload_percent.store(100, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Follows the room copy: a recording stops when its meeting is left.

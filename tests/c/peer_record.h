@@ -1,6 +1,7 @@
 /* peer_record.h: the recording side of tests/c/peer.c (included once, from there).
  *   rec_layout <json> | rec_start <json> | rec_stop      (RC: the call's return value)
  *   rec_files                                   (RC: CRVideo_GetAllRecordFiles' JSON)
+ *   rec_upload <fileName> | rec_cancel_upload <fileName>
  *   pattern_ppm <w> <h> <seed> <ms> <path>      (writes video_pattern of that time as a
  *       binary PPM: the reference a recording's camera region is compared with)
  *   fsize_limit <bytes>   (RLIMIT_FSIZE for this process, SIGXFSZ ignored: a write past it
@@ -44,6 +45,10 @@ static int record_command(char **f, int n, int *rc) {
             CRVideo_FreeString(files);
         }
         return 2;
+    } else if (strcmp(f[0], "rec_upload") == 0) {
+        *rc = CRVideo_UploadRecordFile(ARG(1));
+    } else if (strcmp(f[0], "rec_cancel_upload") == 0) {
+        *rc = CRVideo_CancelUploadRecordFile(ARG(1));
     } else if (strcmp(f[0], "pattern_ppm") == 0) {
         *rc = write_pattern_ppm(atoi(ARG(1)), atoi(ARG(2)), (unsigned)atoi(ARG(3)),
                                 atoll(ARG(4)), ARG(5));

@@ -510,6 +510,21 @@ static void rec_RecordErr(void *ud, int sdkErr) {
     before_callback("RecordErr");
     emit("RecordErr\t%d", sdkErr);
 }
+static void rec_NotifyRecordFileStateChanged(void *ud, const char *fileName, int state) {
+    (void)ud;
+    before_callback("NotifyRecordFileStateChanged");
+    emit("NotifyRecordFileStateChanged\t%s\t%d", fileName, state);
+}
+static void rec_NotifyRecordFileUploadProgress(void *ud, const char *fileName, int percent) {
+    (void)ud;
+    before_callback("NotifyRecordFileUploadProgress");
+    emit("NotifyRecordFileUploadProgress\t%s\t%d", fileName, percent);
+}
+static void rec_UploadRecordFileErr(void *ud, const char *fileName, int sdkErr) {
+    (void)ud;
+    before_callback("UploadRecordFileErr");
+    emit("UploadRecordFileErr\t%s\t%d", fileName, sdkErr);
+}
 
 /* Sets every member of `cbs` to its recording function. */
 static void recorder_register(CRVideo_Callbacks *cbs) {
@@ -614,4 +629,7 @@ static void recorder_register(CRVideo_Callbacks *cbs) {
     cbs->FileFinished = rec_FileFinished;
     cbs->RecordStateChanged = rec_RecordStateChanged;
     cbs->RecordErr = rec_RecordErr;
+    cbs->NotifyRecordFileStateChanged = rec_NotifyRecordFileStateChanged;
+    cbs->NotifyRecordFileUploadProgress = rec_NotifyRecordFileUploadProgress;
+    cbs->UploadRecordFileErr = rec_UploadRecordFileErr;
 }

@@ -25,9 +25,12 @@ use crvideo_proto::netdisk::parse_file_id;
 use crvideo_proto::{NetDiskDownloadStart, NetDiskList, NetDiskUploadStart, Request};
 use tokio::sync::watch;
 
+use std::sync::atomic::Ordering;
+
 use super::engine::Engine;
 use super::{Internal, RequestSpec};
 use crate::dispatch::Event;
+use crate::record::RecordUpload;
 use crate::ErrorCode;
 
 /// Bytes a transfer may have in flight beyond what the other side confirmed.
@@ -43,6 +46,8 @@ pub enum NetDiskCommand {
         file: File,
         size: u64,
         org_name: String,
+        /// A record file (`CRVideo_UploadRecordFile`), reported with the record callbacks.
+        record: Option<RecordUpload>,
     },
     /// `file` is the hidden partial file, created at `partial`, for `target`.
     Download {
@@ -105,6 +110,9 @@ struct DiskTransfer {
     percent: Option<i32>,
     paused: watch::Sender<bool>,
     direction: Direction,
+    /// The record file this upload is (reported with the record callbacks, not the net
+    /// disk's).
+    record: Option<RecordUpload>,
 }
 
 enum Direction {
@@ -127,8 +135,8 @@ enum Direction {
 }
 
 impl DiskTransfer {
-    /// `NotifyNetDiskTransforProgress` for `done` bytes if its percent rose (at most 99
-    /// before the end: 100 says complete).
+    /// The progress callback for `done` bytes if its percent rose (at most 99 before the
+    /// end: 100 says complete).
     fn progress(&mut self, done: u64) -> Option<Event> {
         let percent = match self.size {
             0 => 0,
@@ -138,18 +146,52 @@ impl DiskTransfer {
             return None;
         }
         self.percent = Some(percent);
-        Some(Event::NotifyNetDiskTransforProgress {
-            file_id: self.file_id.clone(),
-            percent,
-            is_succeed: 1,
+        Some(match &self.record {
+            Some(record) => {
+                record.percent.store(percent, Ordering::Relaxed);
+                Event::NotifyRecordFileUploadProgress {
+                    file_name: record.file_name.clone(),
+                    percent,
+                }
+            }
+            None => Event::NotifyNetDiskTransforProgress {
+                file_id: self.file_id.clone(),
+                percent,
+                is_succeed: 1,
+            },
         })
     }
 
-    fn end_event(&self, ok: bool) -> Event {
-        Event::NotifyNetDiskTransforProgress {
-            file_id: self.file_id.clone(),
-            percent: if ok { 100 } else { self.percent.unwrap_or(0) },
-            is_succeed: ok as i32,
+    /// The callbacks of its end: done (`ok`), failed, or cancelled by the app.
+    fn end_events(&self, ok: bool, cancelled: bool) -> Vec<Event> {
+        let Some(RecordUpload { file_name, .. }) = &self.record else {
+            return vec![Event::NotifyNetDiskTransforProgress {
+                file_id: self.file_id.clone(),
+                percent: if ok { 100 } else { self.percent.unwrap_or(0) },
+                is_succeed: ok as i32,
+            }];
+        };
+        let file_name = file_name.clone();
+        let state = |state| Event::NotifyRecordFileStateChanged {
+            file_name: file_name.clone(),
+            state,
+        };
+        match (ok, cancelled) {
+            (true, _) => vec![
+                Event::NotifyRecordFileUploadProgress {
+                    file_name: file_name.clone(),
+                    percent: 100,
+                },
+                state(2),
+            ],
+            (false, true) => vec![state(0)],
+            (false, false) => vec![
+                Event::UploadRecordFileErr {
+                    file_name: file_name.clone(),
+                    sdk_err: ErrorCode::RecordUploadFailed.code(),
+                },
+                state(0),
+            ],
         }
     }
 
@@ -186,6 +228,7 @@ impl Engine {
                 file,
                 size,
                 org_name,
+                record,
             } => {
                 let (received, _) = watch::channel(0);
                 let direction = Direction::Up {
@@ -194,7 +237,7 @@ impl Engine {
                     received,
                     task: None,
                 };
-                self.add_disk_transfer(file_id, size, direction);
+                self.add_disk_transfer(file_id, size, direction, record);
             }
             NetDiskCommand::Download {
                 file_id,
@@ -209,7 +252,7 @@ impl Engine {
                     credit: 0,
                     writer: None,
                 };
-                self.add_disk_transfer(file_id, 0, direction);
+                self.add_disk_transfer(file_id, 0, direction, None);
             }
             NetDiskCommand::Pause { file_id, pause } => {
                 let Some(key) = key_of(&file_id) else { return };
@@ -234,12 +277,18 @@ impl Engine {
                 self.request(requests::signal(Request::NetdiskCancel {
                     file_id: t.file_id.clone(),
                 }));
-                self.events.push(t.end_event(false));
+                self.disk_ended(&t, false, true);
             }
         }
     }
 
-    fn add_disk_transfer(&mut self, file_id: String, size: u64, direction: Direction) {
+    fn add_disk_transfer(
+        &mut self,
+        file_id: String,
+        size: u64,
+        direction: Direction,
+        record: Option<RecordUpload>,
+    ) {
         let key = key_of(&file_id).expect("checked by the API");
         let (paused, _) = watch::channel(false);
         let transfer = DiskTransfer {
@@ -250,6 +299,7 @@ impl Engine {
             percent: None,
             paused,
             direction,
+            record,
         };
         self.local.netdisk.by_key.insert(key.clone(), transfer);
         self.start_disk_transfer(&key);
@@ -304,9 +354,14 @@ impl Engine {
                     .ok()
                     .and_then(|v| serde_json::from_value::<NetDiskList>(v).ok())
                     .map_or_else(Vec::new, |l| l.files);
-                self.events.push(Event::NotifyNetDiskIsFull {
-                    file_list_json: serde_json::to_string(&files).expect("files serialise"),
-                });
+                let record =
+                    (self.local.netdisk.by_key.get(&key)).is_some_and(|t| t.record.is_some());
+                // A record file's upload only fails (UploadRecordFileErr).
+                if !record {
+                    self.events.push(Event::NotifyNetDiskIsFull {
+                        file_list_json: serde_json::to_string(&files).expect("files serialise"),
+                    });
+                }
                 self.end_disk_transfer(&key, false);
             }
             NetDiskReport::UploadFailed { key, code } => {
@@ -519,8 +574,16 @@ impl Engine {
         if let Some(mut t) = self.local.netdisk.by_key.remove(key) {
             t.stop();
             self.config.netdisk.lock().remove(&t.file_id);
-            self.events.push(t.end_event(ok));
+            self.disk_ended(&t, ok, false);
         }
+    }
+
+    /// Tells the app (and the recorder, for a record file) that `t` ended.
+    fn disk_ended(&mut self, t: &DiskTransfer, ok: bool, cancelled: bool) {
+        if let Some(record) = &t.record {
+            self.config.recorder.upload_ended(&record.file_name, ok);
+        }
+        self.events.extend(t.end_events(ok, cancelled));
     }
 
     fn disk_chunk_bytes(&self) -> usize {
@@ -567,7 +630,7 @@ impl Engine {
         self.config.netdisk.lock().clear();
         for mut t in all {
             t.stop();
-            self.events.push(t.end_event(false));
+            self.disk_ended(&t, false, false);
         }
     }
 }
