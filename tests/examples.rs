@@ -425,6 +425,42 @@ fn netdisk_share_upload_then_download_as_another_user() {
 }
 
 #[test]
+fn record_meeting_writes_an_mp4_file_and_uploads_it() {
+    let exe = build(&example("record_meeting.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let mut bob = Peer::login("bob", server.addr, "demo", "demo123", "bob");
+    assert_eq!(bob.cmd(&["create_meeting", "rec", "0", "m"]), 0);
+    let line = bob.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    let meeting: serde_json::Value =
+        serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+    let id = meeting["ID"].to_string();
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
+    let dir = TempDir::new("record-example");
+    let path = dir.path.join("meeting.mp4");
+    let p = path.to_str().unwrap();
+    let out = stdout(&run(
+        &exe,
+        &[&server.addr.to_string(), "alice", &id, p, "2"],
+    ));
+    for line in [
+        "RecordStateChanged 1\n",
+        "RecordStateChanged 2\n",
+        "RecordStateChanged 4\n",
+        "RecordStateChanged 0\n",
+        &format!("upload of {p}: state 1\n"),
+        "uploaded 100%\n",
+        &format!("upload of {p}: state 2\n"),
+    ] {
+        assert!(out.contains(line), "{line:?} in {out}");
+    }
+    assert!(out.contains(&format!("\"fileName\":\"{p}\"")), "{out}");
+    assert!(out.ends_with("done\n"), "{out}");
+    let boxes = common::mp4_top_boxes(&path);
+    let kinds: Vec<&str> = boxes.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["ftyp", "mdat", "moov"]);
+}
+
+#[test]
 fn http_download_shows_progress_over_http_and_https() {
     let exe = build(&example("http_download.c"), true);
     let server = HttpServer::start();

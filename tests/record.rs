@@ -28,27 +28,6 @@ fn user(name: &str, server: &ServerProcess, extra: &str) -> Peer {
     Peer::login_with(name, server.addr, &extra, "demo", "demo123", name)
 }
 
-/// The top-level boxes of an MP4 file: (type, size); they must cover it exactly.
-fn top_boxes(path: &Path) -> Vec<(String, u64)> {
-    let file = std::fs::read(path).unwrap();
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    while at + 8 <= file.len() {
-        let mut size = u32::from_be_bytes(file[at..at + 4].try_into().unwrap()) as u64;
-        if size == 1 {
-            size = u64::from_be_bytes(file[at + 8..at + 16].try_into().unwrap());
-        }
-        assert!(size >= 8, "box at {at}: size {size}");
-        out.push((
-            String::from_utf8_lossy(&file[at + 4..at + 8]).into_owned(),
-            size,
-        ));
-        at += size as usize;
-    }
-    assert_eq!(at, file.len(), "{}: boxes cover the file", path.display());
-    out
-}
-
 fn kinds(boxes: &[(String, u64)]) -> Vec<&str> {
     boxes.iter().map(|(k, _)| k.as_str()).collect()
 }
@@ -125,7 +104,7 @@ fn recording_states_errors_and_a_complete_file() {
     alice.expect("RecordStateChanged\t0");
     assert_eq!(states(&alice), [1, 2, 4, 0]);
     assert!(!partial(&path).exists());
-    assert_eq!(kinds(&top_boxes(&path)), ["ftyp", "mdat", "moov"]);
+    assert_eq!(kinds(&mp4_top_boxes(&path)), ["ftyp", "mdat", "moov"]);
     let files: Value = serde_json::from_str(&alice.cmd_text(&["rec_files"])).unwrap();
     let size = std::fs::metadata(&path).unwrap().len();
     assert_eq!(
@@ -194,7 +173,7 @@ fn recording_states_errors_and_a_complete_file() {
     assert_eq!(alice.cmd(&["exit_meeting"]), 0);
     alice.wait_nth(|l| l == "RecordStateChanged\t0", 2);
     assert_eq!(states(&alice), [1, 2, 4, 0, 1, 2, 4, 0]);
-    assert_eq!(kinds(&top_boxes(&second))[..2], ["ftyp", "mdat"]);
+    assert_eq!(kinds(&mp4_top_boxes(&second))[..2], ["ftyp", "mdat"]);
     alice.assert_no_line_within(Duration::from_millis(200), |l| l.starts_with("RecordErr"));
 }
 
@@ -217,7 +196,7 @@ fn a_recording_ends_at_its_longest_duration_and_on_a_full_disk() {
     assert!(started.elapsed() >= Duration::from_secs(1));
     carol.expect("RecordStateChanged\t0");
     assert_eq!(states(&carol), [1, 2, 4, 0]);
-    assert_eq!(kinds(&top_boxes(&capped)), ["ftyp", "mdat", "moov"]);
+    assert_eq!(kinds(&mp4_top_boxes(&capped)), ["ftyp", "mdat", "moov"]);
 
     // A full disk (a file size limit on dave's process): RecordErr 902; the file keeps
     // what fitted, below the limit, still complete.
@@ -234,7 +213,7 @@ fn a_recording_ends_at_its_longest_duration_and_on_a_full_disk() {
     dave.expect("RecordErr\t902");
     dave.expect("RecordStateChanged\t0");
     assert_eq!(states(&dave), [1, 2, 4, 0]);
-    let boxes = top_boxes(&full);
+    let boxes = mp4_top_boxes(&full);
     assert_eq!(kinds(&boxes), ["ftyp", "mdat", "moov"]);
     assert!(std::fs::metadata(&full).unwrap().len() <= limit);
     assert!(boxes[1].1 > 16, "some samples were kept: {boxes:?}");

@@ -308,3 +308,24 @@ pub fn test_bytes(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// The top-level boxes of an MP4 file: (type, size); they must cover it exactly.
+pub fn mp4_top_boxes(path: &std::path::Path) -> Vec<(String, u64)> {
+    let file = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= file.len() {
+        let mut size = u32::from_be_bytes(file[at..at + 4].try_into().unwrap()) as u64;
+        if size == 1 {
+            size = u64::from_be_bytes(file[at + 8..at + 16].try_into().unwrap());
+        }
+        assert!(size >= 8, "box at {at}: size {size}");
+        out.push((
+            String::from_utf8_lossy(&file[at + 4..at + 8]).into_owned(),
+            size,
+        ));
+        at += size as usize;
+    }
+    assert_eq!(at, file.len(), "{}: boxes cover the file", path.display());
+    out
+}
