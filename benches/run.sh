@@ -20,6 +20,8 @@
 #             speakers (CPU share), and mouth-to-ear latency push → speaker side
 #   netdisk   net-disk upload and download of 1 GiB (MiB/s, server peak RSS after 64 MiB
 #             and 1 GiB) vs curl PUT/GET to nginx on loopback, and md5sum of the file
+#   record    the recorder's CPU composing 4 cameras into 720p30 H.264 vs ffmpeg xstack
+#             into libx264 (and libopenh264 when the ffmpeg build has it)
 # It builds the release binaries (the SDK's release profile has LTO), installs the peers it
 # needs (nats-server, iperf3) with apt-get when they are missing (or runs without them:
 # --skip-nats, --skip-iperf), warns when the hard open-file limit is too low for the
@@ -48,6 +50,7 @@ case "$name" in
     video-relay) bin=video_relay peers="nats-server" fds=0 fixed=() ;;
     audio) bin=audio_load peers="ffmpeg" fds=0 fixed=() ;;
     netdisk) bin=netdisk_load peers="nginx curl" fds=0 fixed=() ;;
+    record) bin=record_load peers="ffmpeg" fds=0 fixed=() ;;
     *)
         sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2

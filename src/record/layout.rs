@@ -129,8 +129,11 @@ pub fn black(width: usize, height: usize) -> Picture {
 
 /// Draws `regions` onto `canvas` (cleared to black first); `clock` is the timestamp's text.
 pub fn compose(canvas: &mut Picture, regions: &[Region], pictures: &dyn Pictures, clock: &str) {
-    let (w, h) = (canvas.width, canvas.height);
-    *canvas = black(w, h);
+    // Cleared in place: a new picture each time would be a fresh allocation (and its
+    // pages faulted in) per frame.
+    let luma = canvas.width * canvas.height;
+    canvas.i420[..luma].fill(16);
+    canvas.i420[luma..].fill(128);
     for region in regions {
         let picture = match &region.source {
             Source::Camera { user_id, video_id } => pictures.camera(user_id, *video_id),
@@ -161,8 +164,11 @@ fn draw_picture(canvas: &mut Picture, region: &Region, picture: &Picture) {
     }
     let left = region.left + (((region.width - w) / 2) & !1);
     let top = region.top + (((region.height - h) / 2) & !1);
-    let scaled = picture.scaled(w, h);
-    blit(canvas, &scaled, left, top);
+    if (w, h) == (picture.width, picture.height) {
+        blit(canvas, picture, left, top); // no copy when it fits as it is
+    } else {
+        blit(canvas, &picture.scaled(w, h), left, top);
+    }
 }
 
 /// Copies `src` onto `dst` at (`left`, `top`) (even), clipped to `dst`.

@@ -12,6 +12,11 @@ use openh264::{OpenH264API, Timestamp};
 
 use super::picture::Picture;
 
+/// `ENCODER_OPTION_TRACE_LEVEL` and `WELS_LOG_QUIET` of OpenH264's codec_app_def.h (the
+/// `openh264` crate does not re-export its sys crate's constants).
+const ENCODER_OPTION_TRACE_LEVEL: i32 = 25;
+const WELS_LOG_QUIET: i32 = 0;
+
 /// The quantiser range of screen content (H.264's scale: 0 finest, 51 coarsest).
 const SCREEN_QP: (u8, u8) = (16, 22);
 
@@ -85,8 +90,17 @@ impl VideoEncoder {
         } else {
             config
         };
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
+        let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| format!("H.264 encoder: {e}"))?;
+        // Quiet before the encoder sets itself up at the first picture: OpenH264 checks its
+        // parameters then and writes its opinions to the app's stderr (e.g. that a bitrate
+        // without frame skipping is only a target, which is what a file wants).
+        let mut quiet = WELS_LOG_QUIET;
+        // SAFETY: a valid encoder; the option reads one int from the pointer during the call.
+        unsafe {
+            let api = encoder.raw_api();
+            api.set_option(ENCODER_OPTION_TRACE_LEVEL, (&raw mut quiet).cast());
+        }
         Ok(VideoEncoder {
             encoder,
             force_key: false,
