@@ -1418,8 +1418,9 @@ int CRVideo_RejectAssignUser(int queID, const char *usrID, const char *cookie);
  * `{"recordPath":"/dir/name.mp4","audioType":3,"frameRate":15,"width":1280,"height":720,
  * "bitRate":1000000,"defaultQP":28,"recDataType":0,"isUploadOnRecording":0}`; only
  * `recordPath` (absolute, ending in `.mp4`) is needed, the rest have these defaults.
- * audioType: 0 none, 1 this user's microphone, 2 the others, 3 all. recDataType: 0 audio
- * and video, 1 this user's audio only, 2 the others' audio only, 3 video only. Ranges:
+ * audioType: 0 none, 1 this user's microphone (as sent: while its mic is open), 2 the
+ * others, 3 all. recDataType: 0 audio and video, 1 this user's audio only, 2 the others'
+ * audio only, 3 video only. Ranges:
  * frameRate 1–30; width 64–3840 and height 64–2160, even; bitRate 50,000–20,000,000.
  * The picture is the layout of `CRVideo_SetRecordVideos` (black where nothing is drawn).
  * `isUploadOnRecording` is accepted but not acted on yet: upload the finished file with

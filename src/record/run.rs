@@ -54,12 +54,12 @@ enum End {
 pub fn run(job: Job) {
     let shared = job.shared.clone();
     let (end, written) = record(&job);
-    shared.events.push(Event::RecordStateChanged { state: 4 });
     if let End::Failed(code) = end {
         shared.events.push(Event::RecordErr {
             sdk_err: code.code(),
         });
     }
+    shared.events.push(Event::RecordStateChanged { state: 4 });
     // The file: complete (or salvaged) and synced, then named.
     let named = written.and_then(|file| {
         file.sync_all().ok()?;
