@@ -60,6 +60,9 @@ pub const DEFAULT_MAX_COOKIE_BYTES: usize = 4096;
 /// Default cap on `CRVideo_SendBuffer`: 100 MiB.
 pub const DEFAULT_MAX_BUFFER_BYTES: u64 = 100 * 1024 * 1024;
 
+/// Longest local recording unless `recordMaxSecs` says otherwise: 8 hours.
+pub const DEFAULT_RECORD_MAX_SECS: u64 = 8 * 3600;
+
 /// Range of `httpTimeoutMs`, in milliseconds.
 pub const HTTP_TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=600_000;
 
@@ -81,7 +84,7 @@ impl Default for SdkParams {
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             resume_window: Duration::from_millis(DEFAULT_RESUME_WINDOW_MS),
             http_timeout: None,
-            record_max: Duration::from_secs(crate::record::DEFAULT_MAX_SECS),
+            record_max: Duration::from_secs(DEFAULT_RECORD_MAX_SECS),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The timestamp of a recording's layout: white 5×7 pixel digits on black, scaled to the
 //! region's height. Only the characters of `YYYY-MM-DD HH:MM:SS` are drawn.
 
-use super::layout::Region;
 use crate::video::picture::Picture;
+
+/// Where text goes: left, top, width, height (even), in pixels.
+pub type Rect = (usize, usize, usize, usize);
 
 /// Rows of each glyph, top first; bit 4 is the leftmost pixel.
 fn glyph(c: char) -> Option<[u8; 7]> {
@@ -29,43 +31,43 @@ const PAPER: u8 = 16;
 
 /// Fills `region` of `canvas` black and writes `text` in it, as large as the region allows
 /// (a glyph cell is 6×9 units; at least one pixel per unit, cut at the right edge).
-pub fn draw_text(canvas: &mut Picture, region: &Region, text: &str) {
-    let right = (region.left + region.width).min(canvas.width);
-    let bottom = (region.top + region.height).min(canvas.height);
-    if region.left >= right || region.top >= bottom {
+pub fn draw_text(canvas: &mut Picture, (left, top, width, height): Rect, text: &str) {
+    let right = (left + width).min(canvas.width);
+    let bottom = (top + height).min(canvas.height);
+    if left >= right || top >= bottom {
         return;
     }
     let w = canvas.width;
     let y_len = w * canvas.height;
-    for y in region.top..bottom {
-        canvas.i420[y * w + region.left..y * w + right].fill(PAPER);
+    for y in top..bottom {
+        canvas.i420[y * w + left..y * w + right].fill(PAPER);
     }
-    for y in region.top / 2..bottom / 2 {
+    for y in top / 2..bottom / 2 {
         let row = y * (w / 2);
-        canvas.i420[y_len + row + region.left / 2..y_len + row + right / 2].fill(128);
+        canvas.i420[y_len + row + left / 2..y_len + row + right / 2].fill(128);
         let v = y_len + y_len / 4 + row;
-        canvas.i420[v + region.left / 2..v + right / 2].fill(128);
+        canvas.i420[v + left / 2..v + right / 2].fill(128);
     }
     // As large as the height allows, but the whole text fits the width when it can.
     let cells = text.chars().count() * 6 + 1;
-    let unit = (region.height / 9).min(region.width / cells).max(1);
-    let top = region.top + unit;
+    let unit = (height / 9).min(width / cells).max(1);
+    let (x, y) = (left + unit, top + unit);
     for (i, c) in text.chars().enumerate() {
         let Some(rows) = glyph(c) else { continue };
-        let left = region.left + unit + i * 6 * unit;
+        let cell = x + i * 6 * unit;
         for (r, bits) in rows.iter().enumerate() {
             for col in 0..5 {
                 if bits & (0x10 >> col) == 0 {
                     continue;
                 }
                 for dy in 0..unit {
-                    let y = top + r * unit + dy;
-                    let x0 = left + col * unit;
-                    if y >= bottom || x0 >= right {
+                    let row = y + r * unit + dy;
+                    let x0 = cell + col * unit;
+                    if row >= bottom || x0 >= right {
                         continue;
                     }
                     let x1 = (x0 + unit).min(right);
-                    canvas.i420[y * w + x0..y * w + x1].fill(INK);
+                    canvas.i420[row * w + x0..row * w + x1].fill(INK);
                 }
             }
         }
@@ -99,21 +101,16 @@ pub fn local_time_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::layout::{black, Source};
 
     #[test]
     fn digits_are_drawn_in_ink_inside_the_region_only() {
-        let mut canvas = black(200, 60);
-        canvas.i420[..200 * 60].fill(100);
-        let region = Region {
-            left: 10,
-            top: 10,
-            width: 120,
-            height: 18,
-            keep_aspect: false,
-            source: Source::Timestamp,
+        let mut canvas = Picture {
+            width: 200,
+            height: 60,
+            i420: vec![100; 200 * 60 * 3 / 2],
+            time_ms: 0,
         };
-        draw_text(&mut canvas, &region, "1-");
+        draw_text(&mut canvas, (10, 10, 120, 18), "1-");
         let at = |x: usize, y: usize| canvas.i420[y * 200 + x];
         // unit 2: "1" has its stem at column 2 (x 10+2+4), rows 0..7 (y 12..26).
         assert_eq!(at(16, 14), INK);

@@ -141,7 +141,8 @@ pub fn compose(canvas: &mut Picture, regions: &[Region], pictures: &dyn Pictures
             Source::Screen => pictures.screen(),
             Source::Media => pictures.media(),
             Source::Timestamp => {
-                font::draw_text(canvas, region, clock);
+                let rect = (region.left, region.top, region.width, region.height);
+                font::draw_text(canvas, rect, clock);
                 continue;
             }
         };

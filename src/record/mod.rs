@@ -31,9 +31,6 @@ use crate::dispatch::{Dispatcher, Event};
 use crate::video::Video;
 use crate::ErrorCode;
 
-/// Longest recording unless the Init parameters say otherwise: 8 hours.
-pub const DEFAULT_MAX_SECS: u64 = 8 * 3600;
-
 /// A file this instance recorded.
 #[derive(Debug, Clone)]
 struct RecordFile {
