@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use common::peer::{Peer, NO_RESUME};
 use common::server_process::ServerProcess;
 use common::*;
+use crvideosdk::record::mp4_read::{self, Mp4File};
+use crvideosdk::video::codec::VideoDecoder;
 use serde_json::Value;
 
 const CONFIG: &str = "[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n";
@@ -105,6 +107,18 @@ fn recording_states_errors_and_a_complete_file() {
     assert_eq!(states(&alice), [1, 2, 4, 0]);
     assert!(!partial(&path).exists());
     assert_eq!(kinds(&mp4_top_boxes(&path)), ["ftyp", "mdat", "moov"]);
+    // Read back by the SDK's own MP4 reader (what shared playback will use): both tracks,
+    // a key frame first that the SDK's decoder turns into a 320x240 picture.
+    let mut mp4 = Mp4File::open(&path).unwrap();
+    let video = mp4.video.clone().unwrap();
+    assert_eq!((video.width, video.height), (320, 240));
+    assert!(video.samples[0].key && video.samples.len() >= 2);
+    let first = mp4.read(&video.samples[0]).unwrap();
+    let annex_b = mp4_read::annex_b(&video.codec, &first, true).unwrap();
+    let mut decoder = VideoDecoder::new().unwrap();
+    let picture = decoder.decode(&annex_b, 0).unwrap().expect("a picture");
+    assert_eq!((picture.width, picture.height), (320, 240));
+    assert!(mp4.audio.as_ref().is_some_and(|a| a.samples.len() >= 10));
     let files: Value = serde_json::from_str(&alice.cmd_text(&["rec_files"])).unwrap();
     let size = std::fs::metadata(&path).unwrap().len();
     assert_eq!(

@@ -13,6 +13,7 @@ pub mod config;
 pub mod font;
 pub mod layout;
 pub mod mp4;
+pub mod mp4_read;
 mod run;
 
 use std::fs::{File, OpenOptions};
