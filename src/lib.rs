@@ -19,6 +19,7 @@ pub mod client;
 pub mod dispatch;
 pub mod event;
 pub mod ffi;
+pub mod files;
 pub mod http;
 pub mod instance;
 pub mod params;

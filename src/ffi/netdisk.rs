@@ -241,6 +241,6 @@ pub(crate) fn start(
 
 /// The hidden file a download to `target` is written to: `.<name>.crvdisk` beside it.
 fn partial_path(target: &Path) -> Option<PathBuf> {
-    let name = target.file_name()?.to_string_lossy();
-    Some(target.with_file_name(format!(".{name}.crvdisk")))
+    target.file_name()?;
+    Some(crate::files::hidden_beside(target, "crvdisk"))
 }

@@ -21,8 +21,7 @@ const QUEUED_BATCHES: usize = 2;
 
 /// Where a download to `target` grows until complete: `.<name>.crvpart` beside it.
 pub fn partial_path(target: &Path) -> PathBuf {
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
-    target.with_file_name(format!(".{name}.crvpart"))
+    crate::files::hidden_beside(target, "crvpart")
 }
 
 /// Runs `work` on the blocking pool.
@@ -52,10 +51,7 @@ pub fn open_partial(target: &Path) -> io::Result<(File, u64)> {
 
 /// Moves a complete download into place, unless something took the name meanwhile.
 pub fn complete(target: &Path) -> io::Result<()> {
-    if target.symlink_metadata().is_ok() {
-        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
-    }
-    std::fs::rename(partial_path(target), target)
+    crate::files::place_without_replacing(&partial_path(target), target)
 }
 
 /// What the writer is asked to do.

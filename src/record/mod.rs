@@ -319,21 +319,10 @@ impl Recorder {
     }
 }
 
-/// The file a recording is written to until it is complete: `<path>.recording`.
+/// The file a recording is written to until it is complete: `<path>.recording` (the name
+/// API.md gives it, so not a hidden one).
 fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".recording");
     PathBuf::from(name)
-}
-
-/// Gives the finished `partial` its final name, never replacing a file that appeared there
-/// meanwhile (a hard link, then the partial name goes).
-fn name_file(partial: &Path, path: &Path) -> std::io::Result<()> {
-    match std::fs::hard_link(partial, path) {
-        Ok(()) => std::fs::remove_file(partial),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
-        // A file system without hard links.
-        Err(_) if !path.exists() => std::fs::rename(partial, path),
-        Err(e) => Err(e),
-    }
 }

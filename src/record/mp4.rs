@@ -192,21 +192,18 @@ impl<W: Sink> Mp4Writer<W> {
     /// After a failed write (a full disk): drops the newest samples until the `moov` fits
     /// in the bytes they held, then finishes. `file_len` is how long the file got.
     pub fn salvage(mut self, file_len: u64) -> io::Result<W> {
-        loop {
-            let need = self.moov().len() as u64 + 4096;
-            if file_len.saturating_sub(self.end) >= need || self.end <= self.first_sample() {
-                break;
-            }
-            // Drop the newest sample of either track.
+        // The index only shrinks as samples go, so its size now is enough room: one pass
+        // drops samples until that much is free (not an index built per dropped sample).
+        let need = self.moov().len() as u64 + 4096;
+        while file_len.saturating_sub(self.end) < need && self.end > self.first_sample() {
             let v = (self.video.as_ref()).and_then(|(_, s)| s.offsets.last().copied());
             let a = (self.audio.as_ref()).and_then(|(_, s)| s.offsets.last().copied());
-            let cut = match (v, a) {
+            self.end = match (v, a) {
                 (Some(v), Some(a)) if v > a => self.drop_last(true),
                 (Some(_), None) => self.drop_last(true),
                 (_, Some(_)) => self.drop_last(false),
                 (None, None) => break,
             };
-            self.end = cut;
         }
         self.write_index()?;
         Ok(self.out)

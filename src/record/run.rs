@@ -27,8 +27,9 @@ use crate::ErrorCode;
 
 /// Audio is recorded this far behind real time.
 const AUDIO_CUSHION: Duration = Duration::from_millis(120);
-/// Samples of each side the feed may hold beyond what was taken (more is a drift: dropped).
-const FEED_KEEP: usize = 16 * 240;
+/// Samples of each side the feed may hold beyond what was taken, twice the cushion (more is
+/// a drift: dropped).
+const FEED_KEEP: usize = crate::audio::codec::RATE * 2 * AUDIO_CUSHION.as_millis() as usize / 1000;
 /// Opus's look-ahead at 16 kHz (104 samples) at 48 kHz: players skip it.
 const OPUS_PRE_SKIP: u16 = 312;
 const PACKET: Duration = Duration::from_millis(20);
@@ -64,7 +65,7 @@ pub fn run(job: Job) {
     let named = written.and_then(|file| {
         file.sync_all().ok()?;
         drop(file);
-        super::name_file(&job.partial, &job.cfg.path).ok()
+        crate::files::place_without_replacing(&job.partial, &job.cfg.path).ok()
     });
     if named.is_none() {
         let _ = std::fs::remove_file(&job.partial);

@@ -393,6 +393,11 @@ static int split(char *line, char **fields, int max) {
 #include "peer_netdisk.h"
 #include "peer_record.h"
 
+/* The commands of the side headers: each returns 0 (not its command), 1 (done: print its
+   return value) or 2 (done, it printed its own RC). */
+typedef int (*side_command)(char **f, int n, int *rc);
+static const side_command side_commands[] = {audio_command, record_command, netdisk_command};
+
 /* Prints the string an ID- or JSON-returning call gave (as the command's result), and frees
  * it. */
 static void emit_id(char *id) {
@@ -446,30 +451,19 @@ int main(void) {
     static char line[1 << 18];
     char *f[16];
     while (fgets(line, sizeof line, stdin) != NULL) {
-        int n, rc;
+        int n, rc, handled;
+        size_t h;
         line[strcspn(line, "\r\n")] = '\0';
         n = split(line, f, 16);
-        if (audio_command(f, n, &rc)) {
-            emit("RC\t%d", rc);
-            continue;
+        handled = 0;
+        for (h = 0; h < sizeof side_commands / sizeof side_commands[0] && !handled; h++) {
+            handled = side_commands[h](f, n, &rc);
         }
-        switch (record_command(f, n, &rc)) {
-        case 1:
+        if (handled == 1) {
             emit("RC\t%d", rc);
-            continue;
-        case 2:
-            continue; /* printed its own RC */
-        default:
-            break;
         }
-        switch (netdisk_command(f, n, &rc)) {
-        case 1:
-            emit("RC\t%d", rc);
-            continue;
-        case 2:
-            continue; /* printed its own RC */
-        default:
-            break;
+        if (handled != 0) {
+            continue; /* 2: it printed its own RC */
         }
         if (strcmp(f[0], "init") == 0) {
             rc = CRVideo_Init(ARG(1));

@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 
 use bytes::Bytes;
@@ -100,8 +100,8 @@ pub fn run(writer: Writer, data: Receiver<Bytes>) {
 /// a file that appeared there meanwhile is never replaced), then drops the partial name.
 fn finish(
     file: File,
-    partial: &PathBuf,
-    target: &PathBuf,
+    partial: &Path,
+    target: &Path,
     md5: &str,
     expected: &str,
 ) -> Result<(), ErrorCode> {
@@ -111,19 +111,8 @@ fn finish(
     }
     file.sync_all().map_err(|_| ErrorCode::FileWriteErr)?;
     drop(file);
-    match std::fs::hard_link(partial, target) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(ErrorCode::FileAlreadyExist)
-        }
-        // A file system without hard links: a rename that refuses to replace is not
-        // portable, so check, then rename (the window is the app's own doing).
-        Err(_) if !target.exists() => {
-            std::fs::rename(partial, target).map_err(|_| ErrorCode::FileWriteErr)?;
-            return Ok(());
-        }
-        Err(_) => return Err(ErrorCode::FileWriteErr),
-    }
-    let _ = std::fs::remove_file(partial);
-    Ok(())
+    crate::files::place_without_replacing(partial, target).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => ErrorCode::FileAlreadyExist,
+        _ => ErrorCode::FileWriteErr,
+    })
 }
