@@ -687,6 +687,40 @@ typedef struct CRVideo_Callbacks {
      * `NotifyRecordFileStateChanged(fileName, 0)` follows.
      */
     void (*UploadRecordFileErr)(void *userData, const char *fileName, int sdkErr);
+    /**
+     * To the player: `CRVideo_StartPlayMedia`'s file opened: its length in ms and its
+     * picture's size (0 × 0 without a video track). `NotifyMediaStart` follows (unless the
+     * playback is local), or `NotifyMediaStop` if it could not be opened.
+     */
+    void (*NotifyMediaOpened)(void *userData, int64_t totalTimeMs, int w, int h);
+    /**
+     * To every member (the player too): `userID` started playing a media file to the
+     * meeting; also to a member entering while it plays.
+     */
+    void (*NotifyMediaStart)(void *userData, const char *userID);
+    /**
+     * To every member: `userID`'s media stopped: 0 stopped (`CRVideo_StopPlayMedia`, or the
+     * player left), 1 the end was reached, 2 the file could not be opened or read, 3 it is
+     * not a media file, 4 its codecs are not supported (H.264 video and Opus audio are),
+     * 5 another reason (another member started playing first). 2–4 only to the player.
+     */
+    void (*NotifyMediaStop)(void *userData, const char *userID, int reason);
+    /**
+     * To every member: `userID` paused (1) or resumed (0) its media (paused at the end
+     * too, after `pauseWhenFinished`).
+     */
+    void (*NotifyMediaPause)(void *userData, const char *userID, int pause);
+    /**
+     * To every member: the player moved its media to `setPTS` ms
+     * (`CRVideo_SetMediaPlayPos`).
+     */
+    void (*NotifyPlayPosSetted)(void *userData, int64_t setPTS);
+    /**
+     * A new picture of `userID`'s media was decoded (the player's own too); `curPosMs` is
+     * its position in the media. Coalesced: no further one until the app took a picture
+     * with `CRVideo_GetMediaImg`.
+     */
+    void (*NotifyMemberMediaData)(void *userData, const char *userID, int64_t curPosMs);
 } CRVideo_Callbacks;
 
 /**
@@ -1125,6 +1159,73 @@ void CRVideo_FreeString(char *s);
  * `"unknown error code"`.
  */
 const char *CRVideo_GetErrorDesc(int code);
+
+/**
+ * Plays the media file `filename` (an MP4 with H.264 video and/or Opus audio) to the
+ * meeting this user is in: its pictures go to every member like a camera's (a member
+ * entering sees them within a second), its sound into every member's speaker mix (this
+ * user's too). A file this user plays already is stopped first (`NotifyMediaStop` 0).
+ * `locPlay` 1 plays it on this SDK only: nothing goes to the meeting, nobody else is told,
+ * no `NotifyMediaStart` comes, and pause, move and stop are told to this app alone.
+ * `pauseWhenFinished` 1 pauses on the last picture at the end (`NotifyMediaPause(1)`;
+ * resuming plays it again from the start) instead of stopping with reason 1.
+ *
+ * Returns 0, then `NotifyMediaOpened(totalTimeMs, w, h)` and every member's
+ * `NotifyMediaStart(userID)`, pictures (`NotifyMemberMediaData`) and sound; or
+ * `NotifyMediaStop(userID, reason)` with 2 (the file cannot be opened), 3 (not a media
+ * file), 4 (no H.264 or Opus track), 5 (another member started first). Without callback:
+ * `CRVIDEOSDK_ERR_BUSY` (another member plays: one player per meeting),
+ * `CRVIDEOSDK_PARAM_ERR` (NULL or empty filename), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StartPlayMedia(const char *filename, int locPlay, int pauseWhenFinished);
+
+/**
+ * Pauses (`pause` 1) or resumes (0) the media this user plays: every member gets
+ * `NotifyMediaPause(userID, pause)`.
+ *
+ * Returns 0, `CRVIDEOSDK_API_NO_PERMISSION` (this user plays nothing),
+ * `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_PausePlayMedia(int pause);
+
+/**
+ * Moves the media this user plays to `posMs` (the end at most): pictures and sound go on
+ * from there, and every member gets `NotifyPlayPosSetted(setPTS)` with the position.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (negative), `CRVIDEOSDK_API_NO_PERMISSION` (this user
+ * plays nothing), `CRVIDEOSDK_NOT_INMEETING`, `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_SetMediaPlayPos(int64_t posMs);
+
+/**
+ * Stops the media this user plays: every member gets `NotifyMediaStop(userID, 0)`. The
+ * media also stops when this user leaves the meeting or logs out (its own app gets
+ * `NotifyMediaStop(userID, 0)`, the others too).
+ *
+ * Returns 0 (also when it plays nothing), `CRVIDEOSDK_NOT_INMEETING`,
+ * `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_StopPlayMedia(void);
+
+/**
+ * The newest picture of `userID`'s media (this user's own with its ID or ""), in
+ * `format`, scaled down to fit `maxWidth`×`maxHeight` when those are > 0, into `*out`
+ * (free it with `CRVideo_FreeVideoImg`); `frameTime` is its position in the media (ms).
+ * Taking it re-arms `NotifyMemberMediaData`.
+ *
+ * Returns 0, `CRVIDEOSDK_PARAM_ERR` (unknown format, NULL userID or out),
+ * `CRVIDEOSDK_ERR_DATA` (no picture of that media), `CRVIDEOSDK_NOT_INIT`.
+ */
+int CRVideo_GetMediaImg(const char *userID, int format, int maxWidth, int maxHeight, struct CRVideo_VideoImg **out);
+
+/**
+ * The meeting's media as JSON: `{"userID":"alice","state":0,"mediaName":"x.mp4"}`; state 0
+ * playing, 1 paused, 2 none (then `userID` and `mediaName` are ""). This user's local
+ * playback (`locPlay` 1) is shown while it plays. Free with `CRVideo_FreeString`; NULL
+ * before Init.
+ */
+char *CRVideo_GetMediaInfo(void);
 
 /**
  * Creates a meeting of the tenant. `meetSubject` is at most 50 characters (Unicode

@@ -393,6 +393,30 @@ public:
     /// the server refused it, the file could not be read, the session ended).
     /// `NotifyRecordFileStateChanged(fileName, 0)` follows.
     virtual void UploadRecordFileErr(std::string_view /*fileName*/, int /*sdkErr*/) {}
+
+    // Shared media playback
+    /// To the player: `CRVideo_StartPlayMedia`'s file opened: its length in ms and its
+    /// picture's size (0 × 0 without a video track). `NotifyMediaStart` follows (unless the
+    /// playback is local), or `NotifyMediaStop` if it could not be opened.
+    virtual void NotifyMediaOpened(int64_t /*totalTimeMs*/, int /*w*/, int /*h*/) {}
+    /// To every member (the player too): `userID` started playing a media file to the
+    /// meeting; also to a member entering while it plays.
+    virtual void NotifyMediaStart(std::string_view /*userID*/) {}
+    /// To every member: `userID`'s media stopped: 0 stopped (`CRVideo_StopPlayMedia`, or the
+    /// player left), 1 the end was reached, 2 the file could not be opened or read, 3 it is
+    /// not a media file, 4 its codecs are not supported (H.264 video and Opus audio are),
+    /// 5 another reason (another member started playing first). 2–4 only to the player.
+    virtual void NotifyMediaStop(std::string_view /*userID*/, int /*reason*/) {}
+    /// To every member: `userID` paused (1) or resumed (0) its media (paused at the end
+    /// too, after `pauseWhenFinished`).
+    virtual void NotifyMediaPause(std::string_view /*userID*/, int /*pause*/) {}
+    /// To every member: the player moved its media to `setPTS` ms
+    /// (`CRVideo_SetMediaPlayPos`).
+    virtual void NotifyPlayPosSetted(int64_t /*setPTS*/) {}
+    /// A new picture of `userID`'s media was decoded (the player's own too); `curPosMs` is
+    /// its position in the media. Coalesced: no further one until the app took a picture
+    /// with `CRVideo_GetMediaImg`.
+    virtual void NotifyMemberMediaData(std::string_view /*userID*/, int64_t /*curPosMs*/) {}
     // </generated>
 };
 
@@ -743,6 +767,24 @@ struct Trampolines {
     static void UploadRecordFileErr(void* ud, const char* fileName, int sdkErr) {
         deliver(ud, [&](Callbacks& c) { c.UploadRecordFileErr(view(fileName), sdkErr); });
     }
+    static void NotifyMediaOpened(void* ud, int64_t totalTimeMs, int w, int h) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyMediaOpened(totalTimeMs, w, h); });
+    }
+    static void NotifyMediaStart(void* ud, const char* userID) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyMediaStart(view(userID)); });
+    }
+    static void NotifyMediaStop(void* ud, const char* userID, int reason) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyMediaStop(view(userID), reason); });
+    }
+    static void NotifyMediaPause(void* ud, const char* userID, int pause) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyMediaPause(view(userID), pause); });
+    }
+    static void NotifyPlayPosSetted(void* ud, int64_t setPTS) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyPlayPosSetted(setPTS); });
+    }
+    static void NotifyMemberMediaData(void* ud, const char* userID, int64_t curPosMs) {
+        deliver(ud, [&](Callbacks& c) { c.NotifyMemberMediaData(view(userID), curPosMs); });
+    }
     // </generated>
 
     /** The table registered by Mgr::setCallbacks(): every member set (members a newer
@@ -855,6 +897,12 @@ struct Trampolines {
         t.NotifyRecordFileStateChanged = &NotifyRecordFileStateChanged;
         t.NotifyRecordFileUploadProgress = &NotifyRecordFileUploadProgress;
         t.UploadRecordFileErr = &UploadRecordFileErr;
+        t.NotifyMediaOpened = &NotifyMediaOpened;
+        t.NotifyMediaStart = &NotifyMediaStart;
+        t.NotifyMediaStop = &NotifyMediaStop;
+        t.NotifyMediaPause = &NotifyMediaPause;
+        t.NotifyPlayPosSetted = &NotifyPlayPosSetted;
+        t.NotifyMemberMediaData = &NotifyMemberMediaData;
         // </generated>
         return t;
     }
@@ -1341,6 +1389,33 @@ public:
     int cancelUploadRecordFile(std::string_view fileName) {
         return CRVideo_CancelUploadRecordFile(detail::cstr(fileName).c_str());
     }
+
+    // Shared media playback -------------------------------------------------------------
+
+    /** CRVideo_StartPlayMedia: NotifyMediaOpened, then every member's NotifyMediaStart (or
+        NotifyMediaStop with 2, 3, 4, 5). ERR_BUSY: another member plays. */
+    int startPlayMedia(std::string_view filename, bool locPlay = false,
+                       bool pauseWhenFinished = false) {
+        return CRVideo_StartPlayMedia(detail::cstr(filename).c_str(), locPlay, pauseWhenFinished);
+    }
+    /** CRVideo_PausePlayMedia: every member's NotifyMediaPause. */
+    int pausePlayMedia(bool pause) { return CRVideo_PausePlayMedia(pause); }
+    /** CRVideo_SetMediaPlayPos: every member's NotifyPlayPosSetted. */
+    int setMediaPlayPos(int64_t posMs) { return CRVideo_SetMediaPlayPos(posMs); }
+    /** CRVideo_StopPlayMedia: every member's NotifyMediaStop(userID, 0). */
+    int stopPlayMedia() { return CRVideo_StopPlayMedia(); }
+    /** CRVideo_GetMediaImg: the newest picture of userID's media into *img. */
+    int getMediaImg(std::string_view userID, int format, int maxWidth, int maxHeight,
+                    VideoImg* img) {
+        CRVideo_VideoImg* raw = nullptr;
+        int rc = CRVideo_GetMediaImg(detail::cstr(userID).c_str(), format, maxWidth, maxHeight,
+                                     &raw);
+        *img = VideoImg(raw, CRVideo_FreeVideoImg);
+        return rc;
+    }
+    /** CRVideo_GetMediaInfo: {"userID","state","mediaName"}; state 0 playing, 1 paused,
+        2 none. */
+    std::string getMediaInfo() { return detail::take(CRVideo_GetMediaInfo()); }
 
 private:
     Mgr() = default;

@@ -43,6 +43,8 @@ pub struct Instance {
     pub http: crate::http::Http,
     /// The local recording.
     pub recorder: Arc<crate::record::Recorder>,
+    /// Shared media playback.
+    pub media: Arc<crate::media::Media>,
     /// To the engine; bounded ([`COMMAND_QUEUE`]).
     commands: Sender<Command>,
     io_thread: Mutex<Option<JoinHandle<()>>>,
@@ -161,10 +163,27 @@ impl Instance {
         let video = Arc::new(crate::video::Video::new(dispatcher.clone(), rooms.clone()));
         let audio = Arc::new(crate::audio::Audio::new(dispatcher.clone(), rooms.clone()));
         let netdisk = crate::client::ActiveDiskFiles::default();
+        let requests: crate::media::Requester = {
+            let (commands, online) = (commands.clone(), online.clone());
+            Arc::new(move |spec| {
+                if !online.load(Ordering::SeqCst) {
+                    return Err(ErrorCode::NotLogin);
+                }
+                queue(&commands, Command::Request(spec))
+            })
+        };
+        let media = Arc::new(crate::media::Media::new(
+            dispatcher.clone(),
+            rooms.clone(),
+            video.clone(),
+            audio.clone(),
+            requests,
+        ));
         let recorder = Arc::new(crate::record::Recorder::new(
             dispatcher.clone(),
             video.clone(),
             audio.clone(),
+            media.clone(),
             rooms.clone(),
             params.record_max,
         ));
@@ -191,6 +210,7 @@ impl Instance {
             audio: audio.clone(),
             netdisk: netdisk.clone(),
             recorder: recorder.clone(),
+            media: media.clone(),
         };
         let engine = Engine::new(config, dispatcher.clone(), internal, online.clone());
         let io_thread = std::thread::Builder::new()
@@ -224,6 +244,7 @@ impl Instance {
             netdisk,
             http,
             recorder,
+            media,
             params,
             dispatcher,
             commands,
@@ -301,6 +322,7 @@ impl Instance {
         self.http.close();
         // A recording is finished while video and audio are still there.
         self.recorder.shutdown();
+        self.media.shutdown();
         let _ = self.send_waiting(Command::Shutdown);
         if let Some(io) = self.io_thread.lock().take() {
             let _ = io.join();

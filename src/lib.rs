@@ -22,6 +22,7 @@ pub mod ffi;
 pub mod files;
 pub mod http;
 pub mod instance;
+pub mod media;
 pub mod params;
 pub mod record;
 pub mod sink;

@@ -323,6 +323,13 @@ fn header_declares_the_contract() {
         "NotifyRecordFileStateChanged",
         "NotifyRecordFileUploadProgress",
         "UploadRecordFileErr",
+        // Appended for shared media playback (API.md section 12).
+        "NotifyMediaOpened",
+        "NotifyMediaStart",
+        "NotifyMediaStop",
+        "NotifyMediaPause",
+        "NotifyPlayPosSetted",
+        "NotifyMemberMediaData",
     ];
     let body = &h[h
         .find("typedef struct CRVideo_Callbacks {")

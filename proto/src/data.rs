@@ -10,6 +10,7 @@
 //! screen:  0x04 | flags: u8 | left, top, width, height: u16 | time_ms: i64 | user_len: u8 | user | payload
 //! audio:   0x05 | level: u8 | seq: u32 | time_ms: i64 | user_len: u8 | user | payload
 //! disk:    0x06 | key_len: u8 | key (ASCII) | offset: u64 | payload
+//! media audio: 0x07 | the audio frame's fields
 //! ```
 //!
 //! A command from a client names the target in `peer` and its request id in `id` (the
@@ -37,6 +38,12 @@
 //! receiver), `level` is the sender's speaking level of those 20 ms (0–10, what
 //! `MicEnergyUpdate` reports), `time_ms` the sender's clock. Always whole: never in pieces.
 //!
+//! Shared media playback (a member plays a file to the meeting) rides on the same frames:
+//! its pictures are video frames of the player's camera [`MEDIA_VIDEO`], stamped with the
+//! media's position in ms, and its sound is audio frames of kind 0x07 (a media audio
+//! frame: the same fields, `level` 0, `time_ms` the media's position), mixed by receivers
+//! as a source of its own beside the player's microphone.
+//!
 //! A disk frame carries `payload` at `offset` of a net-disk file being uploaded (client to
 //! server) or downloaded (server to client); `key` is the key part of its file ID (see
 //! [`crate::netdisk`]).
@@ -47,6 +54,10 @@ const VIDEO: u8 = 0x03;
 const SCREEN: u8 = 0x04;
 const AUDIO: u8 = 0x05;
 const DISK: u8 = 0x06;
+const MEDIA_AUDIO: u8 = 0x07;
+/// The video ID of a member's playing media in video frames and key-frame requests
+/// (cameras are 1–254, the shared screen 0 in key-frame requests).
+pub const MEDIA_VIDEO: u8 = 0xFF;
 /// `flags` bit of a video frame that can be decoded alone.
 pub const VIDEO_KEY_FRAME: u8 = 0x01;
 /// `flags` bit of a piece that more pieces of its picture follow.
@@ -149,6 +160,8 @@ pub struct AudioFrame<'a> {
     pub time_ms: i64,
     /// The speaker (empty in a client's frame).
     pub user: &'a str,
+    /// The sound of the media the speaker plays, not its microphone.
+    pub media: bool,
     pub payload: &'a [u8],
 }
 
@@ -157,7 +170,7 @@ impl AudioFrame<'_> {
     pub fn encode(&self) -> Vec<u8> {
         let seq = self.seq.to_be_bytes();
         media_frame(
-            AUDIO,
+            if self.media { MEDIA_AUDIO } else { AUDIO },
             self.level,
             &seq,
             self.time_ms,
@@ -355,7 +368,7 @@ pub fn decode_data(frame: &[u8]) -> Result<DataFrame<'_>, BadDataFrame> {
                 payload,
             }))
         }
-        AUDIO => {
+        AUDIO | MEDIA_AUDIO => {
             let (&level, rest) = rest.split_first().ok_or(BadDataFrame("truncated"))?;
             if rest.len() < 4 {
                 return Err(BadDataFrame("truncated"));
@@ -368,6 +381,7 @@ pub fn decode_data(frame: &[u8]) -> Result<DataFrame<'_>, BadDataFrame> {
                 seq: u32::from_be_bytes(seq.try_into().expect("4 bytes")),
                 time_ms: time as i64,
                 user,
+                media: kind == MEDIA_AUDIO,
                 payload,
             }))
         }
@@ -471,9 +485,16 @@ mod tests {
             seq: u32::MAX - 1,
             time_ms: 1 << 40,
             user: "carol",
+            media: false,
             payload: &[0xfc, 1, 2],
         };
         assert_eq!(decode_data(&audio.encode()), Ok(DataFrame::Audio(audio)));
+        let media = AudioFrame {
+            media: true,
+            ..audio
+        };
+        assert_eq!(decode_data(&media.encode()), Ok(DataFrame::Audio(media)));
+        assert_ne!(media.encode()[0], audio.encode()[0]);
         assert_eq!(audio.encode().len(), 1 + 1 + 4 + 8 + 1 + 5 + 3);
         assert!(decode_data(&audio.encode()[..5]).is_err());
         assert!(decode_data(&audio.encode()[..13]).is_err());

@@ -166,6 +166,20 @@ pub enum Request {
     /// shares), `NOT_INMEETING`. Control rights given are released first
     /// ([`Event::CtrlRight`]), then the others get [`Event::ShareStopped`].
     StopScreenShare,
+    /// This member starts playing the media file `name` to the meeting (again: the new
+    /// file replaces its own). Reply: 0, `ERR_BUSY` (another member plays), `PARAM_ERR`
+    /// (a name over 255 bytes), `NOT_INMEETING`. Every member gets [`Event::MediaStarted`]
+    /// and waits for a key frame of the player's [`MEDIA_VIDEO`](crate::data::MEDIA_VIDEO).
+    StartMedia { name: String },
+    /// The player pauses (`pause`) or resumes. Reply: 0, `API_NO_PERMISSION` (not the
+    /// player), `NOT_INMEETING`. Every member gets [`Event::MediaPaused`].
+    PauseMedia { pause: bool },
+    /// The player moved to `pos_ms`. Reply as [`Request::PauseMedia`]; every member gets
+    /// [`Event::MediaPos`].
+    SetMediaPos { pos_ms: i64 },
+    /// The player stopped (`reason`: `NotifyMediaStop`'s). Reply as [`Request::PauseMedia`]
+    /// (0 also when nothing plays); every member gets [`Event::MediaStopped`].
+    StopMedia { reason: i32 },
     /// The sharer gives (`give`) or takes back the control right of its screen from `user_id`.
     /// Reply: 0 (also when nothing changes), `API_NO_PERMISSION` (not the sharer),
     /// `PARAM_ERR` (not another member), `NOT_INMEETING`. Every member gets
@@ -350,6 +364,18 @@ pub struct RoomState {
     /// The members' cameras (members without any are left out).
     #[serde(default)]
     pub videos: Vec<MemberVideos>,
+    /// The media a member plays to the meeting, if any.
+    #[serde(default)]
+    pub media: Option<MediaPlay>,
+}
+
+/// The media a member plays to the meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaPlay {
+    pub user_id: String,
+    /// The file's name (as the player gave it).
+    pub name: String,
+    pub paused: bool,
 }
 
 /// Most cameras one user may have.
@@ -447,6 +473,10 @@ impl Request {
             Request::SendIm { .. } => "send_im",
             Request::StartScreenShare => "start_screen_share",
             Request::StopScreenShare => "stop_screen_share",
+            Request::StartMedia { .. } => "start_media",
+            Request::PauseMedia { .. } => "pause_media",
+            Request::SetMediaPos { .. } => "set_media_pos",
+            Request::StopMedia { .. } => "stop_media",
             Request::SetCtrlRight { .. } => "set_ctrl_right",
             Request::SwitchToPage { .. } => "switch_to_page",
             Request::SetVideoWallMode { .. } => "set_video_wall_mode",
@@ -889,6 +919,15 @@ pub enum Event {
     /// To a sender: a receiver needs a key frame of camera `video_id` (it joined, started
     /// watching, or lost frames); `video_id` 0 is the shared screen.
     KeyFrameRequest { video_id: u8 },
+    /// To every member: `user_id` plays the media file `name` to the meeting.
+    MediaStarted { user_id: String, name: String },
+    /// To every member: the player paused (`pause`) or resumed.
+    MediaPaused { user_id: String, pause: bool },
+    /// To every member: the player moved to `pos_ms`.
+    MediaPos { user_id: String, pos_ms: i64 },
+    /// To every member: the media stopped (`reason` as `NotifyMediaStop`'s; 0 also when
+    /// the player left).
+    MediaStopped { user_id: String, reason: i32 },
     /// An event this build does not know (sent by a newer server); ignored.
     #[serde(other)]
     Unknown,

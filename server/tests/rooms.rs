@@ -802,6 +802,7 @@ fn mic_packet(seq: u32, level: u8, payload: &[u8]) -> Vec<u8> {
         seq,
         time_ms,
         user,
+        media: false,
         payload,
     }
     .encode()

@@ -94,7 +94,7 @@ fn tick(parts: &Parts, now: Instant) {
     let pcm = {
         let mut speaker = parts.speaker.lock();
         // A member gone takes its jitter buffer along.
-        (speaker.mixer.speakers).retain(|u, _| members.iter().any(|(m, _)| m == u));
+        (speaker.mixer.speakers).retain(|k, _| members.iter().any(|(m, _)| *m == k.user_id));
         (!speaker.pull).then(|| speaker.tick(now, Duration::ZERO))
     };
     if let Some(pcm) = pcm {

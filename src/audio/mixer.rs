@@ -16,9 +16,16 @@ pub const TICK: usize = 160;
 /// The share of the way back to unity gain the limiter goes each tick (≈ 100 ms release).
 const RELEASE: f32 = 0.1;
 
+/// Whose sound a jitter buffer holds: a member's microphone, or the media it plays.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SpeakerKey {
+    pub user_id: String,
+    pub media: bool,
+}
+
 /// The remote members' jitter buffers and the limiter's state.
 pub struct Mixer {
-    pub speakers: HashMap<String, JitterBuffer>,
+    pub speakers: HashMap<SpeakerKey, JitterBuffer>,
     gain: f32,
 }
 

@@ -37,7 +37,7 @@ use crate::ErrorCode;
 use codec::{Encoder, FRAME};
 use jitter::JitterBuffer;
 use level::Levels;
-use mixer::{Mixer, TICK};
+use mixer::{Mixer, SpeakerKey, TICK};
 use record_feed::{RecordFeed, SharedFeed};
 use speaker::{Speaker, SpeakerTap};
 use tap::{Tap, WavFile, CHUNK_BYTES, MAX_EACH};
@@ -157,6 +157,7 @@ impl Audio {
                 seq: mic.seq,
                 time_ms,
                 user: "",
+                media: false,
                 payload: encoder.encode(&frame).map_err(inner_err)?,
             };
             // A full lane loses the packet; the receivers conceal it.
@@ -349,33 +350,69 @@ impl Audio {
         }
     }
 
-    /// A packet from the server (on the I/O thread: only filed here).
+    /// A packet from the server (on the I/O thread: only filed here): a member's microphone,
+    /// or the sound of the media a member plays.
     pub fn on_frame(&self, frame: &AudioFrame<'_>, data: &Bytes) {
         let now = Instant::now();
         {
             let rooms = self.rooms.lock();
-            let member = rooms.room.as_ref().and_then(|r| {
-                (r.members.iter()).find(|m| m.user_id == frame.user && m.user_id != rooms.me)
-            });
-            if member.is_none_or(|m| m.audio_status != MEDIA_OPEN) {
-                return; // in flight when the mic closed or the member left
+            let Some(room) = rooms.room.as_ref() else {
+                return;
+            };
+            let heard = match frame.media {
+                true => (room.media.as_ref()).is_some_and(|m| m.user_id == frame.user),
+                false => (room.members.iter())
+                    .any(|m| m.user_id == frame.user && m.audio_status == MEDIA_OPEN),
+            };
+            if !heard || frame.user == rooms.me {
+                return; // in flight when the mic closed, the media stopped or the member left
             }
         }
+        let key = SpeakerKey {
+            user_id: frame.user.to_owned(),
+            media: frame.media,
+        };
+        self.file(key, frame.seq, data.slice_ref(frame.payload), now);
+        if !frame.media {
+            self.levels.lock().heard(frame.user, frame.level, now);
+        }
+    }
+
+    /// A packet of the media this user plays, for its own speaker.
+    pub fn play_own_media(&self, seq: u32, packet: Bytes) {
+        let user_id = self.rooms.lock().me.clone();
+        let key = SpeakerKey {
+            user_id,
+            media: true,
+        };
+        self.file(key, seq, packet, Instant::now());
+    }
+
+    /// `user_id`'s media stopped: its sound goes from the mix.
+    pub fn end_media(&self, user_id: &str) {
+        let key = SpeakerKey {
+            user_id: user_id.to_owned(),
+            media: true,
+        };
+        self.speaker.lock().mixer.speakers.remove(&key);
+    }
+
+    /// Files a packet in its speaker's jitter buffer (made at its first packet), while in a
+    /// meeting.
+    fn file(&self, key: SpeakerKey, seq: u32, packet: Bytes, now: Instant) {
         let mut speaker = self.speaker.lock();
         if speaker.entry.is_none() {
             return;
         }
         let speakers = &mut speaker.mixer.speakers;
-        if !speakers.contains_key(frame.user) {
+        if !speakers.contains_key(&key) {
             match JitterBuffer::new() {
-                Ok(jb) => speakers.insert(frame.user.to_owned(), jb),
+                Ok(jb) => speakers.insert(key.clone(), jb),
                 Err(e) => return tracing::error!("{e}"),
             };
         }
-        let jb = speakers.get_mut(frame.user).expect("inserted");
-        jb.push(frame.seq, data.slice_ref(frame.payload), now);
-        drop(speaker);
-        self.levels.lock().heard(frame.user, frame.level, now);
+        let jb = speakers.get_mut(&key).expect("inserted");
+        jb.push(seq, packet, now);
     }
 
     /// Uninit: the clock's thread ends and WAV files are finished.

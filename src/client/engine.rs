@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crvideo_proto::data::MEDIA_VIDEO;
 use crvideo_proto::{encode, ClientFrame, Event as WireEvent, Request, ServerFrame};
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
@@ -57,6 +58,8 @@ pub struct EngineConfig {
     pub netdisk: super::ActiveDiskFiles,
     /// The local recording (it stops when the meeting is left).
     pub recorder: Arc<crate::record::Recorder>,
+    /// Shared media playback (this user's player).
+    pub media: Arc<crate::media::Media>,
 }
 
 pub struct Engine {
@@ -136,6 +139,7 @@ impl Engine {
             self.config.video.follow_room();
             self.config.audio.follow_room();
             self.config.recorder.follow_room();
+            self.config.media.follow_room();
         }
         let writer = self.end_session(ErrorCode::NotLogin, None);
         self.closing.extend(writer);
@@ -443,10 +447,18 @@ impl Engine {
             | W::CtrlRight { .. }
             | W::Page(_)
             | W::VideoWallMode { .. }
-            | W::MainVideo(_) => {
+            | W::MainVideo(_)
+            | W::MediaStarted { .. }
+            | W::MediaPaused { .. }
+            | W::MediaPos { .. }
+            | W::MediaStopped { .. } => {
                 match &event {
                     W::MemberLeft { user_id } => self.config.video.on_member_left(user_id),
                     W::ShareStopped { user_id } => self.config.video.on_share_stopped(user_id),
+                    W::MediaStopped { user_id, .. } => {
+                        self.config.video.on_media_stopped(user_id);
+                        self.config.audio.end_media(user_id);
+                    }
                     _ => {}
                 }
                 self.events
@@ -455,6 +467,9 @@ impl Engine {
             W::NetdiskProgress { file_id, received } => self.on_disk_progress(&file_id, received),
             W::NetdiskUploadResult { file_id, code } => self.on_disk_upload_result(file_id, code),
             W::VideoDevs(cams) => self.config.video.on_member_videos(cams),
+            W::KeyFrameRequest { video_id } if video_id == MEDIA_VIDEO => {
+                self.config.media.force_key()
+            }
             W::KeyFrameRequest { video_id } => self.config.video.on_key_frame_request(video_id),
             W::BoardCreated { .. }
             | W::BoardClosed { .. }
@@ -547,6 +562,7 @@ impl Engine {
         self.config.audio.set_uplink(None, announce_none);
         self.config.audio.follow_room();
         self.config.recorder.follow_room();
+        self.config.media.follow_room();
         self.local = SessionLocal::default();
         writer
     }

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use crvideo_proto::{
-    BoardObj, Event as WireEvent, ImSent, MainVideo, MediaKind, MemberInfo, MemberVideos,
-    PageState, Request, RoomState, MAINPAGE_MAX,
+    BoardObj, Event as WireEvent, ImSent, MainVideo, MediaKind, MediaPlay, MemberInfo,
+    MemberVideos, PageState, Request, RoomState, MAINPAGE_MAX,
 };
 use parking_lot::Mutex;
 
@@ -43,6 +43,8 @@ pub struct Room {
     pub boards: BoardsCopy,
     /// The members' cameras on entry, until the video takes them (`Video::follow_room`).
     pub videos: Vec<MemberVideos>,
+    /// The media a member plays to the meeting.
+    pub media: Option<MediaPlay>,
 }
 
 impl Room {
@@ -173,6 +175,7 @@ pub fn enter(cache: SharedRoomCache, meet_id: i32, pswd: String) -> RequestSpec 
             ctrl: state.ctrl,
             boards,
             videos: state.videos,
+            media: state.media,
         });
         Some(Event::Batch(events))
     })
@@ -200,6 +203,15 @@ fn state_events(state: &RoomState) -> Vec<Event> {
             oper_id: oper,
             target_id: target,
         });
+    }
+    if let Some(media) = &state.media {
+        let user_id = media.user_id.clone();
+        events.push(Event::NotifyMediaStart {
+            user_id: user_id.clone(),
+        });
+        if media.paused {
+            events.push(Event::NotifyMediaPause { user_id, pause: 1 });
+        }
     }
     events
 }
@@ -405,6 +417,31 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Option<Event> {
         WireEvent::MainVideo(MainVideo { oper, target }) => Some(Event::NotifyMainVideoChanged {
             oper_id: oper,
             target_id: target,
+        }),
+        WireEvent::MediaStarted { user_id, name } => cache.room.as_mut().map(|r| {
+            r.media = Some(MediaPlay {
+                user_id: user_id.clone(),
+                name,
+                paused: false,
+            });
+            Event::NotifyMediaStart { user_id }
+        }),
+        WireEvent::MediaPaused { user_id, pause } => cache.room.as_mut().map(|r| {
+            if let Some(media) = r.media.as_mut().filter(|m| m.user_id == user_id) {
+                media.paused = pause;
+            }
+            let pause = i32::from(pause);
+            Event::NotifyMediaPause { user_id, pause }
+        }),
+        WireEvent::MediaPos { pos_ms, .. } => cache
+            .room
+            .as_ref()
+            .map(|_| Event::NotifyPlayPosSetted { set_pts: pos_ms }),
+        WireEvent::MediaStopped { user_id, reason } => cache.room.as_mut().map(|r| {
+            if r.media.as_ref().is_some_and(|m| m.user_id == user_id) {
+                r.media = None;
+            }
+            Event::NotifyMediaStop { user_id, reason }
         }),
         // The engine routes only room events here.
         _ => None,

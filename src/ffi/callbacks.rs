@@ -683,6 +683,34 @@ pub struct CRVideo_Callbacks {
     /// `NotifyRecordFileStateChanged(fileName, 0)` follows.
     pub UploadRecordFileErr:
         Option<unsafe extern "C" fn(userData: *mut c_void, fileName: *const c_char, sdkErr: c_int)>,
+    // Shared media playback
+    /// To the player: `CRVideo_StartPlayMedia`'s file opened: its length in ms and its
+    /// picture's size (0 × 0 without a video track). `NotifyMediaStart` follows (unless the
+    /// playback is local), or `NotifyMediaStop` if it could not be opened.
+    pub NotifyMediaOpened:
+        Option<unsafe extern "C" fn(userData: *mut c_void, totalTimeMs: i64, w: c_int, h: c_int)>,
+    /// To every member (the player too): `userID` started playing a media file to the
+    /// meeting; also to a member entering while it plays.
+    pub NotifyMediaStart:
+        Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char)>,
+    /// To every member: `userID`'s media stopped: 0 stopped (`CRVideo_StopPlayMedia`, or the
+    /// player left), 1 the end was reached, 2 the file could not be opened or read, 3 it is
+    /// not a media file, 4 its codecs are not supported (H.264 video and Opus audio are),
+    /// 5 another reason (another member started playing first). 2–4 only to the player.
+    pub NotifyMediaStop:
+        Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char, reason: c_int)>,
+    /// To every member: `userID` paused (1) or resumed (0) its media (paused at the end
+    /// too, after `pauseWhenFinished`).
+    pub NotifyMediaPause:
+        Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char, pause: c_int)>,
+    /// To every member: the player moved its media to `setPTS` ms
+    /// (`CRVideo_SetMediaPlayPos`).
+    pub NotifyPlayPosSetted: Option<unsafe extern "C" fn(userData: *mut c_void, setPTS: i64)>,
+    /// A new picture of `userID`'s media was decoded (the player's own too); `curPosMs` is
+    /// its position in the media. Coalesced: no further one until the app took a picture
+    /// with `CRVideo_GetMediaImg`.
+    pub NotifyMemberMediaData:
+        Option<unsafe extern "C" fn(userData: *mut c_void, userID: *const c_char, curPosMs: i64)>,
 }
 
 impl CRVideo_Callbacks {

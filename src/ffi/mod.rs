@@ -22,6 +22,7 @@ pub mod calls;
 pub mod http;
 mod invoke;
 pub mod lifecycle;
+pub mod media;
 pub mod meetings;
 pub mod netdisk;
 pub mod presence;

@@ -322,7 +322,7 @@ pub unsafe extern "C" fn CRVideo_GetShareScreenDecodeImg(
 
 /// Puts the picture `take` gives into `*out` as the app gets it (freed by
 /// `CRVideo_FreeVideoImg`); `*out` is NULL when there is none. `PARAM_ERR` for a NULL `out`.
-unsafe fn hand_over(
+pub(super) unsafe fn hand_over(
     out: *mut *mut CRVideo_VideoImg,
     take: impl FnOnce() -> Result<crate::video::Image, ErrorCode>,
 ) -> Result<(), ErrorCode> {

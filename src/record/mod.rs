@@ -29,6 +29,7 @@ use parking_lot::Mutex;
 use crate::audio::Audio;
 use crate::client::rooms::SharedRoomCache;
 use crate::dispatch::{Dispatcher, Event};
+use crate::media::Media;
 use crate::video::Video;
 use crate::ErrorCode;
 
@@ -66,6 +67,7 @@ pub struct Shared {
     events: Arc<Dispatcher>,
     video: Arc<Video>,
     audio: Arc<Audio>,
+    media: Arc<Media>,
     state: Mutex<State>,
 }
 
@@ -115,6 +117,7 @@ impl Recorder {
         events: Arc<Dispatcher>,
         video: Arc<Video>,
         audio: Arc<Audio>,
+        media: Arc<Media>,
         rooms: SharedRoomCache,
         max_duration: Duration,
     ) -> Recorder {
@@ -123,6 +126,7 @@ impl Recorder {
                 events,
                 video,
                 audio,
+                media,
                 state: Mutex::default(),
             }),
             rooms,

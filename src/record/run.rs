@@ -250,6 +250,6 @@ impl Pictures for LivePictures<'_> {
     }
 
     fn media(&self) -> Option<Arc<crate::video::picture::Picture>> {
-        None // shared media playback is not built yet
+        self.0.media.peek()
     }
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crvideo_proto::data::{pieces, Piece, ScreenFrame, VideoFrame};
+use crvideo_proto::data::{pieces, AudioFrame, Piece, ScreenFrame, VideoFrame, MEDIA_VIDEO};
 use crvideo_proto::{
     encode, ClientFrame, MemberVideos, Request, VideoDev, MAX_VIDEO_DEVS, MEDIA_OPEN,
 };
@@ -77,6 +77,11 @@ impl MediaLane {
         })
     }
 
+    /// Queues an audio frame without waiting (a full lane loses it).
+    pub fn send_audio(&self, frame: &AudioFrame<'_>) {
+        self.lane.send_audio(Message::Binary(frame.encode().into()));
+    }
+
     /// [`MediaLane::send_video`] for the shared screen.
     pub fn send_screen(&self, frame: &ScreenFrame<'_>) -> bool {
         self.send_pieces(frame.payload, |piece, payload| {
@@ -121,6 +126,13 @@ impl Gate {
         let rooms = self.rooms.lock();
         let room = rooms.room.as_ref()?;
         (room.sharer.as_deref() == Some(&*rooms.me)).then_some(media)
+    }
+
+    /// The media lane, if this user is in a meeting (what the media it plays goes on).
+    pub fn room_lane(&self) -> Option<MediaLane> {
+        let media = self.uplink.lock().as_ref()?.media.clone();
+        self.rooms.lock().room.as_ref()?;
+        Some(media)
     }
 
     /// Sends a one-way request, if logged in.
@@ -229,6 +241,11 @@ impl Video {
 
     fn me(&self) -> String {
         self.rooms.lock().me.clone()
+    }
+
+    /// Where video may leave the SDK (the media player sends through it too).
+    pub fn gate(&self) -> Arc<Gate> {
+        self.gate.clone()
     }
 
     /// `CRVideo_CreateCustomVideoDev`: the new camera's ID.
@@ -357,7 +374,7 @@ impl Video {
     pub fn set_watch(&self, videos: Option<Vec<String>>) {
         let mut inner = self.inner.lock();
         inner.watch = videos.clone().map(|v| v.into_iter().collect());
-        inner.end_streams(|inner, (user, id)| inner.watches(user, *id));
+        inner.end_streams(|inner, (user, id)| !is_camera(*id) || inner.watches(user, *id));
         if inner.entry.is_some() {
             self.gate.notify(Request::SetWatchVideos { videos });
         }
@@ -417,6 +434,26 @@ impl Video {
         }
         let picture = inner.screen.as_ref()?.preview.lock().clone();
         picture
+    }
+
+    /// The newest picture of `user_id`'s media as received (taken: `taken`, re-arming
+    /// `NotifyMemberMediaData`; otherwise only looked at, for a recording).
+    pub fn media_picture(&self, user_id: &str, taken: bool) -> Option<Arc<Picture>> {
+        let inner = self.inner.lock();
+        let latest = &inner
+            .streams
+            .get(&(user_id.to_owned(), MEDIA_VIDEO))?
+            .latest;
+        match taken {
+            true => latest.taken(),
+            false => latest.picture.lock().clone(),
+        }
+    }
+
+    /// `user_id`'s media stopped: its decoder ends.
+    pub fn on_media_stopped(&self, user_id: &str) {
+        let mut inner = self.inner.lock();
+        inner.end_streams(|_, (user, id)| !(user == user_id && *id == MEDIA_VIDEO));
     }
 
     /// `CRVideo_SetScreenShareCfg`.
@@ -499,7 +536,7 @@ impl Video {
 }
 
 /// `picture` (None: `ERR_DATA`, no picture yet) in `format`, scaled down to fit.
-fn shown(
+pub fn shown(
     picture: Option<Arc<Picture>>,
     format: i32,
     max_w: i32,
@@ -594,7 +631,7 @@ impl Video {
         inner.members.insert(user_id.clone(), cams);
         inner.end_streams(|inner, (user, id)| {
             let cams = inner.members.get(user);
-            cams.is_some_and(|m| m.devs.iter().any(|d| d.video_id == *id))
+            !is_camera(*id) || cams.is_some_and(|m| m.devs.iter().any(|d| d.video_id == *id))
         });
         self.events.push(Event::VideoDevChanged {
             user_id: user_id.clone(),
@@ -626,16 +663,18 @@ impl Video {
         }
     }
 
-    /// A video frame from the server (on the I/O thread: only queued here).
+    /// A video frame from the server (on the I/O thread: only queued here): a camera's, or
+    /// a picture of the media a member plays.
     pub fn on_frame(&self, frame: &VideoFrame<'_>, data: &Bytes) {
         let mut inner = self.inner.lock();
-        if inner.entry.is_none() || !inner.watches(frame.user, frame.video_id) {
+        let media = frame.video_id == MEDIA_VIDEO;
+        if inner.entry.is_none() || !(media || inner.watches(frame.user, frame.video_id)) {
             return;
         }
         let key = (frame.user.to_owned(), frame.video_id);
         if !inner.streams.contains_key(&key) {
             let started = Stream::start(
-                Kind::Camera,
+                if media { Kind::Media } else { Kind::Camera },
                 key.0.clone(),
                 key.1,
                 self.events.clone(),
@@ -704,6 +743,11 @@ impl Video {
             let _ = thread.join();
         }
     }
+}
+
+/// Whether a received video's ID is a camera's (not the shared screen or the media).
+fn is_camera(video_id: u8) -> bool {
+    video_id != SCREEN && video_id != MEDIA_VIDEO
 }
 
 /// Whether a picture may be `width`×`height`: even, 16×16 to 3840×2160.

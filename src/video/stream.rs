@@ -1,9 +1,11 @@
-//! One video received from another member (a camera, or the shared screen): its frames go
+//! One video received from another member (a camera, the shared screen, or the media a
+//! member plays): its frames go
 //! to the video's own decoder thread through a short queue; the newest decoded picture is
 //! kept for `CRVideo_GetVideoImg` / `CRVideo_GetShareScreenDecodeImg`, and the app is told
 //! of a new picture once until it takes one (`NotifyVideoData`, or `NotifyScreenShareData`
 //! with the area changed since the picture it took; `NotifyShareRectChanged` when the
-//! screen's size is first known or changes).
+//! screen's size is first known or changes; `NotifyMemberMediaData` with the media's
+//! position).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -29,6 +31,8 @@ const DECODE_QUEUE: usize = 8;
 pub enum Kind {
     Camera,
     Screen,
+    /// The media a member plays: a picture's time is its position in the media.
+    Media,
 }
 
 /// What the decoder thread and the API share.
@@ -157,6 +161,15 @@ impl Video {
         }
     }
 
+    fn notify_media(&self, pos_ms: i64) {
+        if !self.latest.notified.swap(true, Ordering::AcqRel) {
+            self.events.push(Event::NotifyMemberMediaData {
+                user_id: self.user_id.clone(),
+                cur_pos_ms: pos_ms,
+            });
+        }
+    }
+
     /// `NotifyScreenShareData` with what changed since the picture the app took.
     fn notify_screen(&self, rect: [u16; 4]) {
         let mut pending = self.latest.pending_rect.lock();
@@ -198,6 +211,7 @@ impl Video {
                     *self.latest.picture.lock() = Some(Arc::new(picture));
                     match self.kind {
                         Kind::Camera => self.notify_camera(packet.time_ms),
+                        Kind::Media => self.notify_media(packet.time_ms),
                         Kind::Screen => {
                             if now != size {
                                 size = now;

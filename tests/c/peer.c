@@ -47,6 +47,7 @@
  *   audio: see peer_audio.h (tone, listen, spectrum, onset, mic_energy, …)
  *   net disk and board backgrounds: see peer_netdisk.h (nd_*, board_bk)
  *   recording: see peer_record.h (rec_*, pattern_ppm, fsize_limit)
+ *   shared media playback: see peer_media.h (media_*)
  * Each command prints "RC<TAB><return value>" (for call and invite: the returned ID, or
  * "NULL"). Every callback prints one line (tests/c/recorder.h): its name, then its
  * arguments, TAB-separated; received data as its length and FNV-1a-64. stdout is flushed
@@ -392,11 +393,13 @@ static int split(char *line, char **fields, int max) {
 #include "peer_audio.h"
 #include "peer_netdisk.h"
 #include "peer_record.h"
+#include "peer_media.h"
 
 /* The commands of the side headers: each returns 0 (not its command), 1 (done: print its
    return value) or 2 (done, it printed its own RC). */
 typedef int (*side_command)(char **f, int n, int *rc);
-static const side_command side_commands[] = {audio_command, record_command, netdisk_command};
+static const side_command side_commands[] = {audio_command, record_command, netdisk_command,
+                                             media_command};
 
 /* Prints the string an ID- or JSON-returning call gave (as the command's result), and frees
  * it. */

@@ -525,6 +525,36 @@ static void rec_UploadRecordFileErr(void *ud, const char *fileName, int sdkErr) 
     before_callback("UploadRecordFileErr");
     emit("UploadRecordFileErr\t%s\t%d", fileName, sdkErr);
 }
+static void rec_NotifyMediaOpened(void *ud, int64_t totalTimeMs, int w, int h) {
+    (void)ud;
+    before_callback("NotifyMediaOpened");
+    emit("NotifyMediaOpened\t%lld\t%d\t%d", (long long)totalTimeMs, w, h);
+}
+static void rec_NotifyMediaStart(void *ud, const char *userID) {
+    (void)ud;
+    before_callback("NotifyMediaStart");
+    emit("NotifyMediaStart\t%s", userID);
+}
+static void rec_NotifyMediaStop(void *ud, const char *userID, int reason) {
+    (void)ud;
+    before_callback("NotifyMediaStop");
+    emit("NotifyMediaStop\t%s\t%d", userID, reason);
+}
+static void rec_NotifyMediaPause(void *ud, const char *userID, int pause) {
+    (void)ud;
+    before_callback("NotifyMediaPause");
+    emit("NotifyMediaPause\t%s\t%d", userID, pause);
+}
+static void rec_NotifyPlayPosSetted(void *ud, int64_t setPTS) {
+    (void)ud;
+    before_callback("NotifyPlayPosSetted");
+    emit("NotifyPlayPosSetted\t%lld", (long long)setPTS);
+}
+static void rec_NotifyMemberMediaData(void *ud, const char *userID, int64_t curPosMs) {
+    (void)ud;
+    before_callback("NotifyMemberMediaData");
+    emit("NotifyMemberMediaData\t%s\t%lld", userID, (long long)curPosMs);
+}
 
 /* Sets every member of `cbs` to its recording function. */
 static void recorder_register(CRVideo_Callbacks *cbs) {
@@ -632,4 +662,10 @@ static void recorder_register(CRVideo_Callbacks *cbs) {
     cbs->NotifyRecordFileStateChanged = rec_NotifyRecordFileStateChanged;
     cbs->NotifyRecordFileUploadProgress = rec_NotifyRecordFileUploadProgress;
     cbs->UploadRecordFileErr = rec_UploadRecordFileErr;
+    cbs->NotifyMediaOpened = rec_NotifyMediaOpened;
+    cbs->NotifyMediaStart = rec_NotifyMediaStart;
+    cbs->NotifyMediaStop = rec_NotifyMediaStop;
+    cbs->NotifyMediaPause = rec_NotifyMediaPause;
+    cbs->NotifyPlayPosSetted = rec_NotifyPlayPosSetted;
+    cbs->NotifyMemberMediaData = rec_NotifyMemberMediaData;
 }

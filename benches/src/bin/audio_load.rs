@@ -43,7 +43,7 @@ use crvideo_bench::sdk_child::{
 use crvideo_bench::{start_crvideo, stop_child, BenchResult, ChildGuard, ServerArgs, TempDir};
 use crvideosdk::audio::codec::{Decoder, Encoder, FRAME, RATE};
 use crvideosdk::audio::jitter::{JitterBuffer, DEPTH};
-use crvideosdk::audio::mixer::{Mixer, TICK};
+use crvideosdk::audio::mixer::{Mixer, SpeakerKey, TICK};
 use crvideosdk::ffi::audio::*;
 use crvideosdk::ffi::callbacks::CRVideo_Callbacks;
 use crvideosdk::ffi::rooms::*;
@@ -402,8 +402,12 @@ fn ten_speakers() -> BenchResult<(f64, f64)> {
         streams.push(packets);
     }
     let mut mixer = Mixer::default();
+    let key = |n: usize| SpeakerKey {
+        user_id: format!("s{n}"),
+        media: false,
+    };
     for n in 0..SPEAKERS {
-        mixer.speakers.insert(format!("s{n}"), JitterBuffer::new()?);
+        mixer.speakers.insert(key(n), JitterBuffer::new()?);
     }
     // A simulated clock: packets arrive on time, the mix is taken every 10 ms.
     let t0 = Instant::now();
@@ -412,7 +416,7 @@ fn ten_speakers() -> BenchResult<(f64, f64)> {
     for k in 0..FLOOR_SECS * 50 {
         let now = t0 + Duration::from_millis(20 * k as u64);
         for (n, stream) in streams.iter().enumerate() {
-            let jb = mixer.speakers.get_mut(&format!("s{n}")).expect("inserted");
+            let jb = mixer.speakers.get_mut(&key(n)).expect("inserted");
             jb.push(k as u32, stream[k].clone(), now);
         }
         for half in 0..2 {

@@ -153,6 +153,18 @@ impl Session {
             (Request::StopScreenShare, LoggedIn(me)) => {
                 self.acked(re, |ack| rooms.stop_screen_share(&me, ack))
             }
+            (Request::StartMedia { name }, LoggedIn(me)) => {
+                self.acked(re, |ack| rooms.start_media(&me, name, ack))
+            }
+            (Request::PauseMedia { pause }, LoggedIn(me)) => {
+                self.acked(re, |ack| rooms.pause_media(&me, pause, ack))
+            }
+            (Request::SetMediaPos { pos_ms }, LoggedIn(me)) => {
+                self.acked(re, |ack| rooms.set_media_pos(&me, pos_ms, ack))
+            }
+            (Request::StopMedia { reason }, LoggedIn(me)) => {
+                self.acked(re, |ack| rooms.stop_media(&me, reason, ack))
+            }
             (Request::SetCtrlRight { user_id, give }, LoggedIn(me)) => {
                 self.acked(re, |ack| rooms.set_ctrl_right(&me, user_id, give, ack))
             }

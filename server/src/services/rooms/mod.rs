@@ -390,6 +390,51 @@ impl Rooms {
         self.change(me, ack, |room, me| room.signals.stop_share(me))
     }
 
+    /// `me` plays the media file `name` to its room: `ack`, then every member gets
+    /// `MediaStarted` and waits for a key frame of it.
+    pub fn start_media(
+        &self,
+        me: &SessionHandle,
+        name: String,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| {
+            let events = room.signals.start_media(me, name)?;
+            room.media_started();
+            Ok(events)
+        })
+    }
+
+    /// The player `me` pauses or resumes: `ack`, then every member gets `MediaPaused`.
+    pub fn pause_media(
+        &self,
+        me: &SessionHandle,
+        pause: bool,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| room.signals.pause_media(me, pause))
+    }
+
+    /// The player `me` moved: `ack`, then every member gets `MediaPos`.
+    pub fn set_media_pos(
+        &self,
+        me: &SessionHandle,
+        pos_ms: i64,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| room.signals.set_media_pos(me, pos_ms))
+    }
+
+    /// The player `me` stopped: `ack`, then every member gets `MediaStopped`.
+    pub fn stop_media(
+        &self,
+        me: &SessionHandle,
+        reason: i32,
+        ack: impl FnOnce(),
+    ) -> Result<(), ErrorCode> {
+        self.change(me, ack, |room, me| room.signals.stop_media(me, reason))
+    }
+
     /// The sharer `me` gives or takes back member `user_id`'s control right: `ack`, then
     /// every member gets `CtrlRight`.
     pub fn set_ctrl_right(

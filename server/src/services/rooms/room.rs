@@ -79,6 +79,7 @@ impl Room {
                 .filter(|m| !m.video.cams.devs.is_empty())
                 .map(|m| m.video.cams.clone())
                 .collect(),
+            media: self.signals.media.clone(),
         }
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crvideo_proto::data::{ScreenFrame, VideoFrame};
+use crvideo_proto::data::{ScreenFrame, VideoFrame, MEDIA_VIDEO};
 use crvideo_proto::{ErrorCode, Event, MemberVideos, ServerFrame, MAX_VIDEO_DEVS, MEDIA_OPEN};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
@@ -35,6 +35,7 @@ pub(super) fn check_cams(cams: &MemberVideos) -> Result<(), ErrorCode> {
     let valid = cams.devs.len() <= MAX_VIDEO_DEVS
         && ids.len() == cams.devs.len()
         && !ids.contains(&0)
+        && !ids.contains(&MEDIA_VIDEO)
         && cams.devs.iter().all(|d| d.name.len() <= MAX_CAMERA_NAME)
         && (cams.default_video == 0 || ids.contains(&cams.default_video));
     valid.then_some(()).ok_or(ErrorCode::ParamErr)
@@ -68,15 +69,34 @@ impl Room {
         videos
     }
 
-    /// Member `at` just entered: it starts every video it watches, and the shared screen,
-    /// at a key frame.
+    /// Member `at` just entered: it starts every video it watches, the shared screen and
+    /// the playing media at a key frame.
     pub fn video_entered(&mut self, at: usize) {
         let mut videos = self.watched_by(at);
         let sharer = self.signals.sharer.as_deref();
         if let Some(sharer) = sharer.and_then(|s| self.member_by_user(s)) {
             videos.push((sharer, SCREEN));
         }
+        if let Some(player) = self.media_player() {
+            videos.push((player, MEDIA_VIDEO));
+        }
         self.wait_for_keys(at, videos);
+    }
+
+    /// The index of the member playing media, if any.
+    fn media_player(&self) -> Option<usize> {
+        let player = self.signals.media.as_ref()?;
+        self.member_by_user(&player.user_id)
+    }
+
+    /// Media started: every other member starts it at a key frame.
+    pub fn media_started(&mut self) {
+        let Some(player) = self.media_player() else {
+            return;
+        };
+        for at in (0..self.members.len()).filter(|&at| at != player) {
+            self.wait_for_keys(at, vec![(player, MEDIA_VIDEO)]);
+        }
     }
 
     /// Member `at` watches `watch` from now on (None: every video); the videos it did not
@@ -102,6 +122,9 @@ impl Room {
     /// if the frame is not relayed at all (the camera is unknown or the sender's video is
     /// not open).
     pub fn relay_video(&mut self, from: usize, frame: &VideoFrame<'_>) -> bool {
+        if frame.video_id == MEDIA_VIDEO {
+            return self.relay_media(from, frame);
+        }
         let sender = &self.members[from];
         let cams = &sender.video.cams.devs;
         let known = cams.iter().any(|d| d.video_id == frame.video_id);
@@ -116,6 +139,23 @@ impl Room {
         let message = Message::Binary(Bytes::from(relayed.encode()));
         let starts_key = frame.key && frame.piece.first;
         self.relay(from, frame.video_id, starts_key, message);
+        true
+    }
+
+    /// Member `from` sends a picture of the media it plays: to every other member. False if
+    /// it is not the player.
+    fn relay_media(&mut self, from: usize, frame: &VideoFrame<'_>) -> bool {
+        if self.media_player() != Some(from) {
+            return false;
+        }
+        let user_id = self.members[from].info.user_id.clone();
+        let relayed = VideoFrame {
+            user: &user_id,
+            ..*frame
+        };
+        let message = Message::Binary(Bytes::from(relayed.encode()));
+        let starts_key = frame.key && frame.piece.first;
+        self.relay(from, MEDIA_VIDEO, starts_key, message);
         true
     }
 
@@ -146,7 +186,9 @@ impl Room {
         let key = (user_id.clone(), video_id);
         let mut need_key = false;
         for (i, m) in self.members.iter_mut().enumerate() {
-            if i == from || (video_id != SCREEN && !m.video.watches(&user_id, video_id)) {
+            // The screen and the media go to every member; a camera to those watching it.
+            let camera = video_id != SCREEN && video_id != MEDIA_VIDEO;
+            if i == from || (camera && !m.video.watches(&user_id, video_id)) {
                 continue;
             }
             if m.video.waiting.contains(&key) {
