@@ -425,6 +425,58 @@ fn netdisk_share_upload_then_download_as_another_user() {
 }
 
 #[test]
+fn play_media_plays_a_file_to_the_meeting() {
+    let exe = build(&example("play_media.c"), true);
+    let server = ServerProcess::start(DEMO_TENANT);
+    let mut bob = Peer::login("bob", server.addr, "demo", "demo123", "bob");
+    assert_eq!(bob.cmd(&["create_meeting", "play", "0", "m"]), 0);
+    let line = bob.wait_line(|l| l.starts_with("CreateMeetingSuccess\t"));
+    let meeting: serde_json::Value =
+        serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+    let id = meeting["ID"].to_string();
+    assert_eq!(bob.enter_meeting(&id, ""), 0);
+    let dir = TempDir::new("play-example");
+    let clip = dir.path.join("clip.mp4");
+    common::media_file::write_media(&clip, 2);
+    let out = stdout(&run(
+        &exe,
+        &[
+            &server.addr.to_string(),
+            "alice",
+            &id,
+            clip.to_str().unwrap(),
+        ],
+    ));
+    for line in [
+        "opened: 2000 ms, 320x240\n",
+        "alice plays to the meeting\n",
+        "alice paused\n",
+        "moved to 0 ms\n",
+        "alice resumed\n",
+        "alice's media: reached the end (1)\n",
+    ] {
+        assert!(out.contains(line), "{line:?} in {out}");
+    }
+    assert!(out.contains(r#"media info: {"mediaName":"#), "{out}");
+    assert!(out.ends_with("done\n"), "{out}");
+    // Bob was told, in order, and saw its pictures.
+    bob.expect("NotifyMediaStop\talice\t1");
+    let media: Vec<String> = (bob.lines().into_iter())
+        .filter(|l| l.starts_with("NotifyMediaPause") || l.starts_with("NotifyPlayPosSetted"))
+        .collect();
+    assert_eq!(
+        media,
+        [
+            "NotifyMediaPause\talice\t1",
+            "NotifyPlayPosSetted\t0",
+            "NotifyMediaPause\talice\t0"
+        ]
+    );
+    assert!(bob.count("NotifyMediaStart\talice") == 1);
+    assert!(bob.count_prefix("NotifyMemberMediaData\talice\t") >= 1);
+}
+
+#[test]
 fn record_meeting_writes_an_mp4_file_and_uploads_it() {
     let exe = build(&example("record_meeting.c"), true);
     let server = ServerProcess::start(DEMO_TENANT);

@@ -55,6 +55,8 @@ pub struct Track {
     pub width: u16,
     pub height: u16,
     pub samples: Vec<Sample>,
+    /// The end of the last sample (the track's length), in the timescale.
+    pub end: u64,
 }
 
 impl Track {
@@ -186,12 +188,7 @@ impl Mp4File {
                 ReadError::NotMedia
             });
         }
-        let end = |t: &Option<Track>| {
-            t.as_ref().and_then(|t| {
-                let last = t.samples.last()?;
-                Some(t.ms(last.time))
-            })
-        };
+        let end = |t: &Option<Track>| t.as_ref().map(|t| t.ms(t.end));
         let duration_ms = end(&video).max(end(&audio)).unwrap_or(0);
         Ok(Mp4File {
             file,
@@ -289,18 +286,20 @@ fn track(trak: &[u8]) -> Option<Track> {
         }
         _ => return None,
     };
+    let (samples, end) = samples(stbl)?;
     Some(Track {
         codec,
         timescale,
         width,
         height,
-        samples: samples(stbl)?,
+        samples,
+        end,
     })
 }
 
 /// The sample table of `stbl`: offsets from the chunks (stsc + stco/co64), sizes (stsz),
 /// times (stts), key samples (stss; all are key without it).
-fn samples(stbl: &[u8]) -> Option<Vec<Sample>> {
+fn samples(stbl: &[u8]) -> Option<(Vec<Sample>, u64)> {
     let stsz = child(stbl, b"stsz")?;
     let (fixed, count) = (be32(stsz, 4)?, be32(stsz, 8)? as usize);
     let sizes: Vec<u32> = match fixed {
@@ -352,18 +351,18 @@ fn samples(stbl: &[u8]) -> Option<Vec<Sample>> {
     if offsets.len() != count || times.len() < count {
         return None;
     }
-    Some(
-        (0..count)
-            .map(|i| Sample {
-                offset: offsets[i],
-                size: sizes[i],
-                time: times[i],
-                key: keys
-                    .as_ref()
-                    .is_none_or(|k| k.binary_search(&(i as u32 + 1)).is_ok()),
-            })
-            .collect(),
-    )
+    let samples = (0..count)
+        .map(|i| Sample {
+            offset: offsets[i],
+            size: sizes[i],
+            time: times[i],
+            key: keys
+                .as_ref()
+                .is_none_or(|k| k.binary_search(&(i as u32 + 1)).is_ok()),
+        })
+        .collect();
+    // The time after the last sample: where the track ends.
+    Some((samples, t))
 }
 
 #[cfg(test)]
@@ -438,7 +437,7 @@ mod tests {
         );
         assert_eq!(a.timescale, 48_000);
         assert_eq!(mp4.read(&a.samples[1]).unwrap(), [0xf8, 2, 2]);
-        assert_eq!(mp4.duration_ms, 66, "the last sample's start, 6000/90000 s");
+        assert_eq!(mp4.duration_ms, 133, "the end of the last picture, 12000/90000 s");
     }
 
     #[test]
