@@ -22,6 +22,8 @@
 #             and 1 GiB) vs curl PUT/GET to nginx on loopback, and md5sum of the file
 #   record    the recorder's CPU composing 4 cameras into 720p30 H.264 vs ffmpeg xstack
 #             into libx264 (and libopenh264 when the ffmpeg build has it)
+#   playback  shared media playback of a 720p30 clip: the player's CPU (decode + encode
+#             again + Opus) and each viewer's (decode) vs ffmpeg transcoding and decoding
 # It builds the release binaries (the SDK's release profile has LTO), installs the peers it
 # needs (nats-server, iperf3) with apt-get when they are missing (or runs without them:
 # --skip-nats, --skip-iperf), warns when the hard open-file limit is too low for the
@@ -51,8 +53,9 @@ case "$name" in
     audio) bin=audio_load peers="ffmpeg" fds=0 fixed=() ;;
     netdisk) bin=netdisk_load peers="nginx curl" fds=0 fixed=() ;;
     record) bin=record_load peers="ffmpeg" fds=0 fixed=() ;;
+    playback) bin=playback_load peers="ffmpeg" fds=0 fixed=() ;;
     *)
-        sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -102,4 +105,8 @@ if [ "$fds" -gt 0 ] && [ "$hard" != "unlimited" ] && [ "$hard" -lt "$fds" ]; the
 fi
 ulimit -n "$hard"
 
-exec "$target/$bin" --server-bin "$target/crvideo-server" "${fixed[@]}" "${extra[@]}" "$@"
+# The benches that measure the SDK alone (no server) take no --server-bin.
+server=(--server-bin "$target/crvideo-server")
+case "$name" in record | playback) server=() ;; esac
+
+exec "$target/$bin" "${server[@]}" "${fixed[@]}" "${extra[@]}" "$@"

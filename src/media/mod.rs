@@ -10,7 +10,7 @@
 //! app alone is told.
 
 pub mod player;
-mod sound;
+pub mod sound;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,10 +1,13 @@
 //! The player: one `crvideo-media` thread per `CRVideo_StartPlayMedia`. It opens the file
-//! (MP4: H.264 and Opus), then walks its samples in time order at real time: each picture
-//! is decoded (kept as this user's own picture of the media) and encoded again like a
-//! camera's, so that a member entering, or one that lost a frame, gets a key frame when it
-//! asks; each sound packet is decoded and cut into the meeting's 20 ms packets, heard by
-//! this user's own speaker too. Pause, seek and stop come from the API through [`Control`];
-//! what the meeting is told goes through [`Announce`].
+//! (MP4: H.264 and Opus), then walks its samples in time order at real time. Each picture
+//! is decoded (this user's own picture of the media) and goes to the meeting as the file
+//! has it when it can (a file of at most 4 Mbit/s): no encoding, no loss. When a receiver
+//! needs a key frame (it entered, or lost a frame, or the player moved) and the file has
+//! none there, the picture is encoded again like a camera's, from a key frame, until the
+//! file's next IDR picture, where everyone follows the file again. Each sound packet is
+//! decoded and cut into the meeting's 20 ms packets, heard by this user's own speaker too.
+//! Pause, seek and stop come from the API through [`Control`]; what the meeting is told
+//! goes through [`Announce`].
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -35,6 +38,9 @@ pub const OTHER: i32 = 5;
 
 /// Bits per pixel the media is encoded again with (a camera's sharpness at its size).
 const BITS_PER_PIXEL: f32 = 0.15;
+/// The highest bitrate at which a file's own pictures go to the meeting as they are (the
+/// most a picture encoded again gets).
+const MAX_RELAY_KBPS: u64 = 4000;
 
 /// What the meeting (or, playing locally, only this user) is told.
 pub enum Signal {
@@ -226,6 +232,13 @@ struct Playing<'a> {
     next_video: usize,
     next_audio: usize,
     decoder: VideoDecoder,
+    /// The file's pictures may go to the meeting as they are (H.264 at most
+    /// [`MAX_RELAY_KBPS`]); otherwise every picture is encoded again.
+    relay: bool,
+    /// Receivers follow the pictures encoded again (not the file's own).
+    encoding: bool,
+    /// The next picture sent must be a key frame.
+    need_key: bool,
     encoder: Option<VideoEncoder>,
     sound: Option<Transcoder>,
     audio_seq: u32,
@@ -250,6 +263,10 @@ impl<'a> Playing<'a> {
             }) => Some(Transcoder::new(*pre_skip)?),
             _ => None,
         };
+        let relay = file
+            .video
+            .as_ref()
+            .is_some_and(|v| kbps(v) <= MAX_RELAY_KBPS);
         Ok(Playing {
             file,
             parts,
@@ -258,6 +275,9 @@ impl<'a> Playing<'a> {
             next_video: 0,
             next_audio: 0,
             decoder: VideoDecoder::new()?,
+            relay,
+            encoding: !relay,
+            need_key: true,
             encoder: None,
             sound,
             audio_seq: 0,
@@ -379,9 +399,7 @@ impl<'a> Playing<'a> {
         self.show_from = pos;
         self.base = pos;
         self.started = Instant::now();
-        if let Some(encoder) = &mut self.encoder {
-            encoder.force_key();
-        }
+        self.need_key = true;
     }
 
     /// The next picture, at `time`: decoded, kept, and (unless only decoded to reach a seek's
@@ -413,34 +431,52 @@ impl<'a> Playing<'a> {
         }
         self.show(picture.clone(), time);
         let Some(lane) = self.parts.gate.room_lane().filter(|_| !self.local) else {
+            self.need_key = true; // whoever gets the next picture sent needs a key frame
             return Ok(());
         };
-        if self.encoder.is_none() {
-            let kbps = (picture.width * picture.height) as f32 * fps * BITS_PER_PIXEL / 1000.0;
-            let settings = EncodeSettings {
-                fps,
-                kbps: (kbps as u32).clamp(300, 4000),
-                screen: false,
-            };
-            self.encoder = Some(VideoEncoder::new(settings)?);
+        // What goes to the meeting: the file's own pictures while that works (no loss of
+        // quality, no encoding), pictures encoded again from a key frame made when one is
+        // needed (a member entering or losing a frame, a move) until the file's next IDR
+        // picture, where every receiver can follow the file again.
+        let idr = sample.key && is_idr(&data);
+        let need_key = std::mem::take(&mut self.need_key) || key;
+        if self.relay && idr {
+            self.encoding = false;
+        } else if need_key {
+            self.encoding = true;
         }
-        let encoder = self.encoder.as_mut().expect("made above");
-        if key {
-            encoder.force_key();
-        }
-        let Some(encoded) = encoder.encode(&picture)? else {
-            return Ok(()); // skipped by the rate control
+        let encoded;
+        let (key, payload) = if self.encoding {
+            if self.encoder.is_none() {
+                let settings = encode_settings(picture.width, picture.height, fps);
+                self.encoder = Some(VideoEncoder::new(settings)?);
+            }
+            let encoder = self.encoder.as_mut().expect("made above");
+            if need_key {
+                encoder.force_key();
+            }
+            encoded = encoder.encode(&picture)?;
+            match &encoded {
+                Some(e) => (e.key, &e.data[..]),
+                None => {
+                    // Skipped by the rate control: the key frame comes with the next one.
+                    self.need_key |= need_key;
+                    return Ok(());
+                }
+            }
+        } else {
+            (idr, &data[..])
         };
         let frame = VideoFrame {
-            key: encoded.key,
+            key,
             piece: Piece::WHOLE,
             video_id: MEDIA_VIDEO,
             time_ms: time as i64,
             user: "",
-            payload: &encoded.data,
+            payload,
         };
         if !lane.send_video(&frame) {
-            encoder.force_key(); // lost: the next picture starts again
+            self.need_key = true; // lost: the next picture starts again
         }
         Ok(())
     }
@@ -488,8 +524,31 @@ impl<'a> Playing<'a> {
     }
 }
 
+/// What the media's pictures are encoded again with: a camera's settings at the media's
+/// size and rate, [`BITS_PER_PIXEL`] (300 kbit/s – 4 Mbit/s).
+pub fn encode_settings(width: usize, height: usize, fps: f32) -> EncodeSettings {
+    let kbps = (width * height) as f32 * fps * BITS_PER_PIXEL / 1000.0;
+    EncodeSettings {
+        fps,
+        kbps: (kbps as u32).clamp(300, 4000),
+        screen: false,
+    }
+}
+
+/// Whether an Annex B picture holds an IDR slice (decodable with nothing before it: a
+/// receiver may start there, whatever stream it followed).
+fn is_idr(annex_b: &[u8]) -> bool {
+    crate::record::mp4::nal_units(annex_b).any(|nal| nal.first().is_some_and(|b| b & 0x1f == 5))
+}
+
+/// A video track's bitrate, kbit/s.
+fn kbps(track: &Track) -> u64 {
+    let bytes: u64 = track.samples.iter().map(|s| s.size as u64).sum();
+    bytes * 8 / track.ms(track.end).max(1)
+}
+
 /// A video track's pictures per second (15 when it cannot tell).
-fn frame_rate(track: &Track) -> f32 {
+pub fn frame_rate(track: &Track) -> f32 {
     let (Some(first), Some(last)) = (track.samples.first(), track.samples.last()) else {
         return 15.0;
     };

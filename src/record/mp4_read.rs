@@ -437,7 +437,10 @@ mod tests {
         );
         assert_eq!(a.timescale, 48_000);
         assert_eq!(mp4.read(&a.samples[1]).unwrap(), [0xf8, 2, 2]);
-        assert_eq!(mp4.duration_ms, 133, "the end of the last picture, 12000/90000 s");
+        assert_eq!(
+            mp4.duration_ms, 133,
+            "the end of the last picture, 12000/90000 s"
+        );
     }
 
     #[test]
