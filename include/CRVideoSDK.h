@@ -1524,8 +1524,9 @@ int CRVideo_RejectAssignUser(int queID, const char *usrID, const char *cookie);
  * audio only, 3 video only. Ranges:
  * frameRate 1–30; width 64–3840 and height 64–2160, even; bitRate 50,000–20,000,000.
  * The picture is the layout of `CRVideo_SetRecordVideos` (black where nothing is drawn).
- * `isUploadOnRecording` is accepted but not acted on yet: upload the finished file with
- * `CRVideo_UploadRecordFile`.
+ * `isUploadOnRecording` 1 uploads the finished file to the net disk by itself, as
+ * `CRVideo_UploadRecordFile` would, once it is complete (`RecordStateChanged(0)`); if the
+ * upload cannot start (e.g. logged out), `UploadRecordFileErr(fileName, 1202)`.
  *
  * While recording the file is `recordPath` + `.recording`; it gets its name, complete,
  * when `RecordStateChanged(0)` comes. The recording ends with `CRVideo_StopRecording`,

@@ -15,6 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc::{channel, error::TrySendError, unbounded_channel, Sender};
 
 use crate::client::handshake::TlsSettings;
+use crate::client::netdisk::NetDiskCommand;
 use crate::client::queues::SharedQueueCache;
 use crate::client::room_calls::RoomCall;
 use crate::client::rooms::SharedRoomCache;
@@ -179,11 +180,15 @@ impl Instance {
             audio.clone(),
             requests,
         ));
+        // Reaches the instance when it runs (it is not made yet).
+        let uploader: crate::record::Uploader =
+            Arc::new(|name| current()?.upload_record_file(name));
         let recorder = Arc::new(crate::record::Recorder::new(
             dispatcher.clone(),
             video.clone(),
             audio.clone(),
             media.clone(),
+            uploader,
             rooms.clone(),
             params.record_max,
         ));
@@ -282,6 +287,32 @@ impl Instance {
             Some(spec) => self.request(spec),
             None => Ok(()),
         }
+    }
+
+    /// Starts a net-disk transfer of `file_id` (one at a time per file ID: `PARAM_ERR`).
+    pub fn start_netdisk(&self, file_id: String, command: NetDiskCommand) -> Result<(), ErrorCode> {
+        if !self.netdisk.lock().insert(file_id.clone()) {
+            return Err(ErrorCode::ParamErr);
+        }
+        self.send(Command::NetDisk(command)).inspect_err(|_| {
+            self.netdisk.lock().remove(&file_id);
+        })
+    }
+
+    /// `CRVideo_UploadRecordFile` (and `isUploadOnRecording` at a recording's end).
+    pub fn upload_record_file(&self, name: &str) -> Result<(), ErrorCode> {
+        self.require_login()?;
+        let up = self.recorder.start_upload(name)?;
+        let command = NetDiskCommand::Upload {
+            file_id: up.file_id.clone(),
+            file: up.file,
+            size: up.size,
+            org_name: up.org_name,
+            record: Some(up.record),
+        };
+        self.start_netdisk(up.file_id, command).inspect_err(|_| {
+            self.recorder.upload_not_started(name);
+        })
     }
 
     /// `NOT_LOGIN` unless logged in.

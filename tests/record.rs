@@ -180,14 +180,28 @@ fn recording_states_errors_and_a_complete_file() {
     bob.expect(&format!("NotifyNetDiskTransforProgress\t{file_id}\t100\t1"));
     assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&path).unwrap());
 
-    // Leaving the meeting stops a recording, which completes its file.
+    // Leaving the meeting stops a recording, which completes its file; with
+    // isUploadOnRecording the file then goes to the net disk by itself.
     let second = dir.join("second.mp4");
-    assert_eq!(alice.cmd(&["rec_start", &record_cfg(&second, "")]), 0);
+    let cfg = record_cfg(&second, r#","isUploadOnRecording":1"#);
+    assert_eq!(alice.cmd(&["rec_start", &cfg]), 0);
     alice.wait_nth(|l| l == "RecordStateChanged\t2", 2);
     assert_eq!(alice.cmd(&["exit_meeting"]), 0);
     alice.wait_nth(|l| l == "RecordStateChanged\t0", 2);
     assert_eq!(states(&alice), [1, 2, 4, 0, 1, 2, 4, 0]);
     assert_eq!(kinds(&mp4_top_boxes(&second))[..2], ["ftyp", "mdat"]);
+    let second_name = second.to_str().unwrap();
+    alice.expect(&format!("NotifyRecordFileStateChanged\t{second_name}\t2"));
+    let last_state_0 = (alice.lines().iter())
+        .rposition(|l| l == "RecordStateChanged\t0")
+        .unwrap();
+    let uploading = (alice.lines().iter())
+        .position(|l| *l == format!("NotifyRecordFileStateChanged\t{second_name}\t1"))
+        .unwrap();
+    assert!(
+        uploading > last_state_0,
+        "the upload starts once the file is complete"
+    );
     alice.assert_no_line_within(Duration::from_millis(200), |l| l.starts_with("RecordErr"));
 }
 

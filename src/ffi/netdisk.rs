@@ -105,7 +105,7 @@ pub unsafe extern "C" fn CRVideo_UploadNetDiskFile(
             org_name,
             record: None,
         };
-        start(&instance, file_id, command)
+        instance.start_netdisk(file_id, command)
     })
 }
 
@@ -151,7 +151,7 @@ pub unsafe extern "C" fn CRVideo_DownloadNetDiskFile(
             partial: partial.clone(),
             target,
         };
-        start(&instance, file_id, command).inspect_err(|_| {
+        instance.start_netdisk(file_id, command).inspect_err(|_| {
             let _ = std::fs::remove_file(&partial);
         })
     })
@@ -223,20 +223,6 @@ unsafe fn running(instance: &Instance, p: *const c_char) -> Result<String, Error
         true => Ok(id.to_owned()),
         false => Err(ErrorCode::NetDiskFileIdInvalid),
     }
-}
-
-/// Registers the transfer of `file_id` (one at a time) and hands it to the engine.
-pub(crate) fn start(
-    instance: &Instance,
-    file_id: String,
-    command: NetDiskCommand,
-) -> Result<(), ErrorCode> {
-    if !instance.netdisk.lock().insert(file_id.clone()) {
-        return Err(ErrorCode::ParamErr);
-    }
-    instance.send(Command::NetDisk(command)).inspect_err(|_| {
-        instance.netdisk.lock().remove(&file_id);
-    })
 }
 
 /// The hidden file a download to `target` is written to: `.<name>.crvdisk` beside it.

@@ -15,8 +15,9 @@ use crate::instance;
 /// audio only, 3 video only. Ranges:
 /// frameRate 1–30; width 64–3840 and height 64–2160, even; bitRate 50,000–20,000,000.
 /// The picture is the layout of `CRVideo_SetRecordVideos` (black where nothing is drawn).
-/// `isUploadOnRecording` is accepted but not acted on yet: upload the finished file with
-/// `CRVideo_UploadRecordFile`.
+/// `isUploadOnRecording` 1 uploads the finished file to the net disk by itself, as
+/// `CRVideo_UploadRecordFile` would, once it is complete (`RecordStateChanged(0)`); if the
+/// upload cannot start (e.g. logged out), `UploadRecordFileErr(fileName, 1202)`.
 ///
 /// While recording the file is `recordPath` + `.recording`; it gets its name, complete,
 /// when `RecordStateChanged(0)` comes. The recording ends with `CRVideo_StopRecording`,
@@ -88,19 +89,7 @@ pub extern "C" fn CRVideo_GetAllRecordFiles() -> *mut c_char {
 pub unsafe extern "C" fn CRVideo_UploadRecordFile(fileName: *const c_char) -> c_int {
     returns_code(|| {
         let instance = instance::current()?;
-        let name = arg_str(fileName)?;
-        instance.require_login()?;
-        let up = instance.recorder.start_upload(name)?;
-        let command = NetDiskCommand::Upload {
-            file_id: up.file_id.clone(),
-            file: up.file,
-            size: up.size,
-            org_name: up.org_name,
-            record: Some(up.record),
-        };
-        super::netdisk::start(&instance, up.file_id, command).inspect_err(|_| {
-            instance.recorder.upload_not_started(name);
-        })
+        instance.upload_record_file(arg_str(fileName)?)
     })
 }
 

@@ -22,6 +22,8 @@ pub struct RecordCfg {
     /// None: no video track.
     pub video: Option<VideoCfg>,
     pub audio: AudioChoice,
+    /// `isUploadOnRecording`: the finished file goes to the net disk by itself.
+    pub upload: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,7 +64,7 @@ pub fn parse(json: &str) -> Result<RecordCfg, ErrorCode> {
     let height = int("height", 720, 64..=2160)? as usize;
     let bitrate = int("bitRate", 1_000_000, 50_000..=20_000_000)? as u32;
     int("defaultQP", 28, 0..=51)?;
-    int("isUploadOnRecording", 0, 0..=1)?;
+    let upload = int("isUploadOnRecording", 0, 0..=1)? == 1;
     if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
         return Err(ErrorCode::ParamErr);
     }
@@ -83,7 +85,12 @@ pub fn parse(json: &str) -> Result<RecordCfg, ErrorCode> {
     if video.is_none() && audio == AudioChoice::None {
         return Err(ErrorCode::ParamErr);
     }
-    Ok(RecordCfg { path, video, audio })
+    Ok(RecordCfg {
+        path,
+        video,
+        audio,
+        upload,
+    })
 }
 
 #[cfg(test)]

@@ -62,12 +62,17 @@ pub struct UploadStart {
     pub record: RecordUpload,
 }
 
+/// Starts the net-disk upload of a finished record file (what `CRVideo_UploadRecordFile`
+/// does), for `isUploadOnRecording`.
+pub type Uploader = Arc<dyn Fn(&str) -> Result<(), ErrorCode> + Send + Sync>;
+
 /// What the recorder and its thread share.
 pub struct Shared {
     events: Arc<Dispatcher>,
     video: Arc<Video>,
     audio: Arc<Audio>,
     media: Arc<Media>,
+    uploader: Uploader,
     state: Mutex<State>,
 }
 
@@ -118,6 +123,7 @@ impl Recorder {
         video: Arc<Video>,
         audio: Arc<Audio>,
         media: Arc<Media>,
+        uploader: Uploader,
         rooms: SharedRoomCache,
         max_duration: Duration,
     ) -> Recorder {
@@ -127,6 +133,7 @@ impl Recorder {
                 video,
                 audio,
                 media,
+                uploader,
                 state: Mutex::default(),
             }),
             rooms,

@@ -70,8 +70,19 @@ pub fn run(job: Job) {
     if named.is_none() {
         let _ = std::fs::remove_file(&job.partial);
     }
+    let done = named.is_some();
     shared.finished(named.map(|()| job.cfg.path.clone()));
     shared.events.push(Event::RecordStateChanged { state: 0 });
+    if done && job.cfg.upload {
+        let file_name = job.cfg.path.to_string_lossy().into_owned();
+        if let Err(code) = (shared.uploader)(&file_name) {
+            tracing::info!(?code, "record file not uploaded");
+            shared.events.push(Event::UploadRecordFileErr {
+                file_name,
+                sdk_err: ErrorCode::RecordUploadFailed.code(),
+            });
+        }
+    }
 }
 
 /// Records until told to stop or it cannot go on; the file it wrote, finished.
