@@ -499,4 +499,47 @@ fn a_recorded_meeting_as_ffprobe_and_ffmpeg_see_it() {
     );
     eprintln!("audio: 440 Hz {a440:.0}, 550 Hz {a550:.0}, 660 Hz {a660:.0}");
     assert!(a440 > 4000.0 && a550 < a440 / 20.0 && a660 < a440 / 20.0);
+
+    // That file played back to the meeting (carol's own tone stopped first): bob sees its
+    // pictures, region by region as ffmpeg decoded them, and hears its tone.
+    assert_eq!(carol.cmd(&["tone_stop"]), 0);
+    assert_eq!(bob.cmd(&["listen", "1", "320"]), 0);
+    assert_eq!(alice.cmd(&["media_start", p, "0", "0"]), 0);
+    bob.expect("NotifyMediaStart\talice");
+    let played = dir.join("played.ppm");
+    let announced = "NotifyMemberMediaData\talice\t";
+    let pos = loop {
+        let n = bob.count_prefix(announced) + 1;
+        // Taking the newest picture re-arms the announcement.
+        bob.cmd(&["media_img", "alice", "-"]);
+        bob.wait_nth(|l| l.starts_with(announced), n);
+        assert_eq!(
+            bob.cmd(&["media_img", "alice", played.to_str().unwrap()]),
+            0
+        );
+        let pos: i64 = bob.last_fields("MediaImg\t")[2].parse().unwrap();
+        if pos >= 5000 {
+            break pos;
+        }
+    };
+    let played = rgb_of(&played, 640, 360);
+    for (name, (x, y, w, h), _) in regions {
+        let recorded: Vec<u8> = (y..y + h)
+            .flat_map(|row| frame[(row * 640 + x) * 3..(row * 640 + x + w) * 3].to_vec())
+            .collect();
+        let psnr = region_psnr(&played, 640, (x, y, w, h), &recorded);
+        eprintln!("played back at {pos} ms, {name}: {psnr:.2} dB");
+        assert!(psnr >= 30.0, "played back {name}: {psnr:.2} dB");
+    }
+    assert_eq!(bob.cmd(&["spectrum", "1", "1000", "440", "550", "660"]), 0);
+    let heard: Vec<f64> = (bob.last_fields("Spectrum\t").iter().take(3))
+        .map(|v| v.parse().unwrap())
+        .collect();
+    eprintln!(
+        "played back: 440 Hz {:.0}, 550 Hz {:.0}, 660 Hz {:.0}",
+        heard[0], heard[1], heard[2]
+    );
+    assert!(heard[0] > 2000.0 && heard[1] < heard[0] / 20.0 && heard[2] < heard[0] / 20.0);
+    assert_eq!(alice.cmd(&["media_stop"]), 0);
+    bob.expect("NotifyMediaStop\talice\t0");
 }
