@@ -200,6 +200,22 @@ fn a_member_plays_a_file_to_the_meeting() {
         p.expect("NotifyMediaPause\talice\t1");
     }
     assert_eq!(info(&mut carol)["state"], 1);
+    // Dave enters while it is paused: told it plays and is paused, and shown the picture
+    // it is paused on.
+    let mut dave = user("dave", &server);
+    assert_eq!(dave.enter_meeting(&id, ""), 0);
+    dave.expect("NotifyMediaStart\talice");
+    dave.expect("NotifyMediaPause\talice\t1");
+    dave.wait_nth_within(
+        Duration::from_secs(1),
+        |l| l.starts_with("NotifyMemberMediaData\talice\t"),
+        1,
+    );
+    let (pos, psnr) = take_picture(&mut dave, "alice", 1, &ppm("dave"));
+    assert!(
+        psnr >= 30.0,
+        "dave's paused picture at {pos} ms: {psnr:.1} dB"
+    );
     assert_eq!(alice.cmd(&["media_pos", "5000"]), 0);
     for p in [&alice, &bob, &carol] {
         p.expect("NotifyPlayPosSetted\t5000");

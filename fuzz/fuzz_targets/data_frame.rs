@@ -132,6 +132,8 @@ fuzz_target!(|data: &[u8]| {
         seq: number as u32,
         time_ms: number as i64,
         user: &name,
+        // The microphone's frames and the media's (kind 0x07) alike.
+        media: data[0] & 1 == 1,
         payload,
     };
     assert_eq!(decode_data(&audio.encode()), Ok(DataFrame::Audio(audio)));

@@ -342,6 +342,13 @@ impl<'a> Playing<'a> {
                 continue;
             }
             if paused {
+                if std::mem::take(&mut state.key) {
+                    drop(state);
+                    if let Err(e) = self.still() {
+                        tracing::debug!("media still: {e}");
+                    }
+                    continue;
+                }
                 control.wake.wait(&mut state);
                 continue;
             }
@@ -430,42 +437,66 @@ impl<'a> Playing<'a> {
             return Ok(());
         }
         self.show(picture.clone(), time);
+        let idr = sample.key && is_idr(&data);
+        self.send(&picture, time, Some((&data, idr)), key, fps)
+    }
+
+    /// While paused: a receiver that needs a key frame (one entering) gets the picture
+    /// shown now, encoded again.
+    fn still(&mut self) -> Result<(), String> {
+        let Some(picture) = self.control.own.picture.lock().clone() else {
+            return Ok(());
+        };
+        let fps = self.file.video.as_ref().map_or(15.0, frame_rate);
+        self.send(&picture, picture.time_ms as u64, None, true, fps)
+    }
+
+    /// Sends a picture at `time` to the meeting: the file's own (`file`: its bytes and
+    /// whether it is an IDR picture) while that works (no loss of quality, no encoding), or
+    /// the picture encoded again from a key frame made when one is needed (`key`: a member
+    /// entering or losing a frame; a move; a still) until the file's next IDR picture, where
+    /// every receiver can follow the file again.
+    fn send(
+        &mut self,
+        picture: &Picture,
+        time: u64,
+        file: Option<(&[u8], bool)>,
+        key: bool,
+        fps: f32,
+    ) -> Result<(), String> {
         let Some(lane) = self.parts.gate.room_lane().filter(|_| !self.local) else {
             self.need_key = true; // whoever gets the next picture sent needs a key frame
             return Ok(());
         };
-        // What goes to the meeting: the file's own pictures while that works (no loss of
-        // quality, no encoding), pictures encoded again from a key frame made when one is
-        // needed (a member entering or losing a frame, a move) until the file's next IDR
-        // picture, where every receiver can follow the file again.
-        let idr = sample.key && is_idr(&data);
         let need_key = std::mem::take(&mut self.need_key) || key;
-        if self.relay && idr {
-            self.encoding = false;
-        } else if need_key {
-            self.encoding = true;
+        match file {
+            Some((_, true)) if self.relay => self.encoding = false,
+            None => self.encoding = true,
+            _ if need_key => self.encoding = true,
+            _ => {}
         }
         let encoded;
-        let (key, payload) = if self.encoding {
-            if self.encoder.is_none() {
-                let settings = encode_settings(picture.width, picture.height, fps);
-                self.encoder = Some(VideoEncoder::new(settings)?);
-            }
-            let encoder = self.encoder.as_mut().expect("made above");
-            if need_key {
-                encoder.force_key();
-            }
-            encoded = encoder.encode(&picture)?;
-            match &encoded {
-                Some(e) => (e.key, &e.data[..]),
-                None => {
-                    // Skipped by the rate control: the key frame comes with the next one.
-                    self.need_key |= need_key;
-                    return Ok(());
+        let (key, payload) = match (self.encoding, file) {
+            (false, Some((data, idr))) => (idr, data),
+            _ => {
+                if self.encoder.is_none() {
+                    let settings = encode_settings(picture.width, picture.height, fps);
+                    self.encoder = Some(VideoEncoder::new(settings)?);
+                }
+                let encoder = self.encoder.as_mut().expect("made above");
+                if need_key {
+                    encoder.force_key();
+                }
+                encoded = encoder.encode(picture)?;
+                match &encoded {
+                    Some(e) => (e.key, &e.data[..]),
+                    None => {
+                        // Skipped by the rate control: the key frame comes with the next one.
+                        self.need_key |= need_key;
+                        return Ok(());
+                    }
                 }
             }
-        } else {
-            (idr, &data[..])
         };
         let frame = VideoFrame {
             key,

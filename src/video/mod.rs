@@ -450,6 +450,13 @@ impl Video {
         }
     }
 
+    /// Whether `user_id` plays media to the meeting (in the room copy).
+    fn plays_media(&self, user_id: &str) -> bool {
+        let rooms = self.rooms.lock();
+        let media = rooms.room.as_ref().and_then(|r| r.media.as_ref());
+        media.is_some_and(|m| m.user_id == user_id)
+    }
+
     /// `user_id`'s media stopped: its decoder ends.
     pub fn on_media_stopped(&self, user_id: &str) {
         let mut inner = self.inner.lock();
@@ -666,8 +673,11 @@ impl Video {
     /// A video frame from the server (on the I/O thread: only queued here): a camera's, or
     /// a picture of the media a member plays.
     pub fn on_frame(&self, frame: &VideoFrame<'_>, data: &Bytes) {
-        let mut inner = self.inner.lock();
         let media = frame.video_id == MEDIA_VIDEO;
+        if media && !self.plays_media(frame.user) {
+            return; // in flight when the media stopped: no decoder for it
+        }
+        let mut inner = self.inner.lock();
         if inner.entry.is_none() || !(media || inner.watches(frame.user, frame.video_id)) {
             return;
         }

@@ -43,12 +43,14 @@ pub(super) fn check_cams(cams: &MemberVideos) -> Result<(), ErrorCode> {
 
 impl Room {
     /// Member `at` will get no frame of the videos `videos` (each `(sender index, camera)`)
-    /// before a key frame; their senders are asked for one.
-    fn wait_for_keys(&mut self, at: usize, videos: Vec<(usize, u8)>) {
+    /// before a key frame; their senders are asked for one (`now`: even if asked less than
+    /// [`KEY_REQUEST_GAP`] ago — a member entering, or media starting: rare, and a paused
+    /// media sends nothing that would make the server ask again).
+    fn wait_for_keys(&mut self, at: usize, videos: Vec<(usize, u8)>, now: bool) {
         for (sender, video_id) in videos {
             let key = (self.members[sender].info.user_id.clone(), video_id);
             self.members[at].video.waiting.insert(key);
-            ask_key_frame(&mut self.members[sender], video_id);
+            ask_key_frame(&mut self.members[sender], video_id, now);
         }
     }
 
@@ -80,7 +82,7 @@ impl Room {
         if let Some(player) = self.media_player() {
             videos.push((player, MEDIA_VIDEO));
         }
-        self.wait_for_keys(at, videos);
+        self.wait_for_keys(at, videos, true);
     }
 
     /// The index of the member playing media, if any.
@@ -95,7 +97,7 @@ impl Room {
             return;
         };
         for at in (0..self.members.len()).filter(|&at| at != player) {
-            self.wait_for_keys(at, vec![(player, MEDIA_VIDEO)]);
+            self.wait_for_keys(at, vec![(player, MEDIA_VIDEO)], true);
         }
     }
 
@@ -106,14 +108,14 @@ impl Room {
         self.members[at].video.watch = watch.map(|w| w.into_iter().collect());
         let new = self.watched_by(at);
         let new = new.into_iter().filter(|v| !before.contains(v)).collect();
-        self.wait_for_keys(at, new);
+        self.wait_for_keys(at, new, false);
     }
 
     /// Member `at` could not decode `user_id`'s camera `video_id`: it waits for a key frame.
     pub fn lost_video(&mut self, at: usize, user_id: &str, video_id: u8) {
         if let Some(sender) = self.member_by_user(user_id) {
             if sender != at {
-                self.wait_for_keys(at, vec![(sender, video_id)]);
+                self.wait_for_keys(at, vec![(sender, video_id)], false);
             }
         }
     }
@@ -204,17 +206,17 @@ impl Room {
             }
         }
         if need_key {
-            ask_key_frame(&mut self.members[from], video_id);
+            ask_key_frame(&mut self.members[from], video_id, false);
         }
     }
 }
 
 /// Asks `sender` for a key frame of its camera `video_id`, unless it was asked less than
-/// [`KEY_REQUEST_GAP`] ago.
-fn ask_key_frame(sender: &mut Member, video_id: u8) {
+/// [`KEY_REQUEST_GAP`] ago (`always`: even then).
+fn ask_key_frame(sender: &mut Member, video_id: u8, always: bool) {
     let now = Instant::now();
     let last = sender.video.asked.get(&video_id);
-    if last.is_none_or(|t| now.duration_since(*t) >= KEY_REQUEST_GAP) {
+    if always || last.is_none_or(|t| now.duration_since(*t) >= KEY_REQUEST_GAP) {
         sender.video.asked.insert(video_id, now);
         let event = ServerFrame::Event(Event::KeyFrameRequest { video_id });
         let _ = sender.handle.send(&event);
