@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(BadDataFrame(why)) => match data.first() {
             None => assert_eq!(why, "empty"),
-            Some(1..=6) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
+            Some(1..=7) => assert!(why == "truncated" || why == "name not UTF-8", "{why}"),
             Some(_) => assert_eq!(why, "unknown kind"),
         },
     }
