@@ -56,9 +56,11 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crvideo_proto::{
-    ErrorCode, Event, QueueInfo, QueueList, QueueStatus, QueueUser, QueuingInfo, ServerFrame,
+    encode, ErrorCode, Event, QueueInfo, QueueList, QueueStatus, QueueUser, QueuingInfo,
+    ServerFrame,
 };
 use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::TenantConfig;
 use crate::directory::handle::SessionHandle;
@@ -176,7 +178,7 @@ enum AgentState {
 struct Snapshot {
     statuses: Vec<QueueStatus>,
     /// Customer session → (handle, queue, position).
-    places: BTreeMap<SessionId, (SessionHandle, i32, i32)>,
+    places: HashMap<SessionId, (SessionHandle, i32, i32)>,
 }
 
 fn secs_since(since: Instant) -> i64 {
@@ -258,7 +260,8 @@ impl TenantQueues {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let mut places = BTreeMap::new();
+        let waiting = self.queues.iter().map(|q| q.customers.len()).sum();
+        let mut places = HashMap::with_capacity(waiting);
         for q in &self.queues {
             for (pos, c) in q.customers.iter().enumerate() {
                 places.insert(
@@ -313,6 +316,9 @@ impl TenantQueues {
             if *old == new {
                 continue;
             }
+            // Encoded once: every recipient's copy shares the bytes (a queue's status goes to
+            // all its waiting customers at every join and accept).
+            let status = Message::text(encode(&ServerFrame::Event(Event::QueueStatus(new))));
             let mut told = HashSet::new();
             let agents = self
                 .agents
@@ -321,7 +327,8 @@ impl TenantQueues {
                 .map(|a| &a.handle);
             for to in agents.chain(q.customers.iter().map(|c| &c.handle)) {
                 if told.insert(to.session_id()) {
-                    send(to, Event::QueueStatus(new.clone()));
+                    // A session that cannot take it is being ended anyway.
+                    let _ = to.send_message(status.clone());
                 }
             }
         }
