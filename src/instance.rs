@@ -166,10 +166,11 @@ impl Instance {
         let netdisk = crate::client::ActiveDiskFiles::default();
         let requests: crate::media::Requester = {
             let (commands, online) = (commands.clone(), online.clone());
-            Arc::new(move |spec| {
+            Arc::new(move |request, on_reply| {
                 if !online.load(Ordering::SeqCst) {
                     return Err(ErrorCode::NotLogin);
                 }
+                let spec = RequestSpec::new(request, move |_, result| on_reply(result));
                 queue(&commands, Command::Request(spec))
             })
         };

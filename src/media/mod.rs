@@ -20,15 +20,19 @@ use parking_lot::Mutex;
 
 use crate::audio::Audio;
 use crate::client::rooms::SharedRoomCache;
-use crate::client::RequestSpec;
 use crate::dispatch::{Dispatcher, Event};
 use crate::video::picture::Picture;
 use crate::video::{Image, Video};
 use crate::ErrorCode;
 use player::{Announce, Control, Parts, PlaySpec, Player, Signal, StopHow, OTHER};
 
-/// Sends a request of the logged-in session (`NOT_LOGIN` when there is none).
-pub type Requester = Arc<dyn Fn(RequestSpec) -> Result<(), ErrorCode> + Send + Sync>;
+/// What a media request's reply becomes: the server's answer (its data, or an error code)
+/// in, the app's event (if any) out.
+pub type OnReply = Box<dyn FnOnce(Result<serde_json::Value, i32>) -> Option<Event> + Send>;
+
+/// Sends a request of the logged-in session with what its reply becomes (`NOT_LOGIN` when
+/// there is none). The instance makes it, so this module needs nothing of the engine's.
+pub type Requester = Arc<dyn Fn(Request, OnReply) -> Result<(), ErrorCode> + Send + Sync>;
 
 /// The SDK's shared media: one per instance.
 pub struct Media {
@@ -118,10 +122,10 @@ impl Media {
         }
         let requests = self.requests.clone();
         Arc::new(move |signal| {
-            let spec = match signal {
+            let (request, on_reply): (Request, OnReply) = match signal {
                 Signal::Started { name } => {
                     let (control, user_id) = (control.clone(), me.clone());
-                    RequestSpec::new(Request::StartMedia { name }, move |_, result| {
+                    let on_reply = move |result: Result<serde_json::Value, i32>| {
                         let code = result.err()?;
                         // Another member started first (or the meeting is gone).
                         tracing::info!(code, "media start refused by the server");
@@ -130,13 +134,14 @@ impl Media {
                             user_id,
                             reason: OTHER,
                         })
-                    })
+                    };
+                    (Request::StartMedia { name }, Box::new(on_reply))
                 }
-                Signal::Paused(pause) => refusal_logged(Request::PauseMedia { pause }),
-                Signal::Moved(pos_ms) => refusal_logged(Request::SetMediaPos { pos_ms }),
-                Signal::Stopped(reason) => refusal_logged(Request::StopMedia { reason }),
+                Signal::Paused(pause) => (Request::PauseMedia { pause }, refusal_logged()),
+                Signal::Moved(pos_ms) => (Request::SetMediaPos { pos_ms }, refusal_logged()),
+                Signal::Stopped(reason) => (Request::StopMedia { reason }, refusal_logged()),
             };
-            if let Err(code) = requests(spec) {
+            if let Err(code) = requests(request, on_reply) {
                 tracing::debug!(?code, "media signal not sent");
             }
         })
@@ -264,9 +269,10 @@ impl Media {
     }
 }
 
-/// A media signal whose refusal (a race with the room's changes) is only logged.
-fn refusal_logged(request: Request) -> RequestSpec {
-    RequestSpec::new(request, |_, result| {
+/// The reply of a media signal whose refusal (a race with the room's changes) is only
+/// logged.
+fn refusal_logged() -> OnReply {
+    Box::new(|result| {
         if let Err(code) = result {
             tracing::info!(code, "media signal refused by the server");
         }
