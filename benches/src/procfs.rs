@@ -169,3 +169,15 @@ pub fn filesystem_of(path: &Path) -> Option<String> {
         f[0], f[1], f[2], f[3]
     ))
 }
+
+/// CPU seconds (user + system) the calling thread has used (`RUSAGE_THREAD`).
+pub fn thread_cpu_secs() -> f64 {
+    // SAFETY: getrusage writes into `usage`, which lives for the call.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}

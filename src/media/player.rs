@@ -240,6 +240,8 @@ struct Playing<'a> {
     /// The next picture sent must be a key frame.
     need_key: bool,
     encoder: Option<VideoEncoder>,
+    /// The video track's pictures per second (what an encoder made again is set for).
+    fps: f32,
     sound: Option<Transcoder>,
     audio_seq: u32,
     /// Pictures before this position are decoded, not shown (after a seek).
@@ -263,6 +265,7 @@ impl<'a> Playing<'a> {
             }) => Some(Transcoder::new(*pre_skip)?),
             _ => None,
         };
+        let fps = file.video.as_ref().map_or(15.0, frame_rate);
         let relay = file
             .video
             .as_ref()
@@ -279,6 +282,7 @@ impl<'a> Playing<'a> {
             encoding: !relay,
             need_key: true,
             encoder: None,
+            fps,
             sound,
             audio_seq: 0,
             show_from: 0,
@@ -419,10 +423,9 @@ impl<'a> Playing<'a> {
             .expect("a picture is of the video track");
         let sample = track.samples[self.next_video];
         self.next_video += 1;
-        let codec = track.codec.clone();
-        let fps = frame_rate(track);
         let data = self.file.read(&sample).map_err(|e| format!("read: {e}"))?;
-        let Some(data) = annex_b(&codec, &data, sample.key) else {
+        let codec = &self.file.video.as_ref().expect("read above").codec;
+        let Some(data) = annex_b(codec, &data, sample.key) else {
             return Err("a picture's NAL units do not fit it".into());
         };
         let picture = match self.decoder.decode(&data, time as i64) {
@@ -438,7 +441,7 @@ impl<'a> Playing<'a> {
         }
         self.show(picture.clone(), time);
         let idr = sample.key && is_idr(&data);
-        self.send(&picture, time, Some((&data, idr)), key, fps)
+        self.send(&picture, time, Some((&data, idr)), key)
     }
 
     /// While paused: a receiver that needs a key frame (one entering) gets the picture
@@ -447,8 +450,7 @@ impl<'a> Playing<'a> {
         let Some(picture) = self.control.own.picture.lock().clone() else {
             return Ok(());
         };
-        let fps = self.file.video.as_ref().map_or(15.0, frame_rate);
-        self.send(&picture, picture.time_ms as u64, None, true, fps)
+        self.send(&picture, picture.time_ms as u64, None, true)
     }
 
     /// Sends a picture at `time` to the meeting: the file's own (`file`: its bytes and
@@ -462,7 +464,6 @@ impl<'a> Playing<'a> {
         time: u64,
         file: Option<(&[u8], bool)>,
         key: bool,
-        fps: f32,
     ) -> Result<(), String> {
         let Some(lane) = self.parts.gate.room_lane().filter(|_| !self.local) else {
             self.need_key = true; // whoever gets the next picture sent needs a key frame
@@ -480,7 +481,7 @@ impl<'a> Playing<'a> {
             (false, Some((data, idr))) => (idr, data),
             _ => {
                 if self.encoder.is_none() {
-                    let settings = encode_settings(picture.width, picture.height, fps);
+                    let settings = encode_settings(picture.width, picture.height, self.fps);
                     self.encoder = Some(VideoEncoder::new(settings)?);
                 }
                 let encoder = self.encoder.as_mut().expect("made above");

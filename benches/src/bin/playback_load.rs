@@ -22,6 +22,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use clap::Parser;
+use crvideo_bench::procfs::thread_cpu_secs;
 use crvideo_bench::sdk_child::child_cpu_secs;
 use crvideo_bench::{BenchResult, TempDir};
 use crvideosdk::audio::codec::{Decoder, Encoder, FRAME, RATE};
@@ -59,17 +60,6 @@ fn main() {
         eprintln!("playback_load: {e}");
         std::process::exit(1);
     }
-}
-
-fn thread_cpu_secs() -> f64 {
-    // SAFETY: getrusage writes into `usage`, which lives for the call.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 fn io(e: std::io::Error) -> String {

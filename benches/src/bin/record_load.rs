@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
+use crvideo_bench::procfs::thread_cpu_secs;
 use crvideo_bench::sdk_child::child_cpu_secs;
 use crvideo_bench::{BenchResult, TempDir};
 use crvideosdk::record::layout::{self, Pictures, Region};
@@ -79,17 +80,6 @@ impl Pictures for Inputs<'_> {
     fn media(&self) -> Option<Arc<Picture>> {
         None
     }
-}
-
-fn thread_cpu_secs() -> f64 {
-    // SAFETY: getrusage writes into `usage`, which lives for the call.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// One recording of the inputs: (CPU s, wall s, file bytes).
