@@ -371,13 +371,14 @@ typedef struct CRVideo_Callbacks {
     void (*InitQueueDatRslt)(void *userData, int sdkErr, const char *cookie);
     /**
      * A queue's counts changed: one QueueStatus (`{"queID":1,"agent_num":2,"wait_num":3,
-     * "srv_num":1}`). Reaches the queue's agents and waiting customers, and answers
-     * `CRVideo_RefreshAllQueueStatus`.
+     * "srv_num":1}`). Reaches the queue's agents and waiting customers (at most once per
+     * 100 ms, with the latest counts), and answers `CRVideo_RefreshAllQueueStatus`.
      */
     void (*QueueStatusChanged)(void *userData, const char *queStatusJson);
     /**
      * This customer's place in its queue changed: one QueuingInfo (`{"queID":1,"position":0,
-     * "queuingTime":17}`; `queID` -1: no longer queuing).
+     * "queuingTime":17}`; `queID` -1: no longer queuing). Moves are told at most once per
+     * 100 ms, with the latest place (a place may be skipped).
      */
     void (*QueuingInfoChanged)(void *userData, const char *queuingInfoJson);
     /**
@@ -1447,8 +1448,8 @@ char *CRVideo_GetServingQueues(void);
  *
  * Returns 0, then `StartQueuingRslt(sdkErr, cookie)`: 0 (also when already in this queue),
  * `CRVIDEOSDK_QUE_ID_INVALID`, `CRVIDEOSDK_ALREADY_OTHERQUE`. `QueuingInfoChanged` reports
- * the place, and again whenever it changes. Without callback: `CRVIDEOSDK_NOT_LOGIN`,
- * `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+ * the place, and again when it changes (at most once per 100 ms). Without callback:
+ * `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
  */
 int CRVideo_StartQueuing(int queID, const char *usrExtDat, const char *cookie);
 

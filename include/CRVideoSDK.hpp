@@ -186,11 +186,12 @@ public:
     /// `CRVideo_InitQueueDat` result; after 0 the queue getters answer.
     virtual void InitQueueDatRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}
     /// A queue's counts changed: one QueueStatus (`{"queID":1,"agent_num":2,"wait_num":3,
-    /// "srv_num":1}`). Reaches the queue's agents and waiting customers, and answers
-    /// `CRVideo_RefreshAllQueueStatus`.
+    /// "srv_num":1}`). Reaches the queue's agents and waiting customers (at most once per
+    /// 100 ms, with the latest counts), and answers `CRVideo_RefreshAllQueueStatus`.
     virtual void QueueStatusChanged(std::string_view /*queStatusJson*/) {}
     /// This customer's place in its queue changed: one QueuingInfo (`{"queID":1,"position":0,
-    /// "queuingTime":17}`; `queID` -1: no longer queuing).
+    /// "queuingTime":17}`; `queID` -1: no longer queuing). Moves are told at most once per
+    /// 100 ms, with the latest place (a place may be skipped).
     virtual void QueuingInfoChanged(std::string_view /*queuingInfoJson*/) {}
     /// `CRVideo_StartQueuing` result.
     virtual void StartQueuingRslt(int /*sdkErr*/, std::string_view /*cookie*/) {}

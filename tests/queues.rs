@@ -161,6 +161,10 @@ fn customers_in_arrival_order_with_positions() {
         assert_eq!(next["name"], *customer);
         assert_eq!(next["queID"], 1);
         assert_eq!(next["usrExtDat"], format!("{customer} here"));
+        if *customer == "c3" {
+            // c1 and c2 left: c3 hears it is at the head before it is taken.
+            c3.wait_line(|l| l.starts_with(r#"QueuingInfoChanged	{"queID":1,"position":0,"#));
+        }
         let cookie = format!("acc{n}");
         assert_eq!(agent.cmd(&["accept_assign", "1", customer, &cookie]), 0);
         agent.expect(&format!("ResponseAssignUserRslt\t0\t{cookie}"));
@@ -172,7 +176,8 @@ fn customers_in_arrival_order_with_positions() {
             next = json_of(&line, 2);
         }
     }
-    // Accepted customers leave the queue; those behind move up, each told once per move.
+    // Accepted customers leave the queue; those behind move up. Moves within one publication
+    // interval (100 ms) are told as one, so c3 may skip 1: its places only go down, to 0.
     c1.expect(r#"QueuingInfoChanged	{"queID":-1,"position":0,"queuingTime":0}"#);
     c3.expect(r#"QueuingInfoChanged	{"queID":-1,"position":0,"queuingTime":0}"#);
     let c3_positions: Vec<i64> = c3
@@ -181,7 +186,10 @@ fn customers_in_arrival_order_with_positions() {
         .filter(|l| l.starts_with("QueuingInfoChanged") && json_of(l, 1)["queID"] == 1)
         .map(|l| json_of(l, 1)["position"].as_i64().unwrap())
         .collect();
-    assert_eq!(c3_positions, [2, 1, 0]);
+    assert!(
+        c3_positions == [2, 1, 0] || c3_positions == [2, 0],
+        "{c3_positions:?}"
+    );
 }
 
 #[test]

@@ -23,6 +23,9 @@ use crate::throttle::Concurrency;
 
 /// Most argon2 password checks running at once.
 const PASSWORD_CHECKS: usize = 2;
+/// Queue positions and counts are published at most this often per tenant: a waiting
+/// customer gets at most one move and one count per interval, however busy the queue.
+const QUEUE_NOTIFY_EVERY: Duration = Duration::from_millis(100);
 
 /// What every session of a server shares.
 pub(crate) struct Shared {
@@ -79,7 +82,12 @@ impl Shared {
             })
             .collect();
         let call_timeout = Duration::from_secs(config.call_timeout_secs);
-        let queues = Queues::new(&config.tenants, directory.clone(), call_timeout);
+        let queues = Queues::new(
+            &config.tenants,
+            directory.clone(),
+            call_timeout,
+            QUEUE_NOTIFY_EVERY,
+        );
         Shared {
             calls: Calls::new(call_timeout, queues.clone()),
             queues,

@@ -295,12 +295,13 @@ pub struct CRVideo_Callbacks {
     pub InitQueueDatRslt:
         Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int, cookie: *const c_char)>,
     /// A queue's counts changed: one QueueStatus (`{"queID":1,"agent_num":2,"wait_num":3,
-    /// "srv_num":1}`). Reaches the queue's agents and waiting customers, and answers
-    /// `CRVideo_RefreshAllQueueStatus`.
+    /// "srv_num":1}`). Reaches the queue's agents and waiting customers (at most once per
+    /// 100 ms, with the latest counts), and answers `CRVideo_RefreshAllQueueStatus`.
     pub QueueStatusChanged:
         Option<unsafe extern "C" fn(userData: *mut c_void, queStatusJson: *const c_char)>,
     /// This customer's place in its queue changed: one QueuingInfo (`{"queID":1,"position":0,
-    /// "queuingTime":17}`; `queID` -1: no longer queuing).
+    /// "queuingTime":17}`; `queID` -1: no longer queuing). Moves are told at most once per
+    /// 100 ms, with the latest place (a place may be skipped).
     pub QueuingInfoChanged:
         Option<unsafe extern "C" fn(userData: *mut c_void, queuingInfoJson: *const c_char)>,
     /// `CRVideo_StartQueuing` result.

@@ -75,8 +75,8 @@ pub extern "C" fn CRVideo_GetServingQueues() -> *mut c_char {
 ///
 /// Returns 0, then `StartQueuingRslt(sdkErr, cookie)`: 0 (also when already in this queue),
 /// `CRVIDEOSDK_QUE_ID_INVALID`, `CRVIDEOSDK_ALREADY_OTHERQUE`. `QueuingInfoChanged` reports
-/// the place, and again whenever it changes. Without callback: `CRVIDEOSDK_NOT_LOGIN`,
-/// `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
+/// the place, and again when it changes (at most once per 100 ms). Without callback:
+/// `CRVIDEOSDK_NOT_LOGIN`, `CRVIDEOSDK_NOT_INIT`, `CRVIDEOSDK_PARAM_ERR`.
 #[no_mangle]
 pub unsafe extern "C" fn CRVideo_StartQueuing(
     queID: c_int,

@@ -4,13 +4,15 @@
 //! `start_queuing` all at once (burst), at `--rate`/s, or one every `--slow-interval-ms`
 //! (slow: uncontended). Per customer, t0 = `start_queuing` sent, t1 = an agent got the
 //! `auto_assign_user` or `req_assign_user` reply naming it: p50/p99/max, assignments/s. The
-//! order check: each agent counts the `queue_status` events it got, which places every
-//! assignment in the server's order of transitions; X certainly joined before Y when X's
-//! reply came before Y's request, and such a pair assigned the other way is an inversion.
-//! Peer (on the slow scenario's server): `set_dnd` → a subscriber's `user_status`, the same
-//! single hop without queue logic. See docs/BENCHMARKS.md.
+//! order check: X certainly joined before Y when X's reply came before Y's request; Y was
+//! certainly assigned before X when Y's assignment arrived before X's could have begun (the
+//! agent's `req_assign_user` sent, or for an automatic one X's `start_queuing` sent); such a
+//! pair is an inversion. The saturated scenario (`--waiting`): one DND agent takes a queue
+//! of that many customers one `req_assign_user` at a time: a transition's round trip with a
+//! long queue. Peer (on the slow and saturated scenarios' servers): `set_dnd` → a
+//! subscriber's `user_status`, the same single hop without queue logic. See
+//! docs/BENCHMARKS.md.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -71,6 +73,9 @@ struct Args {
     /// Leave out the slow scenario's untimed round trip before start_queuing.
     #[arg(long)]
     cold: bool,
+    /// Customers waiting in the saturated scenario (0: skip it).
+    #[arg(long, default_value_t = 1000)]
+    waiting: usize,
 }
 
 fn main() {
@@ -92,8 +97,9 @@ struct Assignment {
     agent: usize,
     /// `auto_assign_user` / `req_assign_user` reply received.
     at: Instant,
-    /// `queue_status` events the agent had received before (the transition's place).
-    epoch: u64,
+    /// The earliest the assigning transition can have begun: the `req_assign_user` sent
+    /// (requested), else the customer's `start_queuing` sent (set in `analyse`).
+    from: Option<Instant>,
     requested: bool,
 }
 
@@ -150,6 +156,21 @@ async fn run_all(args: Args) -> BenchResult<()> {
         slow_auto = slow_auto.or((name == "slow").then_some(auto));
         rows.push(row);
     }
+    let mut saturated = None;
+    if args.waiting > 0 {
+        let waiting = args.waiting;
+        println!("\n== saturated: one DND agent, {waiting} customers waiting, req_assign_user one at a time ==");
+        let (dir, bin) = (TempDir::new("queue")?, &args.server.server_bin);
+        let server = Server::crvideo(bin, dir.path(), SERVER_CONFIG, TENANT_CONFIG)?;
+        let (pid, addr) = (server.pid(), server.addr);
+        let outcome = async {
+            drop(login(addr, "warmup", AGENT, STEP).await?);
+            let peer = peer_dnd(addr, args.peer_samples).await?;
+            let transition = run_saturated(&args, pid, addr).await?;
+            Ok::<_, String>((peer, transition))
+        };
+        saturated = Some(server.finish(outcome.await.map_err(|e| format!("saturated: {e}")))?);
+    }
 
     summary_heading();
     let agents = args.agents;
@@ -165,7 +186,94 @@ async fn run_all(args: Args) -> BenchResult<()> {
             println!("\nRatio uncontended start_queuing -> auto_assign_user / set_dnd -> user_status: p50 {p50:.2}, p99 {p99:.2}");
         }
     }
+    if let Some((peer, (all, long))) = saturated {
+        println!();
+        let header = "saturated: req_assign_user round trip";
+        let waiting = args.waiting;
+        let rows = [
+            Row::new("all").col("samples", waiting).ms("", &all, 3),
+            Row::new(format!("first half (>= {} waiting)", waiting / 2))
+                .col("samples", waiting / 2)
+                .ms("", &long, 3),
+            Row::new("peer: set_dnd -> user_status, same server")
+                .col("samples", args.peer_samples)
+                .ms("", &peer, 3),
+        ];
+        table(header, &rows);
+        let (p50, p99) = (
+            ratio(all.p50_ms, peer.p50_ms),
+            ratio(all.p99_ms, peer.p99_ms),
+        );
+        println!("\nRatio saturated transition (req_assign_user round trip) / set_dnd -> user_status: p50 {p50:.2}, p99 {p99:.2}");
+    }
     Ok(())
+}
+
+/// The saturated scenario: a DND agent (only `req_assign_user` assigns to it) serves a queue
+/// of `--waiting` customers, taking them one at a time: `req_assign_user` (timed: ends the
+/// service, assigns the head) → `accept_assign_user`. Customers read everything they get.
+/// Returns the round trips, all and while at least half the queue waited.
+async fn run_saturated(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<(Latency, Latency)> {
+    let waiting = args.waiting;
+    let mut agent = login(addr, "agent-sat", AGENT, STEP).await?;
+    agent.request_ok(Request::SetDnd { dnd: 1 }, STEP).await?;
+    let start = Request::StartService {
+        que_id: QUE_ID,
+        priority: 1,
+    };
+    agent.request_ok(start, STEP).await?;
+    let conns = login_all(addr, args, |i| format!("cust{i:05}"), waiting).await?;
+    let mut readers = Vec::with_capacity(waiting);
+    let (queued_tx, mut queued_rx) = tokio::sync::mpsc::channel(waiting);
+    for (i, mut conn) in conns.into_iter().enumerate() {
+        let queued = queued_tx.clone();
+        readers.push(tokio::spawn(async move {
+            let taken = wait_in_line(&mut conn, &queued).await;
+            taken
+                .map(|frames| (conn, frames))
+                .map_err(|e| format!("customer {i}: {e}"))
+        }));
+        // In index order: customer i waits at place i.
+        queued_rx.recv().await.ok_or("a customer failed to queue")?;
+    }
+    let rss = rss_kib(pid).unwrap_or(0);
+    println!("{waiting} customers waiting; server RSS {rss} KiB");
+    let cpu = CpuSince::start([pid, std::process::id()])?;
+    let mut rtts = Vec::with_capacity(waiting);
+    for i in 0..waiting {
+        let t0 = Instant::now();
+        let user = ask(&mut agent, Request::ReqAssignUser).await?;
+        rtts.push(t0.elapsed());
+        let user: QueueUser = user
+            .into_result()
+            .map_err(|c| format!("req_assign_user: {c}"))?;
+        let expected = format!("cust{i:05}");
+        if user.user_id != expected {
+            return Err(format!(
+                "req_assign_user gave {} for {expected}",
+                user.user_id
+            ));
+        }
+        let accept = Request::AcceptAssignUser {
+            que_id: QUE_ID,
+            user_id: user.user_id,
+        };
+        let accepted = ask(&mut agent, accept).await?;
+        if accepted.code != 0 {
+            return Err(format!("accept_assign_user failed with {}", accepted.code));
+        }
+    }
+    let cpu = cpu.used()?;
+    let customers = tokio::time::timeout(STEP, join_tasks(readers)).await;
+    let customers = customers.map_err(|_| "customers never told they were taken")??;
+    let frames: u64 = customers.iter().map(|c| c.1).sum();
+    println!(
+        "{waiting} transitions: server CPU {:.0} us per transition (req + accept), bench {:.3} s; {frames} frames to customers ({:.1} each)",
+        cpu[0] * 1e6 / waiting as f64,
+        cpu[1],
+        frames as f64 / waiting as f64
+    );
+    Ok((Latency::of(&rtts), Latency::of(&rtts[..waiting / 2])))
 }
 
 /// Logs in users `id(0..n)`.
@@ -280,6 +388,8 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
     let mut report = AgentReport::default();
     // The request awaiting its reply: (id, true for accept / false for req_assign, sent at).
     let mut pending: Option<(u64, bool, Instant)> = None;
+    // When the last req_assign_user was sent.
+    let mut pending_sent = None;
     loop {
         let frame = tokio::select! {
             f = conn.next_frame(RUN_TIMEOUT) => f?,
@@ -315,7 +425,9 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
                     }
                     // End the service and ask for the next customer.
                     let id = conn.send_request(Request::ReqAssignUser).await?;
-                    pending = Some((id, false, Instant::now()));
+                    let sent = Instant::now();
+                    pending = Some((id, false, sent));
+                    pending_sent = Some(sent);
                     None
                 }
                 Some((_, false, _)) if reply.code == QUE_NOUSER => {
@@ -338,12 +450,11 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
                 .and_then(|n| n.parse().ok());
             let unknown = || format!("assigned an unknown user {:?}", user.user_id);
             let customer = customer.ok_or_else(unknown)?;
-            let epoch = report.status_frames;
             report.assignments.push(Assignment {
                 customer,
                 agent,
                 at,
-                epoch,
+                from: requested.then(|| pending_sent.expect("a requested one was asked for")),
                 requested,
             });
             let accept = Request::AcceptAssignUser {
@@ -352,6 +463,38 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
             };
             let id = conn.send_request(accept).await?;
             pending = Some((id, true, Instant::now()));
+        }
+    }
+}
+
+/// A customer of the saturated scenario: queues, says so, then reads until taken (a
+/// customer that does not read would be dropped); the frames it got.
+async fn wait_in_line(conn: &mut Conn, queued: &tokio::sync::mpsc::Sender<()>) -> BenchResult<u64> {
+    let start = Request::StartQueuing {
+        que_id: QUE_ID,
+        usr_ext_dat: String::new(),
+    };
+    conn.request_ok(start, STEP).await?;
+    let _ = queued.send(()).await;
+    let mut frames = 0u64;
+    loop {
+        frames += 1;
+        if let ServerFrame::Event(Event::QueuingInfo(info)) = conn.next_frame(RUN_TIMEOUT).await? {
+            if info.que_id == -1 {
+                return Ok(frames);
+            }
+        }
+    }
+}
+
+/// Sends a request and returns its reply, skipping the events before it.
+async fn ask(conn: &mut Conn, request: Request) -> BenchResult<crvideo_proto::Reply> {
+    let id = conn.send_request(request).await?;
+    loop {
+        match conn.next_frame(STEP).await? {
+            ServerFrame::Reply(reply) if reply.re == id => return Ok(reply),
+            ServerFrame::Reply(reply) => return Err(format!("reply to {}, not {id}", reply.re)),
+            ServerFrame::Event(_) => {}
         }
     }
 }
@@ -458,18 +601,18 @@ fn analyse(
     let status_frames: u64 = records.iter().map(|c| c.3).sum();
     let agent_frames: u64 = reports.iter().map(|r| r.frames).sum();
     let no_user: usize = reports.iter().map(|r| r.no_user).sum();
-    // Global order: X certainly joined before Y (X's reply before Y's request); then X's
-    // assignment transition must not come after Y's.
-    let mut epochs = HashMap::new();
-    for a in &all {
-        *epochs.entry(a.epoch).or_insert(0usize) += 1;
-    }
-    let same_epoch: usize = epochs.values().filter(|&&k| k > 1).sum();
-    let (mut certain_pairs, mut inversions) = (0u64, 0u64);
+    // Global order: X certainly joined before Y (X's reply before Y's request). The pair's
+    // assignment order is certain when one's assignment arrived before the other's could
+    // have begun; Y's before X's is an inversion. (The agents' `queue_status` count served
+    // as a clock until the server coalesced its publications.)
+    let from = |i: usize| all[i].from.unwrap_or(records[i].0);
+    let (mut certain_pairs, mut decided, mut inversions) = (0u64, 0u64, 0u64);
     for x in 0..n {
         for y in (0..n).filter(|&y| records[x].1 < records[y].0) {
             certain_pairs += 1;
-            inversions += u64::from(all[x].epoch > all[y].epoch);
+            let y_first = all[y].at < from(x);
+            decided += u64::from(y_first || all[x].at < from(y));
+            inversions += u64::from(y_first);
         }
     }
     let first_cells = format!("{:.3} / {:.3}", first.p50_ms, first.p99_ms);
@@ -488,7 +631,7 @@ fn analyse(
         .col("frames to customers", customer_frames)
         .col(
             "inversions",
-            format!("{inversions} of {certain_pairs} pairs"),
+            format!("{inversions} of {decided} decided pairs"),
         )
         .note("seconds", fixed(secs, 3))
         .note("arrivals over s", fixed(arrivals, 3))
@@ -506,7 +649,7 @@ fn analyse(
         .note("frames to agents", agent_frames)
         .note("per agent", per_agent)
         .note("inversions within one agent's sequence", agent_inversions)
-        .note("assignments sharing their transition", same_epoch)
+        .note("pairs certainly joined in order", certain_pairs)
         .note("QUE_NOUSER", no_user);
     Ok((row, auto))
 }

@@ -4,19 +4,19 @@
 //! first), then by ID. Tenants are isolated: each has its own state under its own lock, and
 //! the same queue ID in two tenants names two queues.
 //!
-//! Every transition — its events, the requester's reply (`respond`), the automatic
-//! assignments it enables and the position and status notifications it causes — happens
-//! under the tenant's lock, so every session sees its queue events in the order the
-//! transitions happened, each once (an agent never sees a `CancelAssignUser` before the
-//! `AutoAssignUser` it cancels). Lock order (the server's one order: see the [crate]
+//! Every transition — its events, the requester's reply (`respond`) and the automatic
+//! assignments it enables — happens under the tenant's lock, so every session sees its queue
+//! events in the order the transitions happened, each once (an agent never sees a
+//! `CancelAssignUser` before the `AutoAssignUser` it cancels). Lock order (the server's one order: see the [crate]
 //! documentation): the calls' table may be held when a tenant's queues are taken (a call
 //! placed or ended); under a tenant's queues, the directory and session lanes; the queues
 //! never call into the calls.
 //!
 //! **Customers** wait in one queue at a time, in arrival order. A customer's position is its
-//! index among the queue's customers (assigned-but-not-accepted ones included); it gets a
-//! `QueuingInfo` event whenever that position changes, and `QueuingInfo(not_queuing)` when
-//! it leaves the queue (StopQueuing, or an agent accepted it).
+//! index among the queue's customers (assigned-but-not-accepted ones included). It gets its
+//! `QueuingInfo` when it joins and `QueuingInfo(not_queuing)` when it leaves the queue
+//! (StopQueuing, or an agent accepted it), both as part of that transition; moves caused by
+//! others leaving are *published* (below).
 //!
 //! **Agents** serve one or more queues, each with a priority (lower first). An agent has at
 //! most one pending assignment or one service at a time, across its queues. It is *free*
@@ -49,7 +49,16 @@
 //!
 //! `QueueStatus` counts (`agent_num` agents serving, `wait_num` customers in the queue,
 //! `srv_num` agents in service with a customer of the queue) go to the queue's agents and
-//! waiting customers whenever they change.
+//! waiting customers when they change, and to a session that starts waiting or serving.
+//!
+//! **Publishing** positions and counts is coalesced: at most once per `notify_every` (100 ms
+//! in the server) per tenant, with the values of that moment. A transition after a quiet
+//! interval publishes at once, in its own transaction; one within the interval leaves it to
+//! a publication at its end. So a waiting customer receives at most one `QueuingInfo` move
+//! and one `QueueStatus` per interval, whatever the rate of transitions: without this, a
+//! queue of W customers cost O(W) frames per transition, O(W²) for W joins (see
+//! docs/BENCHMARKS.md, issue 21). A customer may therefore skip positions (2 → 0) and a
+//! session intermediate counts; what it holds after a quiet interval is current.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -73,6 +82,8 @@ pub struct Queues {
     tenants: HashMap<Arc<str>, Mutex<TenantQueues>>,
     /// Unanswered assignments, and services without a call, end after this.
     timeout: Duration,
+    /// Positions and counts are published at most once per this.
+    notify_every: Duration,
     directory: Arc<dyn Directory>,
     /// For the timers' tasks.
     me: Weak<Queues>,
@@ -88,12 +99,31 @@ struct TenantQueues {
     tick: u64,
     /// Events of the current transition, sent after the requester's reply.
     pending: Vec<(SessionHandle, Event)>,
+    /// When positions and counts were last published (tokio's clock: tests pause it).
+    published_at: Option<tokio::time::Instant>,
+    /// A publication is due at the end of the interval.
+    publish_due: bool,
 }
 
 struct Queue {
     info: QueueInfo,
     /// In arrival order.
     customers: Vec<Customer>,
+    /// Customers from this index on may have moved since the last publication.
+    moved_from: Option<usize>,
+    /// The counts last published.
+    told: Option<QueueStatus>,
+    /// Sessions that started waiting or serving since the last publication: they get the
+    /// counts even when those did not change.
+    untold: Vec<SessionHandle>,
+}
+
+impl Queue {
+    /// Takes the customer at `ci` out: those behind it move up.
+    fn take_customer(&mut self, ci: usize) -> Customer {
+        self.moved_from = Some(self.moved_from.map_or(ci, |m| m.min(ci)));
+        self.customers.remove(ci)
+    }
 }
 
 struct Customer {
@@ -102,6 +132,8 @@ struct Customer {
     usr_ext_dat: String,
     /// The agent holding a pending assignment of this customer.
     assigned_to: Option<SessionId>,
+    /// The position it was last told.
+    told_position: i32,
     /// Agents that passed this customer over (rejected it, or let its assignment time out)
     /// while it waited.
     passed_over_by: HashMap<SessionId, PassedOver>,
@@ -174,13 +206,6 @@ enum AgentState {
     },
 }
 
-/// What notifications compare against: the state before a transition.
-struct Snapshot {
-    statuses: Vec<QueueStatus>,
-    /// Customer session → (handle, queue, position).
-    places: HashMap<SessionId, (SessionHandle, i32, i32)>,
-}
-
 fn secs_since(since: Instant) -> i64 {
     i64::try_from(since.elapsed().as_secs()).unwrap_or(i64::MAX)
 }
@@ -203,6 +228,9 @@ impl TenantQueues {
                     prio: q.prio,
                 },
                 customers: Vec::new(),
+                moved_from: None,
+                told: None,
+                untold: Vec::new(),
             })
             .collect();
         queues.sort_by_key(|q| (q.info.prio, q.info.que_id));
@@ -212,6 +240,8 @@ impl TenantQueues {
             agents: BTreeMap::new(),
             tick: 0,
             pending: Vec::new(),
+            published_at: None,
+            publish_due: false,
         }
     }
 
@@ -259,76 +289,72 @@ impl TenantQueues {
             .collect()
     }
 
-    fn snapshot(&self) -> Snapshot {
-        let waiting = self.queues.iter().map(|q| q.customers.len()).sum();
-        let mut places = HashMap::with_capacity(waiting);
-        for q in &self.queues {
-            for (pos, c) in q.customers.iter().enumerate() {
-                places.insert(
-                    c.handle.session_id(),
-                    (c.handle.clone(), q.info.que_id, pos as i32),
-                );
-            }
-        }
-        Snapshot {
-            statuses: self.statuses(),
-            places,
-        }
-    }
-
     fn flush(&mut self) {
         for (to, e) in self.pending.drain(..) {
             send(&to, e);
         }
     }
 
-    /// Tells every customer whose place changed, and the agents and customers of every queue
-    /// whose counts changed. `leaving` (going offline) is told nothing.
-    fn publish(&self, before: &Snapshot, leaving: Option<SessionId>) {
-        let mut still_queued = HashSet::new();
-        for q in &self.queues {
-            for (pos, c) in q.customers.iter().enumerate() {
-                let sid = c.handle.session_id();
-                still_queued.insert(sid);
-                let now = (q.info.que_id, pos as i32);
-                if before.places.get(&sid).map(|(_, q, p)| (*q, *p)) != Some(now) {
-                    send(
-                        &c.handle,
-                        Event::QueuingInfo(QueuingInfo {
-                            que_id: now.0,
-                            position: now.1,
-                            queuing_time: c.queuing_time(),
-                        }),
-                    );
+    /// Whether a publication would tell anyone anything.
+    fn has_news(&self) -> bool {
+        self.queues
+            .iter()
+            .zip(self.statuses())
+            .any(|(q, now)| q.moved_from.is_some() || !q.untold.is_empty() || q.told != Some(now))
+    }
+
+    /// Publishes positions and counts (see the module documentation): `QueuingInfo` to every
+    /// customer whose position is not the one it was last told, and each queue's
+    /// `QueueStatus` to its agents and waiting customers if it changed, else to the sessions
+    /// that started waiting or serving since. Each status is encoded once: the recipients'
+    /// copies share the bytes.
+    fn publish(&mut self) {
+        self.published_at = Some(tokio::time::Instant::now());
+        let statuses = self.statuses();
+        for (q, now) in self.queues.iter_mut().zip(statuses) {
+            if let Some(from) = q.moved_from.take() {
+                for (pos, c) in q.customers.iter_mut().enumerate().skip(from) {
+                    let pos = pos as i32;
+                    if c.told_position != pos {
+                        c.told_position = pos;
+                        send(
+                            &c.handle,
+                            Event::QueuingInfo(QueuingInfo {
+                                que_id: q.info.que_id,
+                                position: pos,
+                                queuing_time: c.queuing_time(),
+                            }),
+                        );
+                    }
                 }
             }
-        }
-        for (sid, (handle, _, _)) in &before.places {
-            if !still_queued.contains(sid) && Some(*sid) != leaving {
-                send(handle, Event::QueuingInfo(QueuingInfo::not_queuing()));
-            }
-        }
-        for (q, (old, new)) in self
-            .queues
-            .iter()
-            .zip(before.statuses.iter().zip(self.statuses()))
-        {
-            if *old == new {
+            let untold = std::mem::take(&mut q.untold);
+            let changed = q.told.as_ref() != Some(&now);
+            if !changed && untold.is_empty() {
                 continue;
             }
-            // Encoded once: every recipient's copy shares the bytes (a queue's status goes to
-            // all its waiting customers at every join and accept).
-            let status = Message::text(encode(&ServerFrame::Event(Event::QueueStatus(new))));
-            let mut told = HashSet::new();
+            let que_id = q.info.que_id;
             let agents = self
                 .agents
                 .values()
-                .filter(|a| a.serving.contains_key(&q.info.que_id))
+                .filter(|a| a.serving.contains_key(&que_id))
                 .map(|a| &a.handle);
-            for to in agents.chain(q.customers.iter().map(|c| &c.handle)) {
-                if told.insert(to.session_id()) {
+            let everyone = agents.chain(q.customers.iter().map(|c| &c.handle));
+            let to: Vec<&SessionHandle> = if changed {
+                everyone.collect()
+            } else {
+                let new: HashSet<SessionId> = untold.iter().map(|h| h.session_id()).collect();
+                everyone.filter(|h| new.contains(&h.session_id())).collect()
+            };
+            let status =
+                Message::text(encode(&ServerFrame::Event(Event::QueueStatus(now.clone()))));
+            q.told = Some(now);
+            let mut told = HashSet::with_capacity(to.len());
+            for h in to {
+                // One status per session, though agent and customer.
+                if told.insert(h.session_id()) {
                     // A session that cannot take it is being ended anyway.
-                    let _ = to.send_message(status.clone());
+                    let _ = h.send_message(status.clone());
                 }
             }
         }
@@ -372,12 +398,16 @@ impl TenantQueues {
     }
 
     /// Removes a customer from its queue, withdrawing its pending assignment (the agent is
-    /// told). False if it was not queuing.
-    fn remove_customer(&mut self, session: SessionId) -> bool {
+    /// told); the customer is told it no longer queues if `tell`. False if it was not
+    /// queuing.
+    fn remove_customer(&mut self, session: SessionId, tell: bool) -> bool {
         let Some((qi, ci)) = self.find_customer(session) else {
             return false;
         };
-        let c = self.queues[qi].customers.remove(ci);
+        let c = self.queues[qi].take_customer(ci);
+        if tell {
+            self.tell_not_queuing(&c);
+        }
         if let Some(agent) = c.assigned_to {
             let tick = self.next_tick();
             if let Some(a) = self.agents.get_mut(&agent) {
@@ -404,12 +434,24 @@ impl TenantQueues {
     }
 }
 
+impl TenantQueues {
+    /// A customer that left its queue hears it in this transition.
+    fn tell_not_queuing(&mut self, c: &Customer) {
+        self.pending.push((
+            c.handle.clone(),
+            Event::QueuingInfo(QueuingInfo::not_queuing()),
+        ));
+    }
+}
+
 impl Queues {
-    /// The queues of the configured tenants. `timeout` is `call_timeout_secs`.
+    /// The queues of the configured tenants. `timeout` is `call_timeout_secs`; positions and
+    /// counts are published at most once per `notify_every` (see the module documentation).
     pub fn new(
         tenants: &[TenantConfig],
         directory: Arc<dyn Directory>,
         timeout: Duration,
+        notify_every: Duration,
     ) -> Arc<Queues> {
         Arc::new_cyclic(|me| Queues {
             tenants: tenants
@@ -422,6 +464,7 @@ impl Queues {
                 })
                 .collect(),
             timeout,
+            notify_every,
             directory,
             me: me.clone(),
         })
@@ -429,24 +472,42 @@ impl Queues {
 
     /// Runs one transition of `tenant`'s queues: `change` (which replies to the requester, if
     /// any), then the events it queued, then automatic assignment, then the position and
-    /// status notifications. False if the tenant has no queues state (not configured).
-    fn transact(
-        &self,
-        tenant: &str,
-        leaving: Option<SessionId>,
-        change: impl FnOnce(&mut TenantQueues),
-    ) -> bool {
+    /// status notifications (now, or at the end of the interval: see the module
+    /// documentation). False if the tenant has no queues state (not configured).
+    fn transact(&self, tenant: &str, change: impl FnOnce(&mut TenantQueues)) -> bool {
         let Some(state) = self.tenants.get(tenant) else {
             return false;
         };
         let mut t = state.lock().unwrap();
-        let before = t.snapshot();
         change(&mut t);
         t.flush();
         self.auto_assign(&mut t);
         t.flush();
-        t.publish(&before, leaving);
+        self.publish_soon(&mut t);
         true
+    }
+
+    /// Publishes now after a quiet interval, else once at the end of the current one.
+    fn publish_soon(&self, t: &mut TenantQueues) {
+        if t.publish_due || !t.has_news() {
+            return;
+        }
+        let due = match t.published_at {
+            Some(at) if at.elapsed() < self.notify_every => at + self.notify_every,
+            _ => return t.publish(),
+        };
+        t.publish_due = true;
+        let me = self.me.clone();
+        let tenant = t.tenant.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(due).await;
+            let Some(queues) = me.upgrade() else { return };
+            if let Some(state) = queues.tenants.get(&tenant) {
+                let mut t = state.lock().unwrap();
+                t.publish_due = false;
+                t.publish();
+            }
+        });
     }
 
     /// `QueueInit`: the tenant's queues and their counts.
@@ -495,13 +556,25 @@ impl Queues {
                     Err(ErrorCode::AlreadyOtherQue)
                 };
             }
-            t.queues[qi].customers.push(Customer {
+            let q = &mut t.queues[qi];
+            let position = q.customers.len() as i32;
+            q.customers.push(Customer {
                 handle: who.clone(),
                 since: Instant::now(),
                 usr_ext_dat,
                 assigned_to: None,
+                told_position: position,
                 passed_over_by: HashMap::new(),
             });
+            q.untold.push(who.clone());
+            t.pending.push((
+                who.clone(),
+                Event::QueuingInfo(QueuingInfo {
+                    que_id,
+                    position,
+                    queuing_time: 0,
+                }),
+            ));
             Ok(())
         })
     }
@@ -509,7 +582,7 @@ impl Queues {
     /// `who` leaves the queue it waits in, if any.
     pub fn stop_queuing(&self, who: &SessionHandle, respond: impl FnOnce(Result<(), ErrorCode>)) {
         self.request(who, respond, |t| {
-            t.remove_customer(who.session_id());
+            t.remove_customer(who.session_id(), true);
             Ok(())
         })
     }
@@ -531,7 +604,10 @@ impl Queues {
                 state: AgentState::Free,
                 free_since: tick,
             });
-            agent.serving.insert(que_id, priority);
+            if agent.serving.insert(que_id, priority).is_none() {
+                let qi = t.queue_index(que_id)?;
+                t.queues[qi].untold.push(who.clone());
+            }
             Ok(())
         })
     }
@@ -620,7 +696,7 @@ impl Queues {
         change: impl FnOnce(&mut TenantQueues) -> Result<T, ErrorCode>,
     ) {
         let mut respond = Some(respond);
-        let done = self.transact(who.tenant(), None, |t| {
+        let done = self.transact(who.tenant(), |t| {
             let result = change(t);
             if let Some(respond) = respond.take() {
                 respond(result);
@@ -692,7 +768,8 @@ impl Queues {
         self.directory
             .set_activity(&agent.handle, Activity::Service, true);
         if let Some((qi, ci)) = t.find_customer(customer) {
-            t.queues[qi].customers.remove(ci);
+            let c = t.queues[qi].take_customer(ci);
+            t.tell_not_queuing(&c);
         }
         Ok(())
     }
@@ -769,7 +846,7 @@ impl Queues {
     /// The hold started at `tick` on offering `customer` to `agent` is over: automatic
     /// assignment may offer it to that agent again.
     fn hold_over(&self, tenant: &str, customer: SessionId, agent: SessionId, tick: u64) {
-        self.transact(tenant, None, |t| {
+        self.transact(tenant, |t| {
             if let Some((qi, ci)) = t.find_customer(customer) {
                 let c = &mut t.queues[qi].customers[ci];
                 if let Some(p) = c.passed_over_by.get_mut(&agent) {
@@ -919,18 +996,16 @@ impl Queues {
     /// cancelled (the agent passed the customer over, and is told); a service still without
     /// a call ends.
     fn expired(&self, tenant: &str, agent: SessionId, tick: u64) {
-        self.transact(tenant, None, |t| {
-            match t.agents.get(&agent).map(|a| &a.state) {
-                Some(AgentState::Assigned { tick: at, .. }) if *at == tick => {
-                    self.pass_over(t, agent, true)
-                }
-                Some(AgentState::Serving {
-                    tick: at,
-                    call_started: false,
-                    ..
-                }) if *at == tick => self.end_service(t, agent, false),
-                _ => {}
+        self.transact(tenant, |t| match t.agents.get(&agent).map(|a| &a.state) {
+            Some(AgentState::Assigned { tick: at, .. }) if *at == tick => {
+                self.pass_over(t, agent, true)
             }
+            Some(AgentState::Serving {
+                tick: at,
+                call_started: false,
+                ..
+            }) if *at == tick => self.end_service(t, agent, false),
+            _ => {}
         });
     }
 
@@ -948,13 +1023,13 @@ impl Queues {
 
     /// Something that may free agents changed (e.g. a DND value): re-runs the assignment.
     pub fn reassign(&self, tenant: &str) {
-        self.transact(tenant, None, |_| {});
+        self.transact(tenant, |_| {});
     }
 
     /// A call between `caller` and `callee` was placed: an agent in service with the other
     /// party keeps serving until that call ends.
     pub fn call_placed(&self, caller: &SessionHandle, callee: &SessionHandle) {
-        self.transact(caller.tenant(), None, |t| {
+        self.transact(caller.tenant(), |t| {
             for (agent, other) in [(caller, callee), (callee, caller)] {
                 if let Some(a) = t.agents.get_mut(&agent.session_id()) {
                     if let AgentState::Serving {
@@ -979,7 +1054,7 @@ impl Queues {
     /// A call between `caller` and `callee` ended: the service of an agent with the other
     /// party ends; either may be free for customers again.
     pub fn call_ended(&self, caller: &SessionHandle, callee: &SessionHandle) {
-        self.transact(caller.tenant(), None, |t| {
+        self.transact(caller.tenant(), |t| {
             for (agent, other) in [(caller, callee), (callee, caller)] {
                 let ends = t.agents.get(&agent.session_id()).is_some_and(|a| {
                     matches!(a.state, AgentState::Serving { customer, call_started: true, .. }
@@ -998,8 +1073,8 @@ impl Queues {
     /// stops serving every queue.
     pub fn leave(&self, handle: &SessionHandle) {
         let me = handle.session_id();
-        self.transact(handle.tenant(), Some(me), |t| {
-            t.remove_customer(me);
+        self.transact(handle.tenant(), |t| {
+            t.remove_customer(me, false);
             let serving_me: Vec<SessionId> = t
                 .agents
                 .iter()
@@ -1049,6 +1124,7 @@ mod tests {
                     ServerFrame::Event(Event::QueueStatus(s)) => {
                         format!("status a{} w{} s{}", s.agent_num, s.wait_num, s.srv_num)
                     }
+                    ServerFrame::Event(Event::QueuingInfo(i)) if i.que_id == -1 => "left".into(),
                     ServerFrame::Event(Event::QueuingInfo(i)) => format!("pos {}", i.position),
                     ServerFrame::Event(Event::AutoAssignUser(u)) => format!("auto {}", u.user_id),
                     ServerFrame::Event(Event::CancelAssignUser { user_id, .. }) => {
@@ -1062,6 +1138,10 @@ mod tests {
     }
 
     fn setup() -> (Arc<dyn Directory>, Arc<Queues>) {
+        setup_publishing_every(Duration::ZERO)
+    }
+
+    fn setup_publishing_every(interval: Duration) -> (Arc<dyn Directory>, Arc<Queues>) {
         let mut tenant = TenantConfig::with_password("t", "pw");
         tenant.queues = vec![QueueConfig {
             id: 1,
@@ -1070,7 +1150,7 @@ mod tests {
             prio: 0,
         }];
         let dir: Arc<dyn Directory> = Arc::new(LocalDirectory::new());
-        let queues = Queues::new(&[tenant], dir.clone(), Duration::from_secs(30));
+        let queues = Queues::new(&[tenant], dir.clone(), Duration::from_secs(30), interval);
         (dir, queues)
     }
 
@@ -1169,5 +1249,69 @@ mod tests {
         queues.leave(&c.handle);
         assert_eq!(agent.drain(), vec!["status a1 w0 s0"]);
         assert_eq!(dir.statuses("t")[0].status, crvideo_proto::USER_IDLE);
+    }
+
+    /// Past the end of the publication interval (tokio's clock is paused in these tests:
+    /// it jumps to the publication's timer, which runs first).
+    async fn after_interval() {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_queue_publishes_once_per_interval_with_the_latest_values() {
+        let (dir, queues) = setup_publishing_every(Duration::from_millis(100));
+        let mut agent = Probe::login(&*dir, "agent", 1);
+        dir.set_dnd(&agent.handle, 1, &mut || {});
+        serve(&queues, &agent);
+        assert_eq!(
+            agent.drain(),
+            vec!["status a1 w0 s0"],
+            "quiet before: at once"
+        );
+        let mut customers: Vec<Probe> = (0..5)
+            .map(|i| Probe::login(&*dir, &format!("c{i}"), 10 + i))
+            .collect();
+        for c in &customers {
+            queue_up(&queues, c);
+        }
+        // Each hears its own place as it joins; the counts wait for the interval's end.
+        for (i, c) in customers.iter_mut().enumerate() {
+            assert_eq!(c.drain(), vec![format!("pos {i}")]);
+        }
+        assert_eq!(agent.drain(), Vec::<String>::new());
+        after_interval().await;
+        for c in customers.iter_mut() {
+            assert_eq!(c.drain(), vec!["status a1 w5 s0"]);
+        }
+        assert_eq!(agent.drain(), vec!["status a1 w5 s0"]);
+        // Three customers served within one interval: the last one moves 4 -> 1 in one step.
+        for (n, name) in ["c0", "c1", "c2"].iter().enumerate() {
+            let user = answer(|r| queues.req_assign_user(&agent.handle, r)).unwrap();
+            assert_eq!(user.user_id, *name);
+            answer(|r| queues.accept_assign_user(&agent.handle, 1, name, r)).unwrap();
+            assert_eq!(customers[n].drain(), vec!["left"], "told at once");
+        }
+        after_interval().await;
+        assert_eq!(customers[3].drain(), vec!["pos 0", "status a1 w2 s1"]);
+        assert_eq!(customers[4].drain(), vec!["pos 1", "status a1 w2 s1"]);
+        assert_eq!(agent.drain(), vec!["status a1 w2 s1"]);
+        for served in &mut customers[..3] {
+            assert_eq!(served.drain(), Vec::<String>::new(), "left: hears no more");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_newcomer_gets_the_counts_though_they_did_not_change() {
+        let (dir, queues) = setup_publishing_every(Duration::from_millis(100));
+        let mut first = Probe::login(&*dir, "first", 1);
+        let mut second = Probe::login(&*dir, "second", 2);
+        queue_up(&queues, &first);
+        assert_eq!(first.drain(), vec!["pos 0", "status a0 w1 s0"]);
+        // Within the interval one leaves and another joins: one waiting, as published.
+        answer(|r| queues.stop_queuing(&first.handle, r)).unwrap();
+        queue_up(&queues, &second);
+        after_interval().await;
+        assert_eq!(first.drain(), vec!["left"]);
+        assert_eq!(second.drain(), vec!["pos 0", "status a0 w1 s0"]);
     }
 }
