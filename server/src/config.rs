@@ -18,6 +18,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:2727";
 pub const DEFAULT_DATA_DIR: &str = "./crvideo-data";
 /// Default timeout of unanswered calls, invites and queue assignments.
 pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 30;
+/// Default `queue_notify_ms`.
+pub const DEFAULT_QUEUE_NOTIFY_MS: u64 = 100;
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_MS: u64 = 5000;
 /// Default longest time a session whose connection was lost is kept for its client to
@@ -51,6 +53,9 @@ pub struct Config {
     /// Unanswered calls / invites / queue assignments end after this; so does a queue
     /// agent's service when no call to the customer starts within it.
     pub call_timeout_secs: u64,
+    /// Queue positions and counts are published at most once per this (0: at every
+    /// change, which costs O(waiting customers) frames per queue transition).
+    pub queue_notify_ms: u64,
     /// Both sides ping at this interval; a peer is dead after 3x this of silence.
     pub heartbeat_ms: u64,
     /// Largest WebSocket message / frame the server accepts.
@@ -230,6 +235,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.into(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             call_timeout_secs: DEFAULT_CALL_TIMEOUT_SECS,
+            queue_notify_ms: DEFAULT_QUEUE_NOTIFY_MS,
             heartbeat_ms: DEFAULT_HEARTBEAT_MS,
             max_frame_bytes: crvideo_proto::DEFAULT_MAX_FRAME_BYTES,
             tls_cert: None,
@@ -489,6 +495,7 @@ impl Config {
             listen,
             data_dir: raw.data_dir.unwrap_or(defaults.data_dir),
             call_timeout_secs: raw.call_timeout_secs.unwrap_or(defaults.call_timeout_secs),
+            queue_notify_ms: raw.queue_notify_ms.unwrap_or(defaults.queue_notify_ms),
             heartbeat_ms,
             max_frame_bytes,
             tls_cert,
@@ -576,6 +583,7 @@ struct RawConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     call_timeout_secs: Option<u64>,
+    queue_notify_ms: Option<u64>,
     heartbeat_ms: Option<u64>,
     max_frame_bytes: Option<usize>,
     tls_cert: Option<PathBuf>,
@@ -605,6 +613,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "call_timeout_secs",
+    "queue_notify_ms",
     "heartbeat_ms",
     "max_frame_bytes",
     "tls_cert",

@@ -23,9 +23,6 @@ use crate::throttle::Concurrency;
 
 /// Most argon2 password checks running at once.
 const PASSWORD_CHECKS: usize = 2;
-/// Queue positions and counts are published at most this often per tenant: a waiting
-/// customer gets at most one move and one count per interval, however busy the queue.
-const QUEUE_NOTIFY_EVERY: Duration = Duration::from_millis(100);
 
 /// What every session of a server shares.
 pub(crate) struct Shared {
@@ -86,7 +83,7 @@ impl Shared {
             &config.tenants,
             directory.clone(),
             call_timeout,
-            QUEUE_NOTIFY_EVERY,
+            Duration::from_millis(config.queue_notify_ms),
         );
         Shared {
             calls: Calls::new(call_timeout, queues.clone()),

@@ -28,6 +28,7 @@ fn good_file_with_all_keys() {
 listen = "0.0.0.0:9000"
 data_dir = "/var/lib/crvideo"
 call_timeout_secs = 45
+queue_notify_ms = 20
 heartbeat_ms = 2500
 max_frame_bytes = 65536
 
@@ -56,6 +57,7 @@ password_hash = "{HASH_OF_PW}"
     assert_eq!(config.listen, "0.0.0.0:9000");
     assert_eq!(config.data_dir, PathBuf::from("/var/lib/crvideo"));
     assert_eq!(config.call_timeout_secs, 45);
+    assert_eq!(config.queue_notify_ms, 20);
     assert_eq!(config.heartbeat_ms, 2500);
     assert_eq!(config.max_frame_bytes, 65536);
     assert_eq!(config.tenants.len(), 2);
@@ -101,6 +103,7 @@ fn defaults() {
     assert_eq!(config.listen, "127.0.0.1:2727");
     assert_eq!(config.data_dir, PathBuf::from("./crvideo-data"));
     assert_eq!(config.call_timeout_secs, 30);
+    assert_eq!(config.queue_notify_ms, 100);
     assert_eq!(config.heartbeat_ms, 5000);
     assert_eq!(
         config.max_frame_bytes,

@@ -81,6 +81,9 @@ async fn start() -> Server {
         data_dir: data_dir(),
         heartbeat_ms: HEARTBEAT_MS,
         call_timeout_secs: CALL_TIMEOUT_SECS,
+        // Every change at once: these tests compare whole sequences of events. Coalescing
+        // (the default, 100 ms) is tested in the server's unit tests and tests/queues.rs.
+        queue_notify_ms: 0,
         tenants: vec![acme, globex],
         ..Config::default()
     })

@@ -51,8 +51,8 @@
 //! `srv_num` agents in service with a customer of the queue) go to the queue's agents and
 //! waiting customers when they change, and to a session that starts waiting or serving.
 //!
-//! **Publishing** positions and counts is coalesced: at most once per `notify_every` (100 ms
-//! in the server) per tenant, with the values of that moment. A transition after a quiet
+//! **Publishing** positions and counts is coalesced: at most once per `notify_every`
+//! (`queue_notify_ms`, default 100 ms; 0 publishes at every transition) per tenant, with the values of that moment. A transition after a quiet
 //! interval publishes at once, in its own transaction; one within the interval leaves it to
 //! a publication at its end. So a waiting customer receives at most one `QueuingInfo` move
 //! and one `QueueStatus` per interval, whatever the rate of transitions: without this, a
