@@ -3,7 +3,8 @@
 //! route), [`replies`], [`login`], [`resume`] with [`resumable`] (sessions that outlive their
 //! connection), the requests that need several services ([`meeting_requests`],
 //! [`call_requests`], [`relay_requests`] with binary frames), [`heartbeat`], [`prelogin`]
-//! (connections not logged in yet), and [`writer`] (the task that drains its outbound lanes).
+//! (connections not logged in yet), and [`writer`] (the task that drains its outbound lanes,
+//! woken by the socket only when a write waits for it: [`quiet_sink`]).
 
 pub(crate) mod call_requests;
 pub(crate) mod connection;
@@ -12,6 +13,7 @@ pub(crate) mod json_depth;
 pub(crate) mod login;
 pub(crate) mod meeting_requests;
 pub(crate) mod prelogin;
+pub(crate) mod quiet_sink;
 pub(crate) mod relay_requests;
 pub(crate) mod replies;
 pub(crate) mod resumable;

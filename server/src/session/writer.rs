@@ -9,6 +9,7 @@ use futures_util::{Sink, SinkExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use super::quiet_sink::QuietSink;
 use crate::directory::outbound::{Outbound, Outbox, SessionLink, Stop};
 
 /// The sending half of a session's WebSocket.
@@ -34,8 +35,8 @@ pub fn new_replay() -> Replay {
 /// a Close frame (so the session can finish the closing handshake) or on `Release`, or
 /// `None` if writing failed (the session is told to stop).
 pub(crate) async fn run_writer<S, O>(
-    mut sink: S,
-    mut outbox: O,
+    sink: S,
+    outbox: O,
     link: SessionLink,
     replay: Arc<std::sync::Mutex<Replay>>,
     resend: Vec<Message>,
@@ -44,21 +45,40 @@ where
     S: Sink<Message, Error = WsError> + Unpin,
     O: std::ops::DerefMut<Target = Outbox>,
 {
+    // Woken by the lanes, and by the socket only while a write waits for it.
+    let mut sink = QuietSink::new(sink);
+    let kept = drain(&mut sink, outbox, &link, replay, resend).await;
+    kept.then(|| sink.into_inner())
+}
+
+/// [`run_writer`]'s loop: true when it stopped with the sink usable (Close sent, released,
+/// the lanes closed), false when writing failed.
+async fn drain<S, O>(
+    sink: &mut S,
+    mut outbox: O,
+    link: &SessionLink,
+    replay: Arc<std::sync::Mutex<Replay>>,
+    resend: Vec<Message>,
+) -> bool
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+    O: std::ops::DerefMut<Target = Outbox>,
+{
     if !resend.is_empty() {
         for message in resend {
             if let Err(e) = sink.feed(message).await {
-                return write_failed(&link, e);
+                return write_failed(link, e);
             }
         }
         // Out now, not with whatever is written next (maybe a heartbeat later).
         if let Err(e) = sink.flush().await {
-            return write_failed(&link, e);
+            return write_failed(link, e);
         }
     }
     let outbox = &mut *outbox;
     loop {
         let Some(first) = outbox.next().await else {
-            return Some(sink);
+            return true;
         };
         let mut next = Some(first);
         while let Some(out) = next.take() {
@@ -68,35 +88,35 @@ where
                         replay.lock().unwrap().record(&message, message.len());
                     }
                     if let Err(e) = sink.feed(message).await {
-                        return write_failed(&link, e);
+                        return write_failed(link, e);
                     }
                 }
                 Outbound::StartCounting => replay.lock().unwrap().start_counting(),
                 Outbound::Release => {
                     if let Err(e) = sink.flush().await {
-                        return write_failed(&link, e);
+                        return write_failed(link, e);
                     }
-                    return Some(sink);
+                    return true;
                 }
                 Outbound::Close(frame) => {
                     if let Err(e) = sink.send(Message::Close(Some(frame))).await {
-                        return write_failed(&link, e);
+                        return write_failed(link, e);
                     }
-                    return Some(sink);
+                    return true;
                 }
             }
             next = outbox.ready();
         }
         if let Err(e) = sink.flush().await {
-            return write_failed(&link, e);
+            return write_failed(link, e);
         }
     }
 }
 
-fn write_failed<S>(link: &SessionLink, e: WsError) -> Option<S> {
+fn write_failed(link: &SessionLink, e: WsError) -> bool {
     tracing::debug!(peer = %link.peer(), session = link.id(), "write failed: {e}");
     link.stop(Stop::lost(format!("write failed: {e}")));
-    None
+    false
 }
 
 #[cfg(test)]
