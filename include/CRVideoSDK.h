@@ -1801,6 +1801,25 @@ char *CRVideo_SendCmd(const char *targetUserId, const uint8_t *data, size_t len,
 char *CRVideo_SendBuffer(const char *targetUserId, const uint8_t *data, size_t len, const char *cookie);
 
 /**
+ * `CRVideo_SendBuffer` without the copy: the SDK reads the app's buffer in place while it
+ * sends it, and gives it back by calling `release(releaseCtx, data, len)` once it no
+ * longer reads it. Until then the app must neither free nor change those `len` bytes.
+ * For large buffers: the call returns at once, and the sender holds no second copy (see
+ * docs/BENCHMARKS.md).
+ *
+ * `release` is called exactly once for every call with a non-NULL `release`, whatever
+ * happens, by the thread that lets go of the buffer last: when the transfer has ended
+ * (sent, failed, cancelled, the session ended), by an SDK thread, before or after
+ * `SendBufferRlst`; when the call fails at once (returning NULL too), before it returns,
+ * by the calling thread; at the latest inside `CRVideo_Uninit`. It must not block (free
+ * the memory, signal a thread). `releaseCtx` is passed back untouched. A NULL `release`
+ * is `CRVIDEOSDK_PARAM_ERR`. Everything else is as for `CRVideo_SendBuffer`:
+ * the task's ID (NULL only when not initialised), `SendProgress`, then exactly one
+ * `SendBufferRlst` (or `CancelSendRlst`), the receiver's `NotifyBufferData`.
+ */
+char *CRVideo_SendBufferNoCopy(const char *targetUserId, const uint8_t *data, size_t len, void (*release)(void *releaseCtx, const uint8_t *data, size_t len), void *releaseCtx, const char *cookie);
+
+/**
  * Sends the file `fileName` to `targetUserId`, streamed from disk (any size), with flow
  * control. The receiver gets it as a new file in its `tmpDir` under the file's base name.
  *

@@ -1081,6 +1081,24 @@ public:
                            std::string_view cookie = "") {
         return sendBuffer(targetUserId, data.data(), data.size(), cookie);
     }
+    /** CRVideo_SendBufferNoCopy: sends the buffer without copying it; `release(ctx, data,
+     * len)` is called exactly once when the SDK no longer reads it (see the C function). */
+    std::string sendBufferNoCopy(std::string_view targetUserId, const void* data, size_t len,
+                                 void (*release)(void*, const uint8_t*, size_t), void* ctx,
+                                 std::string_view cookie = "") {
+        return detail::take(CRVideo_SendBufferNoCopy(
+            detail::cstr(targetUserId).c_str(), static_cast<const uint8_t*>(data), len, release,
+            ctx, detail::cstr(cookie).c_str()));
+    }
+    /** The vector is moved in and destroyed when the SDK lets go of it. */
+    std::string sendBufferNoCopy(std::string_view targetUserId, std::vector<uint8_t>&& data,
+                                 std::string_view cookie = "") {
+        auto* owned = new std::vector<uint8_t>(std::move(data));
+        return sendBufferNoCopy(
+            targetUserId, owned->data(), owned->size(),
+            [](void* ctx, const uint8_t*, size_t) { delete static_cast<std::vector<uint8_t>*>(ctx); },
+            owned, cookie);
+    }
     /** CRVideo_SendFile: the task's ID ("" only when not initialised); then SendProgress...
      * and SendFileRlst (or CancelSendRlst). */
     std::string sendFile(std::string_view targetUserId, std::string_view fileName,

@@ -110,6 +110,7 @@ fn header_declares_the_contract() {
         "ClientCancelInvite",
         "SendCmd",
         "SendBuffer",
+        "SendBufferNoCopy",
         "SendFile",
         "CancelSend",
         // Section 7.

@@ -207,6 +207,92 @@ fn buffers_arrive_whole_with_progress() {
     bob.expect(&format!("NotifyBufferData\talice\t0\t{:016x}", fnv1a(&[])));
 }
 
+/// Whether line `a` (exactly) came before a line starting with `b` in `p`'s output.
+fn came_before(p: &Peer, a: &str, b: &str) -> bool {
+    let lines = p.lines();
+    let at = |pred: &dyn Fn(&str) -> bool| lines.iter().position(|l| pred(l));
+    match (at(&|l| l == a), at(&|l| l.starts_with(b))) {
+        (Some(i), Some(j)) => i < j,
+        _ => false,
+    }
+}
+
+#[test]
+fn a_lent_buffer_is_read_in_place_and_given_back_exactly_once() {
+    let server = ServerProcess::start(
+        "heartbeat_ms = 5000\n[[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n",
+    );
+    let mut alice = user_with("alice", server.addr, r#""maxBufferBytes":67108864"#);
+    let bob = user("bob", server.addr);
+    // Sent from the app's own memory, intact; given back once the SDK is done with it (the
+    // release scribbles over and frees it: a later read would damage what bob gets).
+    let len = 5 * 1024 * 1024 + 17;
+    let id = alice.cmd_text(&["lend_pattern", "bob", &len.to_string(), "9", "lent", "1"]);
+    bob.expect(&format!(
+        "NotifyBufferData\talice\t{len}\t{:016x}",
+        fnv1a(&pattern(len, 9))
+    ));
+    alice.expect(&format!("SendBufferRlst\t{id}\t0\tlent"));
+    alice.expect(&format!("Released\t1\t{len}"));
+    assert_progress_complete(&alice, &id, len as u64, "SendBufferRlst");
+
+    // Refused at once: given back before the call returned.
+    let id = alice.cmd_text(&["lend_pattern", "bob", "67108865", "1", "big", "2"]);
+    assert!(came_before(
+        &alice,
+        "Released\t2\t67108865",
+        &format!("RC\t{id}")
+    ));
+    alice.expect(&format!("SendBufferRlst\t{id}\t1101\tbig"));
+    let id = alice.cmd_text(&["lend_pattern", "bob", "10", "1", "nul", "3", "null-data"]);
+    assert!(came_before(&alice, "Released\t3\t10", &format!("RC\t{id}")));
+    alice.expect(&format!("SendBufferRlst\t{id}\t5\tnul"));
+    // No release callback: nothing could give it back, so it is not taken.
+    let id = alice.cmd_text(&[
+        "lend_pattern",
+        "bob",
+        "10",
+        "1",
+        "norel",
+        "4",
+        "null-release",
+    ]);
+    alice.expect(&format!("SendBufferRlst\t{id}\t5\tnorel"));
+    // Nobody there to take it: the task fails, the buffer comes back.
+    let id = alice.cmd_text(&["lend_pattern", "nobody", "100", "1", "gone", "5"]);
+    alice.expect(&format!("SendBufferRlst\t{id}\t1102\tgone"));
+    alice.expect("Released\t5\t100");
+
+    // Cancelled while bob's app is frozen (no credit comes back): given back after.
+    bob.signal("STOP");
+    let big = (48 * 1024 * 1024).to_string();
+    let id = alice.cmd_text(&["lend_pattern", "bob", &big, "3", "cancel", "6"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(alice.cmd(&["cancel_send", &id]), 0);
+    alice.expect(&format!("CancelSendRlst\t{id}\t0\tcancel"));
+    alice.expect(&format!("Released\t6\t{big}"));
+    // Still lent when the SDK is shut down: given back by CRVideo_Uninit at the latest.
+    let id = alice.cmd_text(&["lend_pattern", "bob", &big, "4", "uninit", "7"]);
+    assert!(!id.is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(alice.cmd(&["uninit"]), 0);
+    let released = |n: u32| {
+        let prefix = format!("Released\t{n}\t");
+        alice
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with(&prefix))
+            .count()
+    };
+    assert_eq!(released(7), 1, "given back by uninit");
+    bob.signal("CONT");
+    // Every loan with a release callback came back exactly once; the one without, never.
+    for n in [1, 2, 3, 5, 6, 7] {
+        assert_eq!(released(n), 1, "loan {n}: {:#?}", alice.lines());
+    }
+    assert_eq!(released(4), 0);
+}
+
 #[test]
 fn buffers_above_the_cap_are_refused_by_either_side() {
     let server = start_server();

@@ -1,6 +1,6 @@
 //! Transparent-channel exports: commands, buffers, files, cancel.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;
 
 use crvideo_proto::{TransferKind, MAX_CMD_BYTES};
@@ -8,6 +8,7 @@ use crvideo_proto::{TransferKind, MAX_CMD_BYTES};
 use super::{arg_str, opt_str, returns_code, returns_id};
 use crate::client::calls::new_id;
 use crate::client::transfer::filling::FillingBuffer;
+use crate::client::transfer::lent::LentBuffer;
 use crate::client::transfer::{Outgoing, Source};
 use crate::client::Command;
 use crate::dispatch::Event;
@@ -115,6 +116,62 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
             })?;
             copy.fill(payload);
             Ok(())
+        },
+        |task_id, code, cookie| Event::SendBufferRlst {
+            task_id,
+            sdk_err: code,
+            cookie,
+        },
+    )
+}
+
+/// `CRVideo_SendBuffer` without the copy: the SDK reads the app's buffer in place while it
+/// sends it, and gives it back by calling `release(releaseCtx, data, len)` once it no
+/// longer reads it. Until then the app must neither free nor change those `len` bytes.
+/// For large buffers: the call returns at once, and the sender holds no second copy (see
+/// docs/BENCHMARKS.md).
+///
+/// `release` is called exactly once for every call with a non-NULL `release`, whatever
+/// happens, by the thread that lets go of the buffer last: when the transfer has ended
+/// (sent, failed, cancelled, the session ended), by an SDK thread, before or after
+/// `SendBufferRlst`; when the call fails at once (returning NULL too), before it returns,
+/// by the calling thread; at the latest inside `CRVideo_Uninit`. It must not block (free
+/// the memory, signal a thread). `releaseCtx` is passed back untouched. A NULL `release`
+/// is `CRVIDEOSDK_PARAM_ERR`. Everything else is as for `CRVideo_SendBuffer`:
+/// the task's ID (NULL only when not initialised), `SendProgress`, then exactly one
+/// `SendBufferRlst` (or `CancelSendRlst`), the receiver's `NotifyBufferData`.
+#[no_mangle]
+pub unsafe extern "C" fn CRVideo_SendBufferNoCopy(
+    targetUserId: *const c_char,
+    data: *const u8,
+    len: usize,
+    release: Option<unsafe extern "C" fn(releaseCtx: *mut c_void, data: *const u8, len: usize)>,
+    releaseCtx: *mut c_void,
+    cookie: *const c_char,
+) -> *mut c_char {
+    // Taken first: from here on, dropping it (any failure) gives the buffer back.
+    let lent = LentBuffer::new(data, len, release, releaseCtx);
+    returns_id(
+        new_id,
+        cookie,
+        |instance, id, cookie| {
+            if !lent.has_release() || lent.bytes().is_none() {
+                return Err(ErrorCode::ParamErr);
+            }
+            let target = arg_str(targetUserId)?.to_owned();
+            if lent.len() as u64 > instance.params.max_buffer_bytes {
+                return Err(ErrorCode::SendBufferLarge);
+            }
+            let _held = instance.dispatcher.hold(id);
+            let total = lent.len() as u64;
+            let outgoing = Outgoing::new(None, cookie, total, Source::Lent(lent));
+            instance.send(Command::SendBulk {
+                task_id: id.to_owned(),
+                target,
+                kind: TransferKind::Buffer,
+                name: String::new(),
+                outgoing: Box::new(outgoing),
+            })
         },
         |task_id, code, cookie| Event::SendBufferRlst {
             task_id,

@@ -12,6 +12,9 @@
  *   cancel_invite <inviteID> <cookie>
  *   send_cmd <target> <hex data> <cookie> | send_buffer <target> <hex data> <cookie>
  *   send_pattern <target> <len> <seed> <cookie>   (a SendBuffer of pattern(len, seed))
+ *   lend_pattern <target> <len> <seed> <cookie> <loan> [null-data|null-release]
+ *       (SendBufferNoCopy of a malloc'd pattern; its release prints "Released<TAB>loan<TAB>
+ *       len", scribbles over the buffer and frees it)
  *   send_file <target> <path> <cookie> | cancel_send <taskID>
  *   slow <ms>   (every data callback sleeps that long: a slow app)
  *   queue_init <cookie> | queue_refresh | start_queuing <queID> <usrExtDat> <cookie>
@@ -106,6 +109,16 @@ static unsigned long long fnv1a(const uint8_t *data, size_t len) {
 /* The test pattern: byte i of pattern(len, seed), NULs included. */
 static uint8_t pattern_byte(size_t i, unsigned seed) {
     return (uint8_t)((i * 131u + seed + (i >> 11)) & 0xff);
+}
+
+/* CRVideo_SendBufferNoCopy's release: says so, then scribbles over the buffer and frees
+ * it, so that a read by the SDK after it would send garbage (or trip ASan). */
+static void release_loan(void *loan, const uint8_t *data, size_t len) {
+    emit("Released\t%lu\t%lu", (unsigned long)(uintptr_t)loan, (unsigned long)len);
+    if (data != NULL) {
+        memset((void *)(uintptr_t)data, 0xEE, len);
+    }
+    free((void *)(uintptr_t)data);
 }
 
 /* The moving video test pattern at time `ms`: a horizontal gradient scrolling right, a
@@ -530,6 +543,26 @@ int main(void) {
             }
             emit_id(CRVideo_SendBuffer(ARG(1), data, len, ARG(4)));
             free(data);
+            continue;
+        } else if (strcmp(f[0], "lend_pattern") == 0) {
+            size_t len = (size_t)strtoull(ARG(2), NULL, 10), i;
+            unsigned seed = (unsigned)atoi(ARG(3));
+            void *loan = (void *)(uintptr_t)strtoul(ARG(5), NULL, 10);
+            const char *how = n > 6 ? f[6] : "";
+            uint8_t *data = malloc(len + 1);
+            for (i = 0; i < len; i++) {
+                data[i] = pattern_byte(i, seed);
+            }
+            if (strcmp(how, "null-data") == 0) {
+                free(data);
+                data = NULL;
+            }
+            if (strcmp(how, "null-release") == 0) {
+                emit_id(CRVideo_SendBufferNoCopy(ARG(1), data, len, NULL, loan, ARG(4)));
+                free(data); /* never lent */
+            } else {
+                emit_id(CRVideo_SendBufferNoCopy(ARG(1), data, len, release_loan, loan, ARG(4)));
+            }
             continue;
         } else if (strcmp(f[0], "send_file") == 0) {
             emit_id(CRVideo_SendFile(ARG(1), ARG(2), ARG(3)));

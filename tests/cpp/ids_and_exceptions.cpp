@@ -198,6 +198,12 @@ int main(int argc, char** argv) {
     const std::string buf2 = mgr.sendBuffer(peer, with_nul, sizeof with_nul, "buf2");
     id_ok(buf2, "sendBuffer(pointer, length)");
     expect(testutil::line({"SendBufferRlst", buf2, "0", "buf2"}));
+    // Without a copy: the vector is moved in and destroyed by the SDK (ASan/valgrind in CI
+    // would see it leak or freed twice).
+    std::vector<uint8_t> lent(big);
+    const std::string buf3 = mgr.sendBufferNoCopy(peer, std::move(lent), "buf3");
+    id_ok(buf3, "sendBufferNoCopy(vector&&)");
+    expect(testutil::line({"SendBufferRlst", buf3, "0", "buf3"}));
 
     // Files: one that exists, one that does not (the ID still comes, and its failure).
     const std::string file1 = mgr.sendFile(peer, file, "file1");

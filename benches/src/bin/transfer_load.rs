@@ -88,6 +88,10 @@ struct Args {
     /// Seconds to wait before the SendFile phase.
     #[arg(long, default_value_t = 0)]
     pause_before_file: u64,
+    /// Send the buffers with `CRVideo_SendBufferNoCopy` (the app's memory read in place,
+    /// given back through a release callback) instead of `CRVideo_SendBuffer`.
+    #[arg(long)]
+    no_copy: bool,
     /// SendBuffer runs of --size (default --runs; 0 skips the phase).
     #[arg(long)]
     buffer_runs: Option<usize>,
@@ -470,30 +474,37 @@ fn crvideo_phases(args: &Args, server: &Server, work: &Path, sum: &mut Summary) 
             false => Err(format!("receiver: buffers {got:?}, not {count} of {size}")),
         }
     };
+    let (verb, call) = match args.no_copy {
+        true => ("lend", "SendBufferNoCopy"),
+        false => ("buffer", "SendBuffer"),
+    };
     if args.pieces > 0 {
         let (size, count) = (args.piece_bytes, args.pieces);
-        let (ask, mib) = (format!("buffer rx {size} {count}"), size as f64 / MIB);
-        let title = format!("SendBuffer: {count} × {mib} MiB");
+        let (ask, mib) = (format!("{verb} rx {size} {count}"), size as f64 / MIB);
+        let title = format!("{call}: {count} × {mib} MiB");
         let (lines, u) = phase(title, 1, &mut || tx.ask(&ask, "BUFFER"))?;
         check_buffers(&mut rx, size, count)?;
         let secs = numbers(&lines, "secs")?;
         let note = format!("per piece: p50 {:.0} MiB/s", mib / median(&secs));
-        let label = format!("SendBuffer {count} × {mib:.0} MiB (one after another)");
+        let label = format!("{call} {count} × {mib:.0} MiB (one after another)");
         sum.transfer(label, size * count as u64, vec![secs.iter().sum()], note, u);
     }
     let (size, mib) = (args.size, args.size as f64 / MIB);
     let runs = args.buffer_runs.unwrap_or(args.runs);
     if runs > 0 {
-        let ask = format!("buffer rx {size} 1");
-        let title = format!("SendBuffer: {runs} × {mib} MiB");
+        let ask = format!("{verb} rx {size} 1");
+        let title = format!("{call}: {runs} × {mib} MiB");
         let (lines, u) = phase(title, runs, &mut || {
             let line = tx.ask(&ask, "BUFFER")?;
             check_buffers(&mut rx, size, 1).map(|()| line)
         })?;
-        let call = median(&numbers(&lines, "call_secs")?);
-        let note = "CRVideo_SendBuffer itself (copy of the buffer) returns after";
-        let note = format!("{note} {call:.3} s (median)");
-        let label = format!("SendBuffer {mib:.0} MiB");
+        let call_secs = median(&numbers(&lines, "call_secs")?);
+        let note = match args.no_copy {
+            true => "CRVideo_SendBufferNoCopy itself returns after",
+            false => "CRVideo_SendBuffer itself (copy of the buffer) returns after",
+        };
+        let note = format!("{note} {call_secs:.3} s (median)");
+        let label = format!("{call} {mib:.0} MiB");
         sum.transfer(label, size, numbers(&lines, "secs")?, note, u);
     }
     let runs = args.file_runs.unwrap_or(args.runs);

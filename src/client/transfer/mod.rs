@@ -15,6 +15,7 @@
 
 pub(crate) mod filling;
 pub mod incoming;
+pub(crate) mod lent;
 pub(crate) mod names;
 pub mod outgoing;
 pub(crate) mod sink;

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::filling::FillingBuffer;
+use super::lent::LentBuffer;
 use crate::client::Internal;
 use crate::dispatch::Event;
 use crate::ErrorCode;
@@ -21,6 +22,8 @@ pub enum Source {
     Buffer(Arc<FillingBuffer>),
     /// An open file, read at offsets (never whole in memory).
     File(Arc<File>),
+    /// The app's own buffer, lent until the transfer lets go of it (`SendBufferNoCopy`).
+    Lent(LentBuffer),
 }
 
 /// The sender's view of one transfer.
@@ -170,6 +173,15 @@ fn read_chunk(source: &Source, transfer_id: &str, offset: u64, len: usize) -> Re
             let mut frame = encode_chunk(transfer_id, offset, &[]);
             data.read_into(offset as usize, len, &mut frame)?;
             Ok(frame)
+        }
+        Source::Lent(lent) => {
+            let bytes = lent.bytes().ok_or(())?;
+            let (start, end) = (offset as usize, offset as usize + len);
+            Ok(encode_chunk(
+                transfer_id,
+                offset,
+                bytes.get(start..end).ok_or(())?,
+            ))
         }
         Source::File(file) => {
             let mut frame = encode_chunk(transfer_id, offset, &[]);

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use super::*;
 use transfer::{
-    CRVideo_SendBuffer as SendBuffer, CRVideo_SendCmd as SendCmd, CRVideo_SendFile as SendFile,
+    CRVideo_SendBuffer as SendBuffer, CRVideo_SendBufferNoCopy as SendBufferNoCopy,
+    CRVideo_SendCmd as SendCmd, CRVideo_SendFile as SendFile,
 };
 
 /// What the SDK's callbacks tell the main thread: the login's result, a transfer's result
@@ -23,6 +24,26 @@ static EVENTS: OnceLock<mpsc::Sender<Event>> = OnceLock::new();
 static CMDS_IN: AtomicUsize = AtomicUsize::new(0);
 static BUFFERS_IN: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static FILES_IN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Buffers `SendBufferNoCopy` gave back (its release callback).
+static RELEASED: (Mutex<usize>, std::sync::Condvar) = (Mutex::new(0), std::sync::Condvar::new());
+
+unsafe extern "C" fn release(_: *mut c_void, _: *const u8, _: usize) {
+    *lock(&RELEASED.0) += 1;
+    RELEASED.1.notify_all();
+}
+
+/// Waits until `n` buffers were given back in all.
+fn wait_released(n: usize) -> BenchResult<()> {
+    let released = lock(&RELEASED.0);
+    let (released, timeout) = RELEASED
+        .1
+        .wait_timeout_while(released, STEP, |r| *r < n)
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match timeout.timed_out() {
+        true => Err(format!("{} of {n} lent buffers given back", *released)),
+        false => Ok(()),
+    }
+}
 
 fn post(event: Event) {
     if let Some(tx) = EVENTS.get() {
@@ -150,6 +171,26 @@ pub fn run(argv: &[String]) -> BenchResult<()> {
                     SendBuffer(peer.as_ptr(), data.as_ptr(), data.len(), c"b".as_ptr())
                 };
                 sdk.send("buffer", num(count)?, send)?
+            }
+            ["lend", peer, size, count] => {
+                // SendBufferNoCopy of the same buffer `count` times (the app's memory is
+                // read in place; several loans of it may overlap, the SDK only reads).
+                let (peer, data) = (cstring(peer)?, pseudo_random(num(size)?, 11));
+                let (before, count) = (*lock(&RELEASED.0), num(count)?);
+                // SAFETY: valid strings; `data` stays readable and unchanged until every
+                // loan is given back (waited for below, before it is dropped).
+                let send = || unsafe {
+                    SendBufferNoCopy(
+                        peer.as_ptr(),
+                        data.as_ptr(),
+                        data.len(),
+                        Some(release),
+                        std::ptr::null_mut(),
+                        c"b".as_ptr(),
+                    )
+                };
+                sdk.send("buffer", count, send)?;
+                wait_released(before + count)?;
             }
             ["file", peer, path] => {
                 let (peer, file) = (cstring(peer)?, cstring(path)?);
