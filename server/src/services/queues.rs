@@ -397,6 +397,14 @@ impl TenantQueues {
         Some(customer)
     }
 
+    /// A customer that left its queue hears it in this transition.
+    fn tell_not_queuing(&mut self, c: &Customer) {
+        self.pending.push((
+            c.handle.clone(),
+            Event::QueuingInfo(QueuingInfo::not_queuing()),
+        ));
+    }
+
     /// Removes a customer from its queue, withdrawing its pending assignment (the agent is
     /// told); the customer is told it no longer queues if `tell`. False if it was not
     /// queuing.
@@ -431,16 +439,6 @@ impl TenantQueues {
             }
         }
         true
-    }
-}
-
-impl TenantQueues {
-    /// A customer that left its queue hears it in this transition.
-    fn tell_not_queuing(&mut self, c: &Customer) {
-        self.pending.push((
-            c.handle.clone(),
-            Event::QueuingInfo(QueuingInfo::not_queuing()),
-        ));
     }
 }
 
