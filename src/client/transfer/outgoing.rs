@@ -102,13 +102,19 @@ impl Drop for Outgoing {
     }
 }
 
+/// Chunks read ahead of the credit, waiting for it: enough to keep the socket busy while
+/// the next ones are read and hashed, a megabyte per transfer at most.
+const READ_AHEAD_CHUNKS: usize = 4;
+
 /// Sends the whole source in chunks of at most `chunk` bytes, each only once the receiver's
-/// credit covers it, hashing everything sent, then `TransferEnd` with the digest — in the
-/// bulk lane too, so it cannot overtake the last chunks. Reports `UploadDone`: `Ok` when all
-/// is sent, `SENDFILE_FILEINERROR` when the file cannot be read to its announced size.
+/// credit covers it, then `TransferEnd` with the digest of everything sent — in the bulk
+/// lane too, so it cannot overtake the last chunks. Reports `UploadDone`: `Ok` when all is
+/// sent, `SENDFILE_FILEINERROR` when the file cannot be read to its announced size.
 ///
-/// Each chunk is read (or copied) and hashed on tokio's blocking pool, so the I/O thread
-/// only writes frames; it does so while the next chunk is being read.
+/// One thread of tokio's blocking pool reads (or copies) and hashes the chunks in order,
+/// [`READ_AHEAD_CHUNKS`] ahead (see [`read_ahead`]), so the I/O thread only writes frames
+/// and nobody waits for a thread to wake up per chunk. Aborting this task stops the reader
+/// at its next chunk (its queue is gone), which then lets go of the source.
 pub async fn upload(
     transfer_id: String,
     source: Source,
@@ -118,52 +124,83 @@ pub async fn upload(
     bulk: mpsc::Sender<Message>,
     done: mpsc::UnboundedSender<Internal>,
 ) {
-    let source = Arc::new(source);
     let transfer_id: Arc<str> = transfer_id.into();
-    let mut hasher = Box::new(blake3::Hasher::new());
+    let (frames_tx, mut frames) = mpsc::channel(READ_AHEAD_CHUNKS);
+    let id = transfer_id.clone();
+    tokio::task::spawn_blocking(move || read_ahead(&source, &id, total, chunk, &frames_tx));
     let mut offset = 0u64;
     let result = loop {
-        if offset == total {
-            let end = Request::TransferEnd {
-                transfer_id: transfer_id.to_string(),
-                digest: hasher.finalize().to_hex().to_string(),
-            };
-            let end = Message::text(encode(&ClientFrame {
-                id: 0,
-                request: end,
-            }));
-            if bulk.send(end).await.is_err() {
-                return;
+        let Some(read) = frames.recv().await else {
+            break Err(ErrorCode::SendFileFileInError.code()); // the reader panicked
+        };
+        let frame = match read {
+            Ok(Read::Chunk(frame)) => frame,
+            Ok(Read::Digest(digest)) => {
+                let end = Request::TransferEnd {
+                    transfer_id: transfer_id.to_string(),
+                    digest,
+                };
+                let end = Message::text(encode(&ClientFrame {
+                    id: 0,
+                    request: end,
+                }));
+                if bulk.send(end).await.is_err() {
+                    return;
+                }
+                break Ok(());
             }
-            break Ok(());
-        }
-        let len = chunk.min((total - offset) as usize);
+            Err(()) => break Err(ErrorCode::SendFileFileInError.code()),
+        };
+        let len = frame.len() - chunk_header_len(&transfer_id);
         let Ok(permit) = credit.acquire_many(len as u32).await else {
             return; // stopped
         };
         permit.forget();
-        let (source, id) = (source.clone(), transfer_id.clone());
-        let read = tokio::task::spawn_blocking(move || {
-            let frame = read_chunk(&source, &id, offset, len)?;
-            hasher.update(&frame[chunk_header_len(&id)..]);
-            Ok::<_, ()>((frame, hasher))
-        });
-        let frame = match read.await {
-            Ok(Ok((frame, h))) => {
-                hasher = h;
-                frame
-            }
-            _ => break Err(ErrorCode::SendFileFileInError.code()),
-        };
         if bulk.send(Message::Binary(frame.into())).await.is_err() {
             return; // the connection is gone; the engine ends the transfer
         }
         offset += len as u64;
     };
+    debug_assert!(result.is_err() || offset == total);
     let _ = done.send(Internal::UploadDone {
         transfer_id: transfer_id.to_string(),
         result,
     });
+}
+
+/// What the reader hands the upload: the next chunk frame, then the digest of them all.
+enum Read {
+    Chunk(Vec<u8>),
+    Digest(String),
+}
+
+/// The upload's reader (on tokio's blocking pool): reads and hashes `total` bytes of the
+/// source in chunks, in order, into `frames` (bounded: it waits while the upload is
+/// [`READ_AHEAD_CHUNKS`] ahead), then the digest. Stops at the first error (sent on) or
+/// when the upload is gone; the source is released when it returns.
+fn read_ahead(
+    source: &Source,
+    transfer_id: &str,
+    total: u64,
+    chunk: usize,
+    frames: &mpsc::Sender<Result<Read, ()>>,
+) {
+    let mut hasher = Box::new(blake3::Hasher::new());
+    let mut offset = 0u64;
+    while offset < total {
+        let len = chunk.min((total - offset) as usize);
+        let read = read_chunk(source, transfer_id, offset, len);
+        if let Ok(frame) = &read {
+            hasher.update(&frame[chunk_header_len(transfer_id)..]);
+        }
+        let failed = read.is_err();
+        if frames.blocking_send(read.map(Read::Chunk)).is_err() || failed {
+            return;
+        }
+        offset += len as u64;
+    }
+    let digest = hasher.finalize().to_hex().to_string();
+    let _ = frames.blocking_send(Ok(Read::Digest(digest)));
 }
 
 /// The chunk frame for `len` bytes at `offset`, read straight into the frame's buffer.
