@@ -12,7 +12,8 @@ use crate::client::transfer::lent::LentBuffer;
 use crate::client::transfer::{Outgoing, Source};
 use crate::client::Command;
 use crate::dispatch::Event;
-use crate::{instance, ErrorCode};
+use crate::instance::{self, Instance};
+use crate::ErrorCode;
 
 /// The bytes of a `(data, len)` argument pair. NULL is allowed only with `len == 0`.
 ///
@@ -24,6 +25,25 @@ unsafe fn bytes_arg<'a>(data: *const u8, len: usize) -> Result<&'a [u8], ErrorCo
         (true, _) => Err(ErrorCode::ParamErr),
         (false, len) => Ok(std::slice::from_raw_parts(data, len)),
     }
+}
+
+/// Offers a buffer transfer of `total` bytes read from `source` to the engine.
+fn offer_buffer(
+    instance: &Instance,
+    id: &str,
+    target: String,
+    cookie: String,
+    total: usize,
+    source: Source,
+) -> Result<(), ErrorCode> {
+    let outgoing = Outgoing::new(None, cookie, total as u64, source);
+    instance.send(Command::SendBulk {
+        task_id: id.to_owned(),
+        target,
+        kind: TransferKind::Buffer,
+        name: String::new(),
+        outgoing: Box::new(outgoing),
+    })
 }
 
 /// Sends `len` bytes (binary-safe) to `targetUserId`, in one piece: a command of at most
@@ -106,14 +126,7 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
             let copy = Arc::new(FillingBuffer::new(payload.len()));
             let _held = instance.dispatcher.hold(id);
             let source = Source::Buffer(copy.clone());
-            let outgoing = Outgoing::new(None, cookie, payload.len() as u64, source);
-            instance.send(Command::SendBulk {
-                task_id: id.to_owned(),
-                target,
-                kind: TransferKind::Buffer,
-                name: String::new(),
-                outgoing: Box::new(outgoing),
-            })?;
+            offer_buffer(instance, id, target, cookie, payload.len(), source)?;
             copy.fill(payload);
             Ok(())
         },
@@ -163,15 +176,8 @@ pub unsafe extern "C" fn CRVideo_SendBufferNoCopy(
                 return Err(ErrorCode::SendBufferLarge);
             }
             let _held = instance.dispatcher.hold(id);
-            let total = lent.len() as u64;
-            let outgoing = Outgoing::new(None, cookie, total, Source::Lent(lent));
-            instance.send(Command::SendBulk {
-                task_id: id.to_owned(),
-                target,
-                kind: TransferKind::Buffer,
-                name: String::new(),
-                outgoing: Box::new(outgoing),
-            })
+            let total = lent.len();
+            offer_buffer(instance, id, target, cookie, total, Source::Lent(lent))
         },
         |task_id, code, cookie| Event::SendBufferRlst {
             task_id,
