@@ -1,6 +1,7 @@
 //! A buffer the app lends to a transfer (`CRVideo_SendBufferNoCopy`): the SDK reads it in
 //! place, and gives it back through the app's release callback exactly once, when the last
-//! reader lets go — the transfer ended (sent, failed, cancelled), or the call failed.
+//! reader lets go — the upload's reader has read every byte, the transfer ended first
+//! (failed, cancelled), or the call failed.
 
 use std::ffi::c_void;
 
