@@ -148,9 +148,8 @@ pub unsafe extern "C" fn CRVideo_SendBuffer(
 /// happens, by the thread that lets go of the buffer last: once the SDK has read every
 /// byte (they may still be on their way) or the transfer ended first (failed, cancelled,
 /// the session ended), by an SDK thread, before or after `SendBufferRlst`; when the call
-/// fails at once (returning NULL too), before it returns,
-/// by the calling thread; at the latest inside `CRVideo_Uninit`. It must not block (free
-/// the memory, signal a thread). `releaseCtx` is passed back untouched. A NULL `release`
+/// fails at once (returning NULL too), before it returns, by the calling thread; at the
+/// latest inside `CRVideo_Uninit`. It must not block (free the memory, signal a thread). `releaseCtx` is passed back untouched. A NULL `release`
 /// is `CRVIDEOSDK_PARAM_ERR`. Everything else is as for `CRVideo_SendBuffer`:
 /// the task's ID (NULL only when not initialised), `SendProgress`, then exactly one
 /// `SendBufferRlst` (or `CancelSendRlst`), the receiver's `NotifyBufferData`.

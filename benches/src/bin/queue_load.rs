@@ -97,23 +97,23 @@ struct Assignment {
     agent: usize,
     /// `auto_assign_user` / `req_assign_user` reply received.
     at: Instant,
-    /// The earliest the assigning transition can have begun: the `req_assign_user` sent
-    /// (requested), else the customer's `start_queuing` sent (set in `analyse`).
-    from: Option<Instant>,
-    requested: bool,
+    /// For a `req_assign_user` reply, when that request was sent: the earliest its
+    /// transition can have begun (for an automatic one, `analyse` takes the customer's
+    /// `start_queuing`).
+    requested_at: Option<Instant>,
 }
 
 #[derive(Default)]
 struct AgentReport {
     assignments: Vec<Assignment>,
     frames: u64,
-    status_frames: u64,
     no_user: usize,
     /// Accept round trips (request → reply).
     accept_rtts: Vec<Duration>,
 }
 
 async fn run_all(args: Args) -> BenchResult<()> {
+    let args = &args;
     args.server.check()?;
     let fd_limit = fd_limit_for(args.agents + args.customers.max(args.slow_customers) + 4)?;
     let machine = machine();
@@ -141,18 +141,16 @@ async fn run_all(args: Args) -> BenchResult<()> {
         let agents = args.agents;
         let what = format!("{agents} agents, {customers} customers, arrival {arrival}{prewarm}");
         println!("\n== {name}: {what} ==");
-        let (dir, bin) = (TempDir::new("queue")?, &args.server.server_bin);
-        let server = Server::crvideo(bin, dir.path(), SERVER_CONFIG, TENANT_CONFIG)?;
-        let (pid, addr) = (server.pid(), server.addr);
-        let outcome = async {
-            // The tenant's first login pays argon2; later ones hit the server's cache.
-            drop(login(addr, "warmup", AGENT, STEP).await?);
-            if name == "slow" {
-                peer = Some(peer_dnd(addr, args.peer_samples).await?);
-            }
-            run_scenario(&args, s, pid, addr).await
-        };
-        let (row, auto) = server.finish(outcome.await.map_err(|e| format!("{name}: {e}")))?;
+        let (row, auto, peer_here) = on_fresh_server(args, name, |pid, addr| async move {
+            let peer = match name == "slow" {
+                true => Some(peer_dnd(addr, args.peer_samples).await?),
+                false => None,
+            };
+            let (row, auto) = run_scenario(args, s, pid, addr).await?;
+            Ok((row, auto, peer))
+        })
+        .await?;
+        peer = peer.or(peer_here);
         slow_auto = slow_auto.or((name == "slow").then_some(auto));
         rows.push(row);
     }
@@ -160,16 +158,11 @@ async fn run_all(args: Args) -> BenchResult<()> {
     if args.waiting > 0 {
         let waiting = args.waiting;
         println!("\n== saturated: one DND agent, {waiting} customers waiting, req_assign_user one at a time ==");
-        let (dir, bin) = (TempDir::new("queue")?, &args.server.server_bin);
-        let server = Server::crvideo(bin, dir.path(), SERVER_CONFIG, TENANT_CONFIG)?;
-        let (pid, addr) = (server.pid(), server.addr);
-        let outcome = async {
-            drop(login(addr, "warmup", AGENT, STEP).await?);
+        let measured = on_fresh_server(args, "saturated", |pid, addr| async move {
             let peer = peer_dnd(addr, args.peer_samples).await?;
-            let transition = run_saturated(&args, pid, addr).await?;
-            Ok::<_, String>((peer, transition))
-        };
-        saturated = Some(server.finish(outcome.await.map_err(|e| format!("saturated: {e}")))?);
+            Ok((peer, run_saturated(args, pid, addr).await?))
+        });
+        saturated = Some(measured.await?);
     }
 
     summary_heading();
@@ -274,6 +267,27 @@ async fn run_saturated(args: &Args, pid: u32, addr: SocketAddr) -> BenchResult<(
         frames as f64 / waiting as f64
     );
     Ok((Latency::of(&rtts), Latency::of(&rtts[..waiting / 2])))
+}
+
+/// Runs `body(pid, addr)` on a freshly started server with the bench's config, after one
+/// login (the tenant's first pays argon2; later ones hit the server's cache); its errors
+/// are named after `name`.
+async fn on_fresh_server<T, Fut>(
+    args: &Args,
+    name: &str,
+    body: impl FnOnce(u32, SocketAddr) -> Fut,
+) -> BenchResult<T>
+where
+    Fut: std::future::Future<Output = BenchResult<T>>,
+{
+    let (dir, bin) = (TempDir::new("queue")?, &args.server.server_bin);
+    let server = Server::crvideo(bin, dir.path(), SERVER_CONFIG, TENANT_CONFIG)?;
+    let (pid, addr) = (server.pid(), server.addr);
+    let outcome = async {
+        drop(login(addr, "warmup", AGENT, STEP).await?);
+        body(pid, addr).await
+    };
+    server.finish(outcome.await.map_err(|e| format!("{name}: {e}")))
 }
 
 /// Logs in users `id(0..n)`.
@@ -388,8 +402,6 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
     let mut report = AgentReport::default();
     // The request awaiting its reply: (id, true for accept / false for req_assign, sent at).
     let mut pending: Option<(u64, bool, Instant)> = None;
-    // When the last req_assign_user was sent.
-    let mut pending_sent = None;
     loop {
         let frame = tokio::select! {
             f = conn.next_frame(RUN_TIMEOUT) => f?,
@@ -397,16 +409,12 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
         };
         let at = Instant::now();
         report.frames += 1;
-        // The customer to accept, and whether it came as a `req_assign_user` reply.
+        // The customer to accept, and when the `req_assign_user` it answers was sent.
         let take = match frame {
-            ServerFrame::Event(Event::QueueStatus(_)) => {
-                report.status_frames += 1;
-                None
-            }
             ServerFrame::Event(Event::AutoAssignUser(user)) if pending.is_some() => {
                 return Err(format!("auto_assign_user of {} while busy", user.user_id))
             }
-            ServerFrame::Event(Event::AutoAssignUser(user)) => Some((user, false)),
+            ServerFrame::Event(Event::AutoAssignUser(user)) => Some((user, None)),
             ServerFrame::Event(Event::CancelAssignUser { user_id, .. }) => {
                 return Err(format!("cancel_assign_user of {user_id}"))
             }
@@ -425,25 +433,23 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
                     }
                     // End the service and ask for the next customer.
                     let id = conn.send_request(Request::ReqAssignUser).await?;
-                    let sent = Instant::now();
-                    pending = Some((id, false, sent));
-                    pending_sent = Some(sent);
+                    pending = Some((id, false, Instant::now()));
                     None
                 }
                 Some((_, false, _)) if reply.code == QUE_NOUSER => {
                     report.no_user += 1;
                     None
                 }
-                Some((_, false, _)) => {
+                Some((_, false, sent)) => {
                     let user = reply.into_result::<QueueUser>();
                     let user =
                         user.map_err(|code| format!("req_assign_user failed with {code}"))?;
-                    Some((user, true))
+                    Some((user, Some(sent)))
                 }
                 _ => return Err(format!("unexpected reply {reply:?}")),
             },
         };
-        if let Some((user, requested)) = take {
+        if let Some((user, requested_at)) = take {
             let customer = user
                 .user_id
                 .strip_prefix("cust")
@@ -454,8 +460,7 @@ async fn agent_loop(mut conn: Conn, agent: usize, floor: &Floor) -> BenchResult<
                 customer,
                 agent,
                 at,
-                from: requested.then(|| pending_sent.expect("a requested one was asked for")),
-                requested,
+                requested_at,
             });
             let accept = Request::AcceptAssignUser {
                 que_id: user.que_id,
@@ -585,8 +590,11 @@ fn analyse(
         let v: Vec<Duration> = all.iter().filter(|a| pick(a)).map(lat).collect();
         (Latency::of(&v), v.len())
     };
-    let ((overall, _), (auto, auto_n), (req, req_n)) =
-        (of(&|_| true), of(&|a| !a.requested), of(&|a| a.requested));
+    let ((overall, _), (auto, auto_n), (req, req_n)) = (
+        of(&|_| true),
+        of(&|a| a.requested_at.is_none()),
+        of(&|a| a.requested_at.is_some()),
+    );
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| records[i].0);
     let first: Vec<Duration> = order.iter().take(agents).map(|&i| lat(&all[i])).collect();
@@ -605,7 +613,7 @@ fn analyse(
     // assignment order is certain when one's assignment arrived before the other's could
     // have begun; Y's before X's is an inversion. (The agents' `queue_status` count served
     // as a clock until the server coalesced its publications.)
-    let from = |i: usize| all[i].from.unwrap_or(records[i].0);
+    let from = |i: usize| all[i].requested_at.unwrap_or(records[i].0);
     let (mut certain_pairs, mut decided, mut inversions) = (0u64, 0u64, 0u64);
     for x in 0..n {
         for y in (0..n).filter(|&y| records[x].1 < records[y].0) {

@@ -7,7 +7,8 @@
 //! Every transition — its events, the requester's reply (`respond`) and the automatic
 //! assignments it enables — happens under the tenant's lock, so every session sees its queue
 //! events in the order the transitions happened, each once (an agent never sees a
-//! `CancelAssignUser` before the `AutoAssignUser` it cancels). Lock order (the server's one order: see the [crate]
+//! `CancelAssignUser` before the `AutoAssignUser` it cancels). Lock order (the server's one
+//! order: see the [crate]
 //! documentation): the calls' table may be held when a tenant's queues are taken (a call
 //! placed or ended); under a tenant's queues, the directory and session lanes; the queues
 //! never call into the calls.
@@ -52,8 +53,8 @@
 //! waiting customers when they change, and to a session that starts waiting or serving.
 //!
 //! **Publishing** positions and counts is coalesced: at most once per `notify_every`
-//! (`queue_notify_ms`, default 100 ms; 0 publishes at every transition) per tenant, with the values of that moment. A transition after a quiet
-//! interval publishes at once, in its own transaction; one within the interval leaves it to
+//! (`queue_notify_ms`, default 100 ms; 0 publishes at every transition) per tenant, with
+//! the values of that moment. A transition after a quiet interval publishes at once, in its own transaction; one within the interval leaves it to
 //! a publication at its end. So a waiting customer receives at most one `QueuingInfo` move
 //! and one `QueueStatus` per interval, whatever the rate of transitions: without this, a
 //! queue of W customers cost O(W) frames per transition, O(W²) for W joins (see
@@ -295,22 +296,20 @@ impl TenantQueues {
         }
     }
 
-    /// Whether a publication would tell anyone anything.
-    fn has_news(&self) -> bool {
-        self.queues
-            .iter()
-            .zip(self.statuses())
-            .any(|(q, now)| q.moved_from.is_some() || !q.untold.is_empty() || q.told != Some(now))
+    /// Whether a publication of `statuses` (the counts now) would tell anyone anything.
+    fn has_news(&self, statuses: &[QueueStatus]) -> bool {
+        self.queues.iter().zip(statuses).any(|(q, now)| {
+            q.moved_from.is_some() || !q.untold.is_empty() || q.told.as_ref() != Some(now)
+        })
     }
 
     /// Publishes positions and counts (see the module documentation): `QueuingInfo` to every
     /// customer whose position is not the one it was last told, and each queue's
     /// `QueueStatus` to its agents and waiting customers if it changed, else to the sessions
     /// that started waiting or serving since. Each status is encoded once: the recipients'
-    /// copies share the bytes.
-    fn publish(&mut self) {
+    /// copies share the bytes. `statuses` are the counts now.
+    fn publish(&mut self, statuses: Vec<QueueStatus>) {
         self.published_at = Some(tokio::time::Instant::now());
-        let statuses = self.statuses();
         for (q, now) in self.queues.iter_mut().zip(statuses) {
             if let Some(from) = q.moved_from.take() {
                 for (pos, c) in q.customers.iter_mut().enumerate().skip(from) {
@@ -487,12 +486,16 @@ impl Queues {
 
     /// Publishes now after a quiet interval, else once at the end of the current one.
     fn publish_soon(&self, t: &mut TenantQueues) {
-        if t.publish_due || !t.has_news() {
+        if t.publish_due {
+            return;
+        }
+        let statuses = t.statuses();
+        if !t.has_news(&statuses) {
             return;
         }
         let due = match t.published_at {
             Some(at) if at.elapsed() < self.notify_every => at + self.notify_every,
-            _ => return t.publish(),
+            _ => return t.publish(statuses),
         };
         t.publish_due = true;
         let me = self.me.clone();
@@ -503,7 +506,8 @@ impl Queues {
             if let Some(state) = queues.tenants.get(&tenant) {
                 let mut t = state.lock().unwrap();
                 t.publish_due = false;
-                t.publish();
+                let statuses = t.statuses();
+                t.publish(statuses);
             }
         });
     }
@@ -594,7 +598,7 @@ impl Queues {
         respond: impl FnOnce(Result<(), ErrorCode>),
     ) {
         self.request(who, respond, |t| {
-            t.queue_index(que_id)?;
+            let qi = t.queue_index(que_id)?;
             let tick = t.next_tick();
             let agent = t.agents.entry(who.session_id()).or_insert_with(|| Agent {
                 handle: who.clone(),
@@ -603,7 +607,6 @@ impl Queues {
                 free_since: tick,
             });
             if agent.serving.insert(que_id, priority).is_none() {
-                let qi = t.queue_index(que_id)?;
                 t.queues[qi].untold.push(who.clone());
             }
             Ok(())
