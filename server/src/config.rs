@@ -81,6 +81,61 @@ pub struct Config {
     /// Abuse limits (the `[limits]` table).
     pub limits: Limits,
     pub tenants: Vec<TenantConfig>,
+    /// Cluster mode (the `[cluster]` table): this node serves with the others on the same
+    /// Redis. None: a single node, everything in this process.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// The `[cluster]` table: how this node joins the others (see `crate::cluster`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// `redis://[:password@]host:port[/db]` (or `rediss://`, or `env:NAME`).
+    pub redis_url: String,
+    /// This node's name in the cluster, unique among live nodes; default: generated.
+    pub node_id: String,
+    /// The address other nodes and clients reach this node at; default: `listen`.
+    pub advertise: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    redis_url: String,
+    node_id: Option<String>,
+    advertise: Option<String>,
+}
+
+impl RawCluster {
+    fn into_config(self, listen: &str) -> Result<ClusterConfig, String> {
+        let redis_url = from_env(&self.redis_url, "cluster.redis_url")?.unwrap_or(self.redis_url);
+        if let Err(e) = redis::Client::open(redis_url.as_str()) {
+            return Err(format!("cluster.redis_url: not a Redis URL ({e})"));
+        }
+        let node_id = match self.node_id {
+            Some(id)
+                if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                return Err("cluster.node_id: 1 to 64 printable characters without spaces".into())
+            }
+            Some(id) => id,
+            None => generated_node_id(),
+        };
+        let advertise = self.advertise.unwrap_or_else(|| listen.to_owned());
+        validate_listen_addr(&advertise).map_err(|p| format!("cluster.advertise: {p}"))?;
+        Ok(ClusterConfig {
+            redis_url,
+            node_id,
+            advertise,
+        })
+    }
+}
+
+/// A node ID for a node that names none: `node-` and 12 random hex digits.
+pub fn generated_node_id() -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::getrandom(&mut bytes).expect("the system's random source");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("node-{hex}")
 }
 
 /// Abuse limits, the `[limits]` table of the config file. Every key is optional; the
@@ -246,6 +301,7 @@ impl Default for Config {
             netdisk_quota_bytes: DEFAULT_NETDISK_QUOTA_BYTES,
             limits: Limits::default(),
             tenants: Vec::new(),
+            cluster: None,
         }
     }
 }
@@ -489,6 +545,10 @@ impl Config {
             tenants.push(tenant);
         }
 
+        let cluster = match raw.cluster {
+            Some(cluster) => Some(cluster.into_config(&listen).map_err(err)?),
+            None => None,
+        };
         // Only once the file is known good, so a bad file yields exactly one line.
         warn_unknown_keys(text, origin);
         Ok(Config {
@@ -508,6 +568,7 @@ impl Config {
                 .unwrap_or(defaults.netdisk_quota_bytes),
             limits,
             tenants,
+            cluster,
         })
     }
 
@@ -596,6 +657,7 @@ struct RawConfig {
     limits: Limits,
     #[serde(default)]
     tenants: Vec<RawTenant>,
+    cluster: Option<RawCluster>,
 }
 
 #[derive(Deserialize)]
@@ -624,6 +686,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "netdisk_quota_bytes",
     "limits",
     "tenants",
+    "cluster",
 ];
 
 /// Unknown top-level keys are tolerated (a newer config on an older server) but logged.

@@ -30,6 +30,7 @@
 //! login back-off and turns, verified passwords, known users.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod directory;
 mod harness;
@@ -42,7 +43,7 @@ mod state;
 mod throttle;
 pub mod tls;
 
-pub use config::{Config, ConfigError, QueueConfig, TenantConfig};
+pub use config::{ClusterConfig, Config, ConfigError, QueueConfig, TenantConfig};
 pub use harness::BackgroundServer;
 pub use server::Server;
 /// For the fuzz targets (`fuzz/`): the depth check every text frame passes first.

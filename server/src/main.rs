@@ -121,6 +121,8 @@ async fn serve(config: Config) -> ExitCode {
     let listen = config.listen.clone();
     let server = match Server::start(config).await {
         Ok(server) => server,
+        // Cluster mode: Redis unreachable, or this node's ID taken: a config problem.
+        Err(e) if e.kind() == std::io::ErrorKind::NotConnected => return fail(2, &e.to_string()),
         Err(e) => return fail(1, &format!("cannot listen on {listen}: {e}")),
     };
     {

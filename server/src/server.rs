@@ -32,6 +32,8 @@ pub struct Server {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     accept_task: JoinHandle<()>,
+    /// Cluster mode: the node's inbox, directory events and heartbeat.
+    cluster_task: Option<JoinHandle<()>>,
     store_thread: Option<StoreThread>,
 }
 
@@ -69,6 +71,18 @@ impl Server {
             }
         }
 
+        // Cluster mode: Redis first, so a bad URL fails before anything else starts.
+        let cluster = match &config.cluster {
+            Some(cluster) => {
+                let heartbeat = Duration::from_millis(config.heartbeat_ms);
+                Some(
+                    crate::cluster::Node::join(cluster, heartbeat)
+                        .await
+                        .map_err(|e| io::Error::new(io::ErrorKind::NotConnected, e))?,
+                )
+            }
+            None => None,
+        };
         let listener = listen(&config.listen).await?;
         let local_addr = listener.local_addr()?;
         let (store, store_thread) = Store::open(&config.data_dir).map_err(io::Error::other)?;
@@ -94,8 +108,18 @@ impl Server {
             config.limits.max_prelogin_connections,
             config.limits.max_prelogin_per_address,
         );
-        let shared = Arc::new(Shared::new(config, tenants, tls, store, known, netdisk));
+        let shared = Arc::new(Shared::new(
+            config,
+            tenants,
+            tls,
+            store,
+            known,
+            netdisk,
+            cluster.clone(),
+        ));
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let cluster_task =
+            cluster.map(|node| tokio::spawn(node.run(shared.clone(), shutdown_rx.clone())));
         let accept_task = tokio::spawn(accept_loop(
             listener,
             shared.clone(),
@@ -112,6 +136,7 @@ impl Server {
             local_addr,
             shutdown,
             accept_task,
+            cluster_task,
             store_thread: Some(store_thread),
         })
     }
@@ -145,6 +170,10 @@ impl Server {
         let _ = self.shutdown.send(true);
         if let Err(e) = (&mut self.accept_task).await {
             error!("accept loop failed: {e}");
+        }
+        // After the sessions: their offline events are published before the node leaves.
+        if let Some(task) = self.cluster_task.take() {
+            let _ = task.await;
         }
         // Everything acknowledged is already committed; this waits for what is queued.
         self.shared.store.close();

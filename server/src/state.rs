@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     /// Per tenant: the bytes its sessions may have queued (see [`crate::directory::outbound`]).
     outbound_budgets: HashMap<String, Arc<TenantBudget>>,
     next_session_id: AtomicU64,
+    /// Cluster mode: this node (None for a single node).
+    pub cluster: Option<Arc<crate::cluster::Node>>,
 }
 
 impl Shared {
@@ -68,9 +70,15 @@ impl Shared {
         store: Store,
         known: Vec<(String, String)>,
         netdisk: Arc<NetDisk>,
+        cluster: Option<Arc<crate::cluster::Node>>,
     ) -> Shared {
         let known_users = known.iter().map(|(t, u)| Shared::known_key(t, u)).collect();
-        let directory: Arc<dyn Directory> = Arc::new(LocalDirectory::new());
+        let directory: Arc<dyn Directory> = match &cluster {
+            Some(node) => node.directory(),
+            None => Arc::new(LocalDirectory::new()),
+        };
+        // In a cluster, a node's session and relay IDs carry its tag.
+        let id_base = cluster.as_ref().map_or(0, |node| node.id_base());
         let outbound_budgets = tenants
             .keys()
             .map(|account| {
@@ -88,7 +96,7 @@ impl Shared {
         Shared {
             calls: Calls::new(call_timeout, queues.clone()),
             queues,
-            relay: Relay::with_limits(&config.limits),
+            relay: Relay::with_limits(&config.limits, id_base),
             rooms: Rooms::new(config.max_meeting_members),
             tls,
             login_throttle: crate::throttle::LoginThrottle::new(
@@ -106,7 +114,8 @@ impl Shared {
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             known_users: Mutex::new(known_users),
             outbound_budgets,
-            next_session_id: AtomicU64::new(1),
+            next_session_id: AtomicU64::new(id_base + 1),
+            cluster,
         }
     }
 

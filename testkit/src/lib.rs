@@ -6,6 +6,7 @@
 //! generators that report and stop; [`expect`] adds the panicking helpers tests use.
 
 mod conn;
+pub mod engines;
 pub mod expect;
 
 pub use conn::{Conn, Incoming, ReadError};

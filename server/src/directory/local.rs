@@ -84,6 +84,15 @@ impl TenantState {
     }
 }
 
+/// What an entry's presence is made of (see [`LocalDirectory::presence`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Presence {
+    pub dnd: i32,
+    pub in_call: bool,
+    pub in_service: bool,
+    pub in_meeting: bool,
+}
+
 /// Who is online, per tenant, with their presence: every session of this process.
 #[derive(Default)]
 pub struct LocalDirectory {
@@ -134,6 +143,18 @@ impl LocalDirectory {
             state.publish(after);
         }
         true
+    }
+
+    /// The presence of the session's entry, if it is still registered.
+    pub fn presence(&self, handle: &SessionHandle) -> Option<Presence> {
+        let state = self.existing(handle.tenant())?;
+        let mut state = state.lock().unwrap();
+        state.entry_of(handle).map(|e| Presence {
+            dnd: e.dnd,
+            in_call: e.in_call,
+            in_service: e.in_service,
+            in_meeting: e.in_meeting,
+        })
     }
 
     /// Every live session (e.g. to notify all at shutdown).

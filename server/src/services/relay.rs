@@ -166,15 +166,17 @@ fn reply(to: &SessionHandle, reply: Reply) {
 
 impl Relay {
     pub fn new() -> Relay {
-        Relay::with_limits(&crate::config::Limits::default())
+        Relay::with_limits(&crate::config::Limits::default(), 0)
     }
 
-    /// A relay with the `max_transfers_per_user` and `max_cmds_in_flight` of `limits`.
-    pub fn with_limits(limits: &crate::config::Limits) -> Relay {
+    /// A relay with the `max_transfers_per_user` and `max_cmds_in_flight` of `limits`,
+    /// numbering its commands from `id_base + 1` (a cluster node's tag: see
+    /// [`crate::cluster`]).
+    pub fn with_limits(limits: &crate::config::Limits, id_base: u64) -> Relay {
         Relay {
             table: Mutex::new(Table::default()),
             // Relay ids start at 1: 0 is never used.
-            next_relay_id: AtomicU64::new(1),
+            next_relay_id: AtomicU64::new(id_base + 1),
             max_transfers_per_user: limits.max_transfers_per_user,
             max_cmds_in_flight: limits.max_cmds_in_flight,
         }
@@ -575,7 +577,7 @@ mod tests {
             max_cmds_in_flight: 3,
             ..Default::default()
         };
-        let (dir, relay) = (LocalDirectory::new(), Relay::with_limits(&limits));
+        let (dir, relay) = (LocalDirectory::new(), Relay::with_limits(&limits, 0));
         let mut amy = Probe::login(&dir, "t", "amy", 1);
         let mut ben = Probe::login(&dir, "t", "ben", 2);
         let cat = Probe::login(&dir, "t", "cat", 3);

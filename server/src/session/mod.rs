@@ -108,23 +108,7 @@ impl Session {
             self.resumable.forget(token);
         }
         if let Phase::LoggedIn(handle) = &self.phase {
-            // It leaves its queue or stops serving them (the agents and customers involved
-            // are told), then its calls end (the other parties are told), then its room,
-            // then it goes offline.
-            self.shared.queues.leave(handle);
-            self.shared.calls.leave(&*self.shared.directory, handle);
-            // It leaves its meeting room (the other members are told).
-            self.shared.rooms.leave(&*self.shared.directory, handle);
-            let removed = self.shared.directory.remove(
-                handle.tenant(),
-                handle.user_id(),
-                handle.session_id(),
-            );
-            // Then its commands and transfers end (the other parties are told). After the
-            // directory: nothing new can be addressed to it any more.
-            self.shared.relay.leave(handle);
-            self.shared.netdisk.leave(handle);
-            if removed {
+            if take_offline(&self.shared, handle) {
                 info!(
                     peer = %self.peer(),
                     session = self.id(),
@@ -135,4 +119,22 @@ impl Session {
             }
         }
     }
+}
+
+/// Takes a logged-in session out of everything it is part of here: it leaves its queue or
+/// stops serving them (the agents and customers involved are told), then its calls end (the
+/// other parties are told), then it leaves its room, then it goes offline, then its commands
+/// and transfers end (after the directory: nothing new can be addressed to it any more).
+/// Also run for a session of another cluster node that went offline or died. True if the
+/// directory removed it.
+pub(crate) fn take_offline(shared: &Shared, handle: &SessionHandle) -> bool {
+    shared.queues.leave(handle);
+    shared.calls.leave(&*shared.directory, handle);
+    shared.rooms.leave(&*shared.directory, handle);
+    let removed = shared
+        .directory
+        .remove(handle.tenant(), handle.user_id(), handle.session_id());
+    shared.relay.leave(handle);
+    shared.netdisk.leave(handle);
+    removed
 }

@@ -411,7 +411,13 @@ impl Session {
                 })
             }
             (Request::CmdAck { relay_id }, LoggedIn(me)) => self.relayed(re, &me, op, |ack| {
-                one_way(relay.cmd_ack(&me, relay_id), ack)
+                // A command another cluster node relayed is acknowledged there.
+                let owner = shared.cluster.as_ref().and_then(|node| {
+                    let owner = node.owner_of(relay_id)?;
+                    node.forward_cmd_ack(&owner, &me, relay_id);
+                    Some(())
+                });
+                one_way(owner.is_some() || relay.cmd_ack(&me, relay_id), ack)
             }),
 
             // Call-center queues.

@@ -1,0 +1,105 @@
+//! [`Bus`]: how a node publishes to Redis without waiting.
+//!
+//! Everything a node says (frames for another node's sessions, directory events, record
+//! updates) goes into one queue, drained by one task that writes it to Redis as pipelines
+//! of as many items as are waiting. One connection and one task keep the order: what a node
+//! publishes reaches every other node in the order it was queued, so a user's `online`
+//! event precedes any frame a node sends because of it, and a kick's frame precedes the
+//! session's stop. Senders never wait (the services queue under their locks); while Redis
+//! is unreachable, what is queued is lost with a warning, as a connection's frames would be.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use tokio::sync::mpsc;
+use tracing::warn;
+
+use super::wire::{inbox, Control, DirEvent, NodeMessage, DIRECTORY_CHANNEL};
+use crate::directory::outbound::{Lane, SessionId};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Most items written in one pipeline.
+const PIPELINE_ITEMS: usize = 512;
+
+enum Out {
+    Publish { channel: String, payload: Vec<u8> },
+    Command(redis::Cmd),
+}
+
+/// A node's way to publish (cheap to clone).
+#[derive(Clone)]
+pub struct Bus {
+    node: Arc<str>,
+    tx: mpsc::UnboundedSender<Out>,
+}
+
+impl Bus {
+    /// A bus writing through `conn`; its task ends when every clone is dropped.
+    pub fn start(node: Arc<str>, conn: ConnectionManager) -> Bus {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(drain(conn, rx));
+        Bus { node, tx }
+    }
+
+    /// This node's ID.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub fn node_arc(&self) -> Arc<str> {
+        self.node.clone()
+    }
+
+    /// Queues a frame for session `session` of node `to`, in `lane`.
+    pub fn deliver(&self, to: &str, session: SessionId, lane: Lane, message: Message) {
+        let message = NodeMessage::Deliver {
+            session,
+            lane,
+            message,
+        };
+        self.publish(inbox(to), message.encode());
+    }
+
+    /// Queues a control message for node `to`.
+    pub fn control(&self, to: &str, control: Control) {
+        self.publish(inbox(to), NodeMessage::Control(control).encode());
+    }
+
+    /// Queues a directory event for every node.
+    pub fn event(&self, event: &DirEvent) {
+        self.publish(DIRECTORY_CHANNEL.to_owned(), event.encode());
+    }
+
+    /// Queues a command (a record update), in order with the publications.
+    pub fn command(&self, cmd: redis::Cmd) {
+        let _ = self.tx.send(Out::Command(cmd));
+    }
+
+    fn publish(&self, channel: String, payload: Vec<u8>) {
+        let _ = self.tx.send(Out::Publish { channel, payload });
+    }
+}
+
+async fn drain(mut conn: ConnectionManager, mut rx: mpsc::UnboundedReceiver<Out>) {
+    while let Some(first) = rx.recv().await {
+        let mut pipe = redis::pipe();
+        let mut add = |out: Out| match out {
+            Out::Publish { channel, payload } => {
+                pipe.publish(channel, payload).ignore();
+            }
+            Out::Command(cmd) => {
+                pipe.add_command(cmd).ignore();
+            }
+        };
+        add(first);
+        for _ in 1..PIPELINE_ITEMS {
+            match rx.try_recv() {
+                Ok(out) => add(out),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+            warn!("cluster: publishing to Redis failed, messages lost: {e}");
+        }
+    }
+}

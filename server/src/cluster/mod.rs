@@ -1,0 +1,446 @@
+//! Cluster mode: several nodes serving as one, coordinated through Redis.
+//!
+//! A client connects to any node; its session lives there. Each node keeps a full copy of
+//! the cluster's directory ([`directory::ClusterDirectory`]): its own sessions and a
+//! [mirror](mirror) of every session of the other nodes, so the services reach a user on
+//! another node through the same [`SessionHandle`] as a local one. What one node says to
+//! another goes through Redis pub/sub ([`bus`], [`wire`]): the directory's events on one
+//! channel every node listens to, frames and control messages to a node's own inbox.
+//!
+//! Liveness: every node renews a key that expires after three heartbeats; a node whose key
+//! is gone is dead, and every other node takes its sessions offline (their calls end, they
+//! leave their rooms, their subscribers see them offline) and removes their records. A node
+//! that finds its own key gone (Redis restarted, or it stalled) announces its sessions
+//! again; one that lost its subscription (Redis away) subscribes again and reloads its copy.
+//!
+//! IDs that name a node's state carry the node's tag (from a Redis counter) in their high
+//! bits: session IDs and relay IDs, so a request about a command another node relayed is
+//! forwarded to it (see [`Node::owner_of`]).
+
+pub mod bus;
+pub mod directory;
+pub mod mirror;
+pub mod wire;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::config::ClusterConfig;
+use crate::directory::handle::SessionHandle;
+use crate::directory::local::Presence;
+use crate::shutdown::shutdown_requested;
+use crate::state::Shared;
+use bus::Bus;
+use directory::{ClusterDirectory, RemoteLogin};
+use wire::{
+    alive_key, inbox, parse_record, stop_of, tag_of, Control, DirEvent, NodeMessage,
+    DIRECTORY_CHANNEL, TAG_KEY, TAG_SHIFT, TENANTS_KEY,
+};
+
+/// Tags run from 1 to this (IDs stay below 2^53, exact in JSON numbers everywhere).
+const MAX_TAG: u64 = (1 << 13) - 1;
+/// How long start-up waits for Redis.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A node renews its liveness key and checks the others' twice per heartbeat; the key
+/// lives two and a half heartbeats, so a dead node is found within three heartbeats and a
+/// live one may stall for two before it is taken for dead.
+const CHECKS_PER_BEAT: u32 = 2;
+/// The liveness key's lifetime, in tenths of a heartbeat.
+const ALIVE_TENTHS: u32 = 25;
+
+/// This node in the cluster.
+pub struct Node {
+    id: Arc<str>,
+    tag: u64,
+    advertise: String,
+    heartbeat: Duration,
+    client: redis::Client,
+    conn: ConnectionManager,
+    bus: Bus,
+    directory: Arc<ClusterDirectory>,
+}
+
+impl Node {
+    /// Connects to Redis and takes this node's place: its tag and its liveness key. Fails
+    /// (one line) if Redis cannot be reached or a live node already has this ID.
+    pub async fn join(config: &ClusterConfig, heartbeat: Duration) -> Result<Arc<Node>, String> {
+        let url = redacted(&config.redis_url);
+        let client = redis::Client::open(config.redis_url.as_str())
+            .map_err(|e| format!("cluster: bad redis_url {url}: {e}"))?;
+        let connecting = client.get_connection_manager();
+        let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(format!("cluster: cannot reach Redis at {url}: {e}")),
+            Err(_) => {
+                return Err(format!(
+                    "cluster: cannot reach Redis at {url}: no answer in {CONNECT_TIMEOUT:?}"
+                ))
+            }
+        };
+        let id: Arc<str> = Arc::from(config.node_id.as_str());
+        let ttl = heartbeat * ALIVE_TENTHS / 10;
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(alive_key(&id))
+            .arg(&config.advertise)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("cluster: Redis at {url}: {e}"))?;
+        if taken.is_none() {
+            return Err(format!(
+                "cluster: node_id {id:?} is already alive in the cluster (another node has it)"
+            ));
+        }
+        let count: u64 = redis::cmd("INCR")
+            .arg(TAG_KEY)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("cluster: Redis at {url}: {e}"))?;
+        let tag = (count - 1) % MAX_TAG + 1;
+        let bus = Bus::start(id.clone(), conn.clone());
+        let directory = Arc::new(ClusterDirectory::new(bus.clone(), client.clone()));
+        info!(node = &*id, tag, "joined the cluster at {url}");
+        Ok(Arc::new(Node {
+            id,
+            tag,
+            advertise: config.advertise.clone(),
+            heartbeat,
+            client,
+            conn,
+            bus,
+            directory,
+        }))
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn directory(&self) -> Arc<ClusterDirectory> {
+        self.directory.clone()
+    }
+
+    /// The first ID of this node's sessions and relayed commands.
+    pub fn id_base(&self) -> u64 {
+        self.tag << TAG_SHIFT
+    }
+
+    /// The node that holds the state an ID of [`Node::id_base`]'s kind names, if not this
+    /// one and known (a node whose users are all offline is not).
+    pub(crate) fn owner_of(&self, id: u64) -> Option<Arc<str>> {
+        let tag = tag_of(id);
+        if tag == self.tag {
+            return None;
+        }
+        self.directory.node_of_tag(tag)
+    }
+
+    /// Tells `node` that `receiver` acknowledged command `relay_id`.
+    pub(crate) fn forward_cmd_ack(&self, node: &str, receiver: &SessionHandle, relay_id: u64) {
+        self.bus.control(
+            node,
+            Control::CmdAck {
+                tenant: receiver.tenant().to_owned(),
+                user: receiver.user_id().to_owned(),
+                session: receiver.session_id(),
+                relay_id,
+            },
+        );
+    }
+
+    /// Serves the node's part of the cluster until shutdown: the inbox, the directory's
+    /// events, the heartbeat; subscribes again when the subscription is lost.
+    pub(crate) async fn run(
+        self: Arc<Node>,
+        shared: Arc<Shared>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut conn = self.conn.clone();
+        let mut tick = tokio::time::interval(self.heartbeat / CHECKS_PER_BEAT);
+        // Set when this node's sessions must be announced again (until that succeeds).
+        let mut announce = false;
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        'connect: loop {
+            let subscribed = async {
+                let mut pubsub = self.client.get_async_pubsub().await?;
+                pubsub.subscribe(inbox(&self.id)).await?;
+                pubsub.subscribe(DIRECTORY_CHANNEL).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            let pubsub = tokio::select! {
+                pubsub = subscribed => pubsub,
+                _ = shutdown_requested(&mut shutdown) => break 'connect,
+            };
+            let mut messages = match pubsub {
+                Ok(pubsub) => pubsub.into_on_message(),
+                Err(e) => {
+                    warn!("cluster: cannot subscribe in Redis: {e}; trying again");
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.heartbeat) => continue 'connect,
+                        _ = shutdown_requested(&mut shutdown) => break 'connect,
+                    }
+                }
+            };
+            // Subscribed first, then loaded: a change after the load arrives as an event.
+            self.load(&shared, &mut conn, false).await;
+            // Records of sessions that went offline while this node was not listening are
+            // gone from Redis; the others may not have announced theirs again yet.
+            let mut reconcile_at = Some(Instant::now() + self.heartbeat * 2);
+            loop {
+                let reconcile = async {
+                    match reconcile_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    message = messages.next() => match message {
+                        Some(message) => self.on_message(&shared, &message),
+                        None => {
+                            warn!("cluster: lost the Redis subscription; subscribing again");
+                            continue 'connect;
+                        }
+                    },
+                    _ = tick.tick() => self.beat(&shared, &mut conn, &mut announce).await,
+                    _ = reconcile => {
+                        reconcile_at = None;
+                        self.load(&shared, &mut conn, true).await;
+                    }
+                    _ = shutdown_requested(&mut shutdown) => break 'connect,
+                }
+            }
+        }
+        let _: Result<(), _> = redis::cmd("DEL")
+            .arg(alive_key(&self.id))
+            .query_async(&mut conn)
+            .await;
+    }
+
+    fn on_message(&self, shared: &Shared, message: &redis::Msg) {
+        let payload = message.get_payload_bytes();
+        if message.get_channel_name() == DIRECTORY_CHANNEL {
+            match DirEvent::decode(payload) {
+                Some(event) => self.on_event(shared, event),
+                None => warn!("cluster: an unknown directory event ignored"),
+            }
+            return;
+        }
+        match NodeMessage::decode(payload) {
+            Some(NodeMessage::Deliver {
+                session,
+                lane,
+                message,
+            }) => {
+                if let Some(link) = self.directory.own_link(session) {
+                    let _ = link.send_in_lane(lane, message);
+                }
+            }
+            Some(NodeMessage::Control(Control::Stop {
+                session,
+                how,
+                code,
+                reason,
+            })) => {
+                if let Some(link) = self.directory.own_link(session) {
+                    link.stop(stop_of(how, code, reason));
+                }
+            }
+            Some(NodeMessage::Control(Control::CmdAck {
+                tenant,
+                user,
+                session,
+                relay_id,
+            })) => {
+                if let Some(receiver) = self.directory.session(&tenant, &user, session) {
+                    shared.relay.cmd_ack(&receiver, relay_id);
+                }
+            }
+            None => warn!("cluster: an unknown node message ignored"),
+        }
+    }
+
+    fn on_event(&self, shared: &Shared, event: DirEvent) {
+        if event.node() == &*self.id {
+            return;
+        }
+        match &event {
+            DirEvent::Online {
+                node,
+                tenant,
+                user,
+                nickname,
+                session,
+                version,
+                dnd,
+                call,
+                service,
+                meeting,
+            } => self.directory.apply_login(RemoteLogin {
+                node,
+                tenant,
+                user,
+                nickname,
+                session: *session,
+                version: *version,
+                presence: Presence {
+                    dnd: *dnd,
+                    in_call: *call,
+                    in_service: *service,
+                    in_meeting: *meeting,
+                },
+            }),
+            DirEvent::Offline {
+                tenant,
+                user,
+                session,
+                ..
+            } => {
+                if let Some(handle) = self.directory.session(tenant, user, *session) {
+                    crate::session::take_offline(shared, &handle);
+                }
+            }
+            DirEvent::Dnd { .. } | DirEvent::Activity { .. } => {
+                self.directory.apply_presence(&event)
+            }
+        }
+    }
+
+    /// Loads the other nodes' sessions from their records; with `reconcile`, also takes
+    /// offline the mirrored sessions no record lists any more.
+    async fn load(&self, shared: &Shared, conn: &mut ConnectionManager, reconcile: bool) {
+        let loaded = async {
+            let tenants: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(TENANTS_KEY)
+                .query_async(conn)
+                .await?;
+            let mut records = Vec::new();
+            for tenant in tenants {
+                let users: Vec<(String, String)> = redis::cmd("HGETALL")
+                    .arg(wire::online_key(&tenant))
+                    .query_async(conn)
+                    .await?;
+                records.push((tenant, users));
+            }
+            Ok::<_, redis::RedisError>(records)
+        };
+        let records = match loaded.await {
+            Ok(records) => records,
+            Err(e) => {
+                warn!("cluster: cannot load the online users from Redis: {e}");
+                return;
+            }
+        };
+        let mut listed = HashSet::new();
+        for (tenant, users) in &records {
+            for (user, value) in users {
+                let Some((version, record)) = parse_record(value) else {
+                    continue;
+                };
+                let Ok(session) = record.session.parse() else {
+                    continue;
+                };
+                listed.insert(session);
+                self.directory.apply_login(RemoteLogin {
+                    node: &record.node,
+                    tenant,
+                    user,
+                    nickname: &record.nickname,
+                    session,
+                    version,
+                    presence: Presence {
+                        dnd: record.dnd,
+                        in_call: record.call,
+                        in_service: record.service,
+                        in_meeting: record.meeting,
+                    },
+                });
+            }
+        }
+        if reconcile {
+            let gone = directory::missing_from(self.directory.all_remote(), &listed);
+            for handle in gone {
+                debug!(
+                    session = handle.session_id(),
+                    "cluster: no longer listed in Redis: offline"
+                );
+                crate::session::take_offline(shared, &handle);
+            }
+        }
+    }
+
+    /// Renews this node's liveness key and takes the sessions of dead nodes offline.
+    async fn beat(&self, shared: &Shared, conn: &mut ConnectionManager, announce: &mut bool) {
+        let ttl = (self.heartbeat * ALIVE_TENTHS / 10).as_millis() as u64;
+        let others = self.directory.remote_nodes();
+        let mut pipe = redis::pipe();
+        pipe.exists(alive_key(&self.id));
+        pipe.cmd("SET")
+            .arg(alive_key(&self.id))
+            .arg(&self.advertise)
+            .arg("PX")
+            .arg(ttl)
+            .ignore();
+        for node in &others {
+            pipe.exists(alive_key(node));
+        }
+        let alive: Vec<bool> = match pipe.query_async(conn).await {
+            Ok(alive) => alive,
+            Err(e) => {
+                warn!("cluster: heartbeat to Redis failed: {e}");
+                return;
+            }
+        };
+        if alive.first() == Some(&false) {
+            warn!("cluster: this node's liveness key had expired; announcing its sessions again");
+            *announce = true;
+        }
+        if *announce {
+            *announce = !self.directory.announce_again();
+        }
+        for (node, alive) in others.iter().zip(alive.iter().skip(1)) {
+            if *alive {
+                continue;
+            }
+            let sessions = self.directory.sessions_of(node);
+            warn!(
+                node = &**node,
+                sessions = sessions.len(),
+                "cluster: node missed its heartbeats: its users are offline"
+            );
+            for handle in sessions {
+                crate::session::take_offline(shared, &handle);
+                self.directory.forget_record(&handle);
+            }
+        }
+    }
+}
+
+/// `redis_url` without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_not_shown() {
+        assert_eq!(redacted("redis://:s3cret@db:6379/0"), "redis://…@db:6379/0");
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

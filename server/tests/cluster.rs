@@ -1,0 +1,383 @@
+//! Cluster mode through raw clients: nodes on one real `redis-server` (started by the test),
+//! users on different nodes. Needs redis-server (`apt-get install -y redis-server`), so the
+//! tests that use it are ignored by default: `cargo test -p crvideo-server --test cluster
+//! -- --ignored` (CI runs them). Start-up failures need no Redis and always run.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crvideo_proto::data::{decode_data, encode_command, DataFrame};
+use crvideo_proto::{ErrorCode, Event, ServerFrame, USER_BUSY, USER_IDLE, USER_OFFLINE};
+use crvideo_server::{ClusterConfig, Server};
+use crvideo_testkit::engines::{free_port, Redis};
+use serde_json::json;
+use support::{config, login, Client, HASH_OF_PW, PATIENCE};
+use tokio::time::{timeout, Instant};
+
+const HEARTBEAT_MS: u64 = 200;
+
+async fn node(redis: &Redis, id: &str) -> Server {
+    let mut config = config(&format!("cluster-{id}"));
+    config.heartbeat_ms = HEARTBEAT_MS;
+    config.call_timeout_secs = 2;
+    config.cluster = Some(ClusterConfig {
+        redis_url: redis.url(),
+        node_id: id.into(),
+        advertise: "127.0.0.1:1".into(),
+    });
+    Server::start(config).await.unwrap()
+}
+
+/// The next presence change `c` hears about `user`, skipping others.
+async fn status_of(c: &mut Client, user: &str) -> i32 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let event = timeout(deadline - Instant::now(), c.event())
+            .await
+            .unwrap_or_else(|_| panic!("no presence change of {user}"));
+        if let Event::UserStatus(s) = event {
+            if s.user_id == user {
+                return s.status;
+            }
+        }
+    }
+}
+
+/// Waits until `c`'s presence list shows `user` with `status` (offline: absent).
+async fn listed_as(c: &mut Client, user: &str, status: i32) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let reply = c.request(json!({"op": "get_user_status"})).await;
+        let users = reply.data["users"].as_array().cloned().unwrap_or_default();
+        let found = users
+            .iter()
+            .find(|u| u["userID"] == user)
+            .map(|u| u["userStatus"].as_i64().unwrap() as i32)
+            .unwrap_or(USER_OFFLINE);
+        if found == status {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{user} not listed as {status}: {users:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads a relayed command: (relay id, source, payload).
+async fn command(c: &mut Client) -> (u64, String, Vec<u8>) {
+    let frame = c.binary().await;
+    match decode_data(&frame).unwrap() {
+        DataFrame::Command { id, peer, payload } => (id, peer.to_owned(), payload.to_vec()),
+        other => panic!("expected a command, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn presence_and_commands_cross_nodes() {
+    let redis = Redis::start();
+    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    assert_eq!(amy.code(json!({"op": "subscribe_status"})).await, 0);
+
+    // A login on the other node is seen here, in the list and as an event.
+    let mut ben = login(n2.local_addr(), "acme", "ben").await;
+    assert_eq!(status_of(&mut amy, "ben").await, USER_IDLE);
+    listed_as(&mut amy, "ben", USER_IDLE).await;
+    // Other tenants see nothing of it.
+    let mut gus = login(n1.local_addr(), "globex", "ben").await;
+    listed_as(&mut gus, "amy", USER_OFFLINE).await;
+
+    // A command crosses the nodes and is answered once the target acknowledged it.
+    let payload: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+    amy.send_binary(encode_command(5, "ben", &payload)).await;
+    let (relay_id, source, got) = command(&mut ben).await;
+    assert_eq!((source.as_str(), got), ("amy", payload.clone()));
+    ben.send(json!({"id": 0, "op": "cmd_ack", "relay_id": relay_id}))
+        .await;
+    assert_eq!(amy.reply_to(5).await.code, 0);
+    // And back the other way.
+    ben.send_binary(encode_command(6, "amy", b"pong")).await;
+    let (relay_id, source, got) = command(&mut amy).await;
+    assert_eq!(
+        (source.as_str(), got.as_slice()),
+        ("ben", b"pong".as_slice())
+    );
+    amy.send(json!({"id": 0, "op": "cmd_ack", "relay_id": relay_id}))
+        .await;
+    assert_eq!(ben.reply_to(6).await.code, 0);
+
+    // A command to a user online nowhere is refused at once.
+    amy.send_binary(encode_command(7, "nobody", b"x")).await;
+    assert_eq!(
+        amy.reply_to(7).await.code,
+        ErrorCode::SendDataTargetInvalid as i32
+    );
+
+    // DND set on the other node reaches this one.
+    assert_eq!(ben.code(json!({"op": "set_dnd", "dnd": 1})).await, 0);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Event::UserStatus(s) = amy.event().await {
+            if s.user_id == "ben" && s.dnd == 1 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline);
+    }
+
+    // Logging out on the other node: offline here.
+    assert_eq!(ben.code(json!({"op": "logout"})).await, 0);
+    assert_eq!(status_of(&mut amy, "ben").await, USER_OFFLINE);
+    listed_as(&mut amy, "ben", USER_OFFLINE).await;
+    drop(gus);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn a_relogin_on_another_node_kicks_the_first_session() {
+    let redis = Redis::start();
+    let (n1, n2, n3) = (
+        node(&redis, "n1").await,
+        node(&redis, "n2").await,
+        node(&redis, "n3").await,
+    );
+    let mut amy = login(n3.local_addr(), "acme", "amy").await;
+    let mut first = login(n1.local_addr(), "acme", "ben").await;
+    listed_as(&mut amy, "ben", USER_IDLE).await;
+
+    let mut second = login(n2.local_addr(), "acme", "ben").await;
+    // The first session is told why and closed.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match timeout(deadline - Instant::now(), first.next_frame(PATIENCE)).await {
+            Ok(Ok(ServerFrame::Event(Event::Kicked { code }))) => {
+                assert_eq!(code, ErrorCode::KickoutByRelogin as i32);
+                break;
+            }
+            Ok(Ok(_)) => continue,
+            other => panic!("the first session was not kicked: {other:?}"),
+        }
+    }
+    assert!(first.closed().await.is_some());
+
+    // Ben stays online (the second session) for everyone, and commands reach the second.
+    listed_as(&mut amy, "ben", USER_IDLE).await;
+    amy.send_binary(encode_command(9, "ben", b"hi")).await;
+    let (relay_id, _, got) = command(&mut second).await;
+    assert_eq!(got, b"hi");
+    second
+        .send(json!({"id": 0, "op": "cmd_ack", "relay_id": relay_id}))
+        .await;
+    assert_eq!(amy.reply_to(9).await.code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn assigned_ids_are_unique_across_nodes() {
+    let redis = Redis::start();
+    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let mut seen = std::collections::HashSet::new();
+    let mut clients = Vec::new();
+    for i in 0..20 {
+        let addr = if i % 2 == 0 {
+            n1.local_addr()
+        } else {
+            n2.local_addr()
+        };
+        let mut c = support::connect(addr).await;
+        c.hello().await;
+        let reply = c.login_reply("acme", "pw", "", "").await;
+        assert_eq!(reply.code, 0);
+        let id = reply.data["user_id"].as_str().unwrap().to_owned();
+        assert!(seen.insert(id.clone()), "{id} assigned twice");
+        clients.push(c);
+    }
+}
+
+/// A node as its own process (so that it can be killed), on `redis`.
+struct Process {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl Process {
+    fn start(redis_url: &str, id: &str) -> Process {
+        let dir = support::data_dir(&format!("cluster-proc-{id}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let config = dir.join("server.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\ndata_dir = {dir:?}\nheartbeat_ms = {HEARTBEAT_MS}\n\
+                 [cluster]\nredis_url = \"{redis_url}\"\nnode_id = \"{id}\"\n\
+                 [[tenants]]\naccount = \"acme\"\npassword_hash = \"{HASH_OF_PW}\"\n"
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crvideo-server"))
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        // It prints "listening on ADDR" once it serves.
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert!(
+            line.starts_with("listening on"),
+            "node {id} printed {line:?}"
+        );
+        Process {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn a_killed_nodes_users_go_offline_and_their_calls_end() {
+    let redis = Redis::start();
+    let n1 = node(&redis, "n1").await;
+    let mut doomed = Process::start(&redis.url(), "doomed");
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    assert_eq!(amy.code(json!({"op": "subscribe_status"})).await, 0);
+    let _ben = login(doomed.addr, "acme", "ben").await;
+    assert_eq!(status_of(&mut amy, "ben").await, USER_IDLE);
+
+    // Amy calls ben (the call is homed on amy's node): ben is busy for everyone.
+    let call = json!({"op": "call", "call_id": "c1", "callee": "ben", "meet_obj": "",
+                      "usr_ext_dat": ""});
+    assert_eq!(amy.code(call).await, 0);
+    assert_eq!(status_of(&mut amy, "ben").await, USER_BUSY);
+
+    // kill -9: within three heartbeats (and one of slack) ben is offline for amy, and her
+    // ringing call ends.
+    let killed = Instant::now();
+    doomed.kill();
+    let (mut offline, mut hung_up) = (false, false);
+    while !(offline && hung_up) {
+        match timeout(PATIENCE, amy.event())
+            .await
+            .expect("ben's end not seen")
+        {
+            Event::UserStatus(s) if s.user_id == "ben" && s.status == USER_OFFLINE => {
+                let took = killed.elapsed();
+                assert!(
+                    took < Duration::from_millis(HEARTBEAT_MS * 4),
+                    "ben offline only after {took:?}"
+                );
+                offline = true;
+            }
+            Event::CallHungup { call_id, .. } => {
+                assert_eq!(call_id, "c1");
+                hung_up = true;
+            }
+            _ => {}
+        }
+    }
+    listed_as(&mut amy, "ben", USER_OFFLINE).await;
+    // A fresh login of ben on the surviving node works.
+    let _ben = login(n1.local_addr(), "acme", "ben").await;
+    assert_eq!(status_of(&mut amy, "ben").await, USER_IDLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn after_a_redis_restart_the_nodes_heal_by_themselves() {
+    let mut redis = Redis::start();
+    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    let mut ben = login(n2.local_addr(), "acme", "ben").await;
+    listed_as(&mut amy, "ben", USER_IDLE).await;
+
+    // Redis loses everything; the nodes reconnect and announce their users again.
+    redis.restart();
+    let carl = login(n2.local_addr(), "acme", "carl").await;
+    listed_as(&mut amy, "carl", USER_IDLE).await;
+    listed_as(&mut amy, "ben", USER_IDLE).await;
+    listed_as(&mut ben, "amy", USER_IDLE).await;
+    amy.send_binary(encode_command(3, "ben", b"still there?"))
+        .await;
+    let (relay_id, _, _) = command(&mut ben).await;
+    ben.send(json!({"id": 0, "op": "cmd_ack", "relay_id": relay_id}))
+        .await;
+    assert_eq!(amy.reply_to(3).await.code, 0);
+    drop(carl);
+}
+
+/// The lines of the binary's stderr that are not its start-up log (INFO lines).
+fn problems(stderr: &str) -> usize {
+    stderr.lines().filter(|l| !l.contains(" INFO ")).count()
+}
+
+/// The binary with a `[cluster]` table whose Redis does not answer: one line, exit 2.
+#[test]
+fn an_unreachable_redis_fails_start_up_with_one_line() {
+    let dir = support::data_dir("cluster-unreachable");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("server.toml");
+    let dead_port = free_port();
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {dir:?}\n\
+             [cluster]\nredis_url = \"redis://127.0.0.1:{dead_port}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crvideo-server"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(problems(&stderr), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach Redis at redis://127.0.0.1:{dead_port}"
+        )),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it must not say it listens");
+
+    // Not a Redis URL at all: a config error, one line, exit 2.
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\n[cluster]\nredis_url = \"http://nope\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crvideo-server"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(problems(&stderr), 1, "{stderr}");
+    assert!(stderr.contains("cluster.redis_url"), "{stderr}");
+}
