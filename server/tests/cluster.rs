@@ -200,6 +200,152 @@ async fn assigned_ids_are_unique_across_nodes() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn calls_ring_answer_and_end_across_nodes() {
+    let redis = Redis::start();
+    let (n1, n2, n3) = (
+        node(&redis, "n1").await,
+        node(&redis, "n2").await,
+        node(&redis, "n3").await,
+    );
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    let mut ben = login(n2.local_addr(), "acme", "ben").await;
+    let mut cal = login(n3.local_addr(), "acme", "cal").await;
+    listed_as(&mut amy, "ben", USER_IDLE).await;
+    listed_as(&mut amy, "cal", USER_IDLE).await;
+    listed_as(&mut cal, "ben", USER_IDLE).await;
+
+    // Amy (n1) calls ben (n2); ben accepts on his node.
+    let call = json!({"op": "call", "call_id": "c1", "callee": "ben", "meet_obj": "m",
+                      "usr_ext_dat": "hi"});
+    assert_eq!(amy.code(call).await, 0);
+    assert!(
+        matches!(ben.event().await, Event::CallIn { call_id, caller, .. }
+        if call_id == "c1" && caller == "amy")
+    );
+    assert_eq!(
+        ben.code(
+            json!({"op": "accept_call", "call_id": "c1", "meet_obj": "m", "usr_ext_dat": "ok"})
+        )
+        .await,
+        0
+    );
+    assert!(
+        matches!(amy.event().await, Event::CallAccepted { call_id, usr_ext_dat, .. }
+        if call_id == "c1" && usr_ext_dat == "ok")
+    );
+    // Both are busy for a third node's user, whose call to ben is refused as busy.
+    listed_as(&mut cal, "ben", USER_BUSY).await;
+    listed_as(&mut cal, "amy", USER_BUSY).await;
+    let busy = json!({"op": "call", "call_id": "c2", "callee": "ben", "meet_obj": "",
+                      "usr_ext_dat": ""});
+    assert_eq!(cal.code(busy).await, ErrorCode::ErrBusy as i32);
+
+    // Ben hangs up on his node: amy hears it, both idle again everywhere.
+    assert_eq!(
+        ben.code(json!({"op": "hangup_call", "call_id": "c1", "usr_ext_dat": "bye"}))
+            .await,
+        0
+    );
+    assert!(
+        matches!(amy.event().await, Event::CallHungup { call_id, usr_ext_dat }
+        if call_id == "c1" && usr_ext_dat == "bye")
+    );
+    listed_as(&mut cal, "ben", USER_IDLE).await;
+    listed_as(&mut cal, "amy", USER_IDLE).await;
+    // Over: hanging up again is refused, on either node.
+    let again = json!({"op": "hangup_call", "call_id": "c1", "usr_ext_dat": ""});
+    assert_eq!(
+        ben.code(again.clone()).await,
+        ErrorCode::InvalidCallId as i32
+    );
+    assert_eq!(amy.code(again).await, ErrorCode::InvalidCallId as i32);
+
+    // Cal (n3) calls amy (n1), who rejects it on her node.
+    let call = json!({"op": "call", "call_id": "c3", "callee": "amy", "meet_obj": "",
+                      "usr_ext_dat": ""});
+    assert_eq!(cal.code(call).await, 0);
+    assert!(matches!(amy.event().await, Event::CallIn { call_id, .. } if call_id == "c3"));
+    assert_eq!(
+        amy.code(json!({"op": "reject_call", "call_id": "c3", "usr_ext_dat": "later"}))
+            .await,
+        0
+    );
+    assert!(
+        matches!(cal.event().await, Event::CallRejected { call_id, code, .. }
+        if call_id == "c3" && code == ErrorCode::ErrRefuse as i32)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn a_transfer_crosses_nodes_byte_exact() {
+    use crvideo_proto::data::encode_chunk;
+    let redis = Redis::start();
+    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    let mut ben = login(n2.local_addr(), "acme", "ben").await;
+    listed_as(&mut amy, "ben", USER_IDLE).await;
+
+    let chunks: Vec<Vec<u8>> = (0..8u8)
+        .map(|k| {
+            (0..3000u32)
+                .map(|i| (i as u8).wrapping_mul(31) ^ k)
+                .collect()
+        })
+        .collect();
+    let total: usize = chunks.iter().map(Vec::len).sum();
+    let offer = json!({"op": "transfer_offer", "transfer_id": "t1", "target": "ben",
+                       "kind": "file", "name": "a.bin", "total": total});
+    assert_eq!(amy.code(offer).await, 0);
+    assert!(
+        matches!(ben.event().await, Event::TransferOffered { transfer_id, source, .. }
+        if transfer_id == "t1" && source == "amy")
+    );
+    // The receiver's credit is served by the sender's node.
+    ben.send(
+        json!({"id": 0, "op": "transfer_credit", "transfer_id": "t1",
+                    "bytes": 1 << 20, "received": 0}),
+    )
+    .await;
+    assert!(matches!(amy.event().await, Event::TransferCredit { bytes, .. } if bytes == 1 << 20));
+    let mut offset = 0u64;
+    let mut sent = Vec::new();
+    for chunk in &chunks {
+        let frame = encode_chunk("t1", offset, chunk);
+        amy.send_binary(frame.clone()).await;
+        sent.push(frame);
+        offset += chunk.len() as u64;
+    }
+    amy.send(json!({"id": 0, "op": "transfer_end", "transfer_id": "t1", "digest": "d1"}))
+        .await;
+    for frame in &sent {
+        assert!(
+            ben.binary().await == frame[..],
+            "chunk relayed unchanged, in order"
+        );
+    }
+    assert!(
+        matches!(ben.event().await, Event::TransferEnd { transfer_id, digest }
+        if transfer_id == "t1" && digest == "d1")
+    );
+    assert_eq!(
+        ben.code(json!({"op": "transfer_complete", "transfer_id": "t1"}))
+            .await,
+        0
+    );
+    assert!(
+        matches!(amy.event().await, Event::TransferResult { transfer_id, code }
+        if transfer_id == "t1" && code == 0)
+    );
+    assert_eq!(
+        ben.code(json!({"op": "transfer_complete", "transfer_id": "t1"}))
+            .await,
+        ErrorCode::TransIdInvalid as i32
+    );
+}
+
 /// A node as its own process (so that it can be killed), on `redis`.
 struct Process {
     child: std::process::Child,

@@ -35,6 +35,8 @@ use tracing::{debug, info, warn};
 use crate::config::ClusterConfig;
 use crate::directory::handle::SessionHandle;
 use crate::directory::local::Presence;
+use crate::directory::outbound::SessionId;
+use crate::session::Session;
 use crate::shutdown::shutdown_requested;
 use crate::state::Shared;
 use bus::Bus;
@@ -54,6 +56,30 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const CHECKS_PER_BEAT: u32 = 2;
 /// The liveness key's lifetime, in tenths of a heartbeat.
 const ALIVE_TENTHS: u32 = 25;
+
+/// How long Redis remembers which node holds a call or a transfer (a day: longer than any
+/// of them lasts; a newer one with the same ID takes the key over).
+const OBJECT_TTL_SECS: u64 = 24 * 3600;
+
+/// The kinds of state that live on one node and are named by an ID the client chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A call or an invitation.
+    Call,
+    Transfer,
+}
+
+impl ObjectKind {
+    fn name(self) -> &'static str {
+        match self {
+            ObjectKind::Call => "call",
+            ObjectKind::Transfer => "transfer",
+        }
+    }
+}
+
+/// The sessions of other nodes whose forwarded requests this node serves, by session.
+type Delegates = std::collections::HashMap<SessionId, Box<Session>>;
 
 /// This node in the cluster.
 pub struct Node {
@@ -144,6 +170,53 @@ impl Node {
         self.directory.node_of_tag(tag)
     }
 
+    /// Records that this node holds `id` of `kind` (queued in order before anything the
+    /// node says about it).
+    pub(crate) fn claim_object(&self, tenant: &str, kind: ObjectKind, id: &str) {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(wire::object_key(tenant, kind.name(), id))
+            .arg(&*self.id)
+            .arg("EX")
+            .arg(OBJECT_TTL_SECS);
+        self.bus.command(cmd);
+    }
+
+    /// The live node other than this one that holds `id` of `kind`, if any.
+    pub(crate) async fn owner_of_object(
+        &self,
+        tenant: &str,
+        kind: ObjectKind,
+        id: &str,
+    ) -> Option<Arc<str>> {
+        let mut conn = self.conn.clone();
+        let owner: Option<String> = redis::cmd("GET")
+            .arg(wire::object_key(tenant, kind.name(), id))
+            .query_async(&mut conn)
+            .await
+            .inspect_err(|e| warn!("cluster: cannot look up the owner of {id:?}: {e}"))
+            .ok()
+            .flatten();
+        let owner = owner.filter(|owner| **owner != *self.id)?;
+        // Only a node whose sessions this one mirrors is known to be alive.
+        self.directory
+            .remote_nodes()
+            .into_iter()
+            .find(|node| **node == *owner)
+    }
+
+    /// Forwards `requester`'s request `text` to `node`.
+    pub(crate) fn forward_request(&self, node: &str, requester: &SessionHandle, text: &str) {
+        self.bus.control(
+            node,
+            Control::Request {
+                tenant: requester.tenant().to_owned(),
+                user: requester.user_id().to_owned(),
+                session: requester.session_id(),
+                text: text.to_owned(),
+            },
+        );
+    }
+
     /// Tells `node` that `receiver` acknowledged command `relay_id`.
     pub(crate) fn forward_cmd_ack(&self, node: &str, receiver: &SessionHandle, relay_id: u64) {
         self.bus.control(
@@ -168,6 +241,8 @@ impl Node {
         let mut tick = tokio::time::interval(self.heartbeat / CHECKS_PER_BEAT);
         // Set when this node's sessions must be announced again (until that succeeds).
         let mut announce = false;
+        // The sessions of other nodes whose forwarded requests this node serves.
+        let mut delegates = Delegates::default();
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         'connect: loop {
             let subscribed = async {
@@ -204,13 +279,20 @@ impl Node {
                 };
                 tokio::select! {
                     message = messages.next() => match message {
-                        Some(message) => self.on_message(&shared, &message),
+                        Some(message) => self.on_message(&shared, &message, &mut delegates).await,
                         None => {
                             warn!("cluster: lost the Redis subscription; subscribing again");
                             continue 'connect;
                         }
                     },
-                    _ = tick.tick() => self.beat(&shared, &mut conn, &mut announce).await,
+                    _ = tick.tick() => {
+                        self.beat(&shared, &mut conn, &mut announce).await;
+                        delegates.retain(|session, delegate| {
+                            delegate.phase_handle().is_some_and(|h| {
+                                self.directory.session(h.tenant(), h.user_id(), *session).is_some()
+                            })
+                        });
+                    }
                     _ = reconcile => {
                         reconcile_at = None;
                         self.load(&shared, &mut conn, true).await;
@@ -225,7 +307,12 @@ impl Node {
             .await;
     }
 
-    fn on_message(&self, shared: &Shared, message: &redis::Msg) {
+    async fn on_message(
+        &self,
+        shared: &Arc<Shared>,
+        message: &redis::Msg,
+        delegates: &mut Delegates,
+    ) {
         let payload = message.get_payload_bytes();
         if message.get_channel_name() == DIRECTORY_CHANNEL {
             match DirEvent::decode(payload) {
@@ -252,6 +339,26 @@ impl Node {
             })) => {
                 if let Some(link) = self.directory.own_link(session) {
                     link.stop(stop_of(how, code, reason));
+                }
+            }
+            Some(NodeMessage::Control(Control::Request {
+                tenant,
+                user,
+                session,
+                text,
+            })) => {
+                let Some(requester) = self.directory.session(&tenant, &user, session) else {
+                    debug!(
+                        session,
+                        "cluster: a forwarded request of a session gone ignored"
+                    );
+                    return;
+                };
+                let delegate = delegates
+                    .entry(session)
+                    .or_insert_with(|| Box::new(Session::delegate(shared.clone(), requester)));
+                if delegate.on_forwarded(&text).await.is_some() {
+                    delegates.remove(&session);
                 }
             }
             Some(NodeMessage::Control(Control::CmdAck {

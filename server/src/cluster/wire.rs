@@ -38,6 +38,11 @@ pub fn online_key(tenant: &str) -> String {
     format!("crv:online:{tenant}")
 }
 
+/// The node that holds object `id` of `kind` (`call`, `transfer`) of `tenant`.
+pub fn object_key(tenant: &str, kind: &str, id: &str) -> String {
+    format!("crv:obj:{tenant}:{kind}:{id}")
+}
+
 /// The set of tenants that ever had a user online in the cluster.
 pub const TENANTS_KEY: &str = "crv:tenants";
 /// The counter that orders logins (a relogin wins over every earlier login of its user).
@@ -67,6 +72,14 @@ pub enum Control {
         how: StopHow,
         code: u16,
         reason: String,
+    },
+    /// A request of a session of another node, about state this node holds (see
+    /// `crate::session::forwarding`), as the client sent it.
+    Request {
+        tenant: String,
+        user: String,
+        session: SessionId,
+        text: String,
     },
     /// A user of another node acknowledges a command this node relayed (the relay id
     /// carries this node's tag).

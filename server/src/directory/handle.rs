@@ -35,6 +35,11 @@ impl SessionHandle {
         }
     }
 
+    /// The link that reaches the session.
+    pub(crate) fn link(&self) -> &SessionLink {
+        &self.link
+    }
+
     pub fn session_id(&self) -> SessionId {
         self.link.id()
     }

@@ -143,7 +143,15 @@ impl Calls {
         {
             return Err(ErrorCode::ParamErr);
         }
-        if p.kind == Kind::Call && table.busy.contains_key(&busy_key(caller)) {
+        // In a call here, or (in a cluster) in one another node holds: the directory's
+        // copy of the call flag.
+        let in_call = |party: &SessionHandle| {
+            table.busy.contains_key(&busy_key(party))
+                || directory
+                    .availability(party)
+                    .is_some_and(|(_, in_call)| in_call)
+        };
+        if p.kind == Kind::Call && in_call(caller) {
             return Err(ErrorCode::ErrCallExist);
         }
         let Some((callee, dnd)) = directory.lookup(caller.tenant(), &p.callee) else {
@@ -155,10 +163,7 @@ impl Calls {
         };
         // Busy: ringing or talking, DND on, or a queue agent serving another customer (its
         // presence shows busy too; only its customer may reach it).
-        if dnd != 0
-            || table.busy.contains_key(&busy_key(&callee))
-            || self.queues.serves_other_than(&callee, caller)
-        {
+        if dnd != 0 || in_call(&callee) || self.queues.serves_other_than(&callee, caller) {
             return Err(ErrorCode::ErrBusy);
         }
         let call = Call {
@@ -364,6 +369,12 @@ impl Calls {
     }
 
     /// How many calls and invitations are in progress.
+    /// Whether call or invitation `id` of `tenant` is in progress here.
+    pub fn knows(&self, tenant: &str, id: &str) -> bool {
+        let key: CallKey = (Arc::from(tenant), id.to_owned());
+        self.table.lock().unwrap().calls.contains_key(&key)
+    }
+
     pub fn len(&self) -> usize {
         self.table.lock().unwrap().calls.len()
     }

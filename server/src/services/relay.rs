@@ -506,6 +506,15 @@ impl Relay {
         self.table.lock().unwrap().commands.len()
     }
 
+    /// Whether transfer `id` of `tenant` is in progress here.
+    pub fn knows(&self, tenant: &str, id: &str) -> bool {
+        let table = self.table.lock().unwrap();
+        table
+            .transfers
+            .get(tenant)
+            .is_some_and(|t| t.contains_key(id))
+    }
+
     /// How many transfers are in progress.
     pub fn transfers(&self) -> usize {
         let table = self.table.lock().unwrap();

@@ -8,6 +8,7 @@
 
 pub(crate) mod call_requests;
 pub(crate) mod connection;
+pub(crate) mod forwarding;
 pub(crate) mod heartbeat;
 pub(crate) mod json_depth;
 pub(crate) mod login;
@@ -85,8 +86,45 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// A session of another cluster node as this node serves its forwarded requests (see
+    /// [`crate::cluster`]): its link is the mirror that reaches the real session, so its
+    /// replies and the events it causes travel there. It has no connection: its outbox and
+    /// stop signal are never used, and its requests were rate-limited where they arrived.
+    pub(crate) fn delegate(shared: Arc<Shared>, handle: SessionHandle) -> Session {
+        let (_, outbox, stop_rx) = SessionLink::with_limits(
+            handle.session_id(),
+            handle.peer(),
+            crate::directory::outbound::LinkLimits::default(),
+        );
+        Session {
+            shared,
+            resumable: Arc::default(),
+            link: handle.link().clone(),
+            phase: Phase::LoggedIn(handle),
+            requests: TokenBucket::new(u32::MAX, u32::MAX),
+            commands: TokenBucket::new(u32::MAX, u32::MAX),
+            outbox: Arc::new(tokio::sync::Mutex::new(outbox)),
+            replay: Arc::new(std::sync::Mutex::new(writer::new_replay())),
+            stop_rx,
+            resume: None,
+            counting: false,
+            received: 0,
+            take_over: None,
+            prelogin: None,
+            login_deadline: Instant::now(),
+        }
+    }
+
     pub fn peer(&self) -> SocketAddr {
         self.link.peer()
+    }
+
+    /// The session's handle, once logged in.
+    pub(crate) fn phase_handle(&self) -> Option<&SessionHandle> {
+        match &self.phase {
+            Phase::LoggedIn(handle) => Some(handle),
+            _ => None,
+        }
     }
 
     pub fn id(&self) -> u64 {

@@ -62,7 +62,17 @@ impl Session {
             );
             return self.refuse(re, ErrorCode::TooFrequent);
         }
+        if self.forwarded(&frame.request, text).await {
+            return None;
+        }
         self.route(re, frame.request).await
+    }
+
+    /// Serves a request another cluster node forwarded (see [`super::forwarding`]): as
+    /// [`Session::on_text`], without the checks the receiving node made.
+    pub(crate) async fn on_forwarded(&mut self, text: &str) -> Option<Stop> {
+        let frame: ClientFrame = crvideo_proto::decode(text).ok()?;
+        self.route(frame.id, frame.request).await
     }
 
     /// Serves request `re`: what the session's phase allows goes to its typed method.

@@ -1,0 +1,132 @@
+//! Cluster mode through the C ABI: three server nodes on one real `redis-server` (started
+//! here), users as C peer processes (tests/c/peer.c) logged in to different nodes.
+//!
+//! Needs redis-server (`apt-get install -y redis-server`), so these tests are ignored by
+//! default: `cargo test --test cluster -- --ignored` (CI installs Redis and runs them).
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::peer::{data_line, Peer, NO_RESUME};
+use common::*;
+use crvideo_server::{BackgroundServer, ClusterConfig};
+use crvideo_testkit::engines::Redis;
+
+fn node(redis: &Redis, id: &str) -> BackgroundServer {
+    let mut config = test_config();
+    config.cluster = Some(ClusterConfig {
+        redis_url: redis.url(),
+        node_id: id.into(),
+        advertise: "127.0.0.1:1".into(),
+    });
+    BackgroundServer::start(config).expect("a cluster node starts")
+}
+
+fn user(name: &str, server_list: &str) -> Peer {
+    Peer::login_with(name, server_list, NO_RESUME, "demo", "demo123", name)
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn status_line(user: &str, status: i32) -> String {
+    format!(r#"NotifyUserStatus	{{"userID":"{user}","userStatus":{status},"DNDType":0}}	ns"#)
+}
+
+const OFFLINE: i32 = 0;
+const IDLE: i32 = 1;
+const BUSY: i32 = 2;
+
+struct Cluster {
+    _redis: Redis,
+    nodes: Vec<Option<BackgroundServer>>,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let redis = Redis::start();
+        let nodes = ["n1", "n2", "n3"]
+            .iter()
+            .map(|id| Some(node(&redis, id)))
+            .collect();
+        Cluster {
+            _redis: redis,
+            nodes,
+        }
+    }
+
+    fn addr(&self, i: usize) -> SocketAddr {
+        self.nodes[i].as_ref().unwrap().addr()
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn users_on_three_nodes_see_and_reach_each_other() {
+    let _serial = serial();
+    let cluster = Cluster::start();
+    let mut alice = user("alice", &cluster.addr(0).to_string());
+    assert_eq!(alice.cmd(&["notify_start", "ns"]), 0);
+    let mut bob = user("bob", &cluster.addr(1).to_string());
+    let mut carol = user("carol", &cluster.addr(2).to_string());
+    alice.expect(&status_line("bob", IDLE));
+    alice.expect(&status_line("carol", IDLE));
+
+    // SendCmd node 1 → node 2, answered once bob's SDK has it.
+    let data: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+    let id = alice.cmd_text(&["send_cmd", "bob", &hex(&data), "c1"]);
+    bob.expect(&data_line("NotifyCmdData", "alice", &data));
+    alice.expect(&format!("SendCmdRlst\t{id}\t0\tc1"));
+
+    // SendBuffer node 2 → node 3: every byte, verified, both sides told.
+    let id = bob.cmd_text(&["send_pattern", "carol", "3000000", "7", "b1"]);
+    bob.expect(&format!("SendBufferRlst\t{id}\t0\tb1"));
+    let got = carol.wait_line(|l| l.starts_with("NotifyBufferData\tbob\t"));
+    assert!(got.starts_with("NotifyBufferData\tbob\t3000000\t"), "{got}");
+
+    // A call node 3 → node 1, accepted on node 1: both busy for everyone, then hung up.
+    let call = carol.cmd_text(&["call", "alice", "", "hi", "cc"]);
+    alice.wait_line(|l| l.starts_with(&format!("NotifyCallIn\t{call}\t")));
+    assert_eq!(alice.cmd(&["accept", &call, "", "yes", "acc"]), 0);
+    carol.wait_line(|l| l.starts_with(&format!("NotifyCallAccepted\t{call}\t")));
+    alice.expect(&status_line("carol", BUSY));
+    assert_eq!(carol.cmd(&["hangup", &call, "bye", "h"]), 0);
+    alice.wait_line(|l| l.starts_with(&format!("NotifyCallHungup\t{call}\t")));
+    alice.expect(&status_line("carol", IDLE));
+
+    // Logout on node 2: offline on node 1.
+    assert_eq!(bob.cmd(&["logout"]), 0);
+    alice.expect(&status_line("bob", OFFLINE));
+    drop(carol);
+    alice.expect(&status_line("carol", OFFLINE));
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn when_a_node_goes_away_its_users_log_in_again_on_another() {
+    let _serial = serial();
+    let mut cluster = Cluster::start();
+    let mut alice = user("alice", &cluster.addr(0).to_string());
+    assert_eq!(alice.cmd(&["notify_start", "ns"]), 0);
+    // Bob's server list: node 2 first, then node 3.
+    let list = format!("{};{}", cluster.addr(1), cluster.addr(2));
+    let mut bob = user("bob", &list);
+    alice.expect(&status_line("bob", IDLE));
+
+    // Node 2 stops: bob is offline for alice, and his SDK reports the line is off.
+    cluster.nodes[1].take().unwrap().stop();
+    alice.expect(&status_line("bob", OFFLINE));
+    bob.wait_line(|l| l.starts_with("LineOff\t"));
+
+    // A fresh login goes through his list to node 3, and works across the nodes.
+    assert_eq!(
+        bob.cmd(&["login", "demo", "demo123", "bob", "bob", "again"]),
+        0
+    );
+    bob.wait_line(|l| l == "LoginSuccess\tbob\tagain");
+    let id = alice.cmd_text(&["send_cmd", "bob", "0102", "c2"]);
+    bob.expect(&data_line("NotifyCmdData", "alice", &[1, 2]));
+    alice.expect(&format!("SendCmdRlst\t{id}\t0\tc2"));
+}
