@@ -4,6 +4,9 @@
 #   meeting   one meeting of 100 members: IM fan-out, whiteboard adds, a late joiner's
 #             enter (with --mode all unless ARGS say otherwise) vs nats-server fan-out
 #   presence  N = 1000 and 10000 users, 100 DND changes vs nats-server
+#   cluster-rtt  SendCmd and call setup on one node, within and across nodes of a
+#             3-node cluster (on a redis-server it starts) vs nats-server request/reply on
+#             one server and across a 3-server cluster
 #   queue     call-center queue: 50 agents, 1,000 customers
 #   soak      2,000 clients for 1 min warm-up + 3 min steady; exits non-zero on any
 #             unexpected error or RSS growth over 10 % (server log: target/soak-server.log)
@@ -44,6 +47,7 @@ case "$name" in
     calls) bin=calls_load peers="nats-server" fds=1100 fixed=() ;;
     meeting) bin=meeting_load peers="nats-server" fds=0 fixed=(--mode all) ;;
     presence) bin=presence_load peers="nats-server" fds=10100 fixed=() ;;
+    cluster-rtt) bin=cluster_rtt peers="nats-server redis-server" fds=0 fixed=() ;;
     queue) bin=queue_load peers="" fds=1200 fixed=() ;;
     soak) bin=soak peers="" fds=2300 fixed=(--server-log "$target/../soak-server.log") ;;
     http) bin=http_load peers="curl" fds=0 fixed=() ;;
@@ -55,7 +59,7 @@ case "$name" in
     record) bin=record_load peers="ffmpeg" fds=0 fixed=() ;;
     playback) bin=playback_load peers="ffmpeg" fds=0 fixed=() ;;
     *)
-        sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -80,6 +84,8 @@ extra=()
 for peer in $peers; do
     case "$peer" in
         nats-server) install_pkg nats-server || { echo "running without the NATS peer" >&2; extra+=(--skip-nats); } ;;
+        # Not a peer: the cluster's engine.
+        redis-server) install_pkg redis-server || { echo "redis-server is needed" >&2; exit 1; } ;;
         iperf3) install_pkg iperf3 || { echo "running without the iperf3 peer" >&2; extra+=(--skip-iperf); } ;;
         ffmpeg) install_pkg ffmpeg || { echo "running without the ffmpeg peer" >&2; extra+=(--skip-ffmpeg); } ;;
         # netdisk_load compares with nginx + curl (--skip-nginx), http_load with curl alone

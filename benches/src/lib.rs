@@ -26,8 +26,8 @@ pub use cli::{at_least, positive, run_load_generator, NatsArgs, ServerArgs};
 pub use crvideo_testkit::Conn;
 pub use fanout::Fanout;
 pub use peers::{
-    free_port, start_crvideo, start_crvideo_with_tenant, start_nats, start_nats_with,
-    wait_for_port, Server, BENCH_LIMITS, BENCH_PASSWORD, BENCH_TENANT,
+    free_port, start_crvideo, start_crvideo_with_tenant, start_nats, start_nats_cluster,
+    start_nats_with, wait_for_port, Server, BENCH_LIMITS, BENCH_PASSWORD, BENCH_TENANT,
 };
 pub use procfs::{
     cpu_secs, fd_limit_for, filesystem_of, machine, machine_busy_secs, mem_total_mib, peak_rss_kib,

@@ -117,6 +117,42 @@ pub fn start_nats_with(
     Ok((nats, addr))
 }
 
+/// `nodes` nats-servers routed to each other on loopback (cluster `bench`), each with its
+/// log in `dir/nats-<i>.log`; returns once each accepts clients.
+pub fn start_nats_cluster(nats_bin: &str, dir: &Path, nodes: usize) -> BenchResult<Vec<Server>> {
+    let ports: Vec<(u16, u16)> = (0..nodes)
+        .map(|_| Ok((free_port()?, free_port()?)))
+        .collect::<BenchResult<_>>()?;
+    let routes = ports
+        .iter()
+        .map(|(_, route)| format!("nats://127.0.0.1:{route}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut servers = Vec::new();
+    for (i, (client, route)) in ports.iter().enumerate() {
+        let log = dir.join(format!("nats-{i}.log"));
+        let mut command = Command::new(nats_bin);
+        command
+            .args(["-a", "127.0.0.1", "-p", &client.to_string()])
+            .args(["--name", &format!("n{i}"), "--cluster_name", "bench"])
+            .args(["--cluster", &format!("nats://127.0.0.1:{route}")])
+            .args(["--routes", &routes])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr_file(dir, &format!("nats-{i}.log"))?);
+        let child = ChildGuard::spawn("nats-server", command)?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], *client));
+        blocking(|| wait_for_port(addr, Duration::from_secs(10)))?;
+        servers.push(Server {
+            name: "nats-server",
+            child,
+            addr,
+            log,
+        });
+    }
+    Ok(servers)
+}
+
 /// A started server, under test or peer: its process, address and log.
 pub struct Server {
     pub name: &'static str,

@@ -16,10 +16,11 @@ use bytes::Bytes;
 use clap::Parser;
 use crvideo_bench::report::{fixed, ratio2, summary_heading, table, Latency, Row};
 use crvideo_bench::{
-    at_least, fd_limit_for, login, machine, nats, positive, rss_kib, run_load_generator,
-    spawn_limited, tcp_listen_overflows, BenchResult, CpuSince, Fanout, NatsArgs, Server,
-    ServerArgs, TempDir,
+    at_least, blocking, cpu_secs, fd_limit_for, login, machine, nats, positive, rss_kib,
+    run_load_generator, spawn_limited, start_nats_cluster, tcp_listen_overflows, BenchResult,
+    Fanout, NatsArgs, Server, ServerArgs, TempDir,
 };
+use crvideo_testkit::engines::Redis;
 use crvideo_proto::{decode, encode, ClientFrame, Event, Reply, Request, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -50,6 +51,10 @@ struct Args {
     /// Logins (NATS: connections) in flight.
     #[arg(long, default_value = "256", value_parser = positive)]
     in_flight: usize,
+    /// Servers: with more than one, crvideo-server nodes in cluster mode on a redis-server
+    /// started here, and nats-servers routed to each other; users connect round-robin.
+    #[arg(long, default_value = "1", value_parser = positive)]
+    nodes: usize,
 }
 
 fn main() {
@@ -80,14 +85,27 @@ async fn run_all(args: Args) -> BenchResult<()> {
         // server allows 64 at once; the logins in flight here are more).
         let config =
             format!("heartbeat_ms = 5000\n[limits]\nmax_prelogin_per_address = {in_flight}\n");
-        let server = Server::crvideo(&args.server.server_bin, dir.path(), &config, "")?;
-        let run = phases(&args, n, server.pid(), server.addr, false).await;
-        ours.push(server.finish(run.map_err(|e| format!("N={n}: {e}")))?);
+        let redis = (args.nodes > 1).then(|| blocking(Redis::start));
+        let mut servers = Vec::new();
+        for node in 0..args.nodes {
+            let cluster = redis.as_ref().map_or(String::new(), |r| {
+                format!("[cluster]\nredis_url = \"{}\"\nnode_id = \"n{node}\"\n", r.url())
+            });
+            let dir = dir.path().join(format!("n{node}"));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let config = format!("{config}{cluster}");
+            servers.push(Server::crvideo(&args.server.server_bin, &dir, &config, "")?);
+        }
+        let run = phases(&args, n, &pids(&servers), &addrs(&servers), false).await;
+        ours.push(finish_all(servers, run.map_err(|e| format!("N={n}: {e}")))?);
         if !args.nats.skip_nats {
             let dir = TempDir::new("presence-nats")?;
-            let server = Server::nats(&args.nats.nats_bin, dir.path(), &[])?;
-            let run = phases(&args, n, server.pid(), server.addr, true).await;
-            peers.push(server.finish(run.map_err(|e| format!("N={n}: {e}")))?);
+            let servers = match args.nodes {
+                1 => vec![Server::nats(&args.nats.nats_bin, dir.path(), &[])?],
+                nodes => start_nats_cluster(&args.nats.nats_bin, dir.path(), nodes)?,
+            };
+            let run = phases(&args, n, &pids(&servers), &addrs(&servers), true).await;
+            peers.push(finish_all(servers, run.map_err(|e| format!("N={n}: {e}")))?);
         }
     }
 
@@ -121,18 +139,51 @@ async fn run_all(args: Args) -> BenchResult<()> {
     Ok(())
 }
 
-/// RSS after 0.5 s, so that allocations still in flight (log lines, tasks ending) settle.
-async fn settled_rss(pid: u32) -> BenchResult<u64> {
+/// RSS of the servers after 0.5 s, so that allocations still in flight (log lines, tasks
+/// ending) settle.
+async fn settled_rss(pids: &[u32]) -> BenchResult<u64> {
     tokio::time::sleep(Duration::from_millis(500)).await;
-    rss_kib(pid)
+    total_rss(pids)
+}
+
+fn total_rss(pids: &[u32]) -> BenchResult<u64> {
+    pids.iter().map(|&pid| rss_kib(pid)).sum()
+}
+
+fn total_cpu(pids: &[u32]) -> BenchResult<f64> {
+    pids.iter().map(|&pid| cpu_secs(pid)).sum()
+}
+
+fn pids(servers: &[Server]) -> Vec<u32> {
+    servers.iter().map(Server::pid).collect()
+}
+
+fn addrs(servers: &[Server]) -> Vec<SocketAddr> {
+    servers.iter().map(|s| s.addr).collect()
+}
+
+/// Stops every server after `result` (see [`Server::finish`]).
+fn finish_all<T>(servers: Vec<Server>, result: BenchResult<T>) -> BenchResult<T> {
+    let mut result = result.map(Some);
+    for server in servers {
+        result = server.finish(result);
+    }
+    result.map(|r| r.expect("kept"))
 }
 
 fn user_id(i: usize) -> String {
     format!("u{i:05}")
 }
 
-/// The phases of one run on the server at `addr` (crvideo or `nats`).
-async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -> BenchResult<Run> {
+/// The phases of one run on the servers at `addrs` (crvideo or `nats`; user i connects to
+/// server i mod their number).
+async fn phases(
+    args: &Args,
+    n: usize,
+    pids: &[u32],
+    addrs: &[SocketAddr],
+    nats: bool,
+) -> BenchResult<Run> {
     let subscribers = n / 2;
     // Change i is made by a user who is not subscribed.
     let changer = |change: usize| subscribers + change % (n - subscribers);
@@ -142,20 +193,20 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
     // crvideo: the tenant's first login pays argon2 (later ones hit the server's cache), so
     // one is done up front, outside the figures. NATS: one connection, made and closed too.
     let t0 = Instant::now();
-    let mut warmup = connect(nats, addr, "warmup".into(), Ctx::new(0, 0, Vec::new())).await?;
+    let mut warmup = connect(nats, addrs[0], "warmup".into(), Ctx::new(0, 0, Vec::new())).await?;
     let first_login_ms = t0.elapsed().as_secs_f64() * 1e3;
     if !nats {
         let id = warmup.send(Request::Logout).await?;
         warmup.reply_ok(id).await?;
     }
     drop(warmup);
-    let rss_before = settled_rss(pid).await?;
+    let rss_before = settled_rss(pids).await?;
 
     let overflows = tcp_listen_overflows();
-    let cpu = CpuSince::start([pid])?;
-    let connect = |i| connect(nats, addr, user_id(i), ctx.clone());
+    let cpu = total_cpu(pids)?;
+    let connect = |i| connect(nats, addrs[i % addrs.len()], user_id(i), ctx.clone());
     let (mut clients, login) = spawn_limited(n, args.in_flight, connect).await?;
-    let [login_cpu] = cpu.used()?;
+    let login_cpu = total_cpu(pids)? - cpu;
     let overflows = tcp_listen_overflows().saturating_sub(overflows);
 
     let subs = &mut clients[..subscribers];
@@ -171,7 +222,7 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
         // The server has the subscriptions after the settling; its RSS is read before
         // nats::sync proves it (sync's extra subscription and message per client are not
         // part of the figure, as the PINGs of the NATS protocol were not).
-        let rss = settled_rss(pid).await?;
+        let rss = settled_rss(pids).await?;
         for (c, subscription) in subs.iter_mut().zip(subscriptions) {
             nats::sync(c.nats(), STEP).await?;
             c.reader = Some(tokio::spawn(nats_reader(subscription, ctx.clone())));
@@ -185,11 +236,16 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
         for (c, id) in subs.iter_mut().zip(pending) {
             c.reply_ok(id).await?;
         }
-        settled_rss(pid).await?
+        if addrs.len() > 1 {
+            // Every node has every login once the user counts agree; the directory events
+            // of the last logins may still be on their way.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        settled_rss(pids).await?
     };
     ctx.health()?;
 
-    let cpu = CpuSince::start([pid])?;
+    let cpu = total_cpu(pids)?;
     let (mut all, mut first) = (Vec::new(), Vec::new());
     for change in 0..args.changes {
         let client = &mut clients[changer(change)];
@@ -208,17 +264,17 @@ async fn phases(args: &Args, n: usize, pid: u32, addr: SocketAddr, nats: bool) -
         all.push(done_at - sent);
         first.push(first_at - sent);
     }
-    let [fanout_cpu] = cpu.used()?;
-    let rss_after = rss_kib(pid)?;
+    let fanout_cpu = total_cpu(pids)? - cpu;
+    let rss_after = total_rss(pids)?;
     ctx.health()?;
 
     let (fanout, changes) = (Latency::of(&all), args.changes.max(1) as f64);
     let logins_per_sec = n as f64 / login.as_secs_f64();
     let rss_per_user = (rss_with_all as f64 - rss_before as f64) / n as f64;
-    let mut row = Row::new(if nats {
-        "nats-server"
-    } else {
-        "crvideo-server"
+    let system = if nats { "nats-server" } else { "crvideo-server" };
+    let mut row = Row::new(match addrs.len() {
+        1 => system.to_owned(),
+        k => format!("{system} x{k}"),
     })
     .col("users", n)
     .col("subscribers", subscribers)
