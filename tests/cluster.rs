@@ -19,6 +19,7 @@ fn node(redis: &Redis, id: &str) -> BackgroundServer {
         redis_url: redis.url(),
         node_id: id.into(),
         advertise: "127.0.0.1:1".into(),
+        link_listen: None,
     });
     BackgroundServer::start(config).expect("a cluster node starts")
 }

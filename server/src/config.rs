@@ -95,6 +95,9 @@ pub struct ClusterConfig {
     pub node_id: String,
     /// The address other nodes and clients reach this node at; default: `listen`.
     pub advertise: String,
+    /// Where this node listens for the other nodes' links; default: the host of
+    /// `advertise`, any free port (published in Redis).
+    pub link_listen: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +106,7 @@ struct RawCluster {
     redis_url: String,
     node_id: Option<String>,
     advertise: Option<String>,
+    link_listen: Option<String>,
 }
 
 impl RawCluster {
@@ -122,10 +126,14 @@ impl RawCluster {
         };
         let advertise = self.advertise.unwrap_or_else(|| listen.to_owned());
         validate_listen_addr(&advertise).map_err(|p| format!("cluster.advertise: {p}"))?;
+        if let Some(link_listen) = &self.link_listen {
+            validate_listen_addr(link_listen).map_err(|p| format!("cluster.link_listen: {p}"))?;
+        }
         Ok(ClusterConfig {
             redis_url,
             node_id,
             advertise,
+            link_listen: self.link_listen,
         })
     }
 }

@@ -27,6 +27,7 @@ async fn node(redis: &Redis, id: &str) -> Server {
         redis_url: redis.url(),
         node_id: id.into(),
         advertise: "127.0.0.1:1".into(),
+        link_listen: None,
     });
     Server::start(config).await.unwrap()
 }

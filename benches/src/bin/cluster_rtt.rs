@@ -12,8 +12,8 @@ use bytes::Bytes;
 use clap::Parser;
 use crvideo_bench::report::{ratio2, summary_heading, table, Latency, Row};
 use crvideo_bench::{
-    blocking, login, machine, nats, positive, run_load_generator, start_nats_cluster,
-    BenchResult, NatsArgs, Server, ServerArgs, TempDir,
+    blocking, login, machine, nats, positive, run_load_generator, start_nats_cluster, BenchResult,
+    NatsArgs, Server, ServerArgs, TempDir,
 };
 use crvideo_proto::data::{decode_data, encode_command, DataFrame};
 use crvideo_proto::{ErrorCode, Event, Request, ServerFrame};
@@ -63,7 +63,12 @@ async fn run(args: Args) -> BenchResult<()> {
     let mut rows = Vec::new();
 
     let dir = TempDir::new("cluster-rtt-single")?;
-    let single = Server::crvideo(&args.server.server_bin, dir.path(), "heartbeat_ms = 5000", "")?;
+    let single = Server::crvideo(
+        &args.server.server_bin,
+        dir.path(),
+        "heartbeat_ms = 5000",
+        "",
+    )?;
     let measured = measure(&args, single.addr, single.addr, "single").await;
     let single_node = single.finish(measured)?;
     rows.push(row("crvideo, one node (no cluster)", &single_node));
@@ -77,7 +82,12 @@ async fn run(args: Args) -> BenchResult<()> {
             "heartbeat_ms = 5000\n[cluster]\nredis_url = \"{}\"\nnode_id = \"n{i}\"",
             redis.url()
         );
-        nodes.push(Server::crvideo(&args.server.server_bin, dir.path(), &config, "")?);
+        nodes.push(Server::crvideo(
+            &args.server.server_bin,
+            dir.path(),
+            &config,
+            "",
+        )?);
     }
     let same = measure(&args, nodes[0].addr, nodes[0].addr, "same").await?;
     let cross = measure(&args, nodes[0].addr, nodes[1].addr, "cross").await;
@@ -125,7 +135,9 @@ async fn run(args: Args) -> BenchResult<()> {
     }
     let ratio = cross.cmd.p50_ms / same.cmd.p50_ms;
     let verdict = if ratio <= 2.0 { "met" } else { "MISSED" };
-    println!("\nTarget (issue 22): cross-node SendCmd p50 <= 2 x same-node: {ratio:.2} ({verdict})");
+    println!(
+        "\nTarget (issue 22): cross-node SendCmd p50 <= 2 x same-node: {ratio:.2} ({verdict})"
+    );
     drop(redis);
     Ok(())
 }
@@ -182,9 +194,7 @@ async fn measure(args: &Args, a: SocketAddr, b: SocketAddr, tag: &str) -> BenchR
                 ServerFrame::Reply(r) if r.re == id && r.code != 0 => {
                     return Err(format!("call {call_id}: code {}", r.code))
                 }
-                ServerFrame::Event(Event::CallAccepted { call_id: c, .. }) if c == call_id => {
-                    break
-                }
+                ServerFrame::Event(Event::CallAccepted { call_id: c, .. }) if c == call_id => break,
                 _ => {}
             }
         }
@@ -214,9 +224,9 @@ async fn cmd_rtt(
 ) -> BenchResult<Result<Duration, i32>> {
     let id = conn.next_id();
     let t0 = Instant::now();
-    conn.try_send(tokio_tungstenite::tungstenite::Message::binary(encode_command(
-        id, target, payload,
-    )))
+    conn.try_send(tokio_tungstenite::tungstenite::Message::binary(
+        encode_command(id, target, payload),
+    ))
     .await?;
     loop {
         match conn.next_frame(STEP).await? {
@@ -277,7 +287,10 @@ async fn nats_rtt(args: &Args, a: SocketAddr, b: SocketAddr) -> BenchResult<Late
     let known_by = Instant::now() + STEP;
     loop {
         nats::publish(&requester, "rtt", Some(inbox), body.clone()).await?;
-        if nats::next(&mut replies, Duration::from_millis(200)).await.is_ok() {
+        if nats::next(&mut replies, Duration::from_millis(200))
+            .await
+            .is_ok()
+        {
             break;
         }
         if Instant::now() > known_by {

@@ -20,8 +20,8 @@ use crvideo_bench::{
     run_load_generator, spawn_limited, start_nats_cluster, tcp_listen_overflows, BenchResult,
     Fanout, NatsArgs, Server, ServerArgs, TempDir,
 };
-use crvideo_testkit::engines::Redis;
 use crvideo_proto::{decode, encode, ClientFrame, Event, Reply, Request, ServerFrame};
+use crvideo_testkit::engines::Redis;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -89,7 +89,10 @@ async fn run_all(args: Args) -> BenchResult<()> {
         let mut servers = Vec::new();
         for node in 0..args.nodes {
             let cluster = redis.as_ref().map_or(String::new(), |r| {
-                format!("[cluster]\nredis_url = \"{}\"\nnode_id = \"n{node}\"\n", r.url())
+                format!(
+                    "[cluster]\nredis_url = \"{}\"\nnode_id = \"n{node}\"\n",
+                    r.url()
+                )
             });
             let dir = dir.path().join(format!("n{node}"));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -271,7 +274,11 @@ async fn phases(
     let (fanout, changes) = (Latency::of(&all), args.changes.max(1) as f64);
     let logins_per_sec = n as f64 / login.as_secs_f64();
     let rss_per_user = (rss_with_all as f64 - rss_before as f64) / n as f64;
-    let system = if nats { "nats-server" } else { "crvideo-server" };
+    let system = if nats {
+        "nats-server"
+    } else {
+        "crvideo-server"
+    };
     let mut row = Row::new(match addrs.len() {
         1 => system.to_owned(),
         k => format!("{system} x{k}"),

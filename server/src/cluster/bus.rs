@@ -7,13 +7,17 @@
 //! event precedes any frame a node sends because of it, and a kick's frame precedes the
 //! session's stop. Senders never wait (the services queue under their locks); while Redis
 //! is unreachable, what is queued is lost with a warning, as a connection's frames would be.
+//!
+//! Messages for one node (frames, forwarded requests) go over a direct [link](super::links)
+//! once the node has them, and through that node's Redis inbox otherwise.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 use tracing::warn;
 
+use super::links::Links;
 use super::wire::{inbox, Control, DirEvent, NodeMessage, DIRECTORY_CHANNEL};
 use crate::directory::outbound::{Lane, SessionId};
 use tokio_tungstenite::tungstenite::Message;
@@ -31,6 +35,8 @@ enum Out {
 pub struct Bus {
     node: Arc<str>,
     tx: mpsc::UnboundedSender<Out>,
+    /// Links to the other nodes, once set up: messages for one node go there.
+    links: Arc<OnceLock<Links>>,
 }
 
 impl Bus {
@@ -38,7 +44,32 @@ impl Bus {
     pub fn start(node: Arc<str>, conn: ConnectionManager) -> Bus {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(drain(conn, rx));
-        Bus { node, tx }
+        Bus {
+            node,
+            tx,
+            links: Arc::default(),
+        }
+    }
+
+    /// From now on, messages for one node go over `links`.
+    pub fn use_links(&self, links: Links) {
+        let _ = self.links.set(links);
+    }
+
+    pub fn links(&self) -> Option<&Links> {
+        self.links.get()
+    }
+
+    /// Publishes an encoded [`NodeMessage`] to `to`'s Redis inbox.
+    pub fn publish_to_inbox(&self, to: &str, message: Vec<u8>) {
+        self.publish(inbox(to), message);
+    }
+
+    fn to_node(&self, to: &str, message: Vec<u8>) {
+        match self.links.get() {
+            Some(links) => links.send(to, message),
+            None => self.publish(inbox(to), message),
+        }
     }
 
     /// This node's ID.
@@ -57,12 +88,12 @@ impl Bus {
             lane,
             message,
         };
-        self.publish(inbox(to), message.encode());
+        self.to_node(to, message.encode());
     }
 
     /// Queues a control message for node `to`.
     pub fn control(&self, to: &str, control: Control) {
-        self.publish(inbox(to), NodeMessage::Control(control).encode());
+        self.to_node(to, NodeMessage::Control(control).encode());
     }
 
     /// Queues a directory event for every node.

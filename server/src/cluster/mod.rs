@@ -19,6 +19,7 @@
 
 pub mod bus;
 pub mod directory;
+pub mod links;
 pub mod mirror;
 pub mod wire;
 
@@ -78,6 +79,14 @@ impl ObjectKind {
     }
 }
 
+/// A request another node forwarded (see [`Control::Request`]).
+struct Forwarded {
+    tenant: String,
+    user: String,
+    session: SessionId,
+    text: String,
+}
+
 /// The sessions of other nodes whose forwarded requests this node serves, by session.
 type Delegates = std::collections::HashMap<SessionId, Box<Session>>;
 
@@ -85,7 +94,12 @@ type Delegates = std::collections::HashMap<SessionId, Box<Session>>;
 pub struct Node {
     id: Arc<str>,
     tag: u64,
+    /// Where other nodes link to this one (the value of its liveness key).
     advertise: String,
+    /// The cluster's secret, which opens a link.
+    secret: Arc<str>,
+    /// Taken by [`Node::run`], which accepts the links.
+    link_listener: std::sync::Mutex<Option<tokio::net::TcpListener>>,
     heartbeat: Duration,
     client: redis::Client,
     conn: ConnectionManager,
@@ -111,10 +125,11 @@ impl Node {
             }
         };
         let id: Arc<str> = Arc::from(config.node_id.as_str());
+        let (link_listener, link_addr) = bind_links(config).await?;
         let ttl = heartbeat * ALIVE_TENTHS / 10;
         let taken: Option<String> = redis::cmd("SET")
             .arg(alive_key(&id))
-            .arg(&config.advertise)
+            .arg(&link_addr)
             .arg("NX")
             .arg("PX")
             .arg(ttl.as_millis() as u64)
@@ -132,13 +147,34 @@ impl Node {
             .await
             .map_err(|e| format!("cluster: Redis at {url}: {e}"))?;
         let tag = (count - 1) % MAX_TAG + 1;
+        let secret = cluster_secret(&mut conn)
+            .await
+            .map_err(|e| format!("cluster: Redis at {url}: {e}"))?;
         let bus = Bus::start(id.clone(), conn.clone());
+        let resolve_conn = conn.clone();
+        let resolve: links::Resolve = Arc::new(move |node: Arc<str>| {
+            let mut conn = resolve_conn.clone();
+            Box::pin(async move {
+                redis::cmd("GET")
+                    .arg(alive_key(&node))
+                    .query_async::<Option<String>>(&mut conn)
+                    .await
+                    .ok()
+                    .flatten()
+            })
+        });
+        let fallback_bus = bus.clone();
+        let fallback: links::Fallback =
+            Arc::new(move |node: &str, message| fallback_bus.publish_to_inbox(node, message));
+        bus.use_links(links::Links::new(secret.clone(), resolve, fallback));
         let directory = Arc::new(ClusterDirectory::new(bus.clone(), client.clone()));
         info!(node = &*id, tag, "joined the cluster at {url}");
         Ok(Arc::new(Node {
             id,
             tag,
-            advertise: config.advertise.clone(),
+            advertise: link_addr,
+            secret,
+            link_listener: std::sync::Mutex::new(Some(link_listener)),
             heartbeat,
             client,
             conn,
@@ -170,15 +206,20 @@ impl Node {
         self.directory.node_of_tag(tag)
     }
 
-    /// Records that this node holds `id` of `kind` (queued in order before anything the
-    /// node says about it).
-    pub(crate) fn claim_object(&self, tenant: &str, kind: ObjectKind, id: &str) {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(wire::object_key(tenant, kind.name(), id))
+    /// Records in Redis that this node holds `id` of `kind`; returns once Redis has it, so
+    /// before the other party can hear of it (over a link, faster than Redis).
+    pub(crate) async fn claim_object(&self, tenant: &str, kind: ObjectKind, id: &str) {
+        let mut conn = self.conn.clone();
+        let claimed: redis::RedisResult<()> = redis::cmd("SET")
+            .arg(wire::object_key(tenant, kind.name(), id))
             .arg(&*self.id)
             .arg("EX")
-            .arg(OBJECT_TTL_SECS);
-        self.bus.command(cmd);
+            .arg(OBJECT_TTL_SECS)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = claimed {
+            warn!("cluster: cannot record the owner of {id:?}: {e}");
+        }
     }
 
     /// The live node other than this one that holds `id` of `kind`, if any.
@@ -243,6 +284,19 @@ impl Node {
         let mut announce = false;
         // The sessions of other nodes whose forwarded requests this node serves.
         let mut delegates = Delegates::default();
+        // Links: frames, stops and acknowledgements are handled by the link's task; the
+        // requests, which need the delegates, come here.
+        let (requests_tx, mut requests) = tokio::sync::mpsc::unbounded_channel();
+        let listener = self.link_listener.lock().unwrap().take();
+        let accepting = listener.map(|listener| {
+            let (node, shared) = (self.clone(), shared.clone());
+            let deliver = Arc::new(move |message: NodeMessage| {
+                if let Some(request) = node.handle(&shared, message) {
+                    let _ = requests_tx.send(request);
+                }
+            });
+            tokio::spawn(links::accept(listener, self.secret.clone(), deliver))
+        });
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         'connect: loop {
             let subscribed = async {
@@ -293,6 +347,9 @@ impl Node {
                             })
                         });
                     }
+                    Some(request) = requests.recv() => {
+                        self.serve_request(&shared, request, &mut delegates).await
+                    }
                     _ = reconcile => {
                         reconcile_at = None;
                         self.load(&shared, &mut conn, true).await;
@@ -300,6 +357,9 @@ impl Node {
                     _ = shutdown_requested(&mut shutdown) => break 'connect,
                 }
             }
+        }
+        if let Some(accepting) = accepting {
+            accepting.abort();
         }
         let _: Result<(), _> = redis::cmd("DEL")
             .arg(alive_key(&self.id))
@@ -322,56 +382,90 @@ impl Node {
             return;
         }
         match NodeMessage::decode(payload) {
-            Some(NodeMessage::Deliver {
+            Some(message) => {
+                if let Some(request) = self.handle(shared, message) {
+                    self.serve_request(shared, request, delegates).await;
+                }
+            }
+            None => warn!("cluster: an unknown node message ignored"),
+        }
+    }
+
+    /// Handles a message from another node; a forwarded request is given back (it needs
+    /// the delegates: [`Node::serve_request`]).
+    fn handle(&self, shared: &Shared, message: NodeMessage) -> Option<Forwarded> {
+        match message {
+            NodeMessage::Deliver {
                 session,
                 lane,
                 message,
-            }) => {
+            } => {
                 if let Some(link) = self.directory.own_link(session) {
                     let _ = link.send_in_lane(lane, message);
                 }
             }
-            Some(NodeMessage::Control(Control::Stop {
+            NodeMessage::Control(Control::Stop {
                 session,
                 how,
                 code,
                 reason,
-            })) => {
+            }) => {
                 if let Some(link) = self.directory.own_link(session) {
                     link.stop(stop_of(how, code, reason));
                 }
             }
-            Some(NodeMessage::Control(Control::Request {
-                tenant,
-                user,
-                session,
-                text,
-            })) => {
-                let Some(requester) = self.directory.session(&tenant, &user, session) else {
-                    debug!(
-                        session,
-                        "cluster: a forwarded request of a session gone ignored"
-                    );
-                    return;
-                };
-                let delegate = delegates
-                    .entry(session)
-                    .or_insert_with(|| Box::new(Session::delegate(shared.clone(), requester)));
-                if delegate.on_forwarded(&text).await.is_some() {
-                    delegates.remove(&session);
-                }
-            }
-            Some(NodeMessage::Control(Control::CmdAck {
+            NodeMessage::Control(Control::CmdAck {
                 tenant,
                 user,
                 session,
                 relay_id,
-            })) => {
+            }) => {
                 if let Some(receiver) = self.directory.session(&tenant, &user, session) {
                     shared.relay.cmd_ack(&receiver, relay_id);
                 }
             }
-            None => warn!("cluster: an unknown node message ignored"),
+            NodeMessage::Control(Control::Request {
+                tenant,
+                user,
+                session,
+                text,
+            }) => {
+                return Some(Forwarded {
+                    tenant,
+                    user,
+                    session,
+                    text,
+                })
+            }
+        }
+        None
+    }
+
+    /// Serves a request another node forwarded, for the requester's delegate.
+    async fn serve_request(
+        &self,
+        shared: &Arc<Shared>,
+        request: Forwarded,
+        delegates: &mut Delegates,
+    ) {
+        let Forwarded {
+            tenant,
+            user,
+            session,
+            text,
+        } = request;
+        let Some(requester) = self.directory.session(&tenant, &user, session) else {
+            debug!(
+                session,
+                "cluster: a forwarded request of a session gone ignored"
+            );
+            return;
+        };
+        let delegate = delegates
+            .entry(session)
+            .or_insert_with(|| Box::new(Session::delegate(shared.clone(), requester)));
+        if delegate.on_forwarded(&text).await.is_some() {
+            delegates.remove(&session);
         }
     }
 
@@ -529,6 +623,45 @@ impl Node {
             }
         }
     }
+}
+
+/// Binds the listener for links: `link_listen`, or the host of `advertise` on any port.
+/// Returns it with the address other nodes use.
+async fn bind_links(config: &ClusterConfig) -> Result<(tokio::net::TcpListener, String), String> {
+    let host = match config.advertise.rsplit_once(':') {
+        Some((host, _)) => host.to_owned(),
+        None => config.advertise.clone(),
+    };
+    let wanted = config
+        .link_listen
+        .clone()
+        .unwrap_or_else(|| format!("{host}:0"));
+    let listener = tokio::net::TcpListener::bind(&wanted)
+        .await
+        .map_err(|e| format!("cluster: cannot listen for links on {wanted}: {e}"))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| format!("cluster: link listener: {e}"))?
+        .port();
+    Ok((listener, format!("{host}:{port}")))
+}
+
+/// The cluster's secret (made by the first node).
+async fn cluster_secret(conn: &mut ConnectionManager) -> redis::RedisResult<Arc<str>> {
+    let mut bytes = [0u8; 24];
+    getrandom::getrandom(&mut bytes).expect("the system's random source");
+    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let _: Option<String> = redis::cmd("SET")
+        .arg(wire::SECRET_KEY)
+        .arg(fresh)
+        .arg("NX")
+        .query_async(conn)
+        .await?;
+    let secret: String = redis::cmd("GET")
+        .arg(wire::SECRET_KEY)
+        .query_async(conn)
+        .await?;
+    Ok(Arc::from(secret))
 }
 
 /// `redis_url` without its password, for messages.

@@ -27,8 +27,8 @@ pub fn inbox(node: &str) -> String {
 /// The channel of the directory's events (every node listens).
 pub const DIRECTORY_CHANNEL: &str = "crv:dir";
 
-/// The key that says a node is alive: its advertised address, expiring after three
-/// heartbeats without renewal.
+/// The key that says a node is alive: the address of its links, expiring two and a half
+/// heartbeats after its last renewal.
 pub fn alive_key(node: &str) -> String {
     format!("crv:node:{node}:alive")
 }
@@ -47,6 +47,8 @@ pub fn object_key(tenant: &str, kind: &str, id: &str) -> String {
 pub const TENANTS_KEY: &str = "crv:tenants";
 /// The counter that orders logins (a relogin wins over every earlier login of its user).
 pub const VERSION_KEY: &str = "crv:version";
+/// The secret that opens a link between nodes (see [`crate::cluster::links`]).
+pub const SECRET_KEY: &str = "crv:secret";
 /// The counter a node takes its tag from (see [`crate::cluster::Node::tag`]).
 pub const TAG_KEY: &str = "crv:tag";
 

@@ -1,8 +1,8 @@
 //! In a cluster: requests about state another node holds are served there.
 //!
 //! A call, an invitation or a transfer lives on the node its creator is connected to (that
-//! node's services hold it, with its timers). Creating one records its owner in Redis
-//! ([`crate::cluster::Node::claim_object`]), before the other party can hear of it. A request
+//! node's services hold it, with its timers). Creating one first records its owner in Redis
+//! ([`crate::cluster::Node::claim_object`]), so before the other party can hear of it. A request
 //! that names one this node does not hold is looked up there and, if another node owns it,
 //! forwarded as it arrived; the owner serves it for the requester's mirror, so the reply and
 //! the events it causes come back through the requester's own node. Anything not found
@@ -46,7 +46,7 @@ impl Session {
         };
         let tenant = me.tenant();
         if creates {
-            node.claim_object(tenant, kind, id);
+            node.claim_object(tenant, kind, id).await;
             return false;
         }
         let here = match kind {
