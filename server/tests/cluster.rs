@@ -347,6 +347,51 @@ async fn a_transfer_crosses_nodes_byte_exact() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn tenants_stay_apart_across_nodes() {
+    let redis = Redis::start();
+    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    assert_eq!(amy.code(json!({"op": "subscribe_status"})).await, 0);
+    let _ben = login(n2.local_addr(), "acme", "ben").await;
+    assert_eq!(status_of(&mut amy, "ben").await, USER_IDLE);
+
+    // The same user ID in another tenant, on the other node: no kick, no presence.
+    let mut other_amy = login(n2.local_addr(), "globex", "amy").await;
+    let mut gus = login(n1.local_addr(), "globex", "gus").await;
+    listed_as(&mut other_amy, "gus", USER_IDLE).await;
+    listed_as(&mut other_amy, "ben", USER_OFFLINE).await;
+    listed_as(&mut gus, "amy", USER_IDLE).await; // globex's amy
+    assert_eq!(amy.code(json!({"op": "get_user_status"})).await, 0);
+    listed_as(&mut amy, "gus", USER_OFFLINE).await;
+    // Nothing of globex reached acme's subscriber; acme's amy was not kicked.
+    nothing_of_globex(&mut amy).await;
+    // A command from globex to acme's ben finds no one.
+    gus.send_binary(encode_command(4, "ben", b"x")).await;
+    assert_eq!(
+        gus.reply_to(4).await.code,
+        ErrorCode::SendDataTargetInvalid as i32
+    );
+    // A call neither.
+    let call = json!({"op": "call", "call_id": "x", "callee": "ben", "meet_obj": "",
+                      "usr_ext_dat": ""});
+    assert_ne!(gus.code(call).await, 0);
+    nothing_of_globex(&mut amy).await;
+}
+
+/// Watches acme's `amy` for a while: no kick, and no presence of globex's `gus` or `amy`
+/// (ben, who does not read, may go offline meanwhile: his heartbeats go unanswered).
+async fn nothing_of_globex(amy: &mut Client) {
+    let until = Instant::now() + support::QUIET;
+    while let Ok(event) = tokio::time::timeout_at(until, amy.event()).await {
+        match event {
+            Event::UserStatus(s) if s.user_id == "ben" => {}
+            other => panic!("acme's amy heard {other:?}"),
+        }
+    }
+}
+
 /// A node as its own process (so that it can be killed), on `redis`.
 struct Process {
     child: std::process::Child,
@@ -421,12 +466,17 @@ async fn a_killed_nodes_users_go_offline_and_their_calls_end() {
     assert_eq!(amy.code(call).await, 0);
     assert_eq!(status_of(&mut amy, "ben").await, USER_BUSY);
 
-    // kill -9: within three heartbeats (and one of slack) ben is offline for amy, and her
-    // ringing call ends.
+    // And offers him a file (the transfer is homed on amy's node too).
+    let offer = json!({"op": "transfer_offer", "transfer_id": "t1", "target": "ben",
+                       "kind": "file", "name": "a.bin", "total": 1000});
+    assert_eq!(amy.code(offer).await, 0);
+
+    // kill -9: within three heartbeats (and one of slack) ben is offline for amy, her
+    // ringing call ends and her transfer fails with a code.
     let killed = Instant::now();
     doomed.kill();
-    let (mut offline, mut hung_up) = (false, false);
-    while !(offline && hung_up) {
+    let (mut offline, mut hung_up, mut failed) = (false, false, false);
+    while !(offline && hung_up && failed) {
         match timeout(PATIENCE, amy.event())
             .await
             .expect("ben's end not seen")
@@ -442,6 +492,11 @@ async fn a_killed_nodes_users_go_offline_and_their_calls_end() {
             Event::CallHungup { call_id, .. } => {
                 assert_eq!(call_id, "c1");
                 hung_up = true;
+            }
+            Event::TransferResult { transfer_id, code } => {
+                assert_eq!(transfer_id, "t1");
+                assert_ne!(code, 0, "a transfer to a dead node cannot have succeeded");
+                failed = true;
             }
             _ => {}
         }

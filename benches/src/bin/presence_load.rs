@@ -212,6 +212,11 @@ async fn phases(
     let login_cpu = total_cpu(pids)? - cpu;
     let overflows = tcp_listen_overflows().saturating_sub(overflows);
 
+    if addrs.len() > 1 {
+        // The other nodes learn of the last logins through Redis: a subscriber that
+        // subscribed before would hear them come online (a stray message, failing the run).
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     let subs = &mut clients[..subscribers];
     let rss_with_all = if nats {
         let mut subscriptions = Vec::with_capacity(subscribers);
@@ -238,11 +243,6 @@ async fn phases(
         }
         for (c, id) in subs.iter_mut().zip(pending) {
             c.reply_ok(id).await?;
-        }
-        if addrs.len() > 1 {
-            // Every node has every login once the user counts agree; the directory events
-            // of the last logins may still be on their way.
-            tokio::time::sleep(Duration::from_secs(2)).await;
         }
         settled_rss(pids).await?
     };

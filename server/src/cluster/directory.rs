@@ -27,7 +27,7 @@ use crvideo_proto::UserStatus;
 use tracing::warn;
 
 use super::bus::Bus;
-use super::mirror::mirror;
+use super::mirror::{mirror, NodeSink};
 use super::wire::{online_key, tag_of, DirEvent, Record, TENANTS_KEY, VERSION_KEY};
 use crate::directory::handle::SessionHandle;
 use crate::directory::local::{LocalDirectory, Presence};
@@ -78,6 +78,8 @@ struct Replica {
     remote: HashMap<Arc<str>, HashMap<SessionId, TenantUser>>,
     /// The nodes seen, by tag (from their session IDs).
     tags: HashMap<u64, Arc<str>>,
+    /// The way to each node's sessions, shared by their mirrors.
+    sinks: HashMap<Arc<str>, Arc<NodeSink>>,
 }
 
 /// The synchronous connection logins claim their user with (a login must know whether it
@@ -246,8 +248,19 @@ impl ClusterDirectory {
                 return;
             }
         }
-        let node: Arc<str> = Arc::from(login.node);
-        let link = mirror(&self.bus, node.clone(), login.session);
+        let (node, sink) = {
+            let mut replica = self.replica.lock().unwrap();
+            match replica.sinks.get_key_value(login.node) {
+                Some((node, sink)) => (node.clone(), sink.clone()),
+                None => {
+                    let node: Arc<str> = Arc::from(login.node);
+                    let sink = NodeSink::new(self.bus.clone(), node.clone());
+                    replica.sinks.insert(node.clone(), sink.clone());
+                    (node, sink)
+                }
+            }
+        };
+        let link = mirror(sink, login.session);
         let (handle, replaced) = self.local.register(
             login.tenant,
             WantedId::Given(login.user),

@@ -603,6 +603,13 @@ impl Node {
         if alive.first() == Some(&false) {
             warn!("cluster: this node's liveness key had expired; announcing its sessions again");
             *announce = true;
+            // Redis may have lost everything: the secret the links open with too.
+            let _: redis::RedisResult<Option<String>> = redis::cmd("SET")
+                .arg(wire::SECRET_KEY)
+                .arg(&*self.secret)
+                .arg("NX")
+                .query_async(conn)
+                .await;
         }
         if *announce {
             *announce = !self.directory.announce_again();
@@ -620,6 +627,9 @@ impl Node {
             for handle in sessions {
                 crate::session::take_offline(shared, &handle);
                 self.directory.forget_record(&handle);
+            }
+            if let Some(links) = self.bus.links() {
+                links.forget(node);
             }
         }
     }

@@ -137,7 +137,7 @@ impl TenantBudget {
 
 /// What a session has queued for sending, in bytes (each frame counted with a small
 /// overhead).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueuedBytes {
     /// Replies to its requests.
     pub replies: usize,
@@ -401,9 +401,30 @@ impl Outbox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionGone;
 
-/// A cheap, cloneable handle to one connection's outbound side.
+/// Where a link to a session of another cluster node sends (see `crate::cluster::mirror`):
+/// the node that holds the session queues each message in the same lane there.
+pub trait RemoteSink: Send + Sync {
+    fn deliver(&self, session: SessionId, lane: Lane, message: Message);
+    fn stop(&self, session: SessionId, stop: &Stop);
+}
+
+/// A cheap, cloneable handle to one session's outbound side: the lanes of a connection of
+/// this process, or (in a cluster) a session of another node, reached through its node.
 #[derive(Clone)]
-pub struct SessionLink {
+pub struct SessionLink(Inner);
+
+#[derive(Clone)]
+enum Inner {
+    Local(LocalLink),
+    Remote {
+        id: SessionId,
+        sink: Arc<dyn RemoteSink>,
+    },
+}
+
+/// The lanes of a connection of this process, and its stop signal.
+#[derive(Clone)]
+struct LocalLink {
     id: SessionId,
     peer: SocketAddr,
     control: mpsc::UnboundedSender<Control>,
@@ -414,7 +435,23 @@ pub struct SessionLink {
     stop: Arc<watch::Sender<Option<Stop>>>,
 }
 
+/// What a remote link answers where a local one would tell about its lanes.
+fn remote_peer() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 0))
+}
+
 impl SessionLink {
+    /// A link to session `id` of another cluster node, through `sink` (no lanes here: what
+    /// is sent goes to the node at once, and its bounds apply there).
+    pub fn remote(id: SessionId, sink: Arc<dyn RemoteSink>) -> SessionLink {
+        SessionLink(Inner::Remote { id, sink })
+    }
+
+    /// Whether this link reaches a session of another node.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.0, Inner::Remote { .. })
+    }
+
     /// A link with the default [`LinkLimits`].
     #[cfg(test)]
     pub(crate) fn new(
@@ -435,7 +472,7 @@ impl SessionLink {
         let (media, media_rx) = mpsc::unbounded_channel();
         let queued = Arc::new(Queued::default());
         let (stop, stop_rx) = watch::channel(None);
-        let link = SessionLink {
+        let link = SessionLink(Inner::Local(LocalLink {
             id,
             peer,
             control,
@@ -444,7 +481,7 @@ impl SessionLink {
             queued: queued.clone(),
             limits,
             stop: Arc::new(stop),
-        };
+        }));
         let outbox = Outbox {
             control: control_rx,
             media: media_rx,
@@ -457,17 +494,44 @@ impl SessionLink {
     }
 
     pub fn id(&self) -> SessionId {
-        self.id
+        match &self.0 {
+            Inner::Local(l) => l.id,
+            Inner::Remote { id, .. } => *id,
+        }
     }
 
+    /// The client's address (unspecified for a session of another node).
     pub fn peer(&self) -> SocketAddr {
-        self.peer
+        match &self.0 {
+            Inner::Local(l) => l.peer,
+            Inner::Remote { .. } => remote_peer(),
+        }
+    }
+
+    fn local(&self) -> Option<&LocalLink> {
+        match &self.0 {
+            Inner::Local(l) => Some(l),
+            Inner::Remote { .. } => None,
+        }
+    }
+
+    /// Sends `message` in `lane` of a remote session; None for a local one.
+    fn remotely(&self, lane: Lane, message: Message) -> Option<()> {
+        match &self.0 {
+            Inner::Local(_) => None,
+            Inner::Remote { id, sink } => {
+                sink.deliver(*id, lane, message);
+                Some(())
+            }
+        }
     }
 
     /// From now on, what is pushed to this session also counts in `budget` (its tenant's;
     /// set once, at login).
     pub(crate) fn join_tenant(&self, budget: Arc<TenantBudget>) {
-        let _ = self.queued.tenant.set(budget);
+        if let Some(l) = self.local() {
+            l.join_tenant(budget)
+        }
     }
 
     /// Queues a control frame for the client: a reply if it is one, else a pushed frame.
@@ -477,6 +541,105 @@ impl SessionLink {
             ServerFrame::Reply(_) => self.send_reply(message),
             _ => self.send_message(message),
         }
+    }
+
+    /// Queues a reply to one of the client's requests (see [`LocalLink::send_reply`]).
+    pub fn send_reply(&self, message: Message) -> Result<(), SessionGone> {
+        match &self.0 {
+            Inner::Local(l) => l.send_reply(message),
+            Inner::Remote { .. } => Ok(self.remotely(Lane::Reply, message).unwrap_or(())),
+        }
+    }
+
+    /// Queues a pushed message in the control lane (see [`LocalLink::send_message`]).
+    pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
+        match &self.0 {
+            Inner::Local(l) => l.send_message(message),
+            Inner::Remote { .. } => Ok(self.remotely(Lane::Pushed, message).unwrap_or(())),
+        }
+    }
+
+    /// What this session has queued for sending (nothing here for a remote one).
+    pub fn queued_bytes(&self) -> QueuedBytes {
+        match &self.0 {
+            Inner::Local(l) => l.queued_bytes(),
+            Inner::Remote { .. } => QueuedBytes::default(),
+        }
+    }
+
+    pub(crate) fn replies_backlogged(&self) -> bool {
+        self.local().is_some_and(LocalLink::replies_backlogged)
+    }
+
+    pub(crate) async fn replies_drained(&self) {
+        if let Some(l) = self.local() {
+            l.replies_drained().await
+        }
+    }
+
+    /// Queues a bulk frame (see [`LocalLink::send_bulk`]).
+    pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
+        match &self.0 {
+            Inner::Local(l) => l.send_bulk(message),
+            Inner::Remote { .. } => Ok(self.remotely(Lane::Bulk, message).unwrap_or(())),
+        }
+    }
+
+    /// Queues a video frame (see [`LocalLink::send_media`]); a remote session's node
+    /// decides whether it is dropped.
+    pub fn send_media(&self, message: Message) -> Result<MediaSent, SessionGone> {
+        match &self.0 {
+            Inner::Local(l) => l.send_media(message),
+            Inner::Remote { .. } => {
+                self.remotely(Lane::Video, message);
+                Ok(MediaSent::Queued)
+            }
+        }
+    }
+
+    /// Queues an audio packet (see [`LocalLink::send_audio`]).
+    pub fn send_audio(&self, message: Message) -> Result<MediaSent, SessionGone> {
+        match &self.0 {
+            Inner::Local(l) => l.send_audio(message),
+            Inner::Remote { .. } => {
+                self.remotely(Lane::Audio, message);
+                Ok(MediaSent::Queued)
+            }
+        }
+    }
+
+    /// Asks the session to end. The first request wins; later ones are ignored.
+    pub fn stop(&self, stop: Stop) {
+        match &self.0 {
+            Inner::Local(l) => l.stop(stop),
+            Inner::Remote { id, sink } => sink.stop(*id, &stop),
+        }
+    }
+
+    pub(crate) fn clear_stop(&self) {
+        if let Some(l) = self.local() {
+            l.clear_stop()
+        }
+    }
+
+    pub(crate) fn queue_close(&self, frame: CloseFrame) -> bool {
+        self.local().is_some_and(|l| l.queue_close(frame))
+    }
+
+    pub(crate) fn queue_start_counting(&self) -> bool {
+        self.local().is_some_and(LocalLink::queue_start_counting)
+    }
+
+    pub(crate) fn queue_release(&self) -> bool {
+        self.local().is_some_and(LocalLink::queue_release)
+    }
+}
+
+impl LocalLink {
+    /// From now on, what is pushed to this session also counts in `budget` (its tenant's;
+    /// set once, at login).
+    pub(crate) fn join_tenant(&self, budget: Arc<TenantBudget>) {
+        let _ = self.queued.tenant.set(budget);
     }
 
     /// Queues a reply to one of the client's requests. Never ends the session (see the
