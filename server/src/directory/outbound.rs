@@ -515,17 +515,6 @@ impl SessionLink {
         }
     }
 
-    /// Sends `message` in `lane` of a remote session; None for a local one.
-    fn remotely(&self, lane: Lane, message: Message) -> Option<()> {
-        match &self.0 {
-            Inner::Local(_) => None,
-            Inner::Remote { id, sink } => {
-                sink.deliver(*id, lane, message);
-                Some(())
-            }
-        }
-    }
-
     /// From now on, what is pushed to this session also counts in `budget` (its tenant's;
     /// set once, at login).
     pub(crate) fn join_tenant(&self, budget: Arc<TenantBudget>) {
@@ -547,7 +536,10 @@ impl SessionLink {
     pub fn send_reply(&self, message: Message) -> Result<(), SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_reply(message),
-            Inner::Remote { .. } => Ok(self.remotely(Lane::Reply, message).unwrap_or(())),
+            Inner::Remote { id, sink } => {
+                sink.deliver(*id, Lane::Reply, message);
+                Ok(())
+            }
         }
     }
 
@@ -555,7 +547,10 @@ impl SessionLink {
     pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_message(message),
-            Inner::Remote { .. } => Ok(self.remotely(Lane::Pushed, message).unwrap_or(())),
+            Inner::Remote { id, sink } => {
+                sink.deliver(*id, Lane::Pushed, message);
+                Ok(())
+            }
         }
     }
 
@@ -581,7 +576,10 @@ impl SessionLink {
     pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_bulk(message),
-            Inner::Remote { .. } => Ok(self.remotely(Lane::Bulk, message).unwrap_or(())),
+            Inner::Remote { id, sink } => {
+                sink.deliver(*id, Lane::Bulk, message);
+                Ok(())
+            }
         }
     }
 
@@ -590,8 +588,8 @@ impl SessionLink {
     pub fn send_media(&self, message: Message) -> Result<MediaSent, SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_media(message),
-            Inner::Remote { .. } => {
-                self.remotely(Lane::Video, message);
+            Inner::Remote { id, sink } => {
+                sink.deliver(*id, Lane::Video, message);
                 Ok(MediaSent::Queued)
             }
         }
@@ -601,8 +599,8 @@ impl SessionLink {
     pub fn send_audio(&self, message: Message) -> Result<MediaSent, SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_audio(message),
-            Inner::Remote { .. } => {
-                self.remotely(Lane::Audio, message);
+            Inner::Remote { id, sink } => {
+                sink.deliver(*id, Lane::Audio, message);
                 Ok(MediaSent::Queued)
             }
         }
