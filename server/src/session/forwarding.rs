@@ -34,6 +34,11 @@ fn object_of(request: &Request) -> Option<(ObjectKind, &str, bool)> {
     })
 }
 
+/// Whether `request` is one a node forwards (about a call or transfer, not creating one).
+pub(crate) fn is_forwardable(request: &Request) -> bool {
+    matches!(object_of(request), Some((_, _, false)))
+}
+
 impl Session {
     /// Forwards `text` (which decoded to `request`) to the node that holds what it names,
     /// if that is another node: true if forwarded (nothing more to do here).

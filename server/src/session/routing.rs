@@ -72,6 +72,15 @@ impl Session {
     /// [`Session::on_text`], without the checks the receiving node made.
     pub(crate) async fn on_forwarded(&mut self, text: &str) -> Option<Stop> {
         let frame: ClientFrame = crvideo_proto::decode(text).ok()?;
+        // Only what a node forwards: a request about a call or transfer held here.
+        if !super::forwarding::is_forwardable(&frame.request) {
+            warn!(
+                session = self.id(),
+                "a forwarded {} ignored: not a request nodes forward",
+                frame.request.op()
+            );
+            return None;
+        }
         self.route(frame.id, frame.request).await
     }
 
