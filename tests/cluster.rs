@@ -9,6 +9,7 @@ mod common;
 use std::net::SocketAddr;
 
 use common::peer::{data_line, Peer, NO_RESUME};
+use common::server_process::TempDir;
 use common::*;
 use crvideo_server::{BackgroundServer, ClusterConfig};
 use crvideo_testkit::engines::Redis;
@@ -71,7 +72,9 @@ fn users_on_three_nodes_see_and_reach_each_other() {
     let mut alice = user("alice", &cluster.addr(0).to_string());
     assert_eq!(alice.cmd(&["notify_start", "ns"]), 0);
     let mut bob = user("bob", &cluster.addr(1).to_string());
-    let mut carol = user("carol", &cluster.addr(2).to_string());
+    let carol_tmp = TempDir::new("carol-tmp");
+    let extra = format!(r#"{NO_RESUME},"tmpDir":"{}""#, carol_tmp.path.display());
+    let mut carol = Peer::login_with("carol", cluster.addr(2), &extra, "demo", "demo123", "carol");
     alice.expect(&status_line("bob", IDLE));
     alice.expect(&status_line("carol", IDLE));
 
@@ -86,6 +89,26 @@ fn users_on_three_nodes_see_and_reach_each_other() {
     bob.expect(&format!("SendBufferRlst\t{id}\t0\tb1"));
     let got = carol.wait_line(|l| l.starts_with("NotifyBufferData\tbob\t"));
     assert!(got.starts_with("NotifyBufferData\tbob\t3000000\t"), "{got}");
+
+    // SendFile node 2 → node 3: the file lands whole under its name; the chunks cross the
+    // link, the receiver's credit is forwarded to the sender's node.
+    let source = TempDir::new("bob-source");
+    let path = source.path.join("big.bin");
+    let data: Vec<u8> = (0..20 * 1024 * 1024 + 3u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &data).unwrap();
+    let id = bob.cmd_text(&["send_file", "carol", path.to_str().unwrap(), "f"]);
+    bob.expect(&format!("SendFileRlst\t{id}\t{}\t0\tf", path.display()));
+    let landed = carol_tmp.path.join("big.bin");
+    carol.expect(&format!(
+        "NotifyFileData\tbob\t{}\tbig.bin",
+        landed.display()
+    ));
+    assert!(
+        std::fs::read(&landed).unwrap() == data,
+        "the file crossed unchanged"
+    );
 
     // A call node 3 → node 1, accepted on node 1: both busy for everyone, then hung up.
     let call = carol.cmd_text(&["call", "alice", "", "hi", "cc"]);

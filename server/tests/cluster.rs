@@ -32,6 +32,17 @@ async fn node(redis: &Redis, id: &str) -> Server {
     Server::start(config).await.unwrap()
 }
 
+/// A redis-server and `N` nodes on it, `n1`…
+async fn cluster<const N: usize>() -> (Redis, [Server; N]) {
+    let redis = Redis::start();
+    let mut nodes = Vec::with_capacity(N);
+    for i in 1..=N {
+        nodes.push(node(&redis, &format!("n{i}")).await);
+    }
+    let nodes = nodes.try_into().unwrap_or_else(|_| unreachable!("N nodes"));
+    (redis, nodes)
+}
+
 /// The next presence change `c` hears about `user`, skipping others.
 async fn status_of(c: &mut Client, user: &str) -> i32 {
     let deadline = Instant::now() + PATIENCE;
@@ -81,8 +92,7 @@ async fn command(c: &mut Client) -> (u64, String, Vec<u8>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server"]
 async fn presence_and_commands_cross_nodes() {
-    let redis = Redis::start();
-    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let (_redis, [n1, n2]) = cluster().await;
     let mut amy = login(n1.local_addr(), "acme", "amy").await;
     assert_eq!(amy.code(json!({"op": "subscribe_status"})).await, 0);
 
@@ -142,12 +152,7 @@ async fn presence_and_commands_cross_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server"]
 async fn a_relogin_on_another_node_kicks_the_first_session() {
-    let redis = Redis::start();
-    let (n1, n2, n3) = (
-        node(&redis, "n1").await,
-        node(&redis, "n2").await,
-        node(&redis, "n3").await,
-    );
+    let (_redis, [n1, n2, n3]) = cluster().await;
     let mut amy = login(n3.local_addr(), "acme", "amy").await;
     let mut first = login(n1.local_addr(), "acme", "ben").await;
     listed_as(&mut amy, "ben", USER_IDLE).await;
@@ -181,8 +186,7 @@ async fn a_relogin_on_another_node_kicks_the_first_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server"]
 async fn assigned_ids_are_unique_across_nodes() {
-    let redis = Redis::start();
-    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let (_redis, [n1, n2]) = cluster().await;
     let mut seen = std::collections::HashSet::new();
     let mut clients = Vec::new();
     for i in 0..20 {
@@ -204,12 +208,7 @@ async fn assigned_ids_are_unique_across_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server"]
 async fn calls_ring_answer_and_end_across_nodes() {
-    let redis = Redis::start();
-    let (n1, n2, n3) = (
-        node(&redis, "n1").await,
-        node(&redis, "n2").await,
-        node(&redis, "n3").await,
-    );
+    let (_redis, [n1, n2, n3]) = cluster().await;
     let mut amy = login(n1.local_addr(), "acme", "amy").await;
     let mut ben = login(n2.local_addr(), "acme", "ben").await;
     let mut cal = login(n3.local_addr(), "acme", "cal").await;
@@ -283,8 +282,7 @@ async fn calls_ring_answer_and_end_across_nodes() {
 #[ignore = "needs redis-server"]
 async fn a_transfer_crosses_nodes_byte_exact() {
     use crvideo_proto::data::encode_chunk;
-    let redis = Redis::start();
-    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let (_redis, [n1, n2]) = cluster().await;
     let mut amy = login(n1.local_addr(), "acme", "amy").await;
     let mut ben = login(n2.local_addr(), "acme", "ben").await;
     listed_as(&mut amy, "ben", USER_IDLE).await;
@@ -350,8 +348,7 @@ async fn a_transfer_crosses_nodes_byte_exact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server"]
 async fn tenants_stay_apart_across_nodes() {
-    let redis = Redis::start();
-    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let (_redis, [n1, n2]) = cluster().await;
     let mut amy = login(n1.local_addr(), "acme", "amy").await;
     assert_eq!(amy.code(json!({"op": "subscribe_status"})).await, 0);
     let _ben = login(n2.local_addr(), "acme", "ben").await;
@@ -510,8 +507,7 @@ async fn a_killed_nodes_users_go_offline_and_their_calls_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server"]
 async fn after_a_redis_restart_the_nodes_heal_by_themselves() {
-    let mut redis = Redis::start();
-    let (n1, n2) = (node(&redis, "n1").await, node(&redis, "n2").await);
+    let (mut redis, [n1, n2]) = cluster().await;
     let mut amy = login(n1.local_addr(), "acme", "amy").await;
     let mut ben = login(n2.local_addr(), "acme", "ben").await;
     listed_as(&mut amy, "ben", USER_IDLE).await;
