@@ -1,8 +1,9 @@
 //! Cluster round trips: a 1 KiB SendCmd (sent → the sender has its answer, which follows the
-//! target's acknowledgement) and a call's setup (call sent → CallAccepted) between two raw
-//! clients, on a single node, on one node of a three-node cluster, and across two of its
-//! nodes; against nats-server request/reply with the same payload on one server and across
-//! a three-server cluster (routes on loopback). Each server is its own process, on one
+//! target's acknowledgement), a call's setup (call sent → CallAccepted) and one transfer's
+//! throughput between raw clients, on a single node, on one node of a three-node cluster,
+//! and across two of its nodes; against nats-server request/reply with the same payload and
+//! pub/sub of 512 KiB messages, on one server and across a three-server cluster (routes on
+//! loopback). Each server is its own process, on one
 //! redis-server started here. See docs/BENCHMARKS.md.
 
 use std::net::SocketAddr;
@@ -40,6 +41,9 @@ struct Args {
     /// Calls set up and hung up per placement.
     #[arg(long, default_value = "500", value_parser = positive)]
     calls: usize,
+    /// MiB relayed in one transfer per placement (NATS: published in 512 KiB messages).
+    #[arg(long, default_value = "512", value_parser = positive)]
+    bulk_mib: usize,
 }
 
 fn main() {
@@ -49,6 +53,8 @@ fn main() {
 struct Measured {
     cmd: Latency,
     call: Latency,
+    /// A transfer's MiB/s, offer to result.
+    bulk: f64,
 }
 
 async fn run(args: Args) -> BenchResult<()> {
@@ -103,30 +109,41 @@ async fn run(args: Args) -> BenchResult<()> {
     if !args.nats.skip_nats {
         let dir = TempDir::new("cluster-rtt-nats")?;
         let server = Server::nats(&args.nats.nats_bin, dir.path(), &[])?;
-        let one = nats_rtt(&args, server.addr, server.addr).await;
-        let one = server.finish(one)?;
-        nats_rows.push(Row::new("nats-server, one server").ms("request/reply ", &one, 3));
-        let across = nats_cluster(&args).await?;
-        nats_rows.push(Row::new("nats-server, across a 3-server cluster").ms(
-            "request/reply ",
+        let addr = server.addr;
+        let one = async {
+            let rtt = nats_rtt(&args, addr, addr).await?;
+            Ok((rtt, nats_bulk(&args, addr, addr).await?))
+        };
+        let one = one.await;
+        let (one, one_bulk) = server.finish(one)?;
+        nats_rows.push(nats_row("nats-server, one server", &one, one_bulk));
+        let (across, across_bulk) = nats_cluster(&args).await?;
+        nats_rows.push(nats_row(
+            "nats-server, across a 3-server cluster",
             &across,
-            3,
+            across_bulk,
         ));
         rows.extend(nats_rows.iter().cloned());
         summary_heading();
+        println!("round trip: a 1 KiB SendCmd (crvideo) or request/reply (NATS); bulk: one {} MiB transfer (crvideo) or pub/sub of 512 KiB messages (NATS)\n", args.bulk_mib);
         table("placement", &rows);
         println!("\nRatios:\n");
         let ratios = [
             Row::new("crvideo across nodes / same node")
                 .col("p50", ratio2(cross.cmd.p50_ms, same.cmd.p50_ms))
                 .col("p99", ratio2(cross.cmd.p99_ms, same.cmd.p99_ms))
-                .col("call p50", ratio2(cross.call.p50_ms, same.call.p50_ms)),
+                .col("call p50", ratio2(cross.call.p50_ms, same.call.p50_ms))
+                .col("bulk", ratio2(cross.bulk, same.bulk)),
             Row::new("crvideo across nodes / nats across servers")
                 .col("p50", ratio2(cross.cmd.p50_ms, across.p50_ms))
-                .col("p99", ratio2(cross.cmd.p99_ms, across.p99_ms)),
+                .col("p99", ratio2(cross.cmd.p99_ms, across.p99_ms))
+                .col("call p50", "–")
+                .col("bulk", ratio2(cross.bulk, across_bulk)),
             Row::new("nats across servers / one server")
                 .col("p50", ratio2(across.p50_ms, one.p50_ms))
-                .col("p99", ratio2(across.p99_ms, one.p99_ms)),
+                .col("p99", ratio2(across.p99_ms, one.p99_ms))
+                .col("call p50", "–")
+                .col("bulk", ratio2(across_bulk, one_bulk)),
         ];
         table("ratio", &ratios);
     } else {
@@ -144,8 +161,19 @@ async fn run(args: Args) -> BenchResult<()> {
 
 fn row(label: &str, m: &Measured) -> Row {
     Row::new(label)
-        .ms("SendCmd ", &m.cmd, 3)
+        .ms("round trip ", &m.cmd, 3)
         .ms("call setup ", &m.call, 3)
+        .col("bulk MiB/s", format!("{:.0}", m.bulk))
+}
+
+/// A NATS row with the columns of [`row`] (no calls).
+fn nats_row(label: &str, rtt: &Latency, bulk: f64) -> Row {
+    Row::new(label)
+        .ms("round trip ", rtt, 3)
+        .col("call setup p50 ms", "–")
+        .col("call setup p99 ms", "–")
+        .col("call setup max ms", "–")
+        .col("bulk MiB/s", format!("{bulk:.0}"))
 }
 
 /// Amy on `a`, ben on `b`: SendCmd round trips, then call setups.
@@ -206,10 +234,179 @@ async fn measure(args: &Args, a: SocketAddr, b: SocketAddr, tag: &str) -> BenchR
         amy.request_ok(hangup, STEP).await?;
     }
     ben_task.abort();
+    let bulk = transfer_rate(args, a, b, tag).await?;
     Ok(Measured {
         cmd: Latency::of(&cmd),
         call: Latency::of(&call),
+        bulk,
     })
+}
+
+/// Bytes of one chunk, and the receiver's credit window.
+const CHUNK: usize = 256 * 1024;
+const WINDOW: u64 = 8 << 20;
+
+/// One transfer of `--bulk-mib` MiB from a user on `a` to one on `b` (raw clients: the
+/// receiver grants credit as chunks arrive and completes at the end): MiB/s from the offer
+/// to the sender's result.
+async fn transfer_rate(args: &Args, a: SocketAddr, b: SocketAddr, tag: &str) -> BenchResult<f64> {
+    let (from, to) = (format!("src-{tag}"), format!("dst-{tag}"));
+    let agent = "crvideo-bench/cluster_rtt";
+    let mut sender = login(a, &from, agent, STEP).await?;
+    let receiver = login(b, &to, agent, STEP).await?;
+    let total = (args.bulk_mib as u64) << 20;
+    let receiving = tokio::spawn(receive(receiver, total));
+    let id = format!("bulk-{tag}");
+    let offer = || Request::TransferOffer {
+        transfer_id: id.clone(),
+        target: to.clone(),
+        kind: crvideo_proto::TransferKind::Buffer,
+        name: String::new(),
+        total,
+    };
+    // Until the receiver is known where the sender is.
+    let known_by = Instant::now() + STEP;
+    let t0 = loop {
+        let t0 = Instant::now();
+        let re = sender.send_request(offer()).await?;
+        let reply = loop {
+            match sender.next_frame(STEP).await? {
+                ServerFrame::Reply(r) if r.re == re => break r,
+                _ => {}
+            }
+        };
+        match reply.code {
+            0 => break t0,
+            code if code == ErrorCode::SendDataTargetInvalid as i32
+                && Instant::now() < known_by =>
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await
+            }
+            code => return Err(format!("transfer offer: code {code}")),
+        }
+    };
+    let chunk = vec![0xa5u8; CHUNK];
+    let (mut sent, mut allowed) = (0u64, 0u64);
+    while sent < total {
+        while sent >= allowed {
+            match sender.next_frame(STEP).await? {
+                ServerFrame::Event(Event::TransferCredit { bytes, .. }) => allowed += bytes,
+                ServerFrame::Event(Event::TransferResult { code, .. }) => {
+                    return Err(format!("transfer ended early: code {code}"))
+                }
+                _ => {}
+            }
+        }
+        let n = (CHUNK as u64).min(total - sent) as usize;
+        let frame = crvideo_proto::data::encode_chunk(&id, sent, &chunk[..n]);
+        sender
+            .try_send(tokio_tungstenite::tungstenite::Message::binary(frame))
+            .await?;
+        sent += n as u64;
+    }
+    let end =
+        serde_json::json!({"id": 0, "op": "transfer_end", "transfer_id": id, "digest": "bench"});
+    sender.send_value(&end).await?;
+    loop {
+        if let ServerFrame::Event(Event::TransferResult { code, .. }) =
+            sender.next_frame(STEP).await?
+        {
+            if code != 0 {
+                return Err(format!("transfer failed: code {code}"));
+            }
+            break;
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    receiving.await.map_err(|e| e.to_string())??;
+    Ok(total as f64 / (1 << 20) as f64 / secs)
+}
+
+/// The receiving side: credit in windows, count the bytes, complete at the end.
+async fn receive(mut conn: Conn, total: u64) -> BenchResult<()> {
+    let deadline = || tokio::time::Instant::now() + STEP;
+    let (mut id, mut received, mut granted) = (String::new(), 0u64, 0u64);
+    loop {
+        match conn
+            .next_incoming(deadline(), STEP)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Incoming::Frame(ServerFrame::Event(Event::TransferOffered { transfer_id, .. })) => {
+                id = transfer_id;
+                granted = WINDOW;
+                let credit = serde_json::json!({"id": 0, "op": "transfer_credit",
+                    "transfer_id": id, "bytes": WINDOW, "received": 0});
+                conn.send_value(&credit).await?;
+            }
+            Incoming::Binary(frame) => {
+                if let Ok(DataFrame::Chunk { payload, .. }) = decode_data(&frame) {
+                    received += payload.len() as u64;
+                    if granted < total && granted - received < WINDOW / 2 {
+                        let more = WINDOW / 2;
+                        granted += more;
+                        let credit = serde_json::json!({"id": 0, "op": "transfer_credit",
+                            "transfer_id": id, "bytes": more, "received": received});
+                        conn.send_value(&credit).await?;
+                    }
+                }
+            }
+            Incoming::Frame(ServerFrame::Event(Event::TransferEnd { .. })) => {
+                if received != total {
+                    return Err(format!("received {received} of {total} bytes"));
+                }
+                let complete = Request::TransferComplete {
+                    transfer_id: id.clone(),
+                };
+                conn.request_ok(complete, STEP).await?;
+                return Ok(());
+            }
+            Incoming::Frame(_) => {}
+        }
+    }
+}
+
+/// NATS: `--bulk-mib` MiB in 512 KiB messages from a publisher on `a` to a subscriber on
+/// `b`, MiB/s from the first publish to the last message's arrival.
+async fn nats_bulk(args: &Args, a: SocketAddr, b: SocketAddr) -> BenchResult<f64> {
+    const MESSAGE: usize = 512 * 1024;
+    let publisher = nats::connect(a, STEP).await?;
+    let subscriber = nats::connect(b, STEP).await?;
+    let mut messages = nats::subscribe(&subscriber, "bulk", STEP).await?;
+    // Until the subscription reached the publisher's server.
+    let known_by = Instant::now() + STEP;
+    loop {
+        nats::publish(&publisher, "bulk", None, Bytes::from_static(b"probe")).await?;
+        if nats::next(&mut messages, Duration::from_millis(200))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        if Instant::now() > known_by {
+            return Err("the NATS subscriber never heard the publisher".into());
+        }
+    }
+    // Late probes out of the way.
+    while nats::next(&mut messages, Duration::from_millis(200))
+        .await
+        .is_ok()
+    {}
+    let count = (args.bulk_mib << 20) / MESSAGE;
+    let body = Bytes::from(vec![0xa5u8; MESSAGE]);
+    let t0 = Instant::now();
+    let receiving = tokio::spawn(async move {
+        for _ in 0..count {
+            nats::next(&mut messages, STEP).await?;
+        }
+        Ok::<_, String>(())
+    });
+    for _ in 0..count {
+        nats::publish(&publisher, "bulk", None, body.clone()).await?;
+    }
+    nats::flush(&publisher, STEP).await?;
+    receiving.await.map_err(|e| e.to_string())??;
+    Ok((count * MESSAGE) as f64 / (1 << 20) as f64 / t0.elapsed().as_secs_f64())
 }
 
 fn code(code: i32) -> String {
@@ -311,10 +508,17 @@ async fn nats_rtt(args: &Args, a: SocketAddr, b: SocketAddr) -> BenchResult<Late
 }
 
 /// Three nats-servers routed to each other on loopback; the request crosses two of them.
-async fn nats_cluster(args: &Args) -> BenchResult<Latency> {
+async fn nats_cluster(args: &Args) -> BenchResult<(Latency, f64)> {
     let dir = TempDir::new("cluster-rtt-nats-cluster")?;
     let servers = start_nats_cluster(&args.nats.nats_bin, dir.path(), 3)?;
-    let result = nats_rtt(args, servers[0].addr, servers[1].addr).await;
+    let result = async {
+        let rtt = nats_rtt(args, servers[0].addr, servers[1].addr).await?;
+        Ok((
+            rtt,
+            nats_bulk(args, servers[0].addr, servers[1].addr).await?,
+        ))
+    };
+    let result = result.await;
     let mut result = result.map(Some);
     for server in servers {
         result = server.finish(result);
