@@ -1,15 +1,15 @@
 //! [`Bus`]: how a node publishes to Redis without waiting.
 //!
-//! Everything a node says (frames for another node's sessions, directory events, record
-//! updates) goes into one queue, drained by one task that writes it to Redis as pipelines
-//! of as many items as are waiting. One connection and one task keep the order: what a node
-//! publishes reaches every other node in the order it was queued, so a user's `online`
-//! event precedes any frame a node sends because of it, and a kick's frame precedes the
-//! session's stop. Senders never wait (the services queue under their locks); while Redis
+//! Everything a node says to Redis (directory events, record updates, and messages for a
+//! node that cannot be linked) goes into one queue, drained by one task that writes it as
+//! pipelines of as many items as are waiting. One connection and one task keep the order:
+//! what a node publishes reaches every other node in the order it was queued. Senders never
+//! wait (the services queue under their locks); while Redis
 //! is unreachable, what is queued is lost with a warning, as a connection's frames would be.
 //!
-//! Messages for one node (frames, forwarded requests) go over a direct [link](super::links)
-//! once the node has them, and through that node's Redis inbox otherwise.
+//! Messages for one node (frames, forwarded requests, stops: a kick's frame before its stop)
+//! go over a direct [link](super::links), and through that node's Redis inbox when it cannot
+//! be linked.
 
 use std::sync::{Arc, OnceLock};
 

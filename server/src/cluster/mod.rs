@@ -2,20 +2,23 @@
 //!
 //! A client connects to any node; its session lives there. Each node keeps a full copy of
 //! the cluster's directory ([`directory::ClusterDirectory`]): its own sessions and a
-//! [mirror](mirror) of every session of the other nodes, so the services reach a user on
-//! another node through the same [`SessionHandle`] as a local one. What one node says to
-//! another goes through Redis pub/sub ([`bus`], [`wire`]): the directory's events on one
-//! channel every node listens to, frames and control messages to a node's own inbox.
+//! [mirror] of every session of the other nodes, so the services reach a user on
+//! another node through the same [`SessionHandle`] as a local one. The directory's events go
+//! through Redis pub/sub on one channel every node listens to ([`bus`], [`wire`]); what one
+//! node says to another (frames for its sessions, forwarded requests, stops) goes over a
+//! direct TCP [link](links), or through the node's Redis inbox when it cannot be linked.
+//! A node only ever forwards to another node requests of sessions that node already knows
+//! (it addressed them first), so the two paths need no order between them.
 //!
-//! Liveness: every node renews a key that expires after three heartbeats; a node whose key
-//! is gone is dead, and every other node takes its sessions offline (their calls end, they
+//! Liveness: every node renews a key twice per heartbeat that expires after two and a half;
+//! a node whose key is gone is dead, and every other node takes its sessions offline (their calls end, they
 //! leave their rooms, their subscribers see them offline) and removes their records. A node
 //! that finds its own key gone (Redis restarted, or it stalled) announces its sessions
 //! again; one that lost its subscription (Redis away) subscribes again and reloads its copy.
 //!
 //! IDs that name a node's state carry the node's tag (from a Redis counter) in their high
 //! bits: session IDs and relay IDs, so a request about a command another node relayed is
-//! forwarded to it (see [`Node::owner_of`]).
+//! forwarded to it (see `Node::owner_of`).
 
 pub mod bus;
 pub mod directory;

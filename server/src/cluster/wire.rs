@@ -49,7 +49,7 @@ pub const TENANTS_KEY: &str = "crv:tenants";
 pub const VERSION_KEY: &str = "crv:version";
 /// The secret that opens a link between nodes (see [`crate::cluster::links`]).
 pub const SECRET_KEY: &str = "crv:secret";
-/// The counter a node takes its tag from (see [`crate::cluster::Node::tag`]).
+/// The counter a node takes its tag from (the high bits of its session and relay IDs).
 pub const TAG_KEY: &str = "crv:tag";
 
 /// A message to one node.

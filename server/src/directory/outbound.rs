@@ -532,7 +532,7 @@ impl SessionLink {
         }
     }
 
-    /// Queues a reply to one of the client's requests (see [`LocalLink::send_reply`]).
+    /// Queues a reply to one of the client's requests (see `LocalLink::send_reply`).
     pub fn send_reply(&self, message: Message) -> Result<(), SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_reply(message),
@@ -543,7 +543,7 @@ impl SessionLink {
         }
     }
 
-    /// Queues a pushed message in the control lane (see [`LocalLink::send_message`]).
+    /// Queues a pushed message in the control lane (see `LocalLink::send_message`).
     pub fn send_message(&self, message: Message) -> Result<(), SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_message(message),
@@ -572,7 +572,7 @@ impl SessionLink {
         }
     }
 
-    /// Queues a bulk frame (see [`LocalLink::send_bulk`]).
+    /// Queues a bulk frame (see `LocalLink::send_bulk`).
     pub fn send_bulk(&self, message: Message) -> Result<(), SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_bulk(message),
@@ -583,7 +583,7 @@ impl SessionLink {
         }
     }
 
-    /// Queues a video frame (see [`LocalLink::send_media`]); a remote session's node
+    /// Queues a video frame (see `LocalLink::send_media`); a remote session's node
     /// decides whether it is dropped.
     pub fn send_media(&self, message: Message) -> Result<MediaSent, SessionGone> {
         match &self.0 {
@@ -595,7 +595,7 @@ impl SessionLink {
         }
     }
 
-    /// Queues an audio packet (see [`LocalLink::send_audio`]).
+    /// Queues an audio packet (see `LocalLink::send_audio`).
     pub fn send_audio(&self, message: Message) -> Result<MediaSent, SessionGone> {
         match &self.0 {
             Inner::Local(l) => l.send_audio(message),
