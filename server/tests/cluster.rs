@@ -146,6 +146,17 @@ async fn presence_and_commands_cross_nodes() {
     assert_eq!(ben.code(json!({"op": "logout"})).await, 0);
     assert_eq!(status_of(&mut amy, "ben").await, USER_OFFLINE);
     listed_as(&mut amy, "ben", USER_OFFLINE).await;
+    // Known here though he only ever logged in on the other node: a call to him is refused
+    // as offline, one to a user never seen as not found.
+    let call = |callee: &str| {
+        json!({"op": "call", "call_id": format!("to-{callee}"), "callee": callee,
+               "meet_obj": "", "usr_ext_dat": ""})
+    };
+    assert_eq!(amy.code(call("ben")).await, ErrorCode::ErrOffline as i32);
+    assert_eq!(
+        amy.code(call("nobody")).await,
+        ErrorCode::ErrUserNotFound as i32
+    );
     drop(gus);
 }
 

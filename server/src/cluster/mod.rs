@@ -488,20 +488,25 @@ impl Node {
                 call,
                 service,
                 meeting,
-            } => self.directory.apply_login(RemoteLogin {
-                node,
-                tenant,
-                user,
-                nickname,
-                session: *session,
-                version: *version,
-                presence: Presence {
-                    dnd: *dnd,
-                    in_call: *call,
-                    in_service: *service,
-                    in_meeting: *meeting,
-                },
-            }),
+            } => {
+                // A login anywhere in the cluster makes the user known here too (a call to
+                // them while offline is ERR_OFFLINE, not ERR_USER_NOT_FOUND).
+                shared.remember_user(tenant, user);
+                self.directory.apply_login(RemoteLogin {
+                    node,
+                    tenant,
+                    user,
+                    nickname,
+                    session: *session,
+                    version: *version,
+                    presence: Presence {
+                        dnd: *dnd,
+                        in_call: *call,
+                        in_service: *service,
+                        in_meeting: *meeting,
+                    },
+                })
+            }
             DirEvent::Offline {
                 tenant,
                 user,
@@ -553,6 +558,7 @@ impl Node {
                     continue;
                 };
                 listed.insert(session);
+                shared.remember_user(tenant, user);
                 self.directory.apply_login(RemoteLogin {
                     node: &record.node,
                     tenant,
