@@ -190,6 +190,14 @@ impl Server {
         self.child.pid()
     }
 
+    /// [`Server::finish`] for each of `servers`, in order, after `result` of a run on them.
+    pub fn finish_all<T>(servers: Vec<Server>, mut result: BenchResult<T>) -> BenchResult<T> {
+        for server in servers {
+            result = server.finish(result);
+        }
+        result
+    }
+
     /// Stops the server after `result` of a run on it, and prints how it ended. An error, or
     /// the server's exit before this, comes back naming the server, with how it ended and
     /// the last lines of its log.

@@ -548,45 +548,42 @@ fn problems(stderr: &str) -> usize {
 fn an_unreachable_redis_fails_start_up_with_one_line() {
     let dir = support::data_dir("cluster-unreachable");
     std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("server.toml");
     let dead_port = free_port();
-    std::fs::write(
-        &config,
-        format!(
+    let stderr = refused_start(
+        &dir,
+        &format!(
             "listen = \"127.0.0.1:0\"\ndata_dir = {dir:?}\n\
              [cluster]\nredis_url = \"redis://127.0.0.1:{dead_port}\"\n"
         ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_crvideo-server"))
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(problems(&stderr), 1, "{stderr}");
+    );
     assert!(
         stderr.contains(&format!(
             "cannot reach Redis at redis://127.0.0.1:{dead_port}"
         )),
         "{stderr}"
     );
-    assert!(out.stdout.is_empty(), "it must not say it listens");
 
     // Not a Redis URL at all: a config error, one line, exit 2.
-    std::fs::write(
-        &config,
+    let stderr = refused_start(
+        &dir,
         "listen = \"127.0.0.1:0\"\n[cluster]\nredis_url = \"http://nope\"\n",
-    )
-    .unwrap();
+    );
+    assert!(stderr.contains("cluster.redis_url"), "{stderr}");
+}
+
+/// Starts the binary with `config` (written in `dir`), which must fail with exit code 2, one
+/// line saying why and nothing on stdout; returns its stderr.
+fn refused_start(dir: &std::path::Path, config: &str) -> String {
+    let path = dir.join("server.toml");
+    std::fs::write(&path, config).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_crvideo-server"))
         .arg("--config")
-        .arg(&config)
+        .arg(&path)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(problems(&stderr), 1, "{stderr}");
-    assert!(stderr.contains("cluster.redis_url"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it must not say it listens");
+    stderr
 }

@@ -95,13 +95,13 @@ async fn run(args: Args) -> BenchResult<()> {
             "",
         )?);
     }
-    let same = measure(&args, nodes[0].addr, nodes[0].addr, "same").await?;
-    let cross = measure(&args, nodes[0].addr, nodes[1].addr, "cross").await;
-    let mut cross = cross.map(Some);
-    for node in nodes {
-        cross = node.finish(cross).map(|c| c.or(None));
-    }
-    let cross = cross?.ok_or("no cross-node figures")?;
+    let measured = async {
+        let same = measure(&args, nodes[0].addr, nodes[0].addr, "same").await?;
+        let cross = measure(&args, nodes[0].addr, nodes[1].addr, "cross").await?;
+        Ok((same, cross))
+    };
+    let measured = measured.await;
+    let (same, cross) = Server::finish_all(nodes, measured)?;
     rows.push(row("crvideo cluster, same node", &same));
     rows.push(row("crvideo cluster, across nodes", &cross));
 
@@ -519,9 +519,5 @@ async fn nats_cluster(args: &Args) -> BenchResult<(Latency, f64)> {
         ))
     };
     let result = result.await;
-    let mut result = result.map(Some);
-    for server in servers {
-        result = server.finish(result);
-    }
-    result.map(|r| r.expect("kept"))
+    Server::finish_all(servers, result)
 }

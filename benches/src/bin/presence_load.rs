@@ -103,7 +103,10 @@ async fn run_all(args: Args) -> BenchResult<()> {
             servers.push(Server::crvideo(&args.server.server_bin, &dir, &config, "")?);
         }
         let run = phases(&args, n, &pids(&servers), &addrs(&servers), false).await;
-        ours.push(finish_all(servers, run.map_err(|e| format!("N={n}: {e}")))?);
+        ours.push(Server::finish_all(
+            servers,
+            run.map_err(|e| format!("N={n}: {e}")),
+        )?);
         if !args.nats.skip_nats {
             let dir = TempDir::new("presence-nats")?;
             let servers = match args.nodes {
@@ -111,7 +114,10 @@ async fn run_all(args: Args) -> BenchResult<()> {
                 nodes => start_nats_cluster(&args.nats.nats_bin, dir.path(), nodes)?,
             };
             let run = phases(&args, n, &pids(&servers), &addrs(&servers), true).await;
-            peers.push(finish_all(servers, run.map_err(|e| format!("N={n}: {e}")))?);
+            peers.push(Server::finish_all(
+                servers,
+                run.map_err(|e| format!("N={n}: {e}")),
+            )?);
         }
     }
 
@@ -166,15 +172,6 @@ fn pids(servers: &[Server]) -> Vec<u32> {
 
 fn addrs(servers: &[Server]) -> Vec<SocketAddr> {
     servers.iter().map(|s| s.addr).collect()
-}
-
-/// Stops every server after `result` (see [`Server::finish`]).
-fn finish_all<T>(servers: Vec<Server>, result: BenchResult<T>) -> BenchResult<T> {
-    let mut result = result.map(Some);
-    for server in servers {
-        result = server.finish(result);
-    }
-    result.map(|r| r.expect("kept"))
 }
 
 fn user_id(i: usize) -> String {

@@ -91,25 +91,27 @@ struct Claims {
 
 impl Claims {
     fn run<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
-        if self.conn.is_none() {
-            let conn = self.client.get_connection_with_timeout(CLAIM_TIMEOUT)?;
-            conn.set_read_timeout(Some(CLAIM_TIMEOUT))?;
-            conn.set_write_timeout(Some(CLAIM_TIMEOUT))?;
-            self.conn = Some(conn);
-        }
-        let conn = self.conn.as_mut().expect("connected above");
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let conn = self.conn.insert(conn);
         match cmd.query(conn) {
             // A connection Redis dropped (it restarted): once more on a new one.
             Err(e) if e.is_io_error() || e.is_connection_dropped() => {
                 self.conn = None;
-                let conn = self.client.get_connection_with_timeout(CLAIM_TIMEOUT)?;
-                conn.set_read_timeout(Some(CLAIM_TIMEOUT))?;
-                conn.set_write_timeout(Some(CLAIM_TIMEOUT))?;
-                let conn = self.conn.insert(conn);
-                cmd.query(conn)
+                let conn = self.connect()?;
+                cmd.query(self.conn.insert(conn))
             }
             result => result,
         }
+    }
+
+    fn connect(&self) -> redis::RedisResult<redis::Connection> {
+        let conn = self.client.get_connection_with_timeout(CLAIM_TIMEOUT)?;
+        conn.set_read_timeout(Some(CLAIM_TIMEOUT))?;
+        conn.set_write_timeout(Some(CLAIM_TIMEOUT))?;
+        Ok(conn)
     }
 }
 
@@ -333,6 +335,11 @@ impl ClusterDirectory {
         self.replica.lock().unwrap().tags.get(&tag).cloned()
     }
 
+    /// Whether this copy mirrors sessions of `node` (so it is alive, as far as it knows).
+    pub(crate) fn mirrors_node(&self, node: &str) -> bool {
+        self.replica.lock().unwrap().remote.contains_key(node)
+    }
+
     /// The nodes whose sessions this copy mirrors.
     pub(crate) fn remote_nodes(&self) -> Vec<Arc<str>> {
         self.replica
@@ -384,16 +391,13 @@ impl ClusterDirectory {
     /// Claims and announces every session of this node again (Redis lost its records, or
     /// the other nodes took this one for dead). False if Redis failed on the way.
     pub(crate) fn announce_again(&self) -> bool {
-        let own: Vec<SessionLink> = self.replica.lock().unwrap().own.values().cloned().collect();
-        for link in own {
-            let Some(handle) = self
-                .local
-                .all_sessions()
-                .into_iter()
-                .find(|h| h.session_id() == link.id())
-            else {
-                continue;
-            };
+        let own: Vec<SessionHandle> = self
+            .local
+            .all_sessions()
+            .into_iter()
+            .filter(|h| self.is_own(h.session_id()))
+            .collect();
+        for handle in own {
             let presence = self.local.presence(&handle).unwrap_or_default();
             let record = self.record_of(&handle, presence);
             match self.claim(handle.tenant(), handle.user_id(), &record, false) {
@@ -416,11 +420,15 @@ impl ClusterDirectory {
     }
 }
 
+/// Forgets a replaced session unless it is this node's (its own removal forgets it then).
 fn forget_remote(replica: &mut Replica, old: &SessionHandle) {
-    let session = old.session_id();
-    if replica.own.contains_key(&session) {
-        return;
+    if !replica.own.contains_key(&old.session_id()) {
+        forget(replica, old.session_id());
     }
+}
+
+/// Forgets `session`'s version and its place among the other nodes' sessions.
+fn forget(replica: &mut Replica, session: SessionId) {
     replica.versions.remove(&session);
     for sessions in replica.remote.values_mut() {
         sessions.remove(&session);
@@ -511,11 +519,7 @@ impl Directory for ClusterDirectory {
         let own = {
             let mut replica = self.replica.lock().unwrap();
             let own = replica.own.remove(&session).is_some();
-            replica.versions.remove(&session);
-            for sessions in replica.remote.values_mut() {
-                sessions.remove(&session);
-            }
-            replica.remote.retain(|_, s| !s.is_empty());
+            forget(&mut replica, session);
             own
         };
         if own {

@@ -243,9 +243,8 @@ impl Node {
         let owner = owner.filter(|owner| **owner != *self.id)?;
         // Only a node whose sessions this one mirrors is known to be alive.
         self.directory
-            .remote_nodes()
-            .into_iter()
-            .find(|node| **node == *owner)
+            .mirrors_node(&owner)
+            .then(|| Arc::from(owner.as_str()))
     }
 
     /// Forwards `requester`'s request `text` to `node`.

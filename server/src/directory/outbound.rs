@@ -73,15 +73,6 @@ struct MediaItem {
     stale_at: Option<tokio::time::Instant>,
 }
 
-impl MediaItem {
-    fn lane(&self) -> Lane {
-        match self.stale_at {
-            Some(_) => Lane::Audio,
-            None => Lane::Video,
-        }
-    }
-}
-
 /// What became of a video frame offered to a session's media lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaSent {
@@ -160,15 +151,6 @@ enum Kind {
     Internal,
 }
 
-impl Kind {
-    fn lane(self) -> Lane {
-        match self {
-            Kind::Reply => Lane::Reply,
-            Kind::Pushed { .. } | Kind::Internal => Lane::Pushed,
-        }
-    }
-}
-
 /// The counters of one session's queues, shared by its links and its writer.
 #[derive(Debug, Default)]
 struct Queued {
@@ -216,13 +198,13 @@ struct Control {
 /// across its nodes: see [`crate::cluster`]).
 pub type SessionId = u64;
 
-/// The lane (and kind) an outbound item was queued as: what [`SessionLink`]'s sending
-/// method queued it.
+/// Which of [`SessionLink`]'s sending methods a message is for (a cluster node sends a
+/// remote session's messages to its node with it: see `crate::cluster::mirror`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
     /// [`SessionLink::send_reply`].
     Reply,
-    /// [`SessionLink::send_message`] (and the writer's own control items).
+    /// [`SessionLink::send_message`].
     Pushed,
     /// [`SessionLink::send_media`].
     Video,
@@ -312,31 +294,19 @@ impl Outbox {
     /// The next item, waiting for one: control frames, then media, then bulk ones. None
     /// once the control lane is closed (every link is gone).
     pub(crate) async fn next(&mut self) -> Option<Outbound> {
-        self.next_in_lane().await.map(|(_, out)| out)
-    }
-
-    /// [`Outbox::next`] with the lane the item was queued in (a cluster node forwards a
-    /// remote session's items into the same lanes of the node that holds its connection).
-    pub(crate) async fn next_in_lane(&mut self) -> Option<(Lane, Outbound)> {
         loop {
             tokio::select! {
                 biased;
-                control = self.control.recv() => return control.map(|c| {
-                    let lane = c.kind.lane();
-                    (lane, self.took_control(c))
-                }),
+                control = self.control.recv() => return control.map(|c| self.took_control(c)),
                 media = self.media.recv(), if self.media_open => match media {
-                    Some(item) => {
-                        let lane = item.lane();
-                        match self.took_media(item) {
-                            Some(out) => return Some((lane, out)),
-                            None => continue, // a stale audio packet
-                        }
-                    }
+                    Some(item) => match self.took_media(item) {
+                        Some(out) => return Some(out),
+                        None => continue, // a stale audio packet
+                    },
                     None => self.media_open = false,
                 },
                 bulk = self.bulk.recv(), if self.bulk_open => match bulk {
-                    Some(message) => return Some((Lane::Bulk, self.took_bulk(message))),
+                    Some(message) => return Some(self.took_bulk(message)),
                     None => self.bulk_open = false,
                 },
             }
@@ -351,23 +321,16 @@ impl Outbox {
 
     /// The next item ready now, control first, then media, then bulk.
     pub(crate) fn ready(&mut self) -> Option<Outbound> {
-        self.ready_in_lane().map(|(_, out)| out)
-    }
-
-    /// [`Outbox::ready`] with the item's lane.
-    pub(crate) fn ready_in_lane(&mut self) -> Option<(Lane, Outbound)> {
         if let Ok(control) = self.control.try_recv() {
-            let lane = control.kind.lane();
-            return Some((lane, self.took_control(control)));
+            return Some(self.took_control(control));
         }
         while let Ok(item) = self.media.try_recv() {
-            let lane = item.lane();
             if let Some(out) = self.took_media(item) {
-                return Some((lane, out));
+                return Some(out);
             }
         }
         let message = self.bulk.try_recv().ok()?;
-        Some((Lane::Bulk, self.took_bulk(message)))
+        Some(self.took_bulk(message))
     }
 
     /// Accounts for a frame taken from the media lane: None for an audio packet gone
