@@ -84,6 +84,9 @@ pub struct Config {
     /// Cluster mode (the `[cluster]` table): this node serves with the others on the same
     /// Redis. None: a single node, everything in this process.
     pub cluster: Option<ClusterConfig>,
+    /// `postgres://…` (or `env:NAME`): the durable store in PostgreSQL, shared by the nodes
+    /// of a cluster. None: SQLite under `data_dir`.
+    pub database_url: Option<String>,
 }
 
 /// The `[cluster]` table: how this node joins the others (see `crate::cluster`).
@@ -310,6 +313,7 @@ impl Default for Config {
             limits: Limits::default(),
             tenants: Vec::new(),
             cluster: None,
+            database_url: None,
         }
     }
 }
@@ -557,6 +561,15 @@ impl Config {
             Some(cluster) => Some(cluster.into_config(&listen).map_err(err)?),
             None => None,
         };
+        let database_url = match raw.database_url {
+            Some(url) => {
+                let url = from_env(&url, "database_url").map_err(err)?.unwrap_or(url);
+                crate::store::check_database_url(&url)
+                    .map_err(|e| err(format!("database_url: {e}")))?;
+                Some(url)
+            }
+            None => None,
+        };
         // Only once the file is known good, so a bad file yields exactly one line.
         warn_unknown_keys(text, origin);
         Ok(Config {
@@ -577,6 +590,7 @@ impl Config {
             limits,
             tenants,
             cluster,
+            database_url,
         })
     }
 
@@ -666,6 +680,7 @@ struct RawConfig {
     #[serde(default)]
     tenants: Vec<RawTenant>,
     cluster: Option<RawCluster>,
+    database_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -695,6 +710,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "limits",
     "tenants",
     "cluster",
+    "database_url",
 ];
 
 /// Unknown top-level keys are tolerated (a newer config on an older server) but logged.

@@ -40,6 +40,7 @@ pub mod services;
 mod session;
 mod shutdown;
 mod state;
+pub mod store;
 mod throttle;
 pub mod tls;
 

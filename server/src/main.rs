@@ -118,12 +118,12 @@ async fn serve(config: Config) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return fail(1, &format!("cannot handle signals: {e}")),
     };
 
-    let listen = config.listen.clone();
     let server = match Server::start(config).await {
         Ok(server) => server,
-        // Cluster mode: Redis unreachable, or this node's ID taken: a config problem.
+        // The database or Redis unreachable, or this node's ID taken: a config problem.
         Err(e) if e.kind() == std::io::ErrorKind::NotConnected => return fail(2, &e.to_string()),
-        Err(e) => return fail(1, &format!("cannot listen on {listen}: {e}")),
+        // Each says what failed (listening, the data dir, the TLS files).
+        Err(e) => return fail(1, &e.to_string()),
     };
     {
         let mut stdout = std::io::stdout().lock();

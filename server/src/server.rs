@@ -13,8 +13,6 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::directory::outbound::QueuedBytes;
-use crate::services::meetings;
-use crate::services::meetings::store::{Store, StoreThread};
 use crate::services::netdisk::storage::LocalStorage;
 use crate::services::netdisk::NetDisk;
 use crate::session::prelogin::PreLogin;
@@ -22,6 +20,7 @@ use crate::session::resumable::Resumable;
 use crate::session::{self, Session};
 use crate::shutdown::shutdown_requested;
 use crate::state::Shared;
+use crate::store::{Store, StoreThread};
 
 /// A running server (see [`Server::start`]). Dropping it without [`Server::shutdown`] also
 /// stops it, without waiting.
@@ -71,32 +70,36 @@ impl Server {
             }
         }
 
-        // Cluster mode: Redis first, so a bad URL fails before anything else starts.
+        // The durable store first: an unreachable database fails before anything is started.
+        let (store, store_thread) =
+            Store::open(&config.data_dir, config.database_url.as_deref(), false).await?;
+        // Cluster mode: Redis next, so a bad URL fails before anything is served.
         let cluster = match &config.cluster {
             Some(cluster) => {
                 let heartbeat = Duration::from_millis(config.heartbeat_ms);
-                Some(
-                    crate::cluster::Node::join(cluster, heartbeat)
-                        .await
-                        .map_err(|e| io::Error::new(io::ErrorKind::NotConnected, e))?,
-                )
+                match crate::cluster::Node::join(cluster, heartbeat).await {
+                    Ok(node) => Some(node),
+                    Err(e) => {
+                        store.close();
+                        store_thread.join();
+                        return Err(io::Error::new(io::ErrorKind::NotConnected, e));
+                    }
+                }
             }
             None => None,
         };
-        let listener = listen(&config.listen).await?;
-        let local_addr = listener.local_addr()?;
-        let (store, store_thread) = Store::open(&config.data_dir).map_err(io::Error::other)?;
         let opened = async {
-            let known = meetings::known_users(&store)
+            let listener = listen(&config.listen)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+            let known = store.known_users().await.map_err(|e| e.to_string())?;
             let storage = LocalStorage::open(config.data_dir.join("netdisk"))
                 .map_err(|e| format!("cannot open the net disk's storage: {e}"))?;
             let netdisk =
                 NetDisk::open(config.netdisk_quota_bytes, Arc::new(storage), store.clone()).await?;
-            Ok::<_, String>((known, netdisk))
+            Ok::<_, String>((listener, known, netdisk))
         };
-        let (known, netdisk) = match opened.await {
+        let (listener, known, netdisk) = match opened.await {
             Ok(opened) => opened,
             Err(e) => {
                 store.close();
@@ -104,6 +107,7 @@ impl Server {
                 return Err(io::Error::other(e));
             }
         };
+        let local_addr = listener.local_addr()?;
         let prelogin = PreLogin::new(
             config.limits.max_prelogin_connections,
             config.limits.max_prelogin_per_address,

@@ -13,12 +13,11 @@ use crate::directory::local::LocalDirectory;
 use crate::directory::outbound::{SessionId, TenantBudget};
 use crate::directory::Directory;
 use crate::services::calls::Calls;
-use crate::services::meetings;
-use crate::services::meetings::store::Store;
 use crate::services::netdisk::NetDisk;
 use crate::services::queues::Queues;
 use crate::services::relay::Relay;
 use crate::services::rooms::Rooms;
+use crate::store::Store;
 use crate::throttle::Concurrency;
 
 /// Most argon2 password checks running at once.
@@ -184,7 +183,7 @@ impl Shared {
         if new {
             let (store, tenant, user) = (self.store.clone(), tenant.to_owned(), user.to_owned());
             tokio::spawn(async move {
-                if let Err(e) = meetings::remember_user(&store, tenant, user).await {
+                if let Err(e) = store.remember_user(tenant, user).await {
                     tracing::warn!("could not record a known user: {e}");
                 }
             });

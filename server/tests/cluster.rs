@@ -10,9 +10,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crvideo_proto::data::{decode_data, encode_command, DataFrame};
-use crvideo_proto::{ErrorCode, Event, ServerFrame, USER_BUSY, USER_IDLE, USER_OFFLINE};
+use crvideo_proto::{
+    ErrorCode, Event, MeetInfo, MeetingList, ServerFrame, USER_BUSY, USER_IDLE, USER_OFFLINE,
+};
 use crvideo_server::{ClusterConfig, Server};
-use crvideo_testkit::engines::{free_port, Redis};
+use crvideo_testkit::engines::{free_port, Postgres, Redis};
 use serde_json::json;
 use support::{config, login, Client, HASH_OF_PW, PATIENCE};
 use tokio::time::{timeout, Instant};
@@ -20,7 +22,13 @@ use tokio::time::{timeout, Instant};
 const HEARTBEAT_MS: u64 = 200;
 
 async fn node(redis: &Redis, id: &str) -> Server {
+    node_on(redis, id, None).await
+}
+
+/// A node whose durable store is PostgreSQL at `database_url` (SQLite of its own if None).
+async fn node_on(redis: &Redis, id: &str, database_url: Option<String>) -> Server {
     let mut config = config(&format!("cluster-{id}"));
+    config.database_url = database_url;
     config.heartbeat_ms = HEARTBEAT_MS;
     config.call_timeout_secs = 2;
     config.cluster = Some(ClusterConfig {
@@ -538,6 +546,100 @@ async fn after_a_redis_restart_the_nodes_heal_by_themselves() {
     drop(carl);
 }
 
+async fn create_meeting(c: &mut Client, subject: &str) -> Result<MeetInfo, i32> {
+    let reply = c
+        .request(json!({"op": "create_meeting", "subject": subject, "with_password": true}))
+        .await;
+    if reply.code != 0 {
+        return Err(reply.code);
+    }
+    Ok(reply.into_result().unwrap())
+}
+
+async fn meetings(c: &mut Client) -> Result<Vec<MeetInfo>, i32> {
+    let reply = c.request(json!({"op": "get_meetings"})).await;
+    if reply.code != 0 {
+        return Err(reply.code);
+    }
+    Ok(reply.into_result::<MeetingList>().unwrap().meetings)
+}
+
+/// Nodes on one PostgreSQL: a meeting created on one node is listed, entered and guarded
+/// on the others; with PostgreSQL down, what needs it fails with a code while logins,
+/// presence and commands go on; once it is back, everything acknowledged is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server and PostgreSQL"]
+async fn meetings_live_in_postgres_shared_by_the_nodes() {
+    let redis = Redis::start();
+    let mut pg = Postgres::start();
+    let n1 = node_on(&redis, "n1", Some(pg.url())).await;
+    let n2 = node_on(&redis, "n2", Some(pg.url())).await;
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    let mut ben = login(n2.local_addr(), "acme", "ben").await;
+
+    let m = create_meeting(&mut amy, "shared").await.unwrap();
+    let listed = meetings(&mut ben).await.unwrap();
+    assert_eq!(listed.iter().map(|x| x.id).collect::<Vec<_>>(), [m.id]);
+    assert_eq!(listed[0].subject, "shared");
+    // Guarded everywhere: the password, and only its creator destroys it.
+    let wrong = ben
+        .request(json!({"op": "enter_meeting", "meet_id": m.id, "pswd": "nope"}))
+        .await;
+    assert_eq!(wrong.code, ErrorCode::AuthError as i32);
+    let destroy = json!({"op": "destroy_meeting", "meet_id": m.id});
+    assert_eq!(
+        ben.code(destroy.clone()).await,
+        ErrorCode::ApiNoPermission as i32
+    );
+    // Another tenant does not see it from any node.
+    let mut gus = login(n2.local_addr(), "globex", "gus").await;
+    assert_eq!(meetings(&mut gus).await.unwrap(), []);
+
+    // PostgreSQL down: a code, promptly; the live features keep working.
+    pg.kill();
+    let server_exception = ErrorCode::ServerException as i32;
+    assert_eq!(
+        create_meeting(&mut amy, "lost").await,
+        Err(server_exception)
+    );
+    assert_eq!(meetings(&mut ben).await, Err(server_exception));
+    let mut cat = login(n2.local_addr(), "acme", "cat").await;
+    assert_eq!(amy.code(json!({"op": "subscribe_status"})).await, 0);
+    listed_as(&mut amy, "cat", USER_IDLE).await;
+    cat.send_binary(encode_command(9, "amy", b"still here"))
+        .await;
+    let (relay_id, source, got) = command(&mut amy).await;
+    assert_eq!(
+        (source.as_str(), got.as_slice()),
+        ("cat", b"still here".as_slice())
+    );
+    amy.send(json!({"id": 0, "op": "cmd_ack", "relay_id": relay_id}))
+        .await;
+    assert_eq!(cat.reply_to(9).await.code, 0);
+
+    // Back: the pool reconnects by itself; what was acknowledged is there, nothing else.
+    pg.restart();
+    let second = create_meeting(&mut ben, "after").await.unwrap();
+    let ids: Vec<i32> = meetings(&mut amy)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&m.id) && ids.contains(&second.id));
+    assert_eq!(amy.code(destroy).await, 0);
+    assert_eq!(
+        meetings(&mut ben)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        [second.id]
+    );
+}
+
 /// The lines of the binary's stderr that are not its start-up log (INFO lines).
 fn problems(stderr: &str) -> usize {
     stderr.lines().filter(|l| !l.contains(" INFO ")).count()
@@ -562,6 +664,21 @@ fn an_unreachable_redis_fails_start_up_with_one_line() {
         )),
         "{stderr}"
     );
+
+    // A database that does not answer: one line, exit 2, and never its password.
+    let stderr = refused_start(
+        &dir,
+        &format!(
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"postgres://crv:hunter2@127.0.0.1:{dead_port}/crv\"\n"
+        ),
+    );
+    assert!(stderr.contains("database_url"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let stderr = refused_start(
+        &dir,
+        "listen = \"127.0.0.1:0\"\ndatabase_url = \"mysql://x\"\n",
+    );
+    assert!(stderr.contains("database_url"), "{stderr}");
 
     // Not a Redis URL at all: a config error, one line, exit 2.
     let stderr = refused_start(

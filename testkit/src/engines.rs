@@ -1,5 +1,5 @@
-//! Real engines for the cluster tests: a `redis-server` started on a free loopback port and
-//! stopped (killed) when dropped.
+//! Real engines for the cluster tests: a `redis-server` and a PostgreSQL server, each
+//! started on a free loopback port and stopped (killed) when dropped.
 //!
 //! A test that needs one fails with the command that installs it; nothing is skipped.
 
@@ -118,4 +118,172 @@ impl Drop for Redis {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A PostgreSQL server of its own: a fresh cluster in a temporary directory, loopback only,
+/// no password (`trust`), no fsync (a test's data need not survive the machine).
+pub struct Postgres {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+    bin: PathBuf,
+    /// The account it runs as when the tests run as root (PostgreSQL refuses root).
+    user: Option<(u32, u32)>,
+}
+
+impl Postgres {
+    /// Makes a cluster (initdb) and starts it; waits until it accepts connections.
+    pub fn start() -> Postgres {
+        let bin = postgres_bin();
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("crv-pg-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory for PostgreSQL");
+        let user = run_as_postgres_if_root();
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the PG dir");
+        }
+        let mut pg = Postgres {
+            child: None,
+            port,
+            dir,
+            bin,
+            user,
+        };
+        let status = pg
+            .command("initdb")
+            .arg("-D")
+            .arg(pg.data())
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("initdb runs");
+        assert!(status.success(), "initdb failed: {status}");
+        pg.spawn();
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        if let Some((uid, gid)) = self.user {
+            use std::os::unix::process::CommandExt;
+            command.uid(uid).gid(gid);
+        }
+        command
+    }
+
+    fn spawn(&mut self) {
+        let child = self
+            .command("postgres")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir)
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + START_WITHIN;
+        loop {
+            let ready = self
+                .command("pg_isready")
+                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                break;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("postgres on port {} exited at start: {status}", self.port);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not accept connections within {START_WITHIN:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops it at once (SIGQUIT: an immediate shutdown, as close to a crash as PostgreSQL
+    /// allows without leaving its shared memory behind); its data stays.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-QUIT", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port with the same data (after [`Postgres::kill`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The directory of PostgreSQL's server programs: `$CRV_PG_BIN`, else the newest
+/// `/usr/lib/postgresql/<version>/bin` (Debian's layout), else the one holding `initdb` on
+/// the PATH.
+fn postgres_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CRV_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return bin;
+    }
+    let on_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).find(|dir| dir.join("initdb").exists()));
+    on_path.unwrap_or_else(|| {
+        panic!("PostgreSQL's initdb not found: install it (apt-get install -y postgresql)")
+    })
+}
+
+/// The `postgres` account's uid and gid when running as root (PostgreSQL will not run as
+/// root), else None.
+fn run_as_postgres_if_root() -> Option<(u32, u32)> {
+    let id = |flag: &str, who: Option<&str>| -> Option<u32> {
+        let out = Command::new("id").arg(flag).args(who).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    if id("-u", None)? != 0 {
+        return None;
+    }
+    let uid = id("-u", Some("postgres")).expect(
+        "running as root: PostgreSQL needs the postgres account (apt-get install -y postgresql)",
+    );
+    Some((uid, id("-g", Some("postgres")).expect("the postgres group")))
 }

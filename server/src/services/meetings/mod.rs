@@ -1,11 +1,9 @@
 //! Meetings: create, destroy, list — kept in the durable store.
 
 use crvideo_proto::{ErrorCode, MeetInfo, MAX_SUBJECT_CHARS};
-use rusqlite::OptionalExtension;
 
-pub mod store;
-
-use store::{Store, StoreError};
+pub use crate::store::{Caps, MeetingRow};
+use crate::store::{MeetingInsert, Store, StoreError};
 
 /// Meeting IDs are random 8-digit numbers: positive, fit an `int`, not sequential.
 const ID_RANGE: std::ops::RangeInclusive<i32> = 10_000_000..=99_999_999;
@@ -40,20 +38,6 @@ fn store_failed(e: StoreError) -> ErrorCode {
     ErrorCode::ServerException
 }
 
-/// A meeting as the store has it, what entering its room needs of it.
-#[derive(Debug, Clone)]
-pub struct MeetingRow {
-    pub pswd: String,
-    pub creator: String,
-}
-
-/// How many meetings may exist (`limits.max_meetings_per_user` / `_per_tenant`).
-#[derive(Debug, Clone, Copy)]
-pub struct Caps {
-    pub per_user: usize,
-    pub per_tenant: usize,
-}
-
 /// Creates a meeting of `tenant` by `creator`; returns it once stored durably. `OUTOF_MEM`
 /// when the creator or the tenant has as many meetings as `caps` allow (checked in the
 /// store's transaction, so concurrent creations cannot pass a cap together).
@@ -68,7 +52,7 @@ pub async fn create(
     if subject.chars().count() > MAX_SUBJECT_CHARS {
         return Err(ErrorCode::ParamErr);
     }
-    let meeting = MeetInfo {
+    let mut meeting = MeetInfo {
         id: 0,
         pswd: if with_password {
             random_password()
@@ -81,148 +65,43 @@ pub async fn create(
         member_count: 0,
         start_time: now_secs(),
     };
-    let tenant = tenant.to_owned();
-    store
-        .run(move |t| {
-            let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
-                t.query_row(sql, params, |row| row.get::<_, i64>(0))
-                    .map(|n| n as usize)
-            };
-            let of_tenant = count(
-                "SELECT COUNT(*) FROM meetings WHERE tenant = ?1",
-                &[&tenant],
-            )?;
-            let of_creator = count(
-                "SELECT COUNT(*) FROM meetings WHERE tenant = ?1 AND creator = ?2",
-                &[&tenant, &meeting.creator],
-            )?;
-            if of_tenant >= caps.per_tenant || of_creator >= caps.per_user {
-                return Ok(Err(ErrorCode::OutOfMem));
-            }
-            let mut meeting = meeting;
-            for _ in 0..ID_TRIES {
-                meeting.id = random_meeting_id();
-                let inserted = t.execute(
-                    "INSERT OR IGNORE INTO meetings (tenant, id, subject, pswd, creator, start_time)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    rusqlite::params![
-                        tenant,
-                        meeting.id,
-                        meeting.subject,
-                        meeting.pswd,
-                        meeting.creator,
-                        meeting.start_time
-                    ],
-                )?;
-                if inserted == 1 {
-                    return Ok(Ok(meeting));
-                }
-            }
-            Ok(Err(ErrorCode::ServerException))
-        })
-        .await
-        .map_err(store_failed)?
+    for _ in 0..ID_TRIES {
+        meeting.id = random_meeting_id();
+        match store.insert_meeting(tenant, &meeting, caps).await {
+            Ok(MeetingInsert::Inserted) => return Ok(meeting),
+            Ok(MeetingInsert::IdTaken) => continue,
+            Ok(MeetingInsert::OverCap) => return Err(ErrorCode::OutOfMem),
+            Err(e) => return Err(store_failed(e)),
+        }
+    }
+    Err(ErrorCode::ServerException)
 }
 
 /// Destroys meeting `id` of `tenant` if `user` created it.
 pub async fn destroy(store: &Store, tenant: &str, user: &str, id: i32) -> Result<(), ErrorCode> {
-    let (tenant, user) = (tenant.to_owned(), user.to_owned());
-    store
-        .run(move |t| {
-            let creator: Option<String> = t
-                .query_row(
-                    "SELECT creator FROM meetings WHERE tenant = ?1 AND id = ?2",
-                    rusqlite::params![tenant, id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            Ok(match creator {
-                None => Err(ErrorCode::MeetNotExist),
-                Some(creator) if creator != user => Err(ErrorCode::ApiNoPermission),
-                Some(_) => {
-                    t.execute(
-                        "DELETE FROM meetings WHERE tenant = ?1 AND id = ?2",
-                        rusqlite::params![tenant, id],
-                    )?;
-                    Ok(())
-                }
-            })
-        })
+    if store
+        .delete_meeting(tenant, id, user)
         .await
         .map_err(store_failed)?
+    {
+        return Ok(());
+    }
+    match get(store, tenant, id).await? {
+        None => Err(ErrorCode::MeetNotExist),
+        Some(_) => Err(ErrorCode::ApiNoPermission),
+    }
 }
 
 /// Meeting `id` of `tenant`, if it exists: its password and creator.
 pub async fn get(store: &Store, tenant: &str, id: i32) -> Result<Option<MeetingRow>, ErrorCode> {
-    let tenant = tenant.to_owned();
-    store
-        .run(move |t| {
-            t.query_row(
-                "SELECT pswd, creator FROM meetings WHERE tenant = ?1 AND id = ?2",
-                rusqlite::params![tenant, id],
-                |row| {
-                    Ok(MeetingRow {
-                        pswd: row.get(0)?,
-                        creator: row.get(1)?,
-                    })
-                },
-            )
-            .optional()
-        })
-        .await
-        .map_err(store_failed)
+    store.meeting(tenant, id).await.map_err(store_failed)
 }
 
 /// The meetings of `tenant`, oldest first, at most `max` (the tenant's cap: a listing is one
 /// frame).
 pub async fn list(store: &Store, tenant: &str, max: usize) -> Result<Vec<MeetInfo>, ErrorCode> {
-    let tenant = tenant.to_owned();
     let max = i64::try_from(max).unwrap_or(i64::MAX);
-    store
-        .run(move |t| {
-            let mut query = t.prepare_cached(
-                "SELECT id, subject, pswd, creator, start_time FROM meetings
-                 WHERE tenant = ?1 ORDER BY start_time, id LIMIT ?2",
-            )?;
-            let rows = query.query_map(rusqlite::params![tenant, max], |row| {
-                Ok(MeetInfo {
-                    id: row.get(0)?,
-                    subject: row.get(1)?,
-                    pswd: row.get(2)?,
-                    creator: row.get(3)?,
-                    start_time: row.get(4)?,
-                    pub_meet_url: String::new(),
-                    member_count: 0,
-                })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .await
-        .map_err(store_failed)
-}
-
-/// Every (tenant, user) that ever logged in.
-pub async fn known_users(store: &Store) -> Result<Vec<(String, String)>, StoreError> {
-    store
-        .run(|t| {
-            let mut query = t.prepare("SELECT tenant, user_id FROM known_users")?;
-            let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .await
-}
-
-/// Records that (tenant, user) logged in.
-pub async fn remember_user(store: &Store, tenant: String, user: String) -> Result<(), StoreError> {
-    store
-        .run(move |t| {
-            t.execute(
-                "INSERT OR IGNORE INTO known_users (tenant, user_id) VALUES (?1, ?2)",
-                [tenant, user],
-            )
-            .map(|_| ())
-        })
-        .await
+    store.meetings(tenant, max).await.map_err(store_failed)
 }
 
 #[cfg(test)]
@@ -239,11 +118,42 @@ mod tests {
         }
     }
 
+    /// A store of its own: SQLite in a fresh directory, or a fresh PostgreSQL.
+    async fn on_each_backend(tag: &str, postgres: bool, scenario: impl AsyncFnOnce(Store)) {
+        let dir = std::env::temp_dir().join(format!("crvideo-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let pg = postgres.then(crvideo_testkit::engines::Postgres::start);
+        let url = pg.as_ref().map(|pg| pg.url());
+        let (store, thread) = Store::open(&dir, url.as_deref(), false).await.unwrap();
+        scenario(store.clone()).await;
+        store.close();
+        thread.join();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[tokio::test]
     async fn create_destroy_list() {
-        let dir = std::env::temp_dir().join(format!("crvideo-meetings-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let (store, thread) = Store::open(&dir).unwrap();
+        on_each_backend("meetings", false, create_destroy_list_on).await;
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL"]
+    async fn create_destroy_list_in_postgres() {
+        on_each_backend("meetings-pg", true, create_destroy_list_on).await;
+    }
+
+    #[tokio::test]
+    async fn meetings_are_capped_per_user_and_per_tenant() {
+        on_each_backend("caps", false, caps_on).await;
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL"]
+    async fn meetings_are_capped_in_postgres() {
+        on_each_backend("caps-pg", true, caps_on).await;
+    }
+
+    async fn create_destroy_list_on(store: Store) {
         let caps = Caps {
             per_user: 100,
             per_tenant: 100,
@@ -283,16 +193,9 @@ mod tests {
             Err(ErrorCode::MeetNotExist)
         );
         assert_eq!(list(&store, "t", 100).await.unwrap(), vec![b]);
-        store.close();
-        thread.join();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[tokio::test]
-    async fn meetings_are_capped_per_user_and_per_tenant() {
-        let dir = std::env::temp_dir().join(format!("crvideo-caps-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let (store, thread) = Store::open(&dir).unwrap();
+    async fn caps_on(store: Store) {
         let caps = Caps {
             per_user: 2,
             per_tenant: 3,
@@ -315,8 +218,13 @@ mod tests {
         new("t", "cat").await.unwrap();
         assert_eq!(list(&store, "t", 3).await.unwrap().len(), 3);
         assert_eq!(list(&store, "t", 2).await.unwrap().len(), 2);
-        store.close();
-        thread.join();
-        let _ = std::fs::remove_dir_all(&dir);
+        // Concurrent creations cannot pass a cap together.
+        let racers: Vec<_> = (0..6).map(|_| new("v", "dan")).collect();
+        let made = futures_util::future::join_all(racers)
+            .await
+            .into_iter()
+            .filter(Result::is_ok)
+            .count();
+        assert_eq!(made, 2, "per user, however many race");
     }
 }

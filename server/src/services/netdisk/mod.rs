@@ -37,7 +37,7 @@ use self::records::FileRecord;
 use self::storage::{object_name, PartialObject, Storage, StoredObject};
 use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::SessionId;
-use crate::services::meetings::store::Store;
+use crate::store::Store;
 
 /// Largest disk frame payload the server sends.
 pub const CHUNK_BYTES: usize = 256 * 1024;
@@ -134,7 +134,8 @@ impl NetDisk {
         storage: Arc<dyn Storage>,
         store: Store,
     ) -> Result<Arc<NetDisk>, String> {
-        let rows = records::load_all(&store)
+        let rows = store
+            .netdisk_files(None)
             .await
             .map_err(|e| format!("cannot load the net disk's files: {e}"))?;
         let mut tenants: HashMap<String, TenantDisk> = HashMap::new();
@@ -161,7 +162,8 @@ impl NetDisk {
         for object in missing {
             let row = &by_object[&object];
             warn!(tenant = %row.tenant, file = %row.obj.file_id, "net disk: a listed file's body is missing: forgetting it");
-            records::delete(&store, row.tenant.clone(), row.key.clone())
+            store
+                .delete_netdisk_file(row.tenant.clone(), row.key.clone())
                 .await
                 .map_err(|e| format!("cannot forget a missing net-disk file: {e}"))?;
             if let Some(disk) = tenants.get_mut(&row.tenant) {
@@ -227,7 +229,11 @@ impl NetDisk {
             });
             record.ok_or(ErrorCode::NetDiskFileIdInvalid)?
         };
-        if let Err(e) = records::delete(&self.store, tenant.clone(), record.key.clone()).await {
+        if let Err(e) = self
+            .store
+            .delete_netdisk_file(tenant.clone(), record.key.clone())
+            .await
+        {
             warn!(%tenant, file = file_id, "net disk: cannot delete a file's row: {e}");
             // Still stored: list it again where it was last (its order is lost).
             let mut state = self.state.lock().unwrap();
@@ -454,7 +460,9 @@ impl NetDisk {
         let mut record = ctx.record.clone();
         record.obj.md5 = md5;
         let recorded = match committed {
-            Ok(Ok(())) => records::insert(&self.store, record.clone())
+            Ok(Ok(())) => self
+                .store
+                .insert_netdisk_file(record.clone())
                 .await
                 .map_err(|e| e.to_string()),
             Ok(Err(e)) => Err(e.to_string()),

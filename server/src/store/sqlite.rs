@@ -1,4 +1,4 @@
-//! The durable store: an embedded SQLite database (`crvideo.db` under `data_dir`, WAL mode).
+//! The embedded store: a SQLite database (`crvideo.db` under `data_dir`, WAL mode).
 //!
 //! One thread owns the connection. Callers hand it jobs and await the result; the thread runs
 //! whatever jobs are queued in one transaction (each in its own savepoint, so one failing job
@@ -12,6 +12,8 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, Transaction};
 use tokio::sync::oneshot;
+
+use super::StoreError;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append
 /// new steps, never edit old ones.
@@ -58,27 +60,9 @@ type Job = Box<dyn FnOnce(&Transaction<'_>) -> Box<dyn FnOnce(bool) + Send> + Se
 /// What the store thread receives: a job, or `None` to finish and stop.
 type Message = Option<Job>;
 
-/// Why a store operation failed.
-#[derive(Debug)]
-pub enum StoreError {
-    /// The job itself failed (its savepoint was rolled back).
-    Sql(rusqlite::Error),
-    /// The commit failed or the store is shut down: nothing of the job is stored.
-    Unavailable,
-}
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StoreError::Sql(e) => write!(f, "database error: {e}"),
-            StoreError::Unavailable => write!(f, "database unavailable"),
-        }
-    }
-}
-
 /// A handle to the store thread. Cheap to clone.
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     jobs: mpsc::Sender<Message>,
 }
 
@@ -88,7 +72,7 @@ pub struct StoreThread {
 }
 
 impl StoreThread {
-    /// Waits until every job queued before [`Store::close`] is committed.
+    /// Waits until every job queued before [`SqliteStore::close`] is committed.
     pub fn join(mut self) {
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
@@ -96,9 +80,9 @@ impl StoreThread {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) `data_dir/crvideo.db` and brings its schema up to date.
-    pub fn open(data_dir: &Path) -> Result<(Store, StoreThread), String> {
+    pub fn open(data_dir: &Path) -> Result<(SqliteStore, StoreThread), String> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
         let path: PathBuf = data_dir.join("crvideo.db");
@@ -111,7 +95,7 @@ impl Store {
             .spawn(move || run(conn, queue))
             .map_err(|e| format!("cannot start the store thread: {e}"))?;
         Ok((
-            Store { jobs },
+            SqliteStore { jobs },
             StoreThread {
                 handle: Some(handle),
             },
@@ -129,7 +113,7 @@ impl Store {
             Box::new(move |committed: bool| {
                 let _ = tx.send(match (result, committed) {
                     (Ok(value), true) => Ok(value),
-                    (Err(e), _) => Err(StoreError::Sql(e)),
+                    (Err(e), _) => Err(StoreError::Query(e.to_string())),
                     (Ok(_), false) => Err(StoreError::Unavailable),
                 });
             })
@@ -230,7 +214,7 @@ mod tests {
     #[tokio::test]
     async fn jobs_commit_and_fail_independently() {
         let dir = temp_dir("jobs");
-        let (store, thread) = Store::open(&dir).unwrap();
+        let (store, thread) = SqliteStore::open(&dir).unwrap();
         let insert = |id: i32| {
             store.run(move |t| {
                 t.execute(
@@ -258,7 +242,7 @@ mod tests {
         ));
 
         // Reopening keeps the data and does not migrate twice.
-        let (store, thread) = Store::open(&dir).unwrap();
+        let (store, thread) = SqliteStore::open(&dir).unwrap();
         let version = store
             .run(|t| t.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))
             .await
@@ -278,7 +262,7 @@ mod tests {
     fn unusable_data_dir_is_an_error() {
         let file = temp_dir("file");
         std::fs::write(&file, b"not a dir").unwrap();
-        assert!(Store::open(&file).is_err());
+        assert!(SqliteStore::open(&file).is_err());
         let _ = std::fs::remove_file(&file);
     }
 }
