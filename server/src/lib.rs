@@ -47,6 +47,7 @@ pub mod tls;
 pub use config::{ClusterConfig, Config, ConfigError, QueueConfig, TenantConfig};
 pub use harness::BackgroundServer;
 pub use server::Server;
+pub use services::netdisk::s3::S3Config;
 /// For the fuzz targets (`fuzz/`): the depth check every text frame passes first.
 #[doc(hidden)]
 pub use session::json_depth::json_depth_exceeds;

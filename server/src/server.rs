@@ -13,7 +13,8 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::directory::outbound::QueuedBytes;
-use crate::services::netdisk::storage::LocalStorage;
+use crate::services::netdisk::s3::S3Storage;
+use crate::services::netdisk::storage::{LocalStorage, Storage};
 use crate::services::netdisk::NetDisk;
 use crate::session::prelogin::PreLogin;
 use crate::session::resumable::Resumable;
@@ -71,8 +72,22 @@ impl Server {
         }
 
         // The durable store first: an unreachable database fails before anything is started.
-        let (store, store_thread) =
-            Store::open(&config.data_dir, config.database_url.as_deref(), false).await?;
+        let netdisk_shared = config.netdisk_s3.is_some();
+        let (store, store_thread) = Store::open(
+            &config.data_dir,
+            config.database_url.as_deref(),
+            netdisk_shared,
+        )
+        .await?;
+        // And the bucket, when the net disk's bodies are in one.
+        let storage = match open_storage(&config).await {
+            Ok(storage) => storage,
+            Err(e) => {
+                store.close();
+                store_thread.join();
+                return Err(e);
+            }
+        };
         // Cluster mode: Redis next, so a bad URL fails before anything is served.
         let cluster = match &config.cluster {
             Some(cluster) => {
@@ -93,10 +108,7 @@ impl Server {
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
             let known = store.known_users().await.map_err(|e| e.to_string())?;
-            let storage = LocalStorage::open(config.data_dir.join("netdisk"))
-                .map_err(|e| format!("cannot open the net disk's storage: {e}"))?;
-            let netdisk =
-                NetDisk::open(config.netdisk_quota_bytes, Arc::new(storage), store.clone()).await?;
+            let netdisk = NetDisk::open(config.netdisk_quota_bytes, storage, store.clone()).await?;
             Ok::<_, String>((listener, known, netdisk))
         };
         let (listener, known, netdisk) = match opened.await {
@@ -121,6 +133,12 @@ impl Server {
             netdisk,
             cluster.clone(),
         ));
+        if let (Some(node), true) = (&cluster, netdisk_shared) {
+            let node = node.clone();
+            shared
+                .netdisk
+                .on_change(move |tenant| node.netdisk_changed(tenant));
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let cluster_task =
             cluster.map(|node| tokio::spawn(node.run(shared.clone(), shutdown_rx.clone())));
@@ -185,6 +203,26 @@ impl Server {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         info!("stopped");
+    }
+}
+
+/// The net disk's storage: files under `data_dir/netdisk`, or a bucket (whose partial uploads
+/// are files there). A bucket that does not answer is `NotConnected` (exit 2).
+async fn open_storage(config: &Config) -> io::Result<Arc<dyn Storage>> {
+    let local = LocalStorage::open(config.data_dir.join("netdisk"))
+        .map_err(|e| io::Error::other(format!("cannot open the net disk's storage: {e}")))?;
+    let Some(s3) = config.netdisk_s3.clone() else {
+        return Ok(Arc::new(local));
+    };
+    let opened = tokio::task::spawn_blocking(move || S3Storage::open(&s3, local))
+        .await
+        .map_err(io::Error::other)?;
+    match opened {
+        Ok(storage) => Ok(Arc::new(storage)),
+        Err(e) => Err(io::Error::new(
+            io::ErrorKind::NotConnected,
+            format!("netdisk: {e}"),
+        )),
     }
 }
 

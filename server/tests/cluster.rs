@@ -14,7 +14,9 @@ use crvideo_proto::{
     ErrorCode, Event, MeetInfo, MeetingList, ServerFrame, USER_BUSY, USER_IDLE, USER_OFFLINE,
 };
 use crvideo_server::{ClusterConfig, Server};
-use crvideo_testkit::engines::{free_port, Postgres, Redis};
+use crvideo_testkit::engines::{
+    free_port, Postgres, Redis, SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY,
+};
 use serde_json::json;
 use support::{config, login, Client, HASH_OF_PW, PATIENCE};
 use tokio::time::{timeout, Instant};
@@ -680,12 +682,57 @@ fn an_unreachable_redis_fails_start_up_with_one_line() {
     );
     assert!(stderr.contains("database_url"), "{stderr}");
 
+    // A bucket whose endpoint does not answer: one line, exit 2, never the secret key.
+    let stderr = refused_start(
+        &dir,
+        &s3_config(
+            &dir,
+            &format!("http://127.0.0.1:{dead_port}"),
+            "crv",
+            "hunter2",
+        ),
+    );
+    assert!(
+        stderr.contains("netdisk: cannot use bucket \"crv\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
     // Not a Redis URL at all: a config error, one line, exit 2.
     let stderr = refused_start(
         &dir,
         "listen = \"127.0.0.1:0\"\n[cluster]\nredis_url = \"http://nope\"\n",
     );
     assert!(stderr.contains("cluster.redis_url"), "{stderr}");
+}
+
+/// A single node's config with its net disk in `bucket` at `endpoint`.
+fn s3_config(dir: &std::path::Path, endpoint: &str, bucket: &str, secret: &str) -> String {
+    format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {dir:?}\n[netdisk]\ns3_endpoint = \"{endpoint}\"\n\
+         s3_bucket = \"{bucket}\"\ns3_access_key = \"{S3_ACCESS_KEY}\"\ns3_secret_key = \"{secret}\"\n"
+    )
+}
+
+/// A bucket that refuses the keys, or is not there: start-up fails with one line, exit 2.
+#[test]
+#[ignore = "needs SeaweedFS"]
+fn a_bucket_that_refuses_fails_start_up_with_one_line() {
+    let weed = SeaweedFs::start();
+    weed.create_bucket("crv");
+    let dir = support::data_dir("cluster-bucket");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stderr = refused_start(
+        &dir,
+        &s3_config(&dir, &weed.endpoint(), "crv", "not-the-secret"),
+    );
+    assert!(stderr.contains("access denied"), "{stderr}");
+    assert!(!stderr.contains("not-the-secret"), "{stderr}");
+    let stderr = refused_start(
+        &dir,
+        &s3_config(&dir, &weed.endpoint(), "nope", S3_SECRET_KEY),
+    );
+    assert!(stderr.contains("no bucket \"nope\""), "{stderr}");
 }
 
 /// Starts the binary with `config` (written in `dir`), which must fail with exit code 2, one

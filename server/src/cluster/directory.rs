@@ -326,7 +326,7 @@ impl ClusterDirectory {
                     }
                 }
             }
-            DirEvent::Online { .. } | DirEvent::Offline { .. } => {}
+            DirEvent::Online { .. } | DirEvent::Offline { .. } | DirEvent::NetDisk { .. } => {}
         }
     }
 

@@ -248,6 +248,14 @@ impl Node {
     }
 
     /// Forwards `requester`'s request `text` to `node`.
+    /// Tells the other nodes a file of `tenant`'s net disk was stored or deleted.
+    pub fn netdisk_changed(&self, tenant: &str) {
+        self.bus.event(&DirEvent::NetDisk {
+            node: self.id.to_string(),
+            tenant: tenant.to_owned(),
+        });
+    }
+
     pub(crate) fn forward_request(&self, node: &str, requester: &SessionHandle, text: &str) {
         self.bus.control(
             node,
@@ -518,6 +526,10 @@ impl Node {
             }
             DirEvent::Dnd { .. } | DirEvent::Activity { .. } => {
                 self.directory.apply_presence(&event)
+            }
+            DirEvent::NetDisk { tenant, .. } => {
+                let (netdisk, tenant) = (shared.netdisk.clone(), tenant.clone());
+                tokio::spawn(async move { netdisk.reload(&tenant).await });
             }
         }
     }

@@ -173,6 +173,9 @@ pub enum DirEvent {
         activity: ActivityName,
         on: bool,
     },
+    /// A file of the tenant's net disk was stored or deleted (its rows are shared): the
+    /// other nodes read the tenant's list again.
+    NetDisk { node: String, tenant: String },
 }
 
 impl DirEvent {
@@ -182,7 +185,8 @@ impl DirEvent {
             DirEvent::Online { node, .. }
             | DirEvent::Offline { node, .. }
             | DirEvent::Dnd { node, .. }
-            | DirEvent::Activity { node, .. } => node,
+            | DirEvent::Activity { node, .. }
+            | DirEvent::NetDisk { node, .. } => node,
         }
     }
 }

@@ -93,6 +93,7 @@ impl PgStore {
     pub async fn open(url: &str) -> Result<PgStore, String> {
         check_url(url)?;
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+        let server = describe_server(&config);
         config.connect_timeout(CONNECT_TIMEOUT);
         if config.get_application_name().is_none() {
             config.application_name("crvideo-server");
@@ -116,17 +117,17 @@ impl PgStore {
         store
             .migrate()
             .await
-            .map_err(|e| format!("cannot prepare the database: {e}"))?;
+            .map_err(|e| format!("cannot use PostgreSQL at {server}: {e}"))?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<(), String> {
-        let mut client = self.pool.get().await.map_err(|e| e.to_string())?;
+        let mut client = self.pool.get().await.map_err(|e| with_causes(&e))?;
         let client = &mut **client;
         client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| with_causes(&e))?;
         let result = async {
             client
                 .batch_execute("CREATE TABLE IF NOT EXISTS crv_schema (version INTEGER NOT NULL)")
@@ -152,7 +153,7 @@ impl PgStore {
         let _ = client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
             .await;
-        result.map_err(|e| e.to_string())
+        result.map_err(|e| with_causes(&e))
     }
 
     /// A pooled connection (a new one if the pool has none left open).
@@ -383,4 +384,31 @@ async fn bounded<T>(
         Ok(result) => result.map_err(failed),
         Err(_) => Err(StoreError::Unavailable),
     }
+}
+
+/// `host:port` of the first server `config` names (never its user or password).
+fn describe_server(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
+/// `e` and its causes on one line (deadpool's and tokio-postgres's errors keep the reason,
+/// a refused connection, in their sources).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text.replace('\n', " ")
 }

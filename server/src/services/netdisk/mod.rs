@@ -14,6 +14,8 @@
 //! Lock order: `state` is taken alone (a session's lanes under it).
 
 pub mod records;
+pub mod s3;
+mod sigv4;
 pub mod storage;
 
 use std::collections::{HashMap, HashSet};
@@ -95,11 +97,17 @@ struct State {
     next_serial: u64,
 }
 
+/// What [`NetDisk::on_change`] calls with a tenant.
+type ChangeHook = Box<dyn Fn(&str) + Send + Sync>;
+
 pub struct NetDisk {
     quota: u64,
     storage: Arc<dyn Storage>,
     store: Store,
     state: Mutex<State>,
+    /// Told the tenant whenever a file is stored or deleted (in a cluster whose nodes share
+    /// the rows: they read the list again).
+    on_change: std::sync::OnceLock<ChangeHook>,
 }
 
 /// What an upload task needs to know.
@@ -179,7 +187,35 @@ impl NetDisk {
                 tenants,
                 ..Default::default()
             }),
+            on_change: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Calls `hook` with the tenant whenever one of its files is stored or deleted.
+    pub fn on_change(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.on_change.set(Box::new(hook));
+    }
+
+    fn changed(&self, tenant: &str) {
+        if let Some(hook) = self.on_change.get() {
+            hook(tenant);
+        }
+    }
+
+    /// Reads `tenant`'s files from the store again (another node stored or deleted one);
+    /// this node's uploads in progress keep their reservations.
+    pub async fn reload(&self, tenant: &str) {
+        let rows = match self.store.netdisk_files(Some(tenant)).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                warn!(%tenant, "net disk: cannot read the files again: {e}");
+                return;
+            }
+        };
+        let mut state = self.state.lock().unwrap();
+        let disk = state.tenants.entry(tenant.to_owned()).or_default();
+        disk.used = rows.iter().map(|r| r.obj.size as u64).sum();
+        disk.files = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
     }
 
     pub fn summary(&self, me: &SessionHandle) -> NetDiskSummary {
@@ -244,9 +280,10 @@ impl NetDisk {
         {
             let mut state = self.state.lock().unwrap();
             if let Some(disk) = state.tenants.get_mut(&tenant) {
-                disk.used -= record.obj.size as u64;
+                disk.used = disk.used.saturating_sub(record.obj.size as u64);
             }
         }
+        self.changed(&tenant);
         let storage = self.storage.clone();
         let object = object_name(&tenant, &record.key);
         let deleted = tokio::task::spawn_blocking(move || storage.delete(&object)).await;
@@ -485,6 +522,8 @@ impl NetDisk {
         let disk = state.tenants.entry(ctx.tenant().to_owned()).or_default();
         disk.used += ctx.size();
         disk.files.insert(ctx.key().to_owned(), record);
+        drop(state);
+        self.changed(ctx.tenant());
         Some(ErrorCode::NoErr)
     }
 

@@ -1,7 +1,7 @@
 //! Where net-disk file bodies live, behind a small interface: an object is written as a
 //! partial one, made durable and visible in one step ([`Storage::commit`]), read at offsets,
 //! deleted. [`LocalStorage`] keeps them as files under `data_dir/netdisk/`; an
-//! S3-compatible backend (multipart uploads for partial objects) fits the same interface.
+//! S3-compatible backend ([`super::s3`]) keeps partial objects here and commits to a bucket.
 //!
 //! Object names are made by [`object_name`] from the tenant and the file's key, never from
 //! what a user typed.
@@ -138,6 +138,13 @@ fn write_all_at(file: &File, mut data: &[u8], mut offset: u64) -> io::Result<()>
         offset += n as u64;
     }
     Ok(())
+}
+
+impl LocalStorage {
+    /// Where partial object `name` is written.
+    pub fn partial_path(&self, name: &str) -> PathBuf {
+        self.partial.join(name)
+    }
 }
 
 impl Storage for LocalStorage {
