@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use common::netdisk;
 use common::peer::{data_line, Peer, NO_RESUME};
 use common::server_process::{ServerProcess, TempDir};
+use common::video_peer::{self, Video};
 use common::*;
 use crvideo_server::{BackgroundServer, ClusterConfig, Config, S3Config};
 use crvideo_testkit::engines::{Postgres, Redis, SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY};
@@ -332,4 +333,72 @@ fn meetings_and_the_net_disk_are_shared_through_postgres_and_s3() {
     list_until(&mut alice, <[Value]>::is_empty);
     assert_eq!(netdisk::summary(&mut alice).1, 0);
     assert_eq!(weed.keys("crv", "netdisk/"), Vec::<String>::new());
+}
+
+/// A room whose members are on two nodes, homed on the one that is then killed: video
+/// crosses the nodes (judged by PSNR, pictures kept for the eye), the member on the
+/// surviving node gets MeetingDropped, and the room opens again on the survivor.
+#[test]
+#[ignore = "needs redis-server and PostgreSQL"]
+fn a_room_across_nodes_shows_video_and_is_dropped_when_its_home_is_killed() {
+    let _serial = serial();
+    let redis = Redis::start();
+    let pg = Postgres::start();
+    let survivor = node_with(&redis, "n1", |c| c.database_url = Some(pg.url()));
+    let doomed = ServerProcess::start(&format!(
+        "heartbeat_ms = {TEST_HEARTBEAT_MS}\ndatabase_url = \"{}\"\n\
+         [cluster]\nredis_url = \"{}\"\nnode_id = \"doomed\"\n\n\
+         [[tenants]]\naccount = \"demo\"\npassword = \"demo123\"\n",
+        pg.url(),
+        redis.url()
+    ));
+    let mut alice = user("alice", &survivor.addr().to_string());
+    let mut bob = user("bob", &format!("{};{}", doomed.addr, survivor.addr()));
+
+    // Bob enters first: the room lives on his node; alice enters through hers.
+    let meeting = bob.create_meeting(false).0;
+    assert_eq!(bob.enter_meeting(&meeting, ""), 0);
+    assert_eq!(alice.enter_meeting(&meeting, ""), 0);
+    bob.expect("UserEnterMeeting\talice");
+
+    // Alice's camera reaches bob through the room's home (survivor → doomed → bob).
+    const RGBA: i32 = 2;
+    let front = Video {
+        user: "alice",
+        id: video_peer::camera(&mut alice, "front", RGBA, 640, 360),
+        seed: 1,
+        width: 640,
+        height: 360,
+    };
+    let feed = [front.id.to_string(), RGBA.to_string()];
+    assert_eq!(
+        alice.cmd(&["feed", &feed[0], &feed[1], "640", "360", "15", "1"]),
+        0
+    );
+    assert_eq!(alice.cmd(&["open_video", "alice"]), 0);
+    let dir = scratch_dir("cluster-video");
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in 0..3 {
+        let ppm = dir.join(format!("bob-front-{n}.ppm"));
+        let shown = video_peer::next_picture(&mut bob, front, RGBA, ppm.to_str().unwrap());
+        assert_eq!((shown.width, shown.height), (640, 360));
+        assert!(shown.psnr >= 32.0, "picture {n} across nodes: {shown:?}");
+        eprintln!("across nodes: picture {n}: {:.2} dB", shown.psnr);
+    }
+    eprintln!("pictures in {}", dir.display());
+
+    // kill -9 of the room's home: alice's SDK reports the meeting dropped, bob's the line.
+    doomed.signal("KILL");
+    alice.wait_line(|l| l == "MeetingDropped");
+    bob.wait_line(|l| l.starts_with("LineOff\t"));
+
+    // Bob logs in again through his list (the survivor); the room opens again there.
+    assert_eq!(
+        bob.cmd(&["login", "demo", "demo123", "bob", "bob", "again"]),
+        0
+    );
+    bob.wait_line(|l| l == "LoginSuccess\tbob\tagain");
+    assert_eq!(alice.enter_meeting(&meeting, ""), 0);
+    assert_eq!(bob.enter_meeting(&meeting, ""), 0);
+    alice.expect("UserEnterMeeting\tbob");
 }

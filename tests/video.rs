@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::peer::{Peer, NO_RESUME};
 use common::server_process::ServerProcess;
+use common::video_peer::*;
 use common::*;
 use crvideosdk::ffi::video::*;
 use serde_json::Value;
@@ -223,40 +224,6 @@ fn user(name: &str, server: &ServerProcess) -> Peer {
     Peer::login_with(name, server.addr, NO_RESUME, "demo", "demo123", name)
 }
 
-fn camera(p: &mut Peer, name: &str, format: i32, w: u32, h: u32) -> i32 {
-    assert_eq!(
-        p.cmd(&[
-            "cam",
-            name,
-            &format.to_string(),
-            &w.to_string(),
-            &h.to_string(),
-            ""
-        ]),
-        0
-    );
-    p.last_fields("VideoID\t")[0].parse().unwrap()
-}
-
-/// What `img` reported: (width, height, frameTime, PSNR).
-#[derive(Debug, Clone, Copy)]
-struct Shown {
-    width: u32,
-    height: u32,
-    time: i64,
-    psnr: f64,
-}
-
-/// A camera of the pattern test: its owner, ID, pattern seed and size.
-#[derive(Debug, Clone, Copy)]
-struct Video {
-    user: &'static str,
-    id: i32,
-    seed: u32,
-    width: u32,
-    height: u32,
-}
-
 const FRONT: Video = Video {
     user: "alice",
     id: 1,
@@ -271,54 +238,6 @@ const SIDE: Video = Video {
     width: 320,
     height: 180,
 };
-
-/// Takes the newest picture of `v` as `format` (written to `ppm` unless "-").
-fn take(p: &mut Peer, v: Video, format: i32, ppm: &str) -> Result<Shown, i32> {
-    let fields = [
-        "img".to_string(),
-        v.user.to_string(),
-        v.id.to_string(),
-        format.to_string(),
-        "0".into(),
-        "0".into(),
-        v.seed.to_string(),
-        v.width.to_string(),
-        v.height.to_string(),
-        ppm.to_string(),
-    ];
-    let rc = p.cmd(&fields.iter().map(|s| &**s).collect::<Vec<&str>>());
-    if rc != 0 {
-        return Err(rc);
-    }
-    let f = p.last_fields("Img\t");
-    Ok(Shown {
-        width: f[0].parse().unwrap(),
-        height: f[1].parse().unwrap(),
-        time: f[2].parse().unwrap(),
-        psnr: f[3].parse().unwrap(),
-    })
-}
-
-/// The frame times of `p`'s NotifyVideoData for `v`, in order.
-fn notified(p: &Peer, v: Video) -> Vec<i64> {
-    let prefix = format!("NotifyVideoData\t{}\t{}\t", v.user, v.id);
-    p.lines()
-        .iter()
-        .filter_map(|l| l.strip_prefix(&prefix)?.parse().ok())
-        .collect()
-}
-
-/// Takes the picture there is (re-arming NotifyVideoData), waits for `p`'s next
-/// NotifyVideoData of `v` and takes that picture; returns it.
-fn next_picture(p: &mut Peer, v: Video, format: i32, ppm: &str) -> Shown {
-    // Counted first: a notification arriving after the count is for a picture after the
-    // one taken here, and one arriving before is re-armed by the taking.
-    let seen = notified(p, v).len();
-    let _ = take(p, v, format, "-");
-    let prefix = format!("NotifyVideoData\t{}\t{}\t", v.user, v.id);
-    p.wait_nth(|l| l.starts_with(&prefix), seen + 1);
-    take(p, v, format, ppm).expect("a picture after NotifyVideoData")
-}
 
 fn proc_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

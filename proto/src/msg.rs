@@ -844,6 +844,9 @@ pub enum Event {
     /// To every member but the creator who stopped it (or to all when the meeting was
     /// destroyed): the room is over and they are out of it.
     MeetingStopped,
+    /// To every member of a room on another cluster node that went away: the room is gone
+    /// (the SDK reports `MeetingDropped`); entering the meeting again opens it anew.
+    MeetingDropped,
     /// To every member: a member's audio or video status changed.
     MediaChanged {
         user_id: String,

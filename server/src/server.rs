@@ -133,6 +133,12 @@ impl Server {
             netdisk,
             cluster.clone(),
         ));
+        if let Some(node) = &cluster {
+            let node = node.clone();
+            shared.rooms.on_count(move |tenant, meet_id, count| {
+                node.room_count_changed(tenant, meet_id, count)
+            });
+        }
         if let (Some(node), true) = (&cluster, netdisk_shared) {
             let node = node.clone();
             shared

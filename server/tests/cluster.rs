@@ -9,9 +9,10 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crvideo_proto::data::{decode_data, encode_command, DataFrame};
+use crvideo_proto::data::{decode_data, encode_command, AudioFrame, DataFrame};
 use crvideo_proto::{
-    ErrorCode, Event, MeetInfo, MeetingList, ServerFrame, USER_BUSY, USER_IDLE, USER_OFFLINE,
+    ErrorCode, Event, MeetInfo, MeetingList, RoomState, ServerFrame, USER_BUSY, USER_IDLE,
+    USER_OFFLINE,
 };
 use crvideo_server::{ClusterConfig, Server};
 use crvideo_testkit::engines::{
@@ -640,6 +641,175 @@ async fn meetings_live_in_postgres_shared_by_the_nodes() {
             .collect::<Vec<_>>(),
         [second.id]
     );
+}
+
+async fn enter(c: &mut Client, m: &MeetInfo) -> RoomState {
+    let reply = c
+        .request(json!({"op": "enter_meeting", "meet_id": m.id, "pswd": m.pswd}))
+        .await;
+    reply.into_result().expect("entered")
+}
+
+fn names(state: &RoomState) -> Vec<&str> {
+    state.members.iter().map(|m| m.user_id.as_str()).collect()
+}
+
+/// The next event `c` gets that is not a presence change.
+async fn room_event(c: &mut Client) -> Event {
+    loop {
+        match c.event().await {
+            Event::UserStatus(_) => continue,
+            event => return event,
+        }
+    }
+}
+
+fn entered(event: Event) -> String {
+    match event {
+        Event::MemberEntered(m) => m.user_id,
+        other => panic!("expected MemberEntered, got {other:?}"),
+    }
+}
+
+/// Waits until `c`'s meeting list shows `count` members in meeting `id` (a room's home
+/// records its count in Redis as it changes; the list reads it there).
+async fn members_listed(c: &mut Client, id: i32, count: i32) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let listed = meetings(c).await.unwrap();
+        let found = listed.iter().find(|m| m.id == id).map(|m| m.member_count);
+        if found == Some(count) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "members of {id}: {found:?}, not {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn mic_packet(seq: u32, payload: &[u8]) -> Vec<u8> {
+    AudioFrame {
+        level: 5,
+        seq,
+        time_ms: 20,
+        user: "",
+        media: false,
+        payload,
+    }
+    .encode()
+}
+
+/// (speaker, seq) of a relayed audio frame.
+fn heard(frame: &[u8]) -> (String, u32) {
+    match decode_data(frame).unwrap() {
+        DataFrame::Audio(a) => (a.user.to_owned(), a.seq),
+        other => panic!("expected audio, got {other:?}"),
+    }
+}
+
+/// A room with members on three nodes: entering, media status, audio, IM and leaving cross
+/// the nodes (the room lives on the node the first member entered through); when that node
+/// goes away the others' members get MeetingDropped, and entering again opens the room on
+/// a surviving node; destroying the meeting from any node stops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server and PostgreSQL"]
+async fn a_room_spans_nodes_and_is_dropped_with_its_home() {
+    let redis = Redis::start();
+    let pg = Postgres::start();
+    let n1 = node_on(&redis, "n1", Some(pg.url())).await;
+    let n2 = node_on(&redis, "n2", Some(pg.url())).await;
+    let n3 = node_on(&redis, "n3", Some(pg.url())).await;
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    let mut ben = login(n2.local_addr(), "acme", "ben").await;
+    let mut cat = login(n3.local_addr(), "acme", "cat").await;
+    let m = create_meeting(&mut ben, "spread").await.unwrap();
+
+    // amy enters first, through node 1: its home. ben and cat enter through theirs.
+    assert_eq!(names(&enter(&mut amy, &m).await), ["amy"]);
+    let state = enter(&mut ben, &m).await;
+    assert_eq!(
+        (names(&state), state.creator.as_str()),
+        (vec!["amy", "ben"], "ben")
+    );
+    assert_eq!(entered(room_event(&mut amy).await), "ben");
+    assert_eq!(names(&enter(&mut cat, &m).await), ["amy", "ben", "cat"]);
+    assert_eq!(entered(room_event(&mut amy).await), "cat");
+    assert_eq!(entered(room_event(&mut ben).await), "cat");
+    // Every node's meeting list counts the members of the room on node 1.
+    members_listed(&mut cat, m.id, 3).await;
+    // In at most one room: entering again is refused, wherever the room lives.
+    let again = ben
+        .request(json!({"op": "enter_meeting", "meet_id": m.id, "pswd": m.pswd}))
+        .await;
+    assert_eq!(again.code, ErrorCode::AlreadyInMeeting as i32);
+
+    // ben (node 2) opens his mic: everyone hears of it; his audio reaches amy (node 1)
+    // and cat (node 3), not himself.
+    let open = json!({"op": "set_media", "user_id": "ben", "kind": "audio", "status": 3});
+    assert_eq!(ben.code(open).await, 0);
+    for c in [&mut amy, &mut ben, &mut cat] {
+        assert!(matches!(
+            room_event(c).await,
+            Event::MediaChanged { new: 3, .. }
+        ));
+    }
+    ben.send_binary(mic_packet(7, b"opus")).await;
+    assert_eq!(heard(&amy.binary().await), ("ben".into(), 7));
+    assert_eq!(heard(&cat.binary().await), ("ben".into(), 7));
+
+    // cat (node 3) sends an IM to everyone; then leaves.
+    let im = cat
+        .request(json!({"op": "send_im", "text": "hello", "to": ""}))
+        .await;
+    assert_eq!(im.code, 0);
+    for c in [&mut amy, &mut ben] {
+        assert!(matches!(room_event(c).await, Event::Im { from, .. } if from == "cat"));
+    }
+    assert_eq!(cat.code(json!({"op": "exit_meeting"})).await, 0);
+    for c in [&mut amy, &mut ben] {
+        assert!(matches!(room_event(c).await, Event::MemberLeft { user_id } if user_id == "cat"));
+    }
+    members_listed(&mut cat, m.id, 2).await;
+    // Out of the room, nothing of it reaches cat; a room request is NOT_INMEETING.
+    assert_eq!(
+        cat.code(json!({"op": "exit_meeting"})).await,
+        ErrorCode::NotInMeeting as i32
+    );
+
+    // amy (on the home) goes; the room goes on. Then the home stops (in the background:
+    // the clients here answer heartbeats only while read): ben is told the room is gone.
+    drop(amy);
+    let left = room_event(&mut ben).await;
+    assert!(
+        matches!(&left, Event::MemberLeft { user_id } if user_id == "amy"),
+        "{left:?}"
+    );
+    let stopping = tokio::spawn(n1.shutdown());
+    assert_eq!(room_event(&mut ben).await, Event::MeetingDropped);
+    members_listed(&mut cat, m.id, 0).await;
+    // Entering again opens the room anew on a surviving node: cat's, entering first.
+    assert_eq!(names(&enter(&mut cat, &m).await), ["cat"]);
+    assert_eq!(names(&enter(&mut ben, &m).await), ["cat", "ben"]);
+    assert_eq!(entered(room_event(&mut cat).await), "ben");
+
+    // Destroyed by its creator through his node, not the room's: the room stops on its
+    // home, both are out.
+    let destroy = json!({"op": "destroy_meeting", "meet_id": m.id});
+    assert_eq!(
+        cat.code(destroy.clone()).await,
+        ErrorCode::ApiNoPermission as i32
+    );
+    assert_eq!(ben.code(destroy).await, 0);
+    assert_eq!(room_event(&mut cat).await, Event::MeetingStopped);
+    assert_eq!(room_event(&mut ben).await, Event::MeetingStopped);
+    assert_eq!(
+        cat.code(json!({"op": "exit_meeting"})).await,
+        ErrorCode::NotInMeeting as i32
+    );
+    stopping.await.unwrap();
+    drop((n2, n3));
 }
 
 /// The lines of the binary's stderr that are not its start-up log (INFO lines).

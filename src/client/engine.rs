@@ -440,6 +440,7 @@ impl Engine {
             W::MemberEntered(_)
             | W::MemberLeft { .. }
             | W::MeetingStopped
+            | W::MeetingDropped
             | W::MediaChanged { .. }
             | W::Im { .. }
             | W::ShareStarted { .. }

@@ -349,6 +349,7 @@ pub fn on_event(cache: &SharedRoomCache, event: WireEvent) -> Option<Event> {
             Event::UserLeftMeeting { user_id }
         }),
         WireEvent::MeetingStopped => cache.room.take().map(|_| Event::MeetingStopped),
+        WireEvent::MeetingDropped => cache.room.take().map(|_| Event::MeetingDropped),
         WireEvent::MediaChanged {
             user_id,
             kind,

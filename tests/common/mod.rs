@@ -14,6 +14,7 @@ pub mod netdisk;
 pub mod peer;
 pub mod proxy;
 pub mod server_process;
+pub mod video_peer;
 pub mod wav;
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};

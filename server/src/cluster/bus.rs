@@ -65,7 +65,7 @@ impl Bus {
         self.publish(inbox(to), message);
     }
 
-    fn to_node(&self, to: &str, message: Vec<u8>) {
+    pub(crate) fn to_node(&self, to: &str, message: Vec<u8>) {
         match self.links.get() {
             Some(links) => links.send(to, message),
             None => self.publish(inbox(to), message),

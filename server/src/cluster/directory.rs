@@ -326,7 +326,10 @@ impl ClusterDirectory {
                     }
                 }
             }
-            DirEvent::Online { .. } | DirEvent::Offline { .. } | DirEvent::NetDisk { .. } => {}
+            DirEvent::Online { .. }
+            | DirEvent::Offline { .. }
+            | DirEvent::NetDisk { .. }
+            | DirEvent::MeetingDestroyed { .. } => {}
         }
     }
 

@@ -24,6 +24,7 @@ pub mod bus;
 pub mod directory;
 pub mod links;
 pub mod mirror;
+mod rooms;
 pub mod wire;
 
 use std::collections::HashSet;
@@ -108,6 +109,8 @@ pub struct Node {
     conn: ConnectionManager,
     bus: Bus,
     directory: Arc<ClusterDirectory>,
+    /// This node's sessions in a room another node is the home of (see [`rooms`]).
+    routes: std::sync::Mutex<std::collections::HashMap<SessionId, rooms::Route>>,
 }
 
 impl Node {
@@ -183,6 +186,7 @@ impl Node {
             conn,
             bus,
             directory,
+            routes: Default::default(),
         }))
     }
 
@@ -247,7 +251,6 @@ impl Node {
             .then(|| Arc::from(owner.as_str()))
     }
 
-    /// Forwards `requester`'s request `text` to `node`.
     /// Tells the other nodes a file of `tenant`'s net disk was stored or deleted.
     pub fn netdisk_changed(&self, tenant: &str) {
         self.bus.event(&DirEvent::NetDisk {
@@ -256,6 +259,7 @@ impl Node {
         });
     }
 
+    /// Forwards `requester`'s request `text` to `node`.
     pub(crate) fn forward_request(&self, node: &str, requester: &SessionHandle, text: &str) {
         self.bus.control(
             node,
@@ -434,6 +438,18 @@ impl Node {
                     shared.relay.cmd_ack(&receiver, relay_id);
                 }
             }
+            NodeMessage::Media {
+                tenant,
+                user,
+                session,
+                frame,
+            } => self.on_media(shared, &tenant, &user, session, &frame),
+            NodeMessage::Control(Control::RoomRoute {
+                tenant,
+                user,
+                session,
+                home,
+            }) => self.set_route(&tenant, &user, session, home),
             NodeMessage::Control(Control::Request {
                 tenant,
                 user,
@@ -471,11 +487,16 @@ impl Node {
             );
             return;
         };
+        let in_room = shared.rooms.is_member(session);
         let delegate = delegates
             .entry(session)
-            .or_insert_with(|| Box::new(Session::delegate(shared.clone(), requester)));
+            .or_insert_with(|| Box::new(Session::delegate(shared.clone(), requester.clone())));
         if delegate.on_forwarded(&text).await.is_some() {
             delegates.remove(&session);
+        }
+        // Entered or left a room here: its node routes its room requests accordingly.
+        if shared.rooms.is_member(session) != in_room {
+            self.route_changed(&requester, !in_room);
         }
     }
 
@@ -527,6 +548,11 @@ impl Node {
             DirEvent::Dnd { .. } | DirEvent::Activity { .. } => {
                 self.directory.apply_presence(&event)
             }
+            DirEvent::MeetingDestroyed {
+                tenant, meet_id, ..
+            } => shared
+                .rooms
+                .meeting_destroyed(&*shared.directory, tenant, *meet_id),
             DirEvent::NetDisk { tenant, .. } => {
                 let (netdisk, tenant) = (shared.netdisk.clone(), tenant.clone());
                 tokio::spawn(async move { netdisk.reload(&tenant).await });
@@ -601,7 +627,13 @@ impl Node {
     /// Renews this node's liveness key and takes the sessions of dead nodes offline.
     async fn beat(&self, shared: &Shared, conn: &mut ConnectionManager, announce: &mut bool) {
         let ttl = (self.heartbeat * ALIVE_TENTHS / 10).as_millis() as u64;
-        let others = self.directory.remote_nodes();
+        let mut others = self.directory.remote_nodes();
+        // A room's home may have no users of its own left: watched as well.
+        for home in self.route_homes() {
+            if !others.contains(&home) {
+                others.push(home);
+            }
+        }
         let mut pipe = redis::pipe();
         pipe.exists(alive_key(&self.id));
         pipe.cmd("SET")
@@ -648,6 +680,7 @@ impl Node {
                 crate::session::take_offline(shared, &handle);
                 self.directory.forget_record(&handle);
             }
+            self.home_died(shared, node);
             if let Some(links) = self.bus.links() {
                 links.forget(node);
             }

@@ -61,6 +61,14 @@ pub enum NodeMessage {
         lane: Lane,
         message: Message,
     },
+    /// A media frame (video, audio, screen) a session of the sending node sent to the room
+    /// it is in, which this node is the home of.
+    Media {
+        tenant: String,
+        user: String,
+        session: SessionId,
+        frame: Bytes,
+    },
     /// Anything else.
     Control(Control),
 }
@@ -90,6 +98,14 @@ pub enum Control {
         user: String,
         session: SessionId,
         relay_id: u64,
+    },
+    /// One of the receiving node's sessions entered a room whose home is `home`
+    /// (`None`: it left it): where its room requests and media go from now on.
+    RoomRoute {
+        tenant: String,
+        user: String,
+        session: SessionId,
+        home: Option<String>,
     },
 }
 
@@ -176,6 +192,12 @@ pub enum DirEvent {
     /// A file of the tenant's net disk was stored or deleted (its rows are shared): the
     /// other nodes read the tenant's list again.
     NetDisk { node: String, tenant: String },
+    /// A meeting was destroyed: whichever node is the home of its room stops it.
+    MeetingDestroyed {
+        node: String,
+        tenant: String,
+        meet_id: i32,
+    },
 }
 
 impl DirEvent {
@@ -186,7 +208,8 @@ impl DirEvent {
             | DirEvent::Offline { node, .. }
             | DirEvent::Dnd { node, .. }
             | DirEvent::Activity { node, .. }
-            | DirEvent::NetDisk { node, .. } => node,
+            | DirEvent::NetDisk { node, .. }
+            | DirEvent::MeetingDestroyed { node, .. } => node,
         }
     }
 }
@@ -258,6 +281,8 @@ fn lane_byte(lane: Lane) -> u8 {
 
 /// `D` session(8, big endian) lane(1) text(1) bytes.
 const DELIVER_HEADER: usize = 11;
+/// `M` session(8, big endian) tenant length(1) tenant user length(1) user frame.
+const MEDIA_HEADER: usize = 9;
 
 impl NodeMessage {
     pub fn encode(&self) -> Vec<u8> {
@@ -278,6 +303,24 @@ impl NodeMessage {
                 out.push(lane_byte(*lane));
                 out.push(text as u8);
                 out.extend_from_slice(payload);
+                out
+            }
+            NodeMessage::Media {
+                tenant,
+                user,
+                session,
+                frame,
+            } => {
+                let mut out =
+                    Vec::with_capacity(MEDIA_HEADER + 2 + tenant.len() + user.len() + frame.len());
+                out.push(b'M');
+                out.extend_from_slice(&session.to_be_bytes());
+                for name in [tenant, user] {
+                    // Tenant and user IDs are at most 64 bytes (checked at login).
+                    out.push(name.len().min(255) as u8);
+                    out.extend_from_slice(&name.as_bytes()[..name.len().min(255)]);
+                }
+                out.extend_from_slice(frame);
                 out
             }
             NodeMessage::Control(control) => {
@@ -305,6 +348,23 @@ impl NodeMessage {
                     message,
                 })
             }
+            b'M' if bytes.len() >= MEDIA_HEADER => {
+                let session = u64::from_be_bytes(bytes[1..9].try_into().ok()?);
+                let mut rest = &bytes[MEDIA_HEADER..];
+                let mut name = || {
+                    let (&len, tail) = rest.split_first()?;
+                    let text = std::str::from_utf8(tail.get(..len as usize)?).ok()?;
+                    rest = &tail[len as usize..];
+                    Some(text.to_owned())
+                };
+                let (tenant, user) = (name()?, name()?);
+                Some(NodeMessage::Media {
+                    tenant,
+                    user,
+                    session,
+                    frame: Bytes::copy_from_slice(rest),
+                })
+            }
             b'J' => serde_json::from_slice(&bytes[1..])
                 .ok()
                 .map(NodeMessage::Control),
@@ -326,6 +386,27 @@ impl DirEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_media_frame_keeps_its_sender_and_bytes() {
+        let message = NodeMessage::Media {
+            tenant: "acme".into(),
+            user: "用户".into(),
+            session: (7 << TAG_SHIFT) + 3,
+            frame: Bytes::from(vec![9u8, 0, 255, 4]),
+        };
+        assert_eq!(NodeMessage::decode(&message.encode()), Some(message));
+        // Cut short: not a message.
+        let mut bytes = NodeMessage::Media {
+            tenant: "acme".into(),
+            user: "u".into(),
+            session: 1,
+            frame: Bytes::new(),
+        }
+        .encode();
+        bytes.truncate(12);
+        assert_eq!(NodeMessage::decode(&bytes), None);
+    }
 
     #[test]
     fn a_delivered_frame_keeps_its_session_lane_kind_and_bytes() {

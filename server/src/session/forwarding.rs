@@ -7,6 +7,10 @@
 //! forwarded as it arrived; the owner serves it for the requester's mirror, so the reply and
 //! the events it causes come back through the requester's own node. Anything not found
 //! anywhere is served here, and refused as it would be on a single node.
+//!
+//! A meeting room lives on its home node (see `crate::cluster::rooms`): the room requests
+//! of a member connected elsewhere are forwarded there, and so is entering a room whose
+//! home is another node.
 
 use crvideo_proto::Request;
 
@@ -34,9 +38,42 @@ fn object_of(request: &Request) -> Option<(ObjectKind, &str, bool)> {
     })
 }
 
-/// Whether `request` is one a node forwards (about a call or transfer, not creating one).
+/// Whether `request` is about the room the session is in, or enters one.
+fn is_room_request(request: &Request) -> bool {
+    use Request as R;
+    matches!(
+        request,
+        R::EnterMeeting { .. }
+            | R::ExitMeeting
+            | R::StopMeeting
+            | R::SetMedia { .. }
+            | R::SendIm { .. }
+            | R::StartScreenShare
+            | R::StopScreenShare
+            | R::StartMedia { .. }
+            | R::PauseMedia { .. }
+            | R::SetMediaPos { .. }
+            | R::StopMedia { .. }
+            | R::SetCtrlRight { .. }
+            | R::SwitchToPage { .. }
+            | R::SetVideoWallMode { .. }
+            | R::SetMainVideo { .. }
+            | R::CreateBoard { .. }
+            | R::CloseBoard { .. }
+            | R::SetBoardElement { .. }
+            | R::DelBoardElements { .. }
+            | R::SetMouseHotSpot { .. }
+            | R::SetBoardBkImage { .. }
+            | R::SetVideoDevs(_)
+            | R::SetWatchVideos { .. }
+            | R::RequestKeyFrame { .. }
+    )
+}
+
+/// Whether `request` is one a node forwards: about a call or transfer (not creating one),
+/// or about a room.
 pub(crate) fn is_forwardable(request: &Request) -> bool {
-    matches!(object_of(request), Some((_, _, false)))
+    matches!(object_of(request), Some((_, _, false))) || is_room_request(request)
 }
 
 impl Session {
@@ -46,6 +83,9 @@ impl Session {
         let (Some(node), LoggedIn(me)) = (&self.shared.cluster, &self.phase) else {
             return false;
         };
+        if is_room_request(request) {
+            return self.forwarded_to_room(node, me, request, text, true).await;
+        }
         let Some((kind, id, creates)) = object_of(request) else {
             return false;
         };
@@ -68,5 +108,42 @@ impl Session {
             }
             None => false,
         }
+    }
+
+    /// Forwards room request `text` of `me` to its room's home if that is another node:
+    /// the home of the room `me` is in (if `follow_route`: a request of this node's own
+    /// session), or, entering, of the meeting's room. True if forwarded.
+    ///
+    /// An entry goes to the home of the room `me` is in first (which refuses it if `me` is
+    /// still a member there); a node serving it for a member not in a room there sends it on
+    /// to the meeting's home (`follow_route` false: the route it came by may be out of date).
+    pub(crate) async fn forwarded_to_room(
+        &self,
+        node: &crate::cluster::Node,
+        me: &crate::directory::handle::SessionHandle,
+        request: &Request,
+        text: &str,
+        follow_route: bool,
+    ) -> bool {
+        let session = me.session_id();
+        if self.shared.rooms.is_member(session) {
+            return false;
+        }
+        if follow_route {
+            if let Some(home) = node.room_route(session) {
+                node.forward_request(&home, me, text);
+                return true;
+            }
+        }
+        if let Request::EnterMeeting { meet_id, .. } = request {
+            let home = node.claim_room(me.tenant(), *meet_id).await;
+            if *home == *node.id() {
+                node.forget_route(session);
+                return false;
+            }
+            node.forward_request(&home, me, text);
+            return true;
+        }
+        false
     }
 }

@@ -55,6 +55,10 @@ impl Session {
             shared
                 .rooms
                 .meeting_destroyed(&*shared.directory, tenant, meet_id);
+            // Its room may live on another node.
+            if let Some(node) = &shared.cluster {
+                node.meeting_destroyed(tenant, meet_id);
+            }
         }
         self.reply(Reply::from_result(re, destroyed))
     }
@@ -64,9 +68,18 @@ impl Session {
         let tenant = me.tenant();
         let max = self.shared.config.limits.max_meetings_per_tenant;
         let listed = meetings::list(&self.shared.store, tenant, max).await;
+        // In a cluster, rooms on other nodes count too (as their homes recorded them).
+        let elsewhere = match (&self.shared.cluster, &listed) {
+            (Some(node), Ok(_)) => node.room_counts(tenant).await,
+            _ => Default::default(),
+        };
         let listed = listed.map(|mut meetings| {
             for m in &mut meetings {
-                let count = self.shared.rooms.member_count(tenant, m.id);
+                let here = self.shared.rooms.member_count(tenant, m.id);
+                let count = match here {
+                    0 => elsewhere.get(&m.id).copied().unwrap_or(0),
+                    here => here,
+                };
                 m.member_count = count.try_into().unwrap_or(i32::MAX);
             }
             MeetingList { meetings }

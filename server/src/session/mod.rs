@@ -36,6 +36,7 @@ use crate::directory::outbound::{Outbox, SessionLink, Stop};
 use crate::state::Shared;
 use crate::throttle::TokenBucket;
 use prelogin::Ticket;
+pub(crate) use relay_requests::relay_media;
 use resumable::Resumable;
 use writer::Replay;
 
@@ -169,6 +170,9 @@ pub(crate) fn take_offline(shared: &Shared, handle: &SessionHandle) -> bool {
     shared.queues.leave(handle);
     shared.calls.leave(&*shared.directory, handle);
     shared.rooms.leave(&*shared.directory, handle);
+    if let Some(node) = &shared.cluster {
+        node.forget_route(handle.session_id());
+    }
     let removed = shared
         .directory
         .remove(handle.tenant(), handle.user_id(), handle.session_id());

@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 use super::{Phase, Session};
 use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::Stop;
+use crate::state::Shared;
 
 impl Session {
     /// Handles one binary frame: a command, a transfer chunk or a video frame from a
@@ -65,6 +66,12 @@ impl Session {
                         self.reply(Reply::err(id, code))
                     }
                 }
+            }
+            // A member of a room on another node: the frame goes to the room's home.
+            Ok(DataFrame::Screen(_) | DataFrame::Audio(_) | DataFrame::Video(_))
+                if self.media_forwarded(handle, &data) =>
+            {
+                None
             }
             Ok(DataFrame::Screen(frame)) => {
                 if !shared.rooms.relay_screen(handle, &frame) {
@@ -164,5 +171,42 @@ pub(crate) fn one_way(applied: bool, ack: impl FnOnce()) -> Result<(), ErrorCode
         Ok(())
     } else {
         Err(ErrorCode::TransIdInvalid)
+    }
+}
+
+impl Session {
+    /// Sends a media frame of `handle` to the home of its room if that is another node:
+    /// true if sent.
+    fn media_forwarded(&self, handle: &SessionHandle, data: &Bytes) -> bool {
+        let Some(node) = &self.shared.cluster else {
+            return false;
+        };
+        if self.shared.rooms.is_member(handle.session_id()) {
+            return false;
+        }
+        match node.room_route(handle.session_id()) {
+            Some(home) => {
+                node.forward_media(&home, handle, data.clone());
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A media frame a member of a room on this node sent through another node (its own):
+/// relayed to the room as if it had come from the member's connection.
+pub(crate) fn relay_media(shared: &Shared, member: &SessionHandle, data: &[u8]) {
+    let relayed = match decode_data(data) {
+        Ok(DataFrame::Screen(frame)) => shared.rooms.relay_screen(member, &frame),
+        Ok(DataFrame::Audio(frame)) => shared.rooms.relay_audio(member, &frame),
+        Ok(DataFrame::Video(frame)) => shared.rooms.relay_video(member, &frame),
+        _ => false,
+    };
+    if !relayed {
+        debug!(
+            user = member.user_id(),
+            "dropping a forwarded media frame: not an open medium in a room"
+        );
     }
 }

@@ -81,6 +81,14 @@ impl Session {
             );
             return None;
         }
+        // Entering a room whose home is yet another node: on to it.
+        if let (Some(node), super::Phase::LoggedIn(me)) = (&self.shared.cluster, &self.phase) {
+            if matches!(frame.request, Request::EnterMeeting { .. })
+                && (self.forwarded_to_room(node, me, &frame.request, text, false)).await
+            {
+                return None;
+            }
+        }
         self.route(frame.id, frame.request).await
     }
 

@@ -46,6 +46,9 @@ const MAX_MEDIA_STATUS: i32 = 4;
 /// (tenant, meeting ID).
 type RoomKey = (Arc<str>, i32);
 
+/// What [`Rooms::on_count`] calls: (tenant, meeting, members now).
+type CountHook = Arc<dyn Fn(&str, i32, usize) + Send + Sync>;
+
 #[derive(Default)]
 struct Table {
     rooms: HashMap<RoomKey, Room>,
@@ -53,9 +56,21 @@ struct Table {
     by_session: HashMap<SessionId, RoomKey>,
     /// Meetings destroyed so far (see [`Rooms::destroyed`]).
     destroyed: u64,
+    /// Told every change of a room's member count.
+    on_count: Option<CountHook>,
 }
 
 impl Table {
+    fn counted(&self, key: &RoomKey) {
+        if let Some(hook) = &self.on_count {
+            hook(
+                &key.0,
+                key.1,
+                self.rooms.get(key).map_or(0, |r| r.members.len()),
+            );
+        }
+    }
+
     /// The key of the room `handle` is in, or `NOT_INMEETING`.
     fn room_of(&self, handle: &SessionHandle) -> Result<RoomKey, ErrorCode> {
         let key = self.by_session.get(&handle.session_id());
@@ -163,6 +178,7 @@ impl Rooms {
         room.video_entered(room.members.len() - 1);
         let state = room.state();
         table.by_session.insert(handle.session_id(), key.clone());
+        table.counted(&key);
         directory.set_activity(handle, Activity::Meeting, true);
         ack(state);
         let room = &table.rooms[&key];
@@ -604,6 +620,17 @@ impl Rooms {
         }
     }
 
+    /// Calls `hook` with (tenant, meeting, members) whenever a room's member count changes
+    /// (0: the room closed). Under the rooms' lock: the hook must not block.
+    pub fn on_count(&self, hook: impl Fn(&str, i32, usize) + Send + Sync + 'static) {
+        self.table.lock().unwrap().on_count = Some(Arc::new(hook));
+    }
+
+    /// Whether session `session` is a member of a room here.
+    pub fn is_member(&self, session: SessionId) -> bool {
+        self.table.lock().unwrap().by_session.contains_key(&session)
+    }
+
     /// How many members the room of meeting `meet_id` of `tenant` has (0 without a room).
     pub fn member_count(&self, tenant: &str, meet_id: i32) -> usize {
         let table = self.table.lock().unwrap();
@@ -656,7 +683,10 @@ fn remove_member_then(
     ack();
     if room.members.is_empty() {
         table.rooms.remove(&key);
+        table.counted(&key);
     } else {
+        table.counted(&key);
+        let room = &table.rooms[&key];
         for event in signals {
             room.broadcast(event, None);
         }
@@ -677,5 +707,6 @@ fn close_room(table: &mut Table, directory: &dyn Directory, key: &RoomKey) -> Op
         table.by_session.remove(&m.handle.session_id());
         directory.set_activity(&m.handle, Activity::Meeting, false);
     }
+    table.counted(key);
     Some(room)
 }
