@@ -134,6 +134,9 @@ impl Server {
             cluster.clone(),
         ));
         if let Some(node) = &cluster {
+            shared
+                .queues
+                .set_remote(Arc::new(crate::cluster::NodeEngine(node.clone())));
             let node = node.clone();
             shared.rooms.on_count(move |tenant, meet_id, count| {
                 node.room_count_changed(tenant, meet_id, count)

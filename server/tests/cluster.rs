@@ -812,6 +812,104 @@ async fn a_room_spans_nodes_and_is_dropped_with_its_home() {
     drop((n2, n3));
 }
 
+/// The next event `c` gets that is neither a presence change nor queue counts.
+async fn queue_event(c: &mut Client) -> Event {
+    loop {
+        match c.event().await {
+            Event::UserStatus(_) | Event::QueueStatus(_) => continue,
+            event => return event,
+        }
+    }
+}
+
+/// A tenant's queue engine on one node, its agent and customer on others: queuing,
+/// automatic assignment, accepting, the service's busy rule for a caller on a third node,
+/// the customer's call to the agent ending the service; then the engine's node goes away:
+/// the waiting customer is told, the agent serves the tenant's new engine without asking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn queues_serve_customers_and_agents_on_other_nodes() {
+    let (_redis, [n1, n2, n3]) = cluster().await;
+    let mut eve = login(n1.local_addr(), "acme", "eve").await;
+    let mut ann = login(n2.local_addr(), "acme", "ann").await;
+    let mut cus = login(n3.local_addr(), "acme", "cus").await;
+    let mut oli = login(n3.local_addr(), "acme", "oli").await;
+    listed_as(&mut oli, "ann", USER_IDLE).await;
+    listed_as(&mut cus, "ann", USER_IDLE).await;
+
+    // The first queue request, eve's on node 1, makes node 1 the engine's home.
+    assert_eq!(eve.code(json!({"op": "queue_init"})).await, 0);
+    // ann (node 2) serves queue 1; cus (node 3) queues and is assigned to her.
+    let serve = json!({"op": "start_service", "que_id": 1, "priority": 0});
+    assert_eq!(ann.code(serve).await, 0);
+    let queue_up = json!({"op": "start_queuing", "que_id": 1, "usr_ext_dat": "help"});
+    assert_eq!(cus.code(queue_up.clone()).await, 0);
+    match queue_event(&mut ann).await {
+        Event::AutoAssignUser(u) => assert_eq!((u.que_id, u.user_id.as_str()), (1, "cus")),
+        other => panic!("expected AutoAssignUser, got {other:?}"),
+    }
+    match queue_event(&mut cus).await {
+        Event::QueuingInfo(i) => assert_eq!((i.que_id, i.position), (1, 0)),
+        other => panic!("expected QueuingInfo, got {other:?}"),
+    }
+    let accept = json!({"op": "accept_assign_user", "que_id": 1, "user_id": "cus"});
+    assert_eq!(ann.code(accept).await, 0);
+    match queue_event(&mut cus).await {
+        Event::QueuingInfo(i) => assert_eq!(i.que_id, -1, "no longer queuing"),
+        other => panic!("expected QueuingInfo, got {other:?}"),
+    }
+
+    // In service with cus: busy for oli (node 3), but cus may call her.
+    listed_as(&mut oli, "ann", USER_BUSY).await;
+    let call = |id: &str| json!({"op": "call", "call_id": id, "callee": "ann", "meet_obj": "", "usr_ext_dat": ""});
+    assert_eq!(oli.code(call("o1")).await, ErrorCode::ErrBusy as i32);
+    assert_eq!(cus.code(call("c1")).await, 0);
+    assert!(
+        matches!(queue_event(&mut ann).await, Event::CallIn { call_id, .. } if call_id == "c1")
+    );
+    let accept_call =
+        json!({"op": "accept_call", "call_id": "c1", "meet_obj": "", "usr_ext_dat": ""});
+    assert_eq!(ann.code(accept_call).await, 0);
+    assert!(matches!(
+        queue_event(&mut cus).await,
+        Event::CallAccepted { .. }
+    ));
+    // The call ends: so does the service (the engine heard of both from the call's node).
+    let hangup = json!({"op": "hangup_call", "call_id": "c1", "usr_ext_dat": ""});
+    assert_eq!(cus.code(hangup).await, 0);
+    assert!(matches!(
+        queue_event(&mut ann).await,
+        Event::CallHungup { .. }
+    ));
+    listed_as(&mut oli, "ann", USER_IDLE).await;
+    assert_eq!(oli.code(call("o2")).await, 0);
+    assert!(
+        matches!(queue_event(&mut ann).await, Event::CallIn { call_id, .. } if call_id == "o2")
+    );
+    let reject = json!({"op": "reject_call", "call_id": "o2", "usr_ext_dat": ""});
+    assert_eq!(ann.code(reject).await, 0);
+
+    // With DND on, ann gets no automatic assignment: cus waits. The engine's node stops:
+    // cus is told he no longer queues, and ann, without asking, serves the tenant's new
+    // engine: cus queues anew and ann's request for a customer gives her cus.
+    assert_eq!(ann.code(json!({"op": "set_dnd", "dnd": 1})).await, 0);
+    assert_eq!(cus.code(queue_up.clone()).await, 0);
+    assert!(matches!(queue_event(&mut cus).await, Event::QueuingInfo(i) if i.que_id == 1));
+    drop(eve);
+    let stopping = tokio::spawn(n1.shutdown());
+    match queue_event(&mut cus).await {
+        Event::QueuingInfo(i) => assert_eq!(i.que_id, -1, "the engine is gone"),
+        other => panic!("expected QueuingInfo, got {other:?}"),
+    }
+    stopping.await.unwrap();
+    assert_eq!(cus.code(queue_up).await, 0);
+    assert!(matches!(queue_event(&mut cus).await, Event::QueuingInfo(i) if i.que_id == 1));
+    let assigned = ann.request(json!({"op": "req_assign_user"})).await;
+    assert_eq!(assigned.code, 0, "{assigned:?}");
+    assert_eq!(assigned.data["usrID"], "cus", "{assigned:?}");
+    drop((n2, n3));
+}
+
 /// The lines of the binary's stderr that are not its start-up log (INFO lines).
 fn problems(stderr: &str) -> usize {
     stderr.lines().filter(|l| !l.contains(" INFO ")).count()

@@ -329,7 +329,8 @@ impl ClusterDirectory {
             DirEvent::Online { .. }
             | DirEvent::Offline { .. }
             | DirEvent::NetDisk { .. }
-            | DirEvent::MeetingDestroyed { .. } => {}
+            | DirEvent::MeetingDestroyed { .. }
+            | DirEvent::Service { .. } => {}
         }
     }
 

@@ -24,6 +24,7 @@ pub mod bus;
 pub mod directory;
 pub mod links;
 pub mod mirror;
+mod queues;
 mod rooms;
 pub mod wire;
 
@@ -46,6 +47,7 @@ use crate::shutdown::shutdown_requested;
 use crate::state::Shared;
 use bus::Bus;
 use directory::{ClusterDirectory, RemoteLogin};
+pub(crate) use queues::NodeEngine;
 use wire::{
     alive_key, inbox, parse_record, stop_of, tag_of, Control, DirEvent, NodeMessage,
     DIRECTORY_CHANNEL, TAG_KEY, TAG_SHIFT, TENANTS_KEY,
@@ -111,6 +113,10 @@ pub struct Node {
     directory: Arc<ClusterDirectory>,
     /// This node's sessions in a room another node is the home of (see [`rooms`]).
     routes: std::sync::Mutex<std::collections::HashMap<SessionId, rooms::Route>>,
+    /// Where each tenant's queue engine is, as far as this node knows (see [`queues`]).
+    queue_homes: std::sync::Mutex<std::collections::HashMap<Arc<str>, Arc<str>>>,
+    /// This node's sessions using a queue engine on another node.
+    queue_uses: std::sync::Mutex<queues::QueueUses>,
 }
 
 impl Node {
@@ -187,6 +193,8 @@ impl Node {
             bus,
             directory,
             routes: Default::default(),
+            queue_homes: Default::default(),
+            queue_uses: Default::default(),
         }))
     }
 
@@ -444,6 +452,18 @@ impl Node {
                 session,
                 frame,
             } => self.on_media(shared, &tenant, &user, session, &frame),
+            NodeMessage::Control(Control::QueueCall {
+                tenant,
+                caller,
+                callee,
+                placed,
+            }) => self.on_queue_call(
+                shared,
+                &tenant,
+                (&caller.0, caller.1),
+                (&callee.0, callee.1),
+                placed,
+            ),
             NodeMessage::Control(Control::RoomRoute {
                 tenant,
                 user,
@@ -548,6 +568,14 @@ impl Node {
             DirEvent::Dnd { .. } | DirEvent::Activity { .. } => {
                 self.directory.apply_presence(&event)
             }
+            DirEvent::Service {
+                node,
+                agent,
+                customer,
+                ..
+            } => shared
+                .queues
+                .service_elsewhere(&Arc::from(node.as_str()), *agent, *customer),
             DirEvent::MeetingDestroyed {
                 tenant, meet_id, ..
             } => shared
@@ -628,8 +656,12 @@ impl Node {
     async fn beat(&self, shared: &Shared, conn: &mut ConnectionManager, announce: &mut bool) {
         let ttl = (self.heartbeat * ALIVE_TENTHS / 10).as_millis() as u64;
         let mut others = self.directory.remote_nodes();
-        // A room's home may have no users of its own left: watched as well.
-        for home in self.route_homes() {
+        // A room's home or a queue engine's may have no users of its own left: watched too.
+        for home in self
+            .route_homes()
+            .into_iter()
+            .chain(self.queue_homes_in_use())
+        {
             if !others.contains(&home) {
                 others.push(home);
             }
@@ -681,6 +713,7 @@ impl Node {
                 self.directory.forget_record(&handle);
             }
             self.home_died(shared, node);
+            self.queue_home_died(shared, node).await;
             if let Some(links) = self.bus.links() {
                 links.forget(node);
             }

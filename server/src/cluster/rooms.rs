@@ -37,16 +37,24 @@ fn room_counts_key(tenant: &str) -> String {
     format!("crv:rooms:{tenant}")
 }
 
-/// How long a room's home stays recorded without a new claim (a day, as other objects).
+/// How long a room's home stays recorded without an entry (a day, as other objects; each
+/// entry renews it).
 const ROOM_TTL_SECS: u64 = 86_400;
 
-/// Returns the recorded home if it is alive, else records this node.
-const CLAIM_ROOM: &str = r#"
+/// Returns the recorded home if it is alive (renewing the record), else records this node.
+/// A TTL of 0 keeps the record until a take-over.
+const CLAIM_HOME: &str = r#"
 local home = redis.call('GET', KEYS[1])
+local ttl = tonumber(ARGV[2])
 if home and home ~= ARGV[1] and redis.call('EXISTS', 'crv:node:' .. home .. ':alive') == 1 then
+    if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
     return home
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ttl > 0 then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+else
+    redis.call('SET', KEYS[1], ARGV[1])
+end
 return ARGV[1]
 "#;
 
@@ -54,19 +62,27 @@ impl Node {
     /// The home of meeting `meet_id`'s room: the live node recorded for it, or this node,
     /// now recorded. If Redis cannot be asked, this node (a room then lives where it can).
     pub(crate) async fn claim_room(&self, tenant: &str, meet_id: i32) -> Arc<str> {
+        let key = wire::object_key(tenant, "room", &meet_id.to_string());
+        self.claim_home(&key, ROOM_TTL_SECS).await
+    }
+
+    /// The live node recorded under `key`, or this node, now recorded there (a home: of a
+    /// room, of a tenant's queue engine) for `ttl_secs` (0: until taken over; a live
+    /// home's record is renewed). If Redis cannot be asked, this node.
+    pub(crate) async fn claim_home(&self, key: &str, ttl_secs: u64) -> Arc<str> {
         debug_assert_eq!(wire::alive_key("x"), "crv:node:x:alive", "the script's key");
         let mut conn = self.conn.clone();
-        let home: redis::RedisResult<String> = redis::Script::new(CLAIM_ROOM)
-            .key(wire::object_key(tenant, "room", &meet_id.to_string()))
+        let home: redis::RedisResult<String> = redis::Script::new(CLAIM_HOME)
+            .key(key)
             .arg(&*self.id)
-            .arg(ROOM_TTL_SECS)
+            .arg(ttl_secs)
             .invoke_async(&mut conn)
             .await;
         match home {
             Ok(home) if home == *self.id => self.id.clone(),
             Ok(home) => Arc::from(home),
             Err(e) => {
-                warn!("cluster: cannot look up the home of meeting {meet_id}: {e}");
+                warn!("cluster: cannot look up the home at {key}: {e}");
                 self.id.clone()
             }
         }

@@ -99,6 +99,16 @@ pub enum Control {
         session: SessionId,
         relay_id: u64,
     },
+    /// A call between two sessions of the tenant was placed (or ended) on the sending node;
+    /// the receiving node holds the tenant's queue engine (an agent serving the other
+    /// party keeps serving until the call ends).
+    QueueCall {
+        tenant: String,
+        /// (user, session).
+        caller: (String, SessionId),
+        callee: (String, SessionId),
+        placed: bool,
+    },
     /// One of the receiving node's sessions entered a room whose home is `home`
     /// (`None`: it left it): where its room requests and media go from now on.
     RoomRoute {
@@ -192,6 +202,14 @@ pub enum DirEvent {
     /// A file of the tenant's net disk was stored or deleted (its rows are shared): the
     /// other nodes read the tenant's list again.
     NetDisk { node: String, tenant: String },
+    /// The tenant's queue engine, on `node`, has agent `agent` serving `customer` (None: no
+    /// longer serving): calls from others to the agent are refused as busy.
+    Service {
+        node: String,
+        tenant: String,
+        agent: SessionId,
+        customer: Option<SessionId>,
+    },
     /// A meeting was destroyed: whichever node is the home of its room stops it.
     MeetingDestroyed {
         node: String,
@@ -209,7 +227,8 @@ impl DirEvent {
             | DirEvent::Dnd { node, .. }
             | DirEvent::Activity { node, .. }
             | DirEvent::NetDisk { node, .. }
-            | DirEvent::MeetingDestroyed { node, .. } => node,
+            | DirEvent::MeetingDestroyed { node, .. }
+            | DirEvent::Service { node, .. } => node,
         }
     }
 }

@@ -77,6 +77,19 @@ use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::SessionId;
 use crate::directory::{Activity, Directory};
 
+/// In a cluster: how a node's queues reach a tenant's engine on another node (see
+/// `crate::cluster::queues`). Without one, every engine is here.
+pub trait RemoteEngine: Send + Sync {
+    /// Whether `tenant`'s engine is on another node, as far as this node knows.
+    fn elsewhere(&self, tenant: &str) -> bool;
+    /// Tells the engine's node that a call between `caller` and `callee` was placed
+    /// (`placed`) or ended.
+    fn call(&self, caller: &SessionHandle, callee: &SessionHandle, placed: bool);
+    /// Tells the other nodes that `agent` started serving `customer` (or stopped: None),
+    /// for their calls' busy checks.
+    fn service(&self, agent: &SessionHandle, customer: Option<SessionId>);
+}
+
 /// The queues of every tenant.
 pub struct Queues {
     /// Fixed at start: one entry per configured tenant.
@@ -88,6 +101,11 @@ pub struct Queues {
     directory: Arc<dyn Directory>,
     /// For the timers' tasks.
     me: Weak<Queues>,
+    /// Set in a cluster (see [`RemoteEngine`]).
+    remote: std::sync::OnceLock<Arc<dyn RemoteEngine>>,
+    /// In a cluster: the services of agents whose tenant's engine is on another node,
+    /// agent → (that node, the customer).
+    services_elsewhere: Mutex<HashMap<SessionId, (Arc<str>, SessionId)>>,
 }
 
 struct TenantQueues {
@@ -464,7 +482,39 @@ impl Queues {
             notify_every,
             directory,
             me: me.clone(),
+            remote: std::sync::OnceLock::new(),
+            services_elsewhere: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Makes this node's queues part of a cluster (see [`RemoteEngine`]).
+    pub fn set_remote(&self, remote: Arc<dyn RemoteEngine>) {
+        let _ = self.remote.set(remote);
+    }
+
+    /// The engine on `node` says `agent` serves `customer` (None: no longer).
+    pub fn service_elsewhere(
+        &self,
+        node: &Arc<str>,
+        agent: SessionId,
+        customer: Option<SessionId>,
+    ) {
+        let mut services = self.services_elsewhere.lock().unwrap();
+        match customer {
+            Some(customer) => services.insert(agent, (node.clone(), customer)),
+            None => services.remove(&agent),
+        };
+    }
+
+    /// `node` died: the services its engine held are over.
+    pub fn forget_services_of(&self, node: &str) {
+        let mut services = self.services_elsewhere.lock().unwrap();
+        services.retain(|_, (home, _)| **home != *node);
+    }
+
+    /// The cluster's engine of `tenant` is elsewhere: the hook to reach it.
+    fn remote_for(&self, tenant: &str) -> Option<&Arc<dyn RemoteEngine>> {
+        self.remote.get().filter(|r| r.elsewhere(tenant))
     }
 
     /// Runs one transition of `tenant`'s queues: `change` (which replies to the requester, if
@@ -768,6 +818,9 @@ impl Queues {
         };
         self.directory
             .set_activity(&agent.handle, Activity::Service, true);
+        if let Some(remote) = self.remote.get() {
+            remote.service(&agent.handle, Some(customer));
+        }
         if let Some((qi, ci)) = t.find_customer(customer) {
             let c = t.queues[qi].take_customer(ci);
             t.tell_not_queuing(&c);
@@ -905,6 +958,9 @@ impl Queues {
                 self.directory
                     .set_activity(&a.handle, Activity::Service, false);
             }
+            if let Some(remote) = self.remote.get() {
+                remote.service(&a.handle, None);
+            }
         }
     }
 
@@ -1013,6 +1069,11 @@ impl Queues {
     /// Whether `agent` is in service with a customer other than `other`: then it is busy
     /// for calls from `other` (its own customer may still call it, and it may call them).
     pub fn serves_other_than(&self, agent: &SessionHandle, other: &SessionHandle) -> bool {
+        let elsewhere = self.services_elsewhere.lock().unwrap();
+        if let Some((_, customer)) = elsewhere.get(&agent.session_id()) {
+            return *customer != other.session_id();
+        }
+        drop(elsewhere);
         let Some(state) = self.tenants.get(agent.tenant()) else {
             return false;
         };
@@ -1030,6 +1091,9 @@ impl Queues {
     /// A call between `caller` and `callee` was placed: an agent in service with the other
     /// party keeps serving until that call ends.
     pub fn call_placed(&self, caller: &SessionHandle, callee: &SessionHandle) {
+        if let Some(remote) = self.remote_for(caller.tenant()) {
+            return remote.call(caller, callee, true);
+        }
         self.transact(caller.tenant(), |t| {
             for (agent, other) in [(caller, callee), (callee, caller)] {
                 if let Some(a) = t.agents.get_mut(&agent.session_id()) {
@@ -1055,6 +1119,9 @@ impl Queues {
     /// A call between `caller` and `callee` ended: the service of an agent with the other
     /// party ends; either may be free for customers again.
     pub fn call_ended(&self, caller: &SessionHandle, callee: &SessionHandle) {
+        if let Some(remote) = self.remote_for(caller.tenant()) {
+            return remote.call(caller, callee, false);
+        }
         self.transact(caller.tenant(), |t| {
             for (agent, other) in [(caller, callee), (callee, caller)] {
                 let ends = t.agents.get(&agent.session_id()).is_some_and(|a| {

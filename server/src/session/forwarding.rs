@@ -10,7 +10,8 @@
 //!
 //! A meeting room lives on its home node (see `crate::cluster::rooms`): the room requests
 //! of a member connected elsewhere are forwarded there, and so is entering a room whose
-//! home is another node.
+//! home is another node. A tenant's queue engine lives on one node too
+//! (`crate::cluster::queues`): every queue request goes there.
 
 use crvideo_proto::Request;
 
@@ -70,10 +71,29 @@ fn is_room_request(request: &Request) -> bool {
     )
 }
 
+/// Whether `request` is for the tenant's queue engine.
+fn is_queue_request(request: &Request) -> bool {
+    use Request as R;
+    matches!(
+        request,
+        R::QueueInit
+            | R::QueueRefresh
+            | R::StartQueuing { .. }
+            | R::StopQueuing
+            | R::StartService { .. }
+            | R::StopService { .. }
+            | R::ReqAssignUser
+            | R::AcceptAssignUser { .. }
+            | R::RejectAssignUser { .. }
+    )
+}
+
 /// Whether `request` is one a node forwards: about a call or transfer (not creating one),
-/// or about a room.
+/// a room, or the queues.
 pub(crate) fn is_forwardable(request: &Request) -> bool {
-    matches!(object_of(request), Some((_, _, false))) || is_room_request(request)
+    matches!(object_of(request), Some((_, _, false)))
+        || is_room_request(request)
+        || is_queue_request(request)
 }
 
 impl Session {
@@ -85,6 +105,15 @@ impl Session {
         };
         if is_room_request(request) {
             return self.forwarded_to_room(node, me, request, text, true).await;
+        }
+        if is_queue_request(request) {
+            let home = node.queue_home(me.tenant()).await;
+            if *home == *node.id() {
+                return false;
+            }
+            node.queue_request_forwarded(&home, me, request);
+            node.forward_request(&home, me, text);
+            return true;
         }
         let Some((kind, id, creates)) = object_of(request) else {
             return false;

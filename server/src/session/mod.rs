@@ -172,6 +172,7 @@ pub(crate) fn take_offline(shared: &Shared, handle: &SessionHandle) -> bool {
     shared.rooms.leave(&*shared.directory, handle);
     if let Some(node) = &shared.cluster {
         node.forget_route(handle.session_id());
+        node.forget_queue_use(handle.session_id());
     }
     let removed = shared
         .directory
