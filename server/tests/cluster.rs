@@ -759,6 +759,30 @@ async fn a_room_spans_nodes_and_is_dropped_with_its_home() {
     assert_eq!(heard(&amy.binary().await), ("ben".into(), 7));
     assert_eq!(heard(&cat.binary().await), ("ben".into(), 7));
 
+    // ben (node 2) shares his screen; cat (node 3) makes a board: each reaches the others.
+    assert_eq!(ben.code(json!({"op": "start_screen_share"})).await, 0);
+    for c in [&mut amy, &mut cat] {
+        let event = room_event(c).await;
+        assert!(
+            matches!(&event, Event::ShareStarted { user_id } if user_id == "ben"),
+            "{event:?}"
+        );
+    }
+    let board =
+        json!({"boardID": "b1", "title": "plan", "width": 800, "height": 600, "pageCount": 1});
+    assert_eq!(
+        cat.code(json!({"op": "create_board", "board": board}))
+            .await,
+        0
+    );
+    for c in [&mut amy, &mut ben, &mut cat] {
+        let event = room_event(c).await;
+        assert!(
+            matches!(&event, Event::BoardCreated { board, oper } if board.board_id == "b1" && oper == "cat"),
+            "{event:?}"
+        );
+    }
+
     // cat (node 3) sends an IM to everyone; then leaves.
     let im = cat
         .request(json!({"op": "send_im", "text": "hello", "to": ""}))
