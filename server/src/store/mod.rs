@@ -219,6 +219,21 @@ impl Store {
     }
 }
 
+/// For tests: runs `scenario` on a store of its own, SQLite in a fresh directory or a
+/// fresh PostgreSQL (`postgres`; the net disk's rows there too), then closes it.
+#[cfg(test)]
+pub(crate) async fn with_store(tag: &str, postgres: bool, scenario: impl AsyncFnOnce(Store)) {
+    let dir = std::env::temp_dir().join(format!("crvideo-store-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pg = postgres.then(crvideo_testkit::engines::Postgres::start);
+    let url = pg.as_ref().map(|pg| pg.url());
+    let (store, thread) = Store::open(&dir, url.as_deref(), postgres).await.unwrap();
+    scenario(store.clone()).await;
+    store.close();
+    thread.join();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,18 +296,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.netdisk_files(None).await.unwrap(), [a, c]);
-    }
-
-    async fn with_store(tag: &str, postgres: bool, scenario: impl AsyncFnOnce(Store)) {
-        let dir = std::env::temp_dir().join(format!("crvideo-store-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let pg = postgres.then(crvideo_testkit::engines::Postgres::start);
-        let url = pg.as_ref().map(|pg| pg.url());
-        let (store, thread) = Store::open(&dir, url.as_deref(), true).await.unwrap();
-        scenario(store.clone()).await;
-        store.close();
-        thread.join();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

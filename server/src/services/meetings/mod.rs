@@ -118,39 +118,26 @@ mod tests {
         }
     }
 
-    /// A store of its own: SQLite in a fresh directory, or a fresh PostgreSQL.
-    async fn on_each_backend(tag: &str, postgres: bool, scenario: impl AsyncFnOnce(Store)) {
-        let dir = std::env::temp_dir().join(format!("crvideo-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let pg = postgres.then(crvideo_testkit::engines::Postgres::start);
-        let url = pg.as_ref().map(|pg| pg.url());
-        let (store, thread) = Store::open(&dir, url.as_deref(), false).await.unwrap();
-        scenario(store.clone()).await;
-        store.close();
-        thread.join();
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
     #[tokio::test]
     async fn create_destroy_list() {
-        on_each_backend("meetings", false, create_destroy_list_on).await;
+        crate::store::with_store("meetings", false, create_destroy_list_on).await;
     }
 
     #[tokio::test]
     #[ignore = "needs PostgreSQL"]
     async fn create_destroy_list_in_postgres() {
-        on_each_backend("meetings-pg", true, create_destroy_list_on).await;
+        crate::store::with_store("meetings-pg", true, create_destroy_list_on).await;
     }
 
     #[tokio::test]
     async fn meetings_are_capped_per_user_and_per_tenant() {
-        on_each_backend("caps", false, caps_on).await;
+        crate::store::with_store("caps", false, caps_on).await;
     }
 
     #[tokio::test]
     #[ignore = "needs PostgreSQL"]
     async fn meetings_are_capped_in_postgres() {
-        on_each_backend("caps-pg", true, caps_on).await;
+        crate::store::with_store("caps-pg", true, caps_on).await;
     }
 
     async fn create_destroy_list_on(store: Store) {
