@@ -335,16 +335,19 @@ fn meetings_and_the_net_disk_are_shared_through_postgres_and_s3() {
     assert_eq!(weed.keys("crv", "netdisk/"), Vec::<String>::new());
 }
 
-/// A room whose members are on two nodes, homed on the one that is then killed: video
-/// crosses the nodes (judged by PSNR, pictures kept for the eye), the member on the
-/// surviving node gets MeetingDropped, and the room opens again on the survivor.
+/// Three nodes, one killed with `kill -9` while a room homed on it is live (members on all
+/// three; video crossing the nodes, judged by PSNR, pictures kept for the eye), a call to its
+/// user rings and a file is on its way to him: the others see him offline, the call ends,
+/// the transfer fails with a code, the members elsewhere get MeetingDropped; he comes back
+/// through his server list, the meeting is still there and its room opens again.
 #[test]
 #[ignore = "needs redis-server and PostgreSQL"]
-fn a_room_across_nodes_shows_video_and_is_dropped_when_its_home_is_killed() {
+fn a_node_killed_with_a_live_room_a_ringing_call_and_a_transfer() {
     let _serial = serial();
     let redis = Redis::start();
     let pg = Postgres::start();
-    let survivor = node_with(&redis, "n1", |c| c.database_url = Some(pg.url()));
+    let n1 = node_with(&redis, "n1", |c| c.database_url = Some(pg.url()));
+    let n2 = node_with(&redis, "n2", |c| c.database_url = Some(pg.url()));
     let doomed = ServerProcess::start(&format!(
         "heartbeat_ms = {TEST_HEARTBEAT_MS}\ndatabase_url = \"{}\"\n\
          [cluster]\nredis_url = \"{}\"\nnode_id = \"doomed\"\n\n\
@@ -352,16 +355,27 @@ fn a_room_across_nodes_shows_video_and_is_dropped_when_its_home_is_killed() {
         pg.url(),
         redis.url()
     ));
-    let mut alice = user("alice", &survivor.addr().to_string());
-    let mut bob = user("bob", &format!("{};{}", doomed.addr, survivor.addr()));
+    let mut alice = user("alice", &n1.addr().to_string());
+    let mut carol = user("carol", &n2.addr().to_string());
+    assert_eq!(alice.cmd(&["notify_start", "ns"]), 0);
+    assert_eq!(carol.cmd(&["notify_start", "ns"]), 0);
+    let bob_tmp = TempDir::new("bob-tmp");
+    let extra = format!(r#"{NO_RESUME},"tmpDir":"{}""#, bob_tmp.path.display());
+    let list = format!("{};{}", doomed.addr, n1.addr());
+    let mut bob = Peer::login_with("bob", &list, &extra, "demo", "demo123", "bob");
+    alice.expect(&status_line("bob", IDLE));
+    carol.expect(&status_line("bob", IDLE));
 
-    // Bob enters first: the room lives on his node; alice enters through hers.
+    // Bob enters first: the room lives on his node; alice and carol enter through theirs.
     let meeting = bob.create_meeting(false).0;
     assert_eq!(bob.enter_meeting(&meeting, ""), 0);
     assert_eq!(alice.enter_meeting(&meeting, ""), 0);
+    assert_eq!(carol.enter_meeting(&meeting, ""), 0);
     bob.expect("UserEnterMeeting\talice");
+    bob.expect("UserEnterMeeting\tcarol");
+    alice.expect("UserEnterMeeting\tcarol");
 
-    // Alice's camera reaches bob through the room's home (survivor → doomed → bob).
+    // Alice's camera (node 1) reaches bob (the home) and carol (node 2, through the home).
     const RGBA: i32 = 2;
     let front = Video {
         user: "alice",
@@ -378,27 +392,62 @@ fn a_room_across_nodes_shows_video_and_is_dropped_when_its_home_is_killed() {
     assert_eq!(alice.cmd(&["open_video", "alice"]), 0);
     let dir = scratch_dir("cluster-video");
     std::fs::create_dir_all(&dir).unwrap();
-    for n in 0..3 {
-        let ppm = dir.join(format!("bob-front-{n}.ppm"));
-        let shown = video_peer::next_picture(&mut bob, front, RGBA, ppm.to_str().unwrap());
-        assert_eq!((shown.width, shown.height), (640, 360));
-        assert!(shown.psnr >= 32.0, "picture {n} across nodes: {shown:?}");
-        eprintln!("across nodes: picture {n}: {:.2} dB", shown.psnr);
+    for (peer, name) in [(&mut bob, "bob"), (&mut carol, "carol")] {
+        for n in 0..3 {
+            let ppm = dir.join(format!("{name}-front-{n}.ppm"));
+            let shown = video_peer::next_picture(peer, front, RGBA, ppm.to_str().unwrap());
+            assert_eq!((shown.width, shown.height), (640, 360));
+            assert!(shown.psnr >= 32.0, "{name}: picture {n}: {shown:?}");
+            eprintln!("{name}: picture {n} across nodes: {:.2} dB", shown.psnr);
+        }
     }
     eprintln!("pictures in {}", dir.display());
 
-    // kill -9 of the room's home: alice's SDK reports the meeting dropped, bob's the line.
-    doomed.signal("KILL");
-    alice.wait_line(|l| l == "MeetingDropped");
-    bob.wait_line(|l| l.starts_with("LineOff\t"));
+    // Carol's call rings at bob; alice's file (2 GiB, sparse) is on its way to him.
+    let call = carol.cmd_text(&["call", "bob", "", "hi", "cc"]);
+    bob.wait_line(|l| l.starts_with(&format!("NotifyCallIn\t{call}\t")));
+    let source = TempDir::new("alice-source");
+    let path = source.path.join("huge.bin");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let file = alice.cmd_text(&["send_file", "bob", path.to_str().unwrap(), "f"]);
+    alice.wait_line(|l| l.starts_with(&format!("SendProgress\t{file}\t")));
 
-    // Bob logs in again through his list (the survivor); the room opens again there.
+    // kill -9 of bob's node, the room's home.
+    let killed = std::time::Instant::now();
+    doomed.signal("KILL");
+    alice.expect(&status_line("bob", OFFLINE));
+    carol.expect(&status_line("bob", OFFLINE));
+    let took = killed.elapsed();
+    assert!(
+        took < std::time::Duration::from_millis(TEST_HEARTBEAT_MS * 8),
+        "bob offline for the others only after {took:?}"
+    );
+    carol.wait_line(|l| l.starts_with(&format!("NotifyCallHungup\t{call}\t")));
+    let failed = alice.wait_line(|l| l.starts_with(&format!("SendFileRlst\t{file}\t")));
+    assert!(
+        !failed.contains("\t0\tf"),
+        "a transfer to a dead node succeeded: {failed}"
+    );
+    alice.wait_line(|l| l == "MeetingDropped");
+    carol.wait_line(|l| l == "MeetingDropped");
+    bob.wait_line(|l| l.starts_with("LineOff\t"));
+    let left: Vec<_> = std::fs::read_dir(&bob_tmp.path).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    // Bob logs in again through his list (node 1); the meeting is still there and its room
+    // opens again, on a surviving node, for all three.
     assert_eq!(
         bob.cmd(&["login", "demo", "demo123", "bob", "bob", "again"]),
         0
     );
     bob.wait_line(|l| l == "LoginSuccess\tbob\tagain");
     assert_eq!(alice.enter_meeting(&meeting, ""), 0);
+    assert_eq!(carol.enter_meeting(&meeting, ""), 0);
     assert_eq!(bob.enter_meeting(&meeting, ""), 0);
+    alice.expect("UserEnterMeeting\tcarol");
     alice.expect("UserEnterMeeting\tbob");
+    carol.expect("UserEnterMeeting\tbob");
 }
