@@ -439,7 +439,9 @@ typedef struct CRVideo_Callbacks {
      */
     void (*MeetingStopped)(void *userData);
     /**
-     * This user's connection was lost while in a meeting (comes before `LineOff`).
+     * This user is out of the meeting it was in without having left it: its connection was
+     * lost (comes before `LineOff`), or, in cluster mode, the server node holding the
+     * meeting's room went away (entering again opens the room anew).
      */
     void (*MeetingDropped)(void *userData);
     /**

@@ -226,7 +226,9 @@ public:
     virtual void StopMeetingRslt(int /*sdkErr*/) {}
     /// The meeting was stopped by its creator (or destroyed): this user is out of it.
     virtual void MeetingStopped() {}
-    /// This user's connection was lost while in a meeting (comes before `LineOff`).
+    /// This user is out of the meeting it was in without having left it: its connection was
+    /// lost (comes before `LineOff`), or, in cluster mode, the server node holding the
+    /// meeting's room went away (entering again opens the room anew).
     virtual void MeetingDropped() {}
     /// A member's audio status changed (0 unknown, 1 no device, 2 closed, 3 open, 4 opening).
     virtual void AudioStatusChanged(std::string_view /*userID*/, int /*oldStatus*/, int /*newStatus*/) {}

@@ -364,7 +364,9 @@ pub struct CRVideo_Callbacks {
     pub StopMeetingRslt: Option<unsafe extern "C" fn(userData: *mut c_void, sdkErr: c_int)>,
     /// The meeting was stopped by its creator (or destroyed): this user is out of it.
     pub MeetingStopped: Option<unsafe extern "C" fn(userData: *mut c_void)>,
-    /// This user's connection was lost while in a meeting (comes before `LineOff`).
+    /// This user is out of the meeting it was in without having left it: its connection was
+    /// lost (comes before `LineOff`), or, in cluster mode, the server node holding the
+    /// meeting's room went away (entering again opens the room anew).
     pub MeetingDropped: Option<unsafe extern "C" fn(userData: *mut c_void)>,
     /// A member's audio status changed (0 unknown, 1 no device, 2 closed, 3 open, 4 opening).
     pub AudioStatusChanged: Option<
