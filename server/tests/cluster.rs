@@ -607,7 +607,6 @@ async fn meetings_live_in_postgres_shared_by_the_nodes() {
     );
     assert_eq!(meetings(&mut ben).await, Err(server_exception));
     let mut cat = login(n2.local_addr(), "acme", "cat").await;
-    assert_eq!(amy.code(json!({"op": "subscribe_status"})).await, 0);
     listed_as(&mut amy, "cat", USER_IDLE).await;
     cat.send_binary(encode_command(9, "amy", b"still here"))
         .await;
