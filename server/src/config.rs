@@ -130,7 +130,8 @@ impl RawNetDisk {
             secret_key,
             prefix: self.s3_prefix,
         };
-        crate::services::netdisk::s3::S3Client::new(&config).map_err(|e| format!("netdisk.{e}"))?;
+        crate::services::netdisk::s3::host_of(config.endpoint.trim_end_matches('/'))
+            .map_err(|e| format!("netdisk.{e}"))?;
         let bucket_ok = (3..=63).contains(&config.bucket.len())
             && (config.bucket.bytes())
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');

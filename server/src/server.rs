@@ -71,7 +71,12 @@ impl Server {
             }
         }
 
-        // The durable store first: an unreachable database fails before anything is started.
+        // Bound first, as before cluster mode: a taken port fails before anything is made on
+        // disk or joined.
+        let listener = listen(&config.listen).await.map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen))
+        })?;
+        // Then the durable store: an unreachable database fails before Redis is joined.
         let netdisk_shared = config.netdisk_s3.is_some();
         let (store, store_thread) = Store::open(
             &config.data_dir,
@@ -79,44 +84,30 @@ impl Server {
             netdisk_shared,
         )
         .await?;
-        // And the bucket, when the net disk's bodies are in one.
-        let storage = match open_storage(&config).await {
-            Ok(storage) => storage,
-            Err(e) => {
-                store.close();
-                store_thread.join();
-                return Err(e);
-            }
-        };
-        // Cluster mode: Redis next, so a bad URL fails before anything is served.
-        let cluster = match &config.cluster {
-            Some(cluster) => {
-                let heartbeat = Duration::from_millis(config.heartbeat_ms);
-                match crate::cluster::Node::join(cluster, heartbeat).await {
-                    Ok(node) => Some(node),
-                    Err(e) => {
-                        store.close();
-                        store_thread.join();
-                        return Err(io::Error::new(io::ErrorKind::NotConnected, e));
-                    }
-                }
-            }
-            None => None,
-        };
         let opened = async {
-            let listener = listen(&config.listen)
+            // The bucket, when the net disk's bodies are in one.
+            let storage = open_storage(&config).await?;
+            // Cluster mode: Redis next, so a bad URL fails before anything is served.
+            let cluster = match &config.cluster {
+                Some(cluster) => {
+                    let heartbeat = Duration::from_millis(config.heartbeat_ms);
+                    let node = crate::cluster::Node::join(cluster, heartbeat).await;
+                    Some(node.map_err(|e| io::Error::new(io::ErrorKind::NotConnected, e))?)
+                }
+                None => None,
+            };
+            let known = store.known_users().await.map_err(io::Error::other)?;
+            let netdisk = NetDisk::open(config.netdisk_quota_bytes, storage, store.clone())
                 .await
-                .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-            let known = store.known_users().await.map_err(|e| e.to_string())?;
-            let netdisk = NetDisk::open(config.netdisk_quota_bytes, storage, store.clone()).await?;
-            Ok::<_, String>((listener, known, netdisk))
+                .map_err(io::Error::other)?;
+            Ok::<_, io::Error>((cluster, known, netdisk))
         };
-        let (listener, known, netdisk) = match opened.await {
+        let (cluster, known, netdisk) = match opened.await {
             Ok(opened) => opened,
             Err(e) => {
                 store.close();
                 store_thread.join();
-                return Err(io::Error::other(e));
+                return Err(e);
             }
         };
         let local_addr = listener.local_addr()?;

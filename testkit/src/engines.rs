@@ -21,6 +21,34 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits until `ready` holds for `child`, the engine `what`, started just now: panics if it
+/// exits first or takes longer than `within`.
+fn wait_ready(child: &mut Child, what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ready() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited at start: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} not ready within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a Redis server answers PING at `addr`.
+fn answers_ping(addr: SocketAddr) -> bool {
+    let Ok(mut tcp) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut reply = [0u8; 7];
+    tcp.write_all(b"PING\r\n").is_ok()
+        && tcp.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
+}
+
 /// A `redis-server` of its own: no persistence, loopback only.
 pub struct Redis {
     child: Option<Child>,
@@ -57,36 +85,9 @@ impl Redis {
                     "cannot start redis-server ({e}): install it (apt-get install -y redis-server)"
                 )
             });
-        self.child = Some(child);
-        let deadline = Instant::now() + START_WITHIN;
-        while !self.answers_ping() {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "redis-server on port {} exited at start: {status}",
-                    self.port
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer within {START_WITHIN:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn answers_ping(&self) -> bool {
-        let Ok(mut tcp) = TcpStream::connect(self.addr()) else {
-            return false;
-        };
-        let _ = tcp.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut reply = [0u8; 7];
-        tcp.write_all(b"PING\r\n").is_ok()
-            && tcp.read_exact(&mut reply).is_ok()
-            && &reply == b"+PONG\r\n"
+        let (addr, what) = (self.addr(), format!("redis-server on port {}", self.port));
+        let child = self.child.insert(child);
+        wait_ready(child, &what, START_WITHIN, || answers_ping(addr));
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -188,30 +189,14 @@ impl Postgres {
             .stderr(Stdio::null())
             .spawn()
             .expect("postgres starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + START_WITHIN;
-        loop {
-            let ready = self
-                .command("pg_isready")
-                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-                .status()
-                .is_ok_and(|s| s.success());
-            if ready {
-                break;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("postgres on port {} exited at start: {status}", self.port);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "postgres did not accept connections within {START_WITHIN:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut isready = self.command("pg_isready");
+        isready.args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()]);
+        let what = format!("postgres on port {}", self.port);
+        // Kept first: a failed start is still stopped when the fixture drops.
+        let child = self.child.insert(child);
+        wait_ready(child, &what, START_WITHIN, || {
+            isready.status().is_ok_and(|s| s.success())
+        });
     }
 
     /// `postgres://postgres@127.0.0.1:<port>/postgres`.
@@ -358,22 +343,11 @@ impl SeaweedFs {
             s3_port,
             dir,
         };
-        let deadline = Instant::now() + START_WITHIN * 3;
-        while weed.http("GET", "/") != Some(200) {
-            if let Some(status) = weed
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("weed exited at start: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "SeaweedFS's S3 API did not answer within {:?}",
-                START_WITHIN * 3
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let child = weed.child.as_mut().expect("just spawned");
+        // Its master, volume, filer and S3 servers start one after another.
+        wait_ready(child, "weed (SeaweedFS)", START_WITHIN * 3, || {
+            s3_request(s3_port, "GET", "/").is_some_and(|(status, _)| status == 200)
+        });
         weed
     }
 
@@ -385,7 +359,7 @@ impl SeaweedFs {
     /// Makes bucket `name`.
     pub fn create_bucket(&self, name: &str) {
         assert_eq!(
-            self.http("PUT", &format!("/{name}")),
+            s3_request(self.s3_port, "PUT", &format!("/{name}")).map(|(status, _)| status),
             Some(200),
             "create bucket {name}"
         );
@@ -393,35 +367,14 @@ impl SeaweedFs {
 
     /// The object names under `prefix` in `bucket`.
     pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        let (status, body) = self
-            .http_body("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"))
-            .expect("a listing");
+        let listing = format!("/{bucket}?list-type=2&prefix={prefix}");
+        let (status, body) = s3_request(self.s3_port, "GET", &listing).expect("a listing");
         assert_eq!(status, 200, "{body}");
         body.split("<Key>")
             .skip(1)
             .filter_map(|rest| rest.split("</Key>").next())
             .map(str::to_owned)
             .collect()
-    }
-
-    fn http(&self, method: &str, path: &str) -> Option<u16> {
-        self.http_body(method, path).map(|(status, _)| status)
-    }
-
-    /// One unsigned HTTP/1.1 request (the anonymous identity's).
-    fn http_body(&self, method: &str, path: &str) -> Option<(u16, String)> {
-        let mut tcp = TcpStream::connect(("127.0.0.1", self.s3_port)).ok()?;
-        tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.s3_port
-        );
-        tcp.write_all(request.as_bytes()).ok()?;
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).ok()?;
-        let status = response.split(' ').nth(1)?.parse().ok()?;
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        Some((status, body.to_owned()))
     }
 
     /// Stops it at once.
@@ -438,4 +391,21 @@ impl Drop for SeaweedFs {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// One unsigned HTTP/1.1 request to the S3 API on `port` (the anonymous identity's): its
+/// status and body.
+fn s3_request(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Some((status, body.to_owned()))
 }

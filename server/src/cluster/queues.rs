@@ -85,15 +85,15 @@ impl Node {
         self.queue_uses.lock().unwrap().remove(&session);
     }
 
-    /// The nodes holding engines this node knows of or its sessions use (watched: a dead
-    /// one is forgotten and its engines' users put right).
+    /// The other nodes holding engines this node knows of (watched: a dead one is forgotten
+    /// and its engines' users put right). Every engine a session here uses is among them:
+    /// a request is forwarded only to a home looked up through [`Node::queue_home`].
     pub(crate) fn queue_homes_in_use(&self) -> Vec<Arc<str>> {
-        let mut homes: Vec<Arc<str>> = {
-            let uses = self.queue_uses.lock().unwrap();
-            uses.values().map(|u| u.home.clone()).collect()
-        };
-        homes.extend(self.queue_homes.lock().unwrap().values().cloned());
-        homes.retain(|home| **home != *self.id);
+        let homes = self.queue_homes.lock().unwrap();
+        let mut homes: Vec<Arc<str>> = (homes.values())
+            .filter(|home| ***home != *self.id)
+            .cloned()
+            .collect();
         homes.sort();
         homes.dedup();
         homes

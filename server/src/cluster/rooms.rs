@@ -72,11 +72,14 @@ impl Node {
     pub(crate) async fn claim_home(&self, key: &str, ttl_secs: u64) -> Arc<str> {
         debug_assert_eq!(wire::alive_key("x"), "crv:node:x:alive", "the script's key");
         let mut conn = self.conn.clone();
-        let home: redis::RedisResult<String> = redis::Script::new(CLAIM_HOME)
-            .key(key)
+        // EVAL with the script's text, as the directory's claims.
+        let home: redis::RedisResult<String> = redis::cmd("EVAL")
+            .arg(CLAIM_HOME)
+            .arg(1)
+            .arg(key)
             .arg(&*self.id)
             .arg(ttl_secs)
-            .invoke_async(&mut conn)
+            .query_async(&mut conn)
             .await;
         match home {
             Ok(home) if home == *self.id => self.id.clone(),

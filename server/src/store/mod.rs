@@ -44,6 +44,8 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+impl std::error::Error for StoreError {}
+
 /// A meeting as the store has it, what entering its room needs of it.
 #[derive(Debug, Clone)]
 pub struct MeetingRow {
@@ -58,6 +60,14 @@ pub struct Caps {
     pub per_tenant: usize,
 }
 
+impl Caps {
+    /// Whether a tenant with `of_tenant` meetings, `of_creator` of them by the creator, may
+    /// have no more.
+    pub fn reached(&self, of_tenant: usize, of_creator: usize) -> bool {
+        of_tenant >= self.per_tenant || of_creator >= self.per_user
+    }
+}
+
 /// What [`Store::insert_meeting`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeetingInsert {
@@ -70,18 +80,14 @@ pub enum MeetingInsert {
 
 /// A handle to the store. Cheap to clone.
 #[derive(Clone)]
-pub struct Store(Backend);
-
-#[derive(Clone)]
-enum Backend {
-    Sqlite(SqliteStore),
-    /// Meetings and known users in PostgreSQL; the net disk's rows too if
-    /// `netdisk_shared`, else in `local`.
-    Postgres {
-        shared: PgStore,
-        local: SqliteStore,
-        netdisk_shared: bool,
-    },
+pub struct Store {
+    /// This node's SQLite: everything when `shared` is None, else the net disk's rows
+    /// unless they are shared.
+    local: SqliteStore,
+    /// PostgreSQL (`database_url`): meetings and known users.
+    shared: Option<PgStore>,
+    /// The net disk's bodies are in shared storage: its rows go to `shared` too.
+    netdisk_shared: bool,
 }
 
 impl Store {
@@ -101,40 +107,23 @@ impl Store {
             None => None,
         };
         let (local, thread) = SqliteStore::open(data_dir).map_err(io::Error::other)?;
-        let backend = match shared {
-            Some(shared) => Backend::Postgres {
-                shared,
-                local,
-                netdisk_shared,
-            },
-            None => Backend::Sqlite(local),
+        let store = Store {
+            local,
+            shared,
+            netdisk_shared,
         };
-        Ok((Store(backend), thread))
+        Ok((store, thread))
     }
 
     /// Stops the store: SQLite's jobs queued before this are committed, later ones fail
     /// with [`StoreError::Unavailable`] (PostgreSQL's pool closes with the process).
     pub fn close(&self) {
-        self.local().close();
+        self.local.close();
     }
 
     /// PostgreSQL if it holds the net disk's rows.
     fn shared_netdisk(&self) -> Option<&PgStore> {
-        match &self.0 {
-            Backend::Postgres {
-                shared,
-                netdisk_shared: true,
-                ..
-            } => Some(shared),
-            _ => None,
-        }
-    }
-
-    /// This node's own SQLite.
-    fn local(&self) -> &SqliteStore {
-        match &self.0 {
-            Backend::Sqlite(s) | Backend::Postgres { local: s, .. } => s,
-        }
+        self.shared.as_ref().filter(|_| self.netdisk_shared)
     }
 
     /// Inserts `meeting` of `tenant` unless its ID is taken or `caps` are reached, checked
@@ -145,9 +134,9 @@ impl Store {
         meeting: &MeetInfo,
         caps: Caps,
     ) -> Result<MeetingInsert, StoreError> {
-        match &self.0 {
-            Backend::Sqlite(s) => sqlite_ops::insert_meeting(s, tenant, meeting, caps).await,
-            Backend::Postgres { shared: p, .. } => p.insert_meeting(tenant, meeting, caps).await,
+        match &self.shared {
+            None => sqlite_ops::insert_meeting(&self.local, tenant, meeting, caps).await,
+            Some(p) => p.insert_meeting(tenant, meeting, caps).await,
         }
     }
 
@@ -158,40 +147,40 @@ impl Store {
         id: i32,
         creator: &str,
     ) -> Result<bool, StoreError> {
-        match &self.0 {
-            Backend::Sqlite(s) => sqlite_ops::delete_meeting(s, tenant, id, creator).await,
-            Backend::Postgres { shared: p, .. } => p.delete_meeting(tenant, id, creator).await,
+        match &self.shared {
+            None => sqlite_ops::delete_meeting(&self.local, tenant, id, creator).await,
+            Some(p) => p.delete_meeting(tenant, id, creator).await,
         }
     }
 
     pub async fn meeting(&self, tenant: &str, id: i32) -> Result<Option<MeetingRow>, StoreError> {
-        match &self.0 {
-            Backend::Sqlite(s) => sqlite_ops::meeting(s, tenant, id).await,
-            Backend::Postgres { shared: p, .. } => p.meeting(tenant, id).await,
+        match &self.shared {
+            None => sqlite_ops::meeting(&self.local, tenant, id).await,
+            Some(p) => p.meeting(tenant, id).await,
         }
     }
 
     /// The meetings of `tenant`, oldest first, at most `max`.
     pub async fn meetings(&self, tenant: &str, max: i64) -> Result<Vec<MeetInfo>, StoreError> {
-        match &self.0 {
-            Backend::Sqlite(s) => sqlite_ops::meetings(s, tenant, max).await,
-            Backend::Postgres { shared: p, .. } => p.meetings(tenant, max).await,
+        match &self.shared {
+            None => sqlite_ops::meetings(&self.local, tenant, max).await,
+            Some(p) => p.meetings(tenant, max).await,
         }
     }
 
     /// Every (tenant, user) that ever logged in.
     pub async fn known_users(&self) -> Result<Vec<(String, String)>, StoreError> {
-        match &self.0 {
-            Backend::Sqlite(s) => sqlite_ops::known_users(s).await,
-            Backend::Postgres { shared: p, .. } => p.known_users().await,
+        match &self.shared {
+            None => sqlite_ops::known_users(&self.local).await,
+            Some(p) => p.known_users().await,
         }
     }
 
     /// Records that (tenant, user) logged in.
     pub async fn remember_user(&self, tenant: String, user: String) -> Result<(), StoreError> {
-        match &self.0 {
-            Backend::Sqlite(s) => sqlite_ops::remember_user(s, tenant, user).await,
-            Backend::Postgres { shared: p, .. } => p.remember_user(&tenant, &user).await,
+        match &self.shared {
+            None => sqlite_ops::remember_user(&self.local, tenant, user).await,
+            Some(p) => p.remember_user(&tenant, &user).await,
         }
     }
 
@@ -200,21 +189,21 @@ impl Store {
     pub async fn netdisk_files(&self, tenant: Option<&str>) -> Result<Vec<FileRecord>, StoreError> {
         match self.shared_netdisk() {
             Some(p) => p.netdisk_files(tenant).await,
-            None => sqlite_ops::netdisk_files(self.local(), tenant.map(str::to_owned)).await,
+            None => sqlite_ops::netdisk_files(&self.local, tenant.map(str::to_owned)).await,
         }
     }
 
     pub async fn insert_netdisk_file(&self, record: FileRecord) -> Result<(), StoreError> {
         match self.shared_netdisk() {
             Some(p) => p.insert_netdisk_file(&record).await,
-            None => sqlite_ops::insert_netdisk_file(self.local(), record).await,
+            None => sqlite_ops::insert_netdisk_file(&self.local, record).await,
         }
     }
 
     pub async fn delete_netdisk_file(&self, tenant: String, key: String) -> Result<(), StoreError> {
         match self.shared_netdisk() {
             Some(p) => p.delete_netdisk_file(&tenant, &key).await,
-            None => sqlite_ops::delete_netdisk_file(self.local(), tenant, key).await,
+            None => sqlite_ops::delete_netdisk_file(&self.local, tenant, key).await,
         }
     }
 }

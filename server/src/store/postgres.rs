@@ -191,7 +191,7 @@ impl PgStore {
                 )
                 .await?,
             );
-            if of_tenant >= caps.per_tenant || of_creator >= caps.per_user {
+            if caps.reached(of_tenant, of_creator) {
                 return Ok(MeetingInsert::OverCap);
             }
             let inserted = t

@@ -28,7 +28,7 @@ pub async fn insert_meeting(
                 "SELECT COUNT(*) FROM meetings WHERE tenant = ?1 AND creator = ?2",
                 &[&tenant, &m.creator],
             )?;
-            if of_tenant >= caps.per_tenant || of_creator >= caps.per_user {
+            if caps.reached(of_tenant, of_creator) {
                 return Ok(MeetingInsert::OverCap);
             }
             let inserted = t.execute(

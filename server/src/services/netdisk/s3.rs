@@ -68,6 +68,15 @@ fn s3_error(what: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("S3 {what}: {e}"))
 }
 
+/// The `HOST[:PORT]` of an endpoint `http(s)://HOST[:PORT]` (without a trailing `/`).
+pub fn host_of(endpoint: &str) -> Result<&str, String> {
+    endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .filter(|h| !h.is_empty() && !h.contains('/'))
+        .ok_or_else(|| "s3_endpoint: expected http://HOST[:PORT] or https://HOST[:PORT]".into())
+}
+
 /// What one request answered: its status, and the body if asked for.
 struct Answer {
     status: u16,
@@ -78,12 +87,7 @@ struct Answer {
 impl S3Client {
     pub fn new(config: &S3Config) -> Result<S3Client, String> {
         let endpoint = config.endpoint.trim_end_matches('/').to_owned();
-        let host = endpoint
-            .strip_prefix("http://")
-            .or_else(|| endpoint.strip_prefix("https://"))
-            .filter(|h| !h.is_empty() && !h.contains('/'))
-            .ok_or("s3_endpoint: expected http://HOST[:PORT] or https://HOST[:PORT]")?
-            .to_owned();
+        let host = host_of(&endpoint)?.to_owned();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(REQUEST_TIMEOUT))
