@@ -15,7 +15,7 @@ use common::peer::{data_line, Peer, NO_RESUME};
 use common::server_process::{ServerProcess, TempDir};
 use common::video_peer::{self, Video};
 use common::*;
-use crvideo_server::{BackgroundServer, ClusterConfig, Config, S3Config};
+use crvideo_server::{BackgroundServer, ClusterConfig, Config, QueueConfig, S3Config};
 use crvideo_testkit::engines::{Postgres, Redis, SeaweedFs, S3_ACCESS_KEY, S3_SECRET_KEY};
 use serde_json::Value;
 
@@ -389,4 +389,72 @@ fn a_node_killed_with_a_live_room_a_ringing_call_and_a_transfer() {
     alice.expect("UserEnterMeeting\tcarol");
     alice.expect("UserEnterMeeting\tbob");
     carol.expect("UserEnterMeeting\tbob");
+}
+
+/// A call-center queue whose agent and customer are on two nodes and whose engine is on a
+/// third: automatic assignment and accepting cross the nodes; in service, the agent is busy
+/// for a caller on the engine's node but not for her customer, whose call ends the service.
+#[test]
+#[ignore = "needs redis-server"]
+fn a_queue_serves_a_customer_on_another_node() {
+    let _serial = serial();
+    let redis = Redis::start();
+    let with_queue = |c: &mut Config| {
+        c.tenants[0].queues = vec![QueueConfig {
+            id: 1,
+            name: "sales".into(),
+            desc: String::new(),
+            prio: 1,
+        }]
+    };
+    let n1 = node_with(&redis, "n1", with_queue);
+    let n2 = node_with(&redis, "n2", with_queue);
+    let n3 = node_with(&redis, "n3", with_queue);
+    // The first queue request makes node 3 the engine's home.
+    let mut dan = user("dan", &n3.addr().to_string());
+    assert_eq!(dan.cmd(&["queue_init"]), 0);
+    let mut ann = user("ann", &n1.addr().to_string());
+    let mut cus = user("cus", &n2.addr().to_string());
+
+    assert_eq!(ann.cmd(&["start_service", "1", "0", "s"]), 0);
+    ann.expect("StartServiceRslt\t1\t0\ts");
+    assert_eq!(cus.cmd(&["start_queuing", "1", "help", "q"]), 0);
+    cus.expect("StartQueuingRslt\t0\tq");
+    let line = ann.wait_line(|l| l.starts_with("AutoAssignUser\t"));
+    let assigned: Value = serde_json::from_str(line.split('\t').nth(1).unwrap()).unwrap();
+    assert_eq!(
+        (assigned["queID"].as_i64(), assigned["usrID"].as_str()),
+        (Some(1), Some("cus"))
+    );
+    assert_eq!(ann.cmd(&["accept_assign", "1", "cus", "a"]), 0);
+    ann.expect("ResponseAssignUserRslt\t0\ta");
+
+    // In service: dan's call is busy, cus's rings; its end ends the service.
+    let busy = dan.cmd_text(&["call", "ann", "", "hi", "d1"]);
+    let failed = dan.wait_line(|l| l.starts_with(&format!("CallFail\t{busy}\t")));
+    assert!(failed.contains("\t602\t"), "{failed}");
+    let call = cus.cmd_text(&["call", "ann", "", "hi", "c1"]);
+    ann.wait_line(|l| l.starts_with(&format!("NotifyCallIn\t{call}\t")));
+    assert_eq!(ann.cmd(&["accept", &call, "", "yes", "acc"]), 0);
+    cus.wait_line(|l| l.starts_with(&format!("NotifyCallAccepted\t{call}\t")));
+    assert_eq!(cus.cmd(&["hangup", &call, "bye", "h"]), 0);
+    ann.wait_line(|l| l.starts_with(&format!("NotifyCallHungup\t{call}\t")));
+    // Free again (for dan too, once the engine's end of service reached his node).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let id = dan.cmd_text(&["call", "ann", "", "again", "d2"]);
+        let outcome = dan.wait_line(|l| {
+            l.starts_with(&format!("CallSuccess\t{id}\t"))
+                || l.starts_with(&format!("CallFail\t{id}\t"))
+        });
+        if outcome.starts_with("CallSuccess") {
+            ann.wait_line(|l| l.starts_with(&format!("NotifyCallIn\t{id}\t")));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ann still busy: {outcome}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
