@@ -128,10 +128,9 @@ impl Server {
             shared
                 .queues
                 .set_remote(Arc::new(crate::cluster::NodeEngine(node.clone())));
-            let node = node.clone();
-            shared.rooms.on_count(move |tenant, meet_id, count| {
-                node.room_count_changed(tenant, meet_id, count)
-            });
+            shared
+                .rooms
+                .observe(Arc::new(crate::cluster::NodeRooms(node.clone())));
         }
         if let (Some(node), true) = (&cluster, netdisk_shared) {
             let node = node.clone();

@@ -831,6 +831,22 @@ async fn a_room_spans_nodes_and_is_dropped_with_its_home() {
         cat.code(json!({"op": "exit_meeting"})).await,
         ErrorCode::NotInMeeting as i32
     );
+    // Out of a room another member ended, ben no longer has a way to its home (node 3): his
+    // next room opens on his own node, the first to enter it (a way left over would have
+    // sent the entry through node 3, and node 3 going away would drop ben's new room).
+    let m2 = create_meeting(&mut ben, "next").await.unwrap();
+    assert_eq!(names(&enter(&mut ben, &m2).await), ["ben"]);
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let home: String = redis::cmd("GET")
+        .arg(format!("crv:obj:acme:room:{}", m2.id))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(home, "n2");
     stopping.await.unwrap();
     drop((n2, n3));
 }
@@ -857,6 +873,7 @@ async fn queues_serve_customers_and_agents_on_other_nodes() {
     let mut ann = login(n2.local_addr(), "acme", "ann").await;
     let mut cus = login(n3.local_addr(), "acme", "cus").await;
     let mut oli = login(n3.local_addr(), "acme", "oli").await;
+    let mut ray = login(n3.local_addr(), "acme", "ray").await;
     listed_as(&mut oli, "ann", USER_IDLE).await;
     listed_as(&mut cus, "ann", USER_IDLE).await;
 
@@ -866,6 +883,9 @@ async fn queues_serve_customers_and_agents_on_other_nodes() {
     let serve = json!({"op": "start_service", "que_id": 1, "priority": 0});
     assert_eq!(ann.code(serve).await, 0);
     let queue_up = json!({"op": "start_queuing", "que_id": 1, "usr_ext_dat": "help"});
+    // ray (node 3) asks for a queue there is not: refused, he does not queue.
+    let no_queue = json!({"op": "start_queuing", "que_id": 99, "usr_ext_dat": ""});
+    assert_eq!(ray.code(no_queue).await, ErrorCode::QueIdInvalid as i32);
     assert_eq!(cus.code(queue_up.clone()).await, 0);
     match queue_event(&mut ann).await {
         Event::AutoAssignUser(u) => assert_eq!((u.que_id, u.user_id.as_str()), (1, "cus")),
@@ -925,8 +945,16 @@ async fn queues_serve_customers_and_agents_on_other_nodes() {
         other => panic!("expected QueuingInfo, got {other:?}"),
     }
     stopping.await.unwrap();
-    assert_eq!(cus.code(queue_up).await, 0);
+    assert_eq!(cus.code(queue_up.clone()).await, 0);
     assert!(matches!(queue_event(&mut cus).await, Event::QueuingInfo(i) if i.que_id == 1));
+    // ray was never queuing: he hears nothing of the engine's end (his node knows he did
+    // not queue from what the engine told him, not from what he asked), only of his own
+    // queuing with the new engine.
+    assert_eq!(ray.code(queue_up).await, 0);
+    match queue_event(&mut ray).await {
+        Event::QueuingInfo(i) => assert_eq!(i.que_id, 1, "{i:?}"),
+        other => panic!("expected QueuingInfo, got {other:?}"),
+    }
     let assigned = ann.request(json!({"op": "req_assign_user"})).await;
     assert_eq!(assigned.code, 0, "{assigned:?}");
     assert_eq!(assigned.data["usrID"], "cus", "{assigned:?}");
@@ -1036,8 +1064,8 @@ fn refused_start(dir: &std::path::Path, config: &str) -> String {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(problems(&stderr), 1, "{stderr}");
     assert!(out.stdout.is_empty(), "it must not say it listens");
     stderr

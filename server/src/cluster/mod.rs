@@ -48,6 +48,7 @@ use crate::state::Shared;
 use bus::Bus;
 use directory::{ClusterDirectory, RemoteLogin};
 pub(crate) use queues::NodeEngine;
+pub(crate) use rooms::NodeRooms;
 use wire::{
     alive_key, inbox, parse_record, stop_of, tag_of, Control, DirEvent, NodeMessage,
     DIRECTORY_CHANNEL, TAG_KEY, TAG_SHIFT, TENANTS_KEY,
@@ -464,6 +465,9 @@ impl Node {
                 (&callee.0, callee.1),
                 placed,
             ),
+            NodeMessage::Control(Control::Queuing { session, queuing }) => {
+                self.on_queuing(session, queuing)
+            }
             NodeMessage::Control(Control::RoomRoute {
                 tenant,
                 user,
@@ -507,16 +511,13 @@ impl Node {
             );
             return;
         };
-        let in_room = shared.rooms.is_member(session);
+        // Entering or leaving a room here tells its node where its room requests go (see
+        // `NodeRooms`).
         let delegate = delegates
             .entry(session)
             .or_insert_with(|| Box::new(Session::delegate(shared.clone(), requester.clone())));
         if delegate.on_forwarded(&text).await.is_some() {
             delegates.remove(&session);
-        }
-        // Entered or left a room here: its node routes its room requests accordingly.
-        if shared.rooms.is_member(session) != in_room {
-            self.route_changed(&requester, !in_room);
         }
     }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crvideo_proto::{Event, QueuingInfo, Request, ServerFrame};
 
-use super::wire::{self, Control, DirEvent};
+use super::wire::{self, tag_of, Control, DirEvent};
 use super::Node;
 use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::SessionId;
@@ -29,7 +29,7 @@ use crate::state::Shared;
 pub(crate) struct QueueUse {
     home: Arc<str>,
     member: SessionHandle,
-    /// Waiting in a queue (StartQueuing forwarded, not yet StopQueuing).
+    /// Waiting in a queue there, as the engine last told (see [`Node::on_queuing`]).
     queuing: bool,
     /// The queues it serves as an agent, with its priority in each.
     serving: BTreeMap<i32, i32>,
@@ -67,9 +67,9 @@ impl Node {
             serving: BTreeMap::new(),
         });
         entry.home = home.clone();
+        // Whether it waits is told by the engine (see `Node::on_queuing`): it knows if a
+        // StartQueuing was refused, or ended by an agent's accept.
         match request {
-            Request::StartQueuing { .. } => entry.queuing = true,
-            Request::StopQueuing => entry.queuing = false,
             Request::StartService { que_id, priority } => {
                 entry.serving.insert(*que_id, *priority);
             }
@@ -77,6 +77,14 @@ impl Node {
                 entry.serving.remove(que_id);
             }
             _ => {}
+        }
+    }
+
+    /// The engine on another node told one of this node's sessions whether it waits in a
+    /// queue there.
+    pub(crate) fn on_queuing(&self, session: SessionId, queuing: bool) {
+        if let Some(u) = self.queue_uses.lock().unwrap().get_mut(&session) {
+            u.queuing = queuing;
         }
     }
 
@@ -203,6 +211,13 @@ impl RemoteEngine for NodeEngine {
             agent: agent.session_id(),
             customer,
         });
+    }
+
+    fn queuing(&self, customer: &SessionHandle, queuing: bool) {
+        let session = customer.session_id();
+        if let Some(node) = self.0.directory.node_of_tag(tag_of(session)) {
+            (self.0.bus).control(&node, Control::Queuing { session, queuing });
+        }
     }
 }
 

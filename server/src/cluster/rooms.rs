@@ -24,7 +24,27 @@ use crvideo_proto::{Event, ServerFrame};
 use crate::directory::handle::SessionHandle;
 use crate::directory::outbound::SessionId;
 use crate::directory::Activity;
+use crate::services::rooms::RoomObserver;
 use crate::state::Shared;
+
+/// The rooms service's observer in cluster mode: records member counts for every node's
+/// meeting list and gives members connected elsewhere their routes. Told under the rooms'
+/// lock, before a member's own reply: its node routes the member's next room request to
+/// the home even if it comes the moment the reply arrives (a route and a reply go by the
+/// same link, in order).
+pub(crate) struct NodeRooms(pub(crate) Arc<Node>);
+
+impl RoomObserver for NodeRooms {
+    fn count_changed(&self, tenant: &str, meet_id: i32, count: usize) {
+        self.0.room_count_changed(tenant, meet_id, count);
+    }
+
+    fn membership_changed(&self, member: &SessionHandle, in_room: bool) {
+        if member.is_remote() {
+            self.0.route_changed(member, in_room);
+        }
+    }
+}
 
 /// Where a session's room requests and media go: the room's home.
 pub(crate) struct Route {
@@ -113,9 +133,9 @@ impl Node {
         self.bus.to_node(home, message.encode());
     }
 
-    /// After serving a forwarded request of `member` (a mirror): tells its node where its
-    /// room requests go if it entered or left a room here.
-    pub(crate) fn route_changed(&self, member: &SessionHandle, in_room: bool) {
+    /// `member` (a mirror) entered or left a room here: tells its node where its room
+    /// requests go.
+    fn route_changed(&self, member: &SessionHandle, in_room: bool) {
         let Some(node) = self.directory.node_of_tag(tag_of(member.session_id())) else {
             return;
         };

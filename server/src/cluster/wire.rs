@@ -109,6 +109,9 @@ pub enum Control {
         callee: (String, SessionId),
         placed: bool,
     },
+    /// One of the receiving node's sessions, a customer of the engine on the sending node,
+    /// waits in a queue now (`queuing`) or no longer does: it was told so.
+    Queuing { session: SessionId, queuing: bool },
     /// One of the receiving node's sessions entered a room whose home is `home`
     /// (`None`: it left it): where its room requests and media go from now on.
     RoomRoute {

@@ -40,6 +40,11 @@ impl SessionHandle {
         &self.link
     }
 
+    /// Whether the session is connected to another node (a mirror, in cluster mode).
+    pub fn is_remote(&self) -> bool {
+        self.link.is_remote()
+    }
+
     pub fn session_id(&self) -> SessionId {
         self.link.id()
     }

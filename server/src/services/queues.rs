@@ -88,6 +88,10 @@ pub trait RemoteEngine: Send + Sync {
     /// Tells the other nodes that `agent` started serving `customer` (or stopped: None),
     /// for their calls' busy checks.
     fn service(&self, agent: &SessionHandle, customer: Option<SessionId>);
+    /// Tells the node of `customer` (connected to another node) whether it waits in a
+    /// queue of this engine now, as the `QueuingInfo` it is being sent says: if this node
+    /// dies, that node tells the customers still waiting that they no longer queue.
+    fn queuing(&self, customer: &SessionHandle, queuing: bool);
 }
 
 /// The queues of every tenant.
@@ -308,8 +312,15 @@ impl TenantQueues {
             .collect()
     }
 
-    fn flush(&mut self) {
+    /// Sends the events of the transition. A customer's `QueuingInfo` says whether it waits
+    /// now; `remote` (in a cluster) tells that to the node of a customer connected elsewhere.
+    fn flush(&mut self, remote: Option<&Arc<dyn RemoteEngine>>) {
         for (to, e) in self.pending.drain(..) {
+            if let (Some(remote), Event::QueuingInfo(info)) = (remote, &e) {
+                if to.is_remote() {
+                    remote.queuing(&to, info.que_id >= 0);
+                }
+            }
             send(&to, e);
         }
     }
@@ -527,9 +538,9 @@ impl Queues {
         };
         let mut t = state.lock().unwrap();
         change(&mut t);
-        t.flush();
+        t.flush(self.remote.get());
         self.auto_assign(&mut t);
-        t.flush();
+        t.flush(self.remote.get());
         self.publish_soon(&mut t);
         true
     }

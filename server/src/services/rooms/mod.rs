@@ -46,8 +46,17 @@ const MAX_MEDIA_STATUS: i32 = 4;
 /// (tenant, meeting ID).
 type RoomKey = (Arc<str>, i32);
 
-/// What [`Rooms::on_count`] calls: (tenant, meeting, members now).
-type CountHook = Arc<dyn Fn(&str, i32, usize) + Send + Sync>;
+/// Told of the rooms' changes other parts of the server follow (cluster mode: member
+/// counts for every node's meeting list; the routes of members connected to other nodes).
+/// Called under the rooms' lock, so in the order of the changes: must not block.
+pub trait RoomObserver: Send + Sync {
+    /// The room of meeting `meet_id` of `tenant` has `count` members now (0: it closed).
+    fn count_changed(&self, tenant: &str, meet_id: i32, count: usize);
+    /// `member` entered a room (`in_room`) or is out of it, whatever the cause (its request,
+    /// the meeting stopped or destroyed, a newer session of its user). Before the member's
+    /// own reply, when the change is its request.
+    fn membership_changed(&self, member: &SessionHandle, in_room: bool);
+}
 
 #[derive(Default)]
 struct Table {
@@ -56,18 +65,15 @@ struct Table {
     by_session: HashMap<SessionId, RoomKey>,
     /// Meetings destroyed so far (see [`Rooms::destroyed`]).
     destroyed: u64,
-    /// Told every change of a room's member count.
-    on_count: Option<CountHook>,
+    /// Told of member counts and memberships.
+    observer: Option<Arc<dyn RoomObserver>>,
 }
 
 impl Table {
     fn counted(&self, key: &RoomKey) {
-        if let Some(hook) = &self.on_count {
-            hook(
-                &key.0,
-                key.1,
-                self.rooms.get(key).map_or(0, |r| r.members.len()),
-            );
+        if let Some(observer) = &self.observer {
+            let count = self.rooms.get(key).map_or(0, |r| r.members.len());
+            observer.count_changed(&key.0, key.1, count);
         }
     }
 
@@ -179,6 +185,7 @@ impl Rooms {
         let state = room.state();
         table.by_session.insert(handle.session_id(), key.clone());
         table.counted(&key);
+        membership(&table.observer, handle, true);
         directory.set_activity(handle, Activity::Meeting, true);
         ack(state);
         let room = &table.rooms[&key];
@@ -620,10 +627,9 @@ impl Rooms {
         }
     }
 
-    /// Calls `hook` with (tenant, meeting, members) whenever a room's member count changes
-    /// (0: the room closed). Under the rooms' lock: the hook must not block.
-    pub fn on_count(&self, hook: impl Fn(&str, i32, usize) + Send + Sync + 'static) {
-        self.table.lock().unwrap().on_count = Some(Arc::new(hook));
+    /// Tells `observer` of every member count and membership change from now on.
+    pub fn observe(&self, observer: Arc<dyn RoomObserver>) {
+        self.table.lock().unwrap().observer = Some(observer);
     }
 
     /// Whether session `session` is a member of a room here.
@@ -680,6 +686,7 @@ fn remove_member_then(
     if leaving != Some(session) {
         directory.set_activity(&member.handle, Activity::Meeting, false);
     }
+    membership(&table.observer, &member.handle, false);
     ack();
     if room.members.is_empty() {
         table.rooms.remove(&key);
@@ -699,6 +706,14 @@ fn remove_member_then(
     }
 }
 
+/// Tells the observer (if any) that `member` entered or left a room. A function of the field
+/// rather than of the table, so a room of the table can be borrowed meanwhile.
+fn membership(observer: &Option<Arc<dyn RoomObserver>>, member: &SessionHandle, in_room: bool) {
+    if let Some(observer) = observer {
+        observer.membership_changed(member, in_room);
+    }
+}
+
 /// Drops the room `key` (if live): every member is out, presence back to not-in-meeting.
 /// Returns the room so the caller can tell its (former) members.
 fn close_room(table: &mut Table, directory: &dyn Directory, key: &RoomKey) -> Option<Room> {
@@ -706,6 +721,7 @@ fn close_room(table: &mut Table, directory: &dyn Directory, key: &RoomKey) -> Op
     for m in &room.members {
         table.by_session.remove(&m.handle.session_id());
         directory.set_activity(&m.handle, Activity::Meeting, false);
+        membership(&table.observer, &m.handle, false);
     }
     table.counted(key);
     Some(room)
