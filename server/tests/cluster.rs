@@ -642,6 +642,42 @@ async fn meetings_live_in_postgres_shared_by_the_nodes() {
     );
 }
 
+/// A forwarded request waiting for PostgreSQL holds up no other: with PostgreSQL hanging,
+/// ben's entry (node 2) into a room homed on node 1 waits there for the meeting's lookup,
+/// while cat's room request, forwarded over the same link after it, is answered; once
+/// PostgreSQL answers again, ben is in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server and PostgreSQL"]
+async fn a_request_waiting_for_postgres_holds_up_no_other() {
+    let redis = Redis::start();
+    let pg = Postgres::start();
+    let n1 = node_on(&redis, "n1", Some(pg.url())).await;
+    let n2 = node_on(&redis, "n2", Some(pg.url())).await;
+    let mut amy = login(n1.local_addr(), "acme", "amy").await;
+    let mut ben = login(n2.local_addr(), "acme", "ben").await;
+    let mut cat = login(n2.local_addr(), "acme", "cat").await;
+    let m = create_meeting(&mut amy, "waits").await.unwrap();
+    assert_eq!(names(&enter(&mut amy, &m).await), ["amy"]);
+    assert_eq!(names(&enter(&mut cat, &m).await), ["amy", "cat"]);
+
+    pg.pause();
+    let entry = 900;
+    ben.send(json!({"id": entry, "op": "enter_meeting", "meet_id": m.id, "pswd": m.pswd}))
+        .await;
+    // Answered after his node handled the entry (it handles his requests in order): so the
+    // entry went on the link to node 1 before cat's request below.
+    assert_eq!(ben.code(json!({"op": "set_dnd", "dnd": 0})).await, 0);
+    let open = json!({"op": "set_media", "user_id": "cat", "kind": "audio", "status": 3});
+    assert_eq!(cat.code(open).await, 0);
+    pg.resume();
+    let reply = ben.reply_to(entry).await;
+    let state: RoomState = reply
+        .into_result()
+        .expect("entered once PostgreSQL answered");
+    assert_eq!(names(&state), ["amy", "cat", "ben"]);
+    drop((n1, n2));
+}
+
 async fn enter(c: &mut Client, m: &MeetInfo) -> RoomState {
     let reply = c
         .request(json!({"op": "enter_meeting", "meet_id": m.id, "pswd": m.pswd}))

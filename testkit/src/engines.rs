@@ -208,10 +208,42 @@ impl Postgres {
     /// allows without leaving its shared memory behind); its data stays.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // Thawed first if paused: a stopped process would not act on SIGQUIT.
+            let pid = child.id();
+            for pid in std::iter::once(pid).chain(children_of(pid)) {
+                let _ = Command::new("kill")
+                    .args(["-CONT", &pid.to_string()])
+                    .status();
+            }
             let _ = Command::new("kill")
                 .args(["-QUIT", &child.id().to_string()])
                 .status();
             let _ = child.wait();
+        }
+    }
+
+    /// Freezes it (SIGSTOP to the server and its backends): connections stay open, queries
+    /// get no answer, as with a database that hangs. [`Postgres::resume`] thaws it.
+    pub fn pause(&self) {
+        self.signal_all("-STOP");
+    }
+
+    /// Thaws it after [`Postgres::pause`]: pending queries are answered.
+    pub fn resume(&self) {
+        self.signal_all("-CONT");
+    }
+
+    /// Sends `signal` to the server process, then to each of its children.
+    fn signal_all(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("PostgreSQL runs").id();
+        let mut pids = vec![pid];
+        pids.extend(children_of(pid));
+        for pid in pids {
+            let status = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(status.success(), "kill {signal} {pid}: {status}");
         }
     }
 
@@ -227,6 +259,22 @@ impl Drop for Postgres {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The processes whose parent is `parent` (from `/proc/<pid>/stat`: "pid (comm) state ppid …",
+/// where comm may itself hold spaces and parentheses).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            after_comm.split_whitespace().nth(1) == Some(&parent.to_string())
+        })
+        .collect()
 }
 
 /// The directory of PostgreSQL's server programs: `$CRV_PG_BIN`, else the newest

@@ -21,6 +21,7 @@
 //! forwarded to it (see `Node::owner_of`).
 
 pub mod bus;
+mod delegates;
 pub mod directory;
 pub mod links;
 pub mod mirror;
@@ -42,10 +43,10 @@ use crate::config::ClusterConfig;
 use crate::directory::handle::SessionHandle;
 use crate::directory::local::Presence;
 use crate::directory::outbound::SessionId;
-use crate::session::Session;
 use crate::shutdown::shutdown_requested;
 use crate::state::Shared;
 use bus::Bus;
+use delegates::Delegates;
 use directory::{ClusterDirectory, RemoteLogin};
 pub(crate) use queues::NodeEngine;
 pub(crate) use rooms::NodeRooms;
@@ -93,9 +94,6 @@ struct Forwarded {
     session: SessionId,
     text: String,
 }
-
-/// The sessions of other nodes whose forwarded requests this node serves, by session.
-type Delegates = std::collections::HashMap<SessionId, Box<Session>>;
 
 /// This node in the cluster.
 pub struct Node {
@@ -356,7 +354,7 @@ impl Node {
                 };
                 tokio::select! {
                     message = messages.next() => match message {
-                        Some(message) => self.on_message(&shared, &message, &mut delegates).await,
+                        Some(message) => self.on_message(&shared, &message, &mut delegates),
                         None => {
                             warn!("cluster: lost the Redis subscription; subscribing again");
                             continue 'connect;
@@ -364,14 +362,12 @@ impl Node {
                     },
                     _ = tick.tick() => {
                         self.beat(&shared, &mut conn, &mut announce).await;
-                        delegates.retain(|session, delegate| {
-                            delegate.phase_handle().is_some_and(|h| {
-                                self.directory.session(h.tenant(), h.user_id(), *session).is_some()
-                            })
+                        delegates.retain(|h| {
+                            self.directory.session(h.tenant(), h.user_id(), h.session_id()).is_some()
                         });
                     }
                     Some(request) = requests.recv() => {
-                        self.serve_request(&shared, request, &mut delegates).await
+                        self.serve_request(&shared, request, &mut delegates)
                     }
                     _ = reconcile => {
                         reconcile_at = None;
@@ -390,12 +386,7 @@ impl Node {
             .await;
     }
 
-    async fn on_message(
-        &self,
-        shared: &Arc<Shared>,
-        message: &redis::Msg,
-        delegates: &mut Delegates,
-    ) {
+    fn on_message(&self, shared: &Arc<Shared>, message: &redis::Msg, delegates: &mut Delegates) {
         let payload = message.get_payload_bytes();
         if message.get_channel_name() == DIRECTORY_CHANNEL {
             match DirEvent::decode(payload) {
@@ -407,7 +398,7 @@ impl Node {
         match NodeMessage::decode(payload) {
             Some(message) => {
                 if let Some(request) = self.handle(shared, message) {
-                    self.serve_request(shared, request, delegates).await;
+                    self.serve_request(shared, request, delegates);
                 }
             }
             None => warn!("cluster: an unknown node message ignored"),
@@ -491,13 +482,9 @@ impl Node {
         None
     }
 
-    /// Serves a request another node forwarded, for the requester's delegate.
-    async fn serve_request(
-        &self,
-        shared: &Arc<Shared>,
-        request: Forwarded,
-        delegates: &mut Delegates,
-    ) {
+    /// Gives a request another node forwarded to the requester's delegate (see
+    /// [`delegates`]).
+    fn serve_request(&self, shared: &Arc<Shared>, request: Forwarded, delegates: &mut Delegates) {
         let Forwarded {
             tenant,
             user,
@@ -513,12 +500,7 @@ impl Node {
         };
         // Entering or leaving a room here tells its node where its room requests go (see
         // `NodeRooms`).
-        let delegate = delegates
-            .entry(session)
-            .or_insert_with(|| Box::new(Session::delegate(shared.clone(), requester.clone())));
-        if delegate.on_forwarded(&text).await.is_some() {
-            delegates.remove(&session);
-        }
+        delegates.serve(shared, requester, text);
     }
 
     fn on_event(&self, shared: &Shared, event: DirEvent) {

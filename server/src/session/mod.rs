@@ -120,14 +120,6 @@ impl Session {
         self.link.peer()
     }
 
-    /// The session's handle, once logged in.
-    pub(crate) fn phase_handle(&self) -> Option<&SessionHandle> {
-        match &self.phase {
-            Phase::LoggedIn(handle) => Some(handle),
-            _ => None,
-        }
-    }
-
     pub fn id(&self) -> u64 {
         self.link.id()
     }
