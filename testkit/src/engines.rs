@@ -209,15 +209,10 @@ impl Postgres {
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             // Thawed first if paused: a stopped process would not act on SIGQUIT.
-            let pid = child.id();
-            for pid in std::iter::once(pid).chain(children_of(pid)) {
-                let _ = Command::new("kill")
-                    .args(["-CONT", &pid.to_string()])
-                    .status();
+            for pid in with_children(child.id()) {
+                let _ = signal(pid, libc::SIGCONT);
             }
-            let _ = Command::new("kill")
-                .args(["-QUIT", &child.id().to_string()])
-                .status();
+            let _ = signal(child.id(), libc::SIGQUIT);
             let _ = child.wait();
         }
     }
@@ -225,25 +220,19 @@ impl Postgres {
     /// Freezes it (SIGSTOP to the server and its backends): connections stay open, queries
     /// get no answer, as with a database that hangs. [`Postgres::resume`] thaws it.
     pub fn pause(&self) {
-        self.signal_all("-STOP");
+        self.signal_all(libc::SIGSTOP);
     }
 
     /// Thaws it after [`Postgres::pause`]: pending queries are answered.
     pub fn resume(&self) {
-        self.signal_all("-CONT");
+        self.signal_all(libc::SIGCONT);
     }
 
-    /// Sends `signal` to the server process, then to each of its children.
-    fn signal_all(&self, signal: &str) {
+    /// Sends `sig` to the server process, then to each of its children.
+    fn signal_all(&self, sig: libc::c_int) {
         let pid = self.child.as_ref().expect("PostgreSQL runs").id();
-        let mut pids = vec![pid];
-        pids.extend(children_of(pid));
-        for pid in pids {
-            let status = Command::new("kill")
-                .args([signal, &pid.to_string()])
-                .status()
-                .expect("kill runs");
-            assert!(status.success(), "kill {signal} {pid}: {status}");
+        for pid in with_children(pid) {
+            signal(pid, sig).unwrap_or_else(|e| panic!("signal {sig} to {pid}: {e}"));
         }
     }
 
@@ -261,20 +250,28 @@ impl Drop for Postgres {
     }
 }
 
-/// The processes whose parent is `parent` (from `/proc/<pid>/stat`: "pid (comm) state ppid …",
-/// where comm may itself hold spaces and parentheses).
-fn children_of(parent: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            after_comm.split_whitespace().nth(1) == Some(&parent.to_string())
-        })
-        .collect()
+/// `parent` and the processes whose parent it is (from `/proc/<pid>/stat`: "pid (comm)
+/// state ppid …", where comm may itself hold spaces and parentheses).
+fn with_children(parent: u32) -> Vec<u32> {
+    let children = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (_, after_comm) = stat.rsplit_once(')')?;
+            (after_comm.split_whitespace().nth(1)? == parent.to_string()).then_some(pid)
+        });
+    std::iter::once(parent).chain(children).collect()
+}
+
+/// kill(2): signal `sig` to process `pid`.
+fn signal(pid: u32, sig: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: kill takes plain integers; a wrong pid is an error return, not undefined.
+    match unsafe { libc::kill(pid as libc::pid_t, sig) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
 }
 
 /// The directory of PostgreSQL's server programs: `$CRV_PG_BIN`, else the newest

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crvideo_proto::{Event, QueuingInfo, Request, ServerFrame};
+use crvideo_proto::{ClientFrame, Event, QueuingInfo, Request, ServerFrame};
 
 use super::wire::{self, tag_of, Control, DirEvent};
 use super::Node;
@@ -163,10 +163,12 @@ impl Node {
                         .queues
                         .start_service(&member, que_id, priority, |_| {});
                 } else {
-                    let text = serde_json::json!({
-                        "id": 0, "op": "start_service", "que_id": que_id, "priority": priority
-                    })
-                    .to_string();
+                    // As the client would send it; id 0: no reply.
+                    let frame = ClientFrame {
+                        id: 0,
+                        request: request.clone(),
+                    };
+                    let text = crvideo_proto::encode(&frame);
                     self.queue_request_forwarded(&new_home, &member, &request);
                     self.forward_request(&new_home, &member, &text);
                 }
